@@ -1,0 +1,43 @@
+# The project's commands. Only Python 3.11 is needed; everything else is installed into .venv.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+DATA   ?= ./data
+PORT   ?= 8080
+export GATEWAY_TEST_POSTGRES ?= postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: run test lint demo fmt clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
+	@touch $(VENV)/.installed $@
+
+run: $(VENV)/.installed  ## start the gateway on the shipped config, data in ./data
+	$(BIN)/gateway serve --config config --data $(DATA) --port $(PORT)
+
+demo: $(VENV)/.installed  ## play the demo story on a temporary data folder
+	$(BIN)/gateway demo
+
+test: $(VENV)/.installed-dev  ## the whole suite
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-dev  ## ruff and mypy --strict
+	$(BIN)/ruff check gateway consent tests
+	$(BIN)/ruff format --check gateway consent tests
+	$(BIN)/mypy
+
+fmt: $(VENV)/.installed-dev
+	$(BIN)/ruff format gateway consent tests
+	$(BIN)/ruff check --fix gateway consent tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,132 @@
+"""Consent records: who agreed to which exchanges about a subject, and whether that still holds.
+
+Validity window: a record is valid on the calendar days d with
+``valid_from <= d < valid_until``; ``valid_until`` is an exclusive end date (the first
+day the consent no longer holds), and ``None`` means open-ended. Days are the calendar
+date of the ``now`` the caller passes in, so pass a time in the Dutch local zone
+(Europe/Amsterdam) when day boundaries must follow Dutch dates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Final, Literal
+
+__all__ = [
+    "EVIDENCE_METHODS",
+    "GIVER_ROLES",
+    "MAX_EVIDENCE_REFERENCE",
+    "MAX_GIVER_NAME",
+    "ConsentRecord",
+    "ConsentStatus",
+    "Evidence",
+    "EvidenceMethod",
+    "Giver",
+    "GiverRole",
+    "status",
+    "withdraw",
+]
+
+GiverRole = Literal["subject", "custodian"]
+EvidenceMethod = Literal["written", "verbal", "digital"]
+ConsentStatus = Literal["active", "withdrawn", "expired", "pending"]
+
+GIVER_ROLES: Final[frozenset[str]] = frozenset({"subject", "custodian"})
+EVIDENCE_METHODS: Final[frozenset[str]] = frozenset({"written", "verbal", "digital"})
+MAX_GIVER_NAME: Final = 100
+MAX_EVIDENCE_REFERENCE: Final = 200
+
+# A keyed pseudonym is a long hex digest; the length floor keeps a 9-digit BSN
+# (which is also "hex") from ever being stored as a subject by mistake.
+_PSEUDONYM: Final = re.compile(r"[0-9a-f]{32,128}")
+
+
+@dataclass(frozen=True, slots=True)
+class Giver:
+    """A person who gave the consent: the subject or a custodian (gezagsdrager)."""
+
+    role: GiverRole
+    # Kept out of repr so a record printed into a log line carries no names.
+    name: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.role not in GIVER_ROLES:
+            raise ValueError(f"giver role must be one of {sorted(GIVER_ROLES)}")
+        if self.name is not None and not 1 <= len(self.name) <= MAX_GIVER_NAME:
+            raise ValueError(f"giver name must be 1 to {MAX_GIVER_NAME} characters")
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """How the consent was obtained and where the proof of it is kept."""
+
+    method: EvidenceMethod
+    reference: str
+
+    def __post_init__(self) -> None:
+        if self.method not in EVIDENCE_METHODS:
+            raise ValueError(f"evidence method must be one of {sorted(EVIDENCE_METHODS)}")
+        if not 1 <= len(self.reference) <= MAX_EVIDENCE_REFERENCE:
+            raise ValueError(f"evidence reference must be 1 to {MAX_EVIDENCE_REFERENCE} characters")
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRecord:
+    """One recorded consent: subject, givers, scope (purposes, senders, recipients) and window.
+
+    ``recipients`` holds partner ids or ``kind:<partner kind>`` entries. ``valid_until``
+    is exclusive (see the module docstring). ``subject`` is the keyed pseudonym, never a BSN.
+    """
+
+    consent_id: str
+    subject: str
+    birth_date: date | None = field(repr=False)
+    given_by: tuple[Giver, ...]
+    purposes: frozenset[str]
+    senders: frozenset[str]
+    recipients: frozenset[str]
+    valid_from: date
+    valid_until: date | None
+    evidence: Evidence
+    recorded_by: str
+    recorded_at: datetime
+    withdrawn_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not _PSEUDONYM.fullmatch(self.subject):
+            raise ValueError("subject must be the hex pseudonym of the subject, never a BSN")
+        if self.valid_until is not None and self.valid_until <= self.valid_from:
+            raise ValueError("valid_until (exclusive) must lie after valid_from")
+        _require_aware(self.recorded_at, "recorded_at")
+        if self.withdrawn_at is not None:
+            _require_aware(self.withdrawn_at, "withdrawn_at")
+
+
+def status(record: ConsentRecord, now: datetime) -> ConsentStatus:
+    """The record's status at ``now``; a withdrawal outranks expiry, expiry outranks pending."""
+    _require_aware(now, "now")
+    if record.withdrawn_at is not None and record.withdrawn_at <= now:
+        return "withdrawn"
+    today = now.date()
+    if record.valid_until is not None and today >= record.valid_until:
+        return "expired"
+    if today < record.valid_from:
+        return "pending"
+    return "active"
+
+
+def withdraw(record: ConsentRecord, *, now: datetime) -> ConsentRecord:
+    """The record withdrawn at ``now``; an earlier withdrawal stands, so this is idempotent."""
+    _require_aware(now, "now")
+    if record.withdrawn_at is not None and record.withdrawn_at <= now:
+        return record
+    return replace(record, withdrawn_at=now)
+
+
+def _require_aware(moment: datetime, name: str) -> None:
+    # Naive and aware datetimes cannot be compared; refuse naive ones at once
+    # instead of failing later in the middle of an evaluation.
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be a timezone-aware datetime")

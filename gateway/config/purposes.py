@@ -1,0 +1,229 @@
+"""`purposes.toml`: the purpose catalogue, each purpose with its basis, parties and minimal dataset."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from gateway.config._toml import Table, read_toml
+from gateway.config.errors import ConfigError
+from gateway.config.partners import SENDING_KINDS
+
+__all__ = ["Catalogue", "ExpectedReply", "LegalBasis", "Purpose", "load_catalogue"]
+
+PURPOSE_ID = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
+ROLES_BY_KIND: Mapping[str, frozenset[str]] = {
+    "social_team": frozenset({"procesregisseur", "wijkteammedewerker"}),
+    "care_provider": frozenset({"casusregisseur", "jeugdhulpverlener"}),
+    "certified_institution": frozenset({"jeugdbeschermer", "gezinsvoogd"}),
+    "school": frozenset({"intern_begeleider", "zorgcoordinator"}),
+}
+ALL_ROLES = frozenset().union(*ROLES_BY_KIND.values())
+_KNOWN = frozenset(
+    {
+        "id",
+        "title",
+        "description",
+        "sender_kinds",
+        "sender_roles",
+        "recipient_kinds",
+        "schema",
+        "legal_basis",
+        "consent_required",
+        "inbox_retention_days",
+        "record_retention_years",
+        "break_glass",
+        "expects_reply",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LegalBasis:
+    """Why a disclosure is lawful: consent, a statutory ground, or break-glass."""
+
+    type: str  # "consent" | "statute" | "break_glass"
+    reference: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"type": self.type, "reference": self.reference}
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedReply:
+    """The reply a purpose expects from its recipient, and within how many days."""
+
+    purpose: str
+    within_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class Purpose:
+    """One entry of the catalogue: who may send what to whom, on which basis."""
+
+    id: str
+    title: Mapping[str, str]
+    description: str
+    sender_kinds: frozenset[str]
+    sender_roles: frozenset[str]
+    recipient_kinds: frozenset[str]
+    schema_file: str
+    schema: Mapping[str, Any]
+    validator: Draft202012Validator
+    legal_basis: LegalBasis
+    consent_required: bool
+    inbox_retention_days: int
+    record_retention_years: int
+    break_glass: bool
+    expects_reply: ExpectedReply | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The purpose as `GET /v1/purposes` shows it."""
+        return {
+            "id": self.id,
+            "title": dict(self.title),
+            "description": self.description,
+            "sender_kinds": sorted(self.sender_kinds),
+            "sender_roles": sorted(self.sender_roles),
+            "recipient_kinds": sorted(self.recipient_kinds),
+            "legal_basis": self.legal_basis.to_json(),
+            "consent_required": self.consent_required,
+            "break_glass": self.break_glass,
+            "inbox_retention_days": self.inbox_retention_days,
+            "record_retention_years": self.record_retention_years,
+            "expects_reply": None
+            if self.expects_reply is None
+            else {
+                "purpose": self.expects_reply.purpose,
+                "within_days": self.expects_reply.within_days,
+            },
+            "schema": self.schema_file,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    """All purposes by id."""
+
+    purposes: Mapping[str, Purpose]
+
+    def get(self, purpose_id: str) -> Purpose | None:
+        return self.purposes.get(purpose_id)
+
+    def __iter__(self) -> Iterator[Purpose]:
+        return iter(self.purposes.values())
+
+    @property
+    def ids(self) -> frozenset[str]:
+        return frozenset(self.purposes)
+
+    @property
+    def longest_record_retention_years(self) -> int:
+        return max((p.record_retention_years for p in self.purposes.values()), default=0)
+
+
+def load_catalogue(config_dir: Path, schemas_dir: Path) -> Catalogue:
+    """Read and check `purposes.toml` and compile every purpose's schema once."""
+    path = config_dir / "purposes.toml"
+    raw = read_toml(path).get("purpose")
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(path, "needs at least one [[purpose]] table")
+    purposes: dict[str, Purpose] = {}
+    for n, item in enumerate(raw):
+        table = Table(path, f"purpose #{n + 1}", item)
+        purpose = _purpose(table, schemas_dir)
+        if purpose.id in purposes:
+            raise table.fail("duplicate purpose id")
+        purposes[purpose.id] = purpose
+    for purpose in purposes.values():
+        reply = purpose.expects_reply
+        if reply is not None and reply.purpose not in purposes:
+            raise ConfigError(
+                path,
+                f"'expects_reply.purpose' names unknown purpose '{reply.purpose}'",
+                f"purpose '{purpose.id}'",
+            )
+    return Catalogue(purposes)
+
+
+def _purpose(table: Table, schemas_dir: Path) -> Purpose:
+    purpose_id = table.text("id")
+    table.entry = f"purpose '{purpose_id}'"
+    table.reject_unknown(_KNOWN)
+    if not PURPOSE_ID.match(purpose_id):
+        raise table.fail("'id' must be lower-case letters, digits and dashes")
+    title = table.table("title")
+    assert title is not None
+    titles = {"nl": title.text("nl"), "en": title.text("en")}
+    sender_kinds = frozenset(table.texts("sender_kinds", allowed=SENDING_KINDS))
+    recipient_kinds = frozenset(table.texts("recipient_kinds", allowed=SENDING_KINDS))
+    sender_roles = frozenset(table.texts("sender_roles", allowed=ALL_ROLES))
+    if not sender_kinds or not recipient_kinds or not sender_roles:
+        raise table.fail("'sender_kinds', 'sender_roles' and 'recipient_kinds' must not be empty")
+    for kind in sender_kinds:
+        if not sender_roles & ROLES_BY_KIND[kind]:
+            raise table.fail(f"no role in 'sender_roles' belongs to sender kind '{kind}'")
+    basis_table = table.table("legal_basis")
+    assert basis_table is not None
+    basis = LegalBasis(basis_table.text("type"), basis_table.text("reference"))
+    if basis.type not in ("consent", "statute"):
+        raise basis_table.fail("'type' must be 'consent' or 'statute'")
+    if not basis.reference.strip():
+        raise basis_table.fail("'reference' must name the article or ground")
+    consent_required = table.flag("consent_required")
+    if basis.type == "consent" and not consent_required:
+        raise table.fail("a purpose on the basis of consent must have consent_required = true")
+    reply_table = table.table("expects_reply", required=False)
+    reply = None
+    if reply_table is not None:
+        reply = ExpectedReply(
+            reply_table.text("purpose"), reply_table.integer("within_days", minimum=1)
+        )
+    schema_file = table.text("schema")
+    schema = _schema(table, schemas_dir / schema_file)
+    return Purpose(
+        id=purpose_id,
+        title=titles,
+        description=table.text("description"),
+        sender_kinds=sender_kinds,
+        sender_roles=sender_roles,
+        recipient_kinds=recipient_kinds,
+        schema_file=schema_file,
+        schema=schema,
+        validator=Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER),
+        legal_basis=basis,
+        consent_required=consent_required,
+        inbox_retention_days=table.integer("inbox_retention_days", minimum=1),
+        record_retention_years=table.integer("record_retention_years", minimum=1),
+        break_glass=table.flag("break_glass"),
+        expects_reply=reply,
+    )
+
+
+def _schema(table: Table, path: Path) -> dict[str, Any]:
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise table.fail(f"schema file {path} not found") from None
+    except (OSError, ValueError) as exc:
+        raise table.fail(f"schema file {path} is not readable JSON: {exc}") from None
+    if not isinstance(schema, dict):
+        raise table.fail(f"schema file {path} must hold a JSON object")
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise table.fail(
+            f"schema file {path} is not a valid JSON Schema 2020-12: {exc.message}"
+        ) from None
+    if schema.get("additionalProperties") is not False or schema.get("type") != "object":
+        raise table.fail(
+            f"schema file {path} must describe a closed object (additionalProperties: false)"
+        )
+    return schema

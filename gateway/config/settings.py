@@ -1,0 +1,76 @@
+"""`gateway.toml`: the gateway's own settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from gateway.config._toml import Table, read_toml
+
+__all__ = ["Settings", "load_settings"]
+
+_KNOWN = frozenset(
+    {
+        "id",
+        "public_url",
+        "schemas_dir",
+        "token_lifetime_s",
+        "max_body_bytes",
+        "log_origin",
+        "purge_interval_s",
+        "checkpoint_interval_s",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The gateway's identity and limits, from `gateway.toml`."""
+
+    id: str
+    public_url: str
+    schemas_dir: Path
+    token_lifetime_s: int
+    max_body_bytes: int
+    log_origin: str
+    purge_interval_s: int
+    checkpoint_interval_s: float
+
+    @property
+    def token_url(self) -> str:
+        return self.public_url.rstrip("/") + "/v1/token"
+
+    @property
+    def audiences(self) -> frozenset[str]:
+        """Values a client assertion's `aud` may carry: the gateway id or its token URL."""
+        return frozenset({self.id, self.token_url})
+
+
+def load_settings(config_dir: Path) -> Settings:
+    """Read and validate `gateway.toml` in the config folder."""
+    path = config_dir / "gateway.toml"
+    table = Table(path, "gateway", read_toml(path))
+    table.reject_unknown(_KNOWN)
+    gateway_id = table.text("id")
+    if not gateway_id.strip():
+        raise table.fail("'id' must not be empty")
+    lifetime = table.integer("token_lifetime_s", 300, minimum=30)
+    if lifetime > 600:
+        raise table.fail("'token_lifetime_s' must be at most 600 (the contract's limit)")
+    schemas_dir = (config_dir / table.text("schemas_dir", "../schemas")).resolve()
+    if not schemas_dir.is_dir():
+        raise table.fail(f"'schemas_dir' {schemas_dir} is not a folder")
+    interval = table._get("checkpoint_interval_s", float, 0.5, False)
+    assert interval is not None
+    if not 0.05 <= interval <= 1.0:
+        raise table.fail("'checkpoint_interval_s' must be between 0.05 and 1.0")
+    return Settings(
+        id=gateway_id,
+        public_url=table.text("public_url", "http://127.0.0.1:8080"),
+        schemas_dir=schemas_dir,
+        token_lifetime_s=lifetime,
+        max_body_bytes=table.integer("max_body_bytes", 1024 * 1024, minimum=1024),
+        log_origin=table.text("log_origin", gateway_id),
+        purge_interval_s=table.integer("purge_interval_s", 60, minimum=1),
+        checkpoint_interval_s=interval,
+    )

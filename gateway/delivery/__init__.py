@@ -1,0 +1,1 @@
+"""Delivery: messages waiting in a recipient's inbox, sealed at rest."""

@@ -1,0 +1,191 @@
+"""`gateway demo`: a short story from the domain, played with the demo partners over real HTTP.
+
+A provider's evaluation feedback reaches the social team; a closure notice to a school is
+refused for lack of consent; the team records the consent of a 14-year-old and a parent; the
+notice then goes through; a field outside the minimal dataset is refused; the recipients pull
+and acknowledge their messages. Then the disclosure records are printed as a table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from gateway.client.http import GatewayClientError, PartnerClient
+from gateway.log.entry import LogEntry
+from gateway.runtime import build_gateway
+from gateway.web import create_app
+
+__all__ = ["run_demo"]
+
+# A fictitious BSN that passes the elfproef; not a real person.
+DEMO_BSN = "999992351"
+CASE = "case-2026-0042"
+
+
+def _say(step: int, text: str) -> None:
+    print(f"\n{step}. {text}")
+
+
+def _show(label: str, value: Any) -> None:
+    print(f"   {label}: {json.dumps(value, ensure_ascii=False)}")
+
+
+def _refusal(error: GatewayClientError) -> None:
+    print(f"   refused: {error.status} {error.code}")
+    print(f"   why:     {error.message}")
+    print(f"   fix:     {error.how_to_fix}")
+    missing = error.details.get("missing_consent")
+    if missing:
+        _show("missing consent", missing)
+    for violation in error.details.get("violations", []):
+        print(f"   field:   {violation['path']} ({violation['message']})")
+
+
+def _examples(config: Path) -> Path:
+    return (config / ".." / "schemas" / "examples").resolve()
+
+
+def _example(config: Path, purpose: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((_examples(config) / f"{purpose}.json").read_text())
+    return loaded
+
+
+def _client(base: str, config: Path, audience: str, partner: str, role: str) -> PartnerClient:
+    keys = json.loads((config / "demo" / f"{partner}.private.jwks.json").read_text())
+    return PartnerClient(
+        base,
+        partner_id=partner,
+        private_jwks=keys,
+        actor_id=f"{partner}-demo-actor",
+        actor_role=role,
+        audience=audience,
+    )
+
+
+def _table(rows: list[tuple[int, LogEntry]]) -> None:
+    headers = ("#", "decision", "reason", "purpose", "from", "to", "basis", "consent", "fields")
+    lines = [headers]
+    for index, e in rows:
+        basis = "" if e.legal_basis is None else e.legal_basis.get("type", "")
+        lines.append(
+            (
+                str(index),
+                e.decision,
+                e.reason or "",
+                e.purpose or "",
+                "" if e.sender is None else e.sender.partner,
+                e.recipient or "",
+                basis,
+                (e.consent_id or "")[:12],
+                str(len(e.fields)) if e.fields else "",
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
+    for n, line in enumerate(lines):
+        print("  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)))
+        if n == 0:
+            print("  " + "  ".join("-" * w for w in widths))
+
+
+async def _story(config: Path, data: Path) -> int:
+    gw = build_gateway(config, data)
+    runner = web.AppRunner(create_app(gw), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    base = f"http://127.0.0.1:{port}"
+    print(f"Gateway running at {base} on a temporary data folder ({data}).")
+    print(
+        "Demo partners: swt-denhelder (social team), zorg-noord (care provider), "
+        "school-de-es (school)."
+    )
+    aud = gw.settings.id
+    provider = _client(base, config, aud, "zorg-noord", "casusregisseur")
+    team = _client(base, config, aud, "swt-denhelder", "procesregisseur")
+    school = _client(base, config, aud, "school-de-es", "intern_begeleider")
+    try:
+        _say(
+            1,
+            "Zorgaanbieder Noord sends evaluation feedback to the social team "
+            "(statutory basis, no consent needed).",
+        )
+        sent = await provider.send(
+            "evaluation-feedback",
+            "swt-denhelder",
+            DEMO_BSN,
+            _example(config, "evaluation-feedback"),
+            case_id=CASE,
+        )
+        _show("legal basis", sent["legal_basis"])
+        _show("disclosures", sent["disclosures"])
+
+        _say(2, "The social team tells the school that help has ended (closure notice) ...")
+        notice = _example(config, "closure-notice")
+        try:
+            await team.send("closure-notice", "school-de-es", DEMO_BSN, notice, case_id=CASE)
+            print("   unexpectedly allowed")
+            return 1
+        except GatewayClientError as error:
+            _refusal(error)
+
+        _say(3, "The team records consent given by the child (14) and a parent.")
+        today = date.today()
+        recorded = await team.record_consent(
+            {
+                "subject": {
+                    "bsn": DEMO_BSN,
+                    "birth_date": date(today.year - 14, 1, 15).isoformat(),
+                },
+                "given_by": [{"role": "subject"}, {"role": "custodian", "name": "J. de Vries"}],
+                "purposes": ["closure-notice"],
+                "to": ["school-de-es"],
+                "evidence": {"method": "written", "reference": "dossier 2026-0042, form 3"},
+            }
+        )
+        _show("consent", recorded)
+
+        _say(4, "The closure notice is sent again.")
+        sent = await team.send("closure-notice", "school-de-es", DEMO_BSN, notice, case_id=CASE)
+        _show("legal basis", sent["legal_basis"])
+        _show("consent used", sent["consent_id"])
+
+        _say(5, "The provider adds a diagnosis to its feedback: outside the minimal dataset.")
+        too_much = {**_example(config, "evaluation-feedback"), "diagnosis": "F90.0"}
+        try:
+            await provider.send("evaluation-feedback", "swt-denhelder", DEMO_BSN, too_much)
+            print("   unexpectedly allowed")
+            return 1
+        except GatewayClientError as error:
+            _refusal(error)
+
+        _say(6, "The recipients pull their inboxes and acknowledge (sealed to their keys).")
+        for name, client in (("swt-denhelder", team), ("school-de-es", school)):
+            page = await client.inbox()
+            for message in page["messages"]:
+                print(
+                    f"   {name} received {message['purpose']} from {message['from']['partner']}"
+                    f" (fields: {', '.join(sorted(message['payload']))})"
+                )
+                await client.ack(message["id"])
+
+        _say(7, "The disclosure records (no payload, no BSN: pseudonyms, field names, hashes).")
+        size = await gw.storage.log_size()
+        rows = await gw.storage.log_rows(0, size)
+        _table([(row.index, row.entry) for row in rows])
+        return 0
+    finally:
+        for client in (provider, team, school):
+            await client.close()
+        await runner.cleanup()
+
+
+def run_demo(config: Path, data: Path) -> int:
+    """Play the story on the given config and data folder; 0 when it went as told."""
+    return asyncio.run(_story(config.resolve(), data))

@@ -1,0 +1,164 @@
+"""The gateway's one error family: every refusal the contract names, with its HTTP status.
+
+GatewayError (code, status, message, how_to_fix, extra fields)
+├── InvalidRequest          invalid_request          400
+├── InvalidSubject          invalid_subject          400
+├── InvalidToken            invalid_token            401  (terse on purpose)
+├── Forbidden               forbidden                403
+├── UnknownPurpose          unknown_purpose          403
+├── SenderNotAllowed        sender_not_allowed       403
+├── RecipientNotAllowed     recipient_not_allowed    403
+├── ConsentRequired         consent_required         403  (+ missing_consent)
+├── BreakGlassNotAllowed    break_glass_not_allowed  403
+├── UnknownRecipient        unknown_recipient        404
+├── NotFound                not_found                404
+├── PayloadTooLarge         payload_too_large        413
+├── SchemaViolation         schema_violation         422  (+ violations)
+├── PayloadNotMinimal       payload_not_minimal      422  (+ violations)
+├── ConsentInvalid          consent_invalid          422
+├── RateLimited             rate_limited             429  (+ Retry-After)
+└── StorageUnavailable      storage_unavailable      503  (+ Retry-After)
+
+Token endpoint failures are not part of this family: RFC 6749 prescribes their shape
+(`{"error": "invalid_client", ...}`), see `gateway.auth`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "BreakGlassNotAllowed",
+    "ConsentInvalid",
+    "ConsentRequired",
+    "Forbidden",
+    "GatewayError",
+    "InvalidRequest",
+    "InvalidSubject",
+    "InvalidToken",
+    "NotFound",
+    "PayloadNotMinimal",
+    "PayloadTooLarge",
+    "RateLimited",
+    "RecipientNotAllowed",
+    "SchemaViolation",
+    "SenderNotAllowed",
+    "StorageUnavailable",
+    "UnknownPurpose",
+    "UnknownRecipient",
+]
+
+
+class GatewayError(Exception):
+    """A refusal in the contract's shape: a stable code, an HTTP status, and how to fix it."""
+
+    code: ClassVar[str] = "internal_error"
+    status: ClassVar[int] = 500
+    default_how_to_fix: ClassVar[str] = ""
+
+    def __init__(self, message: str, how_to_fix: str | None = None, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.how_to_fix = how_to_fix if how_to_fix is not None else self.default_how_to_fix
+        self.extra: dict[str, Any] = extra
+
+    def to_body(self) -> dict[str, Any]:
+        """The contract's error object: `{"error": {code, message, how_to_fix, ...}}`."""
+        error: dict[str, Any] = {
+            "code": self.code,
+            "message": self.message,
+            "how_to_fix": self.how_to_fix,
+        }
+        error.update(self.extra)
+        return {"error": error}
+
+
+class InvalidRequest(GatewayError):
+    code = "invalid_request"
+    status = 400
+    default_how_to_fix = "Send a JSON object with the fields the API documentation lists."
+
+
+class InvalidSubject(GatewayError):
+    code = "invalid_subject"
+    status = 400
+    default_how_to_fix = "Give the subject's BSN as 9 digits that pass the elfproef."
+
+
+class InvalidToken(GatewayError):
+    code = "invalid_token"
+    status = 401
+    default_how_to_fix = "Get a new access token at POST /v1/token and send it as 'Bearer'."
+
+
+class Forbidden(GatewayError):
+    code = "forbidden"
+    status = 403
+
+
+class UnknownPurpose(GatewayError):
+    code = "unknown_purpose"
+    status = 403
+    default_how_to_fix = "Use a purpose id from the catalogue (GET /v1/purposes lists them)."
+
+
+class SenderNotAllowed(GatewayError):
+    code = "sender_not_allowed"
+    status = 403
+
+
+class RecipientNotAllowed(GatewayError):
+    code = "recipient_not_allowed"
+    status = 403
+
+
+class ConsentRequired(GatewayError):
+    code = "consent_required"
+    status = 403
+
+
+class BreakGlassNotAllowed(GatewayError):
+    code = "break_glass_not_allowed"
+    status = 403
+
+
+class UnknownRecipient(GatewayError):
+    code = "unknown_recipient"
+    status = 404
+
+
+class NotFound(GatewayError):
+    code = "not_found"
+    status = 404
+
+
+class PayloadTooLarge(GatewayError):
+    code = "payload_too_large"
+    status = 413
+    default_how_to_fix = "Send a smaller body; minimal datasets are small by design."
+
+
+class SchemaViolation(GatewayError):
+    code = "schema_violation"
+    status = 422
+
+
+class PayloadNotMinimal(GatewayError):
+    code = "payload_not_minimal"
+    status = 422
+
+
+class ConsentInvalid(GatewayError):
+    code = "consent_invalid"
+    status = 422
+
+
+class RateLimited(GatewayError):
+    code = "rate_limited"
+    status = 429
+
+
+class StorageUnavailable(GatewayError):
+    code = "storage_unavailable"
+    status = 503
+    default_how_to_fix = "Retry after the number of seconds in Retry-After."

@@ -1,0 +1,141 @@
+"""One disclosure-log entry and its canonical bytes (the exact bytes hashed as a Merkle leaf).
+
+Canonical form (docs/log-format.md): UTF-8 JSON of the entry object, keys sorted by code point at
+every level, no insignificant whitespace, non-ASCII escaped as \\uXXXX, integers only (no floats).
+The entry never holds a payload value or a BSN: subjects appear as pseudonyms, payloads as the
+names of their fields and a salted SHA-256.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = ["DECISIONS", "LogEntry", "Sender", "format_time", "parse_time"]
+
+FORMAT_VERSION = 1
+
+DECISIONS = frozenset(
+    {
+        "disclosed",
+        "refused",
+        "delivered",
+        "purged",
+        "consent_recorded",
+        "consent_withdrawn",
+        "token_issued",
+        "token_refused",
+    }
+)
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with milliseconds, e.g. 2026-11-25T10:00:00.123Z."""
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who acted: the partner and its professional (pseudonymous actor id and role)."""
+
+    partner: str
+    actor: str | None
+    role: str | None
+
+    def to_json(self) -> dict[str, str | None]:
+        return {"partner": self.partner, "actor": self.actor, "role": self.role}
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One decision, delivery, consent change or purge, as the log records it."""
+
+    time: datetime
+    decision: str
+    reason: str | None = None
+    exchange_id: str | None = None
+    disclosure_id: str | None = None
+    purpose: str | None = None
+    legal_basis: Mapping[str, str] | None = None
+    consent_id: str | None = None
+    sender: Sender | None = None
+    recipient: str | None = None
+    subject: str | None = None
+    case_id: str | None = None
+    fields: tuple[str, ...] = ()
+    payload_sha256: str | None = None
+    break_glass: bool = False
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.decision not in DECISIONS:
+            raise ValueError(f"unknown decision {self.decision!r}")
+        if self.time.tzinfo is None:
+            raise ValueError("log entry time must be timezone-aware")
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as an object: what the leaf holds and what the audit API shows."""
+        return {
+            "v": FORMAT_VERSION,
+            "time": format_time(self.time),
+            "decision": self.decision,
+            "reason": self.reason,
+            "exchange_id": self.exchange_id,
+            "disclosure_id": self.disclosure_id,
+            "purpose": self.purpose,
+            "legal_basis": None if self.legal_basis is None else dict(self.legal_basis),
+            "consent_id": self.consent_id,
+            "sender": None if self.sender is None else self.sender.to_json(),
+            "recipient": self.recipient,
+            "subject": self.subject,
+            "case_id": self.case_id,
+            "fields": list(self.fields),
+            "payload_sha256": self.payload_sha256,
+            "break_glass": self.break_glass,
+            "details": dict(self.details),
+        }
+
+    def canonical(self) -> bytes:
+        """The exact bytes hashed as this entry's Merkle leaf."""
+        return canonical_json(self.to_json())
+
+    @classmethod
+    def from_canonical(cls, data: bytes) -> LogEntry:
+        obj = json.loads(data)
+        sender = obj.get("sender")
+        return cls(
+            time=parse_time(obj["time"]),
+            decision=obj["decision"],
+            reason=obj.get("reason"),
+            exchange_id=obj.get("exchange_id"),
+            disclosure_id=obj.get("disclosure_id"),
+            purpose=obj.get("purpose"),
+            legal_basis=obj.get("legal_basis"),
+            consent_id=obj.get("consent_id"),
+            sender=None
+            if sender is None
+            else Sender(sender["partner"], sender["actor"], sender["role"]),
+            recipient=obj.get("recipient"),
+            subject=obj.get("subject"),
+            case_id=obj.get("case_id"),
+            fields=tuple(obj.get("fields") or ()),
+            payload_sha256=obj.get("payload_sha256"),
+            break_glass=bool(obj.get("break_glass")),
+            details=obj.get("details") or {},
+        )
+
+
+def canonical_json(value: Any) -> bytes:
+    """Sorted keys, no whitespace, ASCII: one byte string per value, reproducible anywhere."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode(
+        "ascii"
+    )

@@ -1,0 +1,133 @@
+"""Parse the body of `POST /v1/exchanges` (and `/check`) into a frozen request, or refuse it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.errors import InvalidRequest
+from gateway.subject import validate_bsn
+
+__all__ = ["BreakGlass", "CaseNetworkTarget", "ExchangeRequest", "parse_exchange_request"]
+
+_PARTNER_ID = re.compile(r"^[a-z0-9-]{2,64}$")
+_CASE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_EXCHANGE_ID = re.compile(r"^ex_[A-Za-z0-9_-]{8,64}$")
+_KNOWN = frozenset({"purpose", "to", "subject", "case_id", "in_reply_to", "break_glass", "payload"})
+MAX_RECIPIENTS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class CaseNetworkTarget:
+    """`to: {"case_network": id}`: every partner involved in that case."""
+
+    case_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class BreakGlass:
+    """A sender's reason to share without the usual basis; only where the purpose allows it."""
+
+    justification: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeRequest:
+    """A message to send (or to check), validated for shape; policy is decided elsewhere."""
+
+    purpose: str
+    to: tuple[str, ...] | CaseNetworkTarget
+    bsn: str
+    case_id: str | None
+    in_reply_to: str | None
+    break_glass: BreakGlass | None
+    payload: Mapping[str, Any] | None
+
+
+def parse_exchange_request(body: object, *, payload_required: bool) -> ExchangeRequest:
+    """Check the body's shape and the BSN; raise InvalidRequest or InvalidSubject."""
+    if not isinstance(body, dict):
+        raise InvalidRequest("the request body must be a JSON object")
+    unknown = sorted(set(body) - _KNOWN)
+    if unknown:
+        raise InvalidRequest(
+            f"unknown top-level field(s): {', '.join(unknown)}",
+            "Send only purpose, to, subject, case_id, in_reply_to, break_glass and payload.",
+        )
+    missing = [f for f in ("purpose", "to", "subject") if f not in body]
+    if payload_required and "payload" not in body:
+        missing.append("payload")
+    if missing:
+        raise InvalidRequest(f"missing required field(s): {', '.join(missing)}")
+    purpose = body["purpose"]
+    if not isinstance(purpose, str) or not 1 <= len(purpose) <= 64:
+        raise InvalidRequest("'purpose' must be a purpose id (a string)")
+    subject = body["subject"]
+    if not isinstance(subject, dict) or set(subject) != {"bsn"}:
+        raise InvalidRequest("'subject' must be an object with exactly one field, 'bsn'")
+    bsn = validate_bsn(subject["bsn"])
+    payload = body.get("payload")
+    if payload is not None and not isinstance(payload, dict):
+        raise InvalidRequest("'payload' must be a JSON object")
+    if payload_required and payload is None:
+        raise InvalidRequest("'payload' must be a JSON object")
+    return ExchangeRequest(
+        purpose=purpose,
+        to=_recipients(body["to"]),
+        bsn=bsn,
+        case_id=_optional(
+            body, "case_id", _CASE_ID, "a case id of letters, digits, '.', '_' or '-'"
+        ),
+        in_reply_to=_optional(body, "in_reply_to", _EXCHANGE_ID, "an exchange id ('ex_...')"),
+        break_glass=_break_glass(body.get("break_glass")),
+        payload=payload,
+    )
+
+
+def _recipients(value: object) -> tuple[str, ...] | CaseNetworkTarget:
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, dict):
+        if set(value) != {"case_network"} or not isinstance(value["case_network"], str):
+            raise InvalidRequest('\'to\' as an object must be {"case_network": "<case id>"}')
+        if not _CASE_ID.match(value["case_network"]):
+            raise InvalidRequest("'to.case_network' must be a case id")
+        return CaseNetworkTarget(value["case_network"])
+    if not isinstance(value, list) or not value:
+        raise InvalidRequest(
+            "'to' must be a partner id, a non-empty list of them, or a case network"
+        )
+    if len(value) > MAX_RECIPIENTS:
+        raise InvalidRequest(f"'to' names more than {MAX_RECIPIENTS} recipients")
+    out: list[str] = []
+    for item in value:
+        if not isinstance(item, str) or not _PARTNER_ID.match(item):
+            raise InvalidRequest("each recipient in 'to' must be a partner id ([a-z0-9-]{2,64})")
+        if item not in out:
+            out.append(item)
+    return tuple(out)
+
+
+def _optional(body: Mapping[str, Any], key: str, pattern: re.Pattern[str], what: str) -> str | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not pattern.match(value):
+        raise InvalidRequest(f"'{key}' must be {what}")
+    return value
+
+
+def _break_glass(value: object) -> BreakGlass | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("justification"), str):
+        raise InvalidRequest("'break_glass' must be an object with a 'justification' string")
+    justification = value["justification"].strip()
+    if not 20 <= len(justification) <= 1000:
+        raise InvalidRequest(
+            "'break_glass.justification' must be a real sentence (20 to 1000 characters)",
+            "Explain why sharing cannot wait for consent or another basis.",
+        )
+    return BreakGlass(justification)

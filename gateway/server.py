@@ -1,0 +1,85 @@
+"""Run the gateway: bind once, serve from one or several worker processes, stop on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+from collections.abc import Callable
+
+import structlog
+from aiohttp import web
+
+from gateway.web import create_app
+from gateway.web.context import Gateway
+
+__all__ = ["bind", "serve"]
+
+log = structlog.get_logger("gateway.server")
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """Bind the listening socket once, so every worker accepts on the same one."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+async def _run_worker(gw: Gateway, sock: socket.socket, announce: str | None) -> None:
+    app = create_app(gw)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.SockSite(runner, sock, shutdown_timeout=10)
+    await site.start()
+    if announce is not None:
+        print(announce, flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting_down")
+    await runner.cleanup()
+
+
+def serve(build: Callable[[], Gateway], sock: socket.socket, workers: int) -> int:
+    """Serve until SIGTERM/SIGINT; with workers > 1 fork that many processes on the socket."""
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    announce = f"listening on http://{shown}:{port}"
+    if workers <= 1:
+        asyncio.run(_run_worker(build(), sock, announce))
+        return 0
+    children: list[int] = []
+    for n in range(workers):
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                asyncio.run(_run_worker(build(), sock, announce if n == 0 else None))
+            except BaseException:
+                log.exception("worker_failed")
+                code = 1
+            finally:
+                os._exit(code)
+        children.append(pid)
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    status = 0
+    for child in children:
+        _, code = os.waitpid(child, 0)
+        status = status or (1 if code else 0)
+    return status

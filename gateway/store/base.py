@@ -1,0 +1,173 @@
+"""The storage interface every back end implements, and the values that cross it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from gateway.log.entry import LogEntry
+
+__all__ = [
+    "LogFilter",
+    "LogRow",
+    "NetworkMember",
+    "Storage",
+    "StoredCheckpoint",
+    "StoredConsent",
+    "StoredMessage",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A message waiting in a recipient's inbox; `body` is sealed, never plaintext."""
+
+    message_id: str
+    recipient: str
+    subject: str  # pseudonym, for the receipt's log entry
+    exchange_id: str
+    disclosure_id: str
+    purpose: str
+    sender_partner: str
+    sender_role: str | None
+    case_id: str | None
+    in_reply_to: str | None
+    sent_at: datetime
+    retain_until: datetime
+    sealing: str  # "at-rest" (gateway key) or "hpke" (recipient's key)
+    body: bytes
+    seq: int = 0  # inbox order, assigned by storage
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkMember:
+    """A partner's involvement in a case: only the fact, its role and a contact, no content."""
+
+    case_id: str
+    partner_id: str
+    role: str  # procesregisseur | referrer | involved
+    contact: str | None  # JSON of {name, phone, email}, professional contact only
+    registered_by: str
+    registered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredConsent:
+    """A consent record as kept: lookup columns in clear, the record itself sealed at rest."""
+
+    consent_id: str
+    subject: str
+    recorded_by: str
+    sealed_record: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class LogRow:
+    """A log entry with its position in the log."""
+
+    index: int
+    leaf: bytes
+
+    @property
+    def entry(self) -> LogEntry:
+        return LogEntry.from_canonical(self.leaf)
+
+
+@dataclass(frozen=True, slots=True)
+class LogFilter:
+    """The audit search's filters; each None means "any"."""
+
+    subject: str | None = None
+    partner: str | None = None
+    purpose: str | None = None
+    decision: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    """A signed checkpoint as published."""
+
+    size: int
+    root_hash: bytes
+    note: str
+    time: datetime
+
+
+class Storage(Protocol):
+    """Everything the gateway keeps. Every write returns only once it is durable."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise if storage cannot be reached."""
+
+    # -- log --------------------------------------------------------------------------------
+    async def append_log(self, entries: Sequence[LogEntry]) -> list[int]:
+        """Append entries durably; return their log indices (gap-free, in order)."""
+
+    async def log_size(self) -> int: ...
+
+    async def log_rows(self, start: int, end: int) -> list[LogRow]:
+        """Entries with start <= index < end, in order."""
+
+    async def search_log(
+        self, flt: LogFilter, *, after: int | None, limit: int
+    ) -> list[LogRow]: ...
+
+    # -- tokens -----------------------------------------------------------------------------
+    async def use_jti(self, partner: str, jti: str, expires_at: datetime, now: datetime) -> bool:
+        """Remember a client assertion's jti; False when it was seen before (a replay)."""
+
+    # -- consents ---------------------------------------------------------------------------
+    async def add_consent(self, consent: StoredConsent, entry: LogEntry) -> int: ...
+
+    async def consents_for_subject(self, subject: str) -> list[StoredConsent]: ...
+
+    async def get_consent(self, consent_id: str) -> StoredConsent | None: ...
+
+    async def replace_consent(self, consent: StoredConsent, entry: LogEntry) -> int:
+        """Store a changed consent (a withdrawal) together with its log entry."""
+
+    # -- case networks ----------------------------------------------------------------------
+    async def case_network(self, case_id: str) -> list[NetworkMember]: ...
+
+    async def register_involvement(self, member: NetworkMember) -> bool:
+        """Insert or update a member; True when it was new."""
+
+    # -- exchanges and inbox ----------------------------------------------------------------
+    async def record_exchange(
+        self, entries: Sequence[LogEntry], messages: Sequence[StoredMessage]
+    ) -> list[int]:
+        """Durably log an exchange's decision entries and queue its messages, atomically."""
+
+    async def inbox_page(
+        self, recipient: str, *, after: int, limit: int
+    ) -> list[StoredMessage]: ...
+
+    async def ack_message(
+        self, recipient: str, message_id: str, make_entry: Callable[[StoredMessage], LogEntry]
+    ) -> int | None:
+        """Remove an acknowledged message and log its receipt; None when it is not there."""
+
+    async def purge_expired(
+        self, now: datetime, make_entry: Callable[[StoredMessage], LogEntry]
+    ) -> int:
+        """Remove messages past retain_until, logging each purge; return how many."""
+
+    # -- tree (sequencer) ---------------------------------------------------------------------
+    async def tree_nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]: ...
+
+    async def store_tree(
+        self, nodes: Sequence[tuple[int, int, bytes]], checkpoint: StoredCheckpoint | None
+    ) -> None:
+        """Store newly completed subtree hashes and, optionally, a signed checkpoint."""
+
+    async def latest_checkpoint(self) -> StoredCheckpoint | None: ...
+
+    async def checkpoints(self) -> list[StoredCheckpoint]: ...

@@ -1,0 +1,86 @@
+"""Versioned schema migrations; a gateway refuses a database newer than the code it runs."""
+
+from __future__ import annotations
+
+__all__ = ["SCHEMA_VERSION", "SQLITE_MIGRATIONS"]
+
+SQLITE_MIGRATIONS: list[tuple[int, list[str]]] = [
+    (
+        1,
+        [
+            """CREATE TABLE log_entries (
+                idx INTEGER PRIMARY KEY,
+                leaf BLOB NOT NULL,
+                time_ms INTEGER NOT NULL,
+                decision TEXT NOT NULL,
+                purpose TEXT,
+                sender TEXT,
+                recipient TEXT,
+                subject TEXT,
+                exchange_id TEXT
+            )""",
+            "CREATE INDEX log_by_subject ON log_entries (subject, idx)",
+            "CREATE INDEX log_by_sender ON log_entries (sender, idx)",
+            "CREATE INDEX log_by_recipient ON log_entries (recipient, idx)",
+            "CREATE INDEX log_by_purpose ON log_entries (purpose, idx)",
+            "CREATE INDEX log_by_decision ON log_entries (decision, idx)",
+            "CREATE INDEX log_by_time ON log_entries (time_ms)",
+            """CREATE TABLE used_jti (
+                partner TEXT NOT NULL,
+                jti TEXT NOT NULL,
+                expires_ms INTEGER NOT NULL,
+                PRIMARY KEY (partner, jti)
+            )""",
+            "CREATE INDEX used_jti_expiry ON used_jti (expires_ms)",
+            """CREATE TABLE consents (
+                consent_id TEXT PRIMARY KEY,
+                subject TEXT NOT NULL,
+                recorded_by TEXT NOT NULL,
+                record BLOB NOT NULL
+            )""",
+            "CREATE INDEX consents_by_subject ON consents (subject)",
+            """CREATE TABLE inbox (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                message_id TEXT NOT NULL UNIQUE,
+                recipient TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                exchange_id TEXT NOT NULL,
+                disclosure_id TEXT NOT NULL,
+                purpose TEXT NOT NULL,
+                sender_partner TEXT NOT NULL,
+                sender_role TEXT,
+                case_id TEXT,
+                in_reply_to TEXT,
+                sent_ms INTEGER NOT NULL,
+                retain_ms INTEGER NOT NULL,
+                sealing TEXT NOT NULL,
+                body BLOB NOT NULL
+            )""",
+            "CREATE INDEX inbox_by_recipient ON inbox (recipient, seq)",
+            "CREATE INDEX inbox_by_retention ON inbox (retain_ms)",
+            """CREATE TABLE case_network (
+                case_id TEXT NOT NULL,
+                partner_id TEXT NOT NULL,
+                role TEXT NOT NULL,
+                contact TEXT,
+                registered_by TEXT NOT NULL,
+                registered_ms INTEGER NOT NULL,
+                PRIMARY KEY (case_id, partner_id)
+            )""",
+            """CREATE TABLE tree_nodes (
+                level INTEGER NOT NULL,
+                idx INTEGER NOT NULL,
+                hash BLOB NOT NULL,
+                PRIMARY KEY (level, idx)
+            )""",
+            """CREATE TABLE checkpoints (
+                size INTEGER PRIMARY KEY,
+                root_hash BLOB NOT NULL,
+                note TEXT NOT NULL,
+                time_ms INTEGER NOT NULL
+            )""",
+        ],
+    ),
+]
+
+SCHEMA_VERSION = SQLITE_MIGRATIONS[-1][0]

@@ -1,0 +1,526 @@
+"""SQLite back end: one file, WAL, fsync on commit, writes group-committed by one writer thread.
+
+Concurrent requests hand their writes to a single writer thread, which runs everything queued in
+one transaction (each write inside its own SAVEPOINT, so one failing write spoils no other) and
+commits once: one fsync for many requests, and nobody is answered before that fsync returns.
+Several worker processes may share the file: `BEGIN IMMEDIATE` serialises their writers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from gateway.errors import StorageUnavailable
+from gateway.log.entry import LogEntry
+from gateway.store.base import (
+    LogFilter,
+    LogRow,
+    NetworkMember,
+    StoredCheckpoint,
+    StoredConsent,
+    StoredMessage,
+)
+from gateway.store.schema import SCHEMA_VERSION, SQLITE_MIGRATIONS
+
+__all__ = ["SqliteStorage"]
+
+T = TypeVar("T")
+_BATCH_MAX = 256
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+class _Writer(threading.Thread):
+    """The one thread that writes: drains the queue, one transaction and one commit per batch."""
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+        super().__init__(name="sqlite-writer", daemon=True)
+        self._connect = connect
+        self.jobs: queue.Queue[
+            tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]] | None
+        ] = queue.Queue()
+
+    def run(self) -> None:
+        conn = self._connect()
+        try:
+            while True:
+                first = self.jobs.get()
+                if first is None:
+                    return
+                batch = [first]
+                while len(batch) < _BATCH_MAX:
+                    try:
+                        nxt = self.jobs.get_nowait()
+                    except queue.Empty:
+                        break
+                    if nxt is None:
+                        self.jobs.put(None)
+                        break
+                    batch.append(nxt)
+                self._run_batch(conn, batch)
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _run_batch(
+        conn: sqlite3.Connection,
+        batch: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]],
+    ) -> None:
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for job, _ in batch:
+                conn.execute("SAVEPOINT job")
+                try:
+                    outcomes.append((True, job(conn)))
+                except Exception as exc:  # one failing job must not spoil the batch
+                    conn.execute("ROLLBACK TO job")
+                    outcomes.append((False, exc))
+                conn.execute("RELEASE job")
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            failure = StorageUnavailable(f"storage write failed: {type(exc).__name__}")
+            outcomes = [(False, failure)] * len(batch)
+        for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+            loop = future.get_loop()
+            if ok:
+                loop.call_soon_threadsafe(_resolve, future, value)
+            else:
+                loop.call_soon_threadsafe(_reject, future, value)
+
+
+def _resolve(future: asyncio.Future[Any], value: Any) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _reject(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
+
+
+class SqliteStorage:
+    """The embedded default: everything in one SQLite file under `--data`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer: _Writer | None = None
+        self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sqlite-reader")
+        self._local = threading.local()
+
+    # -- connections ---------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            conn.execute("PRAGMA query_only = ON")
+            self._local.conn = conn
+        return conn
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._readers, lambda: fn(self._reader()))
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(f"storage read failed: {type(exc).__name__}") from exc
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._writer is None:
+            raise StorageUnavailable("storage is not open")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._writer.jobs.put((fn, future))
+        return await future
+
+    # -- life cycle ----------------------------------------------------------------------------
+    async def open(self) -> None:
+        await asyncio.to_thread(self.migrate)
+        self._writer = _Writer(self._connect)
+        self._writer.start()
+
+    def migrate(self) -> int:
+        """Bring the schema to SCHEMA_VERSION; refuse a database newer than this code."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = self._connect()
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                conn.execute("ROLLBACK")
+                raise RuntimeError(
+                    f"{self.path} has schema version {version}, newer than this gateway knows "
+                    f"({SCHEMA_VERSION}); run a newer gateway"
+                )
+            for target, statements in SQLITE_MIGRATIONS:
+                if target > version:
+                    for statement in statements:
+                        conn.execute(statement)
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(SCHEMA_VERSION),),
+            )
+            conn.execute("COMMIT")
+            return SCHEMA_VERSION
+        finally:
+            conn.close()
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.jobs.put(None)
+            await asyncio.to_thread(self._writer.join)
+            self._writer = None
+        self._readers.shutdown(wait=True)
+
+    async def ping(self) -> None:
+        await self._read(lambda c: c.execute("SELECT 1").fetchone())
+
+    # -- log -----------------------------------------------------------------------------------
+    async def append_log(self, entries: Sequence[LogEntry]) -> list[int]:
+        return await self._write(lambda c: _append(c, entries))
+
+    async def log_size(self) -> int:
+        return await self._read(_size)
+
+    async def log_rows(self, start: int, end: int) -> list[LogRow]:
+        def read(c: sqlite3.Connection) -> list[LogRow]:
+            rows = c.execute(
+                "SELECT idx, leaf FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+                (start, end),
+            ).fetchall()
+            return [LogRow(r[0], bytes(r[1])) for r in rows]
+
+        return await self._read(read)
+
+    async def search_log(self, flt: LogFilter, *, after: int | None, limit: int) -> list[LogRow]:
+        clauses = ["idx > ?"]
+        args: list[Any] = [-1 if after is None else after]
+        for column, value in (
+            ("subject", flt.subject),
+            ("purpose", flt.purpose),
+            ("decision", flt.decision),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                args.append(value)
+        if flt.partner is not None:
+            clauses.append("(sender = ? OR recipient = ?)")
+            args += [flt.partner, flt.partner]
+        if flt.since is not None:
+            clauses.append("time_ms >= ?")
+            args.append(_ms(flt.since))
+        if flt.until is not None:
+            clauses.append("time_ms < ?")
+            args.append(_ms(flt.until))
+        sql = (
+            "SELECT idx, leaf FROM log_entries WHERE "
+            + " AND ".join(clauses)
+            + " ORDER BY idx LIMIT ?"
+        )
+        args.append(limit)
+
+        def read(c: sqlite3.Connection) -> list[LogRow]:
+            return [LogRow(r[0], bytes(r[1])) for r in c.execute(sql, args).fetchall()]
+
+        return await self._read(read)
+
+    # -- tokens --------------------------------------------------------------------------------
+    async def use_jti(self, partner: str, jti: str, expires_at: datetime, now: datetime) -> bool:
+        def write(c: sqlite3.Connection) -> bool:
+            c.execute("DELETE FROM used_jti WHERE expires_ms < ?", (_ms(now),))
+            cur = c.execute(
+                "INSERT INTO used_jti (partner, jti, expires_ms) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (partner, jti, _ms(expires_at)),
+            )
+            return cur.rowcount == 1
+
+        return await self._write(write)
+
+    # -- consents ------------------------------------------------------------------------------
+    async def add_consent(self, consent: StoredConsent, entry: LogEntry) -> int:
+        def write(c: sqlite3.Connection) -> int:
+            c.execute(
+                "INSERT INTO consents (consent_id, subject, recorded_by, record) VALUES (?, ?, ?, ?)",
+                (consent.consent_id, consent.subject, consent.recorded_by, consent.sealed_record),
+            )
+            return _append(c, [entry])[0]
+
+        return await self._write(write)
+
+    async def replace_consent(self, consent: StoredConsent, entry: LogEntry) -> int:
+        def write(c: sqlite3.Connection) -> int:
+            c.execute(
+                "UPDATE consents SET record = ? WHERE consent_id = ?",
+                (consent.sealed_record, consent.consent_id),
+            )
+            return _append(c, [entry])[0]
+
+        return await self._write(write)
+
+    async def consents_for_subject(self, subject: str) -> list[StoredConsent]:
+        def read(c: sqlite3.Connection) -> list[StoredConsent]:
+            rows = c.execute(
+                "SELECT consent_id, subject, recorded_by, record FROM consents WHERE subject = ?",
+                (subject,),
+            ).fetchall()
+            return [StoredConsent(r[0], r[1], r[2], bytes(r[3])) for r in rows]
+
+        return await self._read(read)
+
+    async def get_consent(self, consent_id: str) -> StoredConsent | None:
+        def read(c: sqlite3.Connection) -> StoredConsent | None:
+            r = c.execute(
+                "SELECT consent_id, subject, recorded_by, record FROM consents WHERE consent_id = ?",
+                (consent_id,),
+            ).fetchone()
+            return None if r is None else StoredConsent(r[0], r[1], r[2], bytes(r[3]))
+
+        return await self._read(read)
+
+    # -- case networks ---------------------------------------------------------------------------
+    async def case_network(self, case_id: str) -> list[NetworkMember]:
+        def read(c: sqlite3.Connection) -> list[NetworkMember]:
+            rows = c.execute(
+                "SELECT case_id, partner_id, role, contact, registered_by, registered_ms "
+                "FROM case_network WHERE case_id = ? ORDER BY registered_ms, partner_id",
+                (case_id,),
+            ).fetchall()
+            return [NetworkMember(r[0], r[1], r[2], r[3], r[4], _dt(r[5])) for r in rows]
+
+        return await self._read(read)
+
+    async def register_involvement(self, member: NetworkMember) -> bool:
+        def write(c: sqlite3.Connection) -> bool:
+            existed = c.execute(
+                "SELECT 1 FROM case_network WHERE case_id = ? AND partner_id = ?",
+                (member.case_id, member.partner_id),
+            ).fetchone()
+            c.execute(
+                "INSERT INTO case_network (case_id, partner_id, role, contact, registered_by, "
+                "registered_ms) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (case_id, partner_id) DO "
+                "UPDATE SET role = excluded.role, contact = excluded.contact",
+                (
+                    member.case_id,
+                    member.partner_id,
+                    member.role,
+                    member.contact,
+                    member.registered_by,
+                    _ms(member.registered_at),
+                ),
+            )
+            return existed is None
+
+        return await self._write(write)
+
+    # -- exchanges and inbox ---------------------------------------------------------------------
+    async def record_exchange(
+        self, entries: Sequence[LogEntry], messages: Sequence[StoredMessage]
+    ) -> list[int]:
+        def write(c: sqlite3.Connection) -> list[int]:
+            indices = _append(c, entries)
+            c.executemany(
+                "INSERT INTO inbox (message_id, recipient, subject, exchange_id, disclosure_id, purpose, "
+                "sender_partner, sender_role, case_id, in_reply_to, sent_ms, retain_ms, sealing, body) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        m.message_id,
+                        m.recipient,
+                        m.subject,
+                        m.exchange_id,
+                        m.disclosure_id,
+                        m.purpose,
+                        m.sender_partner,
+                        m.sender_role,
+                        m.case_id,
+                        m.in_reply_to,
+                        _ms(m.sent_at),
+                        _ms(m.retain_until),
+                        m.sealing,
+                        m.body,
+                    )
+                    for m in messages
+                ],
+            )
+            return indices
+
+        return await self._write(write)
+
+    async def inbox_page(self, recipient: str, *, after: int, limit: int) -> list[StoredMessage]:
+        def read(c: sqlite3.Connection) -> list[StoredMessage]:
+            rows = c.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM inbox WHERE recipient = ? AND seq > ? "
+                "ORDER BY seq LIMIT ?",
+                (recipient, after, limit),
+            ).fetchall()
+            return [_message(r) for r in rows]
+
+        return await self._read(read)
+
+    async def ack_message(
+        self, recipient: str, message_id: str, make_entry: Callable[[StoredMessage], LogEntry]
+    ) -> int | None:
+        def write(c: sqlite3.Connection) -> int | None:
+            r = c.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM inbox WHERE message_id = ? AND recipient = ?",
+                (message_id, recipient),
+            ).fetchone()
+            if r is None:
+                return None
+            message = _message(r)
+            c.execute("DELETE FROM inbox WHERE seq = ?", (message.seq,))
+            return _append(c, [make_entry(message)])[0]
+
+        return await self._write(write)
+
+    async def purge_expired(
+        self, now: datetime, make_entry: Callable[[StoredMessage], LogEntry]
+    ) -> int:
+        def write(c: sqlite3.Connection) -> int:
+            rows = c.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM inbox WHERE retain_ms <= ? ORDER BY seq LIMIT 1000",
+                (_ms(now),),
+            ).fetchall()
+            messages = [_message(r) for r in rows]
+            c.executemany("DELETE FROM inbox WHERE seq = ?", [(m.seq,) for m in messages])
+            _append(c, [make_entry(m) for m in messages])
+            return len(messages)
+
+        return await self._write(write)
+
+    # -- tree (sequencer) ----------------------------------------------------------------------
+    async def tree_nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        def read(c: sqlite3.Connection) -> dict[tuple[int, int], bytes]:
+            out: dict[tuple[int, int], bytes] = {}
+            for level, index in keys:
+                r = c.execute(
+                    "SELECT hash FROM tree_nodes WHERE level = ? AND idx = ?", (level, index)
+                ).fetchone()
+                if r is not None:
+                    out[(level, index)] = bytes(r[0])
+            return out
+
+        return await self._read(read)
+
+    async def store_tree(
+        self,
+        nodes: Sequence[tuple[int, int, bytes]],
+        checkpoint: StoredCheckpoint | None,
+    ) -> None:
+        def write(c: sqlite3.Connection) -> None:
+            c.executemany(
+                "INSERT INTO tree_nodes (level, idx, hash) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                nodes,
+            )
+            if checkpoint is not None:
+                c.execute(
+                    "INSERT INTO checkpoints (size, root_hash, note, time_ms) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT DO NOTHING",
+                    (checkpoint.size, checkpoint.root_hash, checkpoint.note, _ms(checkpoint.time)),
+                )
+
+        await self._write(write)
+
+    async def latest_checkpoint(self) -> StoredCheckpoint | None:
+        def read(c: sqlite3.Connection) -> StoredCheckpoint | None:
+            r = c.execute(
+                "SELECT size, root_hash, note, time_ms FROM checkpoints ORDER BY size DESC LIMIT 1"
+            ).fetchone()
+            return None if r is None else StoredCheckpoint(r[0], bytes(r[1]), r[2], _dt(r[3]))
+
+        return await self._read(read)
+
+    async def checkpoints(self) -> list[StoredCheckpoint]:
+        def read(c: sqlite3.Connection) -> list[StoredCheckpoint]:
+            rows = c.execute(
+                "SELECT size, root_hash, note, time_ms FROM checkpoints ORDER BY size"
+            ).fetchall()
+            return [StoredCheckpoint(r[0], bytes(r[1]), r[2], _dt(r[3])) for r in rows]
+
+        return await self._read(read)
+
+
+_MESSAGE_COLUMNS = (
+    "seq, message_id, recipient, subject, exchange_id, disclosure_id, purpose, sender_partner, "
+    "sender_role, case_id, in_reply_to, sent_ms, retain_ms, sealing, body"
+)
+
+
+def _message(r: Sequence[Any]) -> StoredMessage:
+    return StoredMessage(
+        seq=r[0],
+        message_id=r[1],
+        recipient=r[2],
+        subject=r[3],
+        exchange_id=r[4],
+        disclosure_id=r[5],
+        purpose=r[6],
+        sender_partner=r[7],
+        sender_role=r[8],
+        case_id=r[9],
+        in_reply_to=r[10],
+        sent_at=_dt(r[11]),
+        retain_until=_dt(r[12]),
+        sealing=r[13],
+        body=bytes(r[14]),
+    )
+
+
+def _size(c: sqlite3.Connection) -> int:
+    r = c.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries").fetchone()
+    return int(r[0])
+
+
+def _append(c: sqlite3.Connection, entries: Sequence[LogEntry]) -> list[int]:
+    # Inside the writer's IMMEDIATE transaction no other process can append, so max+1 is gap-free.
+    start = _size(c)
+    rows = []
+    for offset, entry in enumerate(entries):
+        sender = entry.sender.partner if entry.sender is not None else None
+        rows.append(
+            (
+                start + offset,
+                entry.canonical(),
+                _ms(entry.time),
+                entry.decision,
+                entry.purpose,
+                sender,
+                entry.recipient,
+                entry.subject,
+                entry.exchange_id,
+            )
+        )
+    c.executemany(
+        "INSERT INTO log_entries (idx, leaf, time_ms, decision, purpose, sender, recipient, "
+        "subject, exchange_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    return [start + i for i in range(len(entries))]

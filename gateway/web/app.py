@@ -1,0 +1,62 @@
+"""Build the aiohttp application from loaded configuration and an opened storage."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import structlog
+from aiohttp import web
+
+from gateway.web import cases, consents, exchanges, inbox, meta, token
+from gateway.web.context import GATEWAY, Gateway
+from gateway.web.middleware import error_middleware
+
+__all__ = ["create_app"]
+
+log = structlog.get_logger("gateway.app")
+
+
+def create_app(gw: Gateway, *, background: bool = True) -> web.Application:
+    """The application: routes, the error middleware, and storage opened for its lifetime."""
+    app = web.Application(
+        middlewares=[error_middleware],
+        client_max_size=gw.settings.max_body_bytes,
+    )
+    app[GATEWAY] = gw
+    for module in (token, exchanges, consents, inbox, cases, meta):
+        app.add_routes(module.routes)
+    app.cleanup_ctx.append(_storage_lifetime)
+    if background:
+        app.cleanup_ctx.append(_purger)
+    return app
+
+
+async def _storage_lifetime(app: web.Application) -> AsyncIterator[None]:
+    storage = app[GATEWAY].storage
+    await storage.open()
+    yield
+    await storage.close()
+
+
+async def _purger(app: web.Application) -> AsyncIterator[None]:
+    """Purge unacknowledged messages whose retention has passed, logging each purge."""
+    gw = app[GATEWAY]
+
+    async def loop() -> None:
+        while True:
+            try:
+                now = gw.now()
+                count = await gw.storage.purge_expired(now, inbox.purge_entry(now))
+                if count:
+                    log.info("inbox_purged", count=count)
+            except Exception:
+                log.exception("purge_failed")
+            await asyncio.sleep(gw.settings.purge_interval_s)
+
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

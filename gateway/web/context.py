@@ -1,0 +1,37 @@
+"""What every handler needs, loaded once and handed around through the application."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from aiohttp import web
+
+from gateway.auth.tokens import AccessTokenIssuer
+from gateway.clock import Clock
+from gateway.config import Catalogue, PartnerRegistry, Settings
+from gateway.delivery.atrest import AtRestCipher
+from gateway.store.base import Storage
+from gateway.subject import Pseudonymiser
+
+__all__ = ["GATEWAY", "Gateway"]
+
+
+@dataclass(slots=True)
+class Gateway:
+    """The running gateway's configuration and services (partners may be reloaded)."""
+
+    settings: Settings
+    catalogue: Catalogue
+    partners: PartnerRegistry
+    storage: Storage
+    pseudonymiser: Pseudonymiser
+    cipher: AtRestCipher
+    tokens: AccessTokenIssuer
+    clock: Clock
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+
+GATEWAY: web.AppKey[Gateway] = web.AppKey("gateway", Gateway)

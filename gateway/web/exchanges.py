@@ -1,0 +1,329 @@
+"""`POST /v1/exchanges` and `POST /v1/exchanges/check`: decide, record durably, deliver."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from gateway.config import Purpose
+from gateway.delivery import sealed
+from gateway.errors import GatewayError, InvalidRequest
+from gateway.log.entry import LogEntry, Sender, canonical_json, format_time
+from gateway.policy import (
+    CaseNetworkTarget,
+    ExchangeRequest,
+    allowed_fields,
+    decide,
+    parse_exchange_request,
+)
+from gateway.policy.decision import Caller, Decision
+from gateway.store.base import StoredMessage
+from gateway.web.common import authenticate, gateway, new_id, read_json
+from gateway.web.consents import load_consents
+from gateway.web.context import Gateway
+
+__all__ = ["routes"]
+
+log = structlog.get_logger("gateway.exchange")
+routes = web.RouteTableDef()
+
+# Refusals below this line of the decision order are logged; a body that is not even a request
+# (invalid_request, invalid_subject) is answered but changes nothing, the log included.
+_LOGGED_REFUSALS = frozenset(
+    {
+        "unknown_purpose",
+        "sender_not_allowed",
+        "recipient_not_allowed",
+        "unknown_recipient",
+        "consent_required",
+        "break_glass_not_allowed",
+        "schema_violation",
+        "payload_not_minimal",
+    }
+)
+
+
+async def _recipients(gw: Gateway, request: ExchangeRequest) -> tuple[list[str], bool]:
+    if isinstance(request.to, CaseNetworkTarget):
+        members = await gw.storage.case_network(request.to.case_id)
+        return [m.partner_id for m in members], True
+    return list(request.to), False
+
+
+async def _decide(
+    gw: Gateway, caller: Caller, request: ExchangeRequest, subject: str, now: datetime
+) -> tuple[Decision, list[str]]:
+    recipients, fan_out = await _recipients(gw, request)
+    consents = await load_consents(gw, subject)
+    decision = decide(
+        request,
+        caller=caller,
+        recipients=recipients,
+        fan_out=fan_out,
+        catalogue=gw.catalogue,
+        partners=gw.partners,
+        consents=consents,
+        now=now,
+    )
+    return decision, recipients
+
+
+def _payload_digest(payload: Any, salt: bytes) -> str:
+    """SHA-256 over a per-exchange salt and the canonical payload.
+
+    The salt keeps low-entropy payloads (a status code) from being guessed from the log; the
+    recipient receives it with the message and can recompute the digest.
+    """
+    return hashlib.sha256(salt + canonical_json(payload)).hexdigest()
+
+
+@routes.post("/v1/exchanges")
+async def send(request: web.Request) -> web.Response:
+    gw = gateway(request)
+    caller = authenticate(request)
+    body = await read_json(request)
+    parsed = parse_exchange_request(body, payload_required=True)
+    now = gw.now()
+    subject = gw.pseudonymiser.pseudonym(parsed.bsn)
+    sender = Sender(caller.partner.id, caller.actor_id, caller.actor_role)
+    exchange_id = new_id("ex")
+    structlog.contextvars.bind_contextvars(partner=caller.partner.id, purpose=parsed.purpose)
+    try:
+        decision, _ = await _decide(gw, caller, parsed, subject, now)
+    except GatewayError as refusal:
+        if refusal.code in _LOGGED_REFUSALS:
+            await gw.storage.append_log(
+                [_refusal_entry(now, exchange_id, parsed, sender, subject, refusal)]
+            )
+        raise
+    assert parsed.payload is not None
+    salt = os.urandom(16)
+    digest = _payload_digest(parsed.payload, salt)
+    entries: list[LogEntry] = []
+    messages: list[StoredMessage] = []
+    disclosures: list[dict[str, Any]] = []
+    for outcome in decision.recipients:
+        if outcome.refusal is not None:
+            entries.append(
+                _refusal_entry(now, exchange_id, parsed, sender, subject, outcome.refusal)
+            )
+            continue
+        assert outcome.legal_basis is not None
+        disclosure_id = new_id("dis")
+        message_id = new_id("msg")
+        entries.append(
+            LogEntry(
+                time=now,
+                decision="disclosed",
+                reason=outcome.legal_basis.type,
+                exchange_id=exchange_id,
+                disclosure_id=disclosure_id,
+                purpose=decision.purpose.id,
+                legal_basis=outcome.legal_basis.to_json(),
+                consent_id=outcome.consent_id,
+                sender=sender,
+                recipient=outcome.recipient,
+                subject=subject,
+                case_id=parsed.case_id,
+                fields=decision.fields,
+                payload_sha256=digest,
+                break_glass=decision.break_glass,
+                details={"message_id": message_id},
+            )
+        )
+        messages.append(
+            _message(
+                gw,
+                decision.purpose,
+                parsed,
+                caller,
+                now,
+                (exchange_id, disclosure_id, message_id),
+                outcome.recipient,
+                salt,
+            )
+        )
+        disclosures.append(
+            {
+                "disclosure_id": disclosure_id,
+                "recipient": outcome.recipient,
+                "message_id": message_id,
+            }
+        )
+    indices = await gw.storage.record_exchange(entries, messages)
+    by_disclosure = {e.disclosure_id: i for e, i in zip(entries, indices, strict=True)}
+    for item in disclosures:
+        item["log_index"] = by_disclosure[item["disclosure_id"]]
+    first_basis = decision.allowed[0].legal_basis
+    assert first_basis is not None
+    log.info("exchange_disclosed", recipients=len(disclosures), refused=len(decision.refused))
+    answer: dict[str, Any] = {
+        "exchange_id": exchange_id,
+        "purpose": decision.purpose.id,
+        "legal_basis": first_basis.to_json(),
+        "consent_id": decision.allowed[0].consent_id,
+        "disclosures": disclosures,
+        "payload_sha256": digest,
+    }
+    if decision.refused:
+        answer["refused"] = [
+            {"recipient": r.recipient, **(r.refusal.to_body()["error"] if r.refusal else {})}
+            for r in decision.refused
+        ]
+    return web.json_response(answer, status=201)
+
+
+def _message(
+    gw: Gateway,
+    purpose: Purpose,
+    parsed: ExchangeRequest,
+    caller: Caller,
+    now: datetime,
+    ids: tuple[str, str, str],
+    recipient: str,
+    salt: bytes,
+) -> StoredMessage:
+    """The recipient's message, sealed before it is stored: HPKE to its key, else at rest."""
+    exchange_id, disclosure_id, message_id = ids
+    plaintext = json.dumps(
+        {
+            "subject": {"bsn": parsed.bsn},
+            "payload": parsed.payload,
+            "payload_salt": base64.urlsafe_b64encode(salt).decode().rstrip("="),
+        },
+        separators=(",", ":"),
+    ).encode()
+    partner = gw.partners.get(recipient)
+    enc = None if partner is None else partner.keys.encryption
+    if enc is not None:
+        sealing, body = "hpke", sealed.seal(plaintext, enc.public_key, message_id)
+    else:
+        sealing, body = "at-rest", gw.cipher.seal(plaintext, message_id.encode())
+    return StoredMessage(
+        message_id=message_id,
+        recipient=recipient,
+        subject=gw.pseudonymiser.pseudonym(parsed.bsn),
+        exchange_id=exchange_id,
+        disclosure_id=disclosure_id,
+        purpose=purpose.id,
+        sender_partner=caller.partner.id,
+        sender_role=caller.actor_role,
+        case_id=parsed.case_id,
+        in_reply_to=parsed.in_reply_to,
+        sent_at=now,
+        retain_until=now + timedelta(days=purpose.inbox_retention_days),
+        sealing=sealing,
+        body=body,
+    )
+
+
+def _refusal_entry(
+    now: datetime,
+    exchange_id: str,
+    parsed: ExchangeRequest,
+    sender: Sender,
+    subject: str,
+    refusal: GatewayError,
+) -> LogEntry:
+    recipient = refusal.extra.get("recipient")
+    if recipient is None and isinstance(parsed.to, tuple) and len(parsed.to) == 1:
+        recipient = parsed.to[0]
+    missing = refusal.extra.get("missing_consent")
+    details: dict[str, Any] = {}
+    if missing is not None:
+        details["missing_consent"] = missing
+    violations = refusal.extra.get("violations")
+    if violations:
+        details["violation_paths"] = [v["path"] for v in violations]
+    if isinstance(parsed.to, CaseNetworkTarget):
+        details["case_network"] = parsed.to.case_id
+    return LogEntry(
+        time=now,
+        decision="refused",
+        reason=refusal.code,
+        exchange_id=exchange_id,
+        purpose=parsed.purpose if len(parsed.purpose) <= 64 else None,
+        sender=sender,
+        recipient=recipient if isinstance(recipient, str) else None,
+        subject=subject,
+        case_id=parsed.case_id,
+        break_glass=parsed.break_glass is not None,
+        details=details,
+    )
+
+
+@routes.post("/v1/exchanges/check")
+async def check(request: web.Request) -> web.Response:
+    gw = gateway(request)
+    caller = authenticate(request)
+    body = await read_json(request)
+    parsed = parse_exchange_request(body, payload_required=False)
+    now = gw.now()
+    subject = gw.pseudonymiser.pseudonym(parsed.bsn)
+    purpose = gw.catalogue.get(parsed.purpose)
+    fields = list(allowed_fields(purpose.schema)) if purpose is not None else []
+    try:
+        decision, _ = await _decide(gw, caller, parsed, subject, now)
+    except GatewayError as refusal:
+        if isinstance(refusal, InvalidRequest):
+            raise
+        return web.json_response(
+            {
+                "allowed": False,
+                "code": refusal.code,
+                "purpose": parsed.purpose,
+                "legal_basis": None if purpose is None else purpose.legal_basis.to_json(),
+                "consent_id": None,
+                "allowed_fields": fields,
+                "missing_consent": refusal.extra.get("missing_consent"),
+                "violations": refusal.extra.get("violations"),
+                "explanation": refusal.message,
+                "how_to_fix": refusal.how_to_fix,
+            }
+        )
+    first = decision.allowed[0]
+    return web.json_response(
+        {
+            "allowed": True,
+            "code": "allowed",
+            "purpose": decision.purpose.id,
+            "legal_basis": None if first.legal_basis is None else first.legal_basis.to_json(),
+            "consent_id": first.consent_id,
+            "allowed_fields": fields,
+            "missing_consent": None,
+            "recipients": [_recipient_check(r) for r in decision.recipients],
+            "explanation": _explain_allowed(decision),
+            "checked_at": format_time(now),
+        }
+    )
+
+
+def _recipient_check(outcome: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "recipient": outcome.recipient,
+        "allowed": outcome.allowed,
+        "legal_basis": None if outcome.legal_basis is None else outcome.legal_basis.to_json(),
+        "consent_id": outcome.consent_id,
+    }
+    if outcome.refusal is not None:
+        out["code"] = outcome.refusal.code
+        out["missing_consent"] = outcome.refusal.extra.get("missing_consent")
+    return out
+
+
+def _explain_allowed(decision: Decision) -> str:
+    parts: Sequence[str] = [
+        f"{r.recipient}: on {r.legal_basis.type} ({r.legal_basis.reference})"
+        + (f", consent {r.consent_id}" if r.consent_id else "")
+        for r in decision.allowed
+        if r.legal_basis is not None
+    ]
+    return f"Purpose '{decision.purpose.id}' may be shared with " + "; ".join(parts) + "."

@@ -1,0 +1,73 @@
+"""Middlewares: one place turns every error into the contract's JSON, and binds request context."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+import structlog
+from aiohttp import web
+
+from gateway.errors import GatewayError, InvalidRequest, NotFound, PayloadTooLarge
+
+__all__ = ["error_middleware", "error_response"]
+
+log = structlog.get_logger("gateway.http")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error_response(error: GatewayError) -> web.Response:
+    """The contract's error body with the error's status (and Bearer challenge for 401)."""
+    response = web.json_response(error.to_body(), status=error.status)
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    retry_after = error.extra.get("retry_after")
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(
+        request_id=request_id, method=request.method, path=request.path
+    )
+    try:
+        response = await handler(request)
+    except GatewayError as error:
+        log.info("request_refused", code=error.code, status=error.status)
+        response = error_response(error)
+    except web.HTTPRequestEntityTooLarge:
+        response = error_response(
+            PayloadTooLarge("the request body is larger than the gateway accepts")
+        )
+    except web.HTTPNotFound:
+        response = error_response(
+            NotFound("no such resource", "Check the path against /v1/openapi.json.")
+        )
+    except web.HTTPMethodNotAllowed as exc:
+        wrong_method = InvalidRequest(
+            f"method {request.method} is not allowed here",
+            f"Use one of: {', '.join(sorted(exc.allowed_methods))}.",
+        )
+        response = web.json_response(wrong_method.to_body(), status=405)
+        response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("internal_error")
+        response = web.json_response(
+            {
+                "error": {
+                    "code": "internal_error",
+                    "message": "the gateway failed to handle this request",
+                    "how_to_fix": "Retry later; if it persists, give the operator the request id "
+                    + request_id,
+                }
+            },
+            status=500,
+        )
+    response.headers["X-Request-Id"] = request_id
+    return response

@@ -1,0 +1,359 @@
+"""The OpenAPI 3.1 document served at `/v1/openapi.json`; a test keeps it equal to the routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["openapi_document"]
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "how_to_fix"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "how_to_fix": {"type": "string"},
+                "missing_consent": {"$ref": "#/components/schemas/MissingConsent"},
+                "violations": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"path": {"type": "string"}, "message": {"type": "string"}},
+                    },
+                },
+            },
+        }
+    },
+}
+
+_EXCHANGE_REQUEST = {
+    "type": "object",
+    "required": ["purpose", "to", "subject", "payload"],
+    "additionalProperties": False,
+    "properties": {
+        "purpose": {"type": "string"},
+        "to": {
+            "oneOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 50},
+                {
+                    "type": "object",
+                    "required": ["case_network"],
+                    "properties": {"case_network": {"type": "string"}},
+                },
+            ]
+        },
+        "subject": {
+            "type": "object",
+            "required": ["bsn"],
+            "properties": {"bsn": {"type": "string", "pattern": "^[0-9]{9}$"}},
+        },
+        "case_id": {"type": "string"},
+        "in_reply_to": {"type": "string"},
+        "break_glass": {
+            "type": "object",
+            "required": ["justification"],
+            "properties": {"justification": {"type": "string", "minLength": 20, "maxLength": 1000}},
+        },
+        "payload": {"type": "object", "description": "the purpose's minimal dataset"},
+    },
+}
+
+
+def _json(schema: dict[str, Any] | str, description: str = "OK") -> dict[str, Any]:
+    ref = {"$ref": f"#/components/schemas/{schema}"} if isinstance(schema, str) else schema
+    return {"description": description, "content": {"application/json": {"schema": ref}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    return {str(s): _json("Error", "refused; see error.code") for s in statuses}
+
+
+def _op(
+    summary: str, responses: dict[str, Any], *, auth: bool = True, **extra: Any
+) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "responses": responses, **extra}
+    if auth:
+        op["security"] = [{"bearer": []}]
+        op["responses"] = {**responses, **_errors(401)}
+    return op
+
+
+def _query(name: str, description: str, *, required: bool = False) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": {"type": "string"},
+    }
+
+
+def _path(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def openapi_document(server_url: str) -> dict[str, Any]:
+    """The whole document; paths are the gateway's routes, schemas the contract's bodies."""
+    body = {"required": True, "content": {"application/json": {"schema": _EXCHANGE_REQUEST}}}
+    check_body = {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {**_EXCHANGE_REQUEST, "required": ["purpose", "to", "subject"]}
+            }
+        },
+    }
+    paths: dict[str, Any] = {
+        "/v1/token": {
+            "post": _op(
+                "Exchange a client assertion (RFC 7523, private_key_jwt) for an access token",
+                {
+                    "200": _json("TokenResponse"),
+                    "400": _json("OAuthError", "invalid_client and other RFC 6749 errors"),
+                },
+                auth=False,
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "application/x-www-form-urlencoded": {
+                            "schema": {
+                                "type": "object",
+                                "required": [
+                                    "grant_type",
+                                    "client_assertion_type",
+                                    "client_assertion",
+                                ],
+                                "properties": {
+                                    "grant_type": {"const": "client_credentials"},
+                                    "client_assertion_type": {
+                                        "const": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+                                    },
+                                    "client_assertion": {"type": "string"},
+                                    "client_id": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                },
+            )
+        },
+        "/v1/exchanges": {
+            "post": _op(
+                "Send a message for a purpose",
+                {"201": _json("ExchangeResult", "disclosed"), **_errors(400, 403, 404, 413, 422)},
+                requestBody=body,
+            )
+        },
+        "/v1/exchanges/check": {
+            "post": _op(
+                "May I share? Decides without changing anything",
+                {"200": _json("CheckResult"), **_errors(400, 413)},
+                requestBody=check_body,
+            )
+        },
+        "/v1/inbox": {
+            "get": _op(
+                "Pull messages addressed to the caller, oldest first",
+                {"200": _json("InboxPage"), **_errors(400, 403)},
+                parameters=[
+                    _query("limit", "1-100, default 50"),
+                    _query("after", "cursor from 'next'"),
+                ],
+            )
+        },
+        "/v1/inbox/{message_id}/ack": {
+            "post": _op(
+                "Acknowledge a message: it leaves the inbox and a delivery receipt is logged",
+                {"204": {"description": "acknowledged"}, **_errors(403, 404)},
+                parameters=[_path("message_id")],
+            )
+        },
+        "/v1/consents": {
+            "post": _op(
+                "Record consent",
+                {"201": _json({"type": "object"}, "recorded"), **_errors(400, 403, 422)},
+                requestBody={
+                    "required": True,
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+            ),
+            "get": _op(
+                "List the consents of a subject that the caller is party to",
+                {"200": _json({"type": "object"}), **_errors(400, 403)},
+                parameters=[_query("bsn", "the subject's BSN", required=True)],
+            ),
+        },
+        "/v1/consents/{consent_id}/withdraw": {
+            "post": _op(
+                "Withdraw a consent; effective at once for every later exchange",
+                {"200": _json({"type": "object"}), **_errors(403, 404)},
+                parameters=[_path("consent_id")],
+            )
+        },
+        "/v1/cases/{case_id}/network": {
+            "get": _op(
+                "The partners involved in a case (for partners in it)",
+                {"200": _json({"type": "object"}), **_errors(400, 403, 404)},
+                parameters=[_path("case_id")],
+            )
+        },
+        "/v1/cases/{case_id}/network/{partner_id}": {
+            "put": _op(
+                "Register a partner's involvement in a case",
+                {
+                    "200": _json({"type": "object"}),
+                    "201": _json({"type": "object"}),
+                    **_errors(400, 403, 404),
+                },
+                parameters=[_path("case_id"), _path("partner_id")],
+            )
+        },
+        "/v1/purposes": {
+            "get": _op("The purpose catalogue", {"200": _json({"type": "object"})}, auth=False)
+        },
+        "/v1/purposes/{purpose_id}": {
+            "get": _op(
+                "One purpose with its payload schema (the minimal dataset)",
+                {"200": _json({"type": "object"}), **_errors(404)},
+                auth=False,
+                parameters=[_path("purpose_id")],
+            )
+        },
+        "/v1/partners": {
+            "get": _op(
+                "Registered partners (public facts only)", {"200": _json({"type": "object"})}
+            )
+        },
+        "/v1/openapi.json": {
+            "get": _op("This document", {"200": _json({"type": "object"})}, auth=False)
+        },
+        "/healthz": {"get": _op("Liveness", {"200": _json({"type": "object"})}, auth=False)},
+        "/readyz": {
+            "get": _op(
+                "Readiness (storage reachable)",
+                {"200": _json({"type": "object"}), "503": _json({"type": "object"}, "not ready")},
+                auth=False,
+            )
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Social-domain exchange gateway",
+            "version": "1.0.0",
+            "description": "Lawful, minimal, logged data exchange between social teams, care "
+            "providers, certified institutions and schools. See CONTRACT.md.",
+        },
+        "servers": [{"url": server_url}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": _ERROR,
+                "OAuthError": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {"type": "string"},
+                        "error_description": {"type": "string"},
+                    },
+                },
+                "TokenResponse": {
+                    "type": "object",
+                    "required": ["access_token", "token_type", "expires_in"],
+                    "properties": {
+                        "access_token": {"type": "string"},
+                        "token_type": {"const": "Bearer"},
+                        "expires_in": {"type": "integer", "maximum": 600},
+                    },
+                },
+                "MissingConsent": {
+                    "type": "object",
+                    "properties": {
+                        "purpose": {"type": "string"},
+                        "from": {"type": "string"},
+                        "to": {"type": "string"},
+                        "given_by": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+                "LegalBasis": {
+                    "type": "object",
+                    "properties": {
+                        "type": {"enum": ["consent", "statute", "break_glass"]},
+                        "reference": {"type": "string"},
+                    },
+                },
+                "ExchangeResult": {
+                    "type": "object",
+                    "required": [
+                        "exchange_id",
+                        "purpose",
+                        "legal_basis",
+                        "consent_id",
+                        "disclosures",
+                    ],
+                    "properties": {
+                        "exchange_id": {"type": "string"},
+                        "purpose": {"type": "string"},
+                        "legal_basis": {"$ref": "#/components/schemas/LegalBasis"},
+                        "consent_id": {"type": ["string", "null"]},
+                        "payload_sha256": {"type": "string"},
+                        "disclosures": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "disclosure_id": {"type": "string"},
+                                    "recipient": {"type": "string"},
+                                    "message_id": {"type": "string"},
+                                    "log_index": {"type": "integer"},
+                                },
+                            },
+                        },
+                        "refused": {"type": "array", "items": {"type": "object"}},
+                    },
+                },
+                "CheckResult": {
+                    "type": "object",
+                    "required": [
+                        "allowed",
+                        "code",
+                        "legal_basis",
+                        "consent_id",
+                        "allowed_fields",
+                        "missing_consent",
+                        "explanation",
+                    ],
+                    "properties": {
+                        "allowed": {"type": "boolean"},
+                        "code": {"type": "string"},
+                        "legal_basis": {
+                            "oneOf": [{"$ref": "#/components/schemas/LegalBasis"}, {"type": "null"}]
+                        },
+                        "consent_id": {"type": ["string", "null"]},
+                        "allowed_fields": {"type": "array", "items": {"type": "string"}},
+                        "missing_consent": {
+                            "oneOf": [
+                                {"$ref": "#/components/schemas/MissingConsent"},
+                                {"type": "null"},
+                            ]
+                        },
+                        "explanation": {"type": "string"},
+                    },
+                },
+                "InboxPage": {
+                    "type": "object",
+                    "required": ["messages", "next"],
+                    "properties": {
+                        "messages": {"type": "array", "items": {"type": "object"}},
+                        "next": {"type": ["string", "null"]},
+                    },
+                },
+            },
+        },
+    }
