@@ -9,6 +9,7 @@ Several worker processes may share the file: `BEGIN IMMEDIATE` serialises their 
 from __future__ import annotations
 
 import asyncio
+import os
 import queue
 import sqlite3
 import threading
@@ -162,7 +163,10 @@ class SqliteStorage:
 
     def migrate(self) -> int:
         """Bring the schema to SCHEMA_VERSION; refuse a database newer than this code."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not self.path.exists():
+            # Private from the first byte; SQLite gives its -wal and -shm files the same mode.
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         conn = self._connect()
         try:
             conn.execute("PRAGMA journal_mode = WAL")
