@@ -33,6 +33,31 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--storage", default=None, help="sqlite:///PATH (default: under --data)")
 
+    log_cmd = sub.add_parser("log", help="the disclosure log: verifier key and verification")
+    log_sub = log_cmd.add_subparsers(dest="log_command", required=True)
+    vkey = log_sub.add_parser(
+        "verifier-key", help="print the checkpoint verifier key (signed-note form)"
+    )
+    vkey.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    vkey.add_argument("--data", type=Path, required=True)
+    verify = log_sub.add_parser(
+        "verify",
+        help="recompute the log and check every checkpoint (local), or check a remote gateway "
+        "against a saved checkpoint (--checkpoint with --url)",
+    )
+    verify.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    verify.add_argument("--data", type=Path, help="the gateway's data folder (local check)")
+    verify.add_argument("--storage", default=None, help="sqlite:///PATH (local check)")
+    verify.add_argument("--checkpoint", type=Path, help="a checkpoint saved earlier (remote check)")
+    verify.add_argument("--url", help="the gateway's base URL (remote check)")
+    verify.add_argument("--verifier-key", help="the log's verifier key (remote check)")
+    verify.add_argument("--partner", help="privacy officer partner id (remote check)")
+    verify.add_argument("--jwks", type=Path, help="that partner's private JWKS (remote check)")
+    verify.add_argument("--actor", default="auditor", help="actor id to act as (remote check)")
+    verify.add_argument(
+        "--update", action="store_true", help="save the newer checkpoint to --checkpoint"
+    )
+
     demo = sub.add_parser("demo", help="play a short story with the demo partners over real HTTP")
     demo.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     demo.add_argument("--data", type=Path, default=None, help="default: a new temporary folder")
@@ -48,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "demo":
             return _demo(args)
+        if args.command == "log":
+            return _log(args)
     except ConfigError as exc:
         print(f"gateway: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -83,3 +110,19 @@ def _demo(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _log(args: argparse.Namespace) -> int:
+    from gateway.log import logcli
+
+    if args.log_command == "verifier-key":
+        return logcli.print_verifier_key(args.config, args.data)
+    if args.checkpoint is not None or args.url is not None:
+        return logcli.verify_remote(args)
+    if args.data is None and args.storage is None:
+        print(
+            "gateway: log verify needs --data (or --storage), or --checkpoint with --url",
+            file=sys.stderr,
+        )
+        return 2
+    return logcli.verify_local(args.config, args.data, args.storage)

@@ -9,6 +9,7 @@ and acknowledge their messages. Then the disclosure records are printed as a tab
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from datetime import date
 from pathlib import Path
@@ -17,7 +18,9 @@ from typing import Any
 from aiohttp import web
 
 from gateway.client.http import GatewayClientError, PartnerClient
+from gateway.log.checkpoint import open_checkpoint
 from gateway.log.entry import LogEntry
+from gateway.log.merkle import leaf_hash, verify_inclusion
 from gateway.runtime import build_gateway
 from gateway.web import create_app
 
@@ -179,11 +182,51 @@ async def _story(config: Path, data: Path) -> int:
         size = await gw.storage.log_size()
         rows = await gw.storage.log_rows(0, size)
         _table([(row.index, row.entry) for row in rows])
-        return 0
+
+        _say(8, "The privacy officer checks that the closure notice's record is in the signed log.")
+        return await _officer_checks(base, config, gw, sent["disclosures"][0]["log_index"])
+
     finally:
         for client in (provider, team, school):
             await client.close()
         await runner.cleanup()
+
+
+async def _officer_checks(base: str, config: Path, gw: Any, index: int) -> int:
+    officer = _client(base, config, gw.settings.id, "fg-denhelder", "privacy_officer")
+    try:
+        token = await officer.token()
+        headers = {"Authorization": f"Bearer {token}"}
+        size = 0
+        for _ in range(50):  # the sequencer signs within a second; wait for it
+            async with officer.session.get(base + "/v1/audit/checkpoint", headers=headers) as r:
+                note = await r.text() if r.status == 200 else ""
+            if note:
+                checkpoint = open_checkpoint(note, gw.log_verifiers, origin=gw.settings.log_origin)
+                size = checkpoint.size
+                if size > index:
+                    break
+            await asyncio.sleep(0.1)
+        else:
+            print("   no checkpoint covered the entry in time")
+            return 1
+        print("   checkpoint (C2SP signed note):")
+        for line in note.rstrip("\n").split("\n"):
+            print(f"     {line}")
+        proof = await officer.request(
+            "GET", "/v1/audit/proof/inclusion", params={"index": str(index), "tree_size": str(size)}
+        )
+        leaf = await officer.session.get(f"{base}/v1/audit/entries/{index}/leaf", headers=headers)
+        data = await leaf.read()
+        verify_inclusion(
+            leaf_hash(data), index, size, [base64.b64decode(h) for h in proof["hashes"]],
+            checkpoint.root_hash,
+        )
+        print(f"   entry {index} is included in the signed tree of size {size}: "
+              f"inclusion proof of {len(proof['hashes'])} hashes verified.")
+        return 0
+    finally:
+        await officer.close()
 
 
 def run_demo(config: Path, data: Path) -> int:

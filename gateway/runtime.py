@@ -10,6 +10,7 @@ from gateway.clock import Clock, SystemClock
 from gateway.config import ConfigError, load_catalogue, load_partners, load_settings
 from gateway.datadir import DataDir
 from gateway.delivery.atrest import AtRestCipher
+from gateway.log.checkpoint import NoteSigner, parse_verifier_key, verifier_key
 from gateway.store import open_storage
 from gateway.subject import Pseudonymiser
 from gateway.web.context import Gateway
@@ -42,6 +43,8 @@ def build_gateway(
         )
     data = DataDir(data_dir)
     data.ensure()
+    signer = NoteSigner(settings.log_origin, data.log_signing_key())
+    verifier = parse_verifier_key(verifier_key(signer.name, signer.private_key.public_key()))
     return Gateway(
         settings=settings,
         catalogue=catalogue,
@@ -51,4 +54,7 @@ def build_gateway(
         cipher=AtRestCipher(data.secret("at-rest")),
         tokens=AccessTokenIssuer(data.secret("access-token"), lifetime_s=settings.token_lifetime_s),
         clock=clock or SystemClock(),
+        data=data,
+        log_signer=signer,
+        log_verifiers=(verifier,),
     )

@@ -28,6 +28,7 @@ DECISIONS = frozenset(
         "consent_withdrawn",
         "token_issued",
         "token_refused",
+        "audit_access",
     }
 )
 

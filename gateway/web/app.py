@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 import structlog
 from aiohttp import web
 
-from gateway.web import cases, consents, exchanges, inbox, meta, token
+from gateway.log.sequencer import SequencerLock
+from gateway.web import audit, cases, consents, exchanges, inbox, meta, token
 from gateway.web.context import GATEWAY, Gateway
 from gateway.web.middleware import error_middleware
 
@@ -25,12 +26,32 @@ def create_app(gw: Gateway, *, background: bool = True) -> web.Application:
         client_max_size=gw.settings.max_body_bytes,
     )
     app[GATEWAY] = gw
-    for module in (token, exchanges, consents, inbox, cases, meta):
+    for module in (token, exchanges, consents, inbox, cases, audit, meta):
         app.add_routes(module.routes)
     app.cleanup_ctx.append(_storage_lifetime)
     if background:
         app.cleanup_ctx.append(_purger)
+        app.cleanup_ctx.append(_sequencer)
     return app
+
+
+async def _sequencer(app: web.Application) -> AsyncIterator[None]:
+    """Integrate entries and sign checkpoints, in whichever local worker holds the lock."""
+    gw = app[GATEWAY]
+    lock = SequencerLock(gw.data.path / "sequencer.lock")
+    sequencer = gw.sequencer()
+    task = asyncio.create_task(sequencer.run(gw.settings.checkpoint_interval_s, lock))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    if lock.acquire():
+        # A clean stop leaves nothing unsigned behind.
+        try:
+            await sequencer.integrate()
+        except Exception:
+            log.exception("final_integration_failed")
+    lock.release()
 
 
 async def _storage_lifetime(app: web.Application) -> AsyncIterator[None]:

@@ -10,7 +10,10 @@ from aiohttp import web
 from gateway.auth.tokens import AccessTokenIssuer
 from gateway.clock import Clock
 from gateway.config import Catalogue, PartnerRegistry, Settings
+from gateway.datadir import DataDir
 from gateway.delivery.atrest import AtRestCipher
+from gateway.log.checkpoint import NoteSigner, NoteVerifier
+from gateway.log.sequencer import Sequencer
 from gateway.store.base import Storage
 from gateway.subject import Pseudonymiser
 
@@ -29,9 +32,15 @@ class Gateway:
     cipher: AtRestCipher
     tokens: AccessTokenIssuer
     clock: Clock
+    data: DataDir
+    log_signer: NoteSigner
+    log_verifiers: tuple[NoteVerifier, ...]
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def sequencer(self) -> Sequencer:
+        return Sequencer(self.storage, self.log_signer, self.settings.log_origin, self.clock.now)
 
 
 GATEWAY: web.AppKey[Gateway] = web.AppKey("gateway", Gateway)

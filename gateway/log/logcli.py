@@ -1,0 +1,114 @@
+"""The `gateway log ...` commands: print the verifier key, verify the log locally or remotely."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from gateway.client.http import GatewayClientError
+from gateway.config import load_settings
+from gateway.datadir import DataDir
+from gateway.log.checkpoint import NoteError, parse_verifier_key, verifier_key
+from gateway.log.merkle import ProofError
+from gateway.log.remote import check_remote_consistency
+from gateway.log.verify import LogTampered, verify_log
+from gateway.store import open_storage
+
+__all__ = ["print_verifier_key", "verify_local", "verify_remote"]
+
+
+def _vkey(config: Path, data: Path) -> str:
+    settings = load_settings(config)
+    key = DataDir(data).log_signing_key()
+    return verifier_key(settings.log_origin, key.public_key())
+
+
+def print_verifier_key(config: Path, data: Path) -> int:
+    if not (data / "keys" / "log-signing.key").exists():
+        print(
+            f"gateway: no log signing key in {data}/keys (start the gateway once)", file=sys.stderr
+        )
+        return 2
+    print(_vkey(config, data))
+    return 0
+
+
+def verify_local(config: Path, data: Path | None, storage_url: str | None) -> int:
+    """Recompute and check; exit 0 when intact, 1 at the first tampered index."""
+    settings = load_settings(config)
+    if data is None:
+        # The verifier key then has to come from somewhere: only --data holds it.
+        print(
+            "gateway: log verify needs --data, which holds the log's verifier key", file=sys.stderr
+        )
+        return 2
+    verifier = parse_verifier_key(_vkey(config, data))
+    storage = open_storage(storage_url, data)
+
+    async def run() -> int:
+        await storage.open()
+        try:
+            report = await verify_log(storage, [verifier], settings.log_origin)
+        except LogTampered as exc:
+            print(f"log verification FAILED at index {exc.index}: {exc.problem}")
+            return 1
+        finally:
+            await storage.close()
+        print(
+            f"log verified: {report.entries} entries, {report.checkpoints} checkpoints, "
+            f"signed up to size {report.signed_size}"
+        )
+        return 0
+
+    return asyncio.run(run())
+
+
+def verify_remote(args: argparse.Namespace) -> int:
+    """Check a remote gateway's log is consistent with a checkpoint saved earlier."""
+    missing = [
+        flag
+        for flag, value in (
+            ("--checkpoint", args.checkpoint),
+            ("--url", args.url),
+            ("--verifier-key", args.verifier_key),
+            ("--partner", args.partner),
+            ("--jwks", args.jwks),
+        )
+        if value is None
+    ]
+    if missing:
+        print(f"gateway: a remote check also needs {', '.join(missing)}", file=sys.stderr)
+        return 2
+    try:
+        verifier = parse_verifier_key(args.verifier_key)
+        saved = args.checkpoint.read_text(encoding="utf-8")
+        keys = json.loads(args.jwks.read_text(encoding="utf-8"))
+        result = asyncio.run(
+            check_remote_consistency(
+                saved,
+                url=args.url,
+                verifier=verifier,
+                partner_id=args.partner,
+                private_jwks=keys,
+                actor_id=args.actor,
+            )
+        )
+    except (NoteError, ProofError) as exc:
+        print(f"remote log verification FAILED: {exc}")
+        return 1
+    except (GatewayClientError, OSError, ValueError) as exc:
+        print(f"gateway: could not check the remote log: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"consistent: the log at {args.url} (size {result.current.size}) extends the saved "
+        f"checkpoint (size {result.saved.size})"
+    )
+    if args.update:
+        with tempfile.NamedTemporaryFile("w", dir=args.checkpoint.parent, delete=False) as tmp:
+            tmp.write(result.current_note)
+        Path(tmp.name).replace(args.checkpoint)
+    return 0

@@ -1,0 +1,323 @@
+"""`/v1/audit/...`: the privacy officer's view of the disclosure log, with proofs.
+
+Every call needs a token of a `privacy_officer` partner. Searching by BSN and the subject access
+report are themselves logged (`audit_access`): an officer's look at a person's data is a
+processing of it too.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from gateway.errors import InvalidRequest, NotFound
+from gateway.log.entry import LogEntry, Sender, format_time, parse_time
+from gateway.log.merkle import consistency_proof_nodes, inclusion_proof_nodes, resolve_proof
+from gateway.policy.decision import Caller
+from gateway.store.base import LogFilter, LogRow
+from gateway.subject import validate_bsn
+from gateway.web.common import authenticate, gateway
+from gateway.web.context import Gateway
+
+__all__ = ["routes"]
+
+routes = web.RouteTableDef()
+MAX_LIMIT = 500
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _int(request: web.Request, name: str, *, default: int | None = None, low: int = 0) -> int:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        if default is None:
+            raise InvalidRequest(f"query parameter '{name}' is required")
+        return default
+    if not raw.isdigit() or int(raw) < low or len(raw) > 18:
+        raise InvalidRequest(f"query parameter '{name}' must be a whole number of at least {low}")
+    return int(raw)
+
+
+def _time(request: web.Request, name: str) -> datetime | None:
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    try:
+        moment = parse_time(raw) if "T" in raw else parse_time(raw + "T00:00:00+00:00")
+    except ValueError:
+        raise InvalidRequest(
+            f"query parameter '{name}' must be an RFC 3339 time or a date"
+        ) from None
+    if moment.tzinfo is None:
+        raise InvalidRequest(f"query parameter '{name}' must carry a time zone (e.g. Z)")
+    return moment
+
+
+def entry_json(row: LogRow) -> dict[str, Any]:
+    """A log entry as the audit API shows it: the leaf's fields plus its index."""
+    return {"index": row.index, **row.entry.to_json()}
+
+
+async def _log_look(gw: Gateway, caller: Caller, subject: str, what: str) -> None:
+    await gw.storage.append_log(
+        [
+            LogEntry(
+                time=gw.now(),
+                decision="audit_access",
+                reason=what,
+                sender=Sender(caller.partner.id, caller.actor_id, caller.actor_role),
+                subject=subject,
+            )
+        ]
+    )
+
+
+@routes.get("/v1/audit/entries")
+async def entries(request: web.Request) -> web.Response:
+    gw = gateway(request)
+    caller = authenticate(request, officer=True)
+    bsn = request.query.get("bsn")
+    subject = gw.pseudonymiser.pseudonym(validate_bsn(bsn)) if bsn else None
+    limit = min(_int(request, "limit", default=100, low=1), MAX_LIMIT)
+    after_raw = request.query.get("after")
+    after = None if not after_raw else _int(request, "after")
+    flt = LogFilter(
+        subject=subject,
+        partner=request.query.get("partner") or None,
+        purpose=request.query.get("purpose") or None,
+        decision=request.query.get("decision") or None,
+        since=_time(request, "since"),
+        until=_time(request, "until"),
+    )
+    rows = await gw.storage.search_log(flt, after=after, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if subject is not None:
+        await _log_look(gw, caller, subject, "search_by_subject")
+    return web.json_response(
+        {
+            "entries": [entry_json(r) for r in rows],
+            "next": str(rows[-1].index) if more and rows else None,
+        }
+    )
+
+
+async def _row(gw: Gateway, index: int) -> LogRow:
+    rows = await gw.storage.log_rows(index, index + 1)
+    if not rows:
+        raise NotFound(f"the log has no entry {index}", "GET /v1/audit/checkpoint gives its size.")
+    return rows[0]
+
+
+@routes.get("/v1/audit/entries/{index}")
+async def entry(request: web.Request) -> web.Response:
+    gw = gateway(request)
+    authenticate(request, officer=True)
+    raw = request.match_info["index"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound("no such log entry")
+    return web.json_response(entry_json(await _row(gw, int(raw))))
+
+
+@routes.get("/v1/audit/entries/{index}/leaf")
+async def leaf(request: web.Request) -> web.Response:
+    gw = gateway(request)
+    authenticate(request, officer=True)
+    raw = request.match_info["index"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound("no such log entry")
+    row = await _row(gw, int(raw))
+    return web.Response(body=row.leaf, content_type="application/octet-stream")
+
+
+async def _integrated_size(gw: Gateway) -> int:
+    latest = await gw.storage.latest_checkpoint()
+    return 0 if latest is None else latest.size
+
+
+@routes.get("/v1/audit/checkpoint")
+async def checkpoint(request: web.Request) -> web.Response:
+    gw = gateway(request)
+    authenticate(request, officer=True)
+    latest = await gw.storage.latest_checkpoint()
+    if latest is None:
+        raise NotFound("no checkpoint has been signed yet", "Retry in a second.")
+    return web.Response(text=latest.note, content_type="text/plain", charset="utf-8")
+
+
+async def _nodes(gw: Gateway, elements: list[list[tuple[int, int]]]) -> list[bytes]:
+    keys = [key for element in elements for key in element]
+    found = await gw.storage.tree_nodes(keys)
+    if len(found) != len(set(keys)):
+        raise NotFound("the tree is not integrated that far yet", "Retry in a second.")
+    return resolve_proof(elements, lambda level, index: found[(level, index)])
+
+
+@routes.get("/v1/audit/proof/inclusion")
+async def inclusion(request: web.Request) -> web.Response:
+    gw = gateway(request)
+    authenticate(request, officer=True)
+    index = _int(request, "index")
+    size = _int(request, "tree_size", low=1)
+    integrated = await _integrated_size(gw)
+    if size > integrated:
+        raise InvalidRequest(
+            f"tree_size {size} is larger than the latest checkpoint ({integrated})",
+            "Ask for a tree size no larger than the size in GET /v1/audit/checkpoint.",
+        )
+    if index >= size:
+        raise InvalidRequest("index must be smaller than tree_size")
+    hashes = await _nodes(gw, inclusion_proof_nodes(index, size))
+    leaf_hash = (await gw.storage.tree_nodes([(0, index)]))[(0, index)]
+    return web.json_response(
+        {
+            "index": index,
+            "tree_size": size,
+            "leaf_hash": _b64(leaf_hash),
+            "hashes": [_b64(h) for h in hashes],
+        }
+    )
+
+
+@routes.get("/v1/audit/proof/consistency")
+async def consistency(request: web.Request) -> web.Response:
+    gw = gateway(request)
+    authenticate(request, officer=True)
+    first = _int(request, "first")
+    second = _int(request, "second")
+    integrated = await _integrated_size(gw)
+    if second > integrated:
+        raise InvalidRequest(
+            f"second {second} is larger than the latest checkpoint ({integrated})",
+            "Ask for sizes no larger than the size in GET /v1/audit/checkpoint.",
+        )
+    if first > second:
+        raise InvalidRequest("first must not be larger than second")
+    hashes = await _nodes(gw, consistency_proof_nodes(first, second))
+    return web.json_response(
+        {"first": first, "second": second, "hashes": [_b64(h) for h in hashes]}
+    )
+
+
+_DECISION_TEXT = {
+    "disclosed": "shared information",
+    "refused": "was refused sharing information",
+    "delivered": "confirmed receiving information",
+    "purged": "had information deleted unread after its retention",
+    "consent_recorded": "recorded consent",
+    "consent_withdrawn": "recorded the withdrawal of consent",
+    "audit_access": "looked up this person in the disclosure log",
+}
+
+
+def _sentence(gw: Gateway, entry: LogEntry) -> str:
+    """One plain-language line: who did what, with whom, why."""
+    sender = entry.sender.partner if entry.sender else "the gateway"
+    sender_name = _partner_name(gw, sender)
+    text = f"{sender_name} {_DECISION_TEXT.get(entry.decision, entry.decision)}"
+    purpose = gw.catalogue.get(entry.purpose) if entry.purpose else None
+    if purpose is not None:
+        text += f" ({purpose.title['en']} / {purpose.title['nl']})"
+    if entry.recipient:
+        text += f" with {_partner_name(gw, entry.recipient)}"
+    if entry.legal_basis:
+        text += f", on the basis of {entry.legal_basis.get('reference')}"
+    if entry.consent_id:
+        text += f" (consent {entry.consent_id})"
+    if entry.fields:
+        text += f"; information shared: {', '.join(entry.fields)}"
+    return text + "."
+
+
+def _partner_name(gw: Gateway, partner_id: str) -> str:
+    partner = gw.partners.get(partner_id)
+    return partner_id if partner is None else partner.name
+
+
+async def _subject_rows(gw: Gateway, subject: str) -> list[LogRow]:
+    rows: list[LogRow] = []
+    after: int | None = None
+    while True:
+        page = await gw.storage.search_log(LogFilter(subject=subject), after=after, limit=1000)
+        rows.extend(page)
+        if len(page) < 1000:
+            return rows
+        after = page[-1].index
+
+
+@routes.get("/v1/audit/subject-report")
+async def subject_report(request: web.Request) -> web.StreamResponse:
+    """AVG art. 15: everything the log holds about one person, in plain language."""
+    gw = gateway(request)
+    caller = authenticate(request, officer=True)
+    bsn = request.query.get("bsn")
+    if not bsn:
+        raise InvalidRequest("query parameter 'bsn' is required")
+    subject = gw.pseudonymiser.pseudonym(validate_bsn(bsn))
+    rows = await _subject_rows(gw, subject)
+    await _log_look(gw, caller, subject, "subject_access_report")
+    now = gw.now()
+    items = [
+        {
+            "index": r.index,
+            "time": format_time(r.entry.time),
+            "decision": r.entry.decision,
+            "purpose": r.entry.purpose,
+            "from": None if r.entry.sender is None else r.entry.sender.partner,
+            "to": r.entry.recipient,
+            "legal_basis": r.entry.legal_basis,
+            "consent_id": r.entry.consent_id,
+            "fields": list(r.entry.fields),
+            "text": _sentence(gw, r.entry),
+        }
+        for r in rows
+        if r.entry.decision != "audit_access"
+    ]
+    report = {
+        "generated_at": format_time(now),
+        "generated_by": {"partner": caller.partner.id, "actor": caller.actor_id},
+        "subject": subject,
+        "count": len(items),
+        "disclosures": items,
+    }
+    wants_html = request.query.get("format") == "html" or (
+        "text/html" in request.headers.get("Accept", "") and request.query.get("format") != "json"
+    )
+    if not wants_html:
+        return web.json_response(report)
+    return web.Response(
+        text=_report_html(report, caller), content_type="text/html", charset="utf-8"
+    )
+
+
+def _report_html(report: dict[str, Any], caller: Caller) -> str:
+    rows = "\n".join(
+        f"<tr><td>{html.escape(i['time'][:16].replace('T', ' '))}</td>"
+        f"<td>{html.escape(i['text'])}</td></tr>"
+        for i in report["disclosures"]
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Subject access report (AVG art. 15)</title>
+<style>body{{font-family:sans-serif;max-width:60rem;margin:2rem auto;color:#111}}
+table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #555;padding:.4rem;vertical-align:top;text-align:left}}
+@media print{{body{{margin:0}}}}</style></head>
+<body>
+<h1>Subject access report / Inzageverzoek (AVG art. 15)</h1>
+<p>Generated on {html.escape(report["generated_at"])} by {html.escape(caller.partner.name)}
+({html.escape(caller.actor_id)}). It lists every recorded exchange of information about this person
+through the gateway: who shared what kind of information with whom, when, why and on which basis.
+The contents of the messages are not kept by the gateway and are not shown.</p>
+<p>Number of records: {report["count"]}</p>
+<table><thead><tr><th scope="col">When (UTC)</th><th scope="col">What happened</th></tr></thead>
+<tbody>
+{rows}
+</tbody></table>
+</body></html>
+"""
