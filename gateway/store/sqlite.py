@@ -219,7 +219,7 @@ class SqliteStorage:
                 "SELECT idx, leaf FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx",
                 (start, end),
             ).fetchall()
-            return [LogRow(r[0], bytes(r[1])) for r in rows]
+            return [LogRow(r[0], _blob(r[1])) for r in rows]
 
         return await self._read(read)
 
@@ -251,7 +251,7 @@ class SqliteStorage:
         args.append(limit)
 
         def read(c: sqlite3.Connection) -> list[LogRow]:
-            return [LogRow(r[0], bytes(r[1])) for r in c.execute(sql, args).fetchall()]
+            return [LogRow(r[0], _blob(r[1])) for r in c.execute(sql, args).fetchall()]
 
         return await self._read(read)
 
@@ -496,6 +496,13 @@ def _message(r: Sequence[Any]) -> StoredMessage:
         sealing=r[13],
         body=bytes(r[14]),
     )
+
+
+def _blob(value: object) -> bytes:
+    """Bytes of a BLOB column, also when someone rewrote it as TEXT (tampering must not crash)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    return str(value).encode("utf-8")
 
 
 def _size(c: sqlite3.Connection) -> int:
