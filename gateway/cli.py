@@ -58,6 +58,26 @@ def _parser() -> argparse.ArgumentParser:
         "--update", action="store_true", help="save the newer checkpoint to --checkpoint"
     )
 
+    partners = sub.add_parser("partners", help="partner registry operations")
+    partners_sub = partners.add_subparsers(dest="partners_command", required=True)
+    reload_cmd = partners_sub.add_parser(
+        "reload", help="make the running gateway re-read partners.toml, the JWKS and its keys"
+    )
+    reload_cmd.add_argument("--data", type=Path, required=True)
+    reload_cmd.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="checked first")
+
+    keys = sub.add_parser("keys", help="the gateway's own keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    rotate = keys_sub.add_parser(
+        "rotate",
+        help="retire the gateway's at-rest, log-signing and access-token keys; new ones "
+        "are used after the next start or `gateway partners reload`",
+    )
+    rotate.add_argument("--data", type=Path, required=True)
+    rotate.add_argument(
+        "--key", choices=["all", "at-rest", "log-signing", "access-token"], default="all"
+    )
+
     demo = sub.add_parser("demo", help="play a short story with the demo partners over real HTTP")
     demo.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     demo.add_argument("--data", type=Path, default=None, help="default: a new temporary folder")
@@ -75,6 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(args)
         if args.command == "log":
             return _log(args)
+        if args.command == "partners":
+            return _partners_reload(args)
+        if args.command == "keys":
+            return _keys_rotate(args)
     except ConfigError as exc:
         print(f"gateway: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -94,7 +118,9 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"gateway: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
-    return serve(lambda: build_gateway(args.config, args.data, args.storage), sock, args.workers)
+    return serve(
+        lambda: build_gateway(args.config, args.data, args.storage), sock, args.workers, args.data
+    )
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -126,3 +152,41 @@ def _log(args: argparse.Namespace) -> int:
         )
         return 2
     return logcli.verify_local(args.config, args.data, args.storage)
+
+
+def _partners_reload(args: argparse.Namespace) -> int:
+    import os
+    import signal
+
+    from gateway.runtime import load_checked_partners
+    from gateway.server import pid_path
+
+    load_checked_partners(args.config)  # a broken file is reported here, not only in the server log
+    pid_file = pid_path(args.data)
+    try:
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, signal.SIGHUP)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        print(f"gateway: no running gateway found for {args.data} ({pid_file})", file=sys.stderr)
+        return 1
+    print(f"asked the gateway (pid {pid}) to reload its partners and keys")
+    return 0
+
+
+def _keys_rotate(args: argparse.Namespace) -> int:
+    from gateway.datadir import ROTATABLE, DataDir
+
+    data = DataDir(args.data)
+    if not data.keys.is_dir():
+        print(f"gateway: {args.data} holds no gateway keys", file=sys.stderr)
+        return 2
+    names = sorted(ROTATABLE) if args.key == "all" else [args.key]
+    for name in names:
+        data.rotate(name)
+        print(
+            f"rotated {name}: the old key is kept in {data.keys / 'retired'} for reading and verifying"
+        )
+    print(
+        "running gateways use the new keys after `gateway partners reload --data ...` or a restart"
+    )
+    return 0

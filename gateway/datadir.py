@@ -9,7 +9,10 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-__all__ = ["DataDir"]
+__all__ = ["ROTATABLE", "DataDir"]
+
+# The pseudonym key never rotates: a new key would split every person's history in two.
+ROTATABLE = frozenset({"at-rest", "log-signing", "access-token"})
 
 
 class DataDir:
@@ -35,9 +38,38 @@ class DataDir:
             self._write_new(path, base64.b64encode(secrets.token_bytes(size)) + b"\n")
         return base64.b64decode(path.read_bytes().strip())
 
+    def retired(self, name: str) -> list[bytes]:
+        """Keys rotated out under this name, newest first: kept to read and verify old data."""
+        folder = self.keys / "retired"
+        found = []
+        for path in folder.glob(f"{name}.*.key") if folder.is_dir() else ():
+            generation = path.name.removeprefix(f"{name}.").removesuffix(".key")
+            if generation.isdigit():
+                found.append((int(generation), base64.b64decode(path.read_bytes().strip())))
+        return [key for _, key in sorted(found, reverse=True)]
+
+    def rotate(self, name: str, size: int = 32) -> None:
+        """Retire the current key under this name and make a new one."""
+        if name not in ROTATABLE:
+            raise ValueError(f"key '{name}' cannot be rotated")
+        current = self.keys / f"{name}.key"
+        self.secret(name, size)  # make sure there is one to retire
+        folder = self.keys / "retired"
+        folder.mkdir(exist_ok=True, mode=0o700)
+        generations = [
+            int(g)
+            for p in folder.glob(f"{name}.*.key")
+            if (g := p.name.removeprefix(f"{name}.").removesuffix(".key")).isdigit()
+        ]
+        current.rename(folder / f"{name}.{max(generations, default=0) + 1}.key")
+        self.secret(name, size)
+
     def log_signing_key(self) -> Ed25519PrivateKey:
         """The Ed25519 key that signs log checkpoints."""
         return Ed25519PrivateKey.from_private_bytes(self.secret("log-signing", 32))
+
+    def retired_log_signing_keys(self) -> list[Ed25519PrivateKey]:
+        return [Ed25519PrivateKey.from_private_bytes(k) for k in self.retired("log-signing")]
 
     @staticmethod
     def _write_new(path: Path, content: bytes) -> None:

@@ -219,11 +219,16 @@ async def _officer_checks(base: str, config: Path, gw: Any, index: int) -> int:
         leaf = await officer.session.get(f"{base}/v1/audit/entries/{index}/leaf", headers=headers)
         data = await leaf.read()
         verify_inclusion(
-            leaf_hash(data), index, size, [base64.b64decode(h) for h in proof["hashes"]],
+            leaf_hash(data),
+            index,
+            size,
+            [base64.b64decode(h) for h in proof["hashes"]],
             checkpoint.root_hash,
         )
-        print(f"   entry {index} is included in the signed tree of size {size}: "
-              f"inclusion proof of {len(proof['hashes'])} hashes verified.")
+        print(
+            f"   entry {index} is included in the signed tree of size {size}: "
+            f"inclusion proof of {len(proof['hashes'])} hashes verified."
+        )
         return 0
     finally:
         await officer.close()

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.auth.tokens import AccessTokenIssuer
 from gateway.clock import Clock, SystemClock
-from gateway.config import ConfigError, load_catalogue, load_partners, load_settings
+from gateway.config import (
+    ConfigError,
+    PartnerRegistry,
+    Settings,
+    load_catalogue,
+    load_partners,
+    load_settings,
+)
 from gateway.datadir import DataDir
 from gateway.delivery.atrest import AtRestCipher
-from gateway.log.checkpoint import NoteSigner, parse_verifier_key, verifier_key
+from gateway.log.checkpoint import NoteSigner, NoteVerifier, parse_verifier_key, verifier_key
 from gateway.store import open_storage
 from gateway.subject import Pseudonymiser
 from gateway.web.context import Gateway
 
-__all__ = ["DEFAULT_CONFIG", "build_gateway"]
+__all__ = ["DEFAULT_CONFIG", "OwnKeys", "build_gateway", "load_checked_partners", "load_own_keys"]
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config"
 
@@ -33,6 +41,28 @@ def build_gateway(
     """
     settings = load_settings(config_dir)
     catalogue = load_catalogue(config_dir, settings.schemas_dir)
+    partners = load_checked_partners(config_dir)
+    data = DataDir(data_dir)
+    data.ensure()
+    keys = load_own_keys(data, settings)
+    return Gateway(
+        settings=settings,
+        catalogue=catalogue,
+        partners=partners,
+        storage=open_storage(storage_url, data.path),
+        pseudonymiser=Pseudonymiser(data.secret("pseudonym")),
+        cipher=keys.cipher,
+        tokens=keys.tokens,
+        clock=clock or SystemClock(),
+        data=data,
+        log_signer=keys.signer,
+        log_verifiers=keys.verifiers,
+        config_dir=config_dir,
+    )
+
+
+def load_checked_partners(config_dir: Path) -> PartnerRegistry:
+    """partners.toml and the JWKS files, refusing demo partners in production."""
     partners = load_partners(config_dir)
     if partners.uses_demo_keys and os.environ.get("GATEWAY_ENV", "").lower() == "production":
         demo = sorted(p.id for p in partners if p.demo)
@@ -41,20 +71,32 @@ def build_gateway(
             "demo partners with published demo keys are configured while GATEWAY_ENV=production "
             f"({', '.join(demo)}); remove them and register your partners' real JWKS",
         )
-    data = DataDir(data_dir)
-    data.ensure()
+    return partners
+
+
+@dataclass(frozen=True, slots=True)
+class OwnKeys:
+    """The gateway's own rotatable keys: current ones to use, retired ones to read and verify."""
+
+    cipher: AtRestCipher
+    tokens: AccessTokenIssuer
+    signer: NoteSigner
+    verifiers: tuple[NoteVerifier, ...]
+
+
+def load_own_keys(data: DataDir, settings: Settings) -> OwnKeys:
     signer = NoteSigner(settings.log_origin, data.log_signing_key())
-    verifier = parse_verifier_key(verifier_key(signer.name, signer.private_key.public_key()))
-    return Gateway(
-        settings=settings,
-        catalogue=catalogue,
-        partners=partners,
-        storage=open_storage(storage_url, data.path),
-        pseudonymiser=Pseudonymiser(data.secret("pseudonym")),
-        cipher=AtRestCipher(data.secret("at-rest")),
-        tokens=AccessTokenIssuer(data.secret("access-token"), lifetime_s=settings.token_lifetime_s),
-        clock=clock or SystemClock(),
-        data=data,
-        log_signer=signer,
-        log_verifiers=(verifier,),
+    return OwnKeys(
+        cipher=AtRestCipher(data.secret("at-rest"), tuple(data.retired("at-rest"))),
+        tokens=AccessTokenIssuer(
+            data.secret("access-token"),
+            lifetime_s=settings.token_lifetime_s,
+            # Tokens live minutes: only the key retired last can still have valid ones out.
+            previous_keys=tuple(data.retired("access-token")[:1]),
+        ),
+        signer=signer,
+        verifiers=tuple(
+            parse_verifier_key(verifier_key(signer.name, key.public_key()))
+            for key in (signer.private_key, *data.retired_log_signing_keys())
+        ),
     )

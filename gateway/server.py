@@ -8,14 +8,16 @@ import os
 import signal
 import socket
 from collections.abc import Callable
+from pathlib import Path
 
 import structlog
 from aiohttp import web
 
+from gateway.reload import reload_partners_and_keys
 from gateway.web import create_app
 from gateway.web.context import Gateway
 
-__all__ = ["bind", "serve"]
+__all__ = ["bind", "pid_path", "serve"]
 
 log = structlog.get_logger("gateway.server")
 
@@ -43,16 +45,42 @@ async def _run_worker(gw: Gateway, sock: socket.socket, announce: str | None) ->
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    reloads: set[asyncio.Task[bool]] = set()
+
+    def reload() -> None:
+        task = loop.create_task(reload_partners_and_keys(gw))
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, reload)
     await stop.wait()
     log.info("shutting_down")
     await runner.cleanup()
 
 
-def serve(build: Callable[[], Gateway], sock: socket.socket, workers: int) -> int:
-    """Serve until SIGTERM/SIGINT; with workers > 1 fork that many processes on the socket."""
+def serve(build: Callable[[], Gateway], sock: socket.socket, workers: int, data_dir: Path) -> int:
+    """Serve until SIGTERM/SIGINT; with workers > 1 fork that many processes on the socket.
+
+    SIGHUP reloads partners.toml, the JWKS files and the gateway's own rotated keys.
+    """
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     announce = f"listening on http://{shown}:{port}"
+    pid_file = pid_path(data_dir)
+    pid_file.write_text(f"{os.getpid()}\n")
+    try:
+        return _serve(build, sock, workers, announce)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            pid_file.unlink()
+
+
+def pid_path(data_dir: Path) -> Path:
+    """Where the serving process writes its pid, for `gateway partners reload`."""
+    return data_dir / "gateway.pid"
+
+
+def _serve(build: Callable[[], Gateway], sock: socket.socket, workers: int, announce: str) -> int:
     if workers <= 1:
         asyncio.run(_run_worker(build(), sock, announce))
         return 0
@@ -72,12 +100,14 @@ def serve(build: Callable[[], Gateway], sock: socket.socket, workers: int) -> in
         children.append(pid)
 
     def forward(signum: int, _frame: object) -> None:
+        relayed = signal.SIGHUP if signum == signal.SIGHUP else signal.SIGTERM
         for child in children:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(child, signal.SIGTERM)
+                os.kill(child, relayed)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGHUP, forward)
     status = 0
     for child in children:
         _, code = os.waitpid(child, 0)

@@ -29,6 +29,8 @@ DECISIONS = frozenset(
         "token_issued",
         "token_refused",
         "audit_access",
+        "partners_reloaded",
+        "partners_reload_failed",
     }
 )
 

@@ -21,10 +21,12 @@ from gateway.store import open_storage
 __all__ = ["print_verifier_key", "verify_local", "verify_remote"]
 
 
-def _vkey(config: Path, data: Path) -> str:
+def _vkeys(config: Path, data: Path) -> list[str]:
+    """The current verifier key first, then those of rotated-out signing keys."""
     settings = load_settings(config)
-    key = DataDir(data).log_signing_key()
-    return verifier_key(settings.log_origin, key.public_key())
+    folder = DataDir(data)
+    keys = [folder.log_signing_key(), *folder.retired_log_signing_keys()]
+    return [verifier_key(settings.log_origin, key.public_key()) for key in keys]
 
 
 def print_verifier_key(config: Path, data: Path) -> int:
@@ -33,7 +35,7 @@ def print_verifier_key(config: Path, data: Path) -> int:
             f"gateway: no log signing key in {data}/keys (start the gateway once)", file=sys.stderr
         )
         return 2
-    print(_vkey(config, data))
+    print(_vkeys(config, data)[0])
     return 0
 
 
@@ -46,13 +48,13 @@ def verify_local(config: Path, data: Path | None, storage_url: str | None) -> in
             "gateway: log verify needs --data, which holds the log's verifier key", file=sys.stderr
         )
         return 2
-    verifier = parse_verifier_key(_vkey(config, data))
+    verifiers = [parse_verifier_key(v) for v in _vkeys(config, data)]
     storage = open_storage(storage_url, data)
 
     async def run() -> int:
         await storage.open()
         try:
-            report = await verify_log(storage, [verifier], settings.log_origin)
+            report = await verify_log(storage, verifiers, settings.log_origin)
         except LogTampered as exc:
             print(f"log verification FAILED at index {exc.index}: {exc.problem}")
             return 1

@@ -39,7 +39,7 @@ class Sequencer:
     """Integrates entries [size, log_size) and signs a checkpoint per integration."""
 
     storage: Storage
-    signer: NoteSigner
+    signer: Callable[[], NoteSigner]  # read at every signing: the key may rotate while running
     origin: str
     clock: Callable[[], datetime]
     _tree: MerkleAccumulator | None = None
@@ -78,7 +78,7 @@ class Sequencer:
 
     async def _publish(self, tree: MerkleAccumulator, nodes: list[tuple[int, int, bytes]]) -> None:
         checkpoint = Checkpoint(self.origin, tree.size, tree.root())
-        note = sign_checkpoint(checkpoint, self.signer)
+        note = sign_checkpoint(checkpoint, self.signer())
         await self.storage.store_tree(
             nodes, StoredCheckpoint(tree.size, checkpoint.root_hash, note, self.clock())
         )

@@ -48,10 +48,14 @@ def authenticate(request: web.Request, *, officer: bool = False) -> Caller:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("a Bearer access token is required")
-    claims = gw.tokens.verify(token.strip(), now=gw.now())
+    now = gw.now()
+    claims = gw.tokens.verify(token.strip(), now=now)
     partner = gw.partners.get(claims.partner_id)
-    if partner is None or partner.keys.signing_key(claims.kid) is None:
+    key = None if partner is None else partner.keys.signing_key(claims.kid)
+    if partner is None or key is None:
         raise InvalidToken("the access token's partner or key is no longer registered")
+    if key.expires is not None and key.expires <= now:
+        raise InvalidToken("the key the access token was issued for has expired")
     is_officer = partner.kind == "privacy_officer"
     if officer and not is_officer:
         raise Forbidden(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from aiohttp import web
 
@@ -35,12 +36,15 @@ class Gateway:
     data: DataDir
     log_signer: NoteSigner
     log_verifiers: tuple[NoteVerifier, ...]
+    config_dir: Path
 
     def now(self) -> datetime:
         return self.clock.now()
 
     def sequencer(self) -> Sequencer:
-        return Sequencer(self.storage, self.log_signer, self.settings.log_origin, self.clock.now)
+        return Sequencer(
+            self.storage, lambda: self.log_signer, self.settings.log_origin, self.clock.now
+        )
 
 
 GATEWAY: web.AppKey[Gateway] = web.AppKey("gateway", Gateway)

@@ -1,0 +1,103 @@
+"""PostgreSQL schema migrations: the SQLite schema's versions, tables and indexes, in PostgreSQL types.
+
+Version numbers match `gateway.store.schema.SQLITE_MIGRATIONS` one for one, so "schema version N"
+means the same tables on either back end. Two one-row counters exist only here: `log_head` and
+`inbox_head` hand out log indices and inbox sequence numbers inside the writing transaction,
+because with many gateway instances only a row lock held until commit keeps both gap-free and in
+commit order (a SEQUENCE would leave gaps on rollback and could commit out of order).
+"""
+
+from __future__ import annotations
+
+__all__ = ["POSTGRES_MIGRATIONS", "POSTGRES_SCHEMA_VERSION"]
+
+POSTGRES_MIGRATIONS: list[tuple[int, list[str]]] = [
+    (
+        1,
+        [
+            """CREATE TABLE log_entries (
+                idx BIGINT PRIMARY KEY,
+                leaf BYTEA NOT NULL,
+                time_ms BIGINT NOT NULL,
+                decision TEXT NOT NULL,
+                purpose TEXT,
+                sender TEXT,
+                recipient TEXT,
+                subject TEXT,
+                exchange_id TEXT
+            )""",
+            "CREATE INDEX log_by_subject ON log_entries (subject, idx)",
+            "CREATE INDEX log_by_sender ON log_entries (sender, idx)",
+            "CREATE INDEX log_by_recipient ON log_entries (recipient, idx)",
+            "CREATE INDEX log_by_purpose ON log_entries (purpose, idx)",
+            "CREATE INDEX log_by_decision ON log_entries (decision, idx)",
+            "CREATE INDEX log_by_time ON log_entries (time_ms)",
+            """CREATE TABLE log_head (
+                one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),
+                size BIGINT NOT NULL
+            )""",
+            "INSERT INTO log_head (one, size) VALUES (TRUE, 0)",
+            """CREATE TABLE used_jti (
+                partner TEXT NOT NULL,
+                jti TEXT NOT NULL,
+                expires_ms BIGINT NOT NULL,
+                PRIMARY KEY (partner, jti)
+            )""",
+            "CREATE INDEX used_jti_expiry ON used_jti (expires_ms)",
+            """CREATE TABLE consents (
+                consent_id TEXT PRIMARY KEY,
+                subject TEXT NOT NULL,
+                recorded_by TEXT NOT NULL,
+                record BYTEA NOT NULL
+            )""",
+            "CREATE INDEX consents_by_subject ON consents (subject)",
+            """CREATE TABLE inbox (
+                seq BIGINT PRIMARY KEY,
+                message_id TEXT NOT NULL UNIQUE,
+                recipient TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                exchange_id TEXT NOT NULL,
+                disclosure_id TEXT NOT NULL,
+                purpose TEXT NOT NULL,
+                sender_partner TEXT NOT NULL,
+                sender_role TEXT,
+                case_id TEXT,
+                in_reply_to TEXT,
+                sent_ms BIGINT NOT NULL,
+                retain_ms BIGINT NOT NULL,
+                sealing TEXT NOT NULL,
+                body BYTEA NOT NULL
+            )""",
+            "CREATE INDEX inbox_by_recipient ON inbox (recipient, seq)",
+            "CREATE INDEX inbox_by_retention ON inbox (retain_ms)",
+            """CREATE TABLE inbox_head (
+                one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),
+                seq BIGINT NOT NULL
+            )""",
+            "INSERT INTO inbox_head (one, seq) VALUES (TRUE, 0)",
+            """CREATE TABLE case_network (
+                case_id TEXT NOT NULL,
+                partner_id TEXT NOT NULL,
+                role TEXT NOT NULL,
+                contact TEXT,
+                registered_by TEXT NOT NULL,
+                registered_ms BIGINT NOT NULL,
+                PRIMARY KEY (case_id, partner_id)
+            )""",
+            """CREATE TABLE tree_nodes (
+                level INTEGER NOT NULL,
+                idx BIGINT NOT NULL,
+                hash BYTEA NOT NULL,
+                PRIMARY KEY (level, idx)
+            )""",
+            """CREATE TABLE checkpoints (
+                size BIGINT PRIMARY KEY,
+                root_hash BYTEA NOT NULL,
+                note TEXT NOT NULL,
+                time_ms BIGINT NOT NULL
+            )""",
+        ],
+    ),
+]
+
+POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[-1][0]

@@ -1,0 +1,249 @@
+"""Shared pieces of the HTTP integration tests: raw calls, clock-bound tokens, state snapshots.
+
+The `clients` fixture signs client assertions with the wall clock, so it only works while the
+gateway's FixedClock stays near real time. Tests that move the clock use `ClockedClient` and
+`Http.token`, which sign at the gateway's own clock instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiohttp
+
+from gateway.client.assertion import make_client_assertion
+from gateway.client.http import GatewayClientError, PartnerClient
+from gateway.log.entry import LogEntry
+from tests.conftest import ROLES, Running, private_jwks
+
+__all__ = [
+    "JWT_BEARER",
+    "Answer",
+    "ClockedClient",
+    "ClockedClients",
+    "GatewayState",
+    "Http",
+    "assert_contract_error",
+    "gateway_state",
+    "log_entries",
+    "signing_jwk",
+    "valid_bsn",
+]
+
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+_NO_BODY = object()
+
+
+def signing_jwk(partner_id: str) -> dict[str, Any]:
+    """The demo partner's private signing JWK (from config/demo)."""
+    return next(k for k in private_jwks(partner_id)["keys"] if k.get("use", "sig") == "sig")
+
+
+def valid_bsn(seed: int) -> str:
+    """A fictitious nine-digit number in the 9999 test range that passes the elfproef."""
+    base = 99_990_000 + 16 * seed
+    while True:
+        digits = f"{base:08d}"
+        check = sum(int(d) * w for d, w in zip(digits, range(9, 1, -1), strict=True)) % 11
+        if check < 10:
+            return digits + str(check)
+        base += 1
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One HTTP answer as a partner's system receives it."""
+
+    status: int
+    headers: Mapping[str, str]
+    text: str
+
+    @property
+    def body(self) -> Any:
+        return json.loads(self.text) if self.text else None
+
+
+class Http:
+    """Raw HTTP to the running gateway, with tokens signed at the gateway's clock."""
+
+    def __init__(self, running: Running, session: aiohttp.ClientSession) -> None:
+        self.running = running
+        self.session = session
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        json_body: Any = _NO_BODY,
+        data: bytes | None = None,
+        form: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> Answer:
+        sent = dict(headers or {})
+        if token is not None:
+            sent["Authorization"] = f"Bearer {token}"
+        extra: dict[str, Any] = {}
+        if json_body is not _NO_BODY:
+            extra["json"] = json_body
+        if data is not None:
+            extra["data"] = data
+        if form is not None:
+            extra["data"] = dict(form)
+        async with self.session.request(
+            method, self.running.url + path, headers=sent, params=params, **extra
+        ) as response:
+            return Answer(response.status, response.headers, await response.text())
+
+    def assertion(
+        self, partner_id: str, role: str | None = None, *, actor: str = "actor-1"
+    ) -> str:
+        """A valid client assertion for a demo partner, issued at the gateway's clock."""
+        return make_client_assertion(
+            signing_jwk(partner_id),
+            partner_id=partner_id,
+            audience=self.running.gw.settings.id,
+            actor_id=f"{partner_id}-{actor}",
+            actor_role=role or ROLES[partner_id],
+            now=self.running.clock.now(),
+        )
+
+    async def post_token(
+        self,
+        assertion: str,
+        *,
+        grant_type: str = "client_credentials",
+        assertion_type: str = JWT_BEARER,
+    ) -> Answer:
+        return await self.call(
+            "POST",
+            "/v1/token",
+            form={
+                "grant_type": grant_type,
+                "client_assertion_type": assertion_type,
+                "client_assertion": assertion,
+            },
+        )
+
+    async def token(self, partner_id: str, role: str | None = None) -> str:
+        """An access token for a demo partner (and actor role), or fail the test."""
+        answer = await self.post_token(self.assertion(partner_id, role))
+        assert answer.status == 200, answer.text
+        return str(answer.body["access_token"])
+
+
+class ClockedClient(PartnerClient):
+    """A PartnerClient that signs its assertions at the gateway's clock, so tests may move it."""
+
+    def __init__(
+        self, running: Running, partner_id: str, role: str | None = None, actor: str = "actor-1"
+    ) -> None:
+        super().__init__(
+            running.url,
+            partner_id=partner_id,
+            private_jwks=private_jwks(partner_id),
+            actor_id=f"{partner_id}-{actor}",
+            actor_role=role or ROLES[partner_id],
+            audience=running.gw.settings.id,
+        )
+        self._clock = running.clock
+        self._clocked_token: str | None = None
+        self._renew_at: datetime | None = None
+
+    async def token(self, *, force: bool = False) -> str:
+        now = self._clock.now()
+        if (
+            not force
+            and self._clocked_token is not None
+            and self._renew_at is not None
+            and now < self._renew_at
+        ):
+            return self._clocked_token
+        assertion = make_client_assertion(
+            signing_jwk(self.partner_id),
+            partner_id=self.partner_id,
+            audience=self.audience,
+            actor_id=self.actor_id,
+            actor_role=self.actor_role,
+            now=now,
+        )
+        async with self.session.post(
+            self.base_url + "/v1/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_assertion_type": JWT_BEARER,
+                "client_assertion": assertion,
+            },
+        ) as response:
+            body = await response.json()
+            if response.status != 200:
+                raise GatewayClientError(response.status, body)
+        self._clocked_token = str(body["access_token"])
+        # Renew well before expiry, measured on the gateway's clock, not the wall clock.
+        self._renew_at = now + timedelta(seconds=int(body["expires_in"]) // 2)
+        return self._clocked_token
+
+
+class ClockedClients:
+    """Makes ClockedClients for one running gateway and closes them all at the end."""
+
+    def __init__(self, running: Running) -> None:
+        self.running = running
+        self._made: list[ClockedClient] = []
+
+    def __call__(
+        self, partner_id: str, role: str | None = None, actor: str = "actor-1"
+    ) -> ClockedClient:
+        client = ClockedClient(self.running, partner_id, role, actor)
+        self._made.append(client)
+        return client
+
+    async def close(self) -> None:
+        for client in self._made:
+            await client.close()
+
+
+async def log_entries(running: Running, start: int = 0) -> list[LogEntry]:
+    """The disclosure log's entries from `start` to its current end."""
+    size = await running.gw.storage.log_size()
+    return [row.entry for row in await running.gw.storage.log_rows(start, size)]
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayState:
+    """What a refusal must leave alone: the log's size and every partner's inbox."""
+
+    log_size: int
+    inboxes: Mapping[str, tuple[str, ...]]
+
+
+async def gateway_state(running: Running) -> GatewayState:
+    inboxes = {
+        partner.id: tuple(
+            m.message_id
+            for m in await running.gw.storage.inbox_page(partner.id, after=0, limit=10_000)
+        )
+        for partner in running.gw.partners
+    }
+    return GatewayState(await running.gw.storage.log_size(), inboxes)
+
+
+def assert_contract_error(answer: Answer, status: int, code: str) -> dict[str, Any]:
+    """Check the contract's error shape and code; return the error object for more checks."""
+    assert answer.status == status, answer.text
+    assert answer.headers["Content-Type"].startswith("application/json")
+    body = answer.body
+    assert set(body) == {"error"}, body
+    error: dict[str, Any] = body["error"]
+    assert error["code"] == code, error
+    assert isinstance(error["message"], str)
+    assert error["message"]
+    assert isinstance(error["how_to_fix"], str)
+    assert error["how_to_fix"]
+    return error
