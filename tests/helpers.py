@@ -7,6 +7,7 @@ gateway's FixedClock stays near real time. Tests that move the clock use `Clocke
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -93,7 +94,8 @@ class Http:
         if json_body is not _NO_BODY:
             extra["json"] = json_body
         if data is not None:
-            extra["data"] = data
+            # A stream, so aiohttp sends even a large body without blocking the loop.
+            extra["data"] = io.BytesIO(data)
         if form is not None:
             extra["data"] = dict(form)
         async with self.session.request(
@@ -101,9 +103,7 @@ class Http:
         ) as response:
             return Answer(response.status, response.headers, await response.text())
 
-    def assertion(
-        self, partner_id: str, role: str | None = None, *, actor: str = "actor-1"
-    ) -> str:
+    def assertion(self, partner_id: str, role: str | None = None, *, actor: str = "actor-1") -> str:
         """A valid client assertion for a demo partner, issued at the gateway's clock."""
         return make_client_assertion(
             signing_jwk(partner_id),

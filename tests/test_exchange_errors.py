@@ -8,6 +8,7 @@ request (invalid_request, invalid_subject) adds none.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -156,9 +157,7 @@ async def test_unknown_purpose_is_refused_and_logged(running: Running, http: Htt
     )
 
 
-async def test_sender_of_the_wrong_kind_is_refused_and_logged(
-    running: Running, http: Http
-) -> None:
+async def test_sender_of_the_wrong_kind_is_refused_and_logged(running: Running, http: Http) -> None:
     before = await running.gw.storage.log_size()
     answer = await send(http, "school-de-es", request_body())
     error = await assert_refused_once(
@@ -330,7 +329,11 @@ async def test_body_over_one_mebibyte_is_payload_too_large_and_changes_nothing(
     before = await gateway_state(running)
     payload = evaluation_feedback(advice="x" * (1024 * 1024 + 1))
     answer = await http.call(
-        "POST", "/v1/exchanges", token=token, json_body=request_body(payload=payload)
+        "POST",
+        "/v1/exchanges",
+        token=token,
+        data=json.dumps(request_body(payload=payload)).encode(),
+        headers={"Content-Type": "application/json"},
     )
     assert_contract_error(answer, 413, "payload_too_large")
     assert await gateway_state(running) == before
@@ -387,9 +390,7 @@ async def test_check_allows_with_the_consent_it_would_use_and_the_fields_allowed
 
 async def test_check_on_statute_allows_without_a_consent(http: Http) -> None:
     token = await http.token("zorg-noord")
-    answer = await http.call(
-        "POST", "/v1/exchanges/check", token=token, json_body=request_body()
-    )
+    answer = await http.call("POST", "/v1/exchanges/check", token=token, json_body=request_body())
     assert answer.status == 200, answer.text
     assert answer.body["allowed"] is True
     assert answer.body["legal_basis"] == {

@@ -173,7 +173,7 @@ def _vector_cases(kind: str) -> list[Path | None]:
     folder = RFC9162_VECTORS / kind
     if not folder.is_dir():
         return [None]
-    return sorted(folder.rglob("*.json"))
+    return [*sorted(folder.rglob("*.json"))]
 
 
 def _case_id(path: Path | None) -> str:

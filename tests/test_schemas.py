@@ -444,7 +444,11 @@ def test_catalogue_entry_names_parties_basis_and_retention_consistently(
         "record_retention_years",
         "break_glass",
     }
-    assert required <= purpose.keys() <= required | {"expects_reply"}
+    assert required <= purpose.keys() <= required | {
+        "expects_reply",
+        "reply_to",
+        "expected_when_gi_joins",
+    }
     assert set(purpose["title"]) == {"nl", "en"}
     assert set(purpose["sender_kinds"]) <= set(KINDS)
     assert set(purpose["recipient_kinds"]) <= set(KINDS)
@@ -465,12 +469,21 @@ def test_catalogue_entry_names_parties_basis_and_retention_consistently(
 
 def test_an_expected_reply_can_be_sent_back_by_the_recipients_to_the_senders() -> None:
     by_id = {purpose["id"]: purpose for purpose in catalogue()}
-    replies = {pid: p["expects_reply"] for pid, p in by_id.items() if "expects_reply" in p}
-    assert replies == {
-        "referral": {"purpose": "start-stop", "within_days": 10},
-        "information-request": {"purpose": "information-reply", "within_days": 10},
+    replies = {
+        pid: [r["purpose"] for r in _as_list(p["expects_reply"])]
+        for pid, p in by_id.items()
+        if "expects_reply" in p
     }
-    for purpose_id, reply in replies.items():
-        asked, answer = by_id[purpose_id], by_id[reply["purpose"]]
-        assert set(answer["sender_kinds"]) >= set(asked["recipient_kinds"])
-        assert set(answer["recipient_kinds"]) >= set(asked["sender_kinds"])
+    assert replies == {
+        "referral": ["start-stop", "evaluation-feedback", "safety-assessment"],
+        "information-request": ["information-reply"],
+    }
+    for purpose_id, expected in replies.items():
+        for reply in expected:
+            asked, answer = by_id[purpose_id], by_id[reply]
+            assert set(answer["sender_kinds"]) >= set(asked["recipient_kinds"])
+            assert set(answer["recipient_kinds"]) >= set(asked["sender_kinds"])
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]

@@ -133,9 +133,7 @@ ATTACKS: list[tuple[str, Attack, str, str | None]] = [
     ),
     (
         "other_partners_key_under_this_partners_kid",
-        lambda r: signed(
-            "zorg-noord", claims(r), kid=signing_jwk("swt-denhelder")["kid"]
-        ),
+        lambda r: signed("zorg-noord", claims(r), kid=signing_jwk("swt-denhelder")["kid"]),
         "bad_signature",
         "swt-denhelder",
     ),
@@ -325,9 +323,7 @@ async def test_token_stops_working_once_the_clock_passes_its_expiry(
     assert await running.gw.storage.log_size() == before
 
 
-async def test_privacy_officer_token_may_not_send_exchanges(
-    running: Running, http: Http
-) -> None:
+async def test_privacy_officer_token_may_not_send_exchanges(running: Running, http: Http) -> None:
     token = await http.token("fg-denhelder")
     before = await running.gw.storage.log_size()
     answer = await http.call("POST", "/v1/exchanges", token=token, json_body=exchange_body())

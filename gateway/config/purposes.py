@@ -16,7 +16,7 @@ from gateway.config._toml import Table, read_toml
 from gateway.config.errors import ConfigError
 from gateway.config.partners import SENDING_KINDS
 
-__all__ = ["Catalogue", "ExpectedReply", "LegalBasis", "Purpose", "load_catalogue"]
+__all__ = ["Catalogue", "ExpectedReply", "LegalBasis", "Purpose", "ReplyRule", "load_catalogue"]
 
 PURPOSE_ID = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
 ROLES_BY_KIND: Mapping[str, frozenset[str]] = {
@@ -41,8 +41,11 @@ _KNOWN = frozenset(
         "record_retention_years",
         "break_glass",
         "expects_reply",
+        "reply_to",
+        "expected_when_gi_joins",
     }
 )
+GI_REPORTING = frozenset({"direct", "beschermingstafel"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +61,40 @@ class LegalBasis:
 
 @dataclass(frozen=True, slots=True)
 class ExpectedReply:
-    """The reply a purpose expects from its recipient, and within how many days."""
+    """A reply a purpose expects from its recipient, and by when.
+
+    `due_from_payload` names a date field of the asking payload that sets the deadline (e.g. a
+    referral's evaluation date; `within_days` applies when it is absent). `per_child` opens one
+    expectation per child of the case's household. `carry` names a payload field (codes only) the
+    reply is bound to, e.g. the topics an information request asks about.
+    """
 
     purpose: str
     within_days: int
+    due_from_payload: str | None = None
+    per_child: bool = False
+    carry: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "purpose": self.purpose,
+            "within_days": self.within_days,
+            "due_from_payload": self.due_from_payload,
+            "per_child": self.per_child,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyRule:
+    """A reply purpose must answer an open request: `in_reply_to` it, within what it asked.
+
+    `items` is the reply's list of answered codes (`answers[].topic`), `allowed_from` the field the
+    request carried (`topics`): a reply may answer only what was asked.
+    """
+
+    purpose: str
+    items: str
+    allowed_from: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +115,9 @@ class Purpose:
     inbox_retention_days: int
     record_retention_years: int
     break_glass: bool
-    expects_reply: ExpectedReply | None
+    expects_reply: tuple[ExpectedReply, ...]
+    reply_to: ReplyRule | None
+    expected_when_gi_joins: Mapping[str, int]
 
     def to_json(self) -> dict[str, Any]:
         """The purpose as `GET /v1/purposes` shows it."""
@@ -98,12 +133,11 @@ class Purpose:
             "break_glass": self.break_glass,
             "inbox_retention_days": self.inbox_retention_days,
             "record_retention_years": self.record_retention_years,
-            "expects_reply": None
-            if self.expects_reply is None
-            else {
-                "purpose": self.expects_reply.purpose,
-                "within_days": self.expects_reply.within_days,
-            },
+            "expects_reply": [e.to_json() for e in self.expects_reply],
+            "reply_to": None
+            if self.reply_to is None
+            else {"purpose": self.reply_to.purpose, "answers_only": self.reply_to.allowed_from},
+            "expected_when_gi_joins": dict(self.expected_when_gi_joins),
             "schema": self.schema_file,
         }
 
@@ -143,13 +177,14 @@ def load_catalogue(config_dir: Path, schemas_dir: Path) -> Catalogue:
             raise table.fail("duplicate purpose id")
         purposes[purpose.id] = purpose
     for purpose in purposes.values():
-        reply = purpose.expects_reply
-        if reply is not None and reply.purpose not in purposes:
-            raise ConfigError(
-                path,
-                f"'expects_reply.purpose' names unknown purpose '{reply.purpose}'",
-                f"purpose '{purpose.id}'",
-            )
+        named = [e.purpose for e in purpose.expects_reply]
+        if purpose.reply_to is not None:
+            named.append(purpose.reply_to.purpose)
+        for other in named:
+            if other not in purposes:
+                raise ConfigError(
+                    path, f"names unknown purpose '{other}' as a reply", f"purpose '{purpose.id}'"
+                )
     return Catalogue(purposes)
 
 
@@ -180,12 +215,17 @@ def _purpose(table: Table, schemas_dir: Path) -> Purpose:
     consent_required = table.flag("consent_required")
     if basis.type == "consent" and not consent_required:
         raise table.fail("a purpose on the basis of consent must have consent_required = true")
-    reply_table = table.table("expects_reply", required=False)
-    reply = None
-    if reply_table is not None:
-        reply = ExpectedReply(
-            reply_table.text("purpose"), reply_table.integer("within_days", minimum=1)
-        )
+    replies = _expected_replies(table)
+    reply_to = None
+    rule = table.table("reply_to", required=False)
+    if rule is not None:
+        rule.reject_unknown(frozenset({"purpose", "items", "allowed_from"}))
+        reply_to = ReplyRule(rule.text("purpose"), rule.text("items"), rule.text("allowed_from"))
+    gi_joins: dict[str, int] = {}
+    joins = table.table("expected_when_gi_joins", required=False)
+    if joins is not None:
+        joins.reject_unknown(GI_REPORTING)
+        gi_joins = {way: joins.integer(way, minimum=1) for way in sorted(GI_REPORTING)}
     schema_file = table.text("schema")
     schema = _schema(table, schemas_dir / schema_file)
     return Purpose(
@@ -203,8 +243,35 @@ def _purpose(table: Table, schemas_dir: Path) -> Purpose:
         inbox_retention_days=table.integer("inbox_retention_days", minimum=1),
         record_retention_years=table.integer("record_retention_years", minimum=1),
         break_glass=table.flag("break_glass"),
-        expects_reply=reply,
+        expects_reply=replies,
+        reply_to=reply_to,
+        expected_when_gi_joins=gi_joins,
     )
+
+
+def _expected_replies(table: Table) -> tuple[ExpectedReply, ...]:
+    raw = table.data.get("expects_reply")
+    if raw is None:
+        return ()
+    items = [raw] if isinstance(raw, Mapping) else raw
+    if not isinstance(items, list):
+        raise table.fail("'expects_reply' must be a table or a list of tables")
+    out = []
+    for n, item in enumerate(items):
+        sub = Table(table.path, f"{table.entry}.expects_reply[{n}]", item)
+        sub.reject_unknown(
+            frozenset({"purpose", "within_days", "due_from_payload", "per_child", "carry"})
+        )
+        out.append(
+            ExpectedReply(
+                purpose=sub.text("purpose"),
+                within_days=sub.integer("within_days", minimum=1),
+                due_from_payload=sub.opt_text("due_from_payload"),
+                per_child=sub.flag("per_child", False),
+                carry=sub.opt_text("carry"),
+            )
+        )
+    return tuple(out)
 
 
 def _schema(table: Table, path: Path) -> dict[str, Any]:

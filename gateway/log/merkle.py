@@ -145,7 +145,8 @@ def consistency_proof_nodes(first: int, second: int) -> list[list[NodeId]]:
         raise ValueError(f"no consistency proof from size {first} to size {second}")
     outer_first: list[list[NodeId]] = []
     low, high = 0, second
-    # SUBPROOF's flag b: true while the old tree's root is still the current subtree's.
+    # SUBPROOF's flag b: while the descent only goes left, the subtree where the old tree
+    # ends is the old tree itself, whose root the verifier already holds.
     whole_old_tree = True
     while first != high:
         middle = low + _split_point(high - low)

@@ -10,7 +10,13 @@ from typing import Any
 from gateway.errors import InvalidRequest
 from gateway.subject import validate_bsn
 
-__all__ = ["BreakGlass", "CaseNetworkTarget", "ExchangeRequest", "parse_exchange_request"]
+__all__ = [
+    "MELDCODE_QUESTIONS",
+    "BreakGlass",
+    "CaseNetworkTarget",
+    "ExchangeRequest",
+    "parse_exchange_request",
+]
 
 _PARTNER_ID = re.compile(r"^[a-z0-9-]{2,64}$")
 _CASE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -26,11 +32,41 @@ class CaseNetworkTarget:
     case_id: str
 
 
+MELDCODE_QUESTIONS = {
+    "interest_served": "Which interest does breaking confidentiality serve?",
+    "no_other_way": "Can that interest be served only by sharing (no other way)?",
+    "consent_not_possible": "Why can consent not be asked, or why is sharing needed without it?",
+    "proportionate": "Does that interest clearly outweigh the duty of confidentiality?",
+    "minimal_information": "Is only the information strictly necessary shared?",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class BreakGlass:
-    """A sender's reason to share without the usual basis; only where the purpose allows it."""
+    """A sender's reason to share without the usual basis; only where the purpose allows it.
+
+    Besides a free justification it carries the answers to the five questions of the meldcode's
+    conflict-of-duties test (conflict van plichten), so the privacy officer can review them.
+    """
 
     justification: str
+    interest_served: str
+    no_other_way: bool
+    consent_not_possible: str
+    proportionate: bool
+    minimal_information: bool
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "justification": self.justification,
+            "meldcode": {
+                "interest_served": self.interest_served,
+                "no_other_way": self.no_other_way,
+                "consent_not_possible": self.consent_not_possible,
+                "proportionate": self.proportionate,
+                "minimal_information": self.minimal_information,
+            },
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,12 +158,42 @@ def _optional(body: Mapping[str, Any], key: str, pattern: re.Pattern[str], what:
 def _break_glass(value: object) -> BreakGlass | None:
     if value is None:
         return None
-    if not isinstance(value, dict) or not isinstance(value.get("justification"), str):
-        raise InvalidRequest("'break_glass' must be an object with a 'justification' string")
-    justification = value["justification"].strip()
-    if not 20 <= len(justification) <= 1000:
+    fix = (
+        "Give break_glass as {justification, meldcode: {interest_served, no_other_way, "
+        "consent_not_possible, proportionate, minimal_information}}: the five questions of the "
+        "meldcode's conflict-of-duties test."
+    )
+    if not isinstance(value, dict) or set(value) - {"justification", "meldcode"}:
+        raise InvalidRequest("'break_glass' must be an object with justification and meldcode", fix)
+    justification = value.get("justification")
+    if not isinstance(justification, str) or not 20 <= len(justification.strip()) <= 1000:
         raise InvalidRequest(
-            "'break_glass.justification' must be a real sentence (20 to 1000 characters)",
-            "Explain why sharing cannot wait for consent or another basis.",
+            "'break_glass.justification' must be a real sentence (20 to 1000 characters)", fix
         )
-    return BreakGlass(justification)
+    answers = value.get("meldcode")
+    if not isinstance(answers, dict) or set(answers) != set(MELDCODE_QUESTIONS):
+        raise InvalidRequest("'break_glass.meldcode' must answer all five questions", fix)
+    texts = ("interest_served", "consent_not_possible")
+    for key in texts:
+        item = answers[key]
+        if not isinstance(item, str) or not 10 <= len(item.strip()) <= 500:
+            raise InvalidRequest(f"'break_glass.meldcode.{key}' must be 10 to 500 characters", fix)
+    for key in set(MELDCODE_QUESTIONS) - set(texts):
+        if not isinstance(answers[key], bool):
+            raise InvalidRequest(f"'break_glass.meldcode.{key}' must be true or false", fix)
+    failed = [k for k in ("no_other_way", "proportionate", "minimal_information") if not answers[k]]
+    if failed:
+        raise InvalidRequest(
+            "by your own answers the conflict-of-duties test is not met "
+            f"({', '.join(failed)}): break-glass is not justified",
+            "Share only when there is no other way, it is proportionate and minimal; otherwise "
+            "ask for consent or discuss the case with Veilig Thuis anonymously.",
+        )
+    return BreakGlass(
+        justification=justification.strip(),
+        interest_served=answers["interest_served"].strip(),
+        no_other_way=True,
+        consent_not_possible=answers["consent_not_possible"].strip(),
+        proportionate=True,
+        minimal_information=True,
+    )

@@ -10,6 +10,10 @@ from typing import Protocol
 from gateway.log.entry import LogEntry
 
 __all__ = [
+    "BreakGlassRecord",
+    "ExchangeEffects",
+    "Expectation",
+    "HouseholdChild",
     "LogFilter",
     "LogRow",
     "NetworkMember",
@@ -51,6 +55,63 @@ class NetworkMember:
     contact: str | None  # JSON of {name, phone, email}, professional contact only
     registered_by: str
     registered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    """A reply some partner owes another, by a deadline: open until a matching reply arrives."""
+
+    expectation_id: str
+    purpose: str  # the purpose of the reply expected
+    origin_purpose: str  # what gave rise to it (a referral, a GI joining a case, ...)
+    origin_exchange_id: str | None
+    case_id: str | None
+    owed_by: str
+    owed_to: str
+    subject: str | None  # pseudonym: the person (for per-child expectations, the child)
+    child_ref: str | None
+    opened_at: datetime
+    due_at: datetime
+    closed_at: datetime | None = None
+    closed_by: str | None = None  # the exchange that closed it
+    constraints: bytes | None = None  # sealed JSON: what the reply may answer (codes only)
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdChild:
+    """A child of a case's household: an opaque reference and the child's pseudonym."""
+
+    case_id: str
+    child_ref: str
+    subject: str
+    registered_by: str
+    registered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BreakGlassRecord:
+    """A break-glass disclosure waiting for (or given) a privacy officer's review."""
+
+    exchange_id: str
+    sender: str
+    purpose: str
+    created_at: datetime
+    sealed: bytes  # the justification and the meldcode answers, sealed at rest
+    status: str = "pending"  # pending | justified | unjustified
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
+    sealed_note: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeEffects:
+    """What an exchange changes besides the log and the inbox, committed with them."""
+
+    open: tuple[Expectation, ...] = ()
+    close: tuple[str, ...] = ()  # expectation ids closed by this exchange
+    closed_by: str | None = None  # the exchange id that closes them
+    closed_at: datetime | None = None
+    break_glass: BreakGlassRecord | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,11 +201,49 @@ class Storage(Protocol):
     async def register_involvement(self, member: NetworkMember) -> bool:
         """Insert or update a member; True when it was new."""
 
+    async def register_child(self, child: HouseholdChild) -> bool:
+        """Insert or update a child of a case's household; True when it was new."""
+
+    async def household(self, case_id: str) -> list[HouseholdChild]: ...
+
+    # -- expectations -------------------------------------------------------------------------
+    async def add_expectations(self, expectations: Sequence[Expectation]) -> None: ...
+
+    async def open_expectations(
+        self, *, owed_by: str, owed_to: str | None = None, purpose: str | None = None
+    ) -> list[Expectation]:
+        """Open expectations a partner owes (optionally to one partner, for one purpose)."""
+
+    async def expectations_for(
+        self, partner: str, *, open_only: bool, limit: int
+    ) -> list[Expectation]:
+        """Expectations a partner owes or is owed, oldest deadline first."""
+
+    # -- break-glass reviews ------------------------------------------------------------------
+    async def break_glass_records(
+        self, *, status: str | None, limit: int
+    ) -> list[BreakGlassRecord]: ...
+
+    async def review_break_glass(
+        self,
+        exchange_id: str,
+        *,
+        status: str,
+        by: str,
+        at: datetime,
+        sealed_note: bytes,
+        entry: LogEntry,
+    ) -> int | None:
+        """Record a review of a pending break-glass disclosure with its log entry; None if absent."""
+
     # -- exchanges and inbox ----------------------------------------------------------------
     async def record_exchange(
-        self, entries: Sequence[LogEntry], messages: Sequence[StoredMessage]
+        self,
+        entries: Sequence[LogEntry],
+        messages: Sequence[StoredMessage],
+        effects: ExchangeEffects | None = None,
     ) -> list[int]:
-        """Durably log an exchange's decision entries and queue its messages, atomically."""
+        """Durably log an exchange's entries, queue its messages and apply its effects, atomically."""
 
     async def inbox_page(
         self, recipient: str, *, after: int, limit: int

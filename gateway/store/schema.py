@@ -83,4 +83,51 @@ SQLITE_MIGRATIONS: list[tuple[int, list[str]]] = [
     ),
 ]
 
+SQLITE_MIGRATIONS.append(
+    (
+        2,
+        [
+            """CREATE TABLE expectations (
+                expectation_id TEXT PRIMARY KEY,
+                purpose TEXT NOT NULL,
+                origin_purpose TEXT NOT NULL,
+                origin_exchange_id TEXT,
+                case_id TEXT,
+                owed_by TEXT NOT NULL,
+                owed_to TEXT NOT NULL,
+                subject TEXT,
+                child_ref TEXT,
+                opened_ms INTEGER NOT NULL,
+                due_ms INTEGER NOT NULL,
+                closed_ms INTEGER,
+                closed_by TEXT,
+                constraints BLOB
+            )""",
+            "CREATE INDEX expectations_owed_by ON expectations (owed_by, closed_ms, due_ms)",
+            "CREATE INDEX expectations_owed_to ON expectations (owed_to, closed_ms, due_ms)",
+            "CREATE INDEX expectations_by_origin ON expectations (origin_exchange_id)",
+            """CREATE TABLE household (
+                case_id TEXT NOT NULL,
+                child_ref TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                registered_by TEXT NOT NULL,
+                registered_ms INTEGER NOT NULL,
+                PRIMARY KEY (case_id, child_ref)
+            )""",
+            """CREATE TABLE break_glass (
+                exchange_id TEXT PRIMARY KEY,
+                sender TEXT NOT NULL,
+                purpose TEXT NOT NULL,
+                created_ms INTEGER NOT NULL,
+                sealed BLOB NOT NULL,
+                status TEXT NOT NULL,
+                reviewed_by TEXT,
+                reviewed_ms INTEGER,
+                sealed_note BLOB
+            )""",
+            "CREATE INDEX break_glass_by_status ON break_glass (status, created_ms)",
+        ],
+    )
+)
+
 SCHEMA_VERSION = SQLITE_MIGRATIONS[-1][0]

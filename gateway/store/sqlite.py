@@ -22,6 +22,10 @@ from typing import Any, TypeVar
 from gateway.errors import StorageUnavailable
 from gateway.log.entry import LogEntry
 from gateway.store.base import (
+    BreakGlassRecord,
+    ExchangeEffects,
+    Expectation,
+    HouseholdChild,
     LogFilter,
     LogRow,
     NetworkMember,
@@ -344,12 +348,126 @@ class SqliteStorage:
 
         return await self._write(write)
 
+    async def register_child(self, child: HouseholdChild) -> bool:
+        def write(c: sqlite3.Connection) -> bool:
+            existed = c.execute(
+                "SELECT 1 FROM household WHERE case_id = ? AND child_ref = ?",
+                (child.case_id, child.child_ref),
+            ).fetchone()
+            c.execute(
+                "INSERT INTO household (case_id, child_ref, subject, registered_by, registered_ms) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (case_id, child_ref) DO UPDATE SET "
+                "subject = excluded.subject",
+                (
+                    child.case_id,
+                    child.child_ref,
+                    child.subject,
+                    child.registered_by,
+                    _ms(child.registered_at),
+                ),
+            )
+            return existed is None
+
+        return await self._write(write)
+
+    async def household(self, case_id: str) -> list[HouseholdChild]:
+        def read(c: sqlite3.Connection) -> list[HouseholdChild]:
+            rows = c.execute(
+                "SELECT case_id, child_ref, subject, registered_by, registered_ms FROM household "
+                "WHERE case_id = ? ORDER BY registered_ms, child_ref",
+                (case_id,),
+            ).fetchall()
+            return [HouseholdChild(r[0], r[1], r[2], r[3], _dt(r[4])) for r in rows]
+
+        return await self._read(read)
+
+    # -- expectations --------------------------------------------------------------------------
+    async def add_expectations(self, expectations: Sequence[Expectation]) -> None:
+        await self._write(lambda c: _apply_effects(c, ExchangeEffects(open=tuple(expectations))))
+
+    async def open_expectations(
+        self, *, owed_by: str, owed_to: str | None = None, purpose: str | None = None
+    ) -> list[Expectation]:
+        sql = f"SELECT {_EXPECTATION_COLUMNS} FROM expectations WHERE owed_by = ? AND closed_ms IS NULL"
+        args: list[Any] = [owed_by]
+        if owed_to is not None:
+            sql += " AND owed_to = ?"
+            args.append(owed_to)
+        if purpose is not None:
+            sql += " AND purpose = ?"
+            args.append(purpose)
+        sql += " ORDER BY due_ms, expectation_id"
+
+        def read(c: sqlite3.Connection) -> list[Expectation]:
+            return [_expectation(r) for r in c.execute(sql, args).fetchall()]
+
+        return await self._read(read)
+
+    async def expectations_for(
+        self, partner: str, *, open_only: bool, limit: int
+    ) -> list[Expectation]:
+        where = "(owed_by = ? OR owed_to = ?)" + (" AND closed_ms IS NULL" if open_only else "")
+
+        def read(c: sqlite3.Connection) -> list[Expectation]:
+            rows = c.execute(
+                f"SELECT {_EXPECTATION_COLUMNS} FROM expectations WHERE {where} "
+                "ORDER BY due_ms, expectation_id LIMIT ?",
+                (partner, partner, limit),
+            ).fetchall()
+            return [_expectation(r) for r in rows]
+
+        return await self._read(read)
+
+    # -- break-glass reviews -------------------------------------------------------------------
+    async def break_glass_records(
+        self, *, status: str | None, limit: int
+    ) -> list[BreakGlassRecord]:
+        sql = f"SELECT {_BREAK_GLASS_COLUMNS} FROM break_glass"
+        args: list[Any] = []
+        if status is not None:
+            sql += " WHERE status = ?"
+            args.append(status)
+        sql += " ORDER BY created_ms, exchange_id LIMIT ?"
+        args.append(limit)
+
+        def read(c: sqlite3.Connection) -> list[BreakGlassRecord]:
+            return [_break_glass(r) for r in c.execute(sql, args).fetchall()]
+
+        return await self._read(read)
+
+    async def review_break_glass(
+        self,
+        exchange_id: str,
+        *,
+        status: str,
+        by: str,
+        at: datetime,
+        sealed_note: bytes,
+        entry: LogEntry,
+    ) -> int | None:
+        def write(c: sqlite3.Connection) -> int | None:
+            cur = c.execute(
+                "UPDATE break_glass SET status = ?, reviewed_by = ?, reviewed_ms = ?, "
+                "sealed_note = ? WHERE exchange_id = ?",
+                (status, by, _ms(at), sealed_note, exchange_id),
+            )
+            if cur.rowcount != 1:
+                return None
+            return _append(c, [entry])[0]
+
+        return await self._write(write)
+
     # -- exchanges and inbox ---------------------------------------------------------------------
     async def record_exchange(
-        self, entries: Sequence[LogEntry], messages: Sequence[StoredMessage]
+        self,
+        entries: Sequence[LogEntry],
+        messages: Sequence[StoredMessage],
+        effects: ExchangeEffects | None = None,
     ) -> list[int]:
         def write(c: sqlite3.Connection) -> list[int]:
             indices = _append(c, entries)
+            if effects is not None:
+                _apply_effects(c, effects)
             c.executemany(
                 "INSERT INTO inbox (message_id, recipient, subject, exchange_id, disclosure_id, purpose, "
                 "sender_partner, sender_role, case_id, in_reply_to, sent_ms, retain_ms, sealing, body) "
@@ -470,6 +588,99 @@ class SqliteStorage:
             return [StoredCheckpoint(r[0], bytes(r[1]), r[2], _dt(r[3])) for r in rows]
 
         return await self._read(read)
+
+
+_EXPECTATION_COLUMNS = (
+    "expectation_id, purpose, origin_purpose, origin_exchange_id, case_id, owed_by, owed_to, "
+    "subject, child_ref, opened_ms, due_ms, closed_ms, closed_by, constraints"
+)
+_BREAK_GLASS_COLUMNS = "exchange_id, sender, purpose, created_ms, sealed, status, reviewed_by, reviewed_ms, sealed_note"
+
+
+def _expectation(r: Sequence[Any]) -> Expectation:
+    return Expectation(
+        expectation_id=r[0],
+        purpose=r[1],
+        origin_purpose=r[2],
+        origin_exchange_id=r[3],
+        case_id=r[4],
+        owed_by=r[5],
+        owed_to=r[6],
+        subject=r[7],
+        child_ref=r[8],
+        opened_at=_dt(r[9]),
+        due_at=_dt(r[10]),
+        closed_at=None if r[11] is None else _dt(r[11]),
+        closed_by=r[12],
+        constraints=None if r[13] is None else bytes(r[13]),
+    )
+
+
+def _break_glass(r: Sequence[Any]) -> BreakGlassRecord:
+    return BreakGlassRecord(
+        exchange_id=r[0],
+        sender=r[1],
+        purpose=r[2],
+        created_at=_dt(r[3]),
+        sealed=bytes(r[4]),
+        status=r[5],
+        reviewed_by=r[6],
+        reviewed_at=None if r[7] is None else _dt(r[7]),
+        sealed_note=None if r[8] is None else bytes(r[8]),
+    )
+
+
+def _apply_effects(c: sqlite3.Connection, effects: ExchangeEffects) -> None:
+    c.executemany(
+        f"INSERT INTO expectations ({_EXPECTATION_COLUMNS}) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                e.expectation_id,
+                e.purpose,
+                e.origin_purpose,
+                e.origin_exchange_id,
+                e.case_id,
+                e.owed_by,
+                e.owed_to,
+                e.subject,
+                e.child_ref,
+                _ms(e.opened_at),
+                _ms(e.due_at),
+                None if e.closed_at is None else _ms(e.closed_at),
+                e.closed_by,
+                e.constraints,
+            )
+            for e in effects.open
+        ],
+    )
+    if effects.close:
+        closed_ms = _ms(effects.closed_at or datetime.now(UTC))
+        c.executemany(
+            "UPDATE expectations SET closed_ms = ?, closed_by = ? "
+            "WHERE expectation_id = ? AND closed_ms IS NULL",
+            [(closed_ms, by, eid) for eid, by in _closing(effects)],
+        )
+    bg = effects.break_glass
+    if bg is not None:
+        c.execute(
+            f"INSERT INTO break_glass ({_BREAK_GLASS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                bg.exchange_id,
+                bg.sender,
+                bg.purpose,
+                _ms(bg.created_at),
+                bg.sealed,
+                bg.status,
+                bg.reviewed_by,
+                None,
+                bg.sealed_note,
+            ),
+        )
+
+
+def _closing(effects: ExchangeEffects) -> list[tuple[str, str | None]]:
+    return [(eid, effects.closed_by) for eid in effects.close]
 
 
 _MESSAGE_COLUMNS = (

@@ -199,7 +199,9 @@ async def consistency(request: web.Request) -> web.Response:
         )
     if first > second:
         raise InvalidRequest("first must not be larger than second")
-    hashes = await _nodes(gw, consistency_proof_nodes(first, second))
+    # Every tree extends the empty tree and itself: RFC 9162 defines no proof there, it is empty.
+    elements = [] if first in (0, second) else consistency_proof_nodes(first, second)
+    hashes = await _nodes(gw, elements)
     return web.json_response(
         {"first": first, "second": second, "hashes": [_b64(h) for h in hashes]}
     )

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,7 +26,8 @@ from gateway.policy import (
     parse_exchange_request,
 )
 from gateway.policy.decision import Caller, Decision
-from gateway.store.base import StoredMessage
+from gateway.policy.workflow import check_reply, plan_effects
+from gateway.store.base import BreakGlassRecord, ExchangeEffects, StoredMessage
 from gateway.web.common import authenticate, gateway, new_id, read_json
 from gateway.web.consents import load_consents
 from gateway.web.context import Gateway
@@ -47,6 +49,7 @@ _LOGGED_REFUSALS = frozenset(
         "break_glass_not_allowed",
         "schema_violation",
         "payload_not_minimal",
+        "invalid_request",  # only raised past parsing: a reply that answers no open request
     }
 )
 
@@ -91,12 +94,91 @@ async def send(request: web.Request) -> web.Response:
     caller = authenticate(request)
     body = await read_json(request)
     parsed = parse_exchange_request(body, payload_required=True)
+    return web.json_response(await execute_exchange(gw, caller, parsed), status=201)
+
+
+async def _check_reply(gw: Gateway, caller: Caller, parsed: ExchangeRequest) -> None:
+    """Refuse a reply purpose that answers no open request of the caller, or more than it asked."""
+    purpose = gw.catalogue.get(parsed.purpose)
+    if purpose is None or purpose.reply_to is None:
+        return
+    request = None
+    if parsed.in_reply_to is not None:
+        owed = await gw.storage.open_expectations(owed_by=caller.partner.id, purpose=purpose.id)
+        request = next((e for e in owed if e.origin_exchange_id == parsed.in_reply_to), None)
+    asked = None
+    if request is not None and request.constraints is not None:
+        asked = json.loads(gw.cipher.open(request.constraints, request.expectation_id.encode()))
+    recipients = list(parsed.to) if isinstance(parsed.to, tuple) else []
+    check_reply(
+        purpose,
+        in_reply_to=parsed.in_reply_to,
+        recipients=recipients,
+        request=request,
+        asked=asked,
+        payload=parsed.payload,
+    )
+
+
+async def _effects(
+    gw: Gateway,
+    caller: Caller,
+    parsed: ExchangeRequest,
+    decision: Decision,
+    subject: str,
+    exchange_id: str,
+    now: datetime,
+) -> ExchangeEffects:
+    assert parsed.payload is not None
+    purpose = decision.purpose
+    household = (
+        await gw.storage.household(parsed.case_id)
+        if parsed.case_id is not None and any(e.per_child for e in purpose.expects_reply)
+        else []
+    )
+    planned = plan_effects(
+        purpose=purpose,
+        exchange_id=exchange_id,
+        sender=caller.partner.id,
+        recipients=[r.recipient for r in decision.allowed],
+        case_id=parsed.case_id,
+        subject=subject,
+        payload=parsed.payload,
+        in_reply_to=parsed.in_reply_to,
+        owed_by_sender=await gw.storage.open_expectations(owed_by=caller.partner.id),
+        household=household,
+        now=now,
+        seal=lambda data, eid: gw.cipher.seal(data, eid.encode()),
+        new_id=lambda: new_id("exp"),
+    )
+    if parsed.break_glass is None:
+        return planned
+    record = BreakGlassRecord(
+        exchange_id=exchange_id,
+        sender=caller.partner.id,
+        purpose=purpose.id,
+        created_at=now,
+        sealed=gw.cipher.seal(
+            json.dumps({**parsed.break_glass.to_json(), "actor": caller.actor_id}).encode(),
+            b"break-glass:" + exchange_id.encode(),
+        ),
+    )
+    return replace(planned, break_glass=record)
+
+
+async def execute_exchange(gw: Gateway, caller: Caller, parsed: ExchangeRequest) -> dict[str, Any]:
+    """Decide, and when allowed record and deliver durably; answer the contract's 201 body.
+
+    Refusals are raised (and logged where the request was a real one); nothing is acknowledged
+    before the log entries, the sealed messages and the expectations are committed together.
+    """
     now = gw.now()
     subject = gw.pseudonymiser.pseudonym(parsed.bsn)
     sender = Sender(caller.partner.id, caller.actor_id, caller.actor_role)
     exchange_id = new_id("ex")
     structlog.contextvars.bind_contextvars(partner=caller.partner.id, purpose=parsed.purpose)
     try:
+        await _check_reply(gw, caller, parsed)
         decision, _ = await _decide(gw, caller, parsed, subject, now)
     except GatewayError as refusal:
         if refusal.code in _LOGGED_REFUSALS:
@@ -136,7 +218,10 @@ async def send(request: web.Request) -> web.Response:
                 fields=decision.fields,
                 payload_sha256=digest,
                 break_glass=decision.break_glass,
-                details={"message_id": message_id},
+                details={
+                    "message_id": message_id,
+                    **({"review": "pending"} if decision.break_glass else {}),
+                },
             )
         )
         messages.append(
@@ -158,7 +243,8 @@ async def send(request: web.Request) -> web.Response:
                 "message_id": message_id,
             }
         )
-    indices = await gw.storage.record_exchange(entries, messages)
+    effects = await _effects(gw, caller, parsed, decision, subject, exchange_id, now)
+    indices = await gw.storage.record_exchange(entries, messages, effects)
     by_disclosure = {e.disclosure_id: i for e, i in zip(entries, indices, strict=True)}
     for item in disclosures:
         item["log_index"] = by_disclosure[item["disclosure_id"]]
@@ -178,7 +264,22 @@ async def send(request: web.Request) -> web.Response:
             {"recipient": r.recipient, **(r.refusal.to_body()["error"] if r.refusal else {})}
             for r in decision.refused
         ]
-    return web.json_response(answer, status=201)
+    if effects.open:
+        answer["expectations_opened"] = [
+            {
+                "expectation_id": e.expectation_id,
+                "purpose": e.purpose,
+                "owed_by": e.owed_by,
+                "due_at": format_time(e.due_at),
+                "child_ref": e.child_ref,
+            }
+            for e in effects.open
+        ]
+    if effects.close:
+        answer["expectations_closed"] = list(effects.close)
+    if decision.break_glass:
+        answer["break_glass"] = {"review": "pending"}
+    return answer
 
 
 def _message(

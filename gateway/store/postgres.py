@@ -1,0 +1,682 @@
+"""PostgreSQL back end: any number of gateway instances share one database.
+
+Every write is one transaction on a pooled connection and returns after COMMIT, which PostgreSQL
+makes durable (synchronous_commit is never left `off`, see `_prepare_connection`). Log indices
+come from the one-row `log_head` counter, updated inside the writing transaction: concurrent
+appenders queue on that row lock, so indices are gap-free, a rollback gives its indices back, and
+index order is commit order. Each write changes its other rows first and takes `log_head` last,
+so a transaction holding the counter never waits for another lock: no deadlock, short holds.
+`PostgresSequencerLock` elects the one sequencer among instances.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import asyncpg  # type: ignore[import-untyped]
+
+from gateway.errors import StorageUnavailable
+from gateway.log.entry import LogEntry
+from gateway.store.base import (
+    LogFilter,
+    LogRow,
+    NetworkMember,
+    StoredCheckpoint,
+    StoredConsent,
+    StoredMessage,
+)
+from gateway.store.postgres_schema import POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION
+
+__all__ = ["PostgresSequencerLock", "PostgresStorage"]
+
+T = TypeVar("T")
+
+POOL_MIN = 2
+POOL_MAX = 10
+CONNECT_TIMEOUT_S = 10.0
+ACQUIRE_TIMEOUT_S = 30.0
+CLOSE_TIMEOUT_S = 30.0
+LOCK_CHECK_TIMEOUT_S = 5.0
+PURGE_BATCH = 1000
+JTI_PRUNE_BATCH = 1000
+
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+# Failures that say "the database cannot be reached or cannot serve right now": the caller gets
+# 503 and retries. Deadlocks and serialisation failures are transient too. Anything else (a
+# constraint violation, bad SQL) is a bug and propagates unchanged, as in the SQLite back end.
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,  # includes refused connections and TimeoutError (connect, pool acquire)
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,  # e.g. the pool was closed under us
+    asyncpg.exceptions.OperatorInterventionError,  # CannotConnectNowError, AdminShutdownError
+    asyncpg.exceptions.InsufficientResourcesError,  # TooManyConnectionsError, disk full
+    asyncpg.exceptions.TransactionRollbackError,
+)
+
+
+@contextlib.asynccontextmanager
+async def _unavailable_on_failure(action: str) -> AsyncIterator[None]:
+    """Turn connection-level failures into StorageUnavailable with a short message."""
+    try:
+        yield
+    except _UNAVAILABLE as exc:
+        raise StorageUnavailable(f"storage {action} failed: {type(exc).__name__}") from exc
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _checked_schema(schema: str | None) -> str | None:
+    if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
+        raise ValueError(
+            f"PostgreSQL schema name {schema!r} must be lower-case letters, digits and "
+            "underscores, starting with a letter or underscore (at most 63 characters)"
+        )
+    return schema
+
+
+def _advisory_key(purpose: str, schema: str | None) -> int:
+    """A stable 64-bit advisory lock key per purpose and schema, so deployments never collide."""
+    digest = hashlib.sha256(f"social-domain-gateway:{purpose}:{schema or ''}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def _prepare_connection(conn: Any) -> None:
+    # A role or database may default to synchronous_commit=off, which would acknowledge writes
+    # before they are durable. Stronger settings (remote_write, remote_apply) are kept.
+    if await conn.fetchval("SHOW synchronous_commit") == "off":
+        await conn.execute("SET synchronous_commit = on")
+
+
+class PostgresStorage:
+    """Storage on a shared PostgreSQL database, optionally inside its own schema."""
+
+    def __init__(self, dsn: str, *, schema: str | None = None) -> None:
+        self.dsn = dsn
+        self.schema = _checked_schema(schema)
+        self._pool: Any = None
+
+    # -- connections ---------------------------------------------------------------------------
+    def _require_pool(self) -> Any:
+        if self._pool is None:
+            raise StorageUnavailable("storage is not open")
+        return self._pool
+
+    async def _read(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+        pool = self._require_pool()
+        async with _unavailable_on_failure("read"), pool.acquire(timeout=ACQUIRE_TIMEOUT_S) as conn:
+            return await fn(conn)
+
+    async def _write(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+        pool = self._require_pool()
+        async with (
+            _unavailable_on_failure("write"),
+            pool.acquire(timeout=ACQUIRE_TIMEOUT_S) as conn,
+            conn.transaction(),
+        ):
+            return await fn(conn)
+
+    # -- life cycle ----------------------------------------------------------------------------
+    async def open(self) -> None:
+        if self._pool is not None:
+            return
+        server_settings = {} if self.schema is None else {"search_path": self.schema}
+        async with _unavailable_on_failure("connection"):
+            self._pool = await asyncpg.create_pool(
+                self.dsn,
+                min_size=POOL_MIN,
+                max_size=POOL_MAX,
+                timeout=CONNECT_TIMEOUT_S,
+                server_settings=server_settings,
+                init=_prepare_connection,
+            )
+        try:
+            await self.migrate()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def migrate(self) -> int:
+        """Bring the schema to its newest version; refuse a database newer than this code."""
+        pool = self._require_pool()
+        async with (
+            _unavailable_on_failure("migration"),
+            pool.acquire(timeout=ACQUIRE_TIMEOUT_S) as conn,
+            conn.transaction(),
+        ):
+            # Instances starting together must not both create tables; DDL is transactional,
+            # so a failed migration leaves nothing half-done.
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock($1)", _advisory_key("migrate", self.schema)
+            )
+            if self.schema is not None:
+                await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
+            version = await _read_version(conn)
+            if version > POSTGRES_SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"PostgreSQL schema {self.schema or 'public'!r} has schema version {version}, "
+                    f"newer than this gateway knows ({POSTGRES_SCHEMA_VERSION}); "
+                    "run a newer gateway"
+                )
+            for target, statements in POSTGRES_MIGRATIONS:
+                if target > version:
+                    for statement in statements:
+                        await conn.execute(statement)
+            await conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', $1) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                str(POSTGRES_SCHEMA_VERSION),
+            )
+        return POSTGRES_SCHEMA_VERSION
+
+    async def schema_version(self) -> int:
+        """The schema version the database holds; 0 before the first migration."""
+
+        async def read(conn: Any) -> int:
+            if await conn.fetchval("SELECT to_regclass('meta')") is None:
+                return 0
+            return await _read_version(conn)
+
+        return await self._read(read)
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        try:
+            await asyncio.wait_for(pool.close(), CLOSE_TIMEOUT_S)
+        except TimeoutError:
+            # A connection still busy after the grace period is cut off rather than waited on.
+            pool.terminate()
+
+    async def ping(self) -> None:
+        await self._read(lambda c: c.fetchval("SELECT 1"))
+
+    # -- log -----------------------------------------------------------------------------------
+    async def append_log(self, entries: Sequence[LogEntry]) -> list[int]:
+        return await self._write(lambda c: _append(c, entries))
+
+    async def log_size(self) -> int:
+        async def read(conn: Any) -> int:
+            return int(await conn.fetchval("SELECT size FROM log_head"))
+
+        return await self._read(read)
+
+    async def log_rows(self, start: int, end: int) -> list[LogRow]:
+        async def read(conn: Any) -> list[LogRow]:
+            rows = await conn.fetch(
+                "SELECT idx, leaf FROM log_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+                start,
+                end,
+            )
+            return [LogRow(r[0], bytes(r[1])) for r in rows]
+
+        return await self._read(read)
+
+    async def search_log(self, flt: LogFilter, *, after: int | None, limit: int) -> list[LogRow]:
+        args: list[Any] = [-1 if after is None else after]
+        clauses = ["idx > $1"]
+
+        def bind(value: Any) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        for column, value in (
+            ("subject", flt.subject),
+            ("purpose", flt.purpose),
+            ("decision", flt.decision),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = {bind(value)}")
+        if flt.partner is not None:
+            partner = bind(flt.partner)
+            clauses.append(f"(sender = {partner} OR recipient = {partner})")
+        if flt.since is not None:
+            clauses.append(f"time_ms >= {bind(_ms(flt.since))}")
+        if flt.until is not None:
+            clauses.append(f"time_ms < {bind(_ms(flt.until))}")
+        sql = (
+            "SELECT idx, leaf FROM log_entries WHERE "
+            + " AND ".join(clauses)
+            + f" ORDER BY idx LIMIT {bind(limit)}"
+        )
+
+        async def read(conn: Any) -> list[LogRow]:
+            return [LogRow(r[0], bytes(r[1])) for r in await conn.fetch(sql, *args)]
+
+        return await self._read(read)
+
+    # -- tokens --------------------------------------------------------------------------------
+    async def use_jti(self, partner: str, jti: str, expires_at: datetime, now: datetime) -> bool:
+        async def write(conn: Any) -> bool:
+            # SKIP LOCKED: instances pruning at the same moment neither wait for nor deadlock
+            # on each other; whatever one skips, a later call removes.
+            await conn.execute(
+                "DELETE FROM used_jti WHERE (partner, jti) IN (SELECT partner, jti FROM used_jti "
+                "WHERE expires_ms < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                _ms(now),
+                JTI_PRUNE_BATCH,
+            )
+            inserted = await conn.fetchval(
+                "INSERT INTO used_jti (partner, jti, expires_ms) VALUES ($1, $2, $3) "
+                "ON CONFLICT DO NOTHING RETURNING TRUE",
+                partner,
+                jti,
+                _ms(expires_at),
+            )
+            return inserted is not None
+
+        return await self._write(write)
+
+    # -- consents ------------------------------------------------------------------------------
+    async def add_consent(self, consent: StoredConsent, entry: LogEntry) -> int:
+        async def write(conn: Any) -> int:
+            await conn.execute(
+                "INSERT INTO consents (consent_id, subject, recorded_by, record) "
+                "VALUES ($1, $2, $3, $4)",
+                consent.consent_id,
+                consent.subject,
+                consent.recorded_by,
+                consent.sealed_record,
+            )
+            return (await _append(conn, [entry]))[0]
+
+        return await self._write(write)
+
+    async def replace_consent(self, consent: StoredConsent, entry: LogEntry) -> int:
+        async def write(conn: Any) -> int:
+            await conn.execute(
+                "UPDATE consents SET record = $1 WHERE consent_id = $2",
+                consent.sealed_record,
+                consent.consent_id,
+            )
+            return (await _append(conn, [entry]))[0]
+
+        return await self._write(write)
+
+    async def consents_for_subject(self, subject: str) -> list[StoredConsent]:
+        async def read(conn: Any) -> list[StoredConsent]:
+            rows = await conn.fetch(
+                "SELECT consent_id, subject, recorded_by, record FROM consents WHERE subject = $1",
+                subject,
+            )
+            return [StoredConsent(r[0], r[1], r[2], bytes(r[3])) for r in rows]
+
+        return await self._read(read)
+
+    async def get_consent(self, consent_id: str) -> StoredConsent | None:
+        async def read(conn: Any) -> StoredConsent | None:
+            r = await conn.fetchrow(
+                "SELECT consent_id, subject, recorded_by, record FROM consents "
+                "WHERE consent_id = $1",
+                consent_id,
+            )
+            return None if r is None else StoredConsent(r[0], r[1], r[2], bytes(r[3]))
+
+        return await self._read(read)
+
+    # -- case networks -------------------------------------------------------------------------
+    async def case_network(self, case_id: str) -> list[NetworkMember]:
+        async def read(conn: Any) -> list[NetworkMember]:
+            rows = await conn.fetch(
+                "SELECT case_id, partner_id, role, contact, registered_by, registered_ms "
+                "FROM case_network WHERE case_id = $1 ORDER BY registered_ms, partner_id",
+                case_id,
+            )
+            return [NetworkMember(r[0], r[1], r[2], r[3], r[4], _dt(r[5])) for r in rows]
+
+        return await self._read(read)
+
+    async def register_involvement(self, member: NetworkMember) -> bool:
+        async def write(conn: Any) -> bool:
+            # Insert first: if another instance inserts the same member concurrently, this waits
+            # for it and then updates, so exactly one of them reports "new".
+            inserted = await conn.fetchval(
+                "INSERT INTO case_network (case_id, partner_id, role, contact, registered_by, "
+                "registered_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING "
+                "RETURNING TRUE",
+                member.case_id,
+                member.partner_id,
+                member.role,
+                member.contact,
+                member.registered_by,
+                _ms(member.registered_at),
+            )
+            if inserted is not None:
+                return True
+            await conn.execute(
+                "UPDATE case_network SET role = $3, contact = $4 "
+                "WHERE case_id = $1 AND partner_id = $2",
+                member.case_id,
+                member.partner_id,
+                member.role,
+                member.contact,
+            )
+            return False
+
+        return await self._write(write)
+
+    # -- exchanges and inbox -------------------------------------------------------------------
+    async def record_exchange(
+        self, entries: Sequence[LogEntry], messages: Sequence[StoredMessage]
+    ) -> list[int]:
+        async def write(conn: Any) -> list[int]:
+            if messages:
+                # Sequence numbers from a counter row held until commit, so inbox order is
+                # commit order: a reader's `after` cursor never skips a message committed late.
+                end = int(
+                    await conn.fetchval(
+                        "UPDATE inbox_head SET seq = seq + $1 RETURNING seq", len(messages)
+                    )
+                )
+                first = end - len(messages) + 1
+                await _insert(
+                    conn,
+                    "inbox",
+                    _INBOX_TYPES,
+                    [(first + i, *_message_values(m)) for i, m in enumerate(messages)],
+                )
+            return await _append(conn, entries)
+
+        return await self._write(write)
+
+    async def inbox_page(self, recipient: str, *, after: int, limit: int) -> list[StoredMessage]:
+        async def read(conn: Any) -> list[StoredMessage]:
+            rows = await conn.fetch(
+                f"SELECT {_MESSAGE_COLUMNS} FROM inbox WHERE recipient = $1 AND seq > $2 "
+                "ORDER BY seq LIMIT $3",
+                recipient,
+                after,
+                limit,
+            )
+            return [_message(r) for r in rows]
+
+        return await self._read(read)
+
+    async def ack_message(
+        self, recipient: str, message_id: str, make_entry: Callable[[StoredMessage], LogEntry]
+    ) -> int | None:
+        async def write(conn: Any) -> int | None:
+            # Of two concurrent acks the second waits on the row lock, then finds nothing to
+            # delete: exactly one receipt is logged.
+            r = await conn.fetchrow(
+                f"DELETE FROM inbox WHERE message_id = $1 AND recipient = $2 "
+                f"RETURNING {_MESSAGE_COLUMNS}",
+                message_id,
+                recipient,
+            )
+            if r is None:
+                return None
+            return (await _append(conn, [make_entry(_message(r))]))[0]
+
+        return await self._write(write)
+
+    async def purge_expired(
+        self, now: datetime, make_entry: Callable[[StoredMessage], LogEntry]
+    ) -> int:
+        async def write(conn: Any) -> int:
+            # SKIP LOCKED: a message another instance is purging (or a recipient is acking) is
+            # left to that transaction, so no message is ever purged and logged twice.
+            rows = await conn.fetch(
+                f"DELETE FROM inbox WHERE seq IN (SELECT seq FROM inbox WHERE retain_ms <= $1 "
+                f"ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING {_MESSAGE_COLUMNS}",
+                _ms(now),
+                PURGE_BATCH,
+            )
+            messages = sorted((_message(r) for r in rows), key=lambda m: m.seq)
+            await _append(conn, [make_entry(m) for m in messages])
+            return len(messages)
+
+        return await self._write(write)
+
+    # -- tree (sequencer) ----------------------------------------------------------------------
+    async def tree_nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        async def read(conn: Any) -> dict[tuple[int, int], bytes]:
+            rows = await conn.fetch(
+                "SELECT t.level, t.idx, t.hash FROM tree_nodes t "
+                "JOIN unnest($1::integer[], $2::bigint[]) AS k (level, idx) "
+                "ON t.level = k.level AND t.idx = k.idx",
+                [level for level, _ in keys],
+                [index for _, index in keys],
+            )
+            return {(r[0], r[1]): bytes(r[2]) for r in rows}
+
+        if not keys:
+            return {}
+        return await self._read(read)
+
+    async def store_tree(
+        self,
+        nodes: Sequence[tuple[int, int, bytes]],
+        checkpoint: StoredCheckpoint | None,
+    ) -> None:
+        async def write(conn: Any) -> None:
+            await _insert(conn, "tree_nodes", _TREE_TYPES, nodes, "ON CONFLICT DO NOTHING")
+            if checkpoint is not None:
+                await conn.execute(
+                    "INSERT INTO checkpoints (size, root_hash, note, time_ms) "
+                    "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    checkpoint.size,
+                    checkpoint.root_hash,
+                    checkpoint.note,
+                    _ms(checkpoint.time),
+                )
+
+        await self._write(write)
+
+    async def latest_checkpoint(self) -> StoredCheckpoint | None:
+        async def read(conn: Any) -> StoredCheckpoint | None:
+            r = await conn.fetchrow(
+                "SELECT size, root_hash, note, time_ms FROM checkpoints ORDER BY size DESC LIMIT 1"
+            )
+            return None if r is None else StoredCheckpoint(r[0], bytes(r[1]), r[2], _dt(r[3]))
+
+        return await self._read(read)
+
+    async def checkpoints(self) -> list[StoredCheckpoint]:
+        async def read(conn: Any) -> list[StoredCheckpoint]:
+            rows = await conn.fetch(
+                "SELECT size, root_hash, note, time_ms FROM checkpoints ORDER BY size"
+            )
+            return [StoredCheckpoint(r[0], bytes(r[1]), r[2], _dt(r[3])) for r in rows]
+
+        return await self._read(read)
+
+
+class PostgresSequencerLock:
+    """Elects one sequencer among all instances sharing a database (async `SequencerLock`).
+
+    Holds a session-level `pg_try_advisory_lock` on a dedicated connection outside the pool.
+    PostgreSQL releases it when that connection ends, so when the holding process dies or loses
+    the database another instance takes over at its next `acquire()`. Each `acquire()` while
+    holding checks the connection is still alive (within LOCK_CHECK_TIMEOUT_S) and reports False
+    once it is not. Should two sequencers briefly overlap anyway (a connection dies unnoticed
+    mid-integration), no harm follows: they compute the same nodes and checkpoints from the same
+    durable entries, and `store_tree` ignores what is already stored. The key is derived from
+    the schema, so deployments in different schemas of one database elect separately; it is
+    `key` (the lock shows in `pg_locks` as classid = high 32 bits, objid = low 32 bits).
+    """
+
+    def __init__(self, dsn: str, *, schema: str | None = None) -> None:
+        self.dsn = dsn
+        self.key = _advisory_key("sequencer", _checked_schema(schema))
+        self._conn: Any = None
+
+    async def acquire(self) -> bool:
+        """True when this process holds the lock; False when another does or the database is away."""
+        if self._conn is not None:
+            try:
+                await self._conn.fetchval("SELECT 1", timeout=LOCK_CHECK_TIMEOUT_S)
+            except _UNAVAILABLE:
+                await self.release()
+                return False
+            return True
+        try:
+            conn = await asyncpg.connect(self.dsn, timeout=CONNECT_TIMEOUT_S)
+        except _UNAVAILABLE:
+            return False
+        try:
+            got = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.key))
+        except _UNAVAILABLE:
+            got = False
+        if got:
+            self._conn = conn
+        else:
+            await _close_quietly(conn)
+        return got
+
+    async def release(self) -> None:
+        """Give the lock up (if held) and close its connection."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        with contextlib.suppress(*_UNAVAILABLE):
+            await conn.execute("SELECT pg_advisory_unlock($1)", self.key)
+        await _close_quietly(conn)
+
+
+async def _close_quietly(conn: Any) -> None:
+    try:
+        await asyncio.wait_for(conn.close(), LOCK_CHECK_TIMEOUT_S)
+    except _UNAVAILABLE:
+        # Closing a dead connection may fail; ending the session is all that matters.
+        conn.terminate()
+
+
+async def _read_version(conn: Any) -> int:
+    value = await conn.fetchval("SELECT value FROM meta WHERE key = 'schema_version'")
+    return 0 if value is None else int(value)
+
+
+_MESSAGE_COLUMNS = (
+    "seq, message_id, recipient, subject, exchange_id, disclosure_id, purpose, sender_partner, "
+    "sender_role, case_id, in_reply_to, sent_ms, retain_ms, sealing, body"
+)
+
+_LOG_TYPES = (
+    ("idx", "bigint"),
+    ("leaf", "bytea"),
+    ("time_ms", "bigint"),
+    ("decision", "text"),
+    ("purpose", "text"),
+    ("sender", "text"),
+    ("recipient", "text"),
+    ("subject", "text"),
+    ("exchange_id", "text"),
+)
+_INBOX_TYPES = (
+    ("seq", "bigint"),
+    ("message_id", "text"),
+    ("recipient", "text"),
+    ("subject", "text"),
+    ("exchange_id", "text"),
+    ("disclosure_id", "text"),
+    ("purpose", "text"),
+    ("sender_partner", "text"),
+    ("sender_role", "text"),
+    ("case_id", "text"),
+    ("in_reply_to", "text"),
+    ("sent_ms", "bigint"),
+    ("retain_ms", "bigint"),
+    ("sealing", "text"),
+    ("body", "bytea"),
+)
+_TREE_TYPES = (("level", "integer"), ("idx", "bigint"), ("hash", "bytea"))
+
+
+async def _insert(
+    conn: Any,
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Sequence[Sequence[object]],
+    suffix: str = "",
+) -> None:
+    """Insert many rows in one round trip: one typed array per column, zipped by unnest."""
+    if not rows:
+        return
+    names = ", ".join(name for name, _ in columns)
+    arrays = ", ".join(f"${n}::{sql_type}[]" for n, (_, sql_type) in enumerate(columns, 1))
+    await conn.execute(
+        f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {suffix}",
+        *(list(column) for column in zip(*rows, strict=True)),
+    )
+
+
+async def _append(conn: Any, entries: Sequence[LogEntry]) -> list[int]:
+    if not entries:
+        return []
+    # The row lock taken here is held until commit: appenders on every instance queue behind it.
+    end = int(
+        await conn.fetchval("UPDATE log_head SET size = size + $1 RETURNING size", len(entries))
+    )
+    start = end - len(entries)
+    rows = [
+        (
+            start + offset,
+            entry.canonical(),
+            _ms(entry.time),
+            entry.decision,
+            entry.purpose,
+            None if entry.sender is None else entry.sender.partner,
+            entry.recipient,
+            entry.subject,
+            entry.exchange_id,
+        )
+        for offset, entry in enumerate(entries)
+    ]
+    await _insert(conn, "log_entries", _LOG_TYPES, rows)
+    return list(range(start, end))
+
+
+def _message_values(m: StoredMessage) -> tuple[object, ...]:
+    return (
+        m.message_id,
+        m.recipient,
+        m.subject,
+        m.exchange_id,
+        m.disclosure_id,
+        m.purpose,
+        m.sender_partner,
+        m.sender_role,
+        m.case_id,
+        m.in_reply_to,
+        _ms(m.sent_at),
+        _ms(m.retain_until),
+        m.sealing,
+        m.body,
+    )
+
+
+def _message(r: Any) -> StoredMessage:
+    return StoredMessage(
+        seq=r[0],
+        message_id=r[1],
+        recipient=r[2],
+        subject=r[3],
+        exchange_id=r[4],
+        disclosure_id=r[5],
+        purpose=r[6],
+        sender_partner=r[7],
+        sender_role=r[8],
+        case_id=r[9],
+        in_reply_to=r[10],
+        sent_at=_dt(r[11]),
+        retain_until=_dt(r[12]),
+        sealing=r[13],
+        body=bytes(r[14]),
+    )

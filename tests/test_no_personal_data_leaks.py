@@ -1,0 +1,233 @@
+"""After a whole story of exchanges, no personal data is readable in storage, log or log lines.
+
+The gateway seals payloads (HPKE to the recipient, or AES-GCM at rest) and consent records,
+and its disclosure log holds pseudonyms, field names and salted digests. So neither the BSNs,
+nor any payload text, nor a consent giver's name or a birth date may appear in (a) the bytes of
+the data folder, SQLite database and WAL included, (b) any canonical log entry, or (c) anything
+handed to structlog while the story ran.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import structlog
+from structlog.testing import capture_logs
+
+from gateway.client.http import GatewayClientError
+from tests.conftest import BSN_CHILD, BSN_OTHER, Running, example
+from tests.helpers import ClockedClients, Http
+
+STORY_DAY = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+CASE = "case-2026-0042"
+CUSTODIAN = "Marieke Jansen"
+BIRTH_DATE = "2016-03-14"
+NOT_A_BSN = "123456789"
+LEAKED_NAME = "Daan Visser"
+LEAKED_CODE = "vader-gedetineerd"
+JUSTIFICATION = "Kind vertelt over geweld thuis vandaag; de school meldt direct aan het team."
+
+# Who sends each purpose's example to whom in the story (every purpose the demo can send).
+STORY: list[tuple[str, str, Any, str]] = [
+    ("swt-denhelder", "referral", "zorg-noord", BSN_CHILD),
+    ("zorg-noord", "start-stop", "swt-denhelder", BSN_CHILD),
+    ("zorg-noord", "evaluation-feedback", "swt-denhelder", BSN_CHILD),
+    ("zorg-noord", "closure-notice", {"case_network": CASE}, BSN_CHILD),
+    ("swt-denhelder", "referrer-status", "school-de-es", BSN_CHILD),
+    ("zorg-noord", "safety-assessment", ["swt-denhelder", "gi-noordholland"], BSN_CHILD),
+    ("gi-noordholland", "waiting-list-status", "swt-denhelder", BSN_CHILD),
+    ("swt-denhelder", "information-request", "school-de-es", BSN_CHILD),
+    ("school-de-es", "information-reply", "swt-denhelder", BSN_CHILD),
+    ("zorg-noord", "safety-report", "swt-denhelder", BSN_OTHER),
+]
+PARTNERS = ("swt-denhelder", "zorg-noord", "gi-noordholland", "school-de-es")
+
+
+@pytest.fixture
+async def clocked(running: Running) -> AsyncIterator[ClockedClients]:
+    running.clock.moment = STORY_DAY
+    pool = ClockedClients(running)
+    yield pool
+    await pool.close()
+
+
+def string_values(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from string_values(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from string_values(item)
+
+
+def secrets_of_the_story() -> set[str]:
+    found = {BSN_CHILD, BSN_OTHER, NOT_A_BSN, CUSTODIAN, BIRTH_DATE, LEAKED_NAME, LEAKED_CODE}
+    for _, purpose, _, _ in STORY:
+        found |= {s for s in string_values(example(purpose)) if len(s) >= 6}
+    return found
+
+
+def occurrences(secrets: set[str], haystack: bytes) -> list[str]:
+    """The secrets found in the bytes; digit-only ones only where no hex digit adjoins them.
+
+    Log leaves carry hex pseudonyms and digests: a six-digit assignment number would turn up in
+    them by chance now and then, whereas a real leak sits between quotes or other punctuation.
+    """
+    hits = []
+    for secret in sorted(secrets):
+        needle = secret.encode()
+        if secret.isdigit():
+            pattern = rb"(?<![0-9a-fA-F])" + re.escape(needle) + rb"(?![0-9a-fA-F])"
+            if re.search(pattern, haystack):
+                hits.append(secret)
+        elif needle in haystack:
+            hits.append(secret)
+    return hits
+
+
+async def run_story(running: Running, clocked: ClockedClients) -> None:
+    team = clocked("swt-denhelder")
+    for partner in PARTNERS:
+        role = "procesregisseur" if partner == "swt-denhelder" else "involved"
+        await team.request("PUT", f"/v1/cases/{CASE}/network/{partner}", json_body={"role": role})
+    consent = await team.record_consent(
+        {
+            "subject": {"bsn": BSN_CHILD, "birth_date": BIRTH_DATE},
+            "given_by": [{"role": "custodian", "name": CUSTODIAN}],
+            "purposes": [
+                "referral",
+                "closure-notice",
+                "referrer-status",
+                "information-request",
+                "information-reply",
+            ],
+            "from": list(PARTNERS),
+            "to": [
+                "kind:social_team",
+                "kind:care_provider",
+                "kind:certified_institution",
+                "kind:school",
+            ],
+            "evidence": {"method": "written", "reference": "dossier-2026-0042"},
+        }
+    )
+    expected: dict[str, list[dict[str, Any]]] = {p: [] for p in PARTNERS}
+    for sender, purpose, to, bsn in STORY:
+        result = await clocked(sender).send(purpose, to, bsn, example(purpose), case_id=CASE)
+        for disclosure in result["disclosures"]:
+            expected[disclosure["recipient"]].append(example(purpose))
+    await clocked("school-de-es").send(
+        "safety-report",
+        "swt-denhelder",
+        BSN_OTHER,
+        example("safety-report"),
+        break_glass={"justification": JUSTIFICATION},
+    )
+    expected["swt-denhelder"].append(example("safety-report"))
+
+    provider = clocked("zorg-noord")
+    refusals: list[tuple[Any, ...]] = [
+        (team, "information-request", "zorg-noord", BSN_OTHER, example("information-request")),
+        (provider, "evaluation-feedback", "swt-denhelder", BSN_CHILD, leaky_extra_field()),
+        (provider, "evaluation-feedback", "swt-denhelder", BSN_CHILD, leaky_code()),
+        (provider, "evaluation-feedback", "swt-denhelder", NOT_A_BSN, leaky_code()),
+    ]
+    for client, purpose, to, bsn, payload in refusals:
+        with pytest.raises(GatewayClientError):
+            await client.send(purpose, to, bsn, payload)
+
+    for partner in PARTNERS:
+        recipient = clocked(partner)
+        messages = (await recipient.inbox(limit=100))["messages"]
+        assert sorted(json.dumps(m["payload"], sort_keys=True) for m in messages) == sorted(
+            json.dumps(p, sort_keys=True) for p in expected[partner]
+        )
+        for message in messages:
+            await recipient.ack(message["id"])
+    listed = await team.request("GET", "/v1/consents", params={"bsn": BSN_CHILD})
+    assert [c["consent_id"] for c in listed["consents"]] == [consent["consent_id"]]
+    await team.withdraw_consent(consent["consent_id"])
+
+
+def leaky_extra_field() -> dict[str, Any]:
+    payload = example("evaluation-feedback")
+    payload["child_name"] = LEAKED_NAME
+    return payload
+
+
+def leaky_code() -> dict[str, Any]:
+    payload = example("evaluation-feedback")
+    payload["goals"][0]["result"] = LEAKED_CODE
+    return payload
+
+
+@pytest.fixture
+async def story(running: Running, clocked: ClockedClients) -> list[dict[str, Any]]:
+    """Run the story once, returning every event handed to structlog meanwhile."""
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as events:
+        await run_story(running, clocked)
+        # A bad token and a refused assertion belong to the story too.
+        async with aiohttp.ClientSession() as session:
+            http = Http(running, session)
+            await http.call("GET", "/v1/inbox", headers={"Authorization": "Bearer nonsense"})
+            await http.post_token("not.a.jwt")
+    return list(events)
+
+
+def test_secrets_cover_payload_text_names_and_bsns() -> None:
+    secrets = secrets_of_the_story()
+    assert {BSN_CHILD, CUSTODIAN, "Sanne Bakker", "s.bakker@swt-noord.example"} <= secrets
+    assert example("evaluation-feedback")["advice"] in secrets
+    assert occurrences(secrets, b'{"name":"Sanne Bakker"}') == ["Sanne Bakker"]
+    assert occurrences(secrets, b'"assignment_number":"300201"') == ["300201"]
+    assert occurrences(secrets, b"pseudonym 9f300201a7") == []
+
+
+async def test_data_folder_bytes_hold_no_personal_data(
+    running: Running, story: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    database = data / "gateway.sqlite3"
+    assert database.exists()
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    assert busy == 0
+    files = [p for p in data.rglob("*") if p.is_file()]
+    assert database in files
+    secrets = secrets_of_the_story()
+    leaks = {str(p.relative_to(data)): occurrences(secrets, p.read_bytes()) for p in files}
+    assert {name: hits for name, hits in leaks.items() if hits} == {}
+
+
+async def test_canonical_log_entries_hold_no_personal_data(
+    running: Running, story: list[dict[str, Any]]
+) -> None:
+    rows = await running.gw.storage.log_rows(0, await running.gw.storage.log_size())
+    decisions = {row.entry.decision for row in rows}
+    assert {"disclosed", "refused", "delivered", "consent_recorded", "token_refused"} <= decisions
+    secrets = secrets_of_the_story()
+    for row in rows:
+        readable = json.dumps(json.loads(row.leaf), ensure_ascii=False).encode()
+        assert occurrences(secrets, row.leaf) == [], row.index
+        assert occurrences(secrets, readable) == [], row.index
+
+
+async def test_structured_log_events_hold_no_personal_data(
+    story: list[dict[str, Any]],
+) -> None:
+    names = {event["event"] for event in story}
+    assert {"token_issued", "exchange_disclosed", "request_refused", "token_refused"} <= names
+    secrets = secrets_of_the_story()
+    for event in story:
+        assert occurrences(secrets, repr(event).encode()) == [], event
