@@ -4,8 +4,9 @@ PostgreSQL comes from env GATEWAY_TEST_POSTGRES (default postgresql://postgres@1
 every test gets its own schema `test_<random hex>`, dropped afterwards. When PostgreSQL cannot be
 reached the PostgreSQL half is skipped, except with CI=true, where it fails.
 
-Use it from a test module with
-`from tests.storage_fixtures import postgres_backend, storage, storage_backend  # noqa: F401`.
+Fixtures are named `storage`, `storage_backend` and `postgres_backend`; their functions carry a
+`_fixture` suffix so that importing them does not clash with test parameters:
+`from tests.storage_fixtures import storage_backend_fixture, storage_fixture  # noqa: F401`.
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ __all__ = [
     "POSTGRES_DSN",
     "PostgresBackend",
     "SqliteBackend",
-    "postgres_backend",
+    "postgres_backend_fixture",
     "require_postgres",
-    "storage",
-    "storage_backend",
+    "storage_backend_fixture",
+    "storage_fixture",
 ]
 
 POSTGRES_DSN = os.environ.get("GATEWAY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -188,8 +189,8 @@ async def _new_postgres() -> PostgresBackend:
     return PostgresBackend(POSTGRES_DSN, f"test_{secrets.token_hex(6)}")
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-async def storage_backend(
+@pytest.fixture(name="storage_backend", params=["sqlite", "postgres"])
+async def storage_backend_fixture(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[SqliteBackend | PostgresBackend]:
     """An empty database on each back end in turn; `open()` gives instances sharing it."""
@@ -204,8 +205,8 @@ async def storage_backend(
         await backend.close()
 
 
-@pytest.fixture
-async def postgres_backend() -> AsyncIterator[PostgresBackend]:
+@pytest.fixture(name="postgres_backend")
+async def postgres_backend_fixture() -> AsyncIterator[PostgresBackend]:
     """An empty schema in the test PostgreSQL, for tests only that back end needs."""
     backend = await _new_postgres()
     try:
@@ -214,7 +215,7 @@ async def postgres_backend() -> AsyncIterator[PostgresBackend]:
         await backend.close()
 
 
-@pytest.fixture
-async def storage(storage_backend: SqliteBackend | PostgresBackend) -> Storage:
+@pytest.fixture(name="storage")
+async def storage_fixture(storage_backend: SqliteBackend | PostgresBackend) -> Storage:
     """An opened, migrated, empty storage on each back end in turn."""
     return await storage_backend.open()

@@ -174,21 +174,18 @@ async def test_withdrawal_refuses_the_very_next_exchange(
 
 
 async def test_listing_shows_withdrawn_status_and_never_birth_date_or_names(
-    clocked: ClockedClients,
+    clocked: ClockedClients, http: Http
 ) -> None:
     bsn = valid_bsn(4)
     team = clocked("swt-denhelder")
     body = consent_body(bsn, "2012-03-14", ["subject", "custodian"])
     recorded = await team.record_consent(body)
     await team.withdraw_consent(recorded["consent_id"])
-    async with aiohttp.ClientSession() as session:
-        async with session.get(
-            team.base_url + "/v1/consents",
-            params={"bsn": bsn},
-            headers={"Authorization": f"Bearer {await team.token()}"},
-        ) as response:
-            assert response.status == 200
-            text = await response.text()
+    answer = await http.call(
+        "GET", "/v1/consents", token=await http.token("swt-denhelder"), params={"bsn": bsn}
+    )
+    assert answer.status == 200, answer.text
+    text = answer.text
     listed = json.loads(text)["consents"]
     assert [(c["consent_id"], c["status"]) for c in listed] == [
         (recorded["consent_id"], "withdrawn")

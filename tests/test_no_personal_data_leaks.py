@@ -182,7 +182,7 @@ async def story(running: Running, clocked: ClockedClients) -> list[dict[str, Any
             http = Http(running, session)
             await http.call("GET", "/v1/inbox", headers={"Authorization": "Bearer nonsense"})
             await http.post_token("not.a.jwt")
-    return list(events)
+    return [dict(event) for event in events]
 
 
 def test_secrets_cover_payload_text_names_and_bsns() -> None:

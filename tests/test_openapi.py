@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from tests.conftest import BSN_CHILD, Running, example
@@ -60,7 +60,7 @@ class Contract:
 
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = document
-        resource = Resource(contents=document, specification=DRAFT202012)
+        resource = DRAFT202012.create_resource(document)
         self.registry: Registry[Any] = Registry().with_resource(DOCUMENT_URI, resource)
 
     def problems(self, method: str, path: str, answer: Answer) -> list[str]:

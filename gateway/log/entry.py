@@ -30,6 +30,7 @@ DECISIONS = frozenset(
         "token_refused",
         "audit_access",
         "partners_reloaded",
+        "break_glass_reviewed",
         "partners_reload_failed",
     }
 )

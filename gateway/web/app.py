@@ -10,7 +10,7 @@ import structlog
 from aiohttp import web
 
 from gateway.log.sequencer import SequencerLock
-from gateway.web import audit, cases, consents, exchanges, inbox, meta, token
+from gateway.web import audit, cases, consents, exchanges, expectations, inbox, meta, token
 from gateway.web.context import GATEWAY, Gateway
 from gateway.web.middleware import error_middleware
 
@@ -26,7 +26,7 @@ def create_app(gw: Gateway, *, background: bool = True) -> web.Application:
         client_max_size=gw.settings.max_body_bytes,
     )
     app[GATEWAY] = gw
-    for module in (token, exchanges, consents, inbox, cases, audit, meta):
+    for module in (token, exchanges, consents, inbox, cases, expectations, audit, meta):
         app.add_routes(module.routes)
     app.cleanup_ctx.append(_storage_lifetime)
     if background:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 from datetime import datetime
 from typing import Any
 
@@ -18,9 +19,9 @@ from gateway.errors import InvalidRequest, NotFound
 from gateway.log.entry import LogEntry, Sender, format_time, parse_time
 from gateway.log.merkle import consistency_proof_nodes, inclusion_proof_nodes, resolve_proof
 from gateway.policy.decision import Caller
-from gateway.store.base import LogFilter, LogRow
+from gateway.store.base import BreakGlassRecord, LogFilter, LogRow
 from gateway.subject import validate_bsn
-from gateway.web.common import authenticate, gateway
+from gateway.web.common import authenticate, gateway, read_json
 from gateway.web.context import Gateway
 
 __all__ = ["routes"]
@@ -323,3 +324,73 @@ The contents of the messages are not kept by the gateway and are not shown.</p>
 </tbody></table>
 </body></html>
 """
+
+
+def _break_glass_json(gw: Gateway, record: BreakGlassRecord) -> dict[str, Any]:
+    opened = json.loads(
+        gw.cipher.open(record.sealed, b"break-glass:" + record.exchange_id.encode())
+    )
+    note = None
+    if record.sealed_note is not None:
+        note = gw.cipher.open(
+            record.sealed_note, b"break-glass-note:" + record.exchange_id.encode()
+        )
+    return {
+        "exchange_id": record.exchange_id,
+        "sender": record.sender,
+        "actor": opened.get("actor"),
+        "purpose": record.purpose,
+        "created_at": format_time(record.created_at),
+        "justification": opened["justification"],
+        "meldcode": opened["meldcode"],
+        "status": record.status,
+        "reviewed_by": record.reviewed_by,
+        "reviewed_at": None if record.reviewed_at is None else format_time(record.reviewed_at),
+        "review_note": None if note is None else note.decode(),
+    }
+
+
+@routes.get("/v1/audit/break-glass")
+async def break_glass_queue(request: web.Request) -> web.Response:
+    """Break-glass disclosures, pending review first; each with its justification."""
+    gw = gateway(request)
+    authenticate(request, officer=True)
+    status = request.query.get("status") or None
+    if status not in (None, "pending", "justified", "unjustified"):
+        raise InvalidRequest("'status' must be pending, justified or unjustified")
+    records = await gw.storage.break_glass_records(status=status, limit=500)
+    return web.json_response({"break_glass": [_break_glass_json(gw, r) for r in records]})
+
+
+@routes.post("/v1/audit/break-glass/{exchange_id}/review")
+async def review_break_glass(request: web.Request) -> web.Response:
+    """The officer's judgement on one break-glass use; the review is itself logged."""
+    gw = gateway(request)
+    caller = authenticate(request, officer=True)
+    body = await read_json(request)
+    if not isinstance(body, dict) or not isinstance(body.get("justified"), bool):
+        raise InvalidRequest("the body must be {justified: true|false, note: '...'}")
+    note = body.get("note", "")
+    if not isinstance(note, str) or len(note) > 1000 or set(body) - {"justified", "note"}:
+        raise InvalidRequest("'note' must be a string of at most 1000 characters")
+    exchange_id = request.match_info["exchange_id"]
+    now = gw.now()
+    status = "justified" if body["justified"] else "unjustified"
+    index = await gw.storage.review_break_glass(
+        exchange_id,
+        status=status,
+        by=caller.partner.id,
+        at=now,
+        sealed_note=gw.cipher.seal(note.encode(), b"break-glass-note:" + exchange_id.encode()),
+        entry=LogEntry(
+            time=now,
+            decision="break_glass_reviewed",
+            reason=status,
+            exchange_id=exchange_id,
+            sender=Sender(caller.partner.id, caller.actor_id, caller.actor_role),
+            break_glass=True,
+        ),
+    )
+    if index is None:
+        raise NotFound("no break-glass disclosure with that exchange id")
+    return web.json_response({"exchange_id": exchange_id, "status": status, "log_index": index})

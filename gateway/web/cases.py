@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 
+from gateway.config.purposes import GI_REPORTING
 from gateway.errors import Forbidden, InvalidRequest, NotFound, UnknownRecipient
 from gateway.log.entry import format_time
-from gateway.store.base import NetworkMember
-from gateway.web.common import authenticate, gateway, read_json
+from gateway.policy import parse_exchange_request
+from gateway.store.base import Expectation, HouseholdChild, NetworkMember
+from gateway.subject import validate_bsn
+from gateway.web.common import authenticate, gateway, new_id, read_json
+from gateway.web.context import Gateway
+from gateway.web.exchanges import execute_exchange
+from gateway.web.expectations import expectation_json
 
 __all__ = ["routes"]
 
@@ -72,8 +79,17 @@ async def register(request: web.Request) -> web.Response:
             "Register your own organisation, or ask the social team (procesregisseur).",
         )
     body = await read_json(request) if request.can_read_body else {}
-    if not isinstance(body, dict) or not set(body) <= {"role", "contact"}:
-        raise InvalidRequest("the body must be an object with 'role' and optional 'contact'")
+    if not isinstance(body, dict) or not set(body) <= {"role", "contact", "reported_via"}:
+        raise InvalidRequest(
+            "the body must be an object with 'role', and optional 'contact' and 'reported_via'"
+        )
+    reported_via = body.get("reported_via")
+    if reported_via is not None and (
+        partner.kind != "certified_institution" or reported_via not in GI_REPORTING
+    ):
+        raise InvalidRequest(
+            "'reported_via' (direct or beschermingstafel) applies to a certified institution only"
+        )
     role = body.get("role", "involved")
     if role not in ROLES:
         raise InvalidRequest(f"'role' must be one of {', '.join(sorted(ROLES))}")
@@ -88,7 +104,134 @@ async def register(request: web.Request) -> web.Response:
         registered_at=gw.now(),
     )
     created = await gw.storage.register_involvement(member)
-    return web.json_response(_member_json(member), status=201 if created else 200)
+    answer = _member_json(member)
+    if created and partner.kind == "certified_institution":
+        opened = await _expect_gi_report(gw, case_id, partner.id, reported_via or "direct", member)
+        answer["expectations_opened"] = [
+            expectation_json(e, member.registered_at, caller.partner.id) for e in opened
+        ]
+    return web.json_response(answer, status=201 if created else 200)
+
+
+async def _expect_gi_report(
+    gw: Gateway, case_id: str, gi: str, reported_via: str, member: NetworkMember
+) -> list[Expectation]:
+    """A GI joining a case owes the procesregisseur its waiting-list status, by a deadline."""
+    members = await gw.storage.case_network(case_id)
+    director = next((m.partner_id for m in members if m.role == "procesregisseur"), None)
+    if director is None:
+        director = member.registered_by if member.registered_by != gi else None
+    if director is None:
+        return []
+    opened = [
+        Expectation(
+            expectation_id=new_id("exp"),
+            purpose=p.id,
+            origin_purpose="case-network",
+            origin_exchange_id=None,
+            case_id=case_id,
+            owed_by=gi,
+            owed_to=director,
+            subject=None,
+            child_ref=None,
+            opened_at=member.registered_at,
+            due_at=member.registered_at + timedelta(days=p.expected_when_gi_joins[reported_via]),
+        )
+        for p in gw.catalogue
+        if reported_via in p.expected_when_gi_joins
+    ]
+    await gw.storage.add_expectations(opened)
+    return opened
+
+
+_CHILD_REF = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_CHILDREN = 20
+
+
+@routes.put("/v1/cases/{case_id}/household")
+async def register_household(request: web.Request) -> web.Response:
+    """The social team registers the children of a case's household (kept as pseudonyms)."""
+    gw = gateway(request)
+    caller = authenticate(request)
+    case_id = _case_id(request)
+    if caller.partner.kind != "social_team":
+        raise Forbidden(
+            "only the social team registers a household",
+            "Ask the procesregisseur of the case to register the children.",
+        )
+    body = await read_json(request)
+    children = body.get("children") if isinstance(body, dict) else None
+    if not isinstance(children, list) or not 1 <= len(children) <= MAX_CHILDREN:
+        raise InvalidRequest(f"'children' must be a list of 1 to {MAX_CHILDREN} children")
+    parsed: list[HouseholdChild] = []
+    now = gw.now()
+    for n, child in enumerate(children):
+        if not isinstance(child, dict) or set(child) != {"bsn", "child_ref"}:
+            raise InvalidRequest(f"children[{n}] must be an object with 'bsn' and 'child_ref'")
+        ref = child["child_ref"]
+        if not isinstance(ref, str) or not _CHILD_REF.match(ref) or ref.isdigit():
+            raise InvalidRequest(
+                f"children[{n}].child_ref must be a short opaque reference (letters, digits, '-', "
+                "'_'; not only digits, so it can never be a BSN)"
+            )
+        subject = gw.pseudonymiser.pseudonym(validate_bsn(child["bsn"]))
+        parsed.append(HouseholdChild(case_id, ref, subject, caller.partner.id, now))
+    if len({c.child_ref for c in parsed}) != len(parsed):
+        raise InvalidRequest("each child needs its own child_ref")
+    for child in parsed:
+        await gw.storage.register_child(child)
+    return await _household_answer(gw, case_id)
+
+
+@routes.get("/v1/cases/{case_id}/household")
+async def household(request: web.Request) -> web.Response:
+    gw = gateway(request)
+    caller = authenticate(request)
+    case_id = _case_id(request)
+    members = await gw.storage.case_network(case_id)
+    if not any(m.partner_id == caller.partner.id for m in members):
+        raise NotFound("no case network you are part of has this id")
+    return await _household_answer(gw, case_id)
+
+
+async def _household_answer(gw: Gateway, case_id: str) -> web.Response:
+    children = await gw.storage.household(case_id)
+    return web.json_response(
+        {"case_id": case_id, "children": [{"child_ref": c.child_ref} for c in children]}
+    )
+
+
+@routes.post("/v1/cases/{case_id}/referrer-status")
+async def referrer_status(request: web.Request) -> web.Response:
+    """One call for the team: tell the family's original referrer where the case stands."""
+    gw = gateway(request)
+    caller = authenticate(request)
+    case_id = _case_id(request)
+    body = await read_json(request)
+    if not isinstance(body, dict) or not set(body) <= {"bsn", "status", "action_description"}:
+        raise InvalidRequest("the body must be {bsn, status, action_description?}")
+    if "bsn" not in body or "status" not in body:
+        raise InvalidRequest("'bsn' and 'status' are required")
+    members = await gw.storage.case_network(case_id)
+    referrer = next((m.partner_id for m in members if m.role == "referrer"), None)
+    if referrer is None:
+        raise UnknownRecipient(
+            f"case '{case_id}' has no original referrer registered",
+            "Register the referrer with PUT /v1/cases/{case_id}/network/{partner_id} and "
+            '{"role": "referrer"}.',
+        )
+    payload = {k: body[k] for k in ("status", "action_description") if k in body}
+    parsed = parse_exchange_request(
+        {
+            "purpose": "referrer-status",
+            "to": referrer,
+            "subject": {"bsn": body["bsn"]},
+            "case_id": case_id,
+            "payload": payload,
+        },
+        payload_required=True,
+    )
+    return web.json_response(await execute_exchange(gw, caller, parsed), status=201)
 
 
 @routes.get("/v1/cases/{case_id}/network")

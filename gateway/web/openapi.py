@@ -56,8 +56,32 @@ _EXCHANGE_REQUEST = {
         "in_reply_to": {"type": "string"},
         "break_glass": {
             "type": "object",
-            "required": ["justification"],
-            "properties": {"justification": {"type": "string", "minLength": 20, "maxLength": 1000}},
+            "required": ["justification", "meldcode"],
+            "properties": {
+                "justification": {"type": "string", "minLength": 20, "maxLength": 1000},
+                "meldcode": {
+                    "type": "object",
+                    "description": "the five questions of the meldcode's conflict-of-duties test",
+                    "required": [
+                        "interest_served",
+                        "no_other_way",
+                        "consent_not_possible",
+                        "proportionate",
+                        "minimal_information",
+                    ],
+                    "properties": {
+                        "interest_served": {"type": "string", "minLength": 10, "maxLength": 500},
+                        "no_other_way": {"type": "boolean"},
+                        "consent_not_possible": {
+                            "type": "string",
+                            "minLength": 10,
+                            "maxLength": 500,
+                        },
+                        "proportionate": {"type": "boolean"},
+                        "minimal_information": {"type": "boolean"},
+                    },
+                },
+            },
         },
         "payload": {"type": "object", "description": "the purpose's minimal dataset"},
     },
@@ -211,6 +235,205 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     **_errors(400, 403, 404),
                 },
                 parameters=[_path("case_id"), _path("partner_id")],
+            )
+        },
+        "/v1/cases/{case_id}/household": {
+            "put": _op(
+                "The social team registers the children of a case's household (pseudonymised)",
+                {"200": _json({"type": "object"}), **_errors(400, 403)},
+                parameters=[_path("case_id")],
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["children"],
+                                "properties": {
+                                    "children": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "required": ["bsn", "child_ref"],
+                                            "properties": {
+                                                "bsn": {"type": "string"},
+                                                "child_ref": {"type": "string"},
+                                            },
+                                        },
+                                    }
+                                },
+                            }
+                        }
+                    },
+                },
+            ),
+            "get": _op(
+                "The children of a case's household (child references only)",
+                {"200": _json({"type": "object"}), **_errors(400, 403, 404)},
+                parameters=[_path("case_id")],
+            ),
+        },
+        "/v1/cases/{case_id}/referrer-status": {
+            "post": _op(
+                "Tell the case's original referrer its status (one call, sent as referrer-status)",
+                {"201": _json("ExchangeResult"), **_errors(400, 403, 404, 422)},
+                parameters=[_path("case_id")],
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["bsn", "status"],
+                                "properties": {
+                                    "bsn": {"type": "string"},
+                                    "status": {"type": "string"},
+                                    "action_description": {"type": "string", "maxLength": 200},
+                                },
+                            }
+                        }
+                    },
+                },
+            )
+        },
+        "/v1/expectations": {
+            "get": _op(
+                "Replies the caller owes or is owed: open, overdue, closed or all",
+                {"200": _json({"type": "object"}), **_errors(400, 403)},
+                parameters=[
+                    _query("status", "open (default), overdue, closed or all"),
+                    _query("case_id", "only this case"),
+                ],
+            )
+        },
+        "/v1/audit/entries": {
+            "get": _op(
+                "Search the disclosure log (privacy officers)",
+                {"200": _json({"type": "object"}), **_errors(400, 403)},
+                parameters=[
+                    _query(n, d)
+                    for n, d in (
+                        ("bsn", "the subject's BSN (pseudonymised on the server)"),
+                        ("partner", "sender or recipient"),
+                        ("purpose", "purpose id"),
+                        ("decision", "disclosed, refused, delivered, ..."),
+                        ("since", "RFC 3339 time or date"),
+                        ("until", "RFC 3339 time or date"),
+                        ("limit", "1-500, default 100"),
+                        ("after", "cursor from 'next'"),
+                    )
+                ],
+            )
+        },
+        "/v1/audit/entries/{index}": {
+            "get": _op(
+                "One log entry",
+                {"200": _json({"type": "object"}), **_errors(403, 404)},
+                parameters=[_path("index")],
+            )
+        },
+        "/v1/audit/entries/{index}/leaf": {
+            "get": _op(
+                "The exact bytes hashed as that entry's Merkle leaf",
+                {
+                    "200": {
+                        "description": "leaf bytes",
+                        "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(403, 404),
+                },
+                parameters=[_path("index")],
+            )
+        },
+        "/v1/audit/checkpoint": {
+            "get": _op(
+                "The latest signed checkpoint (C2SP tlog-checkpoint signed note)",
+                {
+                    "200": {
+                        "description": "signed note",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(403, 404),
+                },
+            )
+        },
+        "/v1/audit/proof/inclusion": {
+            "get": _op(
+                "RFC 9162 inclusion proof",
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["index", "tree_size", "leaf_hash", "hashes"],
+                        }
+                    ),
+                    **_errors(400, 403, 404),
+                },
+                parameters=[
+                    _query("index", "leaf index", required=True),
+                    _query("tree_size", "a checkpointed size", required=True),
+                ],
+            )
+        },
+        "/v1/audit/proof/consistency": {
+            "get": _op(
+                "RFC 9162 consistency proof",
+                {
+                    "200": _json({"type": "object", "required": ["first", "second", "hashes"]}),
+                    **_errors(400, 403, 404),
+                },
+                parameters=[
+                    _query("first", "earlier size", required=True),
+                    _query("second", "later checkpointed size", required=True),
+                ],
+            )
+        },
+        "/v1/audit/subject-report": {
+            "get": _op(
+                "Everything the log holds about one person (AVG art. 15); JSON or printable HTML",
+                {
+                    "200": {
+                        "description": "report",
+                        "content": {
+                            "application/json": {"schema": {"type": "object"}},
+                            "text/html": {"schema": {"type": "string"}},
+                        },
+                    },
+                    **_errors(400, 403),
+                },
+                parameters=[
+                    _query("bsn", "the subject's BSN", required=True),
+                    _query("format", "json (default) or html"),
+                ],
+            )
+        },
+        "/v1/audit/break-glass": {
+            "get": _op(
+                "Break-glass disclosures and their review status",
+                {"200": _json({"type": "object"}), **_errors(400, 403)},
+                parameters=[_query("status", "pending, justified or unjustified")],
+            )
+        },
+        "/v1/audit/break-glass/{exchange_id}/review": {
+            "post": _op(
+                "Review a break-glass disclosure (justified or not, with a note)",
+                {"200": _json({"type": "object"}), **_errors(400, 403, 404)},
+                parameters=[_path("exchange_id")],
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["justified"],
+                                "properties": {
+                                    "justified": {"type": "boolean"},
+                                    "note": {"type": "string", "maxLength": 1000},
+                                },
+                            }
+                        }
+                    },
+                },
             )
         },
         "/v1/purposes": {

@@ -1,0 +1,869 @@
+"""The Storage contract, one suite for every back end (SQLite file and PostgreSQL schema).
+
+Tests that take `storage` / `storage_backend` run once per back end; "two instances" means two
+SqliteStorage on one file (as worker processes share it) or two PostgresStorage pools on one
+schema (as gateway instances on several machines share it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from gateway.errors import StorageUnavailable
+from gateway.log.entry import LogEntry, Sender
+from gateway.store.base import (
+    LogFilter,
+    NetworkMember,
+    Storage,
+    StoredCheckpoint,
+    StoredConsent,
+    StoredMessage,
+)
+from gateway.store.postgres import PostgresSequencerLock, PostgresStorage
+from gateway.store.postgres_schema import POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION
+from gateway.store.schema import SCHEMA_VERSION, SQLITE_MIGRATIONS
+from tests.storage_fixtures import (  # noqa: F401  (pytest finds the fixtures by name)
+    PostgresBackend,
+    SqliteBackend,
+    postgres_backend_fixture,
+    storage_backend_fixture,
+    storage_fixture,
+)
+
+Backend = SqliteBackend | PostgresBackend
+
+T0 = datetime(2026, 11, 25, 10, 0, 0, 123000, tzinfo=UTC)
+
+
+def entry(
+    tag: str,
+    *,
+    decision: str = "disclosed",
+    at: datetime = T0,
+    subject: str | None = "pseudo-a",
+    sender: str | None = "swt-denhelder",
+    recipient: str | None = "zorg-noord",
+    purpose: str | None = "zorgsignaal",
+) -> LogEntry:
+    return LogEntry(
+        time=at,
+        decision=decision,
+        exchange_id=f"ex-{tag}",
+        purpose=purpose,
+        sender=None if sender is None else Sender(sender, "actor-1", "procesregisseur"),
+        recipient=recipient,
+        subject=subject,
+        details={"tag": tag},
+    )
+
+
+def message(
+    message_id: str,
+    recipient: str = "zorg-noord",
+    *,
+    retain_until: datetime = T0 + timedelta(days=30),
+) -> StoredMessage:
+    return StoredMessage(
+        message_id=message_id,
+        recipient=recipient,
+        subject="pseudo-a",
+        exchange_id=f"ex-{message_id}",
+        disclosure_id=f"dis-{message_id}",
+        purpose="zorgsignaal",
+        sender_partner="swt-denhelder",
+        sender_role="procesregisseur",
+        case_id="case-7",
+        in_reply_to=None,
+        sent_at=T0,
+        retain_until=retain_until,
+        sealing="at-rest",
+        body=b"\x00sealed\xff" + message_id.encode(),
+    )
+
+
+def receipt(m: StoredMessage) -> LogEntry:
+    return LogEntry(
+        time=T0,
+        decision="delivered",
+        exchange_id=m.exchange_id,
+        recipient=m.recipient,
+        subject=m.subject,
+        details={"message_id": m.message_id},
+    )
+
+
+def purge_record(m: StoredMessage) -> LogEntry:
+    return LogEntry(
+        time=T0,
+        decision="purged",
+        reason="retention_expired",
+        exchange_id=m.exchange_id,
+        recipient=m.recipient,
+        subject=m.subject,
+        details={"message_id": m.message_id},
+    )
+
+
+async def tags(storage: Storage, flt: LogFilter, after: int | None = None) -> list[str]:
+    rows = await storage.search_log(flt, after=after, limit=1000)
+    return [row.entry.details["tag"] for row in rows]
+
+
+async def logged(storage: Storage, decision: str) -> list[str]:
+    """The message ids of every logged entry with this decision."""
+    rows = await storage.search_log(LogFilter(decision=decision), after=None, limit=1000)
+    return [row.entry.details["message_id"] for row in rows]
+
+
+# -- log ------------------------------------------------------------------------------------------
+
+
+async def test_appended_entries_get_consecutive_indices_from_zero_in_order(
+    storage: Storage,
+) -> None:
+    first = [entry("a"), entry("b"), entry("c")]
+    second = [entry("d"), entry("e")]
+
+    assert await storage.log_size() == 0
+    assert await storage.append_log(first) == [0, 1, 2]
+    assert await storage.append_log(second) == [3, 4]
+    assert await storage.log_size() == 5
+
+    rows = await storage.log_rows(0, 5)
+    assert [row.index for row in rows] == [0, 1, 2, 3, 4]
+    assert [row.leaf for row in rows] == [e.canonical() for e in first + second]
+    assert rows[3].entry == second[0]
+
+
+async def test_appending_no_entries_assigns_no_index(storage: Storage) -> None:
+    await storage.append_log([entry("a")])
+
+    assert await storage.append_log([]) == []
+    assert await storage.log_size() == 1
+    assert await storage.append_log([entry("b")]) == [1]
+
+
+async def test_concurrent_appends_from_many_tasks_form_one_gap_free_sequence(
+    storage: Storage,
+) -> None:
+    batches = [[entry(f"{task}-{i}") for i in range(1 + task % 3)] for task in range(40)]
+
+    results = await asyncio.gather(*(storage.append_log(batch) for batch in batches))
+
+    await assert_one_gap_free_sequence(storage, batches, results)
+
+
+async def test_concurrent_appends_from_two_instances_form_one_gap_free_sequence(
+    storage_backend: Backend,
+) -> None:
+    one, two = await storage_backend.open(), await storage_backend.open()
+    batches = [[entry(f"{task}-{i}") for i in range(1 + task % 4)] for task in range(60)]
+
+    results = await asyncio.gather(
+        *((one if n % 2 else two).append_log(batch) for n, batch in enumerate(batches))
+    )
+
+    await assert_one_gap_free_sequence(one, batches, results)
+    assert await two.log_size() == await one.log_size()
+
+
+async def assert_one_gap_free_sequence(
+    storage: Storage, batches: list[list[LogEntry]], results: list[list[int]]
+) -> None:
+    total = sum(len(batch) for batch in batches)
+    assert sorted(i for indices in results for i in indices) == list(range(total))
+    assert await storage.log_size() == total
+    leaves = {row.index: row.leaf for row in await storage.log_rows(0, total)}
+    for batch, indices in zip(batches, results, strict=True):
+        assert indices == list(range(indices[0], indices[0] + len(batch)))
+        assert [leaves[i] for i in indices] == [e.canonical() for e in batch]
+
+
+async def test_log_rows_returns_exactly_the_half_open_range(storage: Storage) -> None:
+    await storage.append_log([entry(str(i)) for i in range(10)])
+
+    assert [r.index for r in await storage.log_rows(3, 7)] == [3, 4, 5, 6]
+    assert [r.index for r in await storage.log_rows(8, 20)] == [8, 9]
+    assert await storage.log_rows(5, 5) == []
+    assert await storage.log_rows(10, 12) == []
+
+
+async def test_search_log_filters_by_subject_purpose_and_decision(storage: Storage) -> None:
+    await storage.append_log(
+        [
+            entry("a", subject="pseudo-a", purpose="zorgsignaal"),
+            entry("b", subject="pseudo-b", purpose="zorgsignaal", decision="refused"),
+            entry("c", subject="pseudo-a", purpose="statusbericht", decision="refused"),
+            entry("d", subject=None, purpose=None, decision="token_issued"),
+        ]
+    )
+
+    assert await tags(storage, LogFilter(subject="pseudo-a")) == ["a", "c"]
+    assert await tags(storage, LogFilter(purpose="zorgsignaal")) == ["a", "b"]
+    assert await tags(storage, LogFilter(decision="refused")) == ["b", "c"]
+    assert await tags(storage, LogFilter(subject="pseudo-a", decision="refused")) == ["c"]
+    assert await tags(storage, LogFilter(subject="nobody")) == []
+    assert await tags(storage, LogFilter()) == ["a", "b", "c", "d"]
+
+
+async def test_search_log_finds_a_partner_as_sender_or_as_recipient(storage: Storage) -> None:
+    await storage.append_log(
+        [
+            entry("sent", sender="school-de-es", recipient="zorg-noord"),
+            entry("received", sender="swt-denhelder", recipient="school-de-es"),
+            entry("other", sender="swt-denhelder", recipient="zorg-noord"),
+            entry("nobody", sender=None, recipient=None),
+        ]
+    )
+
+    assert await tags(storage, LogFilter(partner="school-de-es")) == ["sent", "received"]
+
+
+async def test_search_log_time_window_includes_since_and_excludes_until(
+    storage: Storage,
+) -> None:
+    await storage.append_log(
+        [entry(str(minute), at=T0 + timedelta(minutes=minute)) for minute in range(5)]
+    )
+
+    window = LogFilter(since=T0 + timedelta(minutes=1), until=T0 + timedelta(minutes=3))
+    assert await tags(storage, window) == ["1", "2"]
+    assert await tags(storage, LogFilter(since=T0 + timedelta(minutes=4))) == ["4"]
+    assert await tags(storage, LogFilter(until=T0 + timedelta(minutes=1))) == ["0"]
+
+
+async def test_search_log_pages_with_an_after_cursor_and_a_limit(storage: Storage) -> None:
+    await storage.append_log(
+        [entry(str(i), subject="pseudo-a" if i % 2 else "pseudo-b") for i in range(10)]
+    )
+    flt = LogFilter(subject="pseudo-a")
+
+    page = await storage.search_log(flt, after=None, limit=2)
+    assert [r.index for r in page] == [1, 3]
+    page = await storage.search_log(flt, after=page[-1].index, limit=2)
+    assert [r.index for r in page] == [5, 7]
+    page = await storage.search_log(flt, after=page[-1].index, limit=2)
+    assert [r.index for r in page] == [9]
+    assert await storage.search_log(flt, after=9, limit=2) == []
+
+
+# -- tokens ---------------------------------------------------------------------------------------
+
+
+async def test_second_use_of_a_jti_is_refused_as_a_replay(storage: Storage) -> None:
+    expires = T0 + timedelta(minutes=5)
+
+    assert await storage.use_jti("swt-denhelder", "jti-1", expires, T0) is True
+    assert await storage.use_jti("swt-denhelder", "jti-1", expires, T0) is False
+    assert await storage.use_jti("zorg-noord", "jti-1", expires, T0) is True
+    assert await storage.use_jti("swt-denhelder", "jti-2", expires, T0) is True
+
+
+async def test_a_jti_is_forgotten_once_its_assertion_has_expired(storage: Storage) -> None:
+    expires = T0 + timedelta(minutes=5)
+    await storage.use_jti("swt-denhelder", "jti-1", expires, T0)
+
+    assert await storage.use_jti("swt-denhelder", "jti-1", expires, expires) is False
+    later = expires + timedelta(milliseconds=1)
+    assert await storage.use_jti("swt-denhelder", "jti-1", later + timedelta(minutes=5), later)
+
+
+async def test_one_jti_used_concurrently_on_two_instances_is_accepted_once(
+    storage_backend: Backend,
+) -> None:
+    one, two = await storage_backend.open(), await storage_backend.open()
+    expires = T0 + timedelta(minutes=5)
+
+    for round_ in range(10):
+        jti = f"jti-{round_}"
+        outcomes = await asyncio.gather(
+            *((one if n % 2 else two).use_jti("swt-denhelder", jti, expires, T0) for n in range(6))
+        )
+        assert sorted(outcomes) == [False] * 5 + [True]
+
+
+# -- consents -------------------------------------------------------------------------------------
+
+
+async def test_added_consent_is_found_by_id_and_by_subject_and_is_logged(
+    storage: Storage,
+) -> None:
+    first = StoredConsent("c-1", "pseudo-a", "swt-denhelder", b"\x01sealed-1")
+    second = StoredConsent("c-2", "pseudo-a", "zorg-noord", b"\x01sealed-2")
+    other = StoredConsent("c-3", "pseudo-b", "swt-denhelder", b"\x01sealed-3")
+
+    assert await storage.add_consent(first, entry("c1", decision="consent_recorded")) == 0
+    assert await storage.add_consent(second, entry("c2", decision="consent_recorded")) == 1
+    await storage.add_consent(other, entry("c3", decision="consent_recorded"))
+
+    assert await storage.get_consent("c-1") == first
+    assert await storage.get_consent("c-404") is None
+    found = await storage.consents_for_subject("pseudo-a")
+    assert sorted(found, key=lambda c: c.consent_id) == [first, second]
+    assert await storage.consents_for_subject("pseudo-z") == []
+    assert await tags(storage, LogFilter(decision="consent_recorded")) == ["c1", "c2", "c3"]
+
+
+async def test_replaced_consent_keeps_its_id_and_logs_the_change(storage: Storage) -> None:
+    original = StoredConsent("c-1", "pseudo-a", "swt-denhelder", b"active")
+    await storage.add_consent(original, entry("added", decision="consent_recorded"))
+    withdrawn = replace(original, sealed_record=b"withdrawn")
+
+    index = await storage.replace_consent(withdrawn, entry("gone", decision="consent_withdrawn"))
+
+    assert index == 1
+    assert await storage.get_consent("c-1") == withdrawn
+    assert await storage.consents_for_subject("pseudo-a") == [withdrawn]
+    assert await tags(storage, LogFilter(decision="consent_withdrawn")) == ["gone"]
+
+
+async def test_consent_whose_insert_fails_leaves_no_log_entry(
+    storage_backend: Backend, storage: Storage
+) -> None:
+    consent = StoredConsent("c-1", "pseudo-a", "swt-denhelder", b"sealed")
+    await storage.add_consent(consent, entry("first", decision="consent_recorded"))
+
+    with pytest.raises(storage_backend.integrity_error):
+        await storage.add_consent(consent, entry("again", decision="consent_recorded"))
+
+    assert await storage.log_size() == 1
+    assert await storage.append_log([entry("next")]) == [1]
+
+
+# -- exchanges and inbox --------------------------------------------------------------------------
+
+
+async def test_recorded_exchange_logs_its_entries_and_queues_its_messages(
+    storage: Storage,
+) -> None:
+    await storage.append_log([entry("before")])
+    sent = [message("m-1"), message("m-2", "school-de-es")]
+
+    indices = await storage.record_exchange([entry("x1"), entry("x2")], sent)
+
+    assert indices == [1, 2]
+    assert await tags(storage, LogFilter(), after=0) == ["x1", "x2"]
+    [got] = await storage.inbox_page("zorg-noord", after=0, limit=10)
+    assert got.seq > 0
+    assert got == replace(sent[0], seq=got.seq)
+    assert [m.message_id for m in await storage.inbox_page("school-de-es", after=0, limit=10)] == [
+        "m-2"
+    ]
+
+
+async def test_failed_exchange_leaves_neither_log_entries_nor_messages_nor_an_index_gap(
+    storage_backend: Backend, storage: Storage
+) -> None:
+    await storage.record_exchange([entry("ok")], [message("m-1")])
+
+    with pytest.raises(storage_backend.integrity_error):
+        # m-1 is already queued: the whole exchange must be undone.
+        await storage.record_exchange(
+            [entry("bad-1"), entry("bad-2")], [message("m-2"), message("m-1")]
+        )
+
+    assert await storage.log_size() == 1
+    assert [m.message_id for m in await storage.inbox_page("zorg-noord", after=0, limit=10)] == [
+        "m-1"
+    ]
+    assert await storage.append_log([entry("next")]) == [1]
+
+
+async def test_inbox_page_lists_only_the_recipients_messages_in_order_after_the_cursor(
+    storage: Storage,
+) -> None:
+    for n in range(5):
+        await storage.record_exchange(
+            [entry(str(n))], [message(f"mine-{n}"), message(f"theirs-{n}", "school-de-es")]
+        )
+
+    page = await storage.inbox_page("zorg-noord", after=0, limit=2)
+    assert [m.message_id for m in page] == ["mine-0", "mine-1"]
+    assert page[0].seq < page[1].seq
+    page = await storage.inbox_page("zorg-noord", after=page[-1].seq, limit=2)
+    assert [m.message_id for m in page] == ["mine-2", "mine-3"]
+    page = await storage.inbox_page("zorg-noord", after=page[-1].seq, limit=2)
+    assert [m.message_id for m in page] == ["mine-4"]
+    assert await storage.inbox_page("zorg-noord", after=page[-1].seq, limit=2) == []
+    assert await storage.inbox_page("gi-noordholland", after=0, limit=10) == []
+
+
+async def test_reader_paging_while_two_instances_record_sees_every_message_once(
+    storage_backend: Backend,
+) -> None:
+    one, two = await storage_backend.open(), await storage_backend.open()
+    sent = [f"m-{n}" for n in range(60)]
+    seen: list[str] = []
+    cursor = 0
+
+    async def page_once() -> None:
+        nonlocal cursor
+        page = await one.inbox_page("zorg-noord", after=cursor, limit=7)
+        seen.extend(m.message_id for m in page)
+        if page:
+            cursor = page[-1].seq
+
+    async def writers() -> None:
+        await asyncio.gather(
+            *(
+                (one if n % 2 else two).record_exchange([entry(mid)], [message(mid)])
+                for n, mid in enumerate(sent)
+            )
+        )
+
+    writing = asyncio.create_task(writers())
+    while not writing.done():
+        await page_once()
+        await asyncio.sleep(0)
+    await writing
+    for _ in range(len(sent)):
+        await page_once()
+
+    # A cursor that skipped a message committed late would leave it out of `seen` for good.
+    assert sorted(seen) == sorted(sent)
+
+
+async def test_acknowledged_message_is_removed_and_its_receipt_logged(storage: Storage) -> None:
+    await storage.record_exchange([entry("x")], [message("m-1"), message("m-2")])
+
+    index = await storage.ack_message("zorg-noord", "m-1", receipt)
+
+    assert index == 1
+    [row] = await storage.log_rows(1, 2)
+    assert row.entry == receipt(message("m-1"))
+    assert [m.message_id for m in await storage.inbox_page("zorg-noord", after=0, limit=10)] == [
+        "m-2"
+    ]
+    assert await storage.ack_message("zorg-noord", "m-1", receipt) is None
+    assert await logged(storage, "delivered") == ["m-1"]
+
+
+async def test_nobody_but_the_recipient_can_acknowledge_a_message(storage: Storage) -> None:
+    await storage.record_exchange([entry("x")], [message("m-1")])
+
+    assert await storage.ack_message("school-de-es", "m-1", receipt) is None
+    assert await storage.ack_message("zorg-noord", "m-404", receipt) is None
+    assert await storage.log_size() == 1
+    assert len(await storage.inbox_page("zorg-noord", after=0, limit=10)) == 1
+
+
+async def test_two_concurrent_acks_of_one_message_log_exactly_one_receipt(
+    storage_backend: Backend,
+) -> None:
+    one, two = await storage_backend.open(), await storage_backend.open()
+    ids = [f"m-{n}" for n in range(10)]
+    await one.record_exchange([entry("x")], [message(mid) for mid in ids])
+
+    for mid in ids:
+        outcomes = await asyncio.gather(
+            one.ack_message("zorg-noord", mid, receipt),
+            two.ack_message("zorg-noord", mid, receipt),
+        )
+        assert len([o for o in outcomes if o is not None]) == 1
+
+    assert sorted(await logged(one, "delivered")) == sorted(ids)
+    assert await one.inbox_page("zorg-noord", after=0, limit=100) == []
+
+
+async def test_purge_removes_only_messages_past_retention_and_logs_each(
+    storage: Storage,
+) -> None:
+    now = T0 + timedelta(days=30)
+    await storage.record_exchange(
+        [entry("x")],
+        [
+            message("old", retain_until=now - timedelta(seconds=1)),
+            message("due", "school-de-es", retain_until=now),
+            message("kept", retain_until=now + timedelta(milliseconds=1)),
+        ],
+    )
+
+    assert await storage.purge_expired(now, purge_record) == 2
+
+    assert sorted(await logged(storage, "purged")) == ["due", "old"]
+    assert [m.message_id for m in await storage.inbox_page("zorg-noord", after=0, limit=10)] == [
+        "kept"
+    ]
+    assert await storage.purge_expired(now, purge_record) == 0
+    assert await storage.log_size() == 3
+
+
+async def test_two_instances_purging_at_once_log_each_purge_once(
+    storage_backend: Backend,
+) -> None:
+    one, two = await storage_backend.open(), await storage_backend.open()
+    now = T0 + timedelta(days=30)
+    expired = [f"m-{n}" for n in range(40)]
+    for chunk in range(0, len(expired), 8):
+        await one.record_exchange(
+            [entry(str(chunk))],
+            [message(mid, retain_until=now) for mid in expired[chunk : chunk + 8]],
+        )
+
+    counts = await asyncio.gather(
+        one.purge_expired(now, purge_record),
+        two.purge_expired(now, purge_record),
+        one.purge_expired(now, purge_record),
+        two.purge_expired(now, purge_record),
+    )
+    counts.append(await two.purge_expired(now, purge_record))
+
+    assert sum(counts) == len(expired)
+    assert sorted(await logged(one, "purged")) == sorted(expired)
+
+
+async def test_purge_and_ack_racing_for_one_message_log_it_only_once(
+    storage_backend: Backend,
+) -> None:
+    one, two = await storage_backend.open(), await storage_backend.open()
+    now = T0 + timedelta(days=30)
+    ids = [f"m-{n}" for n in range(10)]
+    await one.record_exchange([entry("x")], [message(mid, retain_until=now) for mid in ids])
+
+    for mid in ids:
+        await asyncio.gather(
+            one.purge_expired(now, purge_record), two.ack_message("zorg-noord", mid, receipt)
+        )
+
+    outcomes = await logged(one, "purged") + await logged(one, "delivered")
+    assert sorted(outcomes) == sorted(ids)
+
+
+# -- case networks --------------------------------------------------------------------------------
+
+
+async def test_registering_involvement_reports_new_once_then_updates_role_and_contact(
+    storage: Storage,
+) -> None:
+    member = NetworkMember(
+        "case-7", "zorg-noord", "involved", '{"name": "J. Jansen"}', "swt-denhelder", T0
+    )
+
+    assert await storage.register_involvement(member) is True
+    changed = replace(
+        member, role="procesregisseur", contact=None, registered_at=T0 + timedelta(days=1)
+    )
+    assert await storage.register_involvement(changed) is False
+
+    # The first registration's time and registrant stay; role and contact follow the update.
+    assert await storage.case_network("case-7") == [
+        replace(member, role="procesregisseur", contact=None)
+    ]
+
+
+async def test_case_network_lists_its_members_by_registration_time(storage: Storage) -> None:
+    members = [
+        NetworkMember("case-7", "zorg-noord", "involved", None, "swt-denhelder", T0),
+        NetworkMember("case-7", "school-de-es", "referrer", None, "school-de-es", T0),
+        NetworkMember("case-7", "gi-noordholland", "involved", None, "gi-noordholland", T0),
+        NetworkMember("case-9", "zorg-noord", "involved", None, "swt-denhelder", T0),
+    ]
+    members[0] = replace(members[0], registered_at=T0 + timedelta(seconds=1))
+    for member in members:
+        await storage.register_involvement(member)
+
+    assert [m.partner_id for m in await storage.case_network("case-7")] == [
+        "gi-noordholland",
+        "school-de-es",
+        "zorg-noord",
+    ]
+    assert await storage.case_network("case-404") == []
+
+
+async def test_concurrent_first_registrations_on_two_instances_report_new_once(
+    storage_backend: Backend,
+) -> None:
+    one, two = await storage_backend.open(), await storage_backend.open()
+
+    for n in range(10):
+        member = NetworkMember(f"case-{n}", "zorg-noord", "involved", None, "swt", T0)
+        outcomes = await asyncio.gather(
+            one.register_involvement(member), two.register_involvement(member)
+        )
+        assert sorted(outcomes) == [False, True]
+
+
+# -- tree (sequencer) -----------------------------------------------------------------------------
+
+
+async def test_stored_tree_nodes_are_read_back_by_key_and_never_overwritten(
+    storage: Storage,
+) -> None:
+    assert await storage.tree_nodes([(0, 0)]) == {}
+    await storage.store_tree(
+        [(0, 0, b"\x01" * 32), (0, 1, b"\x02" * 32), (1, 0, b"\x03" * 32)], None
+    )
+
+    await storage.store_tree([(0, 0, b"\xff" * 32), (0, 2, b"\x04" * 32)], None)
+
+    assert await storage.tree_nodes([(0, 0), (1, 0), (0, 2), (2, 0), (1, 1)]) == {
+        (0, 0): b"\x01" * 32,
+        (1, 0): b"\x03" * 32,
+        (0, 2): b"\x04" * 32,
+    }
+    assert await storage.tree_nodes([]) == {}
+
+
+async def test_latest_checkpoint_is_the_largest_and_all_are_listed_by_size(
+    storage: Storage,
+) -> None:
+    assert await storage.latest_checkpoint() is None
+    assert await storage.checkpoints() == []
+    signed = [
+        StoredCheckpoint(size, bytes([size]) * 32, f"note {size}\n", T0 + timedelta(seconds=size))
+        for size in (0, 7, 3)
+    ]
+
+    for checkpoint in signed:
+        await storage.store_tree([], checkpoint)
+    await storage.store_tree([], replace(signed[1], note="a second signature\n"))
+
+    assert await storage.latest_checkpoint() == signed[1]
+    assert await storage.checkpoints() == [signed[0], signed[2], signed[1]]
+
+
+# -- life cycle and schema ------------------------------------------------------------------------
+
+
+async def test_ping_answers_while_storage_is_open(storage: Storage) -> None:
+    await storage.ping()
+
+
+async def test_migrating_twice_changes_nothing(storage_backend: Backend) -> None:
+    storage = await storage_backend.open()
+    await storage.append_log([entry("kept")])
+    await storage.record_exchange([entry("x")], [message("m-1")])
+
+    assert await storage_backend.migrate(storage) == SCHEMA_VERSION
+    again = await storage_backend.open()
+
+    assert await storage_backend.schema_version() == SCHEMA_VERSION
+    assert await tags(again, LogFilter()) == ["kept", "x"]
+    assert len(await again.inbox_page("zorg-noord", after=0, limit=10)) == 1
+    assert await again.append_log([entry("next")]) == [2]
+
+
+async def test_database_with_a_newer_schema_version_is_refused(storage_backend: Backend) -> None:
+    await storage_backend.open()
+    await storage_backend.set_schema_version(SCHEMA_VERSION + 1)
+
+    newer = storage_backend.make()
+    with pytest.raises(RuntimeError, match="newer than this gateway knows"):
+        await newer.open()
+    assert await storage_backend.schema_version() == SCHEMA_VERSION + 1
+
+
+# -- PostgreSQL only ------------------------------------------------------------------------------
+
+
+def test_postgres_migrations_have_the_sqlite_version_numbers() -> None:
+    assert [v for v, _ in POSTGRES_MIGRATIONS] == [v for v, _ in SQLITE_MIGRATIONS]
+    assert POSTGRES_SCHEMA_VERSION == SCHEMA_VERSION
+
+
+async def test_postgres_schema_has_the_sqlite_tables_columns_and_indexes(
+    postgres_backend: PostgresBackend, tmp_path: Path
+) -> None:
+    sqlite = SqliteBackend(tmp_path / "parity.sqlite3")
+    try:
+        await sqlite.open()
+        await postgres_backend.open()
+        pg_tables = await postgres_backend.tables()
+
+        # The two counter rows exist only in PostgreSQL (see gateway.store.postgres_schema).
+        assert set(pg_tables) - set(await sqlite.tables()) == {"log_head", "inbox_head"}
+        del pg_tables["log_head"], pg_tables["inbox_head"]
+        assert pg_tables == await sqlite.tables()
+        assert await postgres_backend.indexes() == await sqlite.indexes()
+    finally:
+        await sqlite.close()
+
+
+async def test_postgres_schema_version_is_zero_before_migration_and_current_after(
+    postgres_backend: PostgresBackend,
+) -> None:
+    fresh = postgres_backend.make()
+    await fresh.open()
+    try:
+        assert await fresh.schema_version() == SCHEMA_VERSION
+        await postgres_backend.sql_rows("DROP TABLE meta")
+        assert await fresh.schema_version() == 0
+    finally:
+        await fresh.close()
+
+
+async def test_postgres_tables_live_only_in_the_given_schema(
+    postgres_backend: PostgresBackend,
+) -> None:
+    await postgres_backend.open()
+
+    public = await postgres_backend.sql_value(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' "
+        "AND table_name = 'log_head'"
+    )
+    own = await postgres_backend.sql_value(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 "
+        "AND table_name = 'log_head'",
+        postgres_backend.schema,
+    )
+    assert (public, own) == (0, 1)
+
+
+def test_postgres_schema_name_must_be_a_plain_identifier() -> None:
+    with pytest.raises(ValueError, match="schema name"):
+        PostgresStorage("postgresql://localhost/test", schema='x"; DROP SCHEMA public; --')
+    with pytest.raises(ValueError, match="schema name"):
+        PostgresSequencerLock("postgresql://localhost/test", schema="Upper")
+
+
+async def test_unreachable_postgres_is_reported_as_storage_unavailable() -> None:
+    storage = PostgresStorage("postgresql://postgres@127.0.0.1:1/test")
+
+    with pytest.raises(StorageUnavailable, match="storage connection failed"):
+        await storage.open()
+    with pytest.raises(StorageUnavailable, match="not open"):
+        await storage.log_size()
+
+
+async def test_closed_postgres_storage_is_reported_as_storage_unavailable(
+    postgres_backend: PostgresBackend,
+) -> None:
+    storage = postgres_backend.make()
+    await storage.open()
+    await storage.close()
+
+    with pytest.raises(StorageUnavailable):
+        await storage.ping()
+    with pytest.raises(StorageUnavailable):
+        await storage.append_log([entry("late")])
+
+
+async def test_postgres_storage_recovers_after_the_server_drops_its_connections(
+    postgres_backend: PostgresBackend,
+) -> None:
+    # asyncpg passes unknown DSN parameters as server settings: this names our pool's sessions.
+    name = f"{postgres_backend.schema}_pool"
+    storage = postgres_backend.make(f"{postgres_backend.dsn}?application_name={name}")
+    await storage.open()
+    postgres_backend.opened.append(storage)
+    await storage.append_log([entry("before")])
+
+    dropped = await postgres_backend.sql_value(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
+        name,
+    )
+    assert dropped >= 2
+
+    outcomes: list[str] = []
+    for _ in range(POOL_ATTEMPTS):
+        try:
+            outcomes.append(str(await storage.append_log([entry("after")])))
+            break
+        except StorageUnavailable:
+            outcomes.append("unavailable")
+    assert outcomes[-1] != "unavailable", outcomes
+    assert await tags(storage, LogFilter()) == ["before", "after"]
+
+
+POOL_ATTEMPTS = 11  # one failure per pooled connection at most, then a fresh one
+
+
+async def test_postgres_writes_are_never_left_with_synchronous_commit_off(
+    postgres_backend: PostgresBackend,
+) -> None:
+    # A DSN parameter becomes a session setting, as a role's or database's default would.
+    storage = postgres_backend.make(f"{postgres_backend.dsn}?synchronous_commit=off")
+    await storage.open()
+    try:
+        setting = await storage._read(lambda c: c.fetchval("SHOW synchronous_commit"))
+        assert setting == "on"
+    finally:
+        await storage.close()
+
+
+# -- PostgreSQL sequencer lock --------------------------------------------------------------------
+
+
+async def holder_pid(backend: PostgresBackend, lock: PostgresSequencerLock) -> int | None:
+    high, low = (lock.key >> 32) & 0xFFFFFFFF, lock.key & 0xFFFFFFFF
+    pid = await backend.sql_value(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        "AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1",
+        high,
+        low,
+    )
+    return None if pid is None else int(pid)
+
+
+async def test_only_one_instance_holds_the_sequencer_lock_until_it_releases(
+    postgres_backend: PostgresBackend,
+) -> None:
+    first = PostgresSequencerLock(postgres_backend.dsn, schema=postgres_backend.schema)
+    second = PostgresSequencerLock(postgres_backend.dsn, schema=postgres_backend.schema)
+    try:
+        assert await first.acquire() is True
+        assert await first.acquire() is True
+        assert await second.acquire() is False
+        assert await holder_pid(postgres_backend, first) is not None
+
+        await first.release()
+
+        assert await holder_pid(postgres_backend, first) is None
+        assert await second.acquire() is True
+        assert await first.acquire() is False
+    finally:
+        await first.release()
+        await second.release()
+
+
+async def test_sequencer_lock_passes_on_when_its_holders_connection_dies(
+    postgres_backend: PostgresBackend,
+) -> None:
+    first = PostgresSequencerLock(postgres_backend.dsn, schema=postgres_backend.schema)
+    second = PostgresSequencerLock(postgres_backend.dsn, schema=postgres_backend.schema)
+    try:
+        assert await first.acquire() is True
+        pid = await holder_pid(postgres_backend, first)
+
+        # What PostgreSQL sees when the holding process is killed or cut off.
+        await postgres_backend.sql_rows("SELECT pg_terminate_backend($1)", pid)
+        await wait_for_lock_release(postgres_backend, first)
+
+        assert await second.acquire() is True
+        assert await first.acquire() is False
+    finally:
+        await first.release()
+        await second.release()
+
+
+async def wait_for_lock_release(backend: PostgresBackend, lock: PostgresSequencerLock) -> None:
+    for _ in range(100):
+        if await holder_pid(backend, lock) is None:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the terminated session kept its advisory lock")
+
+
+async def test_sequencer_locks_of_different_schemas_do_not_exclude_each_other(
+    postgres_backend: PostgresBackend,
+) -> None:
+    ours = PostgresSequencerLock(postgres_backend.dsn, schema=postgres_backend.schema)
+    theirs = PostgresSequencerLock(postgres_backend.dsn, schema=postgres_backend.schema + "_b")
+    try:
+        assert await ours.acquire() is True
+        assert await theirs.acquire() is True
+    finally:
+        await ours.release()
+        await theirs.release()
+
+
+async def test_sequencer_lock_is_not_acquired_when_postgres_is_unreachable() -> None:
+    lock = PostgresSequencerLock("postgresql://postgres@127.0.0.1:1/test")
+
+    assert await lock.acquire() is False
+    await lock.release()
