@@ -29,6 +29,7 @@ __all__ = [
     "GatewayState",
     "Http",
     "assert_contract_error",
+    "break_glass",
     "gateway_state",
     "log_entries",
     "signing_jwk",
@@ -37,6 +38,20 @@ __all__ = [
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _NO_BODY = object()
+
+
+def break_glass(justification: str, interest: str, why_no_consent: str) -> dict[str, Any]:
+    """A complete break-glass object: a justification and the meldcode's five answers."""
+    return {
+        "justification": justification,
+        "meldcode": {
+            "interest_served": interest,
+            "no_other_way": True,
+            "consent_not_possible": why_no_consent,
+            "proportionate": True,
+            "minimal_information": True,
+        },
+    }
 
 
 def signing_jwk(partner_id: str) -> dict[str, Any]:

@@ -21,11 +21,16 @@ from tests.helpers import (
     Answer,
     Http,
     assert_contract_error,
+    break_glass,
     gateway_state,
     log_entries,
 )
 
-JUSTIFICATION = "Acute zorg om de veiligheid van het kind vandaag, geen tijd voor toestemming."
+BREAK_GLASS = break_glass(
+    "Acute zorg om de veiligheid van het kind vandaag, geen tijd voor toestemming.",
+    "De veiligheid van het kind gaat voor.",
+    "Ouders zijn vandaag niet bereikbaar.",
+)
 
 
 @pytest.fixture
@@ -261,7 +266,7 @@ async def test_break_glass_on_a_purpose_without_it_is_refused_and_logged(
     running: Running, http: Http
 ) -> None:
     before = await running.gw.storage.log_size()
-    body = request_body(break_glass={"justification": JUSTIFICATION})
+    body = request_body(break_glass=BREAK_GLASS)
     answer = await send(http, "zorg-noord", body)
     await assert_refused_once(
         running, answer, 403, "break_glass_not_allowed", sender="zorg-noord", before_size=before

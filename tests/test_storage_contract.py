@@ -17,6 +17,10 @@ import pytest
 from gateway.errors import StorageUnavailable
 from gateway.log.entry import LogEntry, Sender
 from gateway.store.base import (
+    BreakGlassRecord,
+    ExchangeEffects,
+    Expectation,
+    HouseholdChild,
     LogFilter,
     NetworkMember,
     Storage,
@@ -106,6 +110,40 @@ def purge_record(m: StoredMessage) -> LogEntry:
         recipient=m.recipient,
         subject=m.subject,
         details={"message_id": m.message_id},
+    )
+
+
+def expectation(
+    expectation_id: str,
+    *,
+    owed_by: str = "gi-noordholland",
+    owed_to: str = "swt-denhelder",
+    purpose: str = "statusbericht",
+    due_in_days: int = 15,
+) -> Expectation:
+    return Expectation(
+        expectation_id=expectation_id,
+        purpose=purpose,
+        origin_purpose="aanmelding-gi",
+        origin_exchange_id=f"ex-{expectation_id}",
+        case_id="case-7",
+        owed_by=owed_by,
+        owed_to=owed_to,
+        subject="pseudo-a",
+        child_ref=None,
+        opened_at=T0,
+        due_at=T0 + timedelta(days=due_in_days),
+        constraints=b"\x02sealed-constraints",
+    )
+
+
+def break_glass(exchange_id: str, *, minutes: int = 0) -> BreakGlassRecord:
+    return BreakGlassRecord(
+        exchange_id=exchange_id,
+        sender="zorg-noord",
+        purpose="zorgsignaal",
+        created_at=T0 + timedelta(minutes=minutes),
+        sealed=b"\x03sealed-justification",
     )
 
 
@@ -364,7 +402,9 @@ async def test_failed_exchange_leaves_neither_log_entries_nor_messages_nor_an_in
     with pytest.raises(storage_backend.integrity_error):
         # m-1 is already queued: the whole exchange must be undone.
         await storage.record_exchange(
-            [entry("bad-1"), entry("bad-2")], [message("m-2"), message("m-1")]
+            [entry("bad-1"), entry("bad-2")],
+            [message("m-2"), message("m-1")],
+            ExchangeEffects(open=(expectation("e-1"),), break_glass=break_glass("ex-bad")),
         )
 
     assert await storage.log_size() == 1
@@ -372,6 +412,8 @@ async def test_failed_exchange_leaves_neither_log_entries_nor_messages_nor_an_in
         "m-1"
     ]
     assert await storage.append_log([entry("next")]) == [1]
+    assert await storage.expectations_for("gi-noordholland", open_only=False, limit=10) == []
+    assert await storage.break_glass_records(status=None, limit=10) == []
 
 
 async def test_inbox_page_lists_only_the_recipients_messages_in_order_after_the_cursor(
@@ -586,6 +628,186 @@ async def test_concurrent_first_registrations_on_two_instances_report_new_once(
             one.register_involvement(member), two.register_involvement(member)
         )
         assert sorted(outcomes) == [False, True]
+
+
+async def test_registering_a_household_child_reports_new_once_then_updates_its_subject(
+    storage: Storage,
+) -> None:
+    child = HouseholdChild("case-7", "child-1", "pseudo-a", "swt-denhelder", T0)
+    sibling = HouseholdChild("case-7", "child-0", "pseudo-b", "swt-denhelder", T0)
+    elsewhere = HouseholdChild("case-9", "child-1", "pseudo-c", "swt-denhelder", T0)
+
+    assert await storage.register_child(child) is True
+    assert await storage.register_child(sibling) is True
+    assert await storage.register_child(elsewhere) is True
+    changed = replace(child, subject="pseudo-z", registered_by="zorg-noord")
+    assert await storage.register_child(changed) is False
+
+    assert await storage.household("case-7") == [sibling, replace(child, subject="pseudo-z")]
+    assert await storage.household("case-404") == []
+
+
+async def test_open_expectations_are_filtered_by_debtor_creditor_and_purpose_by_deadline(
+    storage: Storage,
+) -> None:
+    await storage.add_expectations(
+        [
+            expectation("late", due_in_days=20),
+            expectation("soon", due_in_days=5),
+            expectation("other-creditor", owed_to="zorg-noord"),
+            expectation("other-purpose", purpose="terugkoppeling"),
+            expectation("not-ours", owed_by="school-de-es"),
+        ]
+    )
+
+    def ids(found: list[Expectation]) -> list[str]:
+        return [e.expectation_id for e in found]
+
+    assert ids(await storage.open_expectations(owed_by="gi-noordholland")) == [
+        "soon",
+        "other-creditor",
+        "other-purpose",
+        "late",
+    ]
+    assert ids(
+        await storage.open_expectations(
+            owed_by="gi-noordholland", owed_to="swt-denhelder", purpose="statusbericht"
+        )
+    ) == ["soon", "late"]
+    assert await storage.open_expectations(owed_by="nobody") == []
+    [soon] = await storage.open_expectations(owed_by="gi-noordholland", purpose="statusbericht", owed_to="swt-denhelder") [:1]
+    assert soon == expectation("soon", due_in_days=5)
+
+
+async def test_expectations_for_a_partner_list_what_it_owes_and_is_owed(
+    storage: Storage,
+) -> None:
+    await storage.add_expectations(
+        [
+            expectation("owed", owed_by="swt-denhelder", owed_to="zorg-noord", due_in_days=1),
+            expectation("owing", due_in_days=2),
+            expectation("closed", due_in_days=3),
+            expectation("unrelated", owed_by="school-de-es", owed_to="zorg-noord"),
+        ]
+    )
+    await storage.record_exchange(
+        [entry("reply")],
+        [],
+        ExchangeEffects(close=("closed",), closed_by="ex-reply", closed_at=T0 + timedelta(days=1)),
+    )
+
+    everything = await storage.expectations_for("swt-denhelder", open_only=False, limit=10)
+    assert [e.expectation_id for e in everything] == ["owed", "owing", "closed"]
+    assert everything[2].closed_at == T0 + timedelta(days=1)
+    assert everything[2].closed_by == "ex-reply"
+    still_open = await storage.expectations_for("swt-denhelder", open_only=True, limit=10)
+    assert [e.expectation_id for e in still_open] == ["owed", "owing"]
+    assert len(await storage.expectations_for("swt-denhelder", open_only=False, limit=2)) == 2
+
+
+async def test_exchange_effects_are_committed_with_the_exchange(storage: Storage) -> None:
+    await storage.add_expectations([expectation("asked")])
+
+    await storage.record_exchange(
+        [entry("reply")],
+        [message("m-1", "swt-denhelder")],
+        ExchangeEffects(
+            open=(expectation("follow-up", owed_by="swt-denhelder", owed_to="zorg-noord"),),
+            close=("asked",),
+            closed_by="ex-reply",
+            closed_at=T0 + timedelta(hours=1),
+            break_glass=break_glass("ex-reply"),
+        ),
+    )
+
+    [asked] = await storage.expectations_for("gi-noordholland", open_only=False, limit=10)
+    assert (asked.closed_by, asked.closed_at) == ("ex-reply", T0 + timedelta(hours=1))
+    assert [e.expectation_id for e in await storage.open_expectations(owed_by="swt-denhelder")] == [
+        "follow-up"
+    ]
+    assert await storage.break_glass_records(status="pending", limit=10) == [
+        break_glass("ex-reply")
+    ]
+
+
+async def test_an_expectation_closed_once_stays_closed_by_its_first_reply(
+    storage_backend: Backend,
+) -> None:
+    one, two = await storage_backend.open(), await storage_backend.open()
+    ids = [f"e-{n}" for n in range(8)]
+    await one.add_expectations([expectation(eid) for eid in ids])
+
+    # Two replies race to close overlapping sets, in opposite orders.
+    await asyncio.gather(
+        one.record_exchange(
+            [entry("a")], [], ExchangeEffects(close=tuple(ids), closed_by="ex-a", closed_at=T0)
+        ),
+        two.record_exchange(
+            [entry("b")],
+            [],
+            ExchangeEffects(close=tuple(reversed(ids)), closed_by="ex-b", closed_at=T0),
+        ),
+    )
+    await one.record_exchange(
+        [entry("c")], [], ExchangeEffects(close=("e-0",), closed_by="ex-c", closed_at=T0)
+    )
+
+    closed = await one.expectations_for("gi-noordholland", open_only=False, limit=100)
+    closers = {e.closed_by for e in closed}
+    assert len(closers) == 1
+    assert closers <= {"ex-a", "ex-b"}
+    assert await one.log_size() == 3
+
+
+async def test_break_glass_review_is_stored_with_its_log_entry(storage: Storage) -> None:
+    await storage.record_exchange(
+        [entry("bg-1")], [], ExchangeEffects(break_glass=break_glass("ex-1", minutes=2))
+    )
+    await storage.record_exchange(
+        [entry("bg-2")], [], ExchangeEffects(break_glass=break_glass("ex-2", minutes=1))
+    )
+    review = entry("reviewed", decision="audit_access")
+
+    index = await storage.review_break_glass(
+        "ex-1",
+        status="justified",
+        by="fg-denhelder",
+        at=T0 + timedelta(days=1),
+        sealed_note=b"\x04sealed-note",
+        entry=review,
+    )
+
+    assert index == 2
+    assert [r.entry for r in await storage.log_rows(2, 3)] == [review]
+    assert await storage.break_glass_records(status="pending", limit=10) == [break_glass("ex-2", minutes=1)]
+    assert await storage.break_glass_records(status="justified", limit=10) == [
+        replace(
+            break_glass("ex-1", minutes=2),
+            status="justified",
+            reviewed_by="fg-denhelder",
+            reviewed_at=T0 + timedelta(days=1),
+            sealed_note=b"\x04sealed-note",
+        )
+    ]
+    assert [r.exchange_id for r in await storage.break_glass_records(status=None, limit=10)] == [
+        "ex-2",
+        "ex-1",
+    ]
+    assert len(await storage.break_glass_records(status=None, limit=1)) == 1
+
+
+async def test_reviewing_an_unknown_break_glass_disclosure_logs_nothing(storage: Storage) -> None:
+    outcome = await storage.review_break_glass(
+        "ex-404",
+        status="unjustified",
+        by="fg-denhelder",
+        at=T0,
+        sealed_note=b"note",
+        entry=entry("reviewed", decision="audit_access"),
+    )
+
+    assert outcome is None
+    assert await storage.log_size() == 0
 
 
 # -- tree (sequencer) -----------------------------------------------------------------------------

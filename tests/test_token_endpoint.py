@@ -21,6 +21,7 @@ import pytest
 
 from tests.conftest import BSN_CHILD, ROLES, Running, example
 from tests.helpers import (
+    JWT_BEARER,
     Answer,
     Http,
     assert_contract_error,
@@ -228,21 +229,33 @@ async def test_replayed_assertion_is_refused_the_second_time_and_logged_as_repla
     assert entries[0].sender.partner == "swt-denhelder"
 
 
-async def test_wrong_grant_type_is_refused_as_unsupported(http: Http) -> None:
+async def test_wrong_grant_type_is_refused_as_invalid_client_and_logged(
+    running: Running, http: Http
+) -> None:
+    # CONTRACT.md: any failure answers invalid_client, and the attempt is logged.
+    before = await running.gw.storage.log_size()
     answer = await http.post_token(http.assertion("swt-denhelder"), grant_type="password")
-    assert answer.status == 400, answer.text
-    assert answer.body["error"] == "unsupported_grant_type"
+    assert_terse_invalid_client(answer)
+    entries = await log_entries(running, before)
+    assert [(e.decision, e.reason) for e in entries] == [("token_refused", "wrong_grant_type")]
 
 
-async def test_wrong_grant_type_is_logged_as_a_refused_token_request(
+async def test_token_request_that_is_not_form_encoded_is_refused_and_logged(
     running: Running, http: Http
 ) -> None:
     before = await running.gw.storage.log_size()
-    await http.post_token(http.assertion("swt-denhelder"), grant_type="password")
+    answer = await http.call(
+        "POST",
+        "/v1/token",
+        json_body={
+            "grant_type": "client_credentials",
+            "client_assertion_type": JWT_BEARER,
+            "client_assertion": http.assertion("swt-denhelder"),
+        },
+    )
+    assert_terse_invalid_client(answer)
     entries = await log_entries(running, before)
-    assert [e.decision for e in entries] == ["token_refused"], entries
-    assert entries[0].reason is not None
-    assert "grant" in entries[0].reason
+    assert [e.decision for e in entries] == ["token_refused"]
 
 
 async def test_wrong_client_assertion_type_is_refused_and_logged(

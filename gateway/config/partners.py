@@ -25,7 +25,8 @@ _IDENTIFIERS = {
     "kvk": re.compile(r"^\d{8}$"),
     "brin": re.compile(r"^[0-9A-Z]{4}([0-9A-Z]{2})?$"),
 }
-_KNOWN = frozenset({"id", "name", "kind", "jwks", "demo", *_IDENTIFIERS})
+_KNOWN = frozenset({"id", "name", "kind", "jwks", "demo", "webhook", *_IDENTIFIERS})
+_WEBHOOK = re.compile(r"^https?://[^\s/?#]+(/[^\s#]*)?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,7 @@ class Partner:
     identifiers: Mapping[str, str]
     jwks_path: Path
     demo: bool
+    webhook: str | None = None  # where "you have new messages" pokes go (no personal data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,9 @@ def load_partners(config_dir: Path) -> PartnerRegistry:
                     raise table.fail(f"'{name}' has the wrong format")
                 identifiers[name] = value
         jwks_path = (config_dir / table.text("jwks")).resolve()
+        webhook = table.opt_text("webhook")
+        if webhook is not None and not _WEBHOOK.match(webhook):
+            raise table.fail("'webhook' must be an http(s) URL")
         partners[partner_id] = Partner(
             id=partner_id,
             name=table.text("name"),
@@ -101,6 +106,7 @@ def load_partners(config_dir: Path) -> PartnerRegistry:
             identifiers=identifiers,
             jwks_path=jwks_path,
             demo=table.flag("demo", False),
+            webhook=webhook,
         )
     return PartnerRegistry(partners)
 

@@ -17,6 +17,7 @@ __all__ = [
     "LogFilter",
     "LogRow",
     "NetworkMember",
+    "PendingNotification",
     "Storage",
     "StoredCheckpoint",
     "StoredConsent",
@@ -112,6 +113,16 @@ class ExchangeEffects:
     closed_by: str | None = None  # the exchange id that closes them
     closed_at: datetime | None = None
     break_glass: BreakGlassRecord | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingNotification:
+    """A partner to poke: "you have new messages" or "an expectation is overdue"."""
+
+    partner: str
+    kind: str  # new_messages | expectation_overdue
+    created_at: datetime
+    attempts: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +229,24 @@ class Storage(Protocol):
         self, partner: str, *, open_only: bool, limit: int
     ) -> list[Expectation]:
         """Expectations a partner owes or is owed, oldest deadline first."""
+
+    async def mark_newly_overdue(self, now: datetime, limit: int) -> list[Expectation]:
+        """Overdue expectations not yet announced: mark them announced and queue notifications."""
+
+    # -- notifications (webhook pokes; the inbox stays the source of truth) -------------------
+    async def claim_notifications(
+        self, now: datetime, *, lease_s: float, limit: int
+    ) -> list[PendingNotification]:
+        """Take due notifications for delivery; an unfinished claim comes back after the lease."""
+
+    async def finish_notification(self, partner: str, kind: str, created_at: datetime) -> None:
+        """Delivered: remove it (unless a newer poke of the same kind arrived meanwhile)."""
+
+    async def retry_notification(
+        self, partner: str, kind: str, *, next_at: datetime, attempts: int
+    ) -> None: ...
+
+    async def inbox_count(self, recipient: str) -> int: ...
 
     # -- break-glass reviews ------------------------------------------------------------------
     async def break_glass_records(

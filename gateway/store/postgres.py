@@ -4,8 +4,12 @@ Every write is one transaction on a pooled connection and returns after COMMIT, 
 makes durable (synchronous_commit is never left `off`, see `_prepare_connection`). Log indices
 come from the one-row `log_head` counter, updated inside the writing transaction: concurrent
 appenders queue on that row lock, so indices are gap-free, a rollback gives its indices back, and
-index order is commit order. Each write changes its other rows first and takes `log_head` last,
-so a transaction holding the counter never waits for another lock: no deadlock, short holds.
+index order is commit order.
+
+Lock order, which rules out deadlocks: `inbox_head` first (only `record_exchange` takes it), then
+the rows a write changes, then `log_head` last. A transaction holding `log_head` therefore waits
+for nothing, and one holding `inbox_head` waits only for row locks of transactions that never wait
+for `inbox_head`.
 `PostgresSequencerLock` elects the one sequencer among instances.
 """
 
@@ -24,6 +28,10 @@ import asyncpg  # type: ignore[import-untyped]
 from gateway.errors import StorageUnavailable
 from gateway.log.entry import LogEntry
 from gateway.store.base import (
+    BreakGlassRecord,
+    ExchangeEffects,
+    Expectation,
+    HouseholdChild,
     LogFilter,
     LogRow,
     NetworkMember,
@@ -371,9 +379,127 @@ class PostgresStorage:
 
         return await self._write(write)
 
+    async def register_child(self, child: HouseholdChild) -> bool:
+        async def write(conn: Any) -> bool:
+            inserted = await conn.fetchval(
+                "INSERT INTO household (case_id, child_ref, subject, registered_by, registered_ms) "
+                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING TRUE",
+                child.case_id,
+                child.child_ref,
+                child.subject,
+                child.registered_by,
+                _ms(child.registered_at),
+            )
+            if inserted is not None:
+                return True
+            await conn.execute(
+                "UPDATE household SET subject = $3 WHERE case_id = $1 AND child_ref = $2",
+                child.case_id,
+                child.child_ref,
+                child.subject,
+            )
+            return False
+
+        return await self._write(write)
+
+    async def household(self, case_id: str) -> list[HouseholdChild]:
+        async def read(conn: Any) -> list[HouseholdChild]:
+            rows = await conn.fetch(
+                "SELECT case_id, child_ref, subject, registered_by, registered_ms FROM household "
+                "WHERE case_id = $1 ORDER BY registered_ms, child_ref",
+                case_id,
+            )
+            return [HouseholdChild(r[0], r[1], r[2], r[3], _dt(r[4])) for r in rows]
+
+        return await self._read(read)
+
+    # -- expectations --------------------------------------------------------------------------
+    async def add_expectations(self, expectations: Sequence[Expectation]) -> None:
+        await self._write(lambda c: _open_expectations(c, expectations))
+
+    async def open_expectations(
+        self, *, owed_by: str, owed_to: str | None = None, purpose: str | None = None
+    ) -> list[Expectation]:
+        args: list[Any] = [owed_by]
+        sql = f"SELECT {_EXPECTATION_COLUMNS} FROM expectations WHERE owed_by = $1 AND closed_ms IS NULL"
+        if owed_to is not None:
+            args.append(owed_to)
+            sql += f" AND owed_to = ${len(args)}"
+        if purpose is not None:
+            args.append(purpose)
+            sql += f" AND purpose = ${len(args)}"
+        sql += " ORDER BY due_ms, expectation_id"
+
+        async def read(conn: Any) -> list[Expectation]:
+            return [_expectation(r) for r in await conn.fetch(sql, *args)]
+
+        return await self._read(read)
+
+    async def expectations_for(
+        self, partner: str, *, open_only: bool, limit: int
+    ) -> list[Expectation]:
+        only_open = " AND closed_ms IS NULL" if open_only else ""
+
+        async def read(conn: Any) -> list[Expectation]:
+            rows = await conn.fetch(
+                f"SELECT {_EXPECTATION_COLUMNS} FROM expectations "
+                f"WHERE (owed_by = $1 OR owed_to = $1){only_open} "
+                "ORDER BY due_ms, expectation_id LIMIT $2",
+                partner,
+                limit,
+            )
+            return [_expectation(r) for r in rows]
+
+        return await self._read(read)
+
+    # -- break-glass reviews -------------------------------------------------------------------
+    async def break_glass_records(
+        self, *, status: str | None, limit: int
+    ) -> list[BreakGlassRecord]:
+        async def read(conn: Any) -> list[BreakGlassRecord]:
+            rows = await conn.fetch(
+                f"SELECT {_BREAK_GLASS_COLUMNS} FROM break_glass "
+                "WHERE $1::text IS NULL OR status = $1 "
+                "ORDER BY created_ms, exchange_id LIMIT $2",
+                status,
+                limit,
+            )
+            return [_break_glass(r) for r in rows]
+
+        return await self._read(read)
+
+    async def review_break_glass(
+        self,
+        exchange_id: str,
+        *,
+        status: str,
+        by: str,
+        at: datetime,
+        sealed_note: bytes,
+        entry: LogEntry,
+    ) -> int | None:
+        async def write(conn: Any) -> int | None:
+            found = await conn.fetchval(
+                "UPDATE break_glass SET status = $1, reviewed_by = $2, reviewed_ms = $3, "
+                "sealed_note = $4 WHERE exchange_id = $5 RETURNING TRUE",
+                status,
+                by,
+                _ms(at),
+                sealed_note,
+                exchange_id,
+            )
+            if found is None:
+                return None
+            return (await _append(conn, [entry]))[0]
+
+        return await self._write(write)
+
     # -- exchanges and inbox -------------------------------------------------------------------
     async def record_exchange(
-        self, entries: Sequence[LogEntry], messages: Sequence[StoredMessage]
+        self,
+        entries: Sequence[LogEntry],
+        messages: Sequence[StoredMessage],
+        effects: ExchangeEffects | None = None,
     ) -> list[int]:
         async def write(conn: Any) -> list[int]:
             if messages:
@@ -391,6 +517,8 @@ class PostgresStorage:
                     _INBOX_TYPES,
                     [(first + i, *_message_values(m)) for i, m in enumerate(messages)],
                 )
+            if effects is not None:
+                await _apply_effects(conn, effects)
             return await _append(conn, entries)
 
         return await self._write(write)
@@ -597,6 +725,24 @@ _INBOX_TYPES = (
     ("body", "bytea"),
 )
 _TREE_TYPES = (("level", "integer"), ("idx", "bigint"), ("hash", "bytea"))
+_EXPECTATION_TYPES = (
+    ("expectation_id", "text"),
+    ("purpose", "text"),
+    ("origin_purpose", "text"),
+    ("origin_exchange_id", "text"),
+    ("case_id", "text"),
+    ("owed_by", "text"),
+    ("owed_to", "text"),
+    ("subject", "text"),
+    ("child_ref", "text"),
+    ("opened_ms", "bigint"),
+    ("due_ms", "bigint"),
+    ("closed_ms", "bigint"),
+    ("closed_by", "text"),
+    ("constraints", "bytea"),
+)
+_EXPECTATION_COLUMNS = ", ".join(name for name, _ in _EXPECTATION_TYPES)
+_BREAK_GLASS_COLUMNS = "exchange_id, sender, purpose, created_ms, sealed, status, reviewed_by, reviewed_ms, sealed_note"
 
 
 async def _insert(
@@ -679,4 +825,92 @@ def _message(r: Any) -> StoredMessage:
         retain_until=_dt(r[12]),
         sealing=r[13],
         body=bytes(r[14]),
+    )
+
+
+async def _open_expectations(conn: Any, expectations: Sequence[Expectation]) -> None:
+    rows = [
+        (
+            e.expectation_id,
+            e.purpose,
+            e.origin_purpose,
+            e.origin_exchange_id,
+            e.case_id,
+            e.owed_by,
+            e.owed_to,
+            e.subject,
+            e.child_ref,
+            _ms(e.opened_at),
+            _ms(e.due_at),
+            None if e.closed_at is None else _ms(e.closed_at),
+            e.closed_by,
+            e.constraints,
+        )
+        for e in expectations
+    ]
+    await _insert(conn, "expectations", _EXPECTATION_TYPES, rows)
+
+
+async def _apply_effects(conn: Any, effects: ExchangeEffects) -> None:
+    """An exchange's side effects: expectations opened and closed, a break-glass record."""
+    await _open_expectations(conn, effects.open)
+    if effects.close:
+        # Lock in id order, so two exchanges closing overlapping sets cannot deadlock; of two
+        # replies closing one expectation, the first to commit closes it and the other finds
+        # it closed (the row is re-checked after the wait).
+        await conn.execute(
+            "UPDATE expectations SET closed_ms = $1, closed_by = $2 WHERE expectation_id IN "
+            "(SELECT expectation_id FROM expectations WHERE expectation_id = ANY($3::text[]) "
+            "AND closed_ms IS NULL ORDER BY expectation_id FOR UPDATE) AND closed_ms IS NULL",
+            _ms(effects.closed_at or datetime.now(UTC)),
+            effects.closed_by,
+            list(effects.close),
+        )
+    bg = effects.break_glass
+    if bg is not None:
+        await conn.execute(
+            f"INSERT INTO break_glass ({_BREAK_GLASS_COLUMNS}) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            bg.exchange_id,
+            bg.sender,
+            bg.purpose,
+            _ms(bg.created_at),
+            bg.sealed,
+            bg.status,
+            bg.reviewed_by,
+            None if bg.reviewed_at is None else _ms(bg.reviewed_at),
+            bg.sealed_note,
+        )
+
+
+def _expectation(r: Any) -> Expectation:
+    return Expectation(
+        expectation_id=r[0],
+        purpose=r[1],
+        origin_purpose=r[2],
+        origin_exchange_id=r[3],
+        case_id=r[4],
+        owed_by=r[5],
+        owed_to=r[6],
+        subject=r[7],
+        child_ref=r[8],
+        opened_at=_dt(r[9]),
+        due_at=_dt(r[10]),
+        closed_at=None if r[11] is None else _dt(r[11]),
+        closed_by=r[12],
+        constraints=None if r[13] is None else bytes(r[13]),
+    )
+
+
+def _break_glass(r: Any) -> BreakGlassRecord:
+    return BreakGlassRecord(
+        exchange_id=r[0],
+        sender=r[1],
+        purpose=r[2],
+        created_at=_dt(r[3]),
+        sealed=bytes(r[4]),
+        status=r[5],
+        reviewed_by=r[6],
+        reviewed_at=None if r[7] is None else _dt(r[7]),
+        sealed_note=None if r[8] is None else bytes(r[8]),
     )

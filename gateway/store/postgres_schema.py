@@ -98,6 +98,50 @@ POSTGRES_MIGRATIONS: list[tuple[int, list[str]]] = [
             )""",
         ],
     ),
+    (
+        2,
+        [
+            """CREATE TABLE expectations (
+                expectation_id TEXT PRIMARY KEY,
+                purpose TEXT NOT NULL,
+                origin_purpose TEXT NOT NULL,
+                origin_exchange_id TEXT,
+                case_id TEXT,
+                owed_by TEXT NOT NULL,
+                owed_to TEXT NOT NULL,
+                subject TEXT,
+                child_ref TEXT,
+                opened_ms BIGINT NOT NULL,
+                due_ms BIGINT NOT NULL,
+                closed_ms BIGINT,
+                closed_by TEXT,
+                constraints BYTEA
+            )""",
+            "CREATE INDEX expectations_owed_by ON expectations (owed_by, closed_ms, due_ms)",
+            "CREATE INDEX expectations_owed_to ON expectations (owed_to, closed_ms, due_ms)",
+            "CREATE INDEX expectations_by_origin ON expectations (origin_exchange_id)",
+            """CREATE TABLE household (
+                case_id TEXT NOT NULL,
+                child_ref TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                registered_by TEXT NOT NULL,
+                registered_ms BIGINT NOT NULL,
+                PRIMARY KEY (case_id, child_ref)
+            )""",
+            """CREATE TABLE break_glass (
+                exchange_id TEXT PRIMARY KEY,
+                sender TEXT NOT NULL,
+                purpose TEXT NOT NULL,
+                created_ms BIGINT NOT NULL,
+                sealed BYTEA NOT NULL,
+                status TEXT NOT NULL,
+                reviewed_by TEXT,
+                reviewed_ms BIGINT,
+                sealed_note BYTEA
+            )""",
+            "CREATE INDEX break_glass_by_status ON break_glass (status, created_ms)",
+        ],
+    ),
 ]
 
 POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[-1][0]

@@ -130,4 +130,23 @@ SQLITE_MIGRATIONS.append(
     )
 )
 
+SQLITE_MIGRATIONS.append(
+    (
+        3,
+        [
+            """CREATE TABLE notifications (
+                partner TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                created_ms INTEGER NOT NULL,
+                next_ms INTEGER NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (partner, kind)
+            )""",
+            "CREATE INDEX notifications_due ON notifications (next_ms)",
+            "ALTER TABLE expectations ADD COLUMN overdue_notified_ms INTEGER",
+            "CREATE INDEX expectations_due ON expectations (closed_ms, overdue_notified_ms, due_ms)",
+        ],
+    )
+)
+
 SCHEMA_VERSION = SQLITE_MIGRATIONS[-1][0]

@@ -29,6 +29,7 @@ from gateway.store.base import (
     LogFilter,
     LogRow,
     NetworkMember,
+    PendingNotification,
     StoredCheckpoint,
     StoredConsent,
     StoredMessage,
@@ -418,6 +419,70 @@ class SqliteStorage:
 
         return await self._read(read)
 
+    async def mark_newly_overdue(self, now: datetime, limit: int) -> list[Expectation]:
+        def write(c: sqlite3.Connection) -> list[Expectation]:
+            rows = c.execute(
+                f"SELECT {_EXPECTATION_COLUMNS} FROM expectations WHERE closed_ms IS NULL "
+                "AND overdue_notified_ms IS NULL AND due_ms < ? ORDER BY due_ms LIMIT ?",
+                (_ms(now), limit),
+            ).fetchall()
+            found = [_expectation(r) for r in rows]
+            c.executemany(
+                "UPDATE expectations SET overdue_notified_ms = ? WHERE expectation_id = ?",
+                [(_ms(now), e.expectation_id) for e in found],
+            )
+            for e in found:
+                _poke(c, e.owed_by, "expectation_overdue", now)
+                _poke(c, e.owed_to, "expectation_overdue", now)
+            return found
+
+        return await self._write(write)
+
+    async def claim_notifications(
+        self, now: datetime, *, lease_s: float, limit: int
+    ) -> list[PendingNotification]:
+        def write(c: sqlite3.Connection) -> list[PendingNotification]:
+            rows = c.execute(
+                "SELECT partner, kind, created_ms, attempts FROM notifications WHERE next_ms <= ? "
+                "ORDER BY next_ms LIMIT ?",
+                (_ms(now), limit),
+            ).fetchall()
+            lease = _ms(now) + int(lease_s * 1000)
+            c.executemany(
+                "UPDATE notifications SET next_ms = ? WHERE partner = ? AND kind = ?",
+                [(lease, r[0], r[1]) for r in rows],
+            )
+            return [PendingNotification(r[0], r[1], _dt(r[2]), r[3]) for r in rows]
+
+        return await self._write(write)
+
+    async def finish_notification(self, partner: str, kind: str, created_at: datetime) -> None:
+        await self._write(
+            lambda c: c.execute(
+                "DELETE FROM notifications WHERE partner = ? AND kind = ? AND created_ms <= ?",
+                (partner, kind, _ms(created_at)),
+            )
+        )
+
+    async def retry_notification(
+        self, partner: str, kind: str, *, next_at: datetime, attempts: int
+    ) -> None:
+        await self._write(
+            lambda c: c.execute(
+                "UPDATE notifications SET next_ms = ?, attempts = ? WHERE partner = ? AND kind = ?",
+                (_ms(next_at), attempts, partner, kind),
+            )
+        )
+
+    async def inbox_count(self, recipient: str) -> int:
+        def read(c: sqlite3.Connection) -> int:
+            row = c.execute(
+                "SELECT COUNT(*) FROM inbox WHERE recipient = ?", (recipient,)
+            ).fetchone()
+            return int(row[0])
+
+        return await self._read(read)
+
     # -- break-glass reviews -------------------------------------------------------------------
     async def break_glass_records(
         self, *, status: str | None, limit: int
@@ -468,6 +533,8 @@ class SqliteStorage:
             indices = _append(c, entries)
             if effects is not None:
                 _apply_effects(c, effects)
+            for recipient in sorted({m.recipient for m in messages}):
+                _poke(c, recipient, "new_messages", messages[0].sent_at)
             c.executemany(
                 "INSERT INTO inbox (message_id, recipient, subject, exchange_id, disclosure_id, purpose, "
                 "sender_partner, sender_role, case_id, in_reply_to, sent_ms, retain_ms, sealing, body) "
@@ -677,6 +744,16 @@ def _apply_effects(c: sqlite3.Connection, effects: ExchangeEffects) -> None:
                 bg.sealed_note,
             ),
         )
+
+
+def _poke(c: sqlite3.Connection, partner: str, kind: str, now: datetime) -> None:
+    # One pending poke per partner and kind: a burst of messages is one notification.
+    c.execute(
+        "INSERT INTO notifications (partner, kind, created_ms, next_ms, attempts) "
+        "VALUES (?, ?, ?, ?, 0) ON CONFLICT (partner, kind) DO UPDATE SET "
+        "created_ms = excluded.created_ms",
+        (partner, kind, _ms(now), _ms(now)),
+    )
 
 
 def _closing(effects: ExchangeEffects) -> list[tuple[str, str | None]]:

@@ -9,12 +9,14 @@ from collections.abc import AsyncIterator
 import structlog
 from aiohttp import web
 
+from gateway.delivery.notify import notification_signer, run_dispatcher
 from gateway.log.sequencer import SequencerLock
 from gateway.web import audit, cases, consents, exchanges, expectations, inbox, meta, token
 from gateway.web.context import GATEWAY, Gateway
 from gateway.web.middleware import error_middleware
 
 __all__ = ["create_app"]
+
 
 log = structlog.get_logger("gateway.app")
 
@@ -32,7 +34,18 @@ def create_app(gw: Gateway, *, background: bool = True) -> web.Application:
     if background:
         app.cleanup_ctx.append(_purger)
         app.cleanup_ctx.append(_sequencer)
+        app.cleanup_ctx.append(_notifier)
     return app
+
+
+async def _notifier(app: web.Application) -> AsyncIterator[None]:
+    """Deliver webhook pokes; claims in storage keep workers from sending one twice."""
+    gw = app[GATEWAY]
+    task = asyncio.create_task(run_dispatcher(gw, notification_signer(gw)))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _sequencer(app: web.Application) -> AsyncIterator[None]:

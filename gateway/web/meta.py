@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from gateway.delivery.notify import notification_signer
 from gateway.errors import NotFound, StorageUnavailable
 from gateway.web.common import authenticate, gateway
 from gateway.web.openapi import openapi_document
@@ -69,3 +70,9 @@ async def partners(request: web.Request) -> web.Response:
             ]
         }
     )
+
+
+@routes.get("/v1/notifications/keys")
+async def notification_keys(request: web.Request) -> web.Response:
+    """The public keys webhook notifications are signed with (JWKS)."""
+    return web.json_response({"keys": [notification_signer(gateway(request)).jwk]})

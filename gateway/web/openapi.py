@@ -452,6 +452,13 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 "Registered partners (public facts only)", {"200": _json({"type": "object"})}
             )
         },
+        "/v1/notifications/keys": {
+            "get": _op(
+                "The public keys (JWKS) that webhook notifications are signed with",
+                {"200": _json({"type": "object"})},
+                auth=False,
+            )
+        },
         "/v1/openapi.json": {
             "get": _op("This document", {"200": _json({"type": "object"})}, auth=False)
         },
