@@ -479,3 +479,56 @@ async def test_disclosure_answer_names_each_recipient_and_its_log_entry(
     for recipient in ("swt-denhelder", "gi-noordholland"):
         waiting = await running.gw.storage.inbox_page(recipient, after=0, limit=10)
         assert [m.exchange_id for m in waiting] == [result["exchange_id"]]
+
+
+# -- replies answer only what was asked ----------------------------------------------------------
+
+
+async def ask_school(http: Http, topics: list[str]) -> tuple[str, str]:
+    """The team asks the school about these topics (with the person's consent both ways)."""
+    team = await http.token("swt-denhelder")
+    consent = adult_consent()
+    consent.update(
+        purposes=["information-request", "information-reply"],
+        to=["school-de-es", "swt-denhelder"],
+    )
+    consent["from"] = ["swt-denhelder", "school-de-es"]
+    recorded = await http.call("POST", "/v1/consents", token=team, json_body=consent)
+    assert recorded.status == 201, recorded.text
+    body = request_body(
+        purpose="information-request", to="school-de-es", payload={"topics": topics}
+    )
+    asked = await http.call("POST", "/v1/exchanges", token=team, json_body=body)
+    assert asked.status == 201, asked.text
+    return str(asked.body["exchange_id"]), await http.token("school-de-es")
+
+
+async def test_reply_answering_exactly_the_topics_asked_is_delivered(
+    running: Running, http: Http
+) -> None:
+    request_id, school = await ask_school(http, ["attendance", "wellbeing"])
+    payload = {
+        "answers": [
+            {"topic": "attendance", "answer": "no_concerns"},
+            {"topic": "wellbeing", "answer": "some_concerns"},
+        ]
+    }
+    body = request_body(purpose="information-reply", payload=payload, in_reply_to=request_id)
+    answer = await http.call("POST", "/v1/exchanges", token=school, json_body=body)
+    assert answer.status == 201, answer.text
+
+
+async def test_reply_answering_a_topic_not_asked_names_only_that_answer_as_not_minimal(
+    running: Running, http: Http
+) -> None:
+    request_id, school = await ask_school(http, ["attendance"])
+    payload = {
+        "answers": [
+            {"topic": "attendance", "answer": "no_concerns"},
+            {"topic": "wellbeing", "answer": "some_concerns"},
+        ]
+    }
+    body = request_body(purpose="information-reply", payload=payload, in_reply_to=request_id)
+    answer = await http.call("POST", "/v1/exchanges", token=school, json_body=body)
+    error = assert_contract_error(answer, 422, "payload_not_minimal")
+    assert [v["path"] for v in error["violations"]] == ["/payload/answers/1"]
