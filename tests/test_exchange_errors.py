@@ -85,7 +85,9 @@ async def test_malformed_request_is_invalid_request_and_changes_nothing(
     for name, body in json_bodies.items():
         with subtests.test(msg=name):
             answer = await http.call("POST", "/v1/exchanges", token=token, json_body=body)
-            assert_contract_error(answer, 400, "invalid_request")
+            error = assert_contract_error(answer, 400, "invalid_request")
+            if name.startswith("missing_"):
+                assert name.removeprefix("missing_") in error["message"]
     with subtests.test(msg="not_json"):
         answer = await http.call(
             "POST",
@@ -96,12 +98,6 @@ async def test_malformed_request_is_invalid_request_and_changes_nothing(
         )
         assert_contract_error(answer, 400, "invalid_request")
     assert await gateway_state(running) == before
-
-
-async def test_missing_field_is_named_in_the_refusal(http: Http) -> None:
-    answer = await send(http, "zorg-noord", without("payload"))
-    error = assert_contract_error(answer, 400, "invalid_request")
-    assert "payload" in error["message"]
 
 
 async def test_bad_bsn_is_invalid_subject_and_is_never_echoed(

@@ -7,7 +7,6 @@ asyncio's subprocess support: the gateway answers it from this test's event loop
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import sys
 from collections.abc import Callable
@@ -139,22 +138,6 @@ async def test_a_checkpoint_signed_by_another_key_fails_the_check(
     saved = await saved_then_grown(running, clients, tmp_path)
     stranger = NoteSigner(running.gw.log_signer.name, Ed25519PrivateKey.generate())
     saved.write_text(forged_note(saved, stranger), encoding="utf-8")
-    outcome = await remote_verify(running, saved)
-    assert outcome.code == 1, outcome.output
-    assert "FAILED" in outcome.output
-
-
-async def test_a_checkpoint_with_a_flipped_signature_bit_fails_the_check(
-    running: Running, clients: MakeClient, tmp_path: Path
-) -> None:
-    saved = await saved_then_grown(running, clients, tmp_path)
-    body, signature_line = saved.read_text(encoding="utf-8").rstrip("\n").rsplit("\n", 1)
-    prefix, encoded = signature_line.rsplit(" ", 1)
-    blob = bytearray(base64.b64decode(encoded))
-    blob[-1] ^= 0x80
-    saved.write_text(
-        f"{body}\n{prefix} {base64.b64encode(bytes(blob)).decode('ascii')}\n", encoding="utf-8"
-    )
     outcome = await remote_verify(running, saved)
     assert outcome.code == 1, outcome.output
     assert "FAILED" in outcome.output

@@ -24,6 +24,7 @@ from gateway.store.base import (
     HouseholdChild,
     LogFilter,
     NetworkMember,
+    PendingNotification,
     Storage,
     StoredCheckpoint,
     StoredConsent,
@@ -759,6 +760,124 @@ async def test_an_expectation_closed_once_stays_closed_by_its_first_reply(
     assert len(closers) == 1
     assert closers <= {"ex-a", "ex-b"}
     assert await one.log_size() == 3
+
+
+async def test_overdue_expectations_are_announced_once_to_both_parties(storage: Storage) -> None:
+    await storage.add_expectations(
+        [
+            expectation("overdue", due_in_days=1),
+            expectation("due-now", owed_by="school-de-es", owed_to="zorg-noord", due_in_days=2),
+            expectation("not-yet", due_in_days=10),
+            expectation("answered", due_in_days=1),
+        ]
+    )
+    await storage.record_exchange(
+        [entry("reply")], [], ExchangeEffects(close=("answered",), closed_by="ex-r", closed_at=T0)
+    )
+    now = T0 + timedelta(days=2)
+
+    found = await storage.mark_newly_overdue(now, 10)
+
+    # Strictly past the deadline: "due-now" is due at `now`, not yet overdue.
+    assert [e.expectation_id for e in found] == ["overdue"]
+    assert await storage.mark_newly_overdue(now, 10) == []
+    later = await storage.mark_newly_overdue(now + timedelta(days=30), 10)
+    assert [e.expectation_id for e in later] == ["due-now", "not-yet"]
+    pokes = await storage.claim_notifications(now + timedelta(days=30), lease_s=60, limit=10)
+    assert sorted((p.partner, p.kind) for p in pokes) == [
+        ("gi-noordholland", "expectation_overdue"),
+        ("school-de-es", "expectation_overdue"),
+        ("swt-denhelder", "expectation_overdue"),
+        ("zorg-noord", "expectation_overdue"),
+    ]
+
+
+async def test_two_instances_announcing_overdue_expectations_announce_each_once(
+    storage_backend: Backend,
+) -> None:
+    one, two = await storage_backend.open(), await storage_backend.open()
+    ids = [f"e-{n:02d}" for n in range(30)]
+    await one.add_expectations([expectation(eid, due_in_days=1) for eid in ids])
+    now = T0 + timedelta(days=2)
+
+    batches = await asyncio.gather(
+        *((one if n % 2 else two).mark_newly_overdue(now, 7) for n in range(8))
+    )
+
+    announced = [e.expectation_id for batch in batches for e in batch]
+    assert sorted(announced) == ids
+
+
+async def test_new_messages_queue_one_poke_per_recipient_until_delivered(
+    storage: Storage,
+) -> None:
+    await storage.record_exchange(
+        [entry("x")], [message("m-1"), message("m-2"), message("m-3", "school-de-es")]
+    )
+    await storage.record_exchange([entry("y")], [message("m-4")])
+
+    claimed = await storage.claim_notifications(T0, lease_s=60, limit=10)
+
+    assert sorted(claimed, key=lambda p: p.partner) == [
+        PendingNotification("school-de-es", "new_messages", T0, 0),
+        PendingNotification("zorg-noord", "new_messages", T0, 0),
+    ]
+    assert await storage.inbox_count("zorg-noord") == 3
+    assert await storage.inbox_count("school-de-es") == 1
+    assert await storage.inbox_count("gi-noordholland") == 0
+
+
+async def test_claimed_notification_returns_after_its_lease_unless_finished(
+    storage: Storage,
+) -> None:
+    await storage.record_exchange([entry("x")], [message("m-1"), message("m-2", "school-de-es")])
+
+    assert len(await storage.claim_notifications(T0, lease_s=60, limit=10)) == 2
+    assert await storage.claim_notifications(T0 + timedelta(seconds=59), lease_s=60, limit=10) == []
+    await storage.finish_notification("school-de-es", "new_messages", T0)
+
+    again = await storage.claim_notifications(T0 + timedelta(seconds=60), lease_s=60, limit=10)
+    assert [p.partner for p in again] == ["zorg-noord"]
+
+
+async def test_a_newer_poke_survives_finishing_the_older_one(storage: Storage) -> None:
+    await storage.record_exchange([entry("x")], [message("m-1")])
+    [claimed] = await storage.claim_notifications(T0, lease_s=60, limit=10)
+    later = replace(message("m-2"), sent_at=T0 + timedelta(seconds=5))
+    await storage.record_exchange([entry("y")], [later])
+
+    await storage.finish_notification(claimed.partner, claimed.kind, claimed.created_at)
+
+    [still] = await storage.claim_notifications(T0 + timedelta(minutes=1), lease_s=60, limit=10)
+    assert still.created_at == T0 + timedelta(seconds=5)
+
+
+async def test_retried_notification_waits_until_its_next_attempt(storage: Storage) -> None:
+    await storage.record_exchange([entry("x")], [message("m-1")])
+    await storage.claim_notifications(T0, lease_s=60, limit=10)
+
+    await storage.retry_notification(
+        "zorg-noord", "new_messages", next_at=T0 + timedelta(seconds=10), attempts=1
+    )
+
+    assert await storage.claim_notifications(T0 + timedelta(seconds=9), lease_s=60, limit=10) == []
+    [retried] = await storage.claim_notifications(T0 + timedelta(seconds=10), lease_s=60, limit=10)
+    assert retried.attempts == 1
+
+
+async def test_two_instances_claiming_at_once_never_take_the_same_notification(
+    storage_backend: Backend,
+) -> None:
+    one, two = await storage_backend.open(), await storage_backend.open()
+    partners = [f"partner-{n:02d}" for n in range(20)]
+    await one.record_exchange([entry("x")], [message(f"m-{p}", p) for p in partners])
+
+    batches = await asyncio.gather(
+        *((one if n % 2 else two).claim_notifications(T0, lease_s=60, limit=3) for n in range(10))
+    )
+
+    claimed = [p.partner for batch in batches for p in batch]
+    assert sorted(claimed) == partners
 
 
 async def test_break_glass_review_is_stored_with_its_log_entry(storage: Storage) -> None:

@@ -36,7 +36,8 @@ def codes_at(payload: Mapping[str, Any], path: str) -> list[str]:
             elif item is not None and not many:
                 nxt.append(item)
         values = nxt
-    return [v for v in values if isinstance(v, str)]
+    flat = [x for v in values for x in (v if isinstance(v, list) else [v])]
+    return [v for v in flat if isinstance(v, str)]
 
 
 def due_date(

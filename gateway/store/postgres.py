@@ -1,7 +1,7 @@
 """PostgreSQL back end: any number of gateway instances share one database.
 
 Every write is one transaction on a pooled connection and returns after COMMIT, which PostgreSQL
-makes durable (synchronous_commit is never left `off`, see `_prepare_connection`). Log indices
+makes durable (synchronous_commit is never left `off`, see `_durable_pool`). Log indices
 come from the one-row `log_head` counter, updated inside the writing transaction: concurrent
 appenders queue on that row lock, so indices are gap-free, a rollback gives its indices back, and
 index order is commit order.
@@ -35,6 +35,7 @@ from gateway.store.base import (
     LogFilter,
     LogRow,
     NetworkMember,
+    PendingNotification,
     StoredCheckpoint,
     StoredConsent,
     StoredMessage,
@@ -66,6 +67,9 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.OperatorInterventionError,  # CannotConnectNowError, AdminShutdownError
     asyncpg.exceptions.InsufficientResourcesError,  # TooManyConnectionsError, disk full
     asyncpg.exceptions.TransactionRollbackError,
+    # A connection the server has just closed (restart, failover, idle kill) can fail this way
+    # before asyncpg has noticed the close; the pool replaces it afterwards.
+    asyncpg.exceptions.InternalClientError,
 )
 
 
@@ -101,11 +105,31 @@ def _advisory_key(purpose: str, schema: str | None) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-async def _prepare_connection(conn: Any) -> None:
-    # A role or database may default to synchronous_commit=off, which would acknowledge writes
-    # before they are durable. Stronger settings (remote_write, remote_apply) are kept.
-    if await conn.fetchval("SHOW synchronous_commit") == "off":
-        await conn.execute("SET synchronous_commit = on")
+async def _durable_pool(dsn: str, settings: dict[str, str]) -> Any:
+    """A connection pool whose commits are durable before they are acknowledged."""
+    pool = await _pool(dsn, settings)
+    try:
+        durable = await pool.fetchval("SHOW synchronous_commit") != "off"
+    except BaseException:
+        pool.terminate()
+        raise
+    if durable:
+        # Stronger settings a deployment chose (remote_write, remote_apply) are kept as they are.
+        return pool
+    # A role or database default of `off` would acknowledge commits before they are durable.
+    # The pool runs RESET ALL on every release, so only a setting sent at connect time sticks.
+    await pool.close()
+    return await _pool(dsn, {**settings, "synchronous_commit": "on"})
+
+
+async def _pool(dsn: str, settings: dict[str, str]) -> Any:
+    return await asyncpg.create_pool(
+        dsn,
+        min_size=POOL_MIN,
+        max_size=POOL_MAX,
+        timeout=CONNECT_TIMEOUT_S,
+        server_settings=settings,
+    )
 
 
 class PostgresStorage:
@@ -140,16 +164,9 @@ class PostgresStorage:
     async def open(self) -> None:
         if self._pool is not None:
             return
-        server_settings = {} if self.schema is None else {"search_path": self.schema}
+        settings = {} if self.schema is None else {"search_path": self.schema}
         async with _unavailable_on_failure("connection"):
-            self._pool = await asyncpg.create_pool(
-                self.dsn,
-                min_size=POOL_MIN,
-                max_size=POOL_MAX,
-                timeout=CONNECT_TIMEOUT_S,
-                server_settings=server_settings,
-                init=_prepare_connection,
-            )
+            self._pool = await _durable_pool(self.dsn, settings)
         try:
             await self.migrate()
         except BaseException:
@@ -452,6 +469,79 @@ class PostgresStorage:
 
         return await self._read(read)
 
+    async def mark_newly_overdue(self, now: datetime, limit: int) -> list[Expectation]:
+        async def write(conn: Any) -> list[Expectation]:
+            # SKIP LOCKED: instances checking at the same moment announce each expectation once.
+            rows = await conn.fetch(
+                "UPDATE expectations SET overdue_notified_ms = $1 WHERE expectation_id IN "
+                "(SELECT expectation_id FROM expectations WHERE closed_ms IS NULL "
+                "AND overdue_notified_ms IS NULL AND due_ms < $1 ORDER BY due_ms LIMIT $2 "
+                f"FOR UPDATE SKIP LOCKED) RETURNING {_EXPECTATION_COLUMNS}",
+                _ms(now),
+                limit,
+            )
+            found = sorted(map(_expectation, rows), key=lambda e: (e.due_at, e.expectation_id))
+            parties = {p for e in found for p in (e.owed_by, e.owed_to)}
+            await _poke(conn, sorted(parties), "expectation_overdue", now)
+            return found
+
+        return await self._write(write)
+
+    # -- notifications -------------------------------------------------------------------------
+    async def claim_notifications(
+        self, now: datetime, *, lease_s: float, limit: int
+    ) -> list[PendingNotification]:
+        async def write(conn: Any) -> list[PendingNotification]:
+            # SKIP LOCKED: instances claiming at the same moment never take the same poke.
+            rows = await conn.fetch(
+                "WITH due AS (SELECT partner, kind, next_ms FROM notifications "
+                "WHERE next_ms <= $1 ORDER BY next_ms LIMIT $2 FOR UPDATE SKIP LOCKED) "
+                "UPDATE notifications n SET next_ms = $3 FROM due "
+                "WHERE n.partner = due.partner AND n.kind = due.kind "
+                "RETURNING n.partner, n.kind, n.created_ms, n.attempts, due.next_ms",
+                _ms(now),
+                limit,
+                _ms(now) + int(lease_s * 1000),
+            )
+            rows = sorted(rows, key=lambda r: (r[4], r[0], r[1]))
+            return [PendingNotification(r[0], r[1], _dt(r[2]), r[3]) for r in rows]
+
+        return await self._write(write)
+
+    async def finish_notification(self, partner: str, kind: str, created_at: datetime) -> None:
+        async def write(conn: Any) -> None:
+            await conn.execute(
+                "DELETE FROM notifications WHERE partner = $1 AND kind = $2 AND created_ms <= $3",
+                partner,
+                kind,
+                _ms(created_at),
+            )
+
+        await self._write(write)
+
+    async def retry_notification(
+        self, partner: str, kind: str, *, next_at: datetime, attempts: int
+    ) -> None:
+        async def write(conn: Any) -> None:
+            await conn.execute(
+                "UPDATE notifications SET next_ms = $1, attempts = $2 "
+                "WHERE partner = $3 AND kind = $4",
+                _ms(next_at),
+                attempts,
+                partner,
+                kind,
+            )
+
+        await self._write(write)
+
+    async def inbox_count(self, recipient: str) -> int:
+        async def read(conn: Any) -> int:
+            return int(
+                await conn.fetchval("SELECT count(*) FROM inbox WHERE recipient = $1", recipient)
+            )
+
+        return await self._read(read)
+
     # -- break-glass reviews -------------------------------------------------------------------
     async def break_glass_records(
         self, *, status: str | None, limit: int
@@ -517,6 +607,8 @@ class PostgresStorage:
                     _INBOX_TYPES,
                     [(first + i, *_message_values(m)) for i, m in enumerate(messages)],
                 )
+                recipients = sorted({m.recipient for m in messages})
+                await _poke(conn, recipients, "new_messages", messages[0].sent_at)
             if effects is not None:
                 await _apply_effects(conn, effects)
             return await _append(conn, entries)
@@ -914,3 +1006,17 @@ def _break_glass(r: Any) -> BreakGlassRecord:
         reviewed_at=None if r[7] is None else _dt(r[7]),
         sealed_note=None if r[8] is None else bytes(r[8]),
     )
+
+
+async def _poke(conn: Any, partners: Sequence[str], kind: str, now: datetime) -> None:
+    """Queue one pending poke per partner and kind: a burst of messages is one notification."""
+    # Callers pass partners sorted, so concurrent pokers lock the rows in one order.
+    for partner in partners:
+        await conn.execute(
+            "INSERT INTO notifications (partner, kind, created_ms, next_ms, attempts) "
+            "VALUES ($1, $2, $3, $3, 0) ON CONFLICT (partner, kind) DO UPDATE SET "
+            "created_ms = excluded.created_ms",
+            partner,
+            kind,
+            _ms(now),
+        )

@@ -142,6 +142,22 @@ POSTGRES_MIGRATIONS: list[tuple[int, list[str]]] = [
             "CREATE INDEX break_glass_by_status ON break_glass (status, created_ms)",
         ],
     ),
+    (
+        3,
+        [
+            """CREATE TABLE notifications (
+                partner TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                created_ms BIGINT NOT NULL,
+                next_ms BIGINT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (partner, kind)
+            )""",
+            "CREATE INDEX notifications_due ON notifications (next_ms)",
+            "ALTER TABLE expectations ADD COLUMN overdue_notified_ms BIGINT",
+            "CREATE INDEX expectations_due ON expectations (closed_ms, overdue_notified_ms, due_ms)",
+        ],
+    ),
 ]
 
 POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[-1][0]

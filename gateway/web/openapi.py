@@ -176,7 +176,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         "/v1/exchanges/check": {
             "post": _op(
                 "May I share? Decides without changing anything",
-                {"200": _json("CheckResult"), **_errors(400, 413)},
+                {"200": _json("CheckResult"), **_errors(400, 403, 413)},
                 requestBody=check_body,
             )
         },
@@ -449,7 +449,8 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         },
         "/v1/partners": {
             "get": _op(
-                "Registered partners (public facts only)", {"200": _json({"type": "object"})}
+                "Registered partners (public facts only)",
+                {"200": _json({"type": "object"}), **_errors(403)},
             )
         },
         "/v1/notifications/keys": {
