@@ -444,11 +444,16 @@ def test_catalogue_entry_names_parties_basis_and_retention_consistently(
         "record_retention_years",
         "break_glass",
     }
-    assert required <= purpose.keys() <= required | {
-        "expects_reply",
-        "reply_to",
-        "expected_when_gi_joins",
-    }
+    assert (
+        required
+        <= purpose.keys()
+        <= required
+        | {
+            "expects_reply",
+            "reply_to",
+            "expected_when_gi_joins",
+        }
+    )
     assert set(purpose["title"]) == {"nl", "en"}
     assert set(purpose["sender_kinds"]) <= set(KINDS)
     assert set(purpose["recipient_kinds"]) <= set(KINDS)
