@@ -368,7 +368,7 @@ async def test_closure_notice_to_the_case_network_reaches_the_consented_partners
     delivered = {d["recipient"]: d for d in sent["disclosures"]}
     assert set(delivered) == {"zorg-noord", "gi-noordholland", "school-de-es"}
     refused = {r["recipient"]: r for r in sent["refused"]}
-    assert set(refused) == {EXTRA_PROVIDER, "swt-denhelder"}
+    assert set(refused) == {EXTRA_PROVIDER}
     assert refused[EXTRA_PROVIDER]["code"] == "consent_required"
     assert refused[EXTRA_PROVIDER]["missing_consent"] == {
         "purpose": "closure-notice",
@@ -376,8 +376,7 @@ async def test_closure_notice_to_the_case_network_reaches_the_consented_partners
         "to": EXTRA_PROVIDER,
         "given_by": ["subject", "custodian"],
     }
-    # The sender is a member of its own case network: it gets no copy, and the answer says why.
-    assert refused["swt-denhelder"]["code"] == "recipient_not_allowed"
+    # The sender is a member of its own case network: it is not a recipient, nor refused.
 
     log = await entries_since(running, before)
     mine = {i: e for i, e in log.items() if e.exchange_id == sent["exchange_id"]}
@@ -394,10 +393,9 @@ async def test_closure_notice_to_the_case_network_reaches_the_consented_partners
     refusals = {e.recipient: e for e in mine.values() if e.decision == "refused"}
     assert {r: e.reason for r, e in refusals.items()} == {
         EXTRA_PROVIDER: "consent_required",
-        "swt-denhelder": "recipient_not_allowed",
     }
     assert refusals[EXTRA_PROVIDER].details["missing_consent"]["to"] == EXTRA_PROVIDER
-    assert len(mine) == 5
+    assert len(mine) == 4
 
     for recipient in delivered:
         [message] = (await wider_town(recipient).inbox())["messages"]
@@ -514,10 +512,11 @@ async def ask_the_school(town: Town) -> dict[str, Any]:
         case_id=CASE,
     )
     [owed] = request["expectations_opened"]
+    # Due by the request's own reply_by date: the end of that day in Dutch time.
     assert (owed["purpose"], owed["owed_by"], owed["due_at"]) == (
         "information-reply",
         "school-de-es",
-        TEN_DAYS_ON,
+        "2026-12-04T22:59:59.000Z",
     )
     return request
 
@@ -693,3 +692,16 @@ async def test_break_glass_failing_its_own_meldcode_answers_is_an_invalid_reques
     assert (await town("swt-denhelder").inbox())["messages"] == []
     queue = await town("fg-denhelder").request("GET", "/v1/audit/break-glass")
     assert queue["break_glass"] == []
+
+
+async def test_a_referral_without_a_registered_household_still_expects_the_childs_assessment(
+    town: Town,
+) -> None:
+    team = town("swt-denhelder")
+    await team.record_consent(family_consent(["referral"], ["swt-denhelder"], ["zorg-noord"]))
+    sent = await team.send(
+        "referral", "zorg-noord", ELDEST.bsn, referral_payload(), case_id="case-no-household"
+    )
+    assessments = [e for e in sent["expectations_opened"] if e["purpose"] == "safety-assessment"]
+    assert [(e["owed_by"], e["child_ref"]) for e in assessments] == [("zorg-noord", None)]
+    assert any("household" in w for w in sent["warnings"])

@@ -91,9 +91,10 @@ def plan_effects(
         if expected.carry is not None:
             carried = json.dumps({expected.carry: codes_at(payload, expected.carry)}).encode()
         for recipient in recipients:
+            # Without a registered household, at least the referred child is expected.
             targets: list[tuple[str, str | None]] = (
                 [(c.subject, c.child_ref) for c in household]
-                if expected.per_child
+                if expected.per_child and household
                 else [(subject, None)]
             )
             for person, child_ref in targets:

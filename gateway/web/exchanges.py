@@ -54,17 +54,20 @@ _LOGGED_REFUSALS = frozenset(
 )
 
 
-async def _recipients(gw: Gateway, request: ExchangeRequest) -> tuple[list[str], bool]:
+async def _recipients(
+    gw: Gateway, request: ExchangeRequest, caller_id: str
+) -> tuple[list[str], bool]:
     if isinstance(request.to, CaseNetworkTarget):
         members = await gw.storage.case_network(request.to.case_id)
-        return [m.partner_id for m in members], True
+        # The sender is in its own network; it is not a recipient of what it sends.
+        return [m.partner_id for m in members if m.partner_id != caller_id], True
     return list(request.to), False
 
 
 async def _decide(
     gw: Gateway, caller: Caller, request: ExchangeRequest, subject: str, now: datetime
 ) -> tuple[Decision, list[str]]:
-    recipients, fan_out = await _recipients(gw, request)
+    recipients, fan_out = await _recipients(gw, request, caller.partner.id)
     consents = await load_consents(gw, subject)
     decision = decide(
         request,
@@ -121,6 +124,7 @@ async def _check_reply(gw: Gateway, caller: Caller, parsed: ExchangeRequest) -> 
 
 
 async def _effects(
+    warnings: list[str],
     gw: Gateway,
     caller: Caller,
     parsed: ExchangeRequest,
@@ -131,9 +135,10 @@ async def _effects(
 ) -> ExchangeEffects:
     assert parsed.payload is not None
     purpose = decision.purpose
+    per_child = any(e.per_child for e in purpose.expects_reply)
     household = (
         await gw.storage.household(parsed.case_id)
-        if parsed.case_id is not None and any(e.per_child for e in purpose.expects_reply)
+        if parsed.case_id is not None and per_child
         else []
     )
     planned = plan_effects(
@@ -151,6 +156,12 @@ async def _effects(
         seal=lambda data, eid: gw.cipher.seal(data, eid.encode()),
         new_id=lambda: new_id("exp"),
     )
+    if per_child and not household:
+        warnings.append(
+            "no household is registered for this case: only the referred child is expected to "
+            "get a safety assessment; register every child with PUT /v1/cases/{case_id}/household "
+            "so none is missed"
+        )
     if parsed.break_glass is None:
         return planned
     record = BreakGlassRecord(
@@ -243,7 +254,8 @@ async def execute_exchange(gw: Gateway, caller: Caller, parsed: ExchangeRequest)
                 "message_id": message_id,
             }
         )
-    effects = await _effects(gw, caller, parsed, decision, subject, exchange_id, now)
+    warnings: list[str] = []
+    effects = await _effects(warnings, gw, caller, parsed, decision, subject, exchange_id, now)
     indices = await gw.storage.record_exchange(entries, messages, effects)
     by_disclosure = {e.disclosure_id: i for e, i in zip(entries, indices, strict=True)}
     for item in disclosures:
@@ -279,6 +291,8 @@ async def execute_exchange(gw: Gateway, caller: Caller, parsed: ExchangeRequest)
         answer["expectations_closed"] = list(effects.close)
     if decision.break_glass:
         answer["break_glass"] = {"review": "pending"}
+    if warnings:
+        answer["warnings"] = warnings
     return answer
 
 
