@@ -72,7 +72,7 @@ def _client(base: str, config: Path, audience: str, partner: str, role: str) -> 
 
 
 def _table(rows: list[tuple[int, LogEntry]]) -> None:
-    headers = ("#", "decision", "reason", "purpose", "from", "to", "basis", "consent", "fields")
+    headers = ("#", "decision", "reason", "purpose", "by", "to", "basis", "consent", "fields")
     lines = [headers]
     for index, e in rows:
         basis = "" if e.legal_basis is None else e.legal_basis.get("type", "")
@@ -178,18 +178,228 @@ async def _story(config: Path, data: Path) -> int:
                 )
                 await client.ack(message["id"])
 
-        _say(7, "The disclosure records (no payload, no BSN: pseudonyms, field names, hashes).")
+        closure_index = sent["disclosures"][0]["log_index"]
+        gi = _client(base, config, aud, "gi-noordholland", "jeugdbeschermer")
+        try:
+            if await _family_story(config, provider, team, school, gi) != 0:
+                return 1
+        finally:
+            await gi.close()
+
+        _say(20, "The disclosure records (no payload, no BSN: pseudonyms, field names, hashes).")
         size = await gw.storage.log_size()
         rows = await gw.storage.log_rows(0, size)
         _table([(row.index, row.entry) for row in rows])
 
-        _say(8, "The privacy officer checks that the closure notice's record is in the signed log.")
-        return await _officer_checks(base, config, gw, sent["disclosures"][0]["log_index"])
+        _say(
+            21, "The privacy officer checks that the closure notice's record is in the signed log."
+        )
+        return await _officer_checks(base, config, gw, closure_index)
 
     finally:
         for client in (provider, team, school):
             await client.close()
         await runner.cleanup()
+
+
+SIBLINGS = (("kind-1", DEMO_BSN), ("kind-2", "999993653"), ("kind-3", "999990342"))
+
+
+def _expectations(items: list[dict[str, Any]]) -> None:
+    for e in items:
+        child = f" for {e['child_ref']}" if e.get("child_ref") else ""
+        print(
+            f"   - {e['purpose']}{child}: owed by {e['owed_by']} to {e['owed_to']}, "
+            f"due {e['due_at'][:10]}, {e['status']}"
+        )
+
+
+async def _family_story(
+    config: Path,
+    provider: PartnerClient,
+    team: PartnerClient,
+    school: PartnerClient,
+    gi: PartnerClient,
+) -> int:
+    """Part two: the flows the inspections missed, over the weeks of one family's help."""
+    print("\n--- Part two: one family over time (case " + CASE + ") ---")
+    _say(
+        8,
+        "The team registers the case network (itself as procesregisseur, the school that "
+        "referred the family, the provider) and the household's three children.",
+    )
+    for partner, role in (
+        ("swt-denhelder", "procesregisseur"),
+        ("school-de-es", "referrer"),
+        ("zorg-noord", "involved"),
+    ):
+        await team.request("PUT", f"/v1/cases/{CASE}/network/{partner}", json_body={"role": role})
+    await team.request(
+        "PUT",
+        f"/v1/cases/{CASE}/household",
+        json_body={"children": [{"bsn": bsn, "child_ref": ref} for ref, bsn in SIBLINGS]},
+    )
+    print("   network: swt-denhelder, school-de-es (referrer), zorg-noord; children kind-1..3")
+
+    _say(
+        9,
+        "The child (14) and a parent consent to the referral, to status updates for the "
+        "school, to questions to the school and its answers, and to closure notices.",
+    )
+    today = date.today()
+    family = {"bsn": DEMO_BSN, "birth_date": date(today.year - 14, 1, 15).isoformat()}
+    givers = [{"role": "subject"}, {"role": "custodian", "name": "J. de Vries"}]
+    evidence = {"method": "written", "reference": "dossier 2026-0042, form 4"}
+    await team.record_consent(
+        {
+            "subject": family,
+            "given_by": givers,
+            "evidence": evidence,
+            "purposes": ["referral", "referrer-status", "information-request", "closure-notice"],
+            "to": ["zorg-noord", "school-de-es"],
+        }
+    )
+    await team.record_consent(
+        {
+            "subject": family,
+            "given_by": givers,
+            "evidence": evidence,
+            "purposes": ["information-reply"],
+            "from": ["school-de-es"],
+            "to": ["swt-denhelder"],
+        }
+    )
+
+    _say(10, "The team refers the family to Zorgaanbieder Noord. The gateway now expects replies.")
+    referral = await team.send(
+        "referral", "zorg-noord", DEMO_BSN, _example(config, "referral"), case_id=CASE
+    )
+    _expectations(
+        [
+            {**e, "owed_to": "swt-denhelder", "status": "open"}
+            for e in referral["expectations_opened"]
+        ]
+    )
+
+    _say(11, "The provider starts the help (start-stop): that expectation closes.")
+    start = {**_example(config, "start-stop"), "event": "start"}
+    for key in ("end_date", "end_reason"):
+        start.pop(key)
+    started = await provider.send(
+        "start-stop",
+        "swt-denhelder",
+        DEMO_BSN,
+        start,
+        case_id=CASE,
+        in_reply_to=referral["exchange_id"],
+    )
+    print(f"   closed: {started.get('expectations_closed')}")
+
+    _say(
+        12,
+        "The GI joins the case (reported directly): its waiting-list status is due in 15 "
+        "days. It reports, and the expectation closes.",
+    )
+    joined = await gi.request(
+        "PUT",
+        f"/v1/cases/{CASE}/network/gi-noordholland",
+        json_body={"role": "involved", "reported_via": "direct"},
+    )
+    _expectations(joined["expectations_opened"])
+    reported = await gi.send(
+        "waiting-list-status",
+        "swt-denhelder",
+        DEMO_BSN,
+        _example(config, "waiting-list-status"),
+        case_id=CASE,
+    )
+    print(f"   closed: {reported.get('expectations_closed')}")
+
+    _say(13, "The provider assesses the safety of two of the three children.")
+    assessed = await provider.send(
+        "safety-assessment",
+        "swt-denhelder",
+        DEMO_BSN,
+        _example(config, "safety-assessment"),
+        case_id=CASE,
+    )
+    print(f"   closed: {len(assessed.get('expectations_closed', []))} of 3; kind-3 is still owed")
+
+    _say(
+        14,
+        "The team tells the school that referred the family that help has started "
+        "(one call: POST /v1/cases/{id}/referrer-status).",
+    )
+    told = await team.request(
+        "POST",
+        f"/v1/cases/{CASE}/referrer-status",
+        json_body={"bsn": DEMO_BSN, "status": "help_started"},
+    )
+    print(f"   sent to {told['disclosures'][0]['recipient']} on {told['legal_basis']['type']}")
+
+    _say(15, "The team asks the school about attendance and wellbeing.")
+    asked = await team.send(
+        "information-request",
+        "school-de-es",
+        DEMO_BSN,
+        {"topics": ["attendance", "wellbeing"]},
+        case_id=CASE,
+    )
+    print(f"   the school owes an answer by {asked['expectations_opened'][0]['due_at'][:10]}")
+
+    _say(16, "The school answers a topic it was not asked about as well ...")
+    reply = _example(config, "information-reply")
+    try:
+        await school.send(
+            "information-reply",
+            "swt-denhelder",
+            DEMO_BSN,
+            reply,
+            case_id=CASE,
+            in_reply_to=asked["exchange_id"],
+        )
+        print("   unexpectedly allowed")
+        return 1
+    except GatewayClientError as error:
+        _refusal(error)
+    reply["answers"] = [a for a in reply["answers"] if a["topic"] != "contact_with_parents"]
+    answered = await school.send(
+        "information-reply",
+        "swt-denhelder",
+        DEMO_BSN,
+        reply,
+        case_id=CASE,
+        in_reply_to=asked["exchange_id"],
+    )
+    print(
+        f"   ... and then only what was asked: delivered, closed "
+        f"{answered.get('expectations_closed')}"
+    )
+
+    _say(17, "What the team is still owed (GET /v1/expectations):")
+    open_items = await team.request("GET", "/v1/expectations", params={"status": "open"})
+    _expectations(open_items["expectations"])
+
+    _say(18, "Help ends: the team sends a closure notice to the whole case network.")
+    closed = await team.send(
+        "closure-notice",
+        {"case_network": CASE},
+        DEMO_BSN,
+        _example(config, "closure-notice"),
+        case_id=CASE,
+    )
+    for d in closed["disclosures"]:
+        print(f"   delivered to {d['recipient']}")
+    for r in closed.get("refused", []):
+        print(f"   refused for {r['recipient']}: {r['code']} (missing: {r.get('missing_consent')})")
+
+    _say(19, "Every recipient pulls and acknowledges its messages.")
+    for client in (provider, team, school, gi):
+        page = await client.inbox(limit=100)
+        for message in page["messages"]:
+            await client.ack(message["id"])
+        print(f"   {client.partner_id}: {len(page['messages'])} message(s)")
+    return 0
 
 
 async def _officer_checks(base: str, config: Path, gw: Any, index: int) -> int:
