@@ -10,7 +10,10 @@ Lock order, which rules out deadlocks: `inbox_head` first (only `record_exchange
 the rows a write changes, then `log_head` last. A transaction holding `log_head` therefore waits
 for nothing, and one holding `inbox_head` waits only for row locks of transactions that never wait
 for `inbox_head`.
-`PostgresSequencerLock` elects the one sequencer among instances.
+
+Work that several instances may start at once (purging, pruning jtis, announcing overdue
+expectations, claiming notifications) takes its rows with FOR UPDATE SKIP LOCKED, so each row is
+handled by exactly one instance. `PostgresSequencerLock` elects the one sequencer among instances.
 """
 
 from __future__ import annotations
