@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +36,16 @@ ROLES = {
 
 def private_jwks(partner_id: str) -> dict[str, Any]:
     return json.loads((DEMO_KEYS / f"{partner_id}.private.jwks.json").read_text())
+
+
+def copy_config(destination: Path) -> Path:
+    """A private, editable copy of the shipped config (schemas still read from the repository)."""
+    shutil.copytree(DEFAULT_CONFIG, destination)
+    settings = (destination / "gateway.toml").read_text()
+    (destination / "gateway.toml").write_text(
+        settings.replace('schemas_dir = "../schemas"', f'schemas_dir = "{REPO / "schemas"}"')
+    )
+    return destination
 
 
 def example(purpose: str) -> dict[str, Any]:

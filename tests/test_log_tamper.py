@@ -285,7 +285,7 @@ def test_a_leaf_edited_together_with_its_stored_hash_is_caught_by_the_signed_roo
     assert low == first
     assert low <= EDITED_WITH_NODE < high
     # The range is the stretch between two signed checkpoints, not the whole log.
-    assert (low, high) == (9, 18)
+    assert (low, high) == (BATCH, 2 * BATCH)
 
 
 def test_a_checkpoint_with_an_altered_signature_is_reported_at_its_size(

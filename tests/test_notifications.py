@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -18,9 +17,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from gateway.clock import FixedClock
 from gateway.delivery.notify import dispatch_once, notification_signer
-from gateway.runtime import DEFAULT_CONFIG, build_gateway
+from gateway.runtime import build_gateway
 from gateway.web import create_app
-from tests.conftest import BSN_CHILD, REPO, Running, example
+from tests.conftest import BSN_CHILD, Running, copy_config, example
 
 
 class Receiver:
@@ -54,12 +53,7 @@ async def hooked(
     tmp_path: Path, clock: FixedClock, receiver: tuple[Receiver, str]
 ) -> AsyncIterator[Running]:
     """A gateway whose social team has a webhook pointing at the receiver."""
-    config = tmp_path / "config"
-    shutil.copytree(DEFAULT_CONFIG, config)
-    settings = (config / "gateway.toml").read_text()
-    (config / "gateway.toml").write_text(
-        settings.replace('schemas_dir = "../schemas"', f'schemas_dir = "{REPO / "schemas"}"')
-    )
+    config = copy_config(tmp_path / "config")
     partners = (config / "partners.toml").read_text()
     partners = partners.replace(
         'jwks = "keys/swt-denhelder.jwks.json"',
