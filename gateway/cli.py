@@ -55,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--jwks", type=Path, help="that partner's private JWKS (remote check)")
     verify.add_argument("--actor", default="auditor", help="actor id to act as (remote check)")
     verify.add_argument(
+        "--audience",
+        help="token audience (remote check; default: the id the gateway names at /healthz)",
+    )
+    verify.add_argument(
         "--update", action="store_true", help="save the newer checkpoint to --checkpoint"
     )
 
@@ -134,10 +138,6 @@ def _demo(args: argparse.Namespace) -> int:
     return code  # noqa: RET504 - the folder must be removed before returning
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def _log(args: argparse.Namespace) -> int:
     from gateway.log import logcli
 
@@ -190,3 +190,7 @@ def _keys_rotate(args: argparse.Namespace) -> int:
         "running gateways use the new keys after `gateway partners reload --data ...` or a restart"
     )
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -11,7 +11,6 @@ Fixtures are named `storage`, `storage_backend` and `postgres_backend`; their fu
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import sqlite3
@@ -82,7 +81,7 @@ class SqliteBackend:
 
     async def migrate(self, instance: Storage) -> int:
         assert isinstance(instance, SqliteStorage)
-        return await asyncio.to_thread(instance.migrate)
+        return await instance.migrate()
 
     async def schema_version(self) -> int:
         return int(self._sql("SELECT value FROM meta WHERE key = 'schema_version'")[0][0])

@@ -25,6 +25,7 @@ from gateway.store.base import (
     LogFilter,
     NetworkMember,
     PendingNotification,
+    SchemaVersionError,
     Storage,
     StoredCheckpoint,
     StoredConsent,
@@ -1229,3 +1230,13 @@ async def test_sequencer_lock_is_not_acquired_when_postgres_is_unreachable() -> 
 
     assert await lock.acquire() is False
     await lock.release()
+
+
+async def test_database_with_an_older_schema_version_is_refused_until_migrated(
+    storage_backend: Backend,
+) -> None:
+    await storage_backend.open()
+    await storage_backend.set_schema_version(1)
+    older = storage_backend.make()
+    with pytest.raises(SchemaVersionError, match="run `gateway migrate`"):
+        await older.open()

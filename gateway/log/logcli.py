@@ -97,6 +97,7 @@ def verify_remote(args: argparse.Namespace) -> int:
                 partner_id=args.partner,
                 private_jwks=keys,
                 actor_id=args.actor,
+                audience=args.audience,
             )
         )
     except (NoteError, ProofError) as exc:

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
+
 from gateway.client.http import PartnerClient
 from gateway.log.checkpoint import Checkpoint, NoteVerifier, open_checkpoint, parse_checkpoint_body
 from gateway.log.merkle import verify_consistency
@@ -31,6 +33,7 @@ async def check_remote_consistency(
     partner_id: str,
     private_jwks: Mapping[str, Any],
     actor_id: str,
+    audience: str | None = None,
 ) -> RemoteConsistency:
     """Verify both checkpoints' signatures and the consistency proof between them.
 
@@ -39,12 +42,20 @@ async def check_remote_consistency(
     """
     origin = parse_checkpoint_body(saved_note.split("\n\n", 1)[0] + "\n").origin
     saved = open_checkpoint(saved_note, [verifier], origin=origin)
+    if audience is None:
+        # The gateway names itself at /healthz; its id is always an accepted audience.
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(url.rstrip("/") + "/healthz") as response,
+        ):
+            audience = str((await response.json())["gateway_id"])
     async with PartnerClient(
         url,
         partner_id=partner_id,
         private_jwks=private_jwks,
         actor_id=actor_id,
         actor_role="privacy_officer",
+        audience=audience,
     ) as client:
         token = await client.token()
         headers = {"Authorization": f"Bearer {token}"}

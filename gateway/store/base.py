@@ -18,10 +18,12 @@ __all__ = [
     "LogRow",
     "NetworkMember",
     "PendingNotification",
+    "SchemaVersionError",
     "Storage",
     "StoredCheckpoint",
     "StoredConsent",
     "StoredMessage",
+    "check_schema_version",
 ]
 
 
@@ -169,10 +171,35 @@ class StoredCheckpoint:
     time: datetime
 
 
+class SchemaVersionError(RuntimeError):
+    """The database's schema is not the one this gateway knows: newer, or older and unmigrated."""
+
+
+def check_schema_version(found: int, known: int, where: str) -> None:
+    """Refuse any schema but this code's own; an empty database (0) is for open() to create."""
+    if found > known:
+        raise SchemaVersionError(
+            f"{where} has schema version {found}, newer than this gateway knows ({known}); "
+            "run a newer gateway"
+        )
+    if 0 < found < known:
+        raise SchemaVersionError(
+            f"{where} has schema version {found}, older than this gateway's ({known}); "
+            "run `gateway migrate` with the same --data/--storage first"
+        )
+
+
 class Storage(Protocol):
     """Everything the gateway keeps. Every write returns only once it is durable."""
 
-    async def open(self) -> None: ...
+    async def open(self) -> None:
+        """Connect; create the schema in an empty database; refuse any other version."""
+
+    async def migrate(self) -> int:
+        """Apply missing migrations (what `gateway migrate` does); return the version."""
+
+    async def schema_version(self) -> int:
+        """The version the database holds; 0 when empty."""
 
     async def close(self) -> None: ...
 

@@ -42,6 +42,7 @@ from gateway.store.base import (
     StoredCheckpoint,
     StoredConsent,
     StoredMessage,
+    check_schema_version,
 )
 from gateway.store.postgres_schema import POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION
 
@@ -171,7 +172,15 @@ class PostgresStorage:
         async with _unavailable_on_failure("connection"):
             self._pool = await _durable_pool(self.dsn, settings)
         try:
-            await self.migrate()
+            version = await self.schema_version()
+            if version == 0:
+                await self.migrate()
+            else:
+                check_schema_version(
+                    version,
+                    POSTGRES_SCHEMA_VERSION,
+                    f"PostgreSQL schema {self.schema or 'public'!r}",
+                )
         except BaseException:
             await self.close()
             raise
@@ -196,10 +205,10 @@ class PostgresStorage:
             )
             version = await _read_version(conn)
             if version > POSTGRES_SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"PostgreSQL schema {self.schema or 'public'!r} has schema version {version}, "
-                    f"newer than this gateway knows ({POSTGRES_SCHEMA_VERSION}); "
-                    "run a newer gateway"
+                check_schema_version(
+                    version,
+                    POSTGRES_SCHEMA_VERSION,
+                    f"PostgreSQL schema {self.schema or 'public'!r}",
                 )
             for target, statements in POSTGRES_MIGRATIONS:
                 if target > version:

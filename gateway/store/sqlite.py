@@ -33,6 +33,7 @@ from gateway.store.base import (
     StoredCheckpoint,
     StoredConsent,
     StoredMessage,
+    check_schema_version,
 )
 from gateway.store.schema import SCHEMA_VERSION, SQLITE_MIGRATIONS
 
@@ -162,11 +163,36 @@ class SqliteStorage:
 
     # -- life cycle ----------------------------------------------------------------------------
     async def open(self) -> None:
-        await asyncio.to_thread(self.migrate)
+        version = await asyncio.to_thread(self._version)
+        if version == 0:
+            await asyncio.to_thread(self._migrate)
+        else:
+            check_schema_version(version, SCHEMA_VERSION, str(self.path))
         self._writer = _Writer(self._connect)
         self._writer.start()
 
-    def migrate(self) -> int:
+    async def migrate(self) -> int:
+        return await asyncio.to_thread(self._migrate)
+
+    async def schema_version(self) -> int:
+        return await asyncio.to_thread(self._version)
+
+    def _version(self) -> int:
+        if not self.path.exists():
+            return 0
+        conn = self._connect()
+        try:
+            if (
+                conn.execute("SELECT name FROM sqlite_master WHERE name = 'meta'").fetchone()
+                is None
+            ):
+                return 0
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            return int(row[0]) if row else 0
+        finally:
+            conn.close()
+
+    def _migrate(self) -> int:
         """Bring the schema to SCHEMA_VERSION; refuse a database newer than this code."""
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not self.path.exists():
@@ -183,10 +209,7 @@ class SqliteStorage:
             version = int(row[0]) if row else 0
             if version > SCHEMA_VERSION:
                 conn.execute("ROLLBACK")
-                raise RuntimeError(
-                    f"{self.path} has schema version {version}, newer than this gateway knows "
-                    f"({SCHEMA_VERSION}); run a newer gateway"
-                )
+                check_schema_version(version, SCHEMA_VERSION, str(self.path))
             for target, statements in SQLITE_MIGRATIONS:
                 if target > version:
                     for statement in statements:

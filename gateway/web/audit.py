@@ -280,7 +280,6 @@ async def subject_report(request: web.Request) -> web.StreamResponse:
             "text": _sentence(gw, r.entry),
         }
         for r in rows
-        if r.entry.decision != "audit_access"
     ]
     report = {
         "generated_at": format_time(now),

@@ -16,8 +16,8 @@ routes = web.RouteTableDef()
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    """Liveness: the process answers."""
-    return web.json_response({"status": "ok"})
+    """Liveness: the process answers; also names the gateway (the token audience)."""
+    return web.json_response({"status": "ok", "gateway_id": gateway(request).settings.id})
 
 
 @routes.get("/readyz")
