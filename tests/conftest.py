@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 from aiohttp.test_utils import TestServer
 
@@ -17,6 +19,7 @@ from gateway.clock import FixedClock
 from gateway.runtime import DEFAULT_CONFIG, build_gateway
 from gateway.web import create_app
 from gateway.web.context import Gateway
+from tests.storage_fixtures import POSTGRES_DSN, require_postgres
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_KEYS = REPO / "config" / "demo"
@@ -82,9 +85,33 @@ def clock() -> FixedClock:
     return FixedClock(datetime.now(UTC))
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every gateway-level test runs on both back ends; a module may pin one by overriding this."""
+    return str(request.param)
+
+
 @pytest.fixture
-async def running(tmp_path: Path, clock: FixedClock) -> AsyncIterator[Running]:
-    gw = build_gateway(DEFAULT_CONFIG, tmp_path / "data", clock=clock)
+async def storage_url(backend: str) -> AsyncIterator[str | None]:
+    """None for the SQLite default under --data; else a PostgreSQL schema of this test's own."""
+    if backend == "sqlite":
+        yield None
+        return
+    await require_postgres()
+    schema = f"gw_test_{secrets.token_hex(6)}"
+    yield f"{POSTGRES_DSN}{'&' if '?' in POSTGRES_DSN else '?'}schema={schema}"
+    conn = await asyncpg.connect(POSTGRES_DSN)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def running(
+    tmp_path: Path, clock: FixedClock, storage_url: str | None
+) -> AsyncIterator[Running]:
+    gw = build_gateway(DEFAULT_CONFIG, tmp_path / "data", storage_url, clock=clock)
     server = TestServer(create_app(gw, background=False), host="127.0.0.1")
     await server.start_server()
     try:

@@ -39,6 +39,12 @@ POLL_S = 0.02
 KILL_ATTEMPTS = 5
 
 
+@pytest.fixture
+def backend() -> str:
+    """These tests read the SQLite file itself."""
+    return "sqlite"
+
+
 @dataclass
 class ServerProcess:
     """One `gateway serve` process, its URL and everything it printed."""

@@ -43,6 +43,12 @@ SIGNED_SIZES = [0, *(BATCH * n for n in range(1, BATCHES + 1))]
 # --- the pristine log ---------------------------------------------------------------------------
 
 
+@pytest.fixture
+def backend() -> str:
+    """These tests read the SQLite file itself."""
+    return "sqlite"
+
+
 def _client(url: str, partner: str, audience: str) -> PartnerClient:
     return PartnerClient(
         url,

@@ -57,6 +57,12 @@ PARTNERS = ("swt-denhelder", "zorg-noord", "gi-noordholland", "school-de-es")
 
 
 @pytest.fixture
+def backend() -> str:
+    """These tests read the SQLite file itself."""
+    return "sqlite"
+
+
+@pytest.fixture
 async def clocked(running: Running) -> AsyncIterator[ClockedClients]:
     running.clock.moment = STORY_DAY
     pool = ClockedClients(running)
