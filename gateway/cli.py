@@ -10,8 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gateway.config import ConfigError
+from gateway.errors import StorageUnavailable
 from gateway.logsetup import configure_logging
 from gateway.runtime import DEFAULT_CONFIG, build_gateway
+from gateway.store.base import SchemaVersionError
+from gateway.web.context import Gateway
 
 __all__ = ["main"]
 
@@ -78,9 +81,20 @@ def _parser() -> argparse.ArgumentParser:
         "are used after the next start or `gateway partners reload`",
     )
     rotate.add_argument("--data", type=Path, required=True)
+    rotate.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="for its keys_dir")
     rotate.add_argument(
         "--key", choices=["all", "at-rest", "log-signing", "access-token"], default="all"
     )
+
+    init = keys_sub.add_parser(
+        "init", help="create every key in a shared keys folder (for many instances; 0600 files)"
+    )
+    init.add_argument("--keys-dir", type=Path, required=True)
+
+    migrate = sub.add_parser("migrate", help="bring the storage's schema to this version")
+    migrate.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    migrate.add_argument("--data", type=Path, default=Path("data"), help="for the SQLite default")
+    migrate.add_argument("--storage", default=None, help="sqlite:///PATH or postgresql://...")
 
     demo = sub.add_parser("demo", help="play a short story with the demo partners over real HTTP")
     demo.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
@@ -102,7 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "partners":
             return _partners_reload(args)
         if args.command == "keys":
-            return _keys_rotate(args)
+            return _keys_init(args) if args.keys_command == "init" else _keys_rotate(args)
+        if args.command == "migrate":
+            return _migrate(args)
     except ConfigError as exc:
         print(f"gateway: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -116,7 +132,10 @@ def _serve(args: argparse.Namespace) -> int:
         print("gateway: --workers must be at least 1", file=sys.stderr)
         return 2
     # Validate everything once before binding, so a broken config stops with one clear message.
-    build_gateway(args.config, args.data, args.storage)
+    problem = _check_storage(build_gateway(args.config, args.data, args.storage))
+    if problem is not None:
+        print(f"gateway: storage: {problem}", file=sys.stderr)
+        return 2
     try:
         sock = bind(args.host, args.port)
     except OSError as exc:
@@ -173,10 +192,59 @@ def _partners_reload(args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys_init(args: argparse.Namespace) -> int:
+    from gateway.datadir import DataDir
+
+    folder = DataDir(args.keys_dir, args.keys_dir)
+    folder.keys.mkdir(parents=True, exist_ok=True, mode=0o700)
+    made = folder.init_keys()
+    print(f"keys in {folder.keys}: made {', '.join(made) if made else 'none (all present)'}")
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from gateway.store import open_storage
+
+    args.data.mkdir(parents=True, exist_ok=True, mode=0o700)
+    storage = open_storage(args.storage, args.data)
+
+    async def run() -> tuple[int, int]:
+        before = await storage.schema_version()
+        after = await storage.migrate()
+        await storage.close()
+        return before, after
+
+    try:
+        before, after = asyncio.run(run())
+    except (StorageUnavailable, SchemaVersionError) as exc:
+        print(f"gateway: {exc}", file=sys.stderr)
+        return 2
+    print(f"schema version {before} -> {after}")
+    return 0
+
+
+def _check_storage(gw: Gateway) -> str | None:
+    """Open and close storage once before serving: a wrong schema or no database stops here."""
+    import asyncio
+
+    async def run() -> None:
+        await gw.storage.open()
+        await gw.storage.close()
+
+    try:
+        asyncio.run(run())
+    except (StorageUnavailable, SchemaVersionError) as exc:
+        return str(exc)
+    return None
+
+
 def _keys_rotate(args: argparse.Namespace) -> int:
+    from gateway.config import load_settings
     from gateway.datadir import ROTATABLE, DataDir
 
-    data = DataDir(args.data)
+    data = DataDir(args.data, load_settings(args.config).keys_dir)
     if not data.keys.is_dir():
         print(f"gateway: {args.data} holds no gateway keys", file=sys.stderr)
         return 2

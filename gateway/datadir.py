@@ -9,23 +9,34 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-__all__ = ["ROTATABLE", "DataDir"]
+__all__ = ["KEY_NAMES", "ROTATABLE", "DataDir"]
 
 # The pseudonym key never rotates: a new key would split every person's history in two.
 ROTATABLE = frozenset({"at-rest", "log-signing", "access-token"})
+KEY_NAMES = ("pseudonym", "at-rest", "access-token", "log-signing", "notification-signing")
 
 
 class DataDir:
     """Everything the gateway writes lives here; keys are made once and then only read."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, keys: Path | None = None) -> None:
         self.path = path.resolve()
-        self.keys = self.path / "keys"
+        # Many instances share one keys folder (e.g. a mounted secret); one machine keeps it here.
+        self.keys = (keys or self.path / "keys").resolve()
 
     def ensure(self) -> None:
         """Create the folder and its key folder (0700) if missing."""
         self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.keys.mkdir(exist_ok=True, mode=0o700)
+        self.keys.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def init_keys(self) -> list[str]:
+        """Create every key the gateway uses (for a shared keys folder); return those made."""
+        made = []
+        for name in KEY_NAMES:
+            if not (self.keys / f"{name}.key").exists():
+                self.secret(name)
+                made.append(name)
+        return made
 
     @property
     def sqlite_path(self) -> Path:

@@ -42,8 +42,16 @@ def build_gateway(
     settings = load_settings(config_dir)
     catalogue = load_catalogue(config_dir, settings.schemas_dir)
     partners = load_checked_partners(config_dir)
-    data = DataDir(data_dir)
-    data.ensure()
+    data = DataDir(data_dir, settings.keys_dir)
+    try:
+        data.ensure()
+        data.init_keys()
+    except OSError as exc:
+        raise ConfigError(
+            data.keys,
+            f"cannot create the gateway's keys there ({exc.strerror}); make them "
+            "once with `gateway keys init --keys-dir DIR` and mount that folder on every instance",
+        ) from None
     keys = load_own_keys(data, settings)
     return Gateway(
         settings=settings,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ _KNOWN = frozenset(
         "log_origin",
         "purge_interval_s",
         "checkpoint_interval_s",
+        "keys_dir",
     }
 )
 
@@ -35,6 +37,7 @@ class Settings:
     log_origin: str
     purge_interval_s: int
     checkpoint_interval_s: float
+    keys_dir: Path | None = None  # shared keys for many instances; default: DATA/keys
 
     @property
     def token_url(self) -> str:
@@ -73,4 +76,13 @@ def load_settings(config_dir: Path) -> Settings:
         log_origin=table.text("log_origin", gateway_id),
         purge_interval_s=table.integer("purge_interval_s", 60, minimum=1),
         checkpoint_interval_s=interval,
+        keys_dir=_keys_dir(config_dir, table.opt_text("keys_dir")),
     )
+
+
+def _keys_dir(config_dir: Path, configured: str | None) -> Path | None:
+    """GATEWAY_KEYS_DIR wins over gateway.toml's keys_dir (relative to the config folder)."""
+    from_env = os.environ.get("GATEWAY_KEYS_DIR")
+    if from_env:
+        return Path(from_env)
+    return None if configured is None else (config_dir / configured).resolve()

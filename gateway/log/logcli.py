@@ -24,7 +24,7 @@ __all__ = ["print_verifier_key", "verify_local", "verify_remote"]
 def _vkeys(config: Path, data: Path) -> list[str]:
     """The current verifier key first, then those of rotated-out signing keys."""
     settings = load_settings(config)
-    folder = DataDir(data)
+    folder = DataDir(data, settings.keys_dir)
     keys = [folder.log_signing_key(), *folder.retired_log_signing_keys()]
     return [verifier_key(settings.log_origin, key.public_key()) for key in keys]
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 import structlog
 
@@ -24,7 +25,7 @@ from gateway.log.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
 from gateway.log.merkle import MerkleAccumulator, leaf_hash, subtree_nodes_for_range
 from gateway.store.base import Storage, StoredCheckpoint
 
-__all__ = ["LogIntegrityError", "Sequencer", "SequencerLock"]
+__all__ = ["Lock", "LogIntegrityError", "Sequencer", "SequencerLock"]
 
 log = structlog.get_logger("gateway.sequencer")
 BATCH = 5000
@@ -83,10 +84,14 @@ class Sequencer:
             nodes, StoredCheckpoint(tree.size, checkpoint.root_hash, note, self.clock())
         )
 
-    async def run(self, interval: float, lock: SequencerLock | None) -> None:
-        """Integrate every `interval` seconds for as long as this process holds the lock."""
+    async def run(self, interval: float, lock: Lock | None) -> None:
+        """Integrate every `interval` seconds whenever this process holds the lock.
+
+        The lock is asked again each round: a process that loses it (its database connection
+        died) stops signing, and another takes over within a round or two.
+        """
         while True:
-            if lock is None or lock.acquire():
+            if lock is None or await lock.acquire():
                 try:
                     await self.integrate()
                 except LogIntegrityError:
@@ -99,14 +104,29 @@ class Sequencer:
             await asyncio.sleep(interval)
 
 
+class Lock(Protocol):
+    """Who may sequence: held by one process of a deployment at a time."""
+
+    async def acquire(self) -> bool: ...
+
+    async def release(self) -> None: ...
+
+
 class SequencerLock:
-    """An exclusive lock on a file in the data folder: one sequencer among local workers."""
+    """An exclusive lock on a file in the data folder: one sequencer among local workers.
+
+    For many instances on PostgreSQL, `gateway.store.postgres.PostgresSequencerLock` (an
+    advisory lock) plays this part.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
 
-    def acquire(self) -> bool:
+    async def acquire(self) -> bool:
+        return self._acquire()
+
+    def _acquire(self) -> bool:
         if self._fd is not None:
             return True
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -118,7 +138,7 @@ class SequencerLock:
         self._fd = fd
         return True
 
-    def release(self) -> None:
+    async def release(self) -> None:
         if self._fd is not None:
             with contextlib.suppress(OSError):
                 fcntl.flock(self._fd, fcntl.LOCK_UN)

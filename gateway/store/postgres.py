@@ -174,7 +174,7 @@ class PostgresStorage:
         try:
             version = await self.schema_version()
             if version == 0:
-                await self.migrate()
+                await self._migrate()
             else:
                 check_schema_version(
                     version,
@@ -185,8 +185,29 @@ class PostgresStorage:
             await self.close()
             raise
 
+    async def _connect_briefly(self) -> bool:
+        """Open a pool for a one-off call on an unopened instance; True when the caller closes it."""
+        if self._pool is not None:
+            return False
+        settings = {} if self.schema is None else {"search_path": self.schema}
+        async with _unavailable_on_failure("connection"):
+            self._pool = await _durable_pool(self.dsn, settings)
+        return True
+
     async def migrate(self) -> int:
-        """Bring the schema to its newest version; refuse a database newer than this code."""
+        """Bring the schema to its newest version; refuse a database newer than this code.
+
+        Works on an unopened instance too (`gateway migrate` opens none: open() would refuse
+        the old schema it is about to upgrade).
+        """
+        opened_here = await self._connect_briefly()
+        try:
+            return await self._migrate()
+        finally:
+            if opened_here:
+                await self.close()
+
+    async def _migrate(self) -> int:
         pool = self._require_pool()
         async with (
             _unavailable_on_failure("migration"),
@@ -229,7 +250,12 @@ class PostgresStorage:
                 return 0
             return await _read_version(conn)
 
-        return await self._read(read)
+        opened_here = await self._connect_briefly()
+        try:
+            return await self._read(read)
+        finally:
+            if opened_here:
+                await self.close()
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None

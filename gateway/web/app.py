@@ -10,7 +10,7 @@ import structlog
 from aiohttp import web
 
 from gateway.delivery.notify import notification_signer, run_dispatcher
-from gateway.log.sequencer import SequencerLock
+from gateway.log.sequencer import Lock, SequencerLock
 from gateway.web import audit, cases, consents, exchanges, expectations, inbox, meta, token
 from gateway.web.context import GATEWAY, Gateway
 from gateway.web.middleware import error_middleware
@@ -51,20 +51,29 @@ async def _notifier(app: web.Application) -> AsyncIterator[None]:
 async def _sequencer(app: web.Application) -> AsyncIterator[None]:
     """Integrate entries and sign checkpoints, in whichever local worker holds the lock."""
     gw = app[GATEWAY]
-    lock = SequencerLock(gw.data.path / "sequencer.lock")
+    lock = sequencer_lock(gw)
     sequencer = gw.sequencer()
     task = asyncio.create_task(sequencer.run(gw.settings.checkpoint_interval_s, lock))
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-    if lock.acquire():
+    if await lock.acquire():
         # A clean stop leaves nothing unsigned behind.
         try:
             await sequencer.integrate()
         except Exception:
             log.exception("final_integration_failed")
-    lock.release()
+    await lock.release()
+
+
+def sequencer_lock(gw: Gateway) -> Lock:
+    """A file lock among local workers on SQLite; an advisory lock among instances on PostgreSQL."""
+    from gateway.store.postgres import PostgresSequencerLock, PostgresStorage
+
+    if isinstance(gw.storage, PostgresStorage):
+        return PostgresSequencerLock(gw.storage.dsn, schema=gw.storage.schema)
+    return SequencerLock(gw.data.path / "sequencer.lock")
 
 
 async def _storage_lifetime(app: web.Application) -> AsyncIterator[None]:
