@@ -1240,3 +1240,46 @@ async def test_database_with_an_older_schema_version_is_refused_until_migrated(
     older = storage_backend.make()
     with pytest.raises(SchemaVersionError, match="run `gateway migrate`"):
         await older.open()
+
+
+async def test_concurrent_leased_pulls_never_hand_out_one_message_twice(
+    storage_backend: Backend,
+) -> None:
+    first = await storage_backend.open()
+    second = await storage_backend.open()
+    now = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    for n in range(30):
+        await first.record_exchange([], [_leased_message(n, now)])
+    until = now + timedelta(seconds=60)
+    batches = await asyncio.gather(
+        *(
+            (first if n % 2 else second).lease_inbox("swt-x", limit=4, now=now, until=until)
+            for n in range(10)
+        )
+    )
+    taken = [m.message_id for batch in batches for m in batch]
+    assert len(taken) == len(set(taken)) == 30
+    assert await first.lease_inbox("swt-x", limit=10, now=now, until=until) == []
+    again = await second.lease_inbox(
+        "swt-x", limit=50, now=until, until=until + timedelta(seconds=1)
+    )
+    assert len(again) == 30, "an expired lease makes the message available again"
+
+
+def _leased_message(n: int, now: datetime) -> StoredMessage:
+    return StoredMessage(
+        message_id=f"msg_lease_{n:03d}",
+        recipient="swt-x",
+        subject="ab" * 32,
+        exchange_id=f"ex_lease_{n:03d}",
+        disclosure_id=f"dis_lease_{n:03d}",
+        purpose="evaluation-feedback",
+        sender_partner="zorg-x",
+        sender_role="casusregisseur",
+        case_id=None,
+        in_reply_to=None,
+        sent_at=now,
+        retain_until=now + timedelta(days=30),
+        sealing="hpke",
+        body=b"sealed",
+    )

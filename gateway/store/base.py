@@ -305,6 +305,12 @@ class Storage(Protocol):
         self, recipient: str, *, after: int, limit: int
     ) -> list[StoredMessage]: ...
 
+    async def lease_inbox(
+        self, recipient: str, *, limit: int, now: datetime, until: datetime
+    ) -> list[StoredMessage]:
+        """Take up to `limit` unleased messages, oldest first, hiding them from other leased
+        pulls until `until` (or their ack): two concurrent pullers never get the same message."""
+
     async def ack_message(
         self, recipient: str, message_id: str, make_entry: Callable[[StoredMessage], LogEntry]
     ) -> int | None:

@@ -666,6 +666,27 @@ class PostgresStorage:
 
         return await self._read(read)
 
+    async def lease_inbox(
+        self, recipient: str, *, limit: int, now: datetime, until: datetime
+    ) -> list[StoredMessage]:
+        async def write(conn: Any) -> list[StoredMessage]:
+            # SKIP LOCKED: a concurrent lease on another instance passes over the rows this one
+            # is taking instead of waiting for them, so no message goes to both.
+            rows = await conn.fetch(
+                f"UPDATE inbox SET leased_until_ms = $3 WHERE seq IN ("
+                "SELECT seq FROM inbox WHERE recipient = $1 AND "
+                "(leased_until_ms IS NULL OR leased_until_ms <= $2) "
+                "ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED) "
+                f"RETURNING {_MESSAGE_COLUMNS}",
+                recipient,
+                _ms(now),
+                _ms(until),
+                limit,
+            )
+            return sorted((_message(r) for r in rows), key=lambda m: m.seq)
+
+        return await self._write(write)
+
     async def ack_message(
         self, recipient: str, message_id: str, make_entry: Callable[[StoredMessage], LogEntry]
     ) -> int | None:

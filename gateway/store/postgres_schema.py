@@ -158,6 +158,10 @@ POSTGRES_MIGRATIONS: list[tuple[int, list[str]]] = [
             "CREATE INDEX expectations_due ON expectations (closed_ms, overdue_notified_ms, due_ms)",
         ],
     ),
+    (
+        4,
+        ["ALTER TABLE inbox ADD COLUMN leased_until_ms BIGINT"],
+    ),
 ]
 
 POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[-1][0]

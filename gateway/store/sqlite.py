@@ -597,6 +597,24 @@ class SqliteStorage:
 
         return await self._read(read)
 
+    async def lease_inbox(
+        self, recipient: str, *, limit: int, now: datetime, until: datetime
+    ) -> list[StoredMessage]:
+        def write(c: sqlite3.Connection) -> list[StoredMessage]:
+            rows = c.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM inbox WHERE recipient = ? AND "
+                "(leased_until_ms IS NULL OR leased_until_ms <= ?) ORDER BY seq LIMIT ?",
+                (recipient, _ms(now), limit),
+            ).fetchall()
+            messages = [_message(r) for r in rows]
+            c.executemany(
+                "UPDATE inbox SET leased_until_ms = ? WHERE seq = ?",
+                [(_ms(until), m.seq) for m in messages],
+            )
+            return messages
+
+        return await self._write(write)
+
     async def ack_message(
         self, recipient: str, message_id: str, make_entry: Callable[[StoredMessage], LogEntry]
     ) -> int | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -20,6 +20,7 @@ __all__ = ["purge_entry", "routes"]
 
 routes = web.RouteTableDef()
 MAX_LIMIT = 100
+MAX_LEASE_S = 3600
 
 
 def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
@@ -63,6 +64,23 @@ async def inbox(request: web.Request) -> web.Response:
     gw = gateway(request)
     caller = authenticate(request)
     limit = _int_param(request, "limit", 50, 1, MAX_LIMIT)
+    lease = _int_param(request, "lease", 0, 0, MAX_LEASE_S)
+    if lease:
+        # A leased pull: what it returns is hidden from other leased pulls until acked or the
+        # lease runs out, so several workers (or instances) of one partner share the work.
+        if "after" in request.query:
+            raise InvalidRequest("'after' and 'lease' do not go together: a lease takes the oldest")
+        now = gw.now()
+        page = await gw.storage.lease_inbox(
+            caller.partner.id, limit=limit, now=now, until=now + timedelta(seconds=lease)
+        )
+        return web.json_response(
+            {
+                "messages": [_message_json(gw, m) for m in page],
+                "next": None,
+                "leased_until": format_time(now + timedelta(seconds=lease)),
+            }
+        )
     after = _int_param(request, "after", 0, 0, 2**62)
     page = await gw.storage.inbox_page(caller.partner.id, after=after, limit=limit + 1)
     more = len(page) > limit

@@ -187,6 +187,11 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 parameters=[
                     _query("limit", "1-100, default 50"),
                     _query("after", "cursor from 'next'"),
+                    _query(
+                        "lease",
+                        "seconds (1-3600): a leased pull, hidden from other leased "
+                        "pulls until acked or expired",
+                    ),
                 ],
             )
         },
