@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 import structlog
 from structlog.testing import capture_logs
 
 from gateway.client.http import GatewayClientError
+from gateway.store.postgres import PostgresStorage
 from tests.conftest import BSN_CHILD, BSN_OTHER, Running, example
 from tests.helpers import ClockedClients, Http, break_glass
 
@@ -54,12 +56,6 @@ STORY: list[tuple[str, str, Any, str]] = [
     ("zorg-noord", "safety-report", "swt-denhelder", BSN_OTHER),
 ]
 PARTNERS = ("swt-denhelder", "zorg-noord", "gi-noordholland", "school-de-es")
-
-
-@pytest.fixture
-def backend() -> str:
-    """These tests read the SQLite file itself."""
-    return "sqlite"
 
 
 @pytest.fixture
@@ -212,9 +208,40 @@ def test_secrets_cover_payload_text_names_and_bsns() -> None:
 
 
 async def test_data_folder_bytes_hold_no_personal_data(
-    running: Running, story: list[dict[str, Any]], tmp_path: Path
+    running: Running, story: list[dict[str, Any]], tmp_path: Path, backend: str
 ) -> None:
     data = tmp_path / "data"
+    secrets = secrets_of_the_story()
+    if backend == "postgresql":
+        # Every row of every table of this test's schema, as the database returns it.
+        storage = running.gw.storage
+        assert isinstance(storage, PostgresStorage)
+        conn = await asyncpg.connect(storage.dsn)
+        try:
+            tables = await conn.fetch(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = $1",
+                storage.schema,
+            )
+            assert len(tables) >= 10
+            dumped = {}
+            for table in tables:
+                rows = await conn.fetch(f'SELECT * FROM "{storage.schema}"."{table[0]}"')
+                dumped[table[0]] = b"\n".join(
+                    b"|".join(v if isinstance(v, bytes) else str(v).encode() for v in r.values())
+                    for r in rows
+                )
+        finally:
+            await conn.close()
+        assert dumped["inbox"] or dumped["log_entries"]
+        leaks = {name: occurrences(secrets, blob) for name, blob in dumped.items()}
+        assert {name: hits for name, hits in leaks.items() if hits} == {}
+        files = [p for p in data.rglob("*") if p.is_file()]
+        assert {
+            str(p): occurrences(secrets, p.read_bytes())
+            for p in files
+            if occurrences(secrets, p.read_bytes())
+        } == {}
+        return
     database = data / "gateway.sqlite3"
     assert database.exists()
     with contextlib.closing(sqlite3.connect(database)) as conn:
@@ -222,7 +249,6 @@ async def test_data_folder_bytes_hold_no_personal_data(
     assert busy == 0
     files = [p for p in data.rglob("*") if p.is_file()]
     assert database in files
-    secrets = secrets_of_the_story()
     leaks = {str(p.relative_to(data)): occurrences(secrets, p.read_bytes()) for p in files}
     assert {name: hits for name, hits in leaks.items() if hits} == {}
 
