@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
+import structlog
 from aiohttp.test_utils import TestServer
 
 from gateway.client.http import PartnerClient
 from gateway.clock import FixedClock
+from gateway.logsetup import redact
 from gateway.runtime import DEFAULT_CONFIG, build_gateway
 from gateway.web import create_app
 from gateway.web.context import Gateway
@@ -135,3 +139,47 @@ async def clients(running: Running) -> AsyncIterator[Callable[..., PartnerClient
 
 
 AsyncFn = Callable[..., Awaitable[Any]]
+
+
+# -- The whole run's log output carries no BSN ---------------------------------------------------
+# Every event the gateway hands to structlog during the test session is recorded as it was
+# logged, before the redacting processor, and scanned at the end: a BSN-shaped number that
+# passes the elfproef fails the run, whichever test caused it.
+_LOGGED: list[str] = []
+_BSN_LIKE = re.compile(r"(?<![0-9A-Za-z])\d{9}(?![0-9A-Za-z])")
+
+
+def _record(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    _LOGGED.append(repr(dict(event_dict)))
+    return event_dict
+
+
+def _passes_elfproef(number: str) -> bool:
+    digits = [int(c) for c in number]
+    total = sum(d * w for d, w in zip(digits[:8], range(9, 1, -1), strict=True)) - digits[8]
+    return total % 11 == 0 and number != "000000000"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            _record,
+            redact,
+            structlog.processors.JSONRenderer(),
+        ],
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    leaks = sorted({n for line in _LOGGED for n in _BSN_LIKE.findall(line) if _passes_elfproef(n)})
+    if leaks:
+        sys.stderr.write(
+            f"\nlog output of this run carried BSN-shaped numbers: {', '.join(leaks)}\n"
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    elif _LOGGED:
+        sys.stderr.write(f"\nno BSN in the {len(_LOGGED)} log events of this run\n")
