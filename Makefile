@@ -6,7 +6,7 @@ DATA   ?= ./data
 PORT   ?= 8080
 export GATEWAY_TEST_POSTGRES ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint demo fmt clean
+.PHONY: run test lint demo fmt clean bench bench-scale chromium
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lint,bench]'
 	@touch $(VENV)/.installed $@
 
 run: $(VENV)/.installed  ## start the gateway on the shipped config, data in ./data
@@ -28,7 +28,18 @@ demo: $(VENV)/.installed  ## play the demo story on a temporary data folder
 	$(BIN)/gateway demo
 
 test: $(VENV)/.installed-dev  ## the whole suite
+	@command -v chromium >/dev/null 2>&1 || $(MAKE) --no-print-directory chromium
 	$(BIN)/python -m pytest
+
+chromium:  ## Debian's Chromium for the browser tests (Playwright's own download is not used)
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium
+
+bench: $(VENV)/.installed-dev  ## throughput and latency, gateway vs bare aiohttp (QUICK=1: under a minute)
+	$(BIN)/python -m bench.run $(if $(QUICK),--quick)
+
+bench-scale: $(VENV)/.installed-dev  ## cost against consent-registry and log size
+	$(BIN)/python -m bench.scale $(if $(QUICK),--quick)
 
 lint: $(VENV)/.installed-dev  ## ruff and mypy --strict
 	$(BIN)/ruff check gateway consent tests
