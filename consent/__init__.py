@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .age import age_on, missing_givers, required_givers, verify_givers
 from .evaluate import MissingConsent, explain_missing, find_covering_consent
+from .fhir import consent_body_from_fhir, consent_to_fhir
 from .model import ConsentRecord, ConsentStatus, Evidence, Giver, status, withdraw
 from .parse import ConsentDraft, parse_consent_request
 
@@ -19,6 +20,8 @@ __all__ = [
     "Giver",
     "MissingConsent",
     "age_on",
+    "consent_body_from_fhir",
+    "consent_to_fhir",
     "explain_missing",
     "find_covering_consent",
     "missing_givers",

@@ -102,6 +102,8 @@ def test_public_api_of_the_consent_package_is_pinned() -> None:
         "Giver",
         "MissingConsent",
         "age_on",
+        "consent_body_from_fhir",
+        "consent_to_fhir",
         "explain_missing",
         "find_covering_consent",
         "missing_givers",

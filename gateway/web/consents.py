@@ -16,6 +16,8 @@ from consent import (
     ConsentRecord,
     Evidence,
     Giver,
+    consent_body_from_fhir,
+    consent_to_fhir,
     parse_consent_request,
     status,
     withdraw,
@@ -130,7 +132,44 @@ def _entry(now: datetime, decision: str, caller: Caller, record: ConsentRecord) 
 async def record_consent(request: web.Request) -> web.Response:
     gw = gateway(request)
     caller = authenticate(request)
-    body = await read_json(request)
+    return await _record(gw, caller, await read_json(request))
+
+
+@routes.post("/v1/consents/fhir")
+async def record_fhir_consent(request: web.Request) -> web.Response:
+    """An HL7 FHIR R4 Consent in, recorded with the same rules as POST /v1/consents."""
+    gw = gateway(request)
+    caller = authenticate(request)
+    resource = await read_json(request)
+    by_agb = {p.identifiers["agb"]: p.id for p in gw.partners if "agb" in p.identifiers}
+    body = consent_body_from_fhir(resource, partner_by_agb=by_agb.get)
+    return await _record(gw, caller, body)
+
+
+@routes.get("/v1/consents/{consent_id}/fhir")
+async def fhir_consent(request: web.Request) -> web.Response:
+    """The consent as an HL7 FHIR R4 Consent (the person by pseudonym: the BSN is not kept)."""
+    gw = gateway(request)
+    caller = authenticate(request)
+    record = await _involved_record(gw, caller, request.match_info["consent_id"])
+
+    def agb_of(partner_id: str) -> str | None:
+        partner = gw.partners.get(partner_id)
+        return None if partner is None else partner.identifiers.get("agb")
+
+    resource = consent_to_fhir(record, now=gw.now(), agb_of=agb_of)
+    return web.json_response(resource, content_type="application/fhir+json")
+
+
+async def _involved_record(gw: Gateway, caller: Caller, consent_id: str) -> ConsentRecord:
+    stored = await gw.storage.get_consent(consent_id)
+    record = None if stored is None else _unseal(gw, stored)
+    if record is None or not _involved(record, caller):
+        raise NotFound("no such consent", "Check the consent id (GET /v1/consents?bsn=...).")
+    return record
+
+
+async def _record(gw: Gateway, caller: Caller, body: Any) -> web.Response:
     now = gw.now()
     draft = parse_consent_request(
         body,
@@ -170,12 +209,7 @@ async def list_consents(request: web.Request) -> web.Response:
 async def withdraw_consent(request: web.Request) -> web.Response:
     gw = gateway(request)
     caller = authenticate(request)
-    stored = await gw.storage.get_consent(request.match_info["consent_id"])
-    if stored is None:
-        raise NotFound("no such consent", "Check the consent id (GET /v1/consents?bsn=...).")
-    record = _unseal(gw, stored)
-    if not _involved(record, caller):
-        raise NotFound("no such consent", "Check the consent id (GET /v1/consents?bsn=...).")
+    record = await _involved_record(gw, caller, request.match_info["consent_id"])
     if caller.partner.id != record.recorded_by and caller.partner.id not in record.senders:
         raise Forbidden(
             "only the partner that recorded a consent, or a sender it names, may withdraw it",

@@ -1,0 +1,435 @@
+"""HL7 FHIR R4 Consent in and out: the same records and rules as `POST /v1/consents`.
+
+In: a Consent resource becomes the body of `POST /v1/consents` (then parsed with the same rules:
+age rules, scope, window). Unsupported or contradictory content raises ConsentInvalid naming the
+FHIR element, never silently dropped: a consent that says more than the gateway can enforce
+must not be recorded as if it said less.
+
+Mapping (see docs/standards.md):
+- patient: `Reference.identifier` with the BSN naming system, or a contained Patient with that
+  identifier and `birthDate`;
+- performer: the patient (the person consents), or a contained RelatedPerson (a custodian);
+- provision.type `permit`; provision.period -> valid_from / valid_until (FHIR's end is inclusive,
+  the gateway's valid_until is the first day it no longer holds);
+- provision.actor: role `CST` (custodian of the information: the sender, `from`) or `IRCP`
+  (information recipient, `to`), each an Organization by identifier (gateway partner id, AGB, or
+  a partner kind);
+- provision.purpose: codes from the gateway's purpose code system.
+Out: the record as a Consent; the patient appears by pseudonym only, since the BSN is not kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, timedelta
+from typing import Any, Final
+
+from gateway.errors import ConsentInvalid
+
+from .model import ConsentRecord, status
+
+__all__ = [
+    "AGB_SYSTEM",
+    "BSN_SYSTEM",
+    "KIND_SYSTEM",
+    "PARTNER_SYSTEM",
+    "PSEUDONYM_SYSTEM",
+    "PURPOSE_SYSTEM",
+    "consent_body_from_fhir",
+    "consent_to_fhir",
+]
+
+BSN_SYSTEM: Final = "http://fhir.nl/fhir/NamingSystem/bsn"
+AGB_SYSTEM: Final = "http://fhir.nl/fhir/NamingSystem/agb-z"
+PARTNER_SYSTEM: Final = "https://social-domain-gateway.nl/fhir/NamingSystem/partner-id"
+KIND_SYSTEM: Final = "https://social-domain-gateway.nl/fhir/NamingSystem/partner-kind"
+PSEUDONYM_SYSTEM: Final = "https://social-domain-gateway.nl/fhir/NamingSystem/subject-pseudonym"
+PURPOSE_SYSTEM: Final = "https://social-domain-gateway.nl/fhir/CodeSystem/purpose"
+CONSENT_ID_SYSTEM: Final = "https://social-domain-gateway.nl/fhir/NamingSystem/consent-id"
+EVIDENCE_EXTENSION: Final = (
+    "https://social-domain-gateway.nl/fhir/StructureDefinition/consent-evidence-method"
+)
+SCOPE_SYSTEM: Final = "http://terminology.hl7.org/CodeSystem/consentscope"
+PARTICIPATION_SYSTEM: Final = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+LOINC: Final = "http://loinc.org"
+CUSTODIAN_CODES: Final = frozenset({"GUARD", "PRN", "FTH", "MTH", "PRNFOST", "STPPRN", "NPRN"})
+
+_SUPPORTED_TOP: Final = frozenset(
+    {
+        "resourceType",
+        "id",
+        "meta",
+        "text",
+        "contained",
+        "extension",
+        "identifier",
+        "status",
+        "scope",
+        "category",
+        "patient",
+        "dateTime",
+        "performer",
+        "organization",
+        "sourceAttachment",
+        "sourceReference",
+        "policy",
+        "policyRule",
+        "provision",
+    }
+)
+_SUPPORTED_PROVISION: Final = frozenset({"type", "period", "actor", "purpose"})
+
+
+def _invalid(element: str, problem: str, fix: str) -> ConsentInvalid:
+    return ConsentInvalid(f"FHIR Consent.{element}: {problem}", fix, element=f"Consent.{element}")
+
+
+def _codes(concept: Any) -> set[tuple[str, str]]:
+    if not isinstance(concept, Mapping):
+        return set()
+    return {
+        (str(c.get("system")), str(c.get("code")))
+        for c in concept.get("coding", [])
+        if isinstance(c, Mapping)
+    }
+
+
+def _contained(resource: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    found = {}
+    for item in resource.get("contained", []) or []:
+        if isinstance(item, Mapping) and isinstance(item.get("id"), str):
+            found["#" + item["id"]] = item
+    return found
+
+
+def _identifier(ref: Any, element: str) -> tuple[str, str]:
+    identifier = ref.get("identifier") if isinstance(ref, Mapping) else None
+    if not isinstance(identifier, Mapping):
+        raise _invalid(
+            element, "needs an identifier", "Refer to it by identifier (system and value)."
+        )
+    system, value = identifier.get("system"), identifier.get("value")
+    if not isinstance(system, str) or not isinstance(value, str):
+        raise _invalid(element, "identifier needs a system and a value", "Give both.")
+    return system, value
+
+
+def _subject(
+    resource: Mapping[str, Any], contained: Mapping[str, Mapping[str, Any]]
+) -> tuple[str, str | None, str | None]:
+    """The BSN, the birth date if given, and the contained Patient's local reference."""
+    patient = resource.get("patient")
+    if not isinstance(patient, Mapping):
+        raise _invalid(
+            "patient",
+            "is required (the person the consent is about)",
+            "Give patient.identifier with the BSN naming system.",
+        )
+    local = patient.get("reference")
+    birth_date = None
+    if isinstance(local, str) and local in contained:
+        target = contained[local]
+        if target.get("resourceType") != "Patient":
+            raise _invalid("patient", "must refer to a Patient", "Refer to a contained Patient.")
+        identifiers = [i for i in target.get("identifier", []) if isinstance(i, Mapping)]
+        bsn = next((i.get("value") for i in identifiers if i.get("system") == BSN_SYSTEM), None)
+        birth_date = target.get("birthDate")
+    else:
+        system, bsn = _identifier(patient, "patient")
+        if system != BSN_SYSTEM:
+            raise _invalid(
+                "patient.identifier.system", f"must be {BSN_SYSTEM}", "Identify the patient by BSN."
+            )
+        local = None
+    if not isinstance(bsn, str):
+        raise _invalid(
+            "patient", "has no BSN identifier", f"Add an identifier with system {BSN_SYSTEM}."
+        )
+    if birth_date is not None and not isinstance(birth_date, str):
+        raise _invalid("contained.Patient.birthDate", "must be a date", "Give YYYY-MM-DD.")
+    return bsn, birth_date, local
+
+
+def _givers(
+    resource: Mapping[str, Any],
+    contained: Mapping[str, Mapping[str, Any]],
+    bsn: str,
+    patient_ref: str | None,
+) -> list[dict[str, Any]]:
+    performers = resource.get("performer")
+    if not isinstance(performers, list) or not performers:
+        raise _invalid(
+            "performer",
+            "is required: who gave the consent",
+            "Name the patient and/or a contained RelatedPerson (custodian).",
+        )
+    givers: list[dict[str, Any]] = []
+    for n, ref in enumerate(performers):
+        element = f"performer[{n}]"
+        local = ref.get("reference") if isinstance(ref, Mapping) else None
+        target = contained.get(local) if isinstance(local, str) else None
+        if isinstance(ref, Mapping) and (
+            (patient_ref is not None and ref.get("reference") == patient_ref)
+            or ref.get("identifier", {}).get("value") == bsn
+        ):
+            givers.append({"role": "subject"})
+            continue
+        if target is None or target.get("resourceType") != "RelatedPerson":
+            raise _invalid(
+                element,
+                "must be the patient or a contained RelatedPerson",
+                "Consent is given by the person or by a custodian.",
+            )
+        relationships = set().union(*(_codes(r) for r in target.get("relationship", []) or [{}]))
+        if not {code for _, code in relationships} & CUSTODIAN_CODES:
+            raise _invalid(
+                f"{element}.relationship",
+                "is not a custodian relationship",
+                f"Use one of {', '.join(sorted(CUSTODIAN_CODES))} (v3-RoleCode).",
+            )
+        giver: dict[str, Any] = {"role": "custodian"}
+        names = target.get("name") or []
+        if names and isinstance(names[0], Mapping):
+            text = (
+                names[0].get("text")
+                or " ".join([*names[0].get("given", []), names[0].get("family", "")]).strip()
+            )
+            if text:
+                giver["name"] = text
+        givers.append(giver)
+    return givers
+
+
+def _party(ref: Any, element: str, partner_by_agb: Callable[[str], str | None]) -> str:
+    system, value = _identifier(ref, element)
+    if system == PARTNER_SYSTEM:
+        return value
+    if system == KIND_SYSTEM:
+        return f"kind:{value}"
+    if system == AGB_SYSTEM:
+        partner = partner_by_agb(value)
+        if partner is None:
+            raise _invalid(
+                f"{element}.identifier",
+                "names an AGB code of no registered partner",
+                "Use a registered partner's AGB code or partner id.",
+            )
+        return partner
+    raise _invalid(
+        f"{element}.identifier.system",
+        f"{system} is not supported",
+        f"Use {PARTNER_SYSTEM}, {AGB_SYSTEM} or {KIND_SYSTEM}.",
+    )
+
+
+def _provision(
+    resource: Mapping[str, Any], partner_by_agb: Callable[[str], str | None]
+) -> tuple[list[str], list[str], list[str], str | None, str | None]:
+    provision = resource.get("provision")
+    if not isinstance(provision, Mapping):
+        raise _invalid(
+            "provision", "is required", "State what is permitted: period, actors, purposes."
+        )
+    unsupported = sorted(set(provision) - _SUPPORTED_PROVISION - {"id", "extension"})
+    if unsupported:
+        raise _invalid(
+            f"provision.{unsupported[0]}",
+            "is not supported",
+            "The gateway enforces consent by purpose, parties and period only; remove it.",
+        )
+    if provision.get("type") != "permit":
+        raise _invalid(
+            "provision.type",
+            "must be 'permit'",
+            "Record a permit; a refusal is the absence of consent.",
+        )
+    senders: list[str] = []
+    recipients: list[str] = []
+    for n, actor in enumerate(provision.get("actor", []) or []):
+        element = f"provision.actor[{n}]"
+        roles = {
+            code for system, code in _codes(actor.get("role")) if system == PARTICIPATION_SYSTEM
+        }
+        party = _party(actor.get("reference"), f"{element}.reference", partner_by_agb)
+        if roles == {"IRCP"}:
+            recipients.append(party)
+        elif roles == {"CST"} and not party.startswith("kind:"):
+            senders.append(party)
+        else:
+            raise _invalid(
+                f"{element}.role",
+                "must be IRCP (recipient) or CST (sender, a partner)",
+                f"Code the role in {PARTICIPATION_SYSTEM}.",
+            )
+    purposes = []
+    for n, coding in enumerate(provision.get("purpose", []) or []):
+        if not isinstance(coding, Mapping) or coding.get("system") != PURPOSE_SYSTEM:
+            raise _invalid(
+                f"provision.purpose[{n}].system",
+                f"must be {PURPOSE_SYSTEM}",
+                "Code purposes from the gateway's catalogue.",
+            )
+        purposes.append(str(coding.get("code")))
+    period = provision.get("period") or {}
+    start, end = period.get("start"), period.get("end")
+    return (
+        purposes,
+        senders,
+        recipients,
+        _date(start, "provision.period.start"),
+        _date(end, "provision.period.end"),
+    )
+
+
+def _date(value: Any, element: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) < 10:
+        raise _invalid(element, "must be a date or dateTime", "Give YYYY-MM-DD.")
+    try:
+        return date.fromisoformat(value[:10]).isoformat()
+    except ValueError:
+        raise _invalid(element, "is not a valid date", "Give YYYY-MM-DD.") from None
+
+
+def consent_body_from_fhir(
+    resource: Any, *, partner_by_agb: Callable[[str], str | None]
+) -> dict[str, Any]:
+    """The `POST /v1/consents` body a FHIR R4 Consent stands for; ConsentInvalid names the element."""
+    if not isinstance(resource, Mapping) or resource.get("resourceType") != "Consent":
+        raise _invalid("resourceType", "must be 'Consent'", "Send an HL7 FHIR R4 Consent resource.")
+    unsupported = sorted(set(resource) - _SUPPORTED_TOP)
+    if unsupported:
+        raise _invalid(unsupported[0], "is not supported", "Remove it; see docs/standards.md.")
+    if resource.get("status") != "active":
+        raise _invalid(
+            "status",
+            "must be 'active' to be recorded",
+            "Record a consent once it is given; withdraw with POST /v1/consents/{id}/withdraw.",
+        )
+    if (SCOPE_SYSTEM, "patient-privacy") not in _codes(resource.get("scope")):
+        raise _invalid("scope", "must be patient-privacy", f"Code scope in {SCOPE_SYSTEM}.")
+    if not resource.get("category"):
+        raise _invalid("category", "is required", f"Use {LOINC} 59284-0 (Patient Consent).")
+    contained = _contained(resource)
+    bsn, birth_date, patient_ref = _subject(resource, contained)
+    givers = _givers(resource, contained, bsn, patient_ref)
+    purposes, senders, recipients, start, end = _provision(resource, partner_by_agb)
+    body: dict[str, Any] = {
+        "subject": {"bsn": bsn, **({"birth_date": birth_date} if birth_date else {})},
+        "given_by": givers,
+        "purposes": purposes,
+        "to": recipients,
+        "evidence": _evidence(resource),
+    }
+    if senders:
+        body["from"] = senders
+    if start is not None:
+        body["valid_from"] = start
+    if end is not None:
+        # FHIR's period end is the last day it holds; ours is the first day it no longer does.
+        body["valid_until"] = (date.fromisoformat(end) + timedelta(days=1)).isoformat()
+    return body
+
+
+def _evidence(resource: Mapping[str, Any]) -> dict[str, str]:
+    method = "written"
+    for ext in resource.get("extension", []) or []:
+        if isinstance(ext, Mapping) and ext.get("url") == EVIDENCE_EXTENSION:
+            method = str(ext.get("valueCode"))
+    attachment = resource.get("sourceAttachment") or {}
+    reference = resource.get("sourceReference") or {}
+    text = attachment.get("title") or reference.get("display") or reference.get("reference")
+    if not isinstance(text, str) or not text:
+        raise _invalid(
+            "source[x]",
+            "is required: where the proof of consent is kept",
+            "Give sourceAttachment.title or sourceReference (e.g. the form's number).",
+        )
+    return {"method": method, "reference": text}
+
+
+def consent_to_fhir(
+    record: ConsentRecord, *, now: Any, agb_of: Callable[[str], str | None]
+) -> dict[str, Any]:
+    """The record as an R4 Consent. The patient is named by pseudonym: the BSN is not kept."""
+    contained: list[dict[str, Any]] = []
+    performers: list[dict[str, Any]] = []
+    for n, giver in enumerate(record.given_by):
+        if giver.role == "subject":
+            performers.append({"identifier": {"system": PSEUDONYM_SYSTEM, "value": record.subject}})
+            continue
+        related: dict[str, Any] = {
+            "resourceType": "RelatedPerson",
+            "id": f"custodian-{n}",
+            "patient": {"identifier": {"system": PSEUDONYM_SYSTEM, "value": record.subject}},
+            "relationship": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode",
+                            "code": "GUARD",
+                        }
+                    ]
+                }
+            ],
+        }
+        if giver.name:
+            related["name"] = [{"text": giver.name}]
+        contained.append(related)
+        performers.append({"reference": f"#custodian-{n}"})
+
+    def actor(role: str, party: str) -> dict[str, Any]:
+        if party.startswith("kind:"):
+            identifier = {"system": KIND_SYSTEM, "value": party.removeprefix("kind:")}
+        else:
+            agb = agb_of(party)
+            identifier = (
+                {"system": AGB_SYSTEM, "value": agb}
+                if agb
+                else {"system": PARTNER_SYSTEM, "value": party}
+            )
+        return {
+            "role": {"coding": [{"system": PARTICIPATION_SYSTEM, "code": role}]},
+            "reference": {"identifier": identifier},
+        }
+
+    period: dict[str, str] = {"start": record.valid_from.isoformat()}
+    if record.valid_until is not None:
+        period["end"] = (record.valid_until - timedelta(days=1)).isoformat()
+    state = status(record, now)
+    resource: dict[str, Any] = {
+        "resourceType": "Consent",
+        # FHIR ids allow [A-Za-z0-9.-] only; the gateway's own id travels as an identifier.
+        "id": record.consent_id.replace("_", "."),
+        "identifier": [{"system": CONSENT_ID_SYSTEM, "value": record.consent_id}],
+        "status": {
+            "active": "active",
+            "pending": "active",
+            "withdrawn": "inactive",
+            "expired": "inactive",
+        }[state],
+        "scope": {"coding": [{"system": SCOPE_SYSTEM, "code": "patient-privacy"}]},
+        "category": [{"coding": [{"system": LOINC, "code": "59284-0"}]}],
+        "patient": {"identifier": {"system": PSEUDONYM_SYSTEM, "value": record.subject}},
+        "dateTime": record.recorded_at.isoformat(),
+        "performer": performers,
+        "organization": [{"identifier": {"system": PARTNER_SYSTEM, "value": record.recorded_by}}],
+        "extension": [{"url": EVIDENCE_EXTENSION, "valueCode": record.evidence.method}],
+        "sourceAttachment": {"title": record.evidence.reference},
+        "policyRule": {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}
+            ]
+        },
+        "provision": {
+            "type": "permit",
+            "period": period,
+            "actor": [actor("CST", p) for p in sorted(record.senders)]
+            + [actor("IRCP", p) for p in sorted(record.recipients)],
+            "purpose": [{"system": PURPOSE_SYSTEM, "code": p} for p in sorted(record.purposes)],
+        },
+    }
+    if contained:
+        resource["contained"] = contained
+    return resource
