@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from gateway.log.entry import LogEntry
 
 __all__ = [
+    "ActivityCount",
     "BreakGlassRecord",
     "ExchangeEffects",
     "Expectation",
@@ -17,7 +18,10 @@ __all__ = [
     "LogFilter",
     "LogRow",
     "NetworkMember",
+    "OfficerLink",
+    "OfficerSession",
     "PendingNotification",
+    "RefusalCount",
     "SchemaVersionError",
     "Storage",
     "StoredCheckpoint",
@@ -171,6 +175,51 @@ class StoredCheckpoint:
     time: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class OfficerLink:
+    """A one-time sign-in link for a privacy officer, kept only as the hash of its token."""
+
+    link_hash: str
+    officer: str  # the privacy_officer partner id
+    actor: str  # the person it was issued to
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OfficerSession:
+    """A signed-in privacy officer's browser session, kept only as the hash of its cookie."""
+
+    session_hash: str
+    officer: str
+    actor: str
+    created_at: datetime
+    seen_at: datetime
+    language: str  # nl | en
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityCount:
+    """How many log entries of one kind one partner caused on one (UTC) day."""
+
+    day: date
+    decision: str
+    purpose: str | None
+    partner: str | None  # the sender
+    break_glass: bool
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class RefusalCount:
+    """How often one partner was refused one purpose towards one recipient, for one reason."""
+
+    partner: str | None  # the sender
+    reason: str | None
+    purpose: str | None
+    recipient: str | None
+    count: int
+
+
 class SchemaVersionError(RuntimeError):
     """The database's schema is not the one this gateway knows: newer, or older and unmigrated."""
 
@@ -218,6 +267,13 @@ class Storage(Protocol):
     async def search_log(
         self, flt: LogFilter, *, after: int | None, limit: int
     ) -> list[LogRow]: ...
+
+    async def log_activity(self, since: datetime, until: datetime) -> list[ActivityCount]:
+        """Entries with since <= time < until, counted per UTC day, decision, purpose, sender
+        and break-glass."""
+
+    async def refusal_counts(self, since: datetime, until: datetime) -> list[RefusalCount]:
+        """Refusals with since <= time < until, counted per sender, reason, purpose, recipient."""
 
     # -- tokens -----------------------------------------------------------------------------
     async def use_jti(self, partner: str, jti: str, expires_at: datetime, now: datetime) -> bool:
@@ -291,6 +347,29 @@ class Storage(Protocol):
         entry: LogEntry,
     ) -> int | None:
         """Record a review of a pending break-glass disclosure with its log entry; None if absent."""
+
+    # -- privacy officers' sign-in ----------------------------------------------------------
+    async def add_officer_link(self, link: OfficerLink, entry: LogEntry, now: datetime) -> int:
+        """Keep a new sign-in link and log its issue; links expired before `now` are dropped."""
+
+    async def take_officer_link(self, link_hash: str, now: datetime) -> OfficerLink | None:
+        """Remove a link and return it if it had not expired: of any number of concurrent
+        takers on any instance, exactly one gets it."""
+
+    async def start_officer_session(
+        self, session: OfficerSession, entry: LogEntry, idle_before: datetime
+    ) -> int:
+        """Keep a new session and log the sign-in; sessions unseen since `idle_before` go."""
+
+    async def officer_session(self, session_hash: str) -> OfficerSession | None: ...
+
+    async def touch_officer_session(
+        self, session_hash: str, seen_at: datetime, language: str
+    ) -> None:
+        """Record that a session was used (and in which language)."""
+
+    async def end_officer_session(self, session_hash: str, entry: LogEntry) -> int | None:
+        """Revoke a session and log the sign-out; None (and nothing logged) when it is gone."""
 
     # -- exchanges and inbox ----------------------------------------------------------------
     async def record_exchange(

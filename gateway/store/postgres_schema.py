@@ -162,6 +162,35 @@ POSTGRES_MIGRATIONS: list[tuple[int, list[str]]] = [
         4,
         ["ALTER TABLE inbox ADD COLUMN leased_until_ms BIGINT"],
     ),
+    (
+        5,
+        [
+            """CREATE TABLE officer_links (
+                link_hash TEXT PRIMARY KEY,
+                officer TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                expires_ms BIGINT NOT NULL
+            )""",
+            "CREATE INDEX officer_links_expiry ON officer_links (expires_ms)",
+            """CREATE TABLE officer_sessions (
+                session_hash TEXT PRIMARY KEY,
+                officer TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                created_ms BIGINT NOT NULL,
+                seen_ms BIGINT NOT NULL,
+                language TEXT NOT NULL
+            )""",
+            "CREATE INDEX officer_sessions_seen ON officer_sessions (seen_ms)",
+            "ALTER TABLE log_entries ADD COLUMN reason TEXT",
+            "ALTER TABLE log_entries ADD COLUMN break_glass BOOLEAN NOT NULL DEFAULT FALSE",
+            # Entries logged before version 5 get both columns from their leaf, once.
+            """UPDATE log_entries SET
+                reason = convert_from(leaf, 'UTF8')::jsonb ->> 'reason',
+                break_glass = COALESCE((convert_from(leaf, 'UTF8')::jsonb ->> 'break_glass')::boolean,
+                    FALSE)""",
+            "CREATE INDEX log_by_time_decision ON log_entries (time_ms, decision)",
+        ],
+    ),
 ]
 
 POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[-1][0]

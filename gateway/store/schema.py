@@ -151,4 +151,39 @@ SQLITE_MIGRATIONS.append(
 
 SQLITE_MIGRATIONS.append((4, ["ALTER TABLE inbox ADD COLUMN leased_until_ms INTEGER"]))
 
+# The privacy officer's workspace: sign-in links and sessions (hashes only), and the reason and
+# break-glass flag as columns, so its charts and refusal patterns count with indexes instead of
+# parsing every leaf. Rows logged before this version get them from their leaf once, here.
+SQLITE_MIGRATIONS.append(
+    (
+        5,
+        [
+            """CREATE TABLE officer_links (
+                link_hash TEXT PRIMARY KEY,
+                officer TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                expires_ms INTEGER NOT NULL
+            )""",
+            "CREATE INDEX officer_links_expiry ON officer_links (expires_ms)",
+            """CREATE TABLE officer_sessions (
+                session_hash TEXT PRIMARY KEY,
+                officer TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                created_ms INTEGER NOT NULL,
+                seen_ms INTEGER NOT NULL,
+                language TEXT NOT NULL
+            )""",
+            "CREATE INDEX officer_sessions_seen ON officer_sessions (seen_ms)",
+            "ALTER TABLE log_entries ADD COLUMN reason TEXT",
+            "ALTER TABLE log_entries ADD COLUMN break_glass INTEGER NOT NULL DEFAULT 0",
+            """UPDATE log_entries SET
+                reason = json_extract(CAST(leaf AS TEXT), '$.reason'),
+                break_glass = CASE WHEN json_extract(CAST(leaf AS TEXT), '$.break_glass')
+                    THEN 1 ELSE 0 END
+            WHERE json_valid(CAST(leaf AS TEXT))""",
+            "CREATE INDEX log_by_time_decision ON log_entries (time_ms, decision)",
+        ],
+    )
+)
+
 SCHEMA_VERSION = SQLITE_MIGRATIONS[-1][0]

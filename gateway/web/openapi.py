@@ -217,6 +217,32 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 parameters=[_query("bsn", "the subject's BSN", required=True)],
             ),
         },
+        "/v1/consents/fhir": {
+            "post": _op(
+                "Record consent from an HL7 FHIR R4 Consent resource (same rules)",
+                {"201": _json({"type": "object"}, "recorded"), **_errors(400, 403, 422)},
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "application/fhir+json": {"schema": {"type": "object"}},
+                        "application/json": {"schema": {"type": "object"}},
+                    },
+                },
+            )
+        },
+        "/v1/consents/{consent_id}/fhir": {
+            "get": _op(
+                "A consent as an HL7 FHIR R4 Consent (the person by pseudonym)",
+                {
+                    "200": {
+                        "description": "FHIR Consent",
+                        "content": {"application/fhir+json": {"schema": {"type": "object"}}},
+                    },
+                    **_errors(403, 404),
+                },
+                parameters=[_path("consent_id")],
+            )
+        },
         "/v1/consents/{consent_id}/withdraw": {
             "post": _op(
                 "Withdraw a consent; effective at once for every later exchange",
