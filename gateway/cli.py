@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--storage", default=None, help="sqlite:///PATH (default: under --data)")
+    serve.add_argument("--tls-cert", type=Path, help="serve HTTPS: certificate chain (PEM)")
+    serve.add_argument("--tls-key", type=Path, help="serve HTTPS: private key (PEM, mode 0600)")
 
     log_cmd = sub.add_parser("log", help="the disclosure log: verifier key and verification")
     log_sub = log_cmd.add_subparsers(dest="log_command", required=True)
@@ -131,6 +133,14 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("gateway: --workers must be at least 1", file=sys.stderr)
         return 2
+    if (args.tls_cert is None) != (args.tls_key is None):
+        print("gateway: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    tls = None
+    if args.tls_cert is not None:
+        from gateway.tls import load_tls
+
+        tls = load_tls(args.tls_cert, args.tls_key)
     # Validate everything once before binding, so a broken config stops with one clear message.
     problem = _check_storage(build_gateway(args.config, args.data, args.storage))
     if problem is not None:
@@ -142,7 +152,11 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"gateway: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
     return serve(
-        lambda: build_gateway(args.config, args.data, args.storage), sock, args.workers, args.data
+        lambda: build_gateway(args.config, args.data, args.storage),
+        sock,
+        args.workers,
+        args.data,
+        tls,
     )
 
 

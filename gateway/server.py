@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,11 +34,20 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def _run_worker(gw: Gateway, sock: socket.socket, announce: str | None) -> None:
+async def _run_worker(
+    gw: Gateway, sock: socket.socket, announce: str | None, tls: ssl.SSLContext | None
+) -> None:
     app = create_app(gw)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        handle_signals=False,
+        # Bounded request line and headers: an oversized one is refused before any handler runs.
+        max_line_size=gw.settings.max_header_bytes,
+        max_field_size=gw.settings.max_header_bytes,
+    )
     await runner.setup()
-    site = web.SockSite(runner, sock, shutdown_timeout=10)
+    site = web.SockSite(runner, sock, shutdown_timeout=10, ssl_context=tls)
     await site.start()
     if announce is not None:
         print(announce, flush=True)
@@ -58,18 +68,24 @@ async def _run_worker(gw: Gateway, sock: socket.socket, announce: str | None) ->
     await runner.cleanup()
 
 
-def serve(build: Callable[[], Gateway], sock: socket.socket, workers: int, data_dir: Path) -> int:
+def serve(
+    build: Callable[[], Gateway],
+    sock: socket.socket,
+    workers: int,
+    data_dir: Path,
+    tls: ssl.SSLContext | None = None,
+) -> int:
     """Serve until SIGTERM/SIGINT; with workers > 1 fork that many processes on the socket.
 
     SIGHUP reloads partners.toml, the JWKS files and the gateway's own rotated keys.
     """
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    announce = f"listening on http://{shown}:{port}"
+    announce = f"listening on {'https' if tls else 'http'}://{shown}:{port}"
     pid_file = pid_path(data_dir)
     pid_file.write_text(f"{os.getpid()}\n")
     try:
-        return _serve(build, sock, workers, announce)
+        return _serve(build, sock, workers, announce, tls)
     finally:
         with contextlib.suppress(FileNotFoundError):
             pid_file.unlink()
@@ -80,9 +96,15 @@ def pid_path(data_dir: Path) -> Path:
     return data_dir / "gateway.pid"
 
 
-def _serve(build: Callable[[], Gateway], sock: socket.socket, workers: int, announce: str) -> int:
+def _serve(
+    build: Callable[[], Gateway],
+    sock: socket.socket,
+    workers: int,
+    announce: str,
+    tls: ssl.SSLContext | None,
+) -> int:
     if workers <= 1:
-        asyncio.run(_run_worker(build(), sock, announce))
+        asyncio.run(_run_worker(build(), sock, announce, tls))
         return 0
     children: list[int] = []
     for n in range(workers):
@@ -91,7 +113,7 @@ def _serve(build: Callable[[], Gateway], sock: socket.socket, workers: int, anno
             code = 0
             try:
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
-                asyncio.run(_run_worker(build(), sock, announce if n == 0 else None))
+                asyncio.run(_run_worker(build(), sock, announce if n == 0 else None, tls))
             except BaseException:
                 log.exception("worker_failed")
                 code = 1

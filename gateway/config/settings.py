@@ -21,6 +21,7 @@ _KNOWN = frozenset(
         "purge_interval_s",
         "checkpoint_interval_s",
         "keys_dir",
+        "max_header_bytes",
     }
 )
 
@@ -38,6 +39,7 @@ class Settings:
     purge_interval_s: int
     checkpoint_interval_s: float
     keys_dir: Path | None = None  # shared keys for many instances; default: DATA/keys
+    max_header_bytes: int = 8190  # request line and each header line
 
     @property
     def token_url(self) -> str:
@@ -77,6 +79,7 @@ def load_settings(config_dir: Path) -> Settings:
         purge_interval_s=table.integer("purge_interval_s", 60, minimum=1),
         checkpoint_interval_s=interval,
         keys_dir=_keys_dir(config_dir, table.opt_text("keys_dir")),
+        max_header_bytes=table.integer("max_header_bytes", 8190, minimum=1024),
     )
 
 
