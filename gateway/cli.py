@@ -98,6 +98,11 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument("--data", type=Path, default=Path("data"), help="for the SQLite default")
     migrate.add_argument("--storage", default=None, help="sqlite:///PATH or postgresql://...")
 
+    doctor = sub.add_parser("doctor", help="check configuration, keys, storage, clock and log")
+    doctor.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    doctor.add_argument("--data", type=Path, required=True)
+    doctor.add_argument("--storage", default=None)
+
     demo = sub.add_parser("demo", help="play a short story with the demo partners over real HTTP")
     demo.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     demo.add_argument("--data", type=Path, default=None, help="default: a new temporary folder")
@@ -121,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _keys_init(args) if args.keys_command == "init" else _keys_rotate(args)
         if args.command == "migrate":
             return _migrate(args)
+        if args.command == "doctor":
+            return _doctor(args)
     except ConfigError as exc:
         print(f"gateway: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -204,6 +211,17 @@ def _partners_reload(args: argparse.Namespace) -> int:
         return 1
     print(f"asked the gateway (pid {pid}) to reload its partners and keys")
     return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from gateway.doctor import diagnose
+
+    findings = diagnose(args.config, args.data, args.storage)
+    for finding in findings:
+        print(finding.line())
+    problems = sum(1 for f in findings if not f.ok)
+    print(f"{problems} problem(s)" if problems else "all checks passed")
+    return 1 if problems else 0
 
 
 def _keys_init(args: argparse.Namespace) -> int:
