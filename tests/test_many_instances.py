@@ -138,6 +138,10 @@ def verify_checkpoint_signature(note: str, name: str, public_key: Ed25519PublicK
 # --- the instances -------------------------------------------------------------------------------
 
 
+def application_name(instance: str) -> str:
+    return f"gw-{instance}"
+
+
 @dataclass
 class Instance:
     """One `gateway serve` process, its URL and everything it printed."""
@@ -150,7 +154,8 @@ class Instance:
 
     @property
     def application_name(self) -> str:
-        return f"gw-{self.name}"
+        """What its database connections call themselves in `pg_stat_activity`."""
+        return application_name(self.name)
 
     async def kill(self) -> None:
         """SIGKILL: no shutdown hook, no lock released by the process itself."""
@@ -176,7 +181,7 @@ class Instance:
 
     def tail(self) -> str:
         """The last lines it printed, to explain a failure."""
-        return f"--- gw-{self.name} ---\n" + "\n".join(self.output[-30:])
+        return f"--- {self.application_name} ---\n" + "\n".join(self.output[-30:])
 
 
 @dataclass
@@ -221,7 +226,8 @@ class Cluster:
 
     async def start(self, name: str) -> Instance:
         """Start `gateway serve` as instance `name` and wait for its `listening on` line."""
-        storage = f"{self.storage}&application_name=gw-{name}"
+        # The one database and schema; the name only tells the connections apart.
+        storage = f"{self.storage}&application_name={application_name(name)}"
         process = await asyncio.create_subprocess_exec(
             GATEWAY,
             "serve",
@@ -252,16 +258,16 @@ class Cluster:
                 if found and not listening.done():
                     listening.set_result(found.group(1))
             if not listening.done():
-                listening.set_exception(RuntimeError(f"gw-{name} exited:\n{instance.tail()}"))
+                listening.set_exception(RuntimeError(f"instance {name} exited:\n{instance.tail()}"))
 
         self.drains.append(asyncio.create_task(drain()))
         instance.url = await asyncio.wait_for(listening, timeout=START_TIMEOUT_S)
         return instance
 
-    def client(self, partner: str, actor: str = "actor-1") -> PartnerClient:
-        """A partner client; it gets its token from the first instance (tokens work at all)."""
+    def client_at(self, instance: Instance, partner: str, actor: str = "actor-1") -> PartnerClient:
+        """A demo partner's client that gets its tokens from `instance`; closed at teardown."""
         made = PartnerClient(
-            self.instances["a"].url,
+            instance.url,
             partner_id=partner,
             private_jwks=private_jwks(partner),
             actor_id=f"{partner}-{actor}",
@@ -269,12 +275,6 @@ class Cluster:
             audience=SETTINGS.id,
         )
         self.clients.append(made)
-        return made
-
-    def client_at(self, instance: Instance, partner: str, actor: str = "actor-1") -> PartnerClient:
-        """A partner client that gets its token from `instance`."""
-        made = self.client(partner, actor)
-        made.base_url = instance.url
         return made
 
     async def sequencer(self) -> str | None:
@@ -293,7 +293,7 @@ class Cluster:
             )
         finally:
             await conn.close()
-        return None if holder is None else str(holder).removeprefix("gw-")
+        return next((n for n, i in self.instances.items() if i.application_name == holder), None)
 
     def log_verifier_key(self) -> Ed25519PublicKey:
         """The public half of the shared log-signing key, read as an operator would."""
@@ -348,6 +348,8 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
     finally:
         try:
             await made.close()
+            # Shown by pytest only when the test failed: what each instance said.
+            print(made.tails())
         finally:
             await _drop_schema(made.schema)
 
@@ -477,6 +479,20 @@ def assert_head_is_the_recomputed_root(
     assert head.root == rfc_root([rfc_leaf_hash(leaf) for leaf in leaf_bytes])
 
 
+def last_index(acknowledged: Sequence[Acknowledged]) -> int:
+    return max(ack.log_index for ack in acknowledged)
+
+
+@contextlib.asynccontextmanager
+async def within(seconds: float, what: str) -> AsyncIterator[None]:
+    """Bound a wait; when it runs out, fail saying what did not happen in time."""
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError:
+        pytest.fail(f"not within {seconds} s: {what}")
+
+
 async def wait_for_sequencer(cluster: Cluster, among: set[str]) -> str:
     """The instance that holds the sequencer lock, once one of `among` does."""
     while True:
@@ -500,59 +516,50 @@ async def test_concurrent_exchanges_at_both_instances_form_one_gap_free_log_unde
         sender = cluster.client_at(both[worker % 2], SENDER, f"worker-{worker}")
         return [await send_feedback(sender, both[(worker + i) % 2], i) for i in range(20)]
 
-    officer = cluster.client(OFFICER, "auditor")
-    try:
-        async with asyncio.timeout(TEST_TIMEOUT_S):
-            acknowledged = [
-                ack
-                for batch in await asyncio.gather(*(partner_system(w) for w in range(4)))
-                for ack in batch
-            ]
-            assert len(acknowledged) == 80
-            assert {ack.at for ack in acknowledged} == {"a", "b"}
-            assert len({ack.log_index for ack in acknowledged}) == 80
+    officer = cluster.client_at(a, OFFICER, "auditor")
+    async with within(TEST_TIMEOUT_S, "80 exchanges, the log read back and proven"):
+        batches = await asyncio.gather(*(partner_system(w) for w in range(4)))
+        acknowledged = [ack for batch in batches for ack in batch]
+        assert len(acknowledged) == 80
+        assert {ack.at for ack in acknowledged} == {"a", "b"}
+        assert len({ack.log_index for ack in acknowledged}) == 80
 
-            entries = await whole_log(officer, a)
-            assert [e["index"] for e in entries] == list(range(len(entries)))
-            assert await whole_log(officer, b) == entries
-            for ack in acknowledged:
-                entry = entries[ack.log_index]
-                assert entry["decision"] == "disclosed"
-                assert entry["disclosure_id"] == ack.disclosure_id
-            disclosed = [e["disclosure_id"] for e in entries if e["decision"] == "disclosed"]
-            assert Counter(disclosed) == Counter(ack.disclosure_id for ack in acknowledged)
-            # One pseudonym key: a person has one pseudonym whichever instance logged them.
-            for bsn in (BSN_CHILD, BSN_OTHER):
-                subjects = {entries[x.log_index]["subject"] for x in acknowledged if x.bsn == bsn}
-                assert len(subjects) == 1
-            assert len({entries[x.log_index]["subject"] for x in acknowledged}) == 2
+        entries = await whole_log(officer, a)
+        assert [e["index"] for e in entries] == list(range(len(entries)))
+        assert await whole_log(officer, b) == entries
+        for ack in acknowledged:
+            assert entries[ack.log_index]["decision"] == "disclosed"
+            assert entries[ack.log_index]["disclosure_id"] == ack.disclosure_id
+        disclosed = [e["disclosure_id"] for e in entries if e["decision"] == "disclosed"]
+        assert Counter(disclosed) == Counter(ack.disclosure_id for ack in acknowledged)
+        # One pseudonym key: a person has one pseudonym whichever instance logged them.
+        for bsn in (BSN_CHILD, BSN_OTHER):
+            logged_at = {ack.at for ack in acknowledged if ack.bsn == bsn}
+            subjects = {entries[x.log_index]["subject"] for x in acknowledged if x.bsn == bsn}
+            assert (logged_at, len(subjects)) == ({"a", "b"}, 1)
+        assert len({entries[x.log_index]["subject"] for x in acknowledged}) == 2
 
-            size = len(entries)
-            async with asyncio.timeout(TAKEOVER_TIMEOUT_S):
-                head = await wait_for_head(officer, a, size)
-            assert await signed_head(officer, b) == head
-            leaf_bytes = await leaves(officer, both, size)
-            assert_head_is_the_recomputed_root(cluster, head, leaf_bytes)
+        size = len(entries)
+        async with within(TAKEOVER_TIMEOUT_S, f"a checkpoint over all {size} entries"):
+            head = await wait_for_head(officer, a, size)
+        assert await signed_head(officer, b) == head
+        leaf_bytes = await leaves(officer, both, size)
+        assert_head_is_the_recomputed_root(cluster, head, leaf_bytes)
 
-            sample = sorted(
-                {0, 1, size // 3, size // 2, size - 1} | {x.log_index for x in acknowledged[::13]}
+        sample = {0, 1, size // 3, size // 2, size - 1} | {x.log_index for x in acknowledged[::13]}
+        for n, index in enumerate(sorted(sample)):
+            status, proof = await call(
+                officer,
+                both[n % 2],
+                "GET",
+                "/v1/audit/proof/inclusion",
+                params={"index": str(index), "tree_size": str(size)},
             )
-            for n, index in enumerate(sample):
-                status, proof = await call(
-                    officer,
-                    both[n % 2],
-                    "GET",
-                    "/v1/audit/proof/inclusion",
-                    params={"index": str(index), "tree_size": str(size)},
-                )
-                assert status == 200, proof
-                leaf_hash = base64.b64decode(proof["leaf_hash"])
-                assert leaf_hash == rfc_leaf_hash(leaf_bytes[index])
-                hashes = [base64.b64decode(h) for h in proof["hashes"]]
-                verify_inclusion(index, size, leaf_hash, hashes, head.root)
-    except BaseException:
-        print(cluster.tails())
-        raise
+            assert status == 200, proof
+            leaf_hash = base64.b64decode(proof["leaf_hash"])
+            assert leaf_hash == rfc_leaf_hash(leaf_bytes[index])
+            hashes = [base64.b64decode(h) for h in proof["hashes"]]
+            verify_inclusion(index, size, leaf_hash, hashes, head.root)
 
 
 async def test_leased_pulls_at_both_instances_hand_out_each_message_exactly_once(
@@ -560,56 +567,52 @@ async def test_leased_pulls_at_both_instances_hand_out_each_message_exactly_once
 ) -> None:
     a, b = cluster.instances["a"], cluster.instances["b"]
     both = [a, b]
-    senders = [cluster.client(SENDER, f"sender-{n}") for n in range(4)]
-    officer = cluster.client(OFFICER, "auditor")
-    try:
-        async with asyncio.timeout(TEST_TIMEOUT_S):
-            queued = await asyncio.gather(
-                *(send_feedback(senders[n % 4], both[n % 2], n) for n in range(40))
+    senders = [cluster.client_at(both[n % 2], SENDER, f"sender-{n}") for n in range(4)]
+    team = cluster.client_at(b, RECIPIENT, "acker")
+    officer = cluster.client_at(a, OFFICER, "auditor")
+
+    async def puller(n: int) -> list[dict[str, Any]]:
+        at = both[n % 2]
+        worker = cluster.client_at(at, RECIPIENT, f"puller-{n}")
+        got: list[dict[str, Any]] = []
+        while True:
+            status, page = await call(
+                worker, at, "GET", "/v1/inbox", params={"lease": "60", "limit": "5"}
             )
-            expected = {ack.disclosure_id for ack in queued}
-            assert len(expected) == 40
+            assert status == 200, page
+            if not page["messages"]:
+                return got
+            got.extend(page["messages"])
 
-            async def puller(n: int) -> list[dict[str, Any]]:
-                at = both[n % 2]
-                team = cluster.client_at(at, RECIPIENT, f"puller-{n}")
-                got: list[dict[str, Any]] = []
-                while True:
-                    status, page = await call(
-                        team, at, "GET", "/v1/inbox", params={"lease": "60", "limit": "5"}
-                    )
-                    assert status == 200, page
-                    if not page["messages"]:
-                        return got
-                    got.extend(page["messages"])
+    async def ack_at_both(message_id: str) -> list[int]:
+        # The same receipt at both instances at once: exactly one may count.
+        answers = await asyncio.gather(
+            *(call(team, at, "POST", f"/v1/inbox/{message_id}/ack") for at in both)
+        )
+        return sorted(status for status, _ in answers)
 
-            pulled = [m for batch in await asyncio.gather(*map(puller, range(4))) for m in batch]
-            assert Counter(m["disclosure_id"] for m in pulled) == Counter(expected)
-            assert len({m["id"] for m in pulled}) == 40
+    async with within(TEST_TIMEOUT_S, "40 messages queued, pulled and acknowledged"):
+        queued = await asyncio.gather(
+            *(send_feedback(senders[n % 4], both[n % 2], n) for n in range(40))
+        )
+        expected = {ack.disclosure_id for ack in queued}
+        assert len(expected) == 40
 
-            team = cluster.client(RECIPIENT, "acker")
+        pulled = [m for batch in await asyncio.gather(*map(puller, range(4))) for m in batch]
+        assert Counter(m["disclosure_id"] for m in pulled) == Counter(expected)
+        assert len({m["id"] for m in pulled}) == 40
 
-            async def ack_at_both(message_id: str) -> list[int]:
-                # The same receipt at both instances at once: exactly one may count.
-                answers = await asyncio.gather(
-                    *(call(team, at, "POST", f"/v1/inbox/{message_id}/ack") for at in both)
-                )
-                return sorted(status for status, _ in answers)
+        statuses = await asyncio.gather(*(ack_at_both(m["id"]) for m in pulled))
+        assert statuses == [[204, 404]] * 40
 
-            statuses = await asyncio.gather(*(ack_at_both(m["id"]) for m in pulled))
-            assert statuses == [[204, 404]] * 40
-
-            delivered = await whole_log(officer, b, decision="delivered")
-            assert Counter(e["details"]["message_id"] for e in delivered) == Counter(
-                m["id"] for m in pulled
-            )
-            assert {e["disclosure_id"] for e in delivered} == expected
-            for at in both:
-                status, page = await call(team, at, "GET", "/v1/inbox")
-                assert (status, page["messages"]) == (200, [])
-    except BaseException:
-        print(cluster.tails())
-        raise
+        delivered = await whole_log(officer, a, decision="delivered")
+        assert Counter(e["details"]["message_id"] for e in delivered) == Counter(
+            m["id"] for m in pulled
+        )
+        assert {e["disclosure_id"] for e in delivered} == expected
+        for at in both:
+            status, page = await call(team, at, "GET", "/v1/inbox")
+            assert (status, page["messages"]) == (200, [])
 
 
 async def test_a_client_assertion_used_at_one_instance_is_refused_when_replayed_at_the_other(
@@ -630,23 +633,22 @@ async def test_a_client_assertion_used_at_one_instance_is_refused_when_replayed_
         "client_assertion_type": JWT_BEARER,
         "client_assertion": assertion,
     }
-    officer = cluster.client(OFFICER, "auditor")
-    try:
-        async with asyncio.timeout(TEST_TIMEOUT_S), aiohttp.ClientSession() as http:
-            async with http.post(a.url + "/v1/token", data=form) as first:
-                assert first.status == 200, await first.text()
-                assert (await first.json())["token_type"] == "Bearer"
-            async with http.post(b.url + "/v1/token", data=form) as replay:
-                assert replay.status == 400
-                assert (await replay.json())["error"] == "invalid_client"
+    officer = cluster.client_at(a, OFFICER, "auditor")
+    async with (
+        within(TEST_TIMEOUT_S, "one assertion at two instances"),
+        aiohttp.ClientSession() as http,
+    ):
+        async with http.post(a.url + "/v1/token", data=form) as first:
+            assert first.status == 200, await first.text()
+            assert (await first.json())["token_type"] == "Bearer"
+        async with http.post(b.url + "/v1/token", data=form) as replay:
+            assert replay.status == 400
+            assert (await replay.json())["error"] == "invalid_client"
 
-            refused = await whole_log(officer, a, decision="token_refused")
-            assert [(e["reason"], e["sender"]["partner"]) for e in refused] == [
-                ("jti_replayed", SENDER)
-            ]
-    except BaseException:
-        print(cluster.tails())
-        raise
+        refused = await whole_log(officer, a, decision="token_refused")
+        assert [(e["reason"], e["sender"]["partner"]) for e in refused] == [
+            ("jti_replayed", SENDER)
+        ]
 
 
 async def test_what_one_instance_issued_or_sealed_the_other_accepts_and_opens(
@@ -661,85 +663,78 @@ async def test_what_one_instance_issued_or_sealed_the_other_accepts_and_opens(
         "to": ["school-de-es"],
         "evidence": {"method": "written", "reference": "dossier-2026-0042"},
     }
-    try:
-        async with asyncio.timeout(TEST_TIMEOUT_S):
-            status, recorded = await call(team, a, "POST", "/v1/consents", json_body=consent)
-            assert status == 201, recorded
-            # A's access token, B's storage read: one access-token, pseudonym and at-rest key.
-            status, listed = await call(team, b, "GET", "/v1/consents", params={"bsn": BSN_OTHER})
-            assert status == 200, listed
-            assert [c["consent_id"] for c in listed["consents"]] == [recorded["consent_id"]]
-            status, keys_a = await call(team, a, "GET", "/v1/notifications/keys")
-            status_b, keys_b = await call(team, b, "GET", "/v1/notifications/keys")
-            assert (status, status_b) == (200, 200)
-            assert keys_a == keys_b
-    except BaseException:
-        print(cluster.tails())
-        raise
+    async with within(TEST_TIMEOUT_S, "a consent recorded at one instance, read at the other"):
+        status, recorded = await call(team, a, "POST", "/v1/consents", json_body=consent)
+        assert status == 201, recorded
+        # A's access token, B's read of the sealed record by the person's pseudonym: one
+        # access-token key, one at-rest key and one pseudonym key across instances.
+        status, listed = await call(team, b, "GET", "/v1/consents", params={"bsn": BSN_OTHER})
+        assert status == 200, listed
+        assert [c["consent_id"] for c in listed["consents"]] == [recorded["consent_id"]]
+        served = [await call(team, at, "GET", "/v1/notifications/keys") for at in (a, b)]
+        assert served[0] == served[1]
+        assert served[0][0] == 200
 
 
 async def test_when_the_sequencing_instance_is_killed_a_survivor_signs_new_entries_in_time(
     cluster: Cluster,
 ) -> None:
-    sender = cluster.client(SENDER)
-    officer = cluster.client(OFFICER, "auditor")
     acknowledged: list[Acknowledged] = []
     heads: list[SignedHead] = []
-    try:
-        async with asyncio.timeout(TEST_TIMEOUT_S):
-            a = cluster.instances["a"]
-            for n in range(6):
-                acknowledged.append(
-                    await send_feedback(sender, a if n % 2 else cluster.instances["b"], n)
-                )
-            async with asyncio.timeout(TAKEOVER_TIMEOUT_S):
-                heads.append(
-                    await wait_for_head(officer, a, max(x.log_index for x in acknowledged) + 1)
-                )
-                leader = await wait_for_sequencer(cluster, {"a", "b"})
+    async with within(TEST_TIMEOUT_S, "the takeover story"):
+        a, b = cluster.instances["a"], cluster.instances["b"]
+        sender = cluster.client_at(a, SENDER)
+        officer = cluster.client_at(a, OFFICER, "auditor")
+        for n in range(6):
+            acknowledged.append(await send_feedback(sender, [a, b][n % 2], n))
+        async with within(TAKEOVER_TIMEOUT_S, "a first checkpoint and a sequencer"):
+            heads.append(await wait_for_head(officer, a, last_index(acknowledged) + 1))
+            leader = await wait_for_sequencer(cluster, {"a", "b"})
 
-            # Kill the sequencer twice: first to the other original, then to a newcomer `c`.
-            for survivor_name, newcomer in (("b" if leader == "a" else "a", None), ("c", "c")):
-                if newcomer is not None:
-                    await cluster.start(newcomer)
-                    assert await cluster.sequencer() == leader  # the newcomer waits its turn
-                survivor = cluster.instances[survivor_name]
-                await cluster.instances[leader].kill()
-                assert cluster.instances[leader].process.returncode == -signal.SIGKILL
-                async with asyncio.timeout(TAKEOVER_TIMEOUT_S):
-                    for n in range(5):
-                        acknowledged.append(await send_feedback(sender, survivor, n))
-                    size = max(x.log_index for x in acknowledged) + 1
-                    heads.append(await wait_for_head(officer, survivor, size))
-                    assert await wait_for_sequencer(cluster, {survivor_name}) == survivor_name
-                leader = survivor_name
+        # Kill the sequencer twice: the first time the other original instance must take over,
+        # the second time `c`, which started while the lock was held and had to wait its turn.
+        for successor in ("b" if leader == "a" else "a", "c"):
+            if successor not in cluster.instances:
+                await cluster.start(successor)
+                assert await cluster.sequencer() == leader
+            survivor = cluster.instances[successor]
+            sender = cluster.client_at(survivor, SENDER, f"after-{leader}")
+            officer = cluster.client_at(survivor, OFFICER, f"auditor-after-{leader}")
+            await cluster.instances[leader].kill()
+            assert cluster.instances[leader].process.returncode == -signal.SIGKILL
+            async with within(
+                TAKEOVER_TIMEOUT_S,
+                f"instance {successor} signing new entries after {leader} was killed",
+            ):
+                for n in range(5):
+                    acknowledged.append(await send_feedback(sender, survivor, n))
+                heads.append(await wait_for_head(officer, survivor, last_index(acknowledged) + 1))
+                assert await wait_for_sequencer(cluster, {successor}) == successor
+            leader = successor
 
-            last = cluster.instances[leader]
-            entries = await whole_log(officer, last)
-            assert [e["index"] for e in entries] == list(range(len(entries)))
-            for ack in acknowledged:
-                assert entries[ack.log_index]["disclosure_id"] == ack.disclosure_id
-            async with asyncio.timeout(TAKEOVER_TIMEOUT_S):
-                heads.append(await wait_for_head(officer, last, len(entries)))
-            leaf_bytes = await leaves(officer, [last], len(entries))
-            # Every head, signed before and after each takeover, is the root of a prefix of the
-            # one log: the trees the successors built extend what the killed ones signed.
-            for head in heads:
-                assert_head_is_the_recomputed_root(cluster, head, leaf_bytes[: head.size])
+        last = cluster.instances[leader]
+        entries = await whole_log(officer, last)
+        assert [e["index"] for e in entries] == list(range(len(entries)))
+        for ack in acknowledged:
+            assert entries[ack.log_index]["disclosure_id"] == ack.disclosure_id
+        async with within(TAKEOVER_TIMEOUT_S, "a checkpoint over the whole log"):
+            heads.append(await wait_for_head(officer, last, len(entries)))
+        leaf_bytes = await leaves(officer, [last], len(entries))
+        # Every head, signed before and after each takeover, is the root of a prefix of the one
+        # log: the trees the successors built extend what the killed sequencers had signed.
+        for head in heads:
+            assert_head_is_the_recomputed_root(cluster, head, leaf_bytes[: head.size])
 
-            assert await last.stop() == 0, last.tail()
-            code, output = await cluster.run(
-                "log",
-                "verify",
-                "--config",
-                str(CONFIG),
-                "--data",
-                str(cluster.root / "verify"),
-                "--storage",
-                cluster.storage,
-            )
-            assert code == 0, output
-            assert f"log verified: {len(entries)} entries" in output
-    except BaseException:
-        print(cluster.tails())
-        raise
+        assert await last.stop() == 0, last.tail()
+        code, output = await cluster.run(
+            "log",
+            "verify",
+            "--config",
+            str(CONFIG),
+            "--data",
+            str(cluster.root / "verify"),
+            "--storage",
+            cluster.storage,
+        )
+        assert code == 0, output
+        assert f"log verified: {len(entries)} entries" in output
