@@ -12,6 +12,7 @@ from pathlib import Path
 from gateway.config import ConfigError
 from gateway.errors import StorageUnavailable
 from gateway.logsetup import configure_logging
+from gateway.officer.cli import add_officer_commands, run_officer_command
 from gateway.runtime import DEFAULT_CONFIG, build_gateway
 from gateway.store.base import SchemaVersionError
 from gateway.web.context import Gateway
@@ -66,6 +67,16 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--update", action="store_true", help="save the newer checkpoint to --checkpoint"
     )
+    export = log_sub.add_parser(
+        "export", help="write the log as LDV records (OTLP/JSON) or FHIR R4 AuditEvents"
+    )
+    export.add_argument("--format", choices=["ldv", "fhir"], required=True)
+    export.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    export.add_argument("--data", type=Path, help="the gateway's data folder")
+    export.add_argument("--storage", default=None, help="sqlite:///PATH or postgresql://...")
+    export.add_argument("--since", help="only entries at or after this RFC 3339 time")
+    export.add_argument("--until", help="only entries before this RFC 3339 time")
+    export.add_argument("--out", type=Path, help="write to this file (default: standard output)")
 
     partners = sub.add_parser("partners", help="partner registry operations")
     partners_sub = partners.add_subparsers(dest="partners_command", required=True)
@@ -106,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="play a short story with the demo partners over real HTTP")
     demo.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     demo.add_argument("--data", type=Path, default=None, help="default: a new temporary folder")
+    add_officer_commands(sub)
     return parser
 
 
@@ -128,6 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _migrate(args)
         if args.command == "doctor":
             return _doctor(args)
+        if args.command == "officer":
+            return run_officer_command(args)
     except ConfigError as exc:
         print(f"gateway: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -183,6 +197,8 @@ def _log(args: argparse.Namespace) -> int:
 
     if args.log_command == "verifier-key":
         return logcli.print_verifier_key(args.config, args.data)
+    if args.log_command == "export":
+        return logcli.export_log(args)
     if args.checkpoint is not None or args.url is not None:
         return logcli.verify_remote(args)
     if args.data is None and args.storage is None:
@@ -239,7 +255,8 @@ def _migrate(args: argparse.Namespace) -> int:
 
     from gateway.store import open_storage
 
-    args.data.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if args.storage is None or args.storage.startswith("sqlite:"):
+        args.data.mkdir(parents=True, exist_ok=True, mode=0o700)
     storage = open_storage(args.storage, args.data)
 
     async def run() -> tuple[int, int]:

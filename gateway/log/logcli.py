@@ -17,8 +17,9 @@ from gateway.log.merkle import ProofError
 from gateway.log.remote import check_remote_consistency
 from gateway.log.verify import LogTampered, verify_log
 from gateway.store import open_storage
+from gateway.store.base import LogRow
 
-__all__ = ["print_verifier_key", "verify_local", "verify_remote"]
+__all__ = ["export_log", "print_verifier_key", "verify_local", "verify_remote"]
 
 
 def _vkeys(config: Path, data: Path) -> list[str]:
@@ -30,10 +31,9 @@ def _vkeys(config: Path, data: Path) -> list[str]:
 
 
 def print_verifier_key(config: Path, data: Path) -> int:
-    if not (data / "keys" / "log-signing.key").exists():
-        print(
-            f"gateway: no log signing key in {data}/keys (start the gateway once)", file=sys.stderr
-        )
+    keys = DataDir(data, load_settings(config).keys_dir).keys
+    if not (keys / "log-signing.key").exists():
+        print(f"gateway: no log signing key in {keys} (start the gateway once)", file=sys.stderr)
         return 2
     print(_vkeys(config, data)[0])
     return 0
@@ -114,4 +114,47 @@ def verify_remote(args: argparse.Namespace) -> int:
         with tempfile.NamedTemporaryFile("w", dir=args.checkpoint.parent, delete=False) as tmp:
             tmp.write(result.current_note)
         Path(tmp.name).replace(args.checkpoint)
+    return 0
+
+
+def export_log(args: argparse.Namespace) -> int:
+    """Write the log as LDV records (OTLP/JSON) or FHIR AuditEvents (a Bundle) to a file."""
+    from gateway.config import load_catalogue, load_partners
+    from gateway.log.entry import parse_time
+    from gateway.standards.export import fhir_bundle, ldv_export
+
+    if args.data is None and args.storage is None:
+        print("gateway: log export needs --data or --storage", file=sys.stderr)
+        return 2
+    settings = load_settings(args.config)
+    try:
+        since = None if args.since is None else parse_time(args.since)
+        until = None if args.until is None else parse_time(args.until)
+    except ValueError as exc:
+        print(f"gateway: --since/--until must be RFC 3339 times: {exc}", file=sys.stderr)
+        return 2
+    storage = open_storage(args.storage, args.data)
+
+    async def rows() -> list[LogRow]:
+        await storage.open()
+        try:
+            return await storage.log_rows(0, await storage.log_size())
+        finally:
+            await storage.close()
+
+    selected = [
+        row
+        for row in asyncio.run(rows())
+        if (since is None or row.entry.time >= since) and (until is None or row.entry.time < until)
+    ]
+    if args.format == "ldv":
+        catalogue = load_catalogue(args.config, settings.schemas_dir)
+        document = ldv_export(selected, catalogue, load_partners(args.config), settings.id)
+    else:
+        document = fhir_bundle(selected, settings.id)
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        args.out.write_text(text, encoding="utf-8")
     return 0
