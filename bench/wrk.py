@@ -83,8 +83,7 @@ def parse_summary(output: str, connections: int) -> LoadResult:
     if found is None:
         raise RuntimeError(f"wrk printed no summary line:\n{output}")
     values = {
-        key: float(value)
-        for key, value in (item.split("=", 1) for item in found["fields"].split())
+        key: float(value) for key, value in (item.split("=", 1) for item in found["fields"].split())
     }
     duration_s = values["duration_us"] / 1e6
     requests = int(values["requests"])
@@ -97,9 +96,7 @@ def parse_summary(output: str, connections: int) -> LoadResult:
         p99_ms=values["p99_us"] / 1000,
         p999_ms=values["p999_us"] / 1000,
         non_2xx=int(values["status"]),
-        socket_errors=int(
-            values["connect"] + values["read"] + values["write"] + values["timeout"]
-        ),
+        socket_errors=int(values["connect"] + values["read"] + values["write"] + values["timeout"]),
     )
 
 

@@ -22,6 +22,7 @@ from gateway.log.checkpoint import NoteSigner, NoteVerifier, parse_verifier_key,
 from gateway.store import open_storage
 from gateway.subject import Pseudonymiser
 from gateway.web.context import Gateway
+from gateway.web.limits import FailedAssertions, Rate, RateLimiter
 
 __all__ = ["DEFAULT_CONFIG", "OwnKeys", "build_gateway", "load_checked_partners", "load_own_keys"]
 
@@ -66,6 +67,11 @@ def build_gateway(
         log_signer=keys.signer,
         log_verifiers=keys.verifiers,
         config_dir=config_dir,
+        limiter=RateLimiter(
+            {kind: Rate(*rate) for kind, rate in settings.rates.items() if kind != "actor"},
+            Rate(*settings.rates["actor"]),
+        ),
+        failed_assertions=FailedAssertions(log_each=settings.failed_assertions_per_minute),
     )
 
 

@@ -107,12 +107,28 @@ def _serve(
         asyncio.run(_run_worker(build(), sock, announce, tls))
         return 0
     children: list[int] = []
+    stopping = False
+
+    def forward(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        relayed = signal.SIGHUP if signum == signal.SIGHUP else signal.SIGTERM
+        stopping = stopping or relayed == signal.SIGTERM
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, relayed)
+
+    # Installed before forking: a signal that arrives while workers start is still relayed.
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, forward)
     for n in range(workers):
         pid = os.fork()
         if pid == 0:
             code = 0
             try:
+                # Until the worker's loop takes them over, the default actions apply.
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
+                signal.signal(signal.SIGHUP, signal.SIG_IGN)
                 asyncio.run(_run_worker(build(), sock, announce if n == 0 else None, tls))
             except BaseException:
                 log.exception("worker_failed")
@@ -120,18 +136,17 @@ def _serve(
             finally:
                 os._exit(code)
         children.append(pid)
-
-    def forward(signum: int, _frame: object) -> None:
-        relayed = signal.SIGHUP if signum == signal.SIGHUP else signal.SIGTERM
-        for child in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child, relayed)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    signal.signal(signal.SIGHUP, forward)
     status = 0
     for child in children:
-        _, code = os.waitpid(child, 0)
-        status = status or (1 if code else 0)
+        while True:
+            try:
+                _, code = os.waitpid(child, 0)
+                break
+            except InterruptedError:
+                continue
+        # A worker ended by the relayed SIGTERM before its loop ran has stopped as asked.
+        killed_on_request = (
+            stopping and os.WIFSIGNALED(code) and os.WTERMSIG(code) == signal.SIGTERM
+        )
+        status = status or (0 if code == 0 or killed_on_request else 1)
     return status

@@ -38,6 +38,9 @@ def routed_operations(running: Running) -> set[tuple[str, str]]:
         canonical = route.resource.canonical if route.resource is not None else None
         if canonical is None or route.method in ("HEAD", "*"):
             continue
+        if canonical.startswith("/officer"):
+            continue  # the officer workspace is HTML pages, not API
+
         out.add((route.method, canonical))
     return out
 

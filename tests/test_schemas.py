@@ -443,6 +443,8 @@ def test_catalogue_entry_names_parties_basis_and_retention_consistently(
         "inbox_retention_days",
         "record_retention_years",
         "break_glass",
+        "processing_activity",
+        "confidentiality",
     }
     assert (
         required
@@ -470,6 +472,8 @@ def test_catalogue_entry_names_parties_basis_and_retention_consistently(
     assert purpose["break_glass"] is (purpose["id"] == "safety-report")
     assert purpose["inbox_retention_days"] >= 1
     assert purpose["record_retention_years"] >= 1
+    assert purpose["processing_activity"].startswith("https://")
+    assert purpose["confidentiality"] in ("normaal", "vertrouwelijk")
 
 
 def test_an_expected_reply_can_be_sent_back_by_the_recipients_to_the_senders() -> None:

@@ -43,8 +43,12 @@ _KNOWN = frozenset(
         "expects_reply",
         "reply_to",
         "expected_when_gi_joins",
+        "processing_activity",
+        "confidentiality",
     }
 )
+# VNG Verwerkingenlogging's `vertrouwelijkheid`; "opgeheven" is a later state, never a start.
+CONFIDENTIALITY = frozenset({"normaal", "vertrouwelijk"})
 GI_REPORTING = frozenset({"direct", "beschermingstafel"})
 
 
@@ -118,6 +122,8 @@ class Purpose:
     expects_reply: tuple[ExpectedReply, ...]
     reply_to: ReplyRule | None
     expected_when_gi_joins: Mapping[str, int]
+    processing_activity: str = ""  # URI into the controller's register (AVG art. 30)
+    confidentiality: str = "normaal"
 
     def to_json(self) -> dict[str, Any]:
         """The purpose as `GET /v1/purposes` shows it."""
@@ -139,6 +145,8 @@ class Purpose:
             else {"purpose": self.reply_to.purpose, "answers_only": self.reply_to.allowed_from},
             "expected_when_gi_joins": dict(self.expected_when_gi_joins),
             "schema": self.schema_file,
+            "processing_activity": self.processing_activity,
+            "confidentiality": self.confidentiality,
         }
 
 
@@ -226,6 +234,12 @@ def _purpose(table: Table, schemas_dir: Path) -> Purpose:
     if joins is not None:
         joins.reject_unknown(GI_REPORTING)
         gi_joins = {way: joins.integer(way, minimum=1) for way in sorted(GI_REPORTING)}
+    activity = table.text("processing_activity")
+    if not activity.startswith(("https://", "http://", "urn:")):
+        raise table.fail("'processing_activity' must be a URI into the register of processing")
+    confidentiality = table.text("confidentiality")
+    if confidentiality not in CONFIDENTIALITY:
+        raise table.fail("'confidentiality' must be 'normaal' or 'vertrouwelijk'")
     schema_file = table.text("schema")
     schema = _schema(table, schemas_dir / schema_file)
     return Purpose(
@@ -246,6 +260,8 @@ def _purpose(table: Table, schemas_dir: Path) -> Purpose:
         expects_reply=replies,
         reply_to=reply_to,
         expected_when_gi_joins=gi_joins,
+        processing_activity=activity,
+        confidentiality=confidentiality,
     )
 
 

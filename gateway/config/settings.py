@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gateway.config._toml import Table, read_toml
 
@@ -22,8 +24,32 @@ _KNOWN = frozenset(
         "checkpoint_interval_s",
         "keys_dir",
         "max_header_bytes",
+        "max_in_flight",
+        "max_json_depth",
+        "max_json_items",
+        "rate_limits",
     }
 )
+_RATE_KEYS = frozenset(
+    {
+        "social_team",
+        "care_provider",
+        "certified_institution",
+        "school",
+        "privacy_officer",
+        "actor",
+        "failed_assertions_per_minute",
+    }
+)
+# Generous defaults: a limit is there to stop a runaway client, not to pace ordinary work.
+DEFAULT_RATES = {
+    "social_team": (200.0, 400),
+    "care_provider": (200.0, 400),
+    "certified_institution": (200.0, 400),
+    "school": (100.0, 200),
+    "privacy_officer": (50.0, 100),
+    "actor": (100.0, 200),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +66,12 @@ class Settings:
     checkpoint_interval_s: float
     keys_dir: Path | None = None  # shared keys for many instances; default: DATA/keys
     max_header_bytes: int = 8190  # request line and each header line
+    max_in_flight: int = 256  # per worker; beyond it a fast 503
+    max_json_depth: int = 32
+    max_json_items: int = 1000
+    # (requests per second, burst) per partner kind, and "actor" for each professional
+    rates: Mapping[str, tuple[float, int]] = field(default_factory=lambda: dict(DEFAULT_RATES))
+    failed_assertions_per_minute: int = 20  # logged one by one; more get 429 and one summary
 
     @property
     def token_url(self) -> str:
@@ -80,7 +112,31 @@ def load_settings(config_dir: Path) -> Settings:
         checkpoint_interval_s=interval,
         keys_dir=_keys_dir(config_dir, table.opt_text("keys_dir")),
         max_header_bytes=table.integer("max_header_bytes", 8190, minimum=1024),
+        max_in_flight=table.integer("max_in_flight", 256, minimum=1),
+        max_json_depth=table.integer("max_json_depth", 32, minimum=4),
+        max_json_items=table.integer("max_json_items", 1000, minimum=10),
+        **_rates(table),
     )
+
+
+def _rates(table: Table) -> dict[str, Any]:
+    """`[rate_limits]`: per kind `{per_second = .., burst = ..}`; `failed_assertions_per_minute`."""
+    rates = dict(DEFAULT_RATES)
+    limits = table.table("rate_limits", required=False)
+    failed = 20
+    if limits is not None:
+        limits.reject_unknown(_RATE_KEYS)
+        failed = limits.integer("failed_assertions_per_minute", 20, minimum=1)
+        for kind in _RATE_KEYS - {"failed_assertions_per_minute"}:
+            sub = limits.table(kind, required=False)
+            if sub is not None:
+                sub.reject_unknown(frozenset({"per_second", "burst"}))
+                per_second = sub._get("per_second", float, None, True)
+                assert per_second is not None
+                if per_second <= 0:
+                    raise sub.fail("'per_second' must be positive")
+                rates[kind] = (per_second, sub.integer("burst", minimum=1))
+    return {"rates": rates, "failed_assertions_per_minute": failed}
 
 
 def _keys_dir(config_dir: Path, configured: str | None) -> Path | None:

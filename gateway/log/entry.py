@@ -32,6 +32,9 @@ DECISIONS = frozenset(
         "partners_reloaded",
         "break_glass_reviewed",
         "partners_reload_failed",
+        "officer_link_issued",
+        "officer_signed_in",
+        "officer_signed_out",
     }
 )
 
@@ -79,6 +82,11 @@ class LogEntry:
     payload_sha256: str | None = None
     break_glass: bool = False
     details: Mapping[str, Any] = field(default_factory=dict)
+    # Added after format 1 was in use: only entries that have them carry these keys, so the
+    # leaves of older entries keep their exact bytes and still verify.
+    trace: Mapping[str, str] | None = None  # W3C trace_id, span_id, parent_span_id, FSC id
+    processing_activity: str | None = None  # URI into the register of processing activities
+    confidentiality: str | None = None  # normaal | vertrouwelijk
 
     def __post_init__(self) -> None:
         if self.decision not in DECISIONS:
@@ -88,7 +96,7 @@ class LogEntry:
 
     def to_json(self) -> dict[str, Any]:
         """The entry as an object: what the leaf holds and what the audit API shows."""
-        return {
+        out: dict[str, Any] = {
             "v": FORMAT_VERSION,
             "time": format_time(self.time),
             "decision": self.decision,
@@ -107,6 +115,13 @@ class LogEntry:
             "break_glass": self.break_glass,
             "details": dict(self.details),
         }
+        if self.trace is not None:
+            out["trace"] = dict(self.trace)
+        if self.processing_activity is not None:
+            out["processing_activity"] = self.processing_activity
+        if self.confidentiality is not None:
+            out["confidentiality"] = self.confidentiality
+        return out
 
     def canonical(self) -> bytes:
         """The exact bytes hashed as this entry's Merkle leaf."""
@@ -135,6 +150,9 @@ class LogEntry:
             payload_sha256=obj.get("payload_sha256"),
             break_glass=bool(obj.get("break_glass")),
             details=obj.get("details") or {},
+            trace=obj.get("trace"),
+            processing_activity=obj.get("processing_activity"),
+            confidentiality=obj.get("confidentiality"),
         )
 
 

@@ -250,6 +250,25 @@ class MerkleAccumulator:
         self._size += 1
         return completed
 
+    def extend(self, leaves: Sequence[bytes]) -> None:
+        """Add many leaf hashes without reporting subtrees: how a verifier recomputes quickly.
+
+        The same fold as `append`, written as one tight loop; the tree is unchanged when any
+        leaf has the wrong size.
+        """
+        for leaf in leaves:
+            if len(leaf) != HASH_SIZE:
+                raise ValueError(f"a leaf hash has {HASH_SIZE} bytes, not {len(leaf)}")
+        border, size, sha256 = self._border, self._size, hashlib.sha256
+        for hashed in leaves:
+            height = 0
+            while size >> height & 1:
+                hashed = sha256(_NODE_PREFIX + border.pop() + hashed).digest()
+                height += 1
+            border.append(hashed)
+            size += 1
+        self._size = size
+
     def root(self) -> bytes:
         """MTH of all leaves appended so far."""
         return combine_range(self._border)

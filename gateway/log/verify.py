@@ -7,16 +7,19 @@ deletion, reordering or insertion is reported at the first index where it shows.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gateway.log.checkpoint import NoteError, NoteVerifier, open_checkpoint
-from gateway.log.merkle import MerkleAccumulator, leaf_hash
-from gateway.store.base import Storage
+from gateway.log.merkle import MerkleAccumulator
+from gateway.store.base import LogRow, Storage
 
 __all__ = ["LogTampered", "VerifyReport", "verify_log"]
 
-BATCH = 20_000
+BATCH = 10_000
+READ_AHEAD = 3  # batches read ahead while one is hashed
 
 
 class LogTampered(Exception):
@@ -64,28 +67,82 @@ async def verify_log(
     if 0 in by_size and by_size[0] != tree.root():
         raise LogTampered(0, "the checkpoint of the empty log has a wrong root")
     last_good = 0
-    while tree.size < size:
-        rows = await storage.log_rows(tree.size, min(size, tree.size + BATCH))
-        stored = await storage.tree_nodes([(0, r.index) for r in rows if r.index < signed_size])
-        if not rows:
-            raise LogTampered(tree.size, "entry missing (deleted)")
-        for row in rows:
-            if row.index != tree.size:
-                raise LogTampered(tree.size, "entry missing (deleted or renumbered)")
-            hashed = leaf_hash(row.leaf)
-            expected = stored.get((0, row.index))
-            if row.index < signed_size and expected is not None and expected != hashed:
-                raise LogTampered(
-                    row.index, "entry differs from the leaf that was signed (edited or moved)"
-                )
-            tree.append(hashed)
-            root = by_size.get(tree.size)
-            if root is not None:
-                if root != tree.root():
-                    raise LogTampered(
-                        last_good,
-                        f"recomputed tree at size {tree.size} disagrees with its signed checkpoint; "
-                        f"the first altered entry lies in [{last_good}, {tree.size})",
+    # While one batch is hashed, the next ones are read (the storage reads on its own threads).
+    reads = [
+        asyncio.ensure_future(_read_batch(storage, start, min(size, start + BATCH), signed_size))
+        for start in range(0, min(size, READ_AHEAD * BATCH), BATCH)
+    ]
+    next_read = READ_AHEAD * BATCH
+    try:
+        while tree.size < size:
+            rows, stored = await reads.pop(0)
+            start, end = tree.size, min(size, tree.size + BATCH)
+            if next_read < size:
+                reads.append(
+                    asyncio.ensure_future(
+                        _read_batch(storage, next_read, min(size, next_read + BATCH), signed_size)
                     )
-                last_good = tree.size
+                )
+                next_read += BATCH
+            if not rows:
+                raise LogTampered(start, "entry missing (deleted)")
+            hashes, problem = _leaf_hashes(rows, start, signed_size, stored)
+            # Roots signed before the first bad row are checked first: they may point earlier.
+            last_good = _fold(tree, hashes, by_size, last_good)
+            if problem is not None:
+                raise problem
+            if len(rows) < end - start:
+                raise LogTampered(tree.size, "entry missing (deleted or renumbered)")
+    finally:
+        for pending in reads:
+            pending.cancel()
     return VerifyReport(entries=size, checkpoints=len(checkpoints), signed_size=signed_size)
+
+
+async def _read_batch(
+    storage: Storage, start: int, end: int, signed_size: int
+) -> tuple[list[LogRow], dict[tuple[int, int], bytes]]:
+    """Entries [start, end) and the leaf hashes stored for those of them that were signed."""
+    rows = await storage.log_rows(start, end)
+    stored = await storage.tree_nodes([(0, i) for i in range(start, min(end, signed_size))])
+    return rows, stored
+
+
+def _leaf_hashes(
+    rows: Sequence[LogRow], start: int, signed_size: int, stored: dict[tuple[int, int], bytes]
+) -> tuple[list[bytes], LogTampered | None]:
+    """The leaf hashes of the rows that run on from `start` and match what was signed, and the
+    problem with the first row that does not (if any)."""
+    hashes = [hashlib.sha256(b"\x00" + row.leaf).digest() for row in rows]
+    for offset, row in enumerate(rows):
+        index = start + offset
+        if row.index != index:
+            return hashes[:offset], LogTampered(index, "entry missing (deleted or renumbered)")
+        if index < signed_size:
+            expected = stored.get((0, index))
+            if expected is not None and expected != hashes[offset]:
+                return hashes[:offset], LogTampered(
+                    index, "entry differs from the leaf that was signed (edited or moved)"
+                )
+    return hashes, None
+
+
+def _fold(
+    tree: MerkleAccumulator, hashes: list[bytes], by_size: dict[int, bytes], last_good: int
+) -> int:
+    """Grow the tree by `hashes`, checking the root at every signed size passed on the way."""
+    start = tree.size
+    sizes = sorted(s for s in by_size if start < s <= start + len(hashes))
+    done = 0
+    for signed in sizes:
+        tree.extend(hashes[done : signed - start])
+        done = signed - start
+        if by_size[signed] != tree.root():
+            raise LogTampered(
+                last_good,
+                f"recomputed tree at size {signed} disagrees with its signed checkpoint; "
+                f"the first altered entry lies in [{last_good}, {signed})",
+            )
+        last_good = signed
+    tree.extend(hashes[done:])
+    return last_good

@@ -23,7 +23,7 @@ import contextlib
 import hashlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]
@@ -31,6 +31,7 @@ import asyncpg  # type: ignore[import-untyped]
 from gateway.errors import StorageUnavailable
 from gateway.log.entry import LogEntry
 from gateway.store.base import (
+    ActivityCount,
     BreakGlassRecord,
     ExchangeEffects,
     Expectation,
@@ -38,7 +39,10 @@ from gateway.store.base import (
     LogFilter,
     LogRow,
     NetworkMember,
+    OfficerLink,
+    OfficerSession,
     PendingNotification,
+    RefusalCount,
     StoredCheckpoint,
     StoredConsent,
     StoredMessage,
@@ -321,6 +325,36 @@ class PostgresStorage:
 
         async def read(conn: Any) -> list[LogRow]:
             return [LogRow(r[0], bytes(r[1])) for r in await conn.fetch(sql, *args)]
+
+        return await self._read(read)
+
+    async def log_activity(self, since: datetime, until: datetime) -> list[ActivityCount]:
+        async def read(conn: Any) -> list[ActivityCount]:
+            rows = await conn.fetch(
+                "SELECT time_ms / 86400000 AS day, decision, purpose, sender, break_glass, "
+                "COUNT(*) FROM log_entries WHERE time_ms >= $1 AND time_ms < $2 "
+                "GROUP BY day, decision, purpose, sender, break_glass "
+                "ORDER BY day, decision, purpose, sender, break_glass",
+                _ms(since),
+                _ms(until),
+            )
+            return [
+                ActivityCount(_day(r[0]), r[1], r[2], r[3], bool(r[4]), int(r[5])) for r in rows
+            ]
+
+        return await self._read(read)
+
+    async def refusal_counts(self, since: datetime, until: datetime) -> list[RefusalCount]:
+        async def read(conn: Any) -> list[RefusalCount]:
+            rows = await conn.fetch(
+                "SELECT sender, reason, purpose, recipient, COUNT(*) FROM log_entries "
+                "WHERE decision = 'refused' AND time_ms >= $1 AND time_ms < $2 "
+                "GROUP BY sender, reason, purpose, recipient "
+                "ORDER BY COUNT(*) DESC, sender, reason, purpose, recipient",
+                _ms(since),
+                _ms(until),
+            )
+            return [RefusalCount(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]
 
         return await self._read(read)
 
@@ -622,6 +656,102 @@ class PostgresStorage:
 
         return await self._write(write)
 
+    # -- privacy officers' sign-in -------------------------------------------------------------
+    async def add_officer_link(self, link: OfficerLink, entry: LogEntry, now: datetime) -> int:
+        async def write(conn: Any) -> int:
+            await conn.execute(
+                "DELETE FROM officer_links WHERE link_hash IN (SELECT link_hash FROM "
+                "officer_links WHERE expires_ms < $1 FOR UPDATE SKIP LOCKED)",
+                _ms(now),
+            )
+            await conn.execute(
+                "INSERT INTO officer_links (link_hash, officer, actor, expires_ms) "
+                "VALUES ($1, $2, $3, $4)",
+                link.link_hash,
+                link.officer,
+                link.actor,
+                _ms(link.expires_at),
+            )
+            return (await _append(conn, [entry]))[0]
+
+        return await self._write(write)
+
+    async def take_officer_link(self, link_hash: str, now: datetime) -> OfficerLink | None:
+        async def write(conn: Any) -> OfficerLink | None:
+            # Of two instances taking one link, the second waits on the row lock and then
+            # finds nothing to delete: the link signs in exactly once.
+            r = await conn.fetchrow(
+                "DELETE FROM officer_links WHERE link_hash = $1 "
+                "RETURNING link_hash, officer, actor, expires_ms",
+                link_hash,
+            )
+            if r is None or r[3] <= _ms(now):
+                return None
+            return OfficerLink(r[0], r[1], r[2], _dt(r[3]))
+
+        return await self._write(write)
+
+    async def start_officer_session(
+        self, session: OfficerSession, entry: LogEntry, idle_before: datetime
+    ) -> int:
+        async def write(conn: Any) -> int:
+            await conn.execute(
+                "DELETE FROM officer_sessions WHERE session_hash IN (SELECT session_hash FROM "
+                "officer_sessions WHERE seen_ms < $1 FOR UPDATE SKIP LOCKED)",
+                _ms(idle_before),
+            )
+            await conn.execute(
+                f"INSERT INTO officer_sessions ({_SESSION_COLUMNS}) "
+                "VALUES ($1, $2, $3, $4, $5, $6)",
+                session.session_hash,
+                session.officer,
+                session.actor,
+                _ms(session.created_at),
+                _ms(session.seen_at),
+                session.language,
+            )
+            return (await _append(conn, [entry]))[0]
+
+        return await self._write(write)
+
+    async def officer_session(self, session_hash: str) -> OfficerSession | None:
+        async def read(conn: Any) -> OfficerSession | None:
+            r = await conn.fetchrow(
+                f"SELECT {_SESSION_COLUMNS} FROM officer_sessions WHERE session_hash = $1",
+                session_hash,
+            )
+            if r is None:
+                return None
+            return OfficerSession(r[0], r[1], r[2], _dt(r[3]), _dt(r[4]), r[5])
+
+        return await self._read(read)
+
+    async def touch_officer_session(
+        self, session_hash: str, seen_at: datetime, language: str
+    ) -> None:
+        async def write(conn: Any) -> None:
+            await conn.execute(
+                "UPDATE officer_sessions SET seen_ms = GREATEST(seen_ms, $1), language = $2 "
+                "WHERE session_hash = $3",
+                _ms(seen_at),
+                language,
+                session_hash,
+            )
+
+        await self._write(write)
+
+    async def end_officer_session(self, session_hash: str, entry: LogEntry) -> int | None:
+        async def write(conn: Any) -> int | None:
+            gone = await conn.fetchval(
+                "DELETE FROM officer_sessions WHERE session_hash = $1 RETURNING TRUE",
+                session_hash,
+            )
+            if gone is None:
+                return None
+            return (await _append(conn, [entry]))[0]
+
+        return await self._write(write)
+
     # -- exchanges and inbox -------------------------------------------------------------------
     async def record_exchange(
         self,
@@ -857,6 +987,8 @@ _LOG_TYPES = (
     ("recipient", "text"),
     ("subject", "text"),
     ("exchange_id", "text"),
+    ("reason", "text"),
+    ("break_glass", "boolean"),
 )
 _INBOX_TYPES = (
     ("seq", "bigint"),
@@ -894,6 +1026,12 @@ _EXPECTATION_TYPES = (
 )
 _EXPECTATION_COLUMNS = ", ".join(name for name, _ in _EXPECTATION_TYPES)
 _BREAK_GLASS_COLUMNS = "exchange_id, sender, purpose, created_ms, sealed, status, reviewed_by, reviewed_ms, sealed_note"
+_SESSION_COLUMNS = "session_hash, officer, actor, created_ms, seen_ms, language"
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def _day(days_since_epoch: int) -> date:
+    return date.fromordinal(_EPOCH_ORDINAL + days_since_epoch)
 
 
 async def _insert(
@@ -933,6 +1071,8 @@ async def _append(conn: Any, entries: Sequence[LogEntry]) -> list[int]:
             entry.recipient,
             entry.subject,
             entry.exchange_id,
+            entry.reason,
+            entry.break_glass,
         )
         for offset, entry in enumerate(entries)
     ]

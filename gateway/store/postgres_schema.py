@@ -188,7 +188,7 @@ POSTGRES_MIGRATIONS: list[tuple[int, list[str]]] = [
                 reason = convert_from(leaf, 'UTF8')::jsonb ->> 'reason',
                 break_glass = COALESCE((convert_from(leaf, 'UTF8')::jsonb ->> 'break_glass')::boolean,
                     FALSE)""",
-            "CREATE INDEX log_by_time_decision ON log_entries (time_ms, decision)",
+            "CREATE INDEX log_by_decision_time ON log_entries (decision, time_ms)",
         ],
     ),
 ]

@@ -181,7 +181,7 @@ SQLITE_MIGRATIONS.append(
                 break_glass = CASE WHEN json_extract(CAST(leaf AS TEXT), '$.break_glass')
                     THEN 1 ELSE 0 END
             WHERE json_valid(CAST(leaf AS TEXT))""",
-            "CREATE INDEX log_by_time_decision ON log_entries (time_ms, decision)",
+            "CREATE INDEX log_by_decision_time ON log_entries (decision, time_ms)",
         ],
     )
 )

@@ -15,13 +15,14 @@ import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from gateway.errors import StorageUnavailable
 from gateway.log.entry import LogEntry
 from gateway.store.base import (
+    ActivityCount,
     BreakGlassRecord,
     ExchangeEffects,
     Expectation,
@@ -29,7 +30,10 @@ from gateway.store.base import (
     LogFilter,
     LogRow,
     NetworkMember,
+    OfficerLink,
+    OfficerSession,
     PendingNotification,
+    RefusalCount,
     StoredCheckpoint,
     StoredConsent,
     StoredMessage,
@@ -280,6 +284,34 @@ class SqliteStorage:
 
         def read(c: sqlite3.Connection) -> list[LogRow]:
             return [LogRow(r[0], _blob(r[1])) for r in c.execute(sql, args).fetchall()]
+
+        return await self._read(read)
+
+    async def log_activity(self, since: datetime, until: datetime) -> list[ActivityCount]:
+        def read(c: sqlite3.Connection) -> list[ActivityCount]:
+            rows = c.execute(
+                "SELECT time_ms / 86400000 AS day, decision, purpose, sender, break_glass, "
+                "COUNT(*) FROM log_entries WHERE time_ms >= ? AND time_ms < ? "
+                "GROUP BY day, decision, purpose, sender, break_glass "
+                "ORDER BY day, decision, purpose, sender, break_glass",
+                (_ms(since), _ms(until)),
+            ).fetchall()
+            return [
+                ActivityCount(_day(r[0]), r[1], r[2], r[3], bool(r[4]), int(r[5])) for r in rows
+            ]
+
+        return await self._read(read)
+
+    async def refusal_counts(self, since: datetime, until: datetime) -> list[RefusalCount]:
+        def read(c: sqlite3.Connection) -> list[RefusalCount]:
+            rows = c.execute(
+                "SELECT sender, reason, purpose, recipient, COUNT(*) FROM log_entries "
+                "WHERE decision = 'refused' AND time_ms >= ? AND time_ms < ? "
+                "GROUP BY sender, reason, purpose, recipient "
+                "ORDER BY COUNT(*) DESC, sender, reason, purpose, recipient",
+                (_ms(since), _ms(until)),
+            ).fetchall()
+            return [RefusalCount(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]
 
         return await self._read(read)
 
@@ -545,6 +577,83 @@ class SqliteStorage:
 
         return await self._write(write)
 
+    # -- privacy officers' sign-in -------------------------------------------------------------
+    async def add_officer_link(self, link: OfficerLink, entry: LogEntry, now: datetime) -> int:
+        def write(c: sqlite3.Connection) -> int:
+            c.execute("DELETE FROM officer_links WHERE expires_ms < ?", (_ms(now),))
+            c.execute(
+                "INSERT INTO officer_links (link_hash, officer, actor, expires_ms) "
+                "VALUES (?, ?, ?, ?)",
+                (link.link_hash, link.officer, link.actor, _ms(link.expires_at)),
+            )
+            return _append(c, [entry])[0]
+
+        return await self._write(write)
+
+    async def take_officer_link(self, link_hash: str, now: datetime) -> OfficerLink | None:
+        def write(c: sqlite3.Connection) -> OfficerLink | None:
+            # Inside the writer's IMMEDIATE transaction no other process can take it meanwhile.
+            r = c.execute(
+                "DELETE FROM officer_links WHERE link_hash = ? "
+                "RETURNING link_hash, officer, actor, expires_ms",
+                (link_hash,),
+            ).fetchone()
+            if r is None or r[3] <= _ms(now):
+                return None
+            return OfficerLink(r[0], r[1], r[2], _dt(r[3]))
+
+        return await self._write(write)
+
+    async def start_officer_session(
+        self, session: OfficerSession, entry: LogEntry, idle_before: datetime
+    ) -> int:
+        def write(c: sqlite3.Connection) -> int:
+            c.execute("DELETE FROM officer_sessions WHERE seen_ms < ?", (_ms(idle_before),))
+            c.execute(
+                f"INSERT INTO officer_sessions ({_SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    session.session_hash,
+                    session.officer,
+                    session.actor,
+                    _ms(session.created_at),
+                    _ms(session.seen_at),
+                    session.language,
+                ),
+            )
+            return _append(c, [entry])[0]
+
+        return await self._write(write)
+
+    async def officer_session(self, session_hash: str) -> OfficerSession | None:
+        def read(c: sqlite3.Connection) -> OfficerSession | None:
+            r = c.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM officer_sessions WHERE session_hash = ?",
+                (session_hash,),
+            ).fetchone()
+            return None if r is None else _officer_session(r)
+
+        return await self._read(read)
+
+    async def touch_officer_session(
+        self, session_hash: str, seen_at: datetime, language: str
+    ) -> None:
+        await self._write(
+            lambda c: c.execute(
+                "UPDATE officer_sessions SET seen_ms = MAX(seen_ms, ?), language = ? "
+                "WHERE session_hash = ?",
+                (_ms(seen_at), language, session_hash),
+            )
+        )
+
+    async def end_officer_session(self, session_hash: str, entry: LogEntry) -> int | None:
+        def write(c: sqlite3.Connection) -> int | None:
+            cur = c.execute("DELETE FROM officer_sessions WHERE session_hash = ?", (session_hash,))
+            if cur.rowcount != 1:
+                return None
+            return _append(c, [entry])[0]
+
+        return await self._write(write)
+
     # -- exchanges and inbox ---------------------------------------------------------------------
     async def record_exchange(
         self,
@@ -703,6 +812,18 @@ _EXPECTATION_COLUMNS = (
     "subject, child_ref, opened_ms, due_ms, closed_ms, closed_by, constraints"
 )
 _BREAK_GLASS_COLUMNS = "exchange_id, sender, purpose, created_ms, sealed, status, reviewed_by, reviewed_ms, sealed_note"
+_SESSION_COLUMNS = "session_hash, officer, actor, created_ms, seen_ms, language"
+
+
+def _officer_session(r: Sequence[Any]) -> OfficerSession:
+    return OfficerSession(r[0], r[1], r[2], _dt(r[3]), _dt(r[4]), r[5])
+
+
+def _day(days_since_epoch: int) -> date:
+    return date.fromordinal(_EPOCH_ORDINAL + days_since_epoch)
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 def _expectation(r: Sequence[Any]) -> Expectation:
@@ -856,11 +977,13 @@ def _append(c: sqlite3.Connection, entries: Sequence[LogEntry]) -> list[int]:
                 entry.recipient,
                 entry.subject,
                 entry.exchange_id,
+                entry.reason,
+                int(entry.break_glass),
             )
         )
     c.executemany(
         "INSERT INTO log_entries (idx, leaf, time_ms, decision, purpose, sender, recipient, "
-        "subject, exchange_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "subject, exchange_id, reason, break_glass) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
     return [start + i for i in range(len(entries))]

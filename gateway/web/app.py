@@ -11,8 +11,20 @@ from aiohttp import web
 
 from gateway.delivery.notify import notification_signer, run_dispatcher
 from gateway.log.sequencer import Lock, SequencerLock
-from gateway.web import audit, cases, consents, exchanges, expectations, inbox, meta, token
+from gateway.web import (
+    audit,
+    cases,
+    consents,
+    disclosures,
+    exchanges,
+    expectations,
+    inbox,
+    meta,
+    token,
+)
 from gateway.web.context import GATEWAY, Gateway
+from gateway.web.limits import shed_load
+from gateway.web.metrics import METRICS, Metrics
 from gateway.web.middleware import error_middleware
 
 __all__ = ["create_app"]
@@ -23,13 +35,30 @@ log = structlog.get_logger("gateway.app")
 
 def create_app(gw: Gateway, *, background: bool = True) -> web.Application:
     """The application: routes, the error middleware, and storage opened for its lifetime."""
+    metrics = Metrics()
     app = web.Application(
-        middlewares=[error_middleware],
+        middlewares=[metrics.middleware(), error_middleware, shed_load(gw.settings.max_in_flight)],
         client_max_size=gw.settings.max_body_bytes,
     )
     app[GATEWAY] = gw
-    for module in (token, exchanges, consents, inbox, cases, expectations, audit, meta):
+    app[METRICS] = metrics
+    app.router.add_get("/metrics", metrics.serve)
+    for module in (
+        token,
+        exchanges,
+        consents,
+        inbox,
+        cases,
+        expectations,
+        audit,
+        disclosures,
+        meta,
+    ):
         app.add_routes(module.routes)
+    # Imported here: the workspace's pages build on gateway.web, which imports this module.
+    from gateway.officer import setup_officer_web
+
+    setup_officer_web(app)
     app.cleanup_ctx.append(_storage_lifetime)
     if background:
         app.cleanup_ctx.append(_purger)

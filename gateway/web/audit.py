@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -19,12 +20,22 @@ from gateway.errors import InvalidRequest, NotFound
 from gateway.log.entry import LogEntry, Sender, format_time, parse_time
 from gateway.log.merkle import consistency_proof_nodes, inclusion_proof_nodes, resolve_proof
 from gateway.policy.decision import Caller
+from gateway.standards.fhir_audit import audit_event
 from gateway.store.base import BreakGlassRecord, LogFilter, LogRow
 from gateway.subject import validate_bsn
 from gateway.web.common import authenticate, gateway, read_json
 from gateway.web.context import Gateway
 
-__all__ = ["routes"]
+__all__ = [
+    "break_glass_view",
+    "entry_json",
+    "log_look",
+    "proof_hashes",
+    "record_review",
+    "routes",
+    "search_page",
+    "subject_report",
+]
 
 routes = web.RouteTableDef()
 MAX_LIMIT = 500
@@ -45,7 +56,7 @@ def _int(request: web.Request, name: str, *, default: int | None = None, low: in
     return int(raw)
 
 
-def _time(request: web.Request, name: str) -> datetime | None:
+def query_time(request: web.Request, name: str) -> datetime | None:
     raw = request.query.get(name)
     if not raw:
         return None
@@ -65,18 +76,41 @@ def entry_json(row: LogRow) -> dict[str, Any]:
     return {"index": row.index, **row.entry.to_json()}
 
 
-async def _log_look(gw: Gateway, caller: Caller, subject: str, what: str) -> None:
-    await gw.storage.append_log(
+def _officer(caller: Caller) -> Sender:
+    return Sender(caller.partner.id, caller.actor_id, caller.actor_role)
+
+
+async def log_look(
+    gw: Gateway,
+    officer: Sender,
+    subject: str | None,
+    what: str,
+    details: Mapping[str, Any] | None = None,
+) -> int:
+    """Log an officer's look at the log (`audit_access`): looking is processing too."""
+    [index] = await gw.storage.append_log(
         [
             LogEntry(
                 time=gw.now(),
                 decision="audit_access",
                 reason=what,
-                sender=Sender(caller.partner.id, caller.actor_id, caller.actor_role),
+                sender=officer,
                 subject=subject,
+                details=details or {},
             )
         ]
     )
+    return index
+
+
+async def search_page(
+    gw: Gateway, flt: LogFilter, *, after: int | None, limit: int
+) -> tuple[list[LogRow], int | None]:
+    """One page of a log search and the cursor of the next page (None on the last)."""
+    rows = await gw.storage.search_log(flt, after=after, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, rows[-1].index if more and rows else None
 
 
 @routes.get("/v1/audit/entries")
@@ -93,18 +127,16 @@ async def entries(request: web.Request) -> web.Response:
         partner=request.query.get("partner") or None,
         purpose=request.query.get("purpose") or None,
         decision=request.query.get("decision") or None,
-        since=_time(request, "since"),
-        until=_time(request, "until"),
+        since=query_time(request, "since"),
+        until=query_time(request, "until"),
     )
-    rows = await gw.storage.search_log(flt, after=after, limit=limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, following = await search_page(gw, flt, after=after, limit=limit)
     if subject is not None:
-        await _log_look(gw, caller, subject, "search_by_subject")
+        await log_look(gw, _officer(caller), subject, "search_by_subject")
     return web.json_response(
         {
             "entries": [entry_json(r) for r in rows],
-            "next": str(rows[-1].index) if more and rows else None,
+            "next": None if following is None else str(following),
         }
     )
 
@@ -137,6 +169,21 @@ async def leaf(request: web.Request) -> web.Response:
     return web.Response(body=row.leaf, content_type="application/octet-stream")
 
 
+@routes.get("/v1/audit/entries/{index}/fhir")
+async def entry_fhir(request: web.Request) -> web.Response:
+    """The entry as an HL7 FHIR R4 AuditEvent resource."""
+    gw = gateway(request)
+    authenticate(request, officer=True)
+    raw = request.match_info["index"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound("no such log entry")
+    row = await _row(gw, int(raw))
+    return web.json_response(
+        audit_event(row.index, row.entry.to_json(), gateway_id=gw.settings.id),
+        content_type="application/fhir+json",
+    )
+
+
 async def _integrated_size(gw: Gateway) -> int:
     latest = await gw.storage.latest_checkpoint()
     return 0 if latest is None else latest.size
@@ -152,7 +199,8 @@ async def checkpoint(request: web.Request) -> web.Response:
     return web.Response(text=latest.note, content_type="text/plain", charset="utf-8")
 
 
-async def _nodes(gw: Gateway, elements: list[list[tuple[int, int]]]) -> list[bytes]:
+async def proof_hashes(gw: Gateway, elements: list[list[tuple[int, int]]]) -> list[bytes]:
+    """The hashes of a proof whose stored nodes `*_proof_nodes` named; NotFound if missing."""
     keys = [key for element in elements for key in element]
     found = await gw.storage.tree_nodes(keys)
     if len(found) != len(set(keys)):
@@ -174,7 +222,7 @@ async def inclusion(request: web.Request) -> web.Response:
         )
     if index >= size:
         raise InvalidRequest("index must be smaller than tree_size")
-    hashes = await _nodes(gw, inclusion_proof_nodes(index, size))
+    hashes = await proof_hashes(gw, inclusion_proof_nodes(index, size))
     leaf_hash = (await gw.storage.tree_nodes([(0, index)]))[(0, index)]
     return web.json_response(
         {
@@ -202,7 +250,7 @@ async def consistency(request: web.Request) -> web.Response:
         raise InvalidRequest("first must not be larger than second")
     # Every tree extends the empty tree and itself: RFC 9162 defines no proof there, it is empty.
     elements = [] if first in (0, second) else consistency_proof_nodes(first, second)
-    hashes = await _nodes(gw, elements)
+    hashes = await proof_hashes(gw, elements)
     return web.json_response(
         {"first": first, "second": second, "hashes": [_b64(h) for h in hashes]}
     )
@@ -255,7 +303,7 @@ async def _subject_rows(gw: Gateway, subject: str) -> list[LogRow]:
 
 
 @routes.get("/v1/audit/subject-report")
-async def subject_report(request: web.Request) -> web.StreamResponse:
+async def subject_access(request: web.Request) -> web.StreamResponse:
     """AVG art. 15: everything the log holds about one person, in plain language."""
     gw = gateway(request)
     caller = authenticate(request, officer=True)
@@ -263,8 +311,21 @@ async def subject_report(request: web.Request) -> web.StreamResponse:
     if not bsn:
         raise InvalidRequest("query parameter 'bsn' is required")
     subject = gw.pseudonymiser.pseudonym(validate_bsn(bsn))
+    report = await subject_report(gw, subject, _officer(caller))
+    wants_html = request.query.get("format") == "html" or (
+        "text/html" in request.headers.get("Accept", "") and request.query.get("format") != "json"
+    )
+    if not wants_html:
+        return web.json_response(report)
+    return web.Response(
+        text=_report_html(report, caller), content_type="text/html", charset="utf-8"
+    )
+
+
+async def subject_report(gw: Gateway, subject: str, officer: Sender) -> dict[str, Any]:
+    """Everything the log holds about one person, in plain language; the look is logged."""
     rows = await _subject_rows(gw, subject)
-    await _log_look(gw, caller, subject, "subject_access_report")
+    await log_look(gw, officer, subject, "subject_access_report")
     now = gw.now()
     items = [
         {
@@ -281,21 +342,13 @@ async def subject_report(request: web.Request) -> web.StreamResponse:
         }
         for r in rows
     ]
-    report = {
+    return {
         "generated_at": format_time(now),
-        "generated_by": {"partner": caller.partner.id, "actor": caller.actor_id},
+        "generated_by": {"partner": officer.partner, "actor": officer.actor},
         "subject": subject,
         "count": len(items),
         "disclosures": items,
     }
-    wants_html = request.query.get("format") == "html" or (
-        "text/html" in request.headers.get("Accept", "") and request.query.get("format") != "json"
-    )
-    if not wants_html:
-        return web.json_response(report)
-    return web.Response(
-        text=_report_html(report, caller), content_type="text/html", charset="utf-8"
-    )
 
 
 def _report_html(report: dict[str, Any], caller: Caller) -> str:
@@ -325,7 +378,8 @@ The contents of the messages are not kept by the gateway and are not shown.</p>
 """
 
 
-def _break_glass_json(gw: Gateway, record: BreakGlassRecord) -> dict[str, Any]:
+def break_glass_view(gw: Gateway, record: BreakGlassRecord) -> dict[str, Any]:
+    """A break-glass record opened for the officer: justification, meldcode answers, review."""
     opened = json.loads(
         gw.cipher.open(record.sealed, b"break-glass:" + record.exchange_id.encode())
     )
@@ -358,7 +412,7 @@ async def break_glass_queue(request: web.Request) -> web.Response:
     if status not in (None, "pending", "justified", "unjustified"):
         raise InvalidRequest("'status' must be pending, justified or unjustified")
     records = await gw.storage.break_glass_records(status=status, limit=500)
-    return web.json_response({"break_glass": [_break_glass_json(gw, r) for r in records]})
+    return web.json_response({"break_glass": [break_glass_view(gw, r) for r in records]})
 
 
 @routes.post("/v1/audit/break-glass/{exchange_id}/review")
@@ -373,12 +427,22 @@ async def review_break_glass(request: web.Request) -> web.Response:
     if not isinstance(note, str) or len(note) > 1000 or set(body) - {"justified", "note"}:
         raise InvalidRequest("'note' must be a string of at most 1000 characters")
     exchange_id = request.match_info["exchange_id"]
+    status, index = await record_review(
+        gw, exchange_id, justified=body["justified"], note=note, officer=_officer(caller)
+    )
+    return web.json_response({"exchange_id": exchange_id, "status": status, "log_index": index})
+
+
+async def record_review(
+    gw: Gateway, exchange_id: str, *, justified: bool, note: str, officer: Sender
+) -> tuple[str, int]:
+    """Store an officer's judgement on a break-glass use with its log entry: (status, index)."""
     now = gw.now()
-    status = "justified" if body["justified"] else "unjustified"
+    status = "justified" if justified else "unjustified"
     index = await gw.storage.review_break_glass(
         exchange_id,
         status=status,
-        by=caller.partner.id,
+        by=officer.partner,
         at=now,
         sealed_note=gw.cipher.seal(note.encode(), b"break-glass-note:" + exchange_id.encode()),
         entry=LogEntry(
@@ -386,10 +450,10 @@ async def review_break_glass(request: web.Request) -> web.Response:
             decision="break_glass_reviewed",
             reason=status,
             exchange_id=exchange_id,
-            sender=Sender(caller.partner.id, caller.actor_id, caller.actor_role),
+            sender=officer,
             break_glass=True,
         ),
     )
     if index is None:
         raise NotFound("no break-glass disclosure with that exchange id")
-    return web.json_response({"exchange_id": exchange_id, "status": status, "log_index": index})
+    return status, index

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from gateway.log.checkpoint import NoteSigner, NoteVerifier
 from gateway.log.sequencer import Sequencer
 from gateway.store.base import Storage
 from gateway.subject import Pseudonymiser
+from gateway.web.limits import FailedAssertions, Rate, RateLimiter
 
 __all__ = ["GATEWAY", "Gateway"]
 
@@ -37,6 +38,8 @@ class Gateway:
     log_signer: NoteSigner
     log_verifiers: tuple[NoteVerifier, ...]
     config_dir: Path
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter({}, Rate(1e9, 10**9)))
+    failed_assertions: FailedAssertions = field(default_factory=FailedAssertions)
 
     def now(self) -> datetime:
         return self.clock.now()

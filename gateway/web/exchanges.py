@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -27,8 +26,9 @@ from gateway.policy import (
 )
 from gateway.policy.decision import Caller, Decision
 from gateway.policy.workflow import check_reply, plan_effects
-from gateway.store.base import BreakGlassRecord, ExchangeEffects, StoredMessage
-from gateway.web.common import authenticate, gateway, new_id, read_json
+from gateway.standards.tracecontext import TraceContext, child_of, trace_from_headers
+from gateway.store.base import BreakGlassRecord, ExchangeEffects, Expectation, StoredMessage
+from gateway.web.common import authenticate, gateway, new_id, random_bytes, read_json
 from gateway.web.consents import load_consents
 from gateway.web.context import Gateway
 
@@ -68,7 +68,11 @@ async def _decide(
     gw: Gateway, caller: Caller, request: ExchangeRequest, subject: str, now: datetime
 ) -> tuple[Decision, list[str]]:
     recipients, fan_out = await _recipients(gw, request, caller.partner.id)
-    consents = await load_consents(gw, subject)
+    purpose = gw.catalogue.get(request.purpose)
+    # Only a consent-based purpose without break-glass reads consents: a statutory exchange
+    # spares its storage round trip (the decision never looks at them there).
+    needs_consent = purpose is not None and purpose.consent_required and request.break_glass is None
+    consents = await load_consents(gw, subject) if needs_consent else []
     decision = decide(
         request,
         caller=caller,
@@ -97,7 +101,12 @@ async def send(request: web.Request) -> web.Response:
     caller = authenticate(request)
     body = await read_json(request)
     parsed = parse_exchange_request(body, payload_required=True)
-    return web.json_response(await execute_exchange(gw, caller, parsed), status=201)
+    trace = trace_from_headers(request.headers)
+    response = web.json_response(await execute_exchange(gw, caller, parsed, trace), status=201)
+    response.headers["traceparent"] = trace.traceparent()
+    if trace.tracestate is not None:
+        response.headers["tracestate"] = trace.tracestate
+    return response
 
 
 async def _check_reply(gw: Gateway, caller: Caller, parsed: ExchangeRequest) -> None:
@@ -121,6 +130,19 @@ async def _check_reply(gw: Gateway, caller: Caller, parsed: ExchangeRequest) -> 
         asked=asked,
         payload=parsed.payload,
     )
+
+
+async def _closable(
+    gw: Gateway, caller: Caller, parsed: ExchangeRequest, purpose: Purpose
+) -> list[Expectation]:
+    """The sender's open expectations this exchange could close: same purpose, and tied to it.
+
+    plan_effects closes only those of this purpose that answer `in_reply_to` or share the case,
+    so an exchange naming neither closes nothing and needs no storage read.
+    """
+    if parsed.in_reply_to is None and parsed.case_id is None:
+        return []
+    return await gw.storage.open_expectations(owed_by=caller.partner.id, purpose=purpose.id)
 
 
 async def _effects(
@@ -150,7 +172,7 @@ async def _effects(
         subject=subject,
         payload=parsed.payload,
         in_reply_to=parsed.in_reply_to,
-        owed_by_sender=await gw.storage.open_expectations(owed_by=caller.partner.id),
+        owed_by_sender=await _closable(gw, caller, parsed, purpose),
         household=household,
         now=now,
         seal=lambda data, eid: gw.cipher.seal(data, eid.encode()),
@@ -177,12 +199,16 @@ async def _effects(
     return replace(planned, break_glass=record)
 
 
-async def execute_exchange(gw: Gateway, caller: Caller, parsed: ExchangeRequest) -> dict[str, Any]:
+async def execute_exchange(
+    gw: Gateway, caller: Caller, parsed: ExchangeRequest, trace: TraceContext | None = None
+) -> dict[str, Any]:
     """Decide, and when allowed record and deliver durably; answer the contract's 201 body.
 
     Refusals are raised (and logged where the request was a real one); nothing is acknowledged
     before the log entries, the sealed messages and the expectations are committed together.
+    Every entry names the exchange's W3C trace (a new one when the caller sent none).
     """
+    trace = trace if trace is not None else child_of(None)
     now = gw.now()
     subject = gw.pseudonymiser.pseudonym(parsed.bsn)
     sender = Sender(caller.partner.id, caller.actor_id, caller.actor_role)
@@ -194,11 +220,17 @@ async def execute_exchange(gw: Gateway, caller: Caller, parsed: ExchangeRequest)
     except GatewayError as refusal:
         if refusal.code in _LOGGED_REFUSALS:
             await gw.storage.append_log(
-                [_refusal_entry(now, exchange_id, parsed, sender, subject, refusal)]
+                [
+                    _standards(
+                        gw,
+                        trace,
+                        _refusal_entry(now, exchange_id, parsed, sender, subject, refusal),
+                    )
+                ]
             )
         raise
     assert parsed.payload is not None
-    salt = os.urandom(16)
+    salt = random_bytes(16)
     digest = _payload_digest(parsed.payload, salt)
     entries: list[LogEntry] = []
     messages: list[StoredMessage] = []
@@ -235,6 +267,7 @@ async def execute_exchange(gw: Gateway, caller: Caller, parsed: ExchangeRequest)
                 },
             )
         )
+        entries[-1] = _standards(gw, trace, entries[-1])
         messages.append(
             _message(
                 gw,
@@ -245,6 +278,7 @@ async def execute_exchange(gw: Gateway, caller: Caller, parsed: ExchangeRequest)
                 (exchange_id, disclosure_id, message_id),
                 outcome.recipient,
                 salt,
+                trace,
             )
         )
         disclosures.append(
@@ -256,6 +290,7 @@ async def execute_exchange(gw: Gateway, caller: Caller, parsed: ExchangeRequest)
         )
     warnings: list[str] = []
     effects = await _effects(warnings, gw, caller, parsed, decision, subject, exchange_id, now)
+    entries = [e if e.trace is not None else _standards(gw, trace, e) for e in entries]
     indices = await gw.storage.record_exchange(entries, messages, effects)
     by_disclosure = {e.disclosure_id: i for e, i in zip(entries, indices, strict=True)}
     for item in disclosures:
@@ -270,6 +305,7 @@ async def execute_exchange(gw: Gateway, caller: Caller, parsed: ExchangeRequest)
         "consent_id": decision.allowed[0].consent_id,
         "disclosures": disclosures,
         "payload_sha256": digest,
+        "trace": {"traceparent": trace.traceparent(), **trace.to_json()},
     }
     if decision.refused:
         answer["refused"] = [
@@ -305,6 +341,7 @@ def _message(
     ids: tuple[str, str, str],
     recipient: str,
     salt: bytes,
+    trace: TraceContext,
 ) -> StoredMessage:
     """The recipient's message, sealed before it is stored: HPKE to its key, else at rest."""
     exchange_id, disclosure_id, message_id = ids
@@ -313,6 +350,8 @@ def _message(
             "subject": {"bsn": parsed.bsn},
             "payload": parsed.payload,
             "payload_salt": base64.urlsafe_b64encode(salt).decode().rstrip("="),
+            # W3C Trace Context passed on, so the recipient continues the same trace.
+            "traceparent": trace.traceparent(),
         },
         separators=(",", ":"),
     ).encode()
@@ -337,6 +376,17 @@ def _message(
         retain_until=now + timedelta(days=purpose.inbox_retention_days),
         sealing=sealing,
         body=body,
+    )
+
+
+def _standards(gw: Gateway, trace: TraceContext, entry: LogEntry) -> LogEntry:
+    """The entry with its trace and its purpose's processing activity and confidentiality."""
+    purpose = gw.catalogue.get(entry.purpose) if entry.purpose is not None else None
+    return replace(
+        entry,
+        trace=trace.to_json(),
+        processing_activity=None if purpose is None else purpose.processing_activity,
+        confidentiality=None if purpose is None else purpose.confidentiality,
     )
 
 

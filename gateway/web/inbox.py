@@ -56,6 +56,8 @@ def _message_json(gw: Gateway, message: StoredMessage) -> dict[str, Any]:
     out["subject"] = opened["subject"]
     out["payload"] = opened["payload"]
     out["payload_salt"] = opened["payload_salt"]
+    if "traceparent" in opened:
+        out["traceparent"] = opened["traceparent"]
     return out
 
 

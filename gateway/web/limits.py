@@ -17,9 +17,10 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from gateway.errors import GatewayError, InvalidRequest, RateLimited
 
@@ -141,9 +142,7 @@ class FailedAssertions:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def shed_load(
-    max_in_flight: int,
-) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def shed_load(max_in_flight: int) -> Middleware:
     """Middleware: refuse quickly (503, Retry-After: 1) beyond `max_in_flight` requests."""
     in_flight = 0
 
@@ -160,7 +159,7 @@ def shed_load(
         finally:
             in_flight -= 1
 
-    return middleware
+    return cast(Middleware, middleware)
 
 
 def check_json_shape(value: Any, *, max_depth: int, max_items: int) -> None:

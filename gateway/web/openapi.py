@@ -337,6 +337,39 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 ],
             )
         },
+        "/v1/disclosures": {
+            "get": _op(
+                "The log entries in which the caller is sender or recipient",
+                {"200": _json({"type": "object"}), **_errors(400, 403)},
+                parameters=[
+                    _query(n, d)
+                    for n, d in (
+                        ("bsn", "the subject's BSN (pseudonymised on the server)"),
+                        ("purpose", "purpose id"),
+                        ("decision", "disclosed, refused, delivered, ..."),
+                        ("since", "RFC 3339 time or date"),
+                        ("until", "RFC 3339 time or date"),
+                        ("limit", "1-500, default 100"),
+                        ("after", "cursor from 'next'"),
+                    )
+                ],
+            )
+        },
+        "/v1/disclosures/{index}/proof": {
+            "get": _op(
+                "An own entry's leaf, RFC 9162 inclusion proof and the signed checkpoint",
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["index", "tree_size", "leaf", "hashes", "checkpoint"],
+                        }
+                    ),
+                    **_errors(403, 404),
+                },
+                parameters=[_path("index")],
+            )
+        },
         "/v1/audit/entries": {
             "get": _op(
                 "Search the disclosure log (privacy officers)",
@@ -360,6 +393,19 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "get": _op(
                 "One log entry",
                 {"200": _json({"type": "object"}), **_errors(403, 404)},
+                parameters=[_path("index")],
+            )
+        },
+        "/v1/audit/entries/{index}/fhir": {
+            "get": _op(
+                "The entry as an HL7 FHIR R4 AuditEvent (subject as pseudonym)",
+                {
+                    "200": {
+                        "description": "AuditEvent resource",
+                        "content": {"application/fhir+json": {"schema": {"type": "object"}}},
+                    },
+                    **_errors(403, 404),
+                },
                 parameters=[_path("index")],
             )
         },
@@ -488,6 +534,18 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "get": _op(
                 "The public keys (JWKS) that webhook notifications are signed with",
                 {"200": _json({"type": "object"})},
+                auth=False,
+            )
+        },
+        "/metrics": {
+            "get": _op(
+                "Prometheus metrics of this worker (no personal data in any label)",
+                {
+                    "200": {
+                        "description": "text exposition format",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
                 auth=False,
             )
         },

@@ -7,6 +7,8 @@ only into the disclosure log, where a privacy officer can see it and an attacker
 from __future__ import annotations
 
 import re
+import time
+from datetime import datetime
 
 import jwt
 import structlog
@@ -15,6 +17,7 @@ from aiohttp import web
 from gateway.auth.assertion import AssertionRejected, verify_client_assertion
 from gateway.log.entry import LogEntry, Sender
 from gateway.web.common import gateway
+from gateway.web.context import Gateway
 
 __all__ = ["routes"]
 
@@ -41,6 +44,24 @@ def _claimed_issuer(assertion: str) -> str | None:
         return None
     issuer = claims.get("iss") if isinstance(claims, dict) else None
     return issuer if isinstance(issuer, str) else None
+
+
+async def _log_closed_bursts(gw: Gateway, now: datetime) -> None:
+    """One entry per burst of failed token requests, once its window has closed."""
+    closed = gw.failed_assertions.flush(time.monotonic())
+    if closed:
+        await gw.storage.append_log(
+            [
+                LogEntry(
+                    time=now,
+                    decision="token_refused",
+                    reason="burst",
+                    sender=None if not client else Sender(client, None, None),
+                    details={"attempts": count, "reasons": reasons},
+                )
+                for client, count, reasons in closed
+            ]
+        )
 
 
 @routes.post("/v1/token")
@@ -81,11 +102,21 @@ async def token(request: web.Request) -> web.Response:
     ):
         reason = "jti_replayed"
         claimed = verified.partner_id
+    await _log_closed_bursts(gw, now)
     if reason is not None or verified is None:
         # Only a registered partner id is written down: an attacker's free text stays out of the log.
         known = (
             claimed if claimed and _PARTNER_ID.match(claimed) and gw.partners.get(claimed) else None
         )
+        individually, wait = gw.failed_assertions.record(
+            known or "", reason or "invalid_client", time.monotonic()
+        )
+        log.info("token_refused", reason=reason, partner=known)
+        if not individually:
+            # A burst: counted, logged once when its window closes, and slowed down meanwhile.
+            response = _refusal(429, "invalid_client", "too many failed attempts; retry later")
+            response.headers["Retry-After"] = str(wait)
+            return response
         await gw.storage.append_log(
             [
                 LogEntry(
@@ -96,7 +127,6 @@ async def token(request: web.Request) -> web.Response:
                 )
             ]
         )
-        log.info("token_refused", reason=reason, partner=known)
         return _refusal(400, "invalid_client", "client authentication failed")
     partner = gw.partners.get(verified.partner_id)
     assert partner is not None

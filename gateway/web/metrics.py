@@ -1,0 +1,80 @@
+"""`/metrics` for Prometheus: request counts and latency by route, decisions by purpose.
+
+Labels are route templates, methods, status codes, purpose ids and decision names: never a
+path with an id in it, never a BSN or a payload value. Counters are per worker process; run one
+worker per container (and scale with instances) to scrape them whole.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import cast
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+
+__all__ = ["METRICS", "Metrics"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Metrics:
+    """The gateway's metrics in a registry of their own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "gateway_http_requests",
+            "HTTP requests answered",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "gateway_http_request_seconds",
+            "Time to answer a request",
+            ["route"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=self.registry,
+        )
+        self.decisions = Counter(
+            "gateway_decisions",
+            "Disclosure-log entries written, by decision and purpose",
+            ["decision", "purpose"],
+            registry=self.registry,
+        )
+
+    def middleware(self) -> Middleware:
+        @web.middleware
+        async def measure(request: web.Request, handler: Handler) -> web.StreamResponse:
+            started = time.perf_counter()
+            status = 500
+            try:
+                response = await handler(request)
+                status = response.status
+                return response
+            except web.HTTPException as exc:
+                status = exc.status
+                raise
+            finally:
+                resource = request.match_info.route.resource
+                route = resource.canonical if resource is not None else "unmatched"
+                self.requests.labels(request.method, route, str(status)).inc()
+                self.latency.labels(route).observe(time.perf_counter() - started)
+
+        return cast(Middleware, measure)
+
+    async def serve(self, request: web.Request) -> web.Response:
+        response = web.Response(body=generate_latest(self.registry))
+        response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+        return response
+
+
+METRICS = web.AppKey("metrics", Metrics)
