@@ -33,8 +33,11 @@ def plot_runs(
                 color=colour,
                 label=f"{server} {key.removesuffix('_ms').replace('p999', 'p99.9')}",
             )
+    ticks = sorted({int(c) for by_connections in runs.values() for c in by_connections})
     for axis in (left, right):
         axis.set_xscale("log", base=2)
+        axis.set_xticks(ticks, [str(c) for c in ticks])
+        axis.minorticks_off()
         axis.set_xlabel("concurrent connections")
         axis.grid(True, which="both", alpha=0.3)
     left.set_ylabel("requests/s")
