@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -75,23 +76,29 @@ def exchange_body() -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
-def _headers(server: Server) -> dict[str, str]:
+def _headers(server: Server, config: Path) -> dict[str, str]:
     headers = {"Content-Type": "application/json"}
     if server.name == "gateway":
         # Tokens live 300 s: a fresh one per measurement never runs out mid-run.
-        token = fetch_token(server.url, CONFIG, SENDER, ROLE, "bench-casusregisseur")
+        token = fetch_token(server.url, config, SENDER, ROLE, "bench-casusregisseur")
         headers["Authorization"] = f"Bearer {token}"
     return headers
 
 
 def _drive(
-    wrk: str, server: Server, body: bytes, connections: int, seconds: float, threads: int
+    wrk: str,
+    server: Server,
+    config: Path,
+    body: bytes,
+    connections: int,
+    seconds: float,
+    threads: int,
 ) -> LoadResult:
     result = run_wrk(
         wrk,
         f"{server.url}/v1/exchanges",
         body,
-        _headers(server),
+        _headers(server, config),
         connections=connections,
         duration_s=seconds,
         threads=threads,
@@ -112,10 +119,34 @@ def _disclosed(database: Path) -> int:
     return int(row[0])
 
 
+def bench_config(work: Path) -> Path:
+    """The shipped configuration with the per-partner rate limits lifted out of the way.
+
+    The limiter still runs on every request (its cost is measured); only its ceiling, meant to
+    stop one runaway partner, would otherwise turn the benchmark's single sender into 429s.
+    """
+    config = work / "config"
+    shutil.copytree(CONFIG, config)
+    settings = config / "gateway.toml"
+    lines = [
+        f'schemas_dir = "{REPO / "schemas"}"' if line.startswith("schemas_dir") else line
+        for line in settings.read_text().splitlines()
+    ]
+    lines += [
+        "",
+        "[rate_limits]",
+        "care_provider = { per_second = 1000000, burst = 1000000 }",
+        "actor = { per_second = 1000000, burst = 1000000 }",
+    ]
+    settings.write_text("\n".join(lines) + "\n")
+    return config
+
+
 def measure(plan: Plan, work: Path, say: Any = print) -> dict[str, dict[int, LoadResult]]:
     """Start both servers, warm them up, and measure each at every concurrency."""
     wrk = ensure_wrk()
     body = exchange_body()
+    config = bench_config(work)
     data = work / "gateway-data"
     results: dict[str, dict[int, LoadResult]] = {"bare": {}, "gateway": {}}
     answered = 0
@@ -125,19 +156,19 @@ def measure(plan: Plan, work: Path, say: Any = print) -> dict[str, dict[int, Loa
             running("bare", bare_command(bare_port, plan.workers), bare_port, log) as bare,
             running(
                 "gateway",
-                gateway_command(CONFIG, data, gateway_port, plan.workers),
+                gateway_command(config, data, gateway_port, plan.workers),
                 gateway_port,
                 log,
             ) as gateway,
         ):
             for server in (bare, gateway):
-                warm = _drive(wrk, server, body, 16, plan.warmup_s, plan.wrk_threads)
+                warm = _drive(wrk, server, config, body, 16, plan.warmup_s, plan.wrk_threads)
                 answered += warm.requests if server is gateway else 0
             # Alternating per level spreads any drift in the machine's load over both servers.
             for connections in plan.connections:
                 for server in (bare, gateway):
                     result = _drive(
-                        wrk, server, body, connections, plan.duration_s, plan.wrk_threads
+                        wrk, server, config, body, connections, plan.duration_s, plan.wrk_threads
                     )
                     results[server.name][connections] = result
                     answered += result.requests if server is gateway else 0

@@ -1,6 +1,6 @@
-"""`/metrics` for Prometheus: request counts and latency by route, decisions by purpose.
+"""`/metrics` for Prometheus: request counts and latency by route.
 
-Labels are route templates, methods, status codes, purpose ids and decision names: never a
+Labels are route templates, methods and status codes: never a
 path with an id in it, never a BSN or a payload value. Counters are per worker process; run one
 worker per container (and scale with instances) to scrape them whole.
 """
@@ -42,12 +42,6 @@ class Metrics:
             "Time to answer a request",
             ["route"],
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
-            registry=self.registry,
-        )
-        self.decisions = Counter(
-            "gateway_decisions",
-            "Disclosure-log entries written, by decision and purpose",
-            ["decision", "purpose"],
             registry=self.registry,
         )
 
