@@ -23,13 +23,23 @@ import contextlib
 import hashlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]
 
 from gateway.errors import StorageUnavailable
 from gateway.log.entry import LogEntry
+from gateway.store._rows import BREAK_GLASS_COLUMNS as _BREAK_GLASS_COLUMNS
+from gateway.store._rows import EXPECTATION_COLUMNS as _EXPECTATION_COLUMNS
+from gateway.store._rows import MESSAGE_COLUMNS as _MESSAGE_COLUMNS
+from gateway.store._rows import SESSION_COLUMNS as _SESSION_COLUMNS
+from gateway.store._rows import break_glass_from_row as _break_glass
+from gateway.store._rows import day as _day
+from gateway.store._rows import dt as _dt
+from gateway.store._rows import expectation_from_row as _expectation
+from gateway.store._rows import message_from_row as _message
+from gateway.store._rows import ms as _ms
 from gateway.store.base import (
     ActivityCount,
     BreakGlassRecord,
@@ -88,14 +98,6 @@ async def _unavailable_on_failure(action: str) -> AsyncIterator[None]:
         yield
     except _UNAVAILABLE as exc:
         raise StorageUnavailable(f"storage {action} failed: {type(exc).__name__}") from exc
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-def _dt(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 def _checked_schema(schema: str | None) -> str | None:
@@ -972,11 +974,6 @@ async def _read_version(conn: Any) -> int:
     return 0 if value is None else int(value)
 
 
-_MESSAGE_COLUMNS = (
-    "seq, message_id, recipient, subject, exchange_id, disclosure_id, purpose, sender_partner, "
-    "sender_role, case_id, in_reply_to, sent_ms, retain_ms, sealing, body"
-)
-
 _LOG_TYPES = (
     ("idx", "bigint"),
     ("leaf", "bytea"),
@@ -1024,14 +1021,6 @@ _EXPECTATION_TYPES = (
     ("closed_by", "text"),
     ("constraints", "bytea"),
 )
-_EXPECTATION_COLUMNS = ", ".join(name for name, _ in _EXPECTATION_TYPES)
-_BREAK_GLASS_COLUMNS = "exchange_id, sender, purpose, created_ms, sealed, status, reviewed_by, reviewed_ms, sealed_note"
-_SESSION_COLUMNS = "session_hash, officer, actor, created_ms, seen_ms, language"
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-
-
-def _day(days_since_epoch: int) -> date:
-    return date.fromordinal(_EPOCH_ORDINAL + days_since_epoch)
 
 
 async def _insert(
@@ -1099,26 +1088,6 @@ def _message_values(m: StoredMessage) -> tuple[object, ...]:
     )
 
 
-def _message(r: Any) -> StoredMessage:
-    return StoredMessage(
-        seq=r[0],
-        message_id=r[1],
-        recipient=r[2],
-        subject=r[3],
-        exchange_id=r[4],
-        disclosure_id=r[5],
-        purpose=r[6],
-        sender_partner=r[7],
-        sender_role=r[8],
-        case_id=r[9],
-        in_reply_to=r[10],
-        sent_at=_dt(r[11]),
-        retain_until=_dt(r[12]),
-        sealing=r[13],
-        body=bytes(r[14]),
-    )
-
-
 async def _open_expectations(conn: Any, expectations: Sequence[Expectation]) -> None:
     rows = [
         (
@@ -1172,39 +1141,6 @@ async def _apply_effects(conn: Any, effects: ExchangeEffects) -> None:
             None if bg.reviewed_at is None else _ms(bg.reviewed_at),
             bg.sealed_note,
         )
-
-
-def _expectation(r: Any) -> Expectation:
-    return Expectation(
-        expectation_id=r[0],
-        purpose=r[1],
-        origin_purpose=r[2],
-        origin_exchange_id=r[3],
-        case_id=r[4],
-        owed_by=r[5],
-        owed_to=r[6],
-        subject=r[7],
-        child_ref=r[8],
-        opened_at=_dt(r[9]),
-        due_at=_dt(r[10]),
-        closed_at=None if r[11] is None else _dt(r[11]),
-        closed_by=r[12],
-        constraints=None if r[13] is None else bytes(r[13]),
-    )
-
-
-def _break_glass(r: Any) -> BreakGlassRecord:
-    return BreakGlassRecord(
-        exchange_id=r[0],
-        sender=r[1],
-        purpose=r[2],
-        created_at=_dt(r[3]),
-        sealed=bytes(r[4]),
-        status=r[5],
-        reviewed_by=r[6],
-        reviewed_at=None if r[7] is None else _dt(r[7]),
-        sealed_note=None if r[8] is None else bytes(r[8]),
-    )
 
 
 async def _poke(conn: Any, partners: Sequence[str], kind: str, now: datetime) -> None:

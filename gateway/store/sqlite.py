@@ -15,12 +15,22 @@ import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from gateway.errors import StorageUnavailable
 from gateway.log.entry import LogEntry
+from gateway.store._rows import BREAK_GLASS_COLUMNS as _BREAK_GLASS_COLUMNS
+from gateway.store._rows import EXPECTATION_COLUMNS as _EXPECTATION_COLUMNS
+from gateway.store._rows import MESSAGE_COLUMNS as _MESSAGE_COLUMNS
+from gateway.store._rows import SESSION_COLUMNS as _SESSION_COLUMNS
+from gateway.store._rows import break_glass_from_row as _break_glass
+from gateway.store._rows import day as _day
+from gateway.store._rows import dt as _dt
+from gateway.store._rows import expectation_from_row as _expectation
+from gateway.store._rows import message_from_row as _message
+from gateway.store._rows import ms as _ms
 from gateway.store.base import (
     ActivityCount,
     BreakGlassRecord,
@@ -45,14 +55,6 @@ __all__ = ["SqliteStorage"]
 
 T = TypeVar("T")
 _BATCH_MAX = 256
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-def _dt(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 class _Writer(threading.Thread):
@@ -807,56 +809,8 @@ class SqliteStorage:
         return await self._read(read)
 
 
-_EXPECTATION_COLUMNS = (
-    "expectation_id, purpose, origin_purpose, origin_exchange_id, case_id, owed_by, owed_to, "
-    "subject, child_ref, opened_ms, due_ms, closed_ms, closed_by, constraints"
-)
-_BREAK_GLASS_COLUMNS = "exchange_id, sender, purpose, created_ms, sealed, status, reviewed_by, reviewed_ms, sealed_note"
-_SESSION_COLUMNS = "session_hash, officer, actor, created_ms, seen_ms, language"
-
-
 def _officer_session(r: Sequence[Any]) -> OfficerSession:
     return OfficerSession(r[0], r[1], r[2], _dt(r[3]), _dt(r[4]), r[5])
-
-
-def _day(days_since_epoch: int) -> date:
-    return date.fromordinal(_EPOCH_ORDINAL + days_since_epoch)
-
-
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-
-
-def _expectation(r: Sequence[Any]) -> Expectation:
-    return Expectation(
-        expectation_id=r[0],
-        purpose=r[1],
-        origin_purpose=r[2],
-        origin_exchange_id=r[3],
-        case_id=r[4],
-        owed_by=r[5],
-        owed_to=r[6],
-        subject=r[7],
-        child_ref=r[8],
-        opened_at=_dt(r[9]),
-        due_at=_dt(r[10]),
-        closed_at=None if r[11] is None else _dt(r[11]),
-        closed_by=r[12],
-        constraints=None if r[13] is None else bytes(r[13]),
-    )
-
-
-def _break_glass(r: Sequence[Any]) -> BreakGlassRecord:
-    return BreakGlassRecord(
-        exchange_id=r[0],
-        sender=r[1],
-        purpose=r[2],
-        created_at=_dt(r[3]),
-        sealed=bytes(r[4]),
-        status=r[5],
-        reviewed_by=r[6],
-        reviewed_at=None if r[7] is None else _dt(r[7]),
-        sealed_note=None if r[8] is None else bytes(r[8]),
-    )
 
 
 def _apply_effects(c: sqlite3.Connection, effects: ExchangeEffects) -> None:
@@ -920,32 +874,6 @@ def _poke(c: sqlite3.Connection, partner: str, kind: str, now: datetime) -> None
 
 def _closing(effects: ExchangeEffects) -> list[tuple[str, str | None]]:
     return [(eid, effects.closed_by) for eid in effects.close]
-
-
-_MESSAGE_COLUMNS = (
-    "seq, message_id, recipient, subject, exchange_id, disclosure_id, purpose, sender_partner, "
-    "sender_role, case_id, in_reply_to, sent_ms, retain_ms, sealing, body"
-)
-
-
-def _message(r: Sequence[Any]) -> StoredMessage:
-    return StoredMessage(
-        seq=r[0],
-        message_id=r[1],
-        recipient=r[2],
-        subject=r[3],
-        exchange_id=r[4],
-        disclosure_id=r[5],
-        purpose=r[6],
-        sender_partner=r[7],
-        sender_role=r[8],
-        case_id=r[9],
-        in_reply_to=r[10],
-        sent_at=_dt(r[11]),
-        retain_until=_dt(r[12]),
-        sealing=r[13],
-        body=bytes(r[14]),
-    )
 
 
 def _blob(value: object) -> bytes:
