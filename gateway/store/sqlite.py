@@ -99,8 +99,10 @@ class _Writer(threading.Thread):
             os.close(lock)
             conn.close()
 
-    @staticmethod
+    healthy = True  # did the last batch write? /readyz probes again while it did not
+
     def _run_batch(
+        self,
         conn: sqlite3.Connection,
         batch: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]],
     ) -> None:
@@ -113,6 +115,11 @@ class _Writer(threading.Thread):
                     outcomes.append((True, job(conn)))
                 except Exception as exc:  # one failing job must not spoil the batch
                     conn.execute("ROLLBACK TO job")
+                    if isinstance(exc, sqlite3.Error) and not isinstance(
+                        exc, sqlite3.IntegrityError
+                    ):
+                        # Full, read-only, I/O error: storage trouble, not a bad request.
+                        exc = StorageUnavailable(f"storage write failed: {type(exc).__name__}")
                     outcomes.append((False, exc))
                 conn.execute("RELEASE job")
             conn.execute("COMMIT")
@@ -121,6 +128,9 @@ class _Writer(threading.Thread):
                 conn.execute("ROLLBACK")
             failure = StorageUnavailable(f"storage write failed: {type(exc).__name__}")
             outcomes = [(False, failure)] * len(batch)
+        self.healthy = all(
+            ok or not isinstance(value, StorageUnavailable) for ok, value in outcomes
+        )
         for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
             loop = future.get_loop()
             if ok:
@@ -249,7 +259,26 @@ class SqliteStorage:
         self._readers.shutdown(wait=True)
 
     async def ping(self) -> None:
+        """Raise StorageUnavailable unless storage reads, and writes again after a failed write."""
         await self._read(lambda c: c.execute("SELECT 1").fetchone())
+        if self._writer is not None and not self._writer.healthy:
+
+            def probe(c: sqlite3.Connection) -> None:
+                # Needs a fresh page, as real writes do: fails while the file is full.
+                c.execute("INSERT INTO meta (key, value) VALUES ('write-probe', randomblob(4096))")
+                c.execute("DELETE FROM meta WHERE key = 'write-probe'")
+
+            await self._write(probe)
+
+    async def set_page_limit(self, pages: int) -> int:
+        """Cap the database file (PRAGMA max_page_count) on the writing connection; for quotas
+        and for tests of a full disk. Returns the limit in force."""
+
+        def write(c: sqlite3.Connection) -> int:
+            row = c.execute(f"PRAGMA max_page_count = {int(pages)}").fetchone()
+            return int(row[0])
+
+        return await self._write(write)
 
     # -- log -----------------------------------------------------------------------------------
     async def append_log(self, entries: Sequence[LogEntry]) -> list[int]:

@@ -22,6 +22,8 @@ def error_response(error: GatewayError) -> web.Response:
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     retry_after = error.extra.get("retry_after")
+    if retry_after is None and error.status == 503:
+        retry_after = 1  # storage or capacity trouble passes; say when to try again
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     return response
