@@ -1,7 +1,7 @@
 """One disclosure-log entry and its canonical bytes (the exact bytes hashed as a Merkle leaf).
 
 Canonical form (docs/log-format.md): UTF-8 JSON of the entry object, keys sorted by code point at
-every level, no insignificant whitespace, non-ASCII escaped as \\uXXXX, integers only (no floats).
+every level, no insignificant whitespace, non-ASCII escaped as \\u plus four hex digits, integers only (no floats).
 The entry never holds a payload value or a BSN: subjects appear as pseudonyms, payloads as the
 names of their fields and a salted SHA-256.
 """
