@@ -81,6 +81,7 @@ class Running:
             actor_id=f"{partner_id}-{actor}",
             actor_role=role or ROLES[partner_id],
             audience=self.gw.settings.id,
+            clock=self.clock.now,
         )
 
 

@@ -11,13 +11,12 @@ import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
 
 from gateway.client.assertion import make_client_assertion
-from gateway.client.http import GatewayClientError, PartnerClient
+from gateway.client.http import PartnerClient
 from gateway.log.entry import LogEntry
 from tests.conftest import ROLES, Running, private_jwks
 
@@ -166,43 +165,8 @@ class ClockedClient(PartnerClient):
             actor_id=f"{partner_id}-{actor}",
             actor_role=role or ROLES[partner_id],
             audience=running.gw.settings.id,
+            clock=running.clock.now,
         )
-        self._clock = running.clock
-        self._clocked_token: str | None = None
-        self._renew_at: datetime | None = None
-
-    async def token(self, *, force: bool = False) -> str:
-        now = self._clock.now()
-        if (
-            not force
-            and self._clocked_token is not None
-            and self._renew_at is not None
-            and now < self._renew_at
-        ):
-            return self._clocked_token
-        assertion = make_client_assertion(
-            signing_jwk(self.partner_id),
-            partner_id=self.partner_id,
-            audience=self.audience,
-            actor_id=self.actor_id,
-            actor_role=self.actor_role,
-            now=now,
-        )
-        async with self.session.post(
-            self.base_url + "/v1/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_assertion_type": JWT_BEARER,
-                "client_assertion": assertion,
-            },
-        ) as response:
-            body = await response.json()
-            if response.status != 200:
-                raise GatewayClientError(response.status, body)
-        self._clocked_token = str(body["access_token"])
-        # Renew well before expiry, measured on the gateway's clock, not the wall clock.
-        self._renew_at = now + timedelta(seconds=int(body["expires_in"]) // 2)
-        return self._clocked_token
 
 
 class ClockedClients:

@@ -23,8 +23,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestServer
 
-from gateway.client.assertion import make_client_assertion
-from gateway.client.http import GatewayClientError, PartnerClient
+from gateway.client.http import PartnerClient
 from gateway.client.keygen import generate_partner_jwks
 from gateway.clock import FixedClock
 from gateway.log.entry import LogEntry
@@ -96,39 +95,8 @@ class StoryClient(PartnerClient):
             actor_id=f"{partner_id}-actor-1",
             actor_role=role,
             audience=running.gw.settings.id,
+            clock=running.clock.now,
         )
-        self._clock = running.clock
-        self._story_signing = next(k for k in jwks["keys"] if k.get("use", "sig") == "sig")
-        self._story_token: str | None = None
-        self._renew_at = running.clock.now()
-
-    async def token(self, *, force: bool = False) -> str:
-        now = self._clock.now()
-        if self._story_token is not None and not force and now < self._renew_at:
-            return self._story_token
-        assertion = make_client_assertion(
-            self._story_signing,
-            partner_id=self.partner_id,
-            audience=self.audience,
-            actor_id=self.actor_id,
-            actor_role=self.actor_role,
-            now=now,
-        )
-        async with self.session.post(
-            self.base_url + "/v1/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_assertion_type": JWT_BEARER,
-                "client_assertion": assertion,
-            },
-        ) as response:
-            body = await response.json()
-            if response.status != 200:
-                raise GatewayClientError(response.status, body)
-        self._story_token = str(body["access_token"])
-        # Renew halfway through the token's life as the gateway counts it, not the wall clock.
-        self._renew_at = now + timedelta(seconds=int(body["expires_in"]) // 2)
-        return self._story_token
 
 
 class Town:

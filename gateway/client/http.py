@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -59,8 +59,11 @@ class PartnerClient:
         actor_role: str,
         audience: str | None = None,
         session: aiohttp.ClientSession | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # The time assertions are signed at; tests pass the gateway's own movable clock.
+        self._clock = clock or (lambda: datetime.now(UTC))
         self.partner_id = partner_id
         self.actor_id = actor_id
         self.actor_role = actor_role
@@ -96,7 +99,7 @@ class PartnerClient:
     # -- tokens ----------------------------------------------------------------------------------
     async def token(self, *, force: bool = False) -> str:
         """A valid access token, fetched anew when missing or about to expire."""
-        now = datetime.now(UTC)
+        now = self._clock()
         if (
             self._token is not None
             and not force
