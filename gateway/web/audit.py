@@ -141,7 +141,12 @@ async def entries(request: web.Request) -> web.Response:
     )
 
 
-async def _row(gw: Gateway, index: int) -> LogRow:
+async def _row(gw: Gateway, request: web.Request) -> LogRow:
+    """The entry the path's `{index}` names, or NotFound."""
+    raw = request.match_info["index"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound("no such log entry")
+    index = int(raw)
     rows = await gw.storage.log_rows(index, index + 1)
     if not rows:
         raise NotFound(f"the log has no entry {index}", "GET /v1/audit/checkpoint gives its size.")
@@ -152,20 +157,14 @@ async def _row(gw: Gateway, index: int) -> LogRow:
 async def entry(request: web.Request) -> web.Response:
     gw = gateway(request)
     authenticate(request, officer=True)
-    raw = request.match_info["index"]
-    if not raw.isdigit() or len(raw) > 18:
-        raise NotFound("no such log entry")
-    return web.json_response(entry_json(await _row(gw, int(raw))))
+    return web.json_response(entry_json(await _row(gw, request)))
 
 
 @routes.get("/v1/audit/entries/{index}/leaf")
 async def leaf(request: web.Request) -> web.Response:
     gw = gateway(request)
     authenticate(request, officer=True)
-    raw = request.match_info["index"]
-    if not raw.isdigit() or len(raw) > 18:
-        raise NotFound("no such log entry")
-    row = await _row(gw, int(raw))
+    row = await _row(gw, request)
     return web.Response(body=row.leaf, content_type="application/octet-stream")
 
 
@@ -174,10 +173,7 @@ async def entry_fhir(request: web.Request) -> web.Response:
     """The entry as an HL7 FHIR R4 AuditEvent resource."""
     gw = gateway(request)
     authenticate(request, officer=True)
-    raw = request.match_info["index"]
-    if not raw.isdigit() or len(raw) > 18:
-        raise NotFound("no such log entry")
-    row = await _row(gw, int(raw))
+    row = await _row(gw, request)
     return web.json_response(
         audit_event(row.index, row.entry.to_json(), gateway_id=gw.settings.id),
         content_type="application/fhir+json",
