@@ -6,8 +6,9 @@ FHIR element, never silently dropped: a consent that says more than the gateway 
 must not be recorded as if it said less.
 
 Mapping (see docs/standards.md):
-- patient: `Reference.identifier` with the BSN naming system, or a contained Patient with that
-  identifier and `birthDate`;
+- patient: `Reference.identifier` with the BSN naming system or an identifier system the
+  catalogue declares (a person without a BSN, e.g. by onderwijsnummer), or a contained Patient
+  with such an identifier (the BSN preferred) and `birthDate`;
 - performer: the patient (the person consents), or a contained RelatedPerson (a custodian);
 - provision.type `permit`; provision.period -> valid_from / valid_until (FHIR's end is inclusive,
   the gateway's valid_until is the first day it no longer holds);
@@ -20,7 +21,7 @@ Out: the record as a Consent; the patient appears by pseudonym only, since the B
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import date, timedelta
 from typing import Any, Final
 
@@ -114,10 +115,28 @@ def _identifier(ref: Any, element: str) -> tuple[str, str]:
     return system, value
 
 
+def _undeclared(systems: Collection[str]) -> ConsentInvalid:
+    # The caller's system is not repeated: whatever was sent there stays out of the error.
+    return _invalid(
+        "patient.identifier.system",
+        "is neither the BSN naming system nor an identifier system the catalogue declares",
+        f"Identify the patient with one of: {', '.join([BSN_SYSTEM, *sorted(systems)])}.",
+    )
+
+
+def _as_subject(system: Any, value: Any) -> dict[str, Any]:
+    """The API's subject form of a (system, value) identifier already known to be accepted."""
+    if system == BSN_SYSTEM:
+        return {"bsn": value}
+    return {"identifier": {"system": system, "value": value}}
+
+
 def _subject(
-    resource: Mapping[str, Any], contained: Mapping[str, Mapping[str, Any]]
-) -> tuple[str, str | None, str | None]:
-    """The BSN, the birth date if given, and the contained Patient's local reference."""
+    resource: Mapping[str, Any],
+    contained: Mapping[str, Mapping[str, Any]],
+    systems: Collection[str],
+) -> tuple[dict[str, Any], str | None, str | None]:
+    """The subject in the API's form, the birth date if given, and the contained Patient's ref."""
     patient = resource.get("patient")
     if not isinstance(patient, Mapping):
         raise _invalid(
@@ -125,6 +144,7 @@ def _subject(
             "is required (the person the consent is about)",
             "Give patient.identifier with the BSN naming system.",
         )
+    accepted = {BSN_SYSTEM, *systems}
     local = patient.get("reference")
     birth_date = None
     if isinstance(local, str) and local in contained:
@@ -132,28 +152,45 @@ def _subject(
         if target.get("resourceType") != "Patient":
             raise _invalid("patient", "must refer to a Patient", "Refer to a contained Patient.")
         identifiers = [i for i in target.get("identifier", []) if isinstance(i, Mapping)]
-        bsn = next((i.get("value") for i in identifiers if i.get("system") == BSN_SYSTEM), None)
+        usable = [i for i in identifiers if i.get("system") in accepted]
+        if identifiers and not usable:
+            raise _undeclared(systems)
+        # The BSN first: where a person has one, the gateway names them by it.
+        usable.sort(key=lambda i: i.get("system") != BSN_SYSTEM)
+        system, value = (
+            (usable[0].get("system"), usable[0].get("value")) if usable else (None, None)
+        )
         birth_date = target.get("birthDate")
     else:
-        system, bsn = _identifier(patient, "patient")
-        if system != BSN_SYSTEM:
-            raise _invalid(
-                "patient.identifier.system", f"must be {BSN_SYSTEM}", "Identify the patient by BSN."
-            )
+        system, value = _identifier(patient, "patient")
+        if system not in accepted:
+            raise _undeclared(systems)
         local = None
-    if not isinstance(bsn, str):
+    if not isinstance(value, str):
         raise _invalid(
-            "patient", "has no BSN identifier", f"Add an identifier with system {BSN_SYSTEM}."
+            "patient",
+            "has no BSN or declared identifier",
+            f"Add an identifier with system {BSN_SYSTEM} (or a declared identifier system).",
         )
     if birth_date is not None and not isinstance(birth_date, str):
         raise _invalid("contained.Patient.birthDate", "must be a date", "Give YYYY-MM-DD.")
-    return bsn, birth_date, local
+    return _as_subject(system, value), birth_date, local
+
+
+def _names_patient(ref: Mapping[str, Any], subject: Mapping[str, Any]) -> bool:
+    """Whether a performer reference names the patient by the same identifier."""
+    identifier = ref.get("identifier")
+    if not isinstance(identifier, Mapping):
+        return False
+    named = subject.get("identifier") or {"system": BSN_SYSTEM, "value": subject.get("bsn")}
+    system = identifier.get("system")
+    return identifier.get("value") == named["value"] and system in (None, named["system"])
 
 
 def _givers(
     resource: Mapping[str, Any],
     contained: Mapping[str, Mapping[str, Any]],
-    bsn: str,
+    subject: Mapping[str, Any],
     patient_ref: str | None,
 ) -> list[dict[str, Any]]:
     performers = resource.get("performer")
@@ -170,7 +207,7 @@ def _givers(
         target = contained.get(local) if isinstance(local, str) else None
         if isinstance(ref, Mapping) and (
             (patient_ref is not None and ref.get("reference") == patient_ref)
-            or ref.get("identifier", {}).get("value") == bsn
+            or _names_patient(ref, subject)
         ):
             givers.append({"role": "subject"})
             continue
@@ -293,9 +330,16 @@ def _date(value: Any, element: str) -> str | None:
 
 
 def consent_body_from_fhir(
-    resource: Any, *, partner_by_agb: Callable[[str], str | None]
+    resource: Any,
+    *,
+    partner_by_agb: Callable[[str], str | None],
+    identifier_systems: Collection[str] = (),
 ) -> dict[str, Any]:
-    """The `POST /v1/consents` body a FHIR R4 Consent stands for; ConsentInvalid names the element."""
+    """The `POST /v1/consents` body a FHIR R4 Consent stands for; ConsentInvalid names the element.
+
+    `identifier_systems` are the catalogue's identifier systems a patient may be named by
+    besides the BSN naming system; the value itself is validated where the body is recorded.
+    """
     if not isinstance(resource, Mapping) or resource.get("resourceType") != "Consent":
         raise _invalid("resourceType", "must be 'Consent'", "Send an HL7 FHIR R4 Consent resource.")
     unsupported = sorted(set(resource) - _SUPPORTED_TOP)
@@ -312,11 +356,11 @@ def consent_body_from_fhir(
     if not resource.get("category"):
         raise _invalid("category", "is required", f"Use {LOINC} 59284-0 (Patient Consent).")
     contained = _contained(resource)
-    bsn, birth_date, patient_ref = _subject(resource, contained)
-    givers = _givers(resource, contained, bsn, patient_ref)
+    subject, birth_date, patient_ref = _subject(resource, contained, identifier_systems)
+    givers = _givers(resource, contained, subject, patient_ref)
     purposes, senders, recipients, start, end = _provision(resource, partner_by_agb)
     body: dict[str, Any] = {
-        "subject": {"bsn": bsn, **({"birth_date": birth_date} if birth_date else {})},
+        "subject": {**subject, **({"birth_date": birth_date} if birth_date else {})},
         "given_by": givers,
         "purposes": purposes,
         "to": recipients,

@@ -77,7 +77,8 @@ class ConsentRecord:
     """One recorded consent: subject, givers, scope (purposes, senders, recipients) and window.
 
     ``recipients`` holds partner ids or ``kind:<partner kind>`` entries. ``valid_until``
-    is exclusive (see the module docstring). ``subject`` is the keyed pseudonym, never a BSN.
+    is exclusive (see the module docstring). ``subject`` is the keyed pseudonym, never a BSN;
+    ``subject_system`` the identifier system of a person without a BSN (None for a BSN).
     """
 
     consent_id: str
@@ -93,6 +94,7 @@ class ConsentRecord:
     recorded_by: str
     recorded_at: datetime
     withdrawn_at: datetime | None = None
+    subject_system: str | None = None
 
     def __post_init__(self) -> None:
         if not _PSEUDONYM.fullmatch(self.subject):

@@ -1,7 +1,8 @@
 """Turn the JSON body of ``POST /v1/consents`` into a validated consent draft.
 
-Everything but the BSN is checked here: the caller validates and pseudonymises
-``subject.bsn`` and completes the draft with ``draft.to_record(pseudonym)``.
+Everything but the subject's number is checked here: the body names the person by
+``subject.bsn`` or ``subject.identifier`` (exactly one); the caller validates and
+pseudonymises it and completes the draft with ``draft.to_record(pseudonym)``.
 Shape problems (missing field, wrong type, bad date, oversized list, unknown field)
 raise InvalidRequest; rule problems (age rules on the recording date, unknown
 purposes, empty scope, a window that ends before it starts) raise ConsentInvalid.
@@ -54,7 +55,7 @@ _FIELD_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,39}")
 _TOP_LEVEL: Final = frozenset(
     {"subject", "given_by", "purposes", "from", "to", "valid_from", "valid_until", "evidence"}
 )
-_SUBJECT_FIELDS: Final = frozenset({"bsn", "birth_date"})
+_SUBJECT_FIELDS: Final = frozenset({"bsn", "identifier", "birth_date"})
 _GIVER_FIELDS: Final = frozenset({"role", "name"})
 _EVIDENCE_FIELDS: Final = frozenset({"method", "reference"})
 
@@ -75,8 +76,11 @@ class ConsentDraft:
     recorded_by: str
     recorded_at: datetime
 
-    def to_record(self, subject_pseudonym: str) -> ConsentRecord:
-        """The consent record for the subject behind ``subject_pseudonym`` (hex, never a BSN)."""
+    def to_record(self, subject_pseudonym: str, subject_system: str | None = None) -> ConsentRecord:
+        """The consent record for the subject behind ``subject_pseudonym`` (hex, never a BSN).
+
+        ``subject_system`` is the identifier system of a person without a BSN (None for a BSN).
+        """
         return ConsentRecord(
             consent_id=self.consent_id,
             subject=subject_pseudonym,
@@ -91,6 +95,7 @@ class ConsentDraft:
             recorded_by=self.recorded_by,
             recorded_at=self.recorded_at,
             withdrawn_at=None,
+            subject_system=subject_system,
         )
 
 
@@ -102,7 +107,7 @@ def parse_consent_request(
     new_id: Callable[[], str],
     known_purposes: frozenset[str],
 ) -> ConsentDraft:
-    """Validate a ``POST /v1/consents`` body (all but the BSN) into a ConsentDraft.
+    """Validate a ``POST /v1/consents`` body (all but the subject's number) into a ConsentDraft.
 
     ``from`` defaults to ``[recorded_by]`` and ``valid_from`` to ``now``'s date;
     ``valid_until`` is an exclusive end date. The age rules are checked on ``now``'s date.
@@ -114,8 +119,16 @@ def parse_consent_request(
 
     subject = _object(body, "subject", "/subject")
     _only_fields(subject, _SUBJECT_FIELDS, "/subject")
-    if "bsn" not in subject:
-        raise InvalidRequest("Field /subject/bsn is required.", field="/subject/bsn")
+    if "bsn" not in subject and "identifier" not in subject:
+        raise InvalidRequest(
+            "Field /subject/bsn is required (or /subject/identifier for a person without a BSN).",
+            field="/subject/bsn",
+        )
+    if "bsn" in subject and "identifier" in subject:
+        raise InvalidRequest(
+            "Fields /subject/bsn and /subject/identifier exclude each other: name the person once.",
+            field="/subject/identifier",
+        )
     birth_date = _optional_date(subject, "birth_date", "/subject/birth_date")
     if birth_date is not None and birth_date > today:
         raise ConsentInvalid(

@@ -21,6 +21,7 @@ from gateway.client.http import PartnerClient
 from gateway.clock import FixedClock
 from gateway.logsetup import redact
 from gateway.runtime import DEFAULT_CONFIG, build_gateway
+from gateway.subject import passes_onderwijsnummer_check
 from gateway.web import create_app
 from gateway.web.context import Gateway
 from tests.storage_fixtures import POSTGRES_DSN, require_postgres
@@ -31,6 +32,12 @@ DEMO_KEYS = REPO / "config" / "demo"
 # Fictitious BSNs that pass the elfproef (test numbers, not real people).
 BSN_CHILD = "999992351"
 BSN_OTHER = "999993653"
+# Subjects without a BSN (fictitious): an onderwijsnummer and a Den Helder local pupil number,
+# under the identifier systems the shipped catalogue declares.
+ONDERWIJSNUMMER_SYSTEM = "https://social-domain-gateway.nl/fhir/NamingSystem/onderwijsnummer"
+LOCAL_PUPIL_SYSTEM = "https://denhelder.nl/id/leerling-lokaal"
+ONDERWIJSNUMMER_CHILD = "102000019"
+LOCAL_PUPIL_ID = "DH-004217"
 
 ROLES = {
     "swt-denhelder": "procesregisseur",
@@ -145,7 +152,8 @@ AsyncFn = Callable[..., Awaitable[Any]]
 # -- The whole run's log output carries no BSN ---------------------------------------------------
 # Every event the gateway hands to structlog during the test session is recorded as it was
 # logged, before the redacting processor, and scanned at the end: a BSN-shaped number that
-# passes the elfproef fails the run, whichever test caused it.
+# passes the elfproef (or the onderwijsnummer's variant of it), or the test's local pupil
+# number, fails the run, whichever test caused it.
 _LOGGED: list[str] = []
 _BSN_LIKE = re.compile(r"(?<![0-9A-Za-z])\d{9}(?![0-9A-Za-z])")
 
@@ -176,11 +184,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    leaks = sorted({n for line in _LOGGED for n in _BSN_LIKE.findall(line) if _passes_elfproef(n)})
+    numbers = {n for line in _LOGGED for n in _BSN_LIKE.findall(line)}
+    leaks = sorted(n for n in numbers if _passes_elfproef(n) or passes_onderwijsnummer_check(n))
+    leaks += [v for v in (LOCAL_PUPIL_ID,) if any(v in line for line in _LOGGED)]
     if leaks:
-        sys.stderr.write(
-            f"\nlog output of this run carried BSN-shaped numbers: {', '.join(leaks)}\n"
-        )
+        sys.stderr.write(f"\nlog output of this run carried person numbers: {', '.join(leaks)}\n")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     elif _LOGGED:
         sys.stderr.write(f"\nno BSN in the {len(_LOGGED)} log events of this run\n")

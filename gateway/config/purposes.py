@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +15,17 @@ from jsonschema.exceptions import SchemaError
 from gateway.config._toml import Table, read_toml
 from gateway.config.errors import ConfigError
 from gateway.config.partners import SENDING_KINDS
+from gateway.subject import CHECKS, RESERVED_SYSTEMS, SYSTEM_SHAPE, IdentifierSystem
 
-__all__ = ["Catalogue", "ExpectedReply", "LegalBasis", "Purpose", "ReplyRule", "load_catalogue"]
+__all__ = [
+    "Catalogue",
+    "ExpectedReply",
+    "IdentifierSystem",
+    "LegalBasis",
+    "Purpose",
+    "ReplyRule",
+    "load_catalogue",
+]
 
 PURPOSE_ID = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
 ROLES_BY_KIND: Mapping[str, frozenset[str]] = {
@@ -47,6 +56,7 @@ _KNOWN = frozenset(
         "confidentiality",
     }
 )
+_SYSTEM_KEYS = frozenset({"system", "title", "pattern", "check", "purposes"})
 # VNG Verwerkingenlogging's `vertrouwelijkheid`; "opgeheven" is a later state, never a start.
 CONFIDENTIALITY = frozenset({"normaal", "vertrouwelijk"})
 GI_REPORTING = frozenset({"direct", "beschermingstafel"})
@@ -152,9 +162,10 @@ class Purpose:
 
 @dataclass(frozen=True, slots=True)
 class Catalogue:
-    """All purposes by id."""
+    """All purposes by id, and the identifier systems accepted besides the BSN, by system URI."""
 
     purposes: Mapping[str, Purpose]
+    identifier_systems: Mapping[str, IdentifierSystem] = field(default_factory=dict)
 
     def get(self, purpose_id: str) -> Purpose | None:
         return self.purposes.get(purpose_id)
@@ -174,7 +185,15 @@ class Catalogue:
 def load_catalogue(config_dir: Path, schemas_dir: Path) -> Catalogue:
     """Read and check `purposes.toml` and compile every purpose's schema once."""
     path = config_dir / "purposes.toml"
-    raw = read_toml(path).get("purpose")
+    data = read_toml(path)
+    unknown = sorted(set(data) - {"purpose", "identifier_system"})
+    if unknown:
+        raise ConfigError(
+            path,
+            f"unknown top-level key(s) {', '.join(repr(k) for k in unknown)}; "
+            "expected [[purpose]] and [[identifier_system]] tables",
+        )
+    raw = data.get("purpose")
     if not isinstance(raw, list) or not raw:
         raise ConfigError(path, "needs at least one [[purpose]] table")
     purposes: dict[str, Purpose] = {}
@@ -193,7 +212,59 @@ def load_catalogue(config_dir: Path, schemas_dir: Path) -> Catalogue:
                 raise ConfigError(
                     path, f"names unknown purpose '{other}' as a reply", f"purpose '{purpose.id}'"
                 )
-    return Catalogue(purposes)
+    return Catalogue(purposes, _identifier_systems(path, data, frozenset(purposes)))
+
+
+def _identifier_systems(
+    path: Path, data: Mapping[str, Any], purpose_ids: frozenset[str]
+) -> dict[str, IdentifierSystem]:
+    """The `[[identifier_system]]` tables: subjects without a BSN the gateway accepts."""
+    raw = data.get("identifier_system", [])
+    if not isinstance(raw, list):
+        raise ConfigError(
+            path, "'identifier_system' must be a list of [[identifier_system]] tables"
+        )
+    systems: dict[str, IdentifierSystem] = {}
+    for n, item in enumerate(raw):
+        table = Table(path, f"identifier_system #{n + 1}", item)
+        declared = _identifier_system(table, purpose_ids)
+        if declared.system in systems:
+            raise table.fail(f"duplicate identifier system '{declared.system}'")
+        systems[declared.system] = declared
+    return systems
+
+
+def _identifier_system(table: Table, purpose_ids: frozenset[str]) -> IdentifierSystem:
+    system = table.text("system")
+    table.entry = f"identifier_system '{system}'"
+    table.reject_unknown(_SYSTEM_KEYS)
+    if system.lower() in {s.lower() for s in RESERVED_SYSTEMS}:
+        raise table.fail('the BSN is not an identifier system: it has its own form, {"bsn": ...}')
+    if not SYSTEM_SHAPE.match(system):
+        raise table.fail(
+            "'system' must be an absolute URI (urn:..., https://...) of at most 200 printable "
+            "ASCII characters without spaces"
+        )
+    title = table.table("title")
+    assert title is not None
+    title.reject_unknown(frozenset({"nl", "en"}))
+    titles = {"nl": title.text("nl"), "en": title.text("en")}
+    source = table.text("pattern")
+    if not (source.startswith("^") and source.endswith("$")):
+        raise table.fail("'pattern' must be anchored: start with ^ and end with $")
+    try:
+        pattern = re.compile(source)
+    except re.error as exc:
+        raise table.fail(f"'pattern' is not a valid regular expression: {exc}") from None
+    check = table.opt_text("check")
+    if check is not None and check not in CHECKS:
+        raise table.fail(f"'check' has '{check}', expected one of {', '.join(sorted(CHECKS))}")
+    purposes = None
+    if "purposes" in table.data:
+        purposes = frozenset(table.texts("purposes", allowed=purpose_ids))
+        if not purposes:
+            raise table.fail("'purposes' must not be empty; leave it out to accept every purpose")
+    return IdentifierSystem(system, titles, pattern, check, purposes)
 
 
 def _purpose(table: Table, schemas_dir: Path) -> Purpose:

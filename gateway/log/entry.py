@@ -87,6 +87,8 @@ class LogEntry:
     trace: Mapping[str, str] | None = None  # W3C trace_id, span_id, parent_span_id, FSC id
     processing_activity: str | None = None  # URI into the register of processing activities
     confidentiality: str | None = None  # normaal | vertrouwelijk
+    # The identifier system of a subject without a BSN; absent for a BSN (and on older entries).
+    subject_system: str | None = None
 
     def __post_init__(self) -> None:
         if self.decision not in DECISIONS:
@@ -121,6 +123,8 @@ class LogEntry:
             out["processing_activity"] = self.processing_activity
         if self.confidentiality is not None:
             out["confidentiality"] = self.confidentiality
+        if self.subject_system is not None:
+            out["subject_system"] = self.subject_system
         return out
 
     def canonical(self) -> bytes:
@@ -153,11 +157,15 @@ class LogEntry:
             trace=obj.get("trace"),
             processing_activity=obj.get("processing_activity"),
             confidentiality=obj.get("confidentiality"),
+            subject_system=obj.get("subject_system"),
         )
+
+
+# What json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True) builds anew on
+# every call; made once, since every exchange encodes its entries and its payload digest with it.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 def canonical_json(value: Any) -> bytes:
     """Sorted keys, no whitespace, ASCII: one byte string per value, reproducible anywhere."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode(
-        "ascii"
-    )
+    return _CANONICAL.encode(value).encode("ascii")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.errors import InvalidRequest
-from gateway.subject import validate_bsn
+from gateway.subject import IdentifierSystem, Subject, parse_subject, require_accepted
 
 __all__ = [
     "MELDCODE_QUESTIONS",
@@ -75,15 +75,25 @@ class ExchangeRequest:
 
     purpose: str
     to: tuple[str, ...] | CaseNetworkTarget
-    bsn: str
+    subject: Subject
     case_id: str | None
     in_reply_to: str | None
     break_glass: BreakGlass | None
     payload: Mapping[str, Any] | None
 
 
-def parse_exchange_request(body: object, *, payload_required: bool) -> ExchangeRequest:
-    """Check the body's shape and the BSN; raise InvalidRequest or InvalidSubject."""
+def parse_exchange_request(
+    body: object,
+    *,
+    payload_required: bool,
+    identifier_systems: Mapping[str, IdentifierSystem] | None = None,
+) -> ExchangeRequest:
+    """Check the body's shape and the subject; raise InvalidRequest or InvalidSubject.
+
+    `identifier_systems` are the catalogue's systems a subject may name besides a BSN (none:
+    only a BSN); a system the catalogue accepts for other purposes only is refused here too.
+    """
+    systems = identifier_systems or {}
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object")
     unknown = sorted(set(body) - _KNOWN)
@@ -100,10 +110,8 @@ def parse_exchange_request(body: object, *, payload_required: bool) -> ExchangeR
     purpose = body["purpose"]
     if not isinstance(purpose, str) or not 1 <= len(purpose) <= 64:
         raise InvalidRequest("'purpose' must be a purpose id (a string)")
-    subject = body["subject"]
-    if not isinstance(subject, dict) or set(subject) != {"bsn"}:
-        raise InvalidRequest("'subject' must be an object with exactly one field, 'bsn'")
-    bsn = validate_bsn(subject["bsn"])
+    subject = parse_subject(body["subject"], systems)
+    require_accepted(subject, (purpose,), systems)
     payload = body.get("payload")
     if payload is not None and not isinstance(payload, dict):
         raise InvalidRequest("'payload' must be a JSON object")
@@ -112,7 +120,7 @@ def parse_exchange_request(body: object, *, payload_required: bool) -> ExchangeR
     return ExchangeRequest(
         purpose=purpose,
         to=_recipients(body["to"]),
-        bsn=bsn,
+        subject=subject,
         case_id=_optional(
             body, "case_id", _CASE_ID, "a case id of letters, digits, '.', '_' or '-'"
         ),

@@ -34,6 +34,7 @@ __all__ = [
     "ldv_records",
     "otlp_json",
     "otlp_request",
+    "subject_id_type",
 ]
 
 ATTR_PROCESSING_ACTIVITY_ID = "dpl.core.processing_activity_id"
@@ -47,6 +48,16 @@ ATTR_FOREIGN_PROCESSOR = "dpl.core.foreign_operation.processor"
 _STATUS = {"Unset": Status.STATUS_CODE_UNSET, "Ok": Status.STATUS_CODE_OK}
 SCOPE_NAME = "social-domain-gateway"
 SUBJECT_ID_TYPE_BSN = "pseudonym:bsn"
+
+
+def subject_id_type(subject_system: object) -> str:
+    """`pseudonym:bsn`, or `pseudonym:<system URI>` for a subject named by a declared identifier.
+
+    An entry records `subject_system` only for a subject without a BSN (older entries never do).
+    """
+    if isinstance(subject_system, str) and subject_system:
+        return "pseudonym:" + subject_system
+    return SUBJECT_ID_TYPE_BSN
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +106,7 @@ def ldv_records(
     attributes: dict[str, str] = {
         ATTR_PROCESSING_ACTIVITY_ID: activity,
         ATTR_DATA_SUBJECT_ID: subject,
-        ATTR_DATA_SUBJECT_ID_TYPE: entry.get("subject_type") or SUBJECT_ID_TYPE_BSN,
+        ATTR_DATA_SUBJECT_ID_TYPE: subject_id_type(entry.get("subject_system")),
     }
     other = _other_side(entry)
     if other is not None:

@@ -1,8 +1,11 @@
 """VNG Verwerkingenlogging: a disclosure as a `verwerkingsactie` in a partner's own log.
 
 The partner is the controller; its log is its own record of processing, so it names the person
-by BSN (`soortObjectId` "BSN"). The gateway keeps no clear BSN for this: the caller passes it in
-at the moment of building the request body, which only ever leaves the gateway sealed or sent.
+as the sender did: by BSN (`soortObjectId` "BSN"), or for a subject without a BSN by the
+declared identifier, with its system URI as `soortObjectId` (a free string of at most 242
+characters in the VNG schema; identifier values fit `objectId`'s 40). The gateway keeps no clear
+number for this: the caller passes the subject in at the moment of building the request body,
+which only ever leaves the gateway sealed or sent.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from gateway.subject import Subject
 
 __all__ = ["ActivityTerms", "verwerkingsactie"]
 
@@ -35,13 +40,21 @@ def _oin(identifiers: Mapping[str, str] | None) -> str | None:
 def verwerkingsactie(
     entry: Mapping[str, Any],
     *,
-    bsn: str,
+    subject: Subject | None = None,
+    bsn: str | None = None,
     terms: ActivityTerms,
     sender_identifiers: Mapping[str, str] | None,
     recipient_identifiers: Mapping[str, str] | None,
     system: str,
 ) -> dict[str, Any]:
-    """The `verwerkingsactie` body to POST for one disclosure entry (`LogEntry.to_json()`)."""
+    """The `verwerkingsactie` body to POST for one disclosure entry (`LogEntry.to_json()`).
+
+    The person is `subject` (a BSN or a declared identifier); `bsn=` is the older spelling of
+    `subject=Subject("bsn", bsn)`. Exactly one of them is given.
+    """
+    if (subject is None) == (bsn is None):
+        raise ValueError("give the person as subject= or as bsn=, exactly one of them")
+    person = subject if subject is not None else Subject("bsn", str(bsn))
     sender = entry.get("sender") or {}
     body: dict[str, Any] = {
         "actieNaam": f"{entry.get('purpose')}: {entry['decision']}"[:242],
@@ -55,8 +68,8 @@ def verwerkingsactie(
         "verwerkteObjecten": [
             {
                 "objecttype": "persoon",
-                "soortObjectId": "BSN",
-                "objectId": bsn,
+                "soortObjectId": "BSN" if person.system is None else person.system,
+                "objectId": person.value,
                 "betrokkenheid": "betrokkene",
                 "verwerkteSoortenGegevens": [
                     {"soortGegeven": name[:242]} for name in entry.get("fields") or ()

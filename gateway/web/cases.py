@@ -18,7 +18,7 @@ from gateway.errors import Forbidden, InvalidRequest, NotFound, UnknownRecipient
 from gateway.log.entry import format_time
 from gateway.policy import parse_exchange_request
 from gateway.store.base import Expectation, HouseholdChild, NetworkMember
-from gateway.subject import validate_bsn
+from gateway.subject import parse_subject
 from gateway.web.common import authenticate, gateway, new_id, read_json
 from gateway.web.context import Gateway
 from gateway.web.exchanges import execute_exchange
@@ -165,16 +165,26 @@ async def register_household(request: web.Request) -> web.Response:
         raise InvalidRequest(f"'children' must be a list of 1 to {MAX_CHILDREN} children")
     parsed: list[HouseholdChild] = []
     now = gw.now()
+    systems = gw.catalogue.identifier_systems
     for n, child in enumerate(children):
-        if not isinstance(child, dict) or set(child) != {"bsn", "child_ref"}:
-            raise InvalidRequest(f"children[{n}] must be an object with 'bsn' and 'child_ref'")
+        if not isinstance(child, dict) or set(child) not in (
+            {"bsn", "child_ref"},
+            {"identifier", "child_ref"},
+        ):
+            raise InvalidRequest(
+                f"children[{n}] must be an object with 'child_ref' and either 'bsn' or "
+                "'identifier' (a child without a BSN)"
+            )
         ref = child["child_ref"]
         if not isinstance(ref, str) or not _CHILD_REF.match(ref) or ref.isdigit():
             raise InvalidRequest(
                 f"children[{n}].child_ref must be a short opaque reference (letters, digits, '-', "
                 "'_'; not only digits, so it can never be a BSN)"
             )
-        subject = gw.pseudonymiser.pseudonym(validate_bsn(child["bsn"]))
+        named = parse_subject(
+            {k: v for k, v in child.items() if k != "child_ref"}, systems, where=f"children[{n}]"
+        )
+        subject = gw.pseudonymiser.pseudonym_of(named)
         parsed.append(HouseholdChild(case_id, ref, subject, caller.partner.id, now))
     if len({c.child_ref for c in parsed}) != len(parsed):
         raise InvalidRequest("each child needs its own child_ref")
@@ -208,10 +218,11 @@ async def referrer_status(request: web.Request) -> web.Response:
     caller = authenticate(request)
     case_id = _case_id(request)
     body = await read_json(request)
-    if not isinstance(body, dict) or not set(body) <= {"bsn", "status", "action_description"}:
-        raise InvalidRequest("the body must be {bsn, status, action_description?}")
-    if "bsn" not in body or "status" not in body:
-        raise InvalidRequest("'bsn' and 'status' are required")
+    known = {"bsn", "identifier", "status", "action_description"}
+    if not isinstance(body, dict) or not set(body) <= known:
+        raise InvalidRequest("the body must be {bsn | identifier, status, action_description?}")
+    if ("bsn" in body) == ("identifier" in body) or "status" not in body:
+        raise InvalidRequest("'status' and one of 'bsn' or 'identifier' are required")
     members = await gw.storage.case_network(case_id)
     referrer = next((m.partner_id for m in members if m.role == "referrer"), None)
     if referrer is None:
@@ -225,11 +236,12 @@ async def referrer_status(request: web.Request) -> web.Response:
         {
             "purpose": "referrer-status",
             "to": referrer,
-            "subject": {"bsn": body["bsn"]},
+            "subject": {k: body[k] for k in ("bsn", "identifier") if k in body},
             "case_id": case_id,
             "payload": payload,
         },
         payload_required=True,
+        identifier_systems=gw.catalogue.identifier_systems,
     )
     return web.json_response(await execute_exchange(gw, caller, parsed), status=201)
 

@@ -26,8 +26,9 @@ from gateway.clock import DUTCH_TIME
 from gateway.errors import Forbidden, InvalidRequest, NotFound
 from gateway.log.entry import LogEntry, Sender, format_time, parse_time
 from gateway.policy.decision import Caller
+from gateway.standards.tracecontext import current_trace_json
 from gateway.store.base import StoredConsent
-from gateway.subject import validate_bsn
+from gateway.subject import parse_subject, parse_subject_query, require_accepted
 from gateway.web.common import authenticate, gateway, new_id, read_json
 from gateway.web.context import Gateway
 
@@ -52,6 +53,7 @@ def record_to_json(record: ConsentRecord) -> dict[str, Any]:
         "recorded_by": record.recorded_by,
         "recorded_at": format_time(record.recorded_at),
         "withdrawn_at": None if record.withdrawn_at is None else format_time(record.withdrawn_at),
+        "subject_system": record.subject_system,
     }
 
 
@@ -70,6 +72,8 @@ def record_from_json(obj: dict[str, Any]) -> ConsentRecord:
         recorded_by=obj["recorded_by"],
         recorded_at=parse_time(obj["recorded_at"]),
         withdrawn_at=None if obj["withdrawn_at"] is None else parse_time(obj["withdrawn_at"]),
+        # Records sealed before subjects without a BSN existed have no such key.
+        subject_system=obj.get("subject_system"),
     )
 
 
@@ -96,7 +100,7 @@ async def load_consents(gw: Gateway, subject: str) -> list[ConsentRecord]:
 def _public(record: ConsentRecord, now: datetime) -> dict[str, Any]:
     """A record as the API shows it: no birth date, no names (they stay in the seal)."""
     out = record_to_json(record)
-    del out["birth_date"], out["subject"]
+    del out["birth_date"], out["subject"], out["subject_system"]
     out["given_by"] = [{"role": g.role} for g in record.given_by]
     out["status"] = status(record, now)
     return out
@@ -119,6 +123,8 @@ def _entry(now: datetime, decision: str, caller: Caller, record: ConsentRecord) 
         consent_id=record.consent_id,
         sender=Sender(caller.partner.id, caller.actor_id, caller.actor_role),
         subject=record.subject,
+        subject_system=record.subject_system,
+        trace=current_trace_json(),
         details={
             "purposes": sorted(record.purposes),
             "from": sorted(record.senders),
@@ -142,7 +148,11 @@ async def record_fhir_consent(request: web.Request) -> web.Response:
     caller = authenticate(request)
     resource = await read_json(request)
     by_agb = {p.identifiers["agb"]: p.id for p in gw.partners if "agb" in p.identifiers}
-    body = consent_body_from_fhir(resource, partner_by_agb=by_agb.get)
+    body = consent_body_from_fhir(
+        resource,
+        partner_by_agb=by_agb.get,
+        identifier_systems=frozenset(gw.catalogue.identifier_systems),
+    )
     return await _record(gw, caller, body)
 
 
@@ -165,7 +175,11 @@ async def _involved_record(gw: Gateway, caller: Caller, consent_id: str) -> Cons
     stored = await gw.storage.get_consent(consent_id)
     record = None if stored is None else _unseal(gw, stored)
     if record is None or not _involved(record, caller):
-        raise NotFound("no such consent", "Check the consent id (GET /v1/consents?bsn=...).")
+        raise NotFound(
+            "no such consent",
+            "Check the consent id (GET /v1/consents?bsn=... or "
+            "?identifier_system=...&identifier_value=...).",
+        )
     return record
 
 
@@ -178,8 +192,11 @@ async def _record(gw: Gateway, caller: Caller, body: Any) -> web.Response:
         new_id=lambda: new_id("con"),
         known_purposes=frozenset(p.id for p in gw.catalogue if p.consent_required),
     )
-    bsn = validate_bsn(body["subject"]["bsn"])
-    record = draft.to_record(gw.pseudonymiser.pseudonym(bsn))
+    systems = gw.catalogue.identifier_systems
+    named = {k: v for k, v in body["subject"].items() if k != "birth_date"}
+    subject = parse_subject(named, systems)
+    require_accepted(subject, draft.purposes, systems)
+    record = draft.to_record(gw.pseudonymiser.pseudonym_of(subject), subject.system)
     index = await gw.storage.add_consent(
         _seal(gw, record), _entry(now, "consent_recorded", caller, record)
     )
@@ -193,10 +210,13 @@ async def _record(gw: Gateway, caller: Caller, body: Any) -> web.Response:
 async def list_consents(request: web.Request) -> web.Response:
     gw = gateway(request)
     caller = authenticate(request)
-    bsn = request.query.get("bsn")
-    if bsn is None:
-        raise InvalidRequest("query parameter 'bsn' is required", "Call GET /v1/consents?bsn=...")
-    subject = gw.pseudonymiser.pseudonym(validate_bsn(bsn))
+    named = parse_subject_query(request.query, gw.catalogue.identifier_systems)
+    if named is None:
+        raise InvalidRequest(
+            "query parameter 'bsn' (or 'identifier_system' with 'identifier_value') is required",
+            "Call GET /v1/consents?bsn=... or ?identifier_system=...&identifier_value=...",
+        )
+    subject = gw.pseudonymiser.pseudonym_of(named)
     now = gw.now()
     records = sorted(
         (r for r in await load_consents(gw, subject) if _involved(r, caller)),
