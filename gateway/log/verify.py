@@ -14,12 +14,14 @@ from dataclasses import dataclass
 
 from gateway.log.checkpoint import NoteError, NoteVerifier, open_checkpoint
 from gateway.log.merkle import MerkleAccumulator
-from gateway.store.base import LogRow, Storage
+from gateway.store.base import Storage, VerifyRow
 
 __all__ = ["LogTampered", "VerifyReport", "verify_log"]
 
-BATCH = 10_000
-READ_AHEAD = 3  # batches read ahead while one is hashed
+BATCH = 20_000
+# One batch is read while the one before is hashed. More reads in flight only make the storage's
+# reader threads fight the hashing for the interpreter lock (measured: 3 ahead ran ~25% slower).
+READ_AHEAD = 1
 
 
 class LogTampered(Exception):
@@ -67,26 +69,27 @@ async def verify_log(
     if 0 in by_size and by_size[0] != tree.root():
         raise LogTampered(0, "the checkpoint of the empty log has a wrong root")
     last_good = 0
-    # While one batch is hashed, the next ones are read (the storage reads on its own threads).
+    # While one batch is hashed, the next one is read (on the storage's reader thread or its
+    # connection).
     reads = [
-        asyncio.ensure_future(_read_batch(storage, start, min(size, start + BATCH), signed_size))
+        asyncio.ensure_future(storage.verify_batch(start, min(size, start + BATCH)))
         for start in range(0, min(size, READ_AHEAD * BATCH), BATCH)
     ]
     next_read = READ_AHEAD * BATCH
     try:
         while tree.size < size:
-            rows, stored = await reads.pop(0)
+            rows = await reads.pop(0)
             start, end = tree.size, min(size, tree.size + BATCH)
             if next_read < size:
                 reads.append(
                     asyncio.ensure_future(
-                        _read_batch(storage, next_read, min(size, next_read + BATCH), signed_size)
+                        storage.verify_batch(next_read, min(size, next_read + BATCH))
                     )
                 )
                 next_read += BATCH
             if not rows:
                 raise LogTampered(start, "entry missing (deleted)")
-            hashes, problem = _leaf_hashes(rows, start, signed_size, stored)
+            hashes, problem = _leaf_hashes(rows, start, signed_size)
             # Roots signed before the first bad row are checked first: they may point earlier.
             last_good = _fold(tree, hashes, by_size, last_good)
             if problem is not None:
@@ -99,31 +102,32 @@ async def verify_log(
     return VerifyReport(entries=size, checkpoints=len(checkpoints), signed_size=signed_size)
 
 
-async def _read_batch(
-    storage: Storage, start: int, end: int, signed_size: int
-) -> tuple[list[LogRow], dict[tuple[int, int], bytes]]:
-    """Entries [start, end) and the leaf hashes stored for those of them that were signed."""
-    rows = await storage.log_rows(start, end)
-    stored = await storage.tree_nodes([(0, i) for i in range(start, min(end, signed_size))])
-    return rows, stored
-
-
 def _leaf_hashes(
-    rows: Sequence[LogRow], start: int, signed_size: int, stored: dict[tuple[int, int], bytes]
+    rows: Sequence[VerifyRow], start: int, signed_size: int
 ) -> tuple[list[bytes], LogTampered | None]:
     """The leaf hashes of the rows that run on from `start` and match what was signed, and the
-    problem with the first row that does not (if any)."""
-    hashes = [hashlib.sha256(b"\x00" + row.leaf).digest() for row in rows]
-    for offset, row in enumerate(rows):
-        index = start + offset
-        if row.index != index:
-            return hashes[:offset], LogTampered(index, "entry missing (deleted or renumbered)")
-        if index < signed_size:
-            expected = stored.get((0, index))
+    problem with the first row that does not (if any).
+
+    The common case (every index in place, every signed leaf equal to its stored hash) is
+    decided by whole-list comparisons; only a batch that fails them is walked row by row, to
+    find the first bad index.
+    """
+    sha256 = hashlib.sha256
+    hashes = [sha256(b"\x00" + leaf).digest() for _, leaf, _ in rows]
+    count = len(rows)
+    bad = count  # offset of the first row out of place
+    if [index for index, _, _ in rows] != list(range(start, start + count)):
+        bad = next(offset for offset, row in enumerate(rows) if row[0] != start + offset)
+    signed = max(0, min(bad, signed_size - start))
+    if [stored for _, _, stored in rows[:signed]] != hashes[:signed]:
+        for offset in range(signed):
+            expected = rows[offset][2]
             if expected is not None and expected != hashes[offset]:
                 return hashes[:offset], LogTampered(
-                    index, "entry differs from the leaf that was signed (edited or moved)"
+                    start + offset, "entry differs from the leaf that was signed (edited or moved)"
                 )
+    if bad < count:
+        return hashes[:bad], LogTampered(start + bad, "entry missing (deleted or renumbered)")
     return hashes, None
 
 

@@ -27,7 +27,7 @@ __all__ = [
 
 MESSAGE_COLUMNS = (
     "seq, message_id, recipient, subject, exchange_id, disclosure_id, purpose, sender_partner, "
-    "sender_role, case_id, in_reply_to, sent_ms, retain_ms, sealing, body"
+    "sender_role, case_id, in_reply_to, sent_ms, retain_ms, sealing, body, subject_system"
 )
 EXPECTATION_COLUMNS = (
     "expectation_id, purpose, origin_purpose, origin_exchange_id, case_id, owed_by, owed_to, "
@@ -68,6 +68,7 @@ def message_from_row(r: Sequence[Any]) -> StoredMessage:
         retain_until=dt(r[12]),
         sealing=r[13],
         body=bytes(r[14]),
+        subject_system=r[15],
     )
 
 

@@ -15,11 +15,14 @@ __all__ = [
     "ExchangeEffects",
     "Expectation",
     "HouseholdChild",
+    "LogFeedBatch",
     "LogFilter",
     "LogRow",
     "NetworkMember",
     "OfficerLink",
     "OfficerSession",
+    "OutboxItem",
+    "OutboxRow",
     "PendingNotification",
     "RefusalCount",
     "SchemaVersionError",
@@ -27,6 +30,7 @@ __all__ = [
     "StoredCheckpoint",
     "StoredConsent",
     "StoredMessage",
+    "VerifyRow",
     "check_schema_version",
 ]
 
@@ -50,6 +54,7 @@ class StoredMessage:
     sealing: str  # "at-rest" (gateway key) or "hpke" (recipient's key)
     body: bytes
     seq: int = 0  # inbox order, assigned by storage
+    subject_system: str | None = None  # the identifier system; None for a BSN
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +137,34 @@ class PendingNotification:
 
 
 @dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A delivery to an outside log, queued in the same transaction as the entry it is about."""
+
+    destination: str  # e.g. "vng:<partner id>"
+    entry_position: int  # which of the write's entries (0-based) it is about
+    sealed: bytes  # what the log does not hold (the subject's identifier), sealed at rest
+
+
+@dataclass(frozen=True, slots=True)
+class LogFeedBatch:
+    """Log entries claimed for an outside log, and how often delivering from there has failed."""
+
+    rows: list[LogRow]
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """A claimed outbox delivery with the log entry it is about."""
+
+    seq: int
+    index: int
+    leaf: bytes
+    sealed: bytes
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
 class StoredConsent:
     """A consent record as kept: lookup columns in clear, the record itself sealed at rest."""
 
@@ -151,6 +184,11 @@ class LogRow:
     @property
     def entry(self) -> LogEntry:
         return LogEntry.from_canonical(self.leaf)
+
+
+VerifyRow = tuple[int, bytes, bytes | None]
+"""What `gateway log verify` reads per entry: its index, its leaf bytes, and the leaf hash stored
+in the tree for it (None when none is stored). Plain tuples: millions are read per run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +369,33 @@ class Storage(Protocol):
 
     async def inbox_count(self, recipient: str) -> int: ...
 
+    # -- outbox towards outside logs (LDV logbook, partners' Verwerkingenlogging) -------------
+    async def claim_log_feed(
+        self, destination: str, now: datetime, *, lease_s: float, limit: int
+    ) -> LogFeedBatch:
+        """The next log entries not yet accepted by `destination`, leased to this caller (empty
+        when none wait, the feed is leased elsewhere, or its retry time has not come)."""
+
+    async def advance_log_feed(self, destination: str, start: int, end: int) -> bool:
+        """`destination` accepted entries start..end-1: move its cursor (False if it moved)."""
+
+    async def retry_log_feed(self, destination: str, next_at: datetime) -> None:
+        """Delivery failed: count an attempt, release the lease, try again at `next_at`."""
+
+    async def claim_outbox(
+        self, destination: str, now: datetime, *, lease_s: float, limit: int
+    ) -> list[OutboxRow]:
+        """Due outbox rows of `destination`, oldest first, leased to this caller."""
+
+    async def finish_outbox(self, seqs: Sequence[int]) -> None:
+        """Accepted: delete the rows, and with them the sealed values they held."""
+
+    async def retry_outbox(self, seqs: Sequence[int], next_at: datetime) -> None:
+        """Not accepted: count an attempt, release the lease, try again at `next_at`."""
+
+    async def outbox_backlog(self) -> dict[str, int]:
+        """Deliveries waiting, per destination (log-feed cursors included)."""
+
     # -- break-glass reviews ------------------------------------------------------------------
     async def break_glass_records(
         self, *, status: str | None, limit: int
@@ -377,8 +442,10 @@ class Storage(Protocol):
         entries: Sequence[LogEntry],
         messages: Sequence[StoredMessage],
         effects: ExchangeEffects | None = None,
+        outbox: Sequence[OutboxItem] = (),
     ) -> list[int]:
-        """Durably log an exchange's entries, queue its messages and apply its effects, atomically."""
+        """Durably log an exchange's entries, queue its messages and outbox deliveries and apply
+        its effects, atomically."""
 
     async def inbox_page(
         self, recipient: str, *, after: int, limit: int
@@ -411,3 +478,7 @@ class Storage(Protocol):
     async def latest_checkpoint(self) -> StoredCheckpoint | None: ...
 
     async def checkpoints(self) -> list[StoredCheckpoint]: ...
+
+    async def verify_batch(self, start: int, end: int) -> list[VerifyRow]:
+        """The entries [start, end) in index order, each with its stored leaf hash, for the
+        verifier. A leaf stored as anything but bytes comes back as its bytes, never an error."""

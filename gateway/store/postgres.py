@@ -46,16 +46,20 @@ from gateway.store.base import (
     ExchangeEffects,
     Expectation,
     HouseholdChild,
+    LogFeedBatch,
     LogFilter,
     LogRow,
     NetworkMember,
     OfficerLink,
     OfficerSession,
+    OutboxItem,
+    OutboxRow,
     PendingNotification,
     RefusalCount,
     StoredCheckpoint,
     StoredConsent,
     StoredMessage,
+    VerifyRow,
     check_schema_version,
 )
 from gateway.store.postgres_schema import POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION
@@ -68,6 +72,11 @@ POOL_MIN = 2
 POOL_MAX = 10
 CONNECT_TIMEOUT_S = 10.0
 ACQUIRE_TIMEOUT_S = 30.0
+# A server that holds its connections open but answers nothing (frozen, or behind a network
+# partition) would otherwise keep a call waiting until TCP gives up, many minutes later.
+OPERATION_TIMEOUT_S = 30.0  # one read or write, acquiring its connection included
+PING_TIMEOUT_S = 2.0  # readiness must answer quickly, whatever the database does
+RELEASE_TIMEOUT_S = 2.0  # resetting a connection on release; past it the connection is dropped
 CLOSE_TIMEOUT_S = 30.0
 LOCK_CHECK_TIMEOUT_S = 5.0
 PURGE_BATCH = 1000
@@ -143,11 +152,16 @@ async def _pool(dsn: str, settings: dict[str, str]) -> Any:
 
 
 class PostgresStorage:
-    """Storage on a shared PostgreSQL database, optionally inside its own schema."""
+    """Storage on a shared PostgreSQL database, optionally inside its own schema.
+
+    Every read and write fails as StorageUnavailable within `operation_timeout_s` seconds
+    (migrations excepted), whether the database refuses, drops or silently ignores it.
+    """
 
     def __init__(self, dsn: str, *, schema: str | None = None) -> None:
         self.dsn = dsn
         self.schema = _checked_schema(schema)
+        self.operation_timeout_s = OPERATION_TIMEOUT_S
         self._pool: Any = None
 
     # -- connections ---------------------------------------------------------------------------
@@ -156,18 +170,36 @@ class PostgresStorage:
             raise StorageUnavailable("storage is not open")
         return self._pool
 
-    async def _read(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+    @contextlib.asynccontextmanager
+    async def _connection(self, action: str, deadline: float) -> AsyncIterator[Any]:
+        """A pooled connection for one operation that fails as StorageUnavailable by `deadline`."""
         pool = self._require_pool()
-        async with _unavailable_on_failure("read"), pool.acquire(timeout=ACQUIRE_TIMEOUT_S) as conn:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + deadline
+        async with _unavailable_on_failure(action), asyncio.timeout_at(end) as budget:
+            conn = await pool.acquire(timeout=ACQUIRE_TIMEOUT_S)
+            # A cancelled query makes asyncpg ask the server to cancel it, and the rollback after
+            # it waits for the server too: a server that stopped answering would hold both
+            # forever. Closing the connection at the deadline fails whatever waits on it at once.
+            watchdog = loop.call_at(end, conn.terminate)
+            try:
+                yield conn
+            finally:
+                watchdog.cancel()
+                if not budget.expired():
+                    budget.reschedule(None)  # an operation that finished in time keeps its result
+                # Release resets the connection, by default within the acquire timeout; a
+                # connection whose server stopped answering is dropped sooner than that.
+                await pool.release(conn, timeout=RELEASE_TIMEOUT_S)
+
+    async def _read(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+        async with self._connection("read", self.operation_timeout_s) as conn:
             return await fn(conn)
 
     async def _write(self, fn: Callable[[Any], Awaitable[T]]) -> T:
-        pool = self._require_pool()
-        async with (
-            _unavailable_on_failure("write"),
-            pool.acquire(timeout=ACQUIRE_TIMEOUT_S) as conn,
-            conn.transaction(),
-        ):
+        # A write cut off by the deadline may still have committed: the caller answers 503,
+        # which promises nothing, and never acknowledges what it cannot see durable.
+        async with self._connection("write", self.operation_timeout_s) as conn, conn.transaction():
             return await fn(conn)
 
     # -- life cycle ----------------------------------------------------------------------------
@@ -274,7 +306,8 @@ class PostgresStorage:
             pool.terminate()
 
     async def ping(self) -> None:
-        await self._read(lambda c: c.fetchval("SELECT 1"))
+        async with self._connection("ping", PING_TIMEOUT_S) as conn:
+            await conn.fetchval("SELECT 1")
 
     # -- log -----------------------------------------------------------------------------------
     async def append_log(self, entries: Sequence[LogEntry]) -> list[int]:
@@ -593,6 +626,120 @@ class PostgresStorage:
 
         await self._write(write)
 
+    # -- outbox towards outside logs -----------------------------------------------------------
+    async def claim_log_feed(
+        self, destination: str, now: datetime, *, lease_s: float, limit: int
+    ) -> LogFeedBatch:
+        async def write(conn: Any) -> LogFeedBatch:
+            await conn.execute(
+                "INSERT INTO outbox_cursors (destination, next_idx) VALUES ($1, 0) "
+                "ON CONFLICT (destination) DO NOTHING",
+                destination,
+            )
+            cursor = await conn.fetchrow(
+                "SELECT next_idx, attempts FROM outbox_cursors "
+                "WHERE destination = $1 AND next_ms <= $2 AND lease_ms <= $2 "
+                "FOR UPDATE SKIP LOCKED",
+                destination,
+                _ms(now),
+            )
+            if cursor is None:
+                return LogFeedBatch([], 0)
+            # Entries take their index under a row lock held until commit, so what is visible
+            # here is a gap-free prefix of the log: the cursor never passes an uncommitted entry.
+            rows = await conn.fetch(
+                "SELECT idx, leaf FROM log_entries WHERE idx >= $1 ORDER BY idx LIMIT $2",
+                cursor[0],
+                limit,
+            )
+            if rows:
+                await conn.execute(
+                    "UPDATE outbox_cursors SET lease_ms = $1 WHERE destination = $2",
+                    _ms(now) + int(lease_s * 1000),
+                    destination,
+                )
+            return LogFeedBatch([LogRow(r[0], bytes(r[1])) for r in rows], int(cursor[1]))
+
+        return await self._write(write)
+
+    async def advance_log_feed(self, destination: str, start: int, end: int) -> bool:
+        async def write(conn: Any) -> bool:
+            status = await conn.execute(
+                "UPDATE outbox_cursors SET next_idx = $1, attempts = 0, next_ms = 0, lease_ms = 0 "
+                "WHERE destination = $2 AND next_idx = $3",
+                end,
+                destination,
+                start,
+            )
+            return bool(status == "UPDATE 1")
+
+        return await self._write(write)
+
+    async def retry_log_feed(self, destination: str, next_at: datetime) -> None:
+        async def write(conn: Any) -> None:
+            await conn.execute(
+                "UPDATE outbox_cursors SET attempts = attempts + 1, next_ms = $1, lease_ms = 0 "
+                "WHERE destination = $2",
+                _ms(next_at),
+                destination,
+            )
+
+        return await self._write(write)
+
+    async def claim_outbox(
+        self, destination: str, now: datetime, *, lease_s: float, limit: int
+    ) -> list[OutboxRow]:
+        async def write(conn: Any) -> list[OutboxRow]:
+            rows = await conn.fetch(
+                "WITH due AS (SELECT seq FROM outbox WHERE destination = $1 AND next_ms <= $2 "
+                "AND lease_ms <= $2 ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED) "
+                "UPDATE outbox o SET lease_ms = $4 FROM due, log_entries l "
+                "WHERE o.seq = due.seq AND l.idx = o.log_idx "
+                "RETURNING o.seq, o.log_idx, l.leaf, o.sealed, o.attempts",
+                destination,
+                _ms(now),
+                limit,
+                _ms(now) + int(lease_s * 1000),
+            )
+            return sorted(
+                (OutboxRow(r[0], r[1], bytes(r[2]), bytes(r[3]), r[4]) for r in rows),
+                key=lambda row: row.seq,
+            )
+
+        return await self._write(write)
+
+    async def finish_outbox(self, seqs: Sequence[int]) -> None:
+        async def write(conn: Any) -> None:
+            await conn.execute("DELETE FROM outbox WHERE seq = ANY($1::bigint[])", list(seqs))
+
+        await self._write(write)
+
+    async def retry_outbox(self, seqs: Sequence[int], next_at: datetime) -> None:
+        async def write(conn: Any) -> None:
+            await conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_ms = $1, lease_ms = 0 "
+                "WHERE seq = ANY($2::bigint[])",
+                _ms(next_at),
+                list(seqs),
+            )
+
+        await self._write(write)
+
+    async def outbox_backlog(self) -> dict[str, int]:
+        async def read(conn: Any) -> dict[str, int]:
+            size = int(await conn.fetchval("SELECT size FROM log_head"))
+            backlog = {
+                r[0]: size - int(r[1])
+                for r in await conn.fetch("SELECT destination, next_idx FROM outbox_cursors")
+            }
+            for r in await conn.fetch(
+                "SELECT destination, COUNT(*) FROM outbox GROUP BY destination"
+            ):
+                backlog[r[0]] = backlog.get(r[0], 0) + int(r[1])
+            return backlog
+
+        return await self._read(read)
+
     async def retry_notification(
         self, partner: str, kind: str, *, next_at: datetime, attempts: int
     ) -> None:
@@ -760,6 +907,7 @@ class PostgresStorage:
         entries: Sequence[LogEntry],
         messages: Sequence[StoredMessage],
         effects: ExchangeEffects | None = None,
+        outbox: Sequence[OutboxItem] = (),
     ) -> list[int]:
         async def write(conn: Any) -> list[int]:
             if messages:
@@ -781,7 +929,18 @@ class PostgresStorage:
                 await _poke(conn, recipients, "new_messages", messages[0].sent_at)
             if effects is not None:
                 await _apply_effects(conn, effects)
-            return await _append(conn, entries)
+            indices = await _append(conn, entries)
+            if outbox:
+                now_ms = _ms(entries[0].time)
+                await conn.executemany(
+                    "INSERT INTO outbox (destination, log_idx, sealed, next_ms) "
+                    "VALUES ($1, $2, $3, $4)",
+                    [
+                        (item.destination, indices[item.entry_position], item.sealed, now_ms)
+                        for item in outbox
+                    ],
+                )
+            return indices
 
         return await self._write(write)
 
@@ -908,6 +1067,29 @@ class PostgresStorage:
 
         return await self._read(read)
 
+    async def verify_batch(self, start: int, end: int) -> list[VerifyRow]:
+        async def read(conn: Any) -> list[VerifyRow]:
+            rows = await conn.fetch(
+                "SELECT l.idx, l.leaf, t.hash FROM log_entries l "
+                "LEFT JOIN tree_nodes t ON t.level = 0 AND t.idx = l.idx "
+                "WHERE l.idx >= $1 AND l.idx < $2 ORDER BY l.idx",
+                start,
+                end,
+            )
+            return [(r[0], r[1], r[2]) for r in rows]
+
+        return await self._read(read)
+
+
+# The lock's session on the server: should this instance vanish behind a network partition,
+# PostgreSQL notices the dead peer by TCP keepalive within about 25 s (instead of the system
+# default of two hours) and ends the session, releasing the lock for another instance.
+_LOCK_SESSION_SETTINGS = {
+    "tcp_keepalives_idle": "10",
+    "tcp_keepalives_interval": "5",
+    "tcp_keepalives_count": "3",
+}
+
 
 class PostgresSequencerLock:
     """Elects one sequencer among all instances sharing a database (async `SequencerLock`).
@@ -934,15 +1116,25 @@ class PostgresSequencerLock:
             try:
                 await self._conn.fetchval("SELECT 1", timeout=LOCK_CHECK_TIMEOUT_S)
             except _UNAVAILABLE:
-                await self.release()
+                # The session is dead or unanswering: an unlock would wait on it (asyncpg first
+                # waits for the timed-out check's cancellation). Dropping the connection ends the
+                # session, which releases the lock, once the server notices.
+                conn, self._conn = self._conn, None
+                conn.terminate()
                 return False
             return True
         try:
-            conn = await asyncpg.connect(self.dsn, timeout=CONNECT_TIMEOUT_S)
+            conn = await asyncpg.connect(
+                self.dsn, timeout=CONNECT_TIMEOUT_S, server_settings=_LOCK_SESSION_SETTINGS
+            )
         except _UNAVAILABLE:
             return False
         try:
-            got = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.key))
+            got = bool(
+                await conn.fetchval(
+                    "SELECT pg_try_advisory_lock($1)", self.key, timeout=LOCK_CHECK_TIMEOUT_S
+                )
+            )
         except _UNAVAILABLE:
             got = False
         if got:
@@ -1003,6 +1195,7 @@ _INBOX_TYPES = (
     ("retain_ms", "bigint"),
     ("sealing", "text"),
     ("body", "bytea"),
+    ("subject_system", "text"),
 )
 _TREE_TYPES = (("level", "integer"), ("idx", "bigint"), ("hash", "bytea"))
 _EXPECTATION_TYPES = (
@@ -1085,6 +1278,7 @@ def _message_values(m: StoredMessage) -> tuple[object, ...]:
         _ms(m.retain_until),
         m.sealing,
         m.body,
+        m.subject_system,
     )
 
 

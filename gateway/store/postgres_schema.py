@@ -191,6 +191,29 @@ POSTGRES_MIGRATIONS: list[tuple[int, list[str]]] = [
             "CREATE INDEX log_by_decision_time ON log_entries (decision, time_ms)",
         ],
     ),
+    (
+        6,
+        [
+            """CREATE TABLE outbox_cursors (
+                destination TEXT PRIMARY KEY,
+                next_idx BIGINT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_ms BIGINT NOT NULL DEFAULT 0,
+                lease_ms BIGINT NOT NULL DEFAULT 0
+            )""",
+            """CREATE TABLE outbox (
+                seq BIGSERIAL PRIMARY KEY,
+                destination TEXT NOT NULL,
+                log_idx BIGINT NOT NULL,
+                sealed BYTEA NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_ms BIGINT NOT NULL,
+                lease_ms BIGINT NOT NULL DEFAULT 0
+            )""",
+            "CREATE INDEX outbox_due ON outbox (destination, next_ms, seq)",
+            "ALTER TABLE inbox ADD COLUMN subject_system TEXT",
+        ],
+    ),
 ]
 
 POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[-1][0]

@@ -186,4 +186,34 @@ SQLITE_MIGRATIONS.append(
     )
 )
 
+# The outbox towards outside logs: a cursor over the log per logbook (every entry goes there, so
+# the log itself is the queue), and rows for deliveries that need more than the log holds (a
+# partner's Verwerkingenlogging needs the BSN, kept sealed until the partner's log accepts it).
+SQLITE_MIGRATIONS.append(
+    (
+        6,
+        [
+            """CREATE TABLE outbox_cursors (
+                destination TEXT PRIMARY KEY,
+                next_idx INTEGER NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_ms INTEGER NOT NULL DEFAULT 0,
+                lease_ms INTEGER NOT NULL DEFAULT 0
+            )""",
+            """CREATE TABLE outbox (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                destination TEXT NOT NULL,
+                log_idx INTEGER NOT NULL,
+                sealed BLOB NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_ms INTEGER NOT NULL,
+                lease_ms INTEGER NOT NULL DEFAULT 0
+            )""",
+            "CREATE INDEX outbox_due ON outbox (destination, next_ms, seq)",
+            # A subject named by an identifier system: its receipt and purge entries say which.
+            "ALTER TABLE inbox ADD COLUMN subject_system TEXT",
+        ],
+    )
+)
+
 SCHEMA_VERSION = SQLITE_MIGRATIONS[-1][0]

@@ -9,6 +9,7 @@ Several worker processes may share the file: `BEGIN IMMEDIATE` serialises their 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import queue
@@ -38,16 +39,20 @@ from gateway.store.base import (
     ExchangeEffects,
     Expectation,
     HouseholdChild,
+    LogFeedBatch,
     LogFilter,
     LogRow,
     NetworkMember,
     OfficerLink,
     OfficerSession,
+    OutboxItem,
+    OutboxRow,
     PendingNotification,
     RefusalCount,
     StoredCheckpoint,
     StoredConsent,
     StoredMessage,
+    VerifyRow,
     check_schema_version,
 )
 from gateway.store.schema import SCHEMA_VERSION, SQLITE_MIGRATIONS
@@ -56,6 +61,7 @@ __all__ = ["SqliteStorage"]
 
 T = TypeVar("T")
 _BATCH_MAX = 256
+_Job = tuple[Callable[[sqlite3.Connection], Any], "asyncio.Future[Any]"]
 
 
 class _Writer(threading.Thread):
@@ -65,9 +71,7 @@ class _Writer(threading.Thread):
         super().__init__(name="sqlite-writer", daemon=True)
         self._connect = connect
         self._lock_path = lock_path
-        self.jobs: queue.Queue[
-            tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]] | None
-        ] = queue.Queue()
+        self.jobs: queue.Queue[_Job | None] = queue.Queue()
 
     def run(self) -> None:
         conn = self._connect()
@@ -80,32 +84,38 @@ class _Writer(threading.Thread):
                 first = self.jobs.get()
                 if first is None:
                     return
-                batch = [first]
-                while len(batch) < _BATCH_MAX:
-                    try:
-                        nxt = self.jobs.get_nowait()
-                    except queue.Empty:
-                        break
-                    if nxt is None:
-                        self.jobs.put(None)
-                        break
-                    batch.append(nxt)
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 try:
-                    self._run_batch(conn, batch)
+                    # The batch is taken once the lock is ours: whatever queued while another
+                    # worker committed joins this commit instead of waiting for the next fsync.
+                    batch = self._drain(first)
+                    outcomes = self._run_batch(conn, batch)
                 finally:
                     fcntl.flock(lock, fcntl.LOCK_UN)
+                # Answered only now, after the commit, and outside the lock: the other worker's
+                # writer does not wait while this one hands results to its event loop.
+                _settle(batch, outcomes)
         finally:
             os.close(lock)
             conn.close()
 
+    def _drain(self, first: _Job) -> list[_Job]:
+        batch = [first]
+        while len(batch) < _BATCH_MAX:
+            try:
+                nxt = self.jobs.get_nowait()
+            except queue.Empty:
+                break
+            if nxt is None:
+                self.jobs.put(None)  # stop after this batch
+                break
+            batch.append(nxt)
+        return batch
+
     healthy = True  # did the last batch write? /readyz probes again while it did not
 
-    def _run_batch(
-        self,
-        conn: sqlite3.Connection,
-        batch: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]],
-    ) -> None:
+    def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> list[tuple[bool, Any]]:
+        """Run the batch in one transaction; each job's (succeeded, result or exception)."""
         outcomes: list[tuple[bool, Any]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -131,22 +141,35 @@ class _Writer(threading.Thread):
         self.healthy = all(
             ok or not isinstance(value, StorageUnavailable) for ok, value in outcomes
         )
-        for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
-            loop = future.get_loop()
-            if ok:
-                loop.call_soon_threadsafe(_resolve, future, value)
-            else:
-                loop.call_soon_threadsafe(_reject, future, value)
+        return outcomes
 
 
-def _resolve(future: asyncio.Future[Any], value: Any) -> None:
-    if not future.done():
-        future.set_result(value)
+_Outcome = tuple["asyncio.Future[Any]", bool, Any]
 
 
-def _reject(future: asyncio.Future[Any], exc: BaseException) -> None:
-    if not future.done():
-        future.set_exception(exc)
+def _settle(batch: list[_Job], outcomes: list[tuple[bool, Any]]) -> None:
+    """Hand a batch's results to the event loops waiting on them: one wake-up per loop.
+
+    Each `call_soon_threadsafe` writes to the loop's wake-up pipe and makes this thread take the
+    interpreter lock back afterwards; per batch rather than per job, that cost no longer grows
+    with the number of requests in a commit.
+    """
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
+    for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+        by_loop.setdefault(future.get_loop(), []).append((future, ok, value))
+    for loop, settled in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+            loop.call_soon_threadsafe(_settle_on_loop, settled)
+
+
+def _settle_on_loop(settled: list[_Outcome]) -> None:
+    for future, ok, value in settled:
+        if future.done():  # cancelled meanwhile; the write itself stands
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
 
 
 class SqliteStorage:
@@ -580,6 +603,104 @@ class SqliteStorage:
 
         return await self._read(read)
 
+    # -- outbox towards outside logs -----------------------------------------------------------
+    async def claim_log_feed(
+        self, destination: str, now: datetime, *, lease_s: float, limit: int
+    ) -> LogFeedBatch:
+        def write(c: sqlite3.Connection) -> LogFeedBatch:
+            c.execute(
+                "INSERT INTO outbox_cursors (destination, next_idx) VALUES (?, 0) "
+                "ON CONFLICT (destination) DO NOTHING",
+                (destination,),
+            )
+            row = c.execute(
+                "SELECT next_idx, attempts FROM outbox_cursors "
+                "WHERE destination = ? AND next_ms <= ? AND lease_ms <= ?",
+                (destination, _ms(now), _ms(now)),
+            ).fetchone()
+            if row is None:
+                return LogFeedBatch([], 0)
+            rows = c.execute(
+                "SELECT idx, leaf FROM log_entries WHERE idx >= ? ORDER BY idx LIMIT ?",
+                (row[0], limit),
+            ).fetchall()
+            if rows:
+                c.execute(
+                    "UPDATE outbox_cursors SET lease_ms = ? WHERE destination = ?",
+                    (_ms(now) + int(lease_s * 1000), destination),
+                )
+            return LogFeedBatch([LogRow(r[0], _blob(r[1])) for r in rows], row[1])
+
+        return await self._write(write)
+
+    async def advance_log_feed(self, destination: str, start: int, end: int) -> bool:
+        def write(c: sqlite3.Connection) -> bool:
+            cursor = c.execute(
+                "UPDATE outbox_cursors SET next_idx = ?, attempts = 0, next_ms = 0, lease_ms = 0 "
+                "WHERE destination = ? AND next_idx = ?",
+                (end, destination, start),
+            )
+            return cursor.rowcount == 1
+
+        return await self._write(write)
+
+    async def retry_log_feed(self, destination: str, next_at: datetime) -> None:
+        await self._write(
+            lambda c: c.execute(
+                "UPDATE outbox_cursors SET attempts = attempts + 1, next_ms = ?, lease_ms = 0 "
+                "WHERE destination = ?",
+                (_ms(next_at), destination),
+            )
+        )
+
+    async def claim_outbox(
+        self, destination: str, now: datetime, *, lease_s: float, limit: int
+    ) -> list[OutboxRow]:
+        def write(c: sqlite3.Connection) -> list[OutboxRow]:
+            rows = c.execute(
+                "SELECT o.seq, o.log_idx, l.leaf, o.sealed, o.attempts FROM outbox o "
+                "JOIN log_entries l ON l.idx = o.log_idx "
+                "WHERE o.destination = ? AND o.next_ms <= ? AND o.lease_ms <= ? "
+                "ORDER BY o.seq LIMIT ?",
+                (destination, _ms(now), _ms(now), limit),
+            ).fetchall()
+            lease = _ms(now) + int(lease_s * 1000)
+            c.executemany(
+                "UPDATE outbox SET lease_ms = ? WHERE seq = ?", [(lease, r[0]) for r in rows]
+            )
+            return [OutboxRow(r[0], r[1], _blob(r[2]), _blob(r[3]), r[4]) for r in rows]
+
+        return await self._write(write)
+
+    async def finish_outbox(self, seqs: Sequence[int]) -> None:
+        await self._write(
+            lambda c: c.executemany("DELETE FROM outbox WHERE seq = ?", [(n,) for n in seqs])
+        )
+
+    async def retry_outbox(self, seqs: Sequence[int], next_at: datetime) -> None:
+        await self._write(
+            lambda c: c.executemany(
+                "UPDATE outbox SET attempts = attempts + 1, next_ms = ?, lease_ms = 0 "
+                "WHERE seq = ?",
+                [(_ms(next_at), n) for n in seqs],
+            )
+        )
+
+    async def outbox_backlog(self) -> dict[str, int]:
+        def read(c: sqlite3.Connection) -> dict[str, int]:
+            size = _size(c)
+            backlog = {
+                r[0]: size - r[1]
+                for r in c.execute("SELECT destination, next_idx FROM outbox_cursors")
+            }
+            for destination, count in c.execute(
+                "SELECT destination, COUNT(*) FROM outbox GROUP BY destination"
+            ):
+                backlog[destination] = backlog.get(destination, 0) + count
+            return backlog
+
+        return await self._read(read)
+
     # -- break-glass reviews -------------------------------------------------------------------
     async def break_glass_records(
         self, *, status: str | None, limit: int
@@ -702,17 +823,27 @@ class SqliteStorage:
         entries: Sequence[LogEntry],
         messages: Sequence[StoredMessage],
         effects: ExchangeEffects | None = None,
+        outbox: Sequence[OutboxItem] = (),
     ) -> list[int]:
         def write(c: sqlite3.Connection) -> list[int]:
             indices = _append(c, entries)
             if effects is not None:
                 _apply_effects(c, effects)
+            if outbox:
+                now_ms = _ms(entries[0].time)
+                c.executemany(
+                    "INSERT INTO outbox (destination, log_idx, sealed, next_ms) VALUES (?, ?, ?, ?)",
+                    [
+                        (item.destination, indices[item.entry_position], item.sealed, now_ms)
+                        for item in outbox
+                    ],
+                )
             for recipient in sorted({m.recipient for m in messages}):
                 _poke(c, recipient, "new_messages", messages[0].sent_at)
             c.executemany(
                 "INSERT INTO inbox (message_id, recipient, subject, exchange_id, disclosure_id, purpose, "
-                "sender_partner, sender_role, case_id, in_reply_to, sent_ms, retain_ms, sealing, body) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "sender_partner, sender_role, case_id, in_reply_to, sent_ms, retain_ms, sealing, body, "
+                "subject_system) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         m.message_id,
@@ -729,6 +860,7 @@ class SqliteStorage:
                         _ms(m.retain_until),
                         m.sealing,
                         m.body,
+                        m.subject_system,
                     )
                     for m in messages
                 ],
@@ -856,6 +988,19 @@ class SqliteStorage:
                 "SELECT size, root_hash, note, time_ms FROM checkpoints ORDER BY size"
             ).fetchall()
             return [StoredCheckpoint(r[0], bytes(r[1]), r[2], _dt(r[3])) for r in rows]
+
+        return await self._read(read)
+
+    async def verify_batch(self, start: int, end: int) -> list[VerifyRow]:
+        def read(c: sqlite3.Connection) -> list[VerifyRow]:
+            # CAST: a leaf or hash someone rewrote as TEXT still comes back as bytes.
+            rows: list[VerifyRow] = c.execute(
+                "SELECT l.idx, CAST(l.leaf AS BLOB), CAST(t.hash AS BLOB) FROM log_entries l "
+                "LEFT JOIN tree_nodes t ON t.level = 0 AND t.idx = l.idx "
+                "WHERE l.idx >= ? AND l.idx < ? ORDER BY l.idx",
+                (start, end),
+            ).fetchall()
+            return rows
 
         return await self._read(read)
 

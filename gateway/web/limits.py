@@ -164,19 +164,22 @@ def shed_load(max_in_flight: int) -> Middleware:
 
 def check_json_shape(value: Any, *, max_depth: int, max_items: int) -> None:
     """Refuse bodies nested deeper than `max_depth` or with arrays/objects over `max_items`."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
+    if not isinstance(value, dict | list):
+        return
+    # Only containers go on the stack: the scalars, most of a body, are looked at once.
+    stack: list[tuple[dict[Any, Any] | list[Any], int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            if depth > max_depth:
-                raise InvalidRequest(
-                    f"the JSON body is nested deeper than {max_depth} levels",
-                    "Send the flat structure the API documents.",
-                )
-            if len(item) > max_items:
-                raise InvalidRequest(
-                    f"the JSON body has an array or object with more than {max_items} members",
-                    "Send at most the number of items the purpose's schema allows.",
-                )
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
+        if depth > max_depth:
+            raise InvalidRequest(
+                f"the JSON body is nested deeper than {max_depth} levels",
+                "Send the flat structure the API documents.",
+            )
+        if len(item) > max_items:
+            raise InvalidRequest(
+                f"the JSON body has an array or object with more than {max_items} members",
+                "Send at most the number of items the purpose's schema allows.",
+            )
+        for child in item.values() if isinstance(item, dict) else item:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
