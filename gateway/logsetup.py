@@ -14,7 +14,9 @@ __all__ = ["configure_logging", "redact"]
 
 # Any run of exactly nine digits could be a BSN: blank it, whatever field it is in.
 _BSN_SHAPED = re.compile(r"(?<!\d)\d{9}(?!\d)")
-_FORBIDDEN_KEYS = frozenset({"payload", "bsn", "subject_bsn", "body", "birth_date"})
+_FORBIDDEN_KEYS = frozenset(
+    {"payload", "bsn", "subject_bsn", "body", "birth_date", "identifier", "identifier_value"}
+)
 
 
 def _scrub(value: Any) -> Any:

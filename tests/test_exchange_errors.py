@@ -528,3 +528,34 @@ async def test_reply_answering_a_topic_not_asked_names_only_that_answer_as_not_m
     answer = await http.call("POST", "/v1/exchanges", token=school, json_body=body)
     error = assert_contract_error(answer, 422, "payload_not_minimal")
     assert [v["path"] for v in error["violations"]] == ["/payload/answers/1"]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # Not JSON (RFC 8259 has no NaN or Infinity), whichever parser reads it.
+        ('{"purpose": NaN}', "invalid_request"),
+        ('{"purpose": Infinity}', "invalid_request"),
+        ('{"purpose": "x"', "invalid_request"),
+        (b'{"purpose": "\xff"}', "invalid_request"),
+        # Valid JSON the fast parser cannot hold (an integer beyond 64 bits): read, then refused
+        # for what it says, not as broken JSON.
+        ('{"purpose": 123456789012345678901234567890}', "invalid_request"),
+    ],
+)
+async def test_bodies_that_are_not_json_or_strange_json_get_a_clear_400(
+    http: Http, text: str | bytes, code: str
+) -> None:
+    token = await http.token("zorg-noord")
+    before = await gateway_state(http.running)
+    answer = await http.call(
+        "POST",
+        "/v1/exchanges",
+        token=token,
+        data=text.encode() if isinstance(text, str) else text,
+        headers={"Content-Type": "application/json"},
+    )
+    assert_contract_error(answer, 400, code)
+    big = "123456789012345678901234567890" in str(text)
+    assert ("not valid JSON" in answer.body["error"]["message"]) is not big
+    assert await gateway_state(http.running) == before

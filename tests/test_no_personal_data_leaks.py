@@ -25,9 +25,11 @@ import structlog
 from structlog.testing import capture_logs
 
 from gateway.client.http import GatewayClientError
+from gateway.clock import FixedClock
 from gateway.store.postgres import PostgresStorage
 from tests.conftest import BSN_CHILD, BSN_OTHER, Running, example
 from tests.helpers import ClockedClients, Http, break_glass
+from tests.outbox_helpers import free_port, outbox_config, serve
 
 STORY_DAY = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 CASE = "case-2026-0042"
@@ -56,6 +58,22 @@ STORY: list[tuple[str, str, Any, str]] = [
     ("zorg-noord", "safety-report", "swt-denhelder", BSN_OTHER),
 ]
 PARTNERS = ("swt-denhelder", "zorg-noord", "gi-noordholland", "school-de-es")
+
+
+@pytest.fixture
+async def running(
+    tmp_path: Path, clock: FixedClock, storage_url: str | None
+) -> AsyncIterator[Running]:
+    """The shipped config with a logbook and every partner's Verwerkingenlogging configured
+    but unreachable, so the outbox holds its rows (the BSN sealed) when storage is scanned."""
+    down = f"http://127.0.0.1:{free_port()}"
+    config = outbox_config(
+        tmp_path / "config",
+        logbook=down + "/v1/traces",
+        vng=dict.fromkeys(PARTNERS, down + "/api/v1/verwerkingsacties"),
+    )
+    async with serve(config, tmp_path / "data", storage_url, clock) as served:
+        yield served
 
 
 @pytest.fixture
@@ -212,6 +230,9 @@ async def test_data_folder_bytes_hold_no_personal_data(
 ) -> None:
     data = tmp_path / "data"
     secrets = secrets_of_the_story()
+    # The outbox is part of what is scanned: every disclosure waits there for two partners.
+    backlog = await running.gw.storage.outbox_backlog()
+    assert sum(n for d, n in backlog.items() if d.startswith("vng:")) >= 10
     if backend == "postgresql":
         # Every row of every table of this test's schema, as the database returns it.
         storage = running.gw.storage
@@ -232,7 +253,8 @@ async def test_data_folder_bytes_hold_no_personal_data(
                 )
         finally:
             await conn.close()
-        assert dumped["inbox"] or dumped["log_entries"]
+        assert dumped["log_entries"]
+        assert dumped["outbox"]
         leaks = {name: occurrences(secrets, blob) for name, blob in dumped.items()}
         assert {name: hits for name, hits in leaks.items() if hits} == {}
         files = [p for p in data.rglob("*") if p.is_file()]

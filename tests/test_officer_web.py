@@ -42,7 +42,7 @@ from gateway.officer.sessions import (
 )
 from gateway.store.base import ActivityCount, LogRow, RefusalCount, Storage
 from gateway.store.postgres_schema import POSTGRES_MIGRATIONS
-from gateway.store.schema import SQLITE_MIGRATIONS
+from gateway.store.schema import SCHEMA_VERSION, SQLITE_MIGRATIONS
 from tests.conftest import BSN_CHILD, BSN_OTHER, Running
 from tests.helpers import Http, log_entries
 from tests.officer_helpers import (
@@ -1030,7 +1030,7 @@ async def test_migration_5_fills_reason_and_break_glass_of_entries_logged_before
             )
         await storage_backend.sql_rows("UPDATE log_head SET size = 2")
     instance = storage_backend.make()
-    assert await storage_backend.migrate(instance) == 5
+    assert await storage_backend.migrate(instance) == SCHEMA_VERSION
     await instance.open()
     try:
         activity = await instance.log_activity(NOW - timedelta(days=1), NOW + timedelta(days=1))
@@ -1161,3 +1161,13 @@ async def test_a_tree_head_with_a_forged_signature_or_wrong_nodes_is_not_verifie
     with pytest.raises(IntegrityProblem) as unsigned:
         verify_tree_head(forged, verifiers, origin, nodes)
     assert unsigned.value.key == "integrity.bad_signature"
+
+
+async def test_numbers_in_paths_and_queries_that_are_not_ascii_digits_are_not_server_errors(
+    signed_in: OfficerBrowser,
+) -> None:
+    """ "¹" and "٣" pass str.isdigit(); they must read as "not a number", not crash int()."""
+    for path in ("/officer/entries/¹", "/officer/entries/٣", "/officer/entries/" + "9" * 5000):
+        assert (await signed_in.get(path)).status == 404
+    assert (await signed_in.get("/officer/?days=¹")).status == 200
+    assert (await signed_in.get("/officer/search?after=٣")).status == 200

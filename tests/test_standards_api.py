@@ -173,3 +173,66 @@ async def test_log_export_writes_standard_documents_without_a_bsn(
         bundle = Bundle.parse_obj(document)
         assert bundle.entry
         assert all(e.resource.resource_type == "AuditEvent" for e in bundle.entry)
+
+
+async def test_every_call_continues_the_callers_trace_and_its_log_entries_name_it(
+    http: Http, running: Running
+) -> None:
+    """Not only exchanges: recording consent, acknowledging a message and an officer's search
+    each answer with the caller's trace continued, and the entries they log carry it."""
+    team = await http.token("swt-denhelder")
+    consent = await http.call(
+        "POST",
+        "/v1/consents",
+        token=team,
+        headers={"traceparent": TRACEPARENT},
+        json_body={
+            "subject": {"bsn": BSN_CHILD, "birth_date": "2016-03-14"},
+            "given_by": [{"role": "custodian", "name": "Ouder"}],
+            "purposes": ["closure-notice"],
+            "to": ["school-de-es"],
+            "evidence": {"method": "written", "reference": "dossier-1"},
+        },
+    )
+    assert consent.status == 201, consent.text
+    sent = await _send(http, {})
+    message_id = sent[0]["disclosures"][0]["message_id"]
+    ack = await http.call(
+        "POST",
+        f"/v1/inbox/{message_id}/ack",
+        token=team,
+        headers={"traceparent": TRACEPARENT},
+    )
+    assert ack.status == 204, ack.text
+    search = await http.call(
+        "GET",
+        "/v1/audit/entries",
+        token=await http.token("fg-denhelder"),
+        headers={"traceparent": TRACEPARENT},
+        params={"bsn": BSN_CHILD},
+    )
+    assert search.status == 200, search.text
+    for answer in (consent, ack, search):
+        version, trace_id, span_id, flags = answer.headers["traceparent"].split("-")
+        assert (version, trace_id, flags) == ("00", TRACE_ID, "01")
+        assert span_id != CALLER_SPAN  # the gateway's own span, the caller's as its parent
+    traced = {
+        e.decision: e.trace
+        for e in await log_entries(running)
+        if e.decision in ("consent_recorded", "delivered", "audit_access")
+    }
+    assert set(traced) == {"consent_recorded", "delivered", "audit_access"}
+    for decision, trace in traced.items():
+        assert trace is not None, decision
+        assert (trace["trace_id"], trace["parent_span_id"]) == (TRACE_ID, CALLER_SPAN)
+    # Without a traceparent a call starts a trace of its own, and still says so.
+    plain = await http.call("GET", "/v1/inbox", token=team)
+    assert plain.headers["traceparent"].split("-")[1] != TRACE_ID
+
+
+async def test_an_error_answer_carries_the_trace_too(http: Http) -> None:
+    answer = await http.call(
+        "GET", "/v1/inbox", headers={"traceparent": TRACEPARENT, "Authorization": "Bearer x"}
+    )
+    assert answer.status == 401
+    assert answer.headers["traceparent"].split("-")[1] == TRACE_ID

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from fhir.resources.R4B.auditevent import AuditEvent
 from google.protobuf import json_format
-from jsonschema import Draft4Validator, FormatChecker
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from gateway.log.entry import LogEntry, Sender
@@ -20,12 +16,8 @@ from gateway.standards.fhir_audit import PSEUDONYM_SYSTEM, audit_event
 from gateway.standards.ldv import ldv_records, otlp_json, otlp_request
 from gateway.standards.tracecontext import child_of, parse_traceparent, trace_from_headers
 from gateway.standards.verwerkingenlogging import ActivityTerms, verwerkingsactie
+from tests.standards_helpers import LDV, verwerkingsactie_validator
 
-ROOT = Path(__file__).resolve().parents[1]
-VWL = ROOT.parent / "shared" / "vectors" / "verwerkingenlogging" / "write-api.openapi.yaml"
-LDV = json.loads(
-    (Path(__file__).parent / "vectors" / "ldv" / "dpl-core-attributes.json").read_text()
-)
 NOW = datetime(2026, 11, 25, 10, 0, 0, 123000, tzinfo=UTC)
 ACTIVITY = "https://register.example.org/verwerkingsactiviteiten/evaluatie-jeugdhulp"
 PSEUDONYM = "ab" * 32
@@ -165,43 +157,6 @@ def test_entries_without_a_subject_give_no_ldv_record() -> None:
 
 
 # -- VNG Verwerkingenlogging ---------------------------------------------------------------------
-
-
-def _writable(schema: Any) -> Any:
-    """A request-body view of an OpenAPI schema: readOnly properties are neither required nor sent."""
-    if isinstance(schema, dict):
-        out = {k: _writable(v) for k, v in schema.items()}
-        props = schema.get("properties")
-        if isinstance(props, dict) and "required" in schema:
-            out["required"] = [
-                r for r in schema["required"] if not props.get(r, {}).get("readOnly")
-            ]
-        return out
-    if isinstance(schema, list):
-        return [_writable(v) for v in schema]
-    return schema
-
-
-def _resolve(node: Any, components: dict[str, Any]) -> Any:
-    if isinstance(node, dict):
-        if "$ref" in node:
-            return _resolve(components[node["$ref"].rsplit("/", 1)[-1]], components)
-        return {k: _resolve(v, components) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_resolve(v, components) for v in node]
-    return node
-
-
-def verwerkingsactie_validator() -> Draft4Validator:
-    """The `Verwerkingsactie` request body (VerwerkingsactieUitgebreidBasis) of VNG's write API."""
-    if not VWL.exists():
-        pytest.skip("../shared/vectors/verwerkingenlogging is not beside this clone")
-    document = yaml.safe_load(VWL.read_text(encoding="utf-8"))
-    components = document["components"]["schemas"]
-    schema = _writable(
-        _resolve(copy.deepcopy(components["VerwerkingsactieUitgebreidBasis"]), components)
-    )
-    return Draft4Validator(schema, format_checker=FormatChecker())
 
 
 TERMS = ActivityTerms(ACTIVITY, "vertrouwelijk", 20, "Evaluatie jeugdhulp")

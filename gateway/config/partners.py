@@ -11,6 +11,7 @@ from pathlib import Path
 from gateway.auth.jwks import JwksError, PartnerKeys, parse_jwks
 from gateway.config._toml import Table, read_toml
 from gateway.config.errors import ConfigError
+from gateway.config.outbox import VerwerkingenloggingTarget, read_verwerkingenlogging
 
 __all__ = ["PARTNER_KINDS", "SENDING_KINDS", "Partner", "PartnerRegistry", "load_partners"]
 
@@ -25,7 +26,9 @@ _IDENTIFIERS = {
     "kvk": re.compile(r"^\d{8}$"),
     "brin": re.compile(r"^[0-9A-Z]{4}([0-9A-Z]{2})?$"),
 }
-_KNOWN = frozenset({"id", "name", "kind", "jwks", "demo", "webhook", *_IDENTIFIERS})
+_KNOWN = frozenset(
+    {"id", "name", "kind", "jwks", "demo", "webhook", "verwerkingenlogging", *_IDENTIFIERS}
+)
 _WEBHOOK = re.compile(r"^https?://[^\s/?#]+(/[^\s#]*)?$")
 
 
@@ -41,6 +44,8 @@ class Partner:
     jwks_path: Path
     demo: bool
     webhook: str | None = None  # where "you have new messages" pokes go (no personal data)
+    # the partner's own VNG Verwerkingenlogging API: disclosures concerning it are posted there
+    verwerkingenlogging: VerwerkingenloggingTarget | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +112,7 @@ def load_partners(config_dir: Path) -> PartnerRegistry:
             jwks_path=jwks_path,
             demo=table.flag("demo", False),
             webhook=webhook,
+            verwerkingenlogging=read_verwerkingenlogging(table),
         )
     return PartnerRegistry(partners)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.config._toml import Table, read_toml
+from gateway.config.outbox import Logbook, OutboxSettings, read_logbook, read_outbox
 
 __all__ = ["Settings", "load_settings"]
 
@@ -27,7 +29,11 @@ _KNOWN = frozenset(
         "max_in_flight",
         "max_json_depth",
         "max_json_items",
+        "read_timeout_s",
+        "keepalive_timeout_s",
         "rate_limits",
+        "logbook",
+        "outbox",
     }
 )
 _RATE_KEYS = frozenset(
@@ -69,9 +75,13 @@ class Settings:
     max_in_flight: int = 256  # per worker; beyond it a fast 503
     max_json_depth: int = 32
     max_json_items: int = 1000
+    read_timeout_s: float = 10.0  # a request head, and its body, must each arrive within it
+    keepalive_timeout_s: float = 75.0  # an idle kept-alive connection is closed after it
     # (requests per second, burst) per partner kind, and "actor" for each professional
     rates: Mapping[str, tuple[float, int]] = field(default_factory=lambda: dict(DEFAULT_RATES))
     failed_assertions_per_minute: int = 20  # logged one by one; more get 429 and one summary
+    logbook: Logbook | None = None  # LDV records over OTLP/HTTP; None: not exported
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)
 
     @property
     def token_url(self) -> str:
@@ -115,6 +125,10 @@ def load_settings(config_dir: Path) -> Settings:
         max_in_flight=table.integer("max_in_flight", 256, minimum=1),
         max_json_depth=table.integer("max_json_depth", 32, minimum=4),
         max_json_items=table.integer("max_json_items", 1000, minimum=10),
+        read_timeout_s=_seconds(table, "read_timeout_s", 10.0),
+        keepalive_timeout_s=_seconds(table, "keepalive_timeout_s", 75.0),
+        logbook=read_logbook(table),
+        outbox=read_outbox(table),
         **_rates(table),
     )
 
@@ -137,6 +151,15 @@ def _rates(table: Table) -> dict[str, Any]:
                     raise sub.fail("'per_second' must be positive")
                 rates[kind] = (per_second, sub.integer("burst", minimum=1))
     return {"rates": rates, "failed_assertions_per_minute": failed}
+
+
+def _seconds(table: Table, key: str, default: float) -> float:
+    """A positive duration in seconds (an integer or a float)."""
+    value = table._get(key, float, default, False)
+    assert value is not None
+    if not (value > 0 and math.isfinite(value)):
+        raise table.fail(f"'{key}' must be a positive number of seconds, not {value}")
+    return value
 
 
 def _keys_dir(config_dir: Path, configured: str | None) -> Path | None:

@@ -14,6 +14,7 @@ from gateway.officer.integrity import log_integrity
 from gateway.officer.names import partner_name, purpose_title
 from gateway.officer.render import gateway_of, render
 from gateway.officer.signin import frame_for, signed_in
+from gateway.web.common import whole_number
 
 __all__ = ["ChartRow", "chart_rows", "period_of", "routes"]
 
@@ -34,8 +35,8 @@ class ChartRow:
 
 def period_of(request: web.Request) -> int:
     """The number of days the page shows: `?days=` when it is one of PERIODS."""
-    raw = request.query.get("days", "")
-    return int(raw) if raw.isdigit() and int(raw) in PERIODS else DEFAULT_DAYS
+    days = whole_number(request.query.get("days", ""))
+    return days if days in PERIODS else DEFAULT_DAYS
 
 
 def chart_rows(

@@ -26,6 +26,7 @@ from gateway.officer.signin import SignedIn, checked_form, form_text, frame_for,
 from gateway.store.base import LogFilter, LogRow
 from gateway.subject import validate_bsn
 from gateway.web.audit import entry_json, log_look, search_page
+from gateway.web.common import whole_number
 from gateway.web.context import Gateway
 
 __all__ = ["FormProblem", "SearchQuery", "parse_search", "routes"]
@@ -130,7 +131,7 @@ def parse_search(fields: Mapping[str, str], pseudonym: Callable[[str], str]) -> 
         decision=_choice(fields, "decision", DECISIONS.__contains__),
         since=_date(fields, "since"),
         until=_date(fields, "until"),
-        after=int(after) if after.isdigit() and len(after) <= 18 else None,
+        after=whole_number(after),
     )
 
 
@@ -225,12 +226,8 @@ async def entry(request: web.Request) -> web.Response:
     """Everything the log holds for one entry, and its inclusion proof verified."""
     officer = await signed_in(request)
     gw = gateway_of(request)
-    raw = request.match_info["index"]
-    rows = (
-        await gw.storage.log_rows(int(raw), int(raw) + 1)
-        if raw.isdigit() and len(raw) <= 18
-        else []
-    )
+    index = whole_number(request.match_info["index"])
+    rows = [] if index is None else await gw.storage.log_rows(index, index + 1)
     if not rows:
         raise NotFound("the log has no such entry")
     row = rows[0]

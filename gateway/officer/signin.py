@@ -35,6 +35,7 @@ from gateway.officer.sessions import (
     verify_csrf,
     verify_session_alive,
 )
+from gateway.standards.tracecontext import current_trace_json
 from gateway.store.base import OfficerSession
 
 __all__ = [
@@ -211,6 +212,7 @@ async def sign_in(request: web.Request) -> web.Response:
             decision="officer_signed_in",
             reason="sign_in_link",
             sender=Sender(link.officer, link.actor, OFFICER_ROLE),
+            trace=current_trace_json(),
         ),
         idle_before=now - SESSION_IDLE,
     )
@@ -230,7 +232,12 @@ async def sign_out(request: web.Request) -> web.Response:
     await checked_form(request, officer)
     await gw.storage.end_officer_session(
         officer.session.session_hash,
-        LogEntry(time=gw.now(), decision="officer_signed_out", sender=officer.sender),
+        LogEntry(
+            time=gw.now(),
+            decision="officer_signed_out",
+            sender=officer.sender,
+            trace=current_trace_json(),
+        ),
     )
     response = web.Response(
         status=303,

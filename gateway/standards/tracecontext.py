@@ -1,7 +1,9 @@
 """W3C Trace Context (level 1): read, start and pass on `traceparent` and `tracestate`.
 
-One exchange is one span of a trace: a caller's `traceparent` names the trace and its own span
+One call is one span of a trace: a caller's `traceparent` names the trace and its own span
 (our parent); without one the gateway starts a new trace, so every exchange can be followed.
+The web layer keeps the current call's context in a context variable (`current_trace`), so
+that log entries written while answering the call name it.
 """
 
 from __future__ import annotations
@@ -9,9 +11,18 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 
-__all__ = ["TraceContext", "child_of", "parse_traceparent", "trace_from_headers"]
+__all__ = [
+    "TraceContext",
+    "child_of",
+    "current_trace",
+    "current_trace_json",
+    "parse_traceparent",
+    "trace_from_headers",
+    "use_trace",
+]
 
 _TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$")
 _MAX_TRACESTATE = 512
@@ -104,3 +115,22 @@ def trace_from_headers(headers: Mapping[str, str]) -> TraceContext:
         tracestate=headers.get("tracestate"),
         fsc_transaction_id=fsc.strip()[:128] if fsc and fsc.strip() else None,
     )
+
+
+_CURRENT: ContextVar[TraceContext | None] = ContextVar("gateway_trace", default=None)
+
+
+def use_trace(trace: TraceContext) -> None:
+    """Make `trace` the current call's context (each request runs in a task of its own)."""
+    _CURRENT.set(trace)
+
+
+def current_trace() -> TraceContext | None:
+    """The trace context of the call being answered; None outside one (CLI, background)."""
+    return _CURRENT.get()
+
+
+def current_trace_json() -> dict[str, str] | None:
+    """What a log entry written while answering the current call records as its `trace`."""
+    trace = _CURRENT.get()
+    return None if trace is None else trace.to_json()

@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import aiohttp
 import structlog
 from aiohttp import web
 
 from gateway.delivery.notify import notification_signer, run_dispatcher
+from gateway.delivery.outbox import OutboxDispatcher
 from gateway.log.sequencer import Lock, SequencerLock
 from gateway.web import (
     audit,
@@ -25,7 +27,7 @@ from gateway.web import (
 from gateway.web.context import GATEWAY, Gateway
 from gateway.web.limits import shed_load
 from gateway.web.metrics import METRICS, Metrics
-from gateway.web.middleware import error_middleware
+from gateway.web.middleware import error_middleware, trace_middleware
 
 __all__ = ["create_app"]
 
@@ -37,7 +39,12 @@ def create_app(gw: Gateway, *, background: bool = True) -> web.Application:
     """The application: routes, the error middleware, and storage opened for its lifetime."""
     metrics = Metrics()
     app = web.Application(
-        middlewares=[metrics.middleware(), error_middleware, shed_load(gw.settings.max_in_flight)],
+        middlewares=[
+            metrics.middleware(),
+            trace_middleware,
+            error_middleware,
+            shed_load(gw.settings.max_in_flight),
+        ],
         client_max_size=gw.settings.max_body_bytes,
     )
     app[GATEWAY] = gw
@@ -64,7 +71,18 @@ def create_app(gw: Gateway, *, background: bool = True) -> web.Application:
         app.cleanup_ctx.append(_purger)
         app.cleanup_ctx.append(_sequencer)
         app.cleanup_ctx.append(_notifier)
+        app.cleanup_ctx.append(_outbox)
     return app
+
+
+async def _outbox(app: web.Application) -> AsyncIterator[None]:
+    """Deliver to outside logs (LDV logbook, partners' Verwerkingenlogging) from the outbox."""
+    async with aiohttp.ClientSession() as session:
+        task = asyncio.create_task(OutboxDispatcher(app[GATEWAY], session, app[METRICS]).run())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _notifier(app: web.Application) -> AsyncIterator[None]:

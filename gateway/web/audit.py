@@ -21,9 +21,10 @@ from gateway.log.entry import LogEntry, Sender, format_time, parse_time
 from gateway.log.merkle import consistency_proof_nodes, inclusion_proof_nodes, resolve_proof
 from gateway.policy.decision import Caller
 from gateway.standards.fhir_audit import audit_event
+from gateway.standards.tracecontext import current_trace_json
 from gateway.store.base import BreakGlassRecord, LogFilter, LogRow
-from gateway.subject import validate_bsn
-from gateway.web.common import authenticate, gateway, read_json
+from gateway.subject import parse_subject_query
+from gateway.web.common import authenticate, gateway, read_json, whole_number
 from gateway.web.context import Gateway
 
 __all__ = [
@@ -51,9 +52,10 @@ def _int(request: web.Request, name: str, *, default: int | None = None, low: in
         if default is None:
             raise InvalidRequest(f"query parameter '{name}' is required")
         return default
-    if not raw.isdigit() or int(raw) < low or len(raw) > 18:
+    number = whole_number(raw)
+    if number is None or number < low:
         raise InvalidRequest(f"query parameter '{name}' must be a whole number of at least {low}")
-    return int(raw)
+    return number
 
 
 def query_time(request: web.Request, name: str) -> datetime | None:
@@ -86,8 +88,13 @@ async def log_look(
     subject: str | None,
     what: str,
     details: Mapping[str, Any] | None = None,
+    *,
+    subject_system: str | None = None,
 ) -> int:
-    """Log an officer's look at the log (`audit_access`): looking is processing too."""
+    """Log an officer's look at the log (`audit_access`): looking is processing too.
+
+    `subject_system` is the identifier system of a person looked up without a BSN.
+    """
     [index] = await gw.storage.append_log(
         [
             LogEntry(
@@ -96,6 +103,8 @@ async def log_look(
                 reason=what,
                 sender=officer,
                 subject=subject,
+                subject_system=subject_system,
+                trace=current_trace_json(),
                 details=details or {},
             )
         ]
@@ -117,8 +126,8 @@ async def search_page(
 async def entries(request: web.Request) -> web.Response:
     gw = gateway(request)
     caller = authenticate(request, officer=True)
-    bsn = request.query.get("bsn")
-    subject = gw.pseudonymiser.pseudonym(validate_bsn(bsn)) if bsn else None
+    named = parse_subject_query(request.query, gw.catalogue.identifier_systems)
+    subject = None if named is None else gw.pseudonymiser.pseudonym_of(named)
     limit = min(_int(request, "limit", default=100, low=1), MAX_LIMIT)
     after_raw = request.query.get("after")
     after = None if not after_raw else _int(request, "after")
@@ -131,8 +140,10 @@ async def entries(request: web.Request) -> web.Response:
         until=query_time(request, "until"),
     )
     rows, following = await search_page(gw, flt, after=after, limit=limit)
-    if subject is not None:
-        await log_look(gw, _officer(caller), subject, "search_by_subject")
+    if named is not None:
+        await log_look(
+            gw, _officer(caller), subject, "search_by_subject", subject_system=named.system
+        )
     return web.json_response(
         {
             "entries": [entry_json(r) for r in rows],
@@ -143,10 +154,9 @@ async def entries(request: web.Request) -> web.Response:
 
 async def _row(gw: Gateway, request: web.Request) -> LogRow:
     """The entry the path's `{index}` names, or NotFound."""
-    raw = request.match_info["index"]
-    if not raw.isdigit() or len(raw) > 18:
+    index = whole_number(request.match_info["index"])
+    if index is None:
         raise NotFound("no such log entry")
-    index = int(raw)
     rows = await gw.storage.log_rows(index, index + 1)
     if not rows:
         raise NotFound(f"the log has no entry {index}", "GET /v1/audit/checkpoint gives its size.")
@@ -303,11 +313,13 @@ async def subject_access(request: web.Request) -> web.StreamResponse:
     """AVG art. 15: everything the log holds about one person, in plain language."""
     gw = gateway(request)
     caller = authenticate(request, officer=True)
-    bsn = request.query.get("bsn")
-    if not bsn:
-        raise InvalidRequest("query parameter 'bsn' is required")
-    subject = gw.pseudonymiser.pseudonym(validate_bsn(bsn))
-    report = await subject_report(gw, subject, _officer(caller))
+    named = parse_subject_query(request.query, gw.catalogue.identifier_systems)
+    if named is None:
+        raise InvalidRequest(
+            "query parameter 'bsn' (or 'identifier_system' with 'identifier_value') is required"
+        )
+    subject = gw.pseudonymiser.pseudonym_of(named)
+    report = await subject_report(gw, subject, _officer(caller), subject_system=named.system)
     wants_html = request.query.get("format") == "html" or (
         "text/html" in request.headers.get("Accept", "") and request.query.get("format") != "json"
     )
@@ -318,10 +330,12 @@ async def subject_access(request: web.Request) -> web.StreamResponse:
     )
 
 
-async def subject_report(gw: Gateway, subject: str, officer: Sender) -> dict[str, Any]:
+async def subject_report(
+    gw: Gateway, subject: str, officer: Sender, *, subject_system: str | None = None
+) -> dict[str, Any]:
     """Everything the log holds about one person, in plain language; the look is logged."""
     rows = await _subject_rows(gw, subject)
-    await log_look(gw, officer, subject, "subject_access_report")
+    await log_look(gw, officer, subject, "subject_access_report", subject_system=subject_system)
     now = gw.now()
     items = [
         {
@@ -448,6 +462,7 @@ async def record_review(
             exchange_id=exchange_id,
             sender=officer,
             break_glass=True,
+            trace=current_trace_json(),
         ),
     )
     if index is None:

@@ -14,9 +14,9 @@ from aiohttp import web
 from gateway.errors import InvalidRequest, NotFound
 from gateway.log.merkle import inclusion_proof_nodes
 from gateway.store.base import LogFilter
-from gateway.subject import validate_bsn
+from gateway.subject import parse_subject_query
 from gateway.web.audit import entry_json, proof_hashes, query_time, search_page
-from gateway.web.common import authenticate, gateway
+from gateway.web.common import authenticate, gateway, whole_number
 
 __all__ = ["routes"]
 
@@ -28,19 +28,20 @@ def _number(request: web.Request, name: str, default: int | None) -> int | None:
     raw = request.query.get(name)
     if not raw:
         return default
-    if not raw.isdigit() or len(raw) > 18:
+    number = whole_number(raw)
+    if number is None:
         raise InvalidRequest(f"query parameter '{name}' must be a whole number")
-    return int(raw)
+    return number
 
 
 @routes.get("/v1/disclosures")
 async def disclosures(request: web.Request) -> web.Response:
     gw = gateway(request)
     caller = authenticate(request)
-    bsn = request.query.get("bsn")
+    subject = parse_subject_query(request.query, gw.catalogue.identifier_systems)
     limit = min(_number(request, "limit", 100) or 100, MAX_LIMIT)
     flt = LogFilter(
-        subject=gw.pseudonymiser.pseudonym(validate_bsn(bsn)) if bsn else None,
+        subject=None if subject is None else gw.pseudonymiser.pseudonym_of(subject),
         partner=caller.partner.id,
         purpose=request.query.get("purpose") or None,
         decision=request.query.get("decision") or None,
@@ -61,10 +62,9 @@ async def proof(request: web.Request) -> web.Response:
     """The leaf, its inclusion proof and the checkpoint it verifies against (own entries only)."""
     gw = gateway(request)
     caller = authenticate(request)
-    raw = request.match_info["index"]
-    if not raw.isdigit() or len(raw) > 18:
+    index = whole_number(request.match_info["index"])
+    if index is None:
         raise NotFound("no such log entry")
-    index = int(raw)
     rows = await gw.storage.log_rows(index, index + 1)
     entry = rows[0].entry if rows else None
     involved = entry is not None and caller.partner.id in (

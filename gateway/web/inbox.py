@@ -12,8 +12,9 @@ from aiohttp import web
 from gateway.delivery import sealed
 from gateway.errors import InvalidRequest, NotFound
 from gateway.log.entry import LogEntry, Sender, format_time
+from gateway.standards.tracecontext import current_trace_json
 from gateway.store.base import StoredMessage
-from gateway.web.common import authenticate, gateway
+from gateway.web.common import authenticate, gateway, whole_number
 from gateway.web.context import Gateway
 
 __all__ = ["purge_entry", "routes"]
@@ -27,11 +28,12 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
     raw = request.query.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    number = whole_number(raw)
+    if number is None or not low <= number <= high:
         raise InvalidRequest(
             f"query parameter '{name}' must be a whole number from {low} to {high}"
         )
-    return int(raw)
+    return number
 
 
 def _message_json(gw: Gateway, message: StoredMessage) -> dict[str, Any]:
@@ -101,6 +103,7 @@ async def ack(request: web.Request) -> web.Response:
     caller = authenticate(request)
     now = gw.now()
     sender = Sender(caller.partner.id, caller.actor_id, caller.actor_role)
+    trace = current_trace_json()  # read here: storage may build the entry on another thread
 
     def receipt(message: StoredMessage) -> LogEntry:
         return LogEntry(
@@ -112,7 +115,9 @@ async def ack(request: web.Request) -> web.Response:
             sender=sender,
             recipient=message.recipient,
             subject=message.subject,
+            subject_system=message.subject_system,
             case_id=message.case_id,
+            trace=trace,
             details={"message_id": message.message_id},
         )
 
@@ -141,6 +146,7 @@ def purge_entry(now: datetime) -> Any:
             sender=Sender(message.sender_partner, None, message.sender_role),
             recipient=message.recipient,
             subject=message.subject,
+            subject_system=message.subject_system,
             case_id=message.case_id,
             details={
                 "message_id": message.message_id,

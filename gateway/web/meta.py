@@ -38,7 +38,13 @@ async def openapi(request: web.Request) -> web.Response:
 @routes.get("/v1/purposes")
 async def purposes(request: web.Request) -> web.Response:
     gw = gateway(request)
-    return web.json_response({"purposes": [p.to_json() for p in gw.catalogue]})
+    return web.json_response(
+        {
+            "purposes": [p.to_json() for p in gw.catalogue],
+            # What `subject.identifier.system` may name besides a BSN, with its format.
+            "identifier_systems": [s.to_json() for s in gw.catalogue.identifier_systems.values()],
+        }
+    )
 
 
 @routes.get("/v1/purposes/{purpose_id}")

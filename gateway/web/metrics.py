@@ -17,6 +17,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -42,6 +43,19 @@ class Metrics:
             "Time to answer a request",
             ["route"],
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=self.registry,
+        )
+        # Destinations are "ldv" and "vng:<partner id>": configuration, never personal data.
+        self.outbox_deliveries = Counter(
+            "gateway_outbox_deliveries",
+            "Outbox deliveries to outside logs, by destination and outcome (accepted, failed)",
+            ["destination", "outcome"],
+            registry=self.registry,
+        )
+        self.outbox_backlog = Gauge(
+            "gateway_outbox_backlog",
+            "Deliveries waiting in the outbox, by destination (sampled once a minute)",
+            ["destination"],
             registry=self.registry,
         )
 

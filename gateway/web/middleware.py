@@ -8,9 +8,10 @@ import structlog
 from aiohttp import web
 
 from gateway.errors import GatewayError, InvalidRequest, NotFound, PayloadTooLarge
+from gateway.standards.tracecontext import trace_from_headers, use_trace
 from gateway.web.common import random_bytes
 
-__all__ = ["error_middleware", "error_response"]
+__all__ = ["error_middleware", "error_response", "trace_middleware"]
 
 log = structlog.get_logger("gateway.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -26,6 +27,19 @@ def error_response(error: GatewayError) -> web.Response:
         retry_after = 1  # storage or capacity trouble passes; say when to try again
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+@web.middleware
+async def trace_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """W3C Trace Context on every call: the caller's trace continued (or a new one started),
+    current while the call is answered, and its `traceparent` returned, errors included."""
+    trace = trace_from_headers(request.headers)
+    use_trace(trace)
+    response = await handler(request)
+    response.headers.setdefault("traceparent", trace.traceparent())
+    if trace.tracestate is not None:
+        response.headers.setdefault("tracestate", trace.tracestate)
     return response
 
 

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from gateway.auth.assertion import AssertionRejected, verify_client_assertion
 from gateway.log.entry import LogEntry, Sender
+from gateway.standards.tracecontext import current_trace_json
 from gateway.web.common import gateway
 from gateway.web.context import Gateway
 
@@ -124,6 +125,7 @@ async def token(request: web.Request) -> web.Response:
                     decision="token_refused",
                     reason=reason or "invalid_client",
                     sender=None if known is None else Sender(known, None, None),
+                    trace=current_trace_json(),
                 )
             ]
         )
