@@ -12,6 +12,7 @@ GatewayError (code, status, message, how_to_fix, extra fields)
 ├── BreakGlassNotAllowed    break_glass_not_allowed  403
 ├── UnknownRecipient        unknown_recipient        404
 ├── NotFound                not_found                404
+├── RequestTimeout          request_timeout          408  (also a TimeoutError)
 ├── PayloadTooLarge         payload_too_large        413
 ├── SchemaViolation         schema_violation         422  (+ violations)
 ├── PayloadNotMinimal       payload_not_minimal      422  (+ violations)
@@ -41,6 +42,7 @@ __all__ = [
     "PayloadTooLarge",
     "RateLimited",
     "RecipientNotAllowed",
+    "RequestTimeout",
     "SchemaViolation",
     "SenderNotAllowed",
     "StorageUnavailable",
@@ -130,6 +132,18 @@ class UnknownRecipient(GatewayError):
 class NotFound(GatewayError):
     code = "not_found"
     status = 404
+
+
+class RequestTimeout(GatewayError, TimeoutError):
+    """The request's head or body did not arrive within `read_timeout_s` (a trickling client).
+
+    Also a TimeoutError, so that aiohttp, draining an unread body after the answer, treats it as
+    the end of waiting and closes the connection instead of reporting an unhandled exception.
+    """
+
+    code = "request_timeout"
+    status = 408
+    default_how_to_fix = "Send the whole request at once, without pauses between its parts."
 
 
 class PayloadTooLarge(GatewayError):

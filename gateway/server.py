@@ -17,6 +17,7 @@ from aiohttp import web
 from gateway.reload import reload_partners_and_keys
 from gateway.web import create_app
 from gateway.web.context import Gateway
+from gateway.web.read_timeout import ReadTimeoutRunner
 
 __all__ = ["bind", "pid_path", "serve"]
 
@@ -38,17 +39,24 @@ async def _run_worker(
     gw: Gateway, sock: socket.socket, announce: str | None, tls: ssl.SSLContext | None
 ) -> None:
     app = create_app(gw)
-    runner = web.AppRunner(
+    runner = ReadTimeoutRunner(
         app,
+        # A request's head and its body must each arrive in time: a trickling client is cut off.
+        read_timeout_s=gw.settings.read_timeout_s,
+        keepalive_timeout=gw.settings.keepalive_timeout_s,
         access_log=None,
         handle_signals=False,
+        shutdown_timeout=10,
         # Bounded request line and headers: an oversized one is refused before any handler runs.
         max_line_size=gw.settings.max_header_bytes,
         max_field_size=gw.settings.max_header_bytes,
     )
     await runner.setup()
-    site = web.SockSite(runner, sock, shutdown_timeout=10, ssl_context=tls)
+    # Accept one connection per wake-up (asyncio takes up to `backlog` at once), so that the
+    # workers sharing the socket share the connections evenly; then restore the kernel's queue.
+    site = web.SockSite(runner, sock, ssl_context=tls, backlog=1)
     await site.start()
+    sock.listen(1024)
     if announce is not None:
         print(announce, flush=True)
     stop = asyncio.Event()

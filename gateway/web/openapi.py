@@ -30,6 +30,54 @@ _ERROR = {
     },
 }
 
+_IDENTIFIER: dict[str, Any] = {
+    "type": "object",
+    "description": "an identifier of a person without a BSN, in a system the catalogue declares "
+    "([[identifier_system]] in purposes.toml: its format and check)",
+    "required": ["system", "value"],
+    "additionalProperties": False,
+    "properties": {
+        "system": {"type": "string", "format": "uri", "maxLength": 200},
+        "value": {"type": "string", "minLength": 1, "maxLength": 40},
+    },
+}
+
+_SUBJECT: dict[str, Any] = {
+    "description": "the person the message is about: by BSN, or by a declared identifier; "
+    "pseudonymised on the server together with its system",
+    "oneOf": [
+        {
+            "type": "object",
+            "required": ["bsn"],
+            "additionalProperties": False,
+            "properties": {"bsn": {"type": "string", "pattern": "^[0-9]{9}$"}},
+        },
+        {
+            "type": "object",
+            "required": ["identifier"],
+            "additionalProperties": False,
+            "properties": {"identifier": _IDENTIFIER},
+        },
+    ],
+}
+
+# A query names a person by `bsn`, or by `identifier_system` with `identifier_value`.
+_SUBJECT_QUERY = (
+    ("bsn", "the subject's BSN (pseudonymised on the server)"),
+    ("identifier_system", "instead of bsn: a declared identifier system (with identifier_value)"),
+    ("identifier_value", "instead of bsn: the identifier's value (with identifier_system)"),
+)
+
+
+def _with_child_ref(subject_form: dict[str, Any]) -> dict[str, Any]:
+    """A subject form of `_SUBJECT` with `child_ref` beside it (a household's child)."""
+    return {
+        **subject_form,
+        "required": [*subject_form["required"], "child_ref"],
+        "properties": {**subject_form["properties"], "child_ref": {"type": "string"}},
+    }
+
+
 _EXCHANGE_REQUEST = {
     "type": "object",
     "required": ["purpose", "to", "subject", "payload"],
@@ -47,11 +95,7 @@ _EXCHANGE_REQUEST = {
                 },
             ]
         },
-        "subject": {
-            "type": "object",
-            "required": ["bsn"],
-            "properties": {"bsn": {"type": "string", "pattern": "^[0-9]{9}$"}},
-        },
+        "subject": {"$ref": "#/components/schemas/Subject"},
         "case_id": {"type": "string"},
         "in_reply_to": {"type": "string"},
         "break_glass": {
@@ -103,7 +147,8 @@ def _op(
     op: dict[str, Any] = {"summary": summary, "responses": responses, **extra}
     if auth:
         op["security"] = [{"bearer": []}]
-        op["responses"] = {**responses, **_errors(401)}
+        # Every call with a token counts against its partner's and actor's rate (rate_limited).
+        op["responses"] = {**responses, **_errors(401, 429)}
     return op
 
 
@@ -139,6 +184,10 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 {
                     "200": _json("TokenResponse"),
                     "400": _json("OAuthError", "invalid_client and other RFC 6749 errors"),
+                    "429": _json(
+                        "OAuthError",
+                        "invalid_client after too many failed attempts; Retry-After says when",
+                    ),
                 },
                 auth=False,
                 requestBody={
@@ -169,14 +218,17 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         "/v1/exchanges": {
             "post": _op(
                 "Send a message for a purpose",
-                {"201": _json("ExchangeResult", "disclosed"), **_errors(400, 403, 404, 413, 422)},
+                {
+                    "201": _json("ExchangeResult", "disclosed"),
+                    **_errors(400, 403, 404, 408, 413, 422),
+                },
                 requestBody=body,
             )
         },
         "/v1/exchanges/check": {
             "post": _op(
                 "May I share? Decides without changing anything",
-                {"200": _json("CheckResult"), **_errors(400, 403, 413)},
+                {"200": _json("CheckResult"), **_errors(400, 403, 408, 413)},
                 requestBody=check_body,
             )
         },
@@ -214,7 +266,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "get": _op(
                 "List the consents of a subject that the caller is party to",
                 {"200": _json({"type": "object"}), **_errors(400, 403)},
-                parameters=[_query("bsn", "the subject's BSN", required=True)],
+                parameters=[_query(n, d) for n, d in _SUBJECT_QUERY],
             ),
         },
         "/v1/consents/fhir": {
@@ -284,12 +336,9 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                                     "children": {
                                         "type": "array",
                                         "items": {
-                                            "type": "object",
-                                            "required": ["bsn", "child_ref"],
-                                            "properties": {
-                                                "bsn": {"type": "string"},
-                                                "child_ref": {"type": "string"},
-                                            },
+                                            "oneOf": [
+                                                _with_child_ref(form) for form in _SUBJECT["oneOf"]
+                                            ]
                                         },
                                     }
                                 },
@@ -315,9 +364,12 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                         "application/json": {
                             "schema": {
                                 "type": "object",
-                                "required": ["bsn", "status"],
+                                "description": "the person by 'bsn' or by 'identifier'",
+                                "required": ["status"],
+                                "oneOf": [{"required": ["bsn"]}, {"required": ["identifier"]}],
                                 "properties": {
                                     "bsn": {"type": "string"},
+                                    "identifier": _IDENTIFIER,
                                     "status": {"type": "string"},
                                     "action_description": {"type": "string", "maxLength": 200},
                                 },
@@ -344,7 +396,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 parameters=[
                     _query(n, d)
                     for n, d in (
-                        ("bsn", "the subject's BSN (pseudonymised on the server)"),
+                        *_SUBJECT_QUERY,
                         ("purpose", "purpose id"),
                         ("decision", "disclosed, refused, delivered, ..."),
                         ("since", "RFC 3339 time or date"),
@@ -377,7 +429,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 parameters=[
                     _query(n, d)
                     for n, d in (
-                        ("bsn", "the subject's BSN (pseudonymised on the server)"),
+                        *_SUBJECT_QUERY,
                         ("partner", "sender or recipient"),
                         ("purpose", "purpose id"),
                         ("decision", "disclosed, refused, delivered, ..."),
@@ -479,7 +531,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     **_errors(400, 403),
                 },
                 parameters=[
-                    _query("bsn", "the subject's BSN", required=True),
+                    *(_query(n, d) for n, d in _SUBJECT_QUERY),
                     _query("format", "json (default) or html"),
                 ],
             )
@@ -575,6 +627,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
                 "Error": _ERROR,
+                "Subject": _SUBJECT,
                 "OAuthError": {
                     "type": "object",
                     "required": ["error"],
