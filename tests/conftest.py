@@ -7,7 +7,7 @@ import re
 import secrets
 import shutil
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,7 @@ async def storage_url(backend: str) -> AsyncIterator[str | None]:
     yield f"{POSTGRES_DSN}{'&' if '?' in POSTGRES_DSN else '?'}schema={schema}"
     conn = await asyncpg.connect(POSTGRES_DSN)
     try:
+        await scan_schema(conn, schema)
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     finally:
         await conn.close()
@@ -169,6 +170,47 @@ def _passes_elfproef(number: str) -> bool:
     return total % 11 == 0 and number != "000000000"
 
 
+# -- The whole run's storage holds no person number in clear ---------------------------------------
+# Every PostgreSQL schema a gateway test used is read whole before it is dropped, and every SQLite
+# file (database and WAL) the run left under pytest's temporary folder is read at the end. A
+# BSN (or onderwijsnummer, or the local pupil number) in clear anywhere, outbox included, fails
+# the run; sealed values and pseudonyms are what the storage may hold.
+_STORED_LEAKS: list[str] = []
+_SCANNED = {"schemas": 0, "files": 0}
+_NUMBER_IN_BYTES = re.compile(rb"(?<![0-9A-Za-z])\d{9}(?![0-9A-Za-z])")
+
+
+def person_numbers_in(blob: bytes) -> set[str]:
+    numbers = {n.decode() for n in _NUMBER_IN_BYTES.findall(blob)}
+    found = {n for n in numbers if _passes_elfproef(n) or passes_onderwijsnummer_check(n)}
+    if LOCAL_PUPIL_ID.encode() in blob:
+        found.add(LOCAL_PUPIL_ID)
+    return found
+
+
+async def scan_schema(conn: Any, schema: str) -> None:
+    """Read every row of every table of a test's schema and note person numbers in clear."""
+    tables = await conn.fetch(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = $1", schema
+    )
+    for (table,) in tables:
+        for row in await conn.fetch(f'SELECT * FROM "{schema}"."{table}"'):
+            blob = b"|".join(v if isinstance(v, bytes) else str(v).encode() for v in row.values())
+            for number in person_numbers_in(blob):
+                _STORED_LEAKS.append(f"{schema}.{table}: {number}")
+    _SCANNED["schemas"] += 1
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _scan_sqlite_files_at_the_end(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    yield
+    for path in tmp_path_factory.getbasetemp().rglob("*"):
+        if path.is_file() and path.name.endswith((".sqlite3", ".sqlite3-wal", ".sqlite3-journal")):
+            for number in person_numbers_in(path.read_bytes()):
+                _STORED_LEAKS.append(f"{path}: {number}")
+            _SCANNED["files"] += 1
+
+
 def pytest_configure(config: pytest.Config) -> None:
     structlog.configure(
         processors=[
@@ -192,3 +234,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     elif _LOGGED:
         sys.stderr.write(f"\nno BSN in the {len(_LOGGED)} log events of this run\n")
+    if _STORED_LEAKS:
+        sys.stderr.write(
+            "\nstorage left by this run holds person numbers in clear:\n  "
+            + "\n  ".join(sorted(set(_STORED_LEAKS)))
+            + "\n"
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    elif _SCANNED["schemas"] or _SCANNED["files"]:
+        sys.stderr.write(
+            f"no person number in clear in the {_SCANNED['files']} SQLite files and "
+            f"{_SCANNED['schemas']} PostgreSQL schemas this run left\n"
+        )

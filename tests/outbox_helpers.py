@@ -11,7 +11,7 @@ import json
 import re
 import socket
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +152,9 @@ class VngReceiver(LoopbackService):
         self.secret = secret
         self.actions: list[dict[str, Any]] = []
         self.rejected: list[str] = []
+        self.refuse_next = 0  # answer this many valid requests 400 (a receiver's own rule)
+        self.delay_s = 0.0  # answer this much later (a slow receiver)
+        self.on_request: Callable[[], None] | None = None  # e.g. move a test clock on
         self._validator = verwerkingsactie_validator()
 
     @property
@@ -175,6 +178,13 @@ class VngReceiver(LoopbackService):
         if errors:
             self.rejected.extend(errors)
             return web.json_response({"invalidParams": errors}, status=400)
+        if self.on_request is not None:
+            self.on_request()
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        if self.refuse_next:
+            self.refuse_next -= 1
+            return web.json_response({"title": "refused by the receiver's rule"}, status=400)
         action_id = str(uuid.uuid4())
         stored = {**body, "actieId": action_id, "url": f"{self.url}/{action_id}"}
         self.actions.append(stored)

@@ -27,7 +27,14 @@ from structlog.testing import capture_logs
 from gateway.client.http import GatewayClientError
 from gateway.clock import FixedClock
 from gateway.store.postgres import PostgresStorage
-from tests.conftest import BSN_CHILD, BSN_OTHER, Running, example
+from tests.conftest import (
+    BSN_CHILD,
+    BSN_OTHER,
+    ONDERWIJSNUMMER_CHILD,
+    Running,
+    example,
+    person_numbers_in,
+)
 from tests.helpers import ClockedClients, Http, break_glass
 from tests.outbox_helpers import free_port, outbox_config, serve
 
@@ -296,3 +303,12 @@ async def test_structured_log_events_hold_no_personal_data(
     secrets = secrets_of_the_story()
     for event in story:
         assert occurrences(secrets, repr(event).encode()) == [], event
+
+
+def test_the_end_of_run_storage_scan_finds_a_person_number_in_clear_and_only_that() -> None:
+    assert person_numbers_in(b'{"subject":{"bsn":"' + BSN_CHILD.encode() + b'"}}') == {BSN_CHILD}
+    assert person_numbers_in(b"|" + ONDERWIJSNUMMER_CHILD.encode() + b"|") == {
+        ONDERWIJSNUMMER_CHILD
+    }
+    assert person_numbers_in(b"x" + BSN_CHILD.encode() + b"f") == set()  # inside a hex string
+    assert person_numbers_in(b"00000001234567890000|123456789|12345678") == set()

@@ -151,10 +151,10 @@ async def test_an_officer_signs_in_searches_reviews_and_prints_a_report_in_chrom
 
     # Search by BSN: the number goes in, and never comes back out.
     await page.get_by_role("link", name="Search the log").click()
-    await page.get_by_label("BSN of the person").fill(BSN_CHILD)
+    await page.get_by_label("Number of the person").fill(BSN_CHILD)
     await page.get_by_role("button", name="Search", exact=True).click()
     await expect(page.get_by_role("heading", name="Results")).to_be_visible()
-    assert await page.get_by_label("BSN of the person").input_value() == ""
+    assert await page.get_by_label("Number of the person").input_value() == ""
     no_bsn(await page.content())
     await check_accessible_basics(page)
     await shoot(page, backend, "3-search-results")
@@ -185,7 +185,7 @@ async def test_an_officer_signs_in_searches_reviews_and_prints_a_report_in_chrom
 
     # The subject access report, on screen and as printed.
     await page.get_by_role("link", name="Subject access report").click()
-    await page.get_by_label("BSN of the person").fill(BSN_CHILD)
+    await page.get_by_label("Number of the person").fill(BSN_CHILD)
     await page.get_by_role("button", name="Make the report").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(
         "Subject access report (AVG art. 15)"

@@ -43,7 +43,14 @@ from gateway.officer.sessions import (
 from gateway.store.base import ActivityCount, LogRow, RefusalCount, Storage
 from gateway.store.postgres_schema import POSTGRES_MIGRATIONS
 from gateway.store.schema import SCHEMA_VERSION, SQLITE_MIGRATIONS
-from tests.conftest import BSN_CHILD, BSN_OTHER, Running
+from tests.conftest import (
+    BSN_CHILD,
+    BSN_OTHER,
+    ONDERWIJSNUMMER_CHILD,
+    ONDERWIJSNUMMER_SYSTEM,
+    Running,
+    example,
+)
 from tests.helpers import Http, log_entries
 from tests.officer_helpers import (
     ACTOR,
@@ -581,8 +588,6 @@ async def test_paging_a_bsn_search_carries_the_pseudonym_never_the_bsn(
     running: Running, clients: MakeClient, signed_in: OfficerBrowser
 ) -> None:
     provider = clients("zorg-noord")
-    from tests.conftest import example
-
     for _ in range(55):
         await provider.send("start-stop", "swt-denhelder", BSN_CHILD, example("start-stop"))
     form = await signed_in.get("/officer/search")
@@ -656,8 +661,6 @@ async def test_an_entry_shows_everything_the_log_holds_and_its_verified_proof(
 async def test_an_entry_not_yet_in_a_checkpoint_says_so(
     running: Running, story: Story, signed_in: OfficerBrowser, clients: MakeClient
 ) -> None:
-    from tests.conftest import example
-
     sent = await clients("zorg-noord").send(
         "start-stop", "swt-denhelder", BSN_CHILD, example("start-stop")
     )
@@ -1171,3 +1174,55 @@ async def test_numbers_in_paths_and_queries_that_are_not_ascii_digits_are_not_se
         assert (await signed_in.get(path)).status == 404
     assert (await signed_in.get("/officer/?days=¹")).status == 200
     assert (await signed_in.get("/officer/search?after=٣")).status == 200
+
+
+async def test_a_pupil_without_a_bsn_is_found_and_reported_by_onderwijsnummer(
+    running: Running, clients: MakeClient, signed_in: OfficerBrowser
+) -> None:
+    pupil = {"identifier": {"system": ONDERWIJSNUMMER_SYSTEM, "value": ONDERWIJSNUMMER_CHILD}}
+    sent = await clients("zorg-noord").request(
+        "POST",
+        "/v1/exchanges",
+        json_body={
+            "purpose": "evaluation-feedback",
+            "to": "swt-denhelder",
+            "subject": pupil,
+            "payload": example("evaluation-feedback"),
+        },
+    )
+    index = sent["disclosures"][0]["log_index"]
+    form = await signed_in.get("/officer/search", lang="en")
+    assert f'<option value="{ONDERWIJSNUMMER_SYSTEM}">' in form.text
+    found = await signed_in.submit(
+        form, "/officer/search", system=ONDERWIJSNUMMER_SYSTEM, bsn=ONDERWIJSNUMMER_CHILD
+    )
+    assert found.status == 200
+    assert ONDERWIJSNUMMER_CHILD not in found.text
+    assert re.findall(r'href="/officer/entries/(\d+)"', found.text) == [str(index)]
+    # The same digits read as a BSN are another person (and no valid BSN at all).
+    as_bsn = await signed_in.submit(form, "/officer/search", bsn=ONDERWIJSNUMMER_CHILD)
+    assert as_bsn.status == 400
+    wrong = await signed_in.submit(
+        form, "/officer/search", system=ONDERWIJSNUMMER_SYSTEM, bsn="102000018"
+    )
+    assert wrong.status == 400
+    assert "102000018" not in wrong.text
+    assert "does not have the form of the chosen kind of number" in wrong.text
+    report_form = await signed_in.get("/officer/subject-report", lang="en")
+    report = await signed_in.submit(
+        report_form,
+        "/officer/subject-report",
+        system=ONDERWIJSNUMMER_SYSTEM,
+        bsn=ONDERWIJSNUMMER_CHILD,
+    )
+    assert report.status == 200
+    assert ONDERWIJSNUMMER_CHILD not in report.text
+    looks = [
+        row.entry
+        for row in await running.gw.storage.log_rows(0, await running.gw.storage.log_size())
+        if row.entry.decision == "audit_access"
+    ]
+    assert [(e.reason, e.subject_system) for e in looks] == [
+        ("search_by_subject", ONDERWIJSNUMMER_SYSTEM),
+        ("subject_access_report", ONDERWIJSNUMMER_SYSTEM),
+    ]

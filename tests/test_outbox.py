@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,14 @@ from gateway.clock import FixedClock, SystemClock
 from gateway.config import ConfigError, load_partners, load_settings
 from gateway.delivery.outbox import LDV_DESTINATION, OutboxDispatcher, vng_destination
 from gateway.standards.export import ldv_for_rows
+from gateway.store.base import OutboxItem
 from gateway.web.metrics import Metrics
 from tests.conftest import (
     BSN_CHILD,
     ONDERWIJSNUMMER_CHILD,
     ONDERWIJSNUMMER_SYSTEM,
     Running,
+    copy_config,
     example,
 )
 from tests.helpers import Http
@@ -215,29 +218,38 @@ async def test_verwerkingsacties_reach_each_partners_log_and_the_sealed_bsn_goes
         await provider_log.stop()
 
 
-async def test_exchanges_are_answered_while_the_logbook_hangs_and_it_all_arrives_later(
+async def test_exchanges_are_answered_while_the_outside_logs_hang_and_it_all_arrives_later(
     tmp_path: Path, storage_url: str | None, logbook: OtlpReceiver
 ) -> None:
-    """The real background dispatcher, on the wall clock: a logbook that accepts connections
-    but never answers holds up no exchange; once it answers, every record arrives once."""
-    logbook.hang = True
+    """The real background dispatcher, on the wall clock: a logbook and a partner's log that
+    accept connections but never answer hold up no exchange; once they answer, every record
+    and every action arrives, once."""
+    team_log = VngReceiver()
+    logbook.hang = team_log.hang = True
     await logbook.start()
+    await team_log.start()
     config = outbox_config(
         tmp_path / "config",
         logbook=logbook.url,
+        vng={"swt-denhelder": team_log.url},
         outbox="interval_s = 0.1\nretry_initial_s = 0.2\nretry_max_s = 0.5\nlease_s = 5\n",
     )
-    async with serve(
-        config, tmp_path / "data", storage_url, _WallClock(), background=True
-    ) as running:
-        answers = await asyncio.wait_for(send_feedback(running, 4), timeout=30)
-        assert len(answers) == 4
-        logbook.hang = False
-        for _ in range(300):
-            if len(logbook.spans) >= 4:
-                break
-            await asyncio.sleep(0.1)
-        assert sorted(logbook.span_ids()) == sorted(await expected_span_ids(running))
+    try:
+        async with serve(
+            config, tmp_path / "data", storage_url, _WallClock(), background=True
+        ) as running:
+            answers = await asyncio.wait_for(send_feedback(running, 4), timeout=30)
+            assert len(answers) == 4
+            logbook.hang = team_log.hang = False
+            for _ in range(300):
+                if len(logbook.spans) >= 4 and len(team_log.actions) >= 4:
+                    break
+                await asyncio.sleep(0.1)
+            assert sorted(logbook.span_ids()) == sorted(await expected_span_ids(running))
+            ids = [a["verwerkingId"] for a in team_log.actions]
+            assert len(ids) == len(set(ids)) == 4
+    finally:
+        await team_log.stop()
 
 
 class _WallClock(FixedClock):
@@ -329,3 +341,136 @@ async def test_a_pupil_named_by_onderwijsnummer_reaches_the_partners_log_by_that
         assert [e["decision"] for e in own.body["entries"]] == ["disclosed"]
     finally:
         await team_log.stop()
+
+
+async def vng_rounds(dispatcher: OutboxDispatcher, running: Running, rounds: int) -> None:
+    """Delivery rounds, each after every retry became due."""
+    for _ in range(rounds):
+        await dispatcher.run_once()
+        running.clock.moment += timedelta(seconds=10)
+
+
+async def test_an_unreadable_row_is_kept_and_retried_without_holding_up_or_repeating_others(
+    start: Start, session: aiohttp.ClientSession
+) -> None:
+    team_log, provider_log = VngReceiver(), VngReceiver()
+    await team_log.start()
+    await provider_log.start()
+    try:
+        running = await start(
+            vng={"swt-denhelder": team_log.url, "zorg-noord": provider_log.url},
+            outbox="retry_initial_s = 1\nretry_max_s = 4\n",
+        )
+        await send_feedback(running, 1)
+        # A row no key opens (as after a pruned at-rest key), between two good exchanges.
+        [entry] = [
+            row.entry
+            for row in await running.gw.storage.log_rows(0, 10)
+            if row.entry.decision == "disclosed"
+        ]
+        damaged = replace(entry, exchange_id="ex_damaged", disclosure_id="dis_damaged")
+        await running.gw.storage.record_exchange(
+            [damaged], [], outbox=[OutboxItem(vng_destination("swt-denhelder"), 0, b"x" * 60)]
+        )
+        await send_feedback(running, 1)
+        dispatcher = OutboxDispatcher(running.gw, session, Metrics())
+        await vng_rounds(dispatcher, running, 4)
+        assert len(team_log.actions) == 2  # the two good ones, once each
+        assert len(provider_log.actions) == 2
+        assert await running.gw.storage.outbox_backlog() == {vng_destination("swt-denhelder"): 1}
+        (kept,) = await running.gw.storage.claim_outbox(
+            vng_destination("swt-denhelder"), running.clock.now(), lease_s=1, limit=5
+        )
+        assert kept.attempts >= 3
+    finally:
+        await team_log.stop()
+        await provider_log.stop()
+
+
+async def test_a_row_the_receiver_refuses_waits_while_the_next_ones_go(
+    start: Start, session: aiohttp.ClientSession
+) -> None:
+    team_log = VngReceiver()
+    team_log.refuse_next = 1
+    await team_log.start()
+    try:
+        running = await start(vng={"swt-denhelder": team_log.url})
+        first, second = await send_feedback(running, 2)
+        dispatcher = OutboxDispatcher(running.gw, session, Metrics())
+        await dispatcher.run_once()
+        (action,) = team_log.actions
+        assert action["verwerkingId"] != ""
+        assert await running.gw.storage.outbox_backlog() == {vng_destination("swt-denhelder"): 1}
+        running.clock.moment += timedelta(seconds=2)
+        await dispatcher.run_once()
+        assert len({a["verwerkingId"] for a in team_log.actions}) == 2
+        assert await running.gw.storage.outbox_backlog() == {}
+        assert first["exchange_id"] != second["exchange_id"]
+    finally:
+        await team_log.stop()
+
+
+async def test_a_second_dispatcher_never_takes_over_rows_the_first_is_still_sending(
+    start: Start, session: aiohttp.ClientSession
+) -> None:
+    """Time passes while the first dispatcher posts (a slow partner log): each of its claims
+    is sized to finish within the lease, so the second, claiming all the while, never gets
+    a row the first is still working through, and no action arrives twice."""
+    team_log = VngReceiver()
+    await team_log.start()
+    try:
+        running = await start(vng={"swt-denhelder": team_log.url}, outbox="lease_s = 3\n")
+
+        def a_second_passes() -> None:
+            running.clock.moment += timedelta(seconds=1)
+
+        await send_feedback(running, 6)
+        team_log.on_request = a_second_passes
+        first = OutboxDispatcher(running.gw, session, Metrics())
+        second = OutboxDispatcher(running.gw, session, Metrics())
+
+        async def keep_claiming() -> None:
+            for _ in range(40):
+                await second.run_once()
+                await asyncio.sleep(0.01)
+
+        runner = asyncio.create_task(first.run())
+        try:
+            await keep_claiming()
+        finally:
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
+        ids = [a["verwerkingId"] for a in team_log.actions]
+        assert len(ids) == len(set(ids)) == 6
+    finally:
+        await team_log.stop()
+
+
+async def test_rows_for_a_partner_whose_log_was_removed_are_dropped_with_their_sealed_bsns(
+    start: Start, session: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    running = await start(vng={"swt-denhelder": "http://127.0.0.1:9/api/v1/verwerkingsacties"})
+    await send_feedback(running, 3)
+    dispatcher = OutboxDispatcher(running.gw, session, Metrics())
+    await dispatcher.run_once()  # refused connection: the rows wait for their retry
+    assert await running.gw.storage.outbox_backlog() == {vng_destination("swt-denhelder"): 3}
+    # The operator removes the partner's Verwerkingenlogging and reloads the partners.
+    running.gw.partners = load_partners(copy_config(tmp_path / "plain"))
+    await OutboxDispatcher(running.gw, session, Metrics()).run_once()
+    assert await running.gw.storage.outbox_backlog() == {}
+
+
+def test_a_secret_named_but_not_set_stops_the_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VWL_SECRET_ABSENT", raising=False)
+    config = outbox_config(
+        tmp_path / "config",
+        vng={"zorg-noord": "http://vwl.example/api/v1/verwerkingsacties"},
+        vng_auth={"zorg-noord": ("gateway", "VWL_SECRET_ABSENT")},
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_partners(config)
+    assert "VWL_SECRET_ABSENT" in str(raised.value)
+    assert "not set" in str(raised.value)

@@ -29,7 +29,7 @@ async def test_a_log_feed_starts_at_the_first_entry_and_moves_only_when_accepted
     assert [r.index for r in batch.rows] == [0, 1, 2]
     assert batch.attempts == 0
     # Leased: another claimer gets nothing until the lease runs out.
-    assert (await storage.claim_log_feed(FEED, T0, lease_s=30, limit=3)).rows == []
+    assert (await storage.claim_log_feed(FEED, T0, lease_s=30, limit=3)).rows == ()
     assert await storage.advance_log_feed(FEED, 0, 3)
     assert await storage.outbox_backlog() == {FEED: 2}
     batch = await storage.claim_log_feed(FEED, T0, lease_s=30, limit=10)
@@ -54,7 +54,7 @@ async def test_an_expired_lease_and_a_due_retry_hand_the_feed_out_again(storage:
         r.index for r in (await storage.claim_log_feed(FEED, later, lease_s=5, limit=10)).rows
     ] == [0]
     await storage.retry_log_feed(FEED, later + timedelta(seconds=4))
-    assert (await storage.claim_log_feed(FEED, later, lease_s=5, limit=10)).rows == []
+    assert (await storage.claim_log_feed(FEED, later, lease_s=5, limit=10)).rows == ()
     due = await storage.claim_log_feed(FEED, later + timedelta(seconds=4), lease_s=5, limit=10)
     assert ([r.index for r in due.rows], due.attempts) == ([0], 1)
     await storage.retry_log_feed(FEED, later)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -62,6 +63,18 @@ class Table:
         assert value is not None
         if value < minimum:
             raise self.fail(f"'{key}' must be at least {minimum}, not {value}")
+        return value
+
+    def seconds(
+        self, key: str, default: float, *, low: float = 0.0, high: float = math.inf
+    ) -> float:
+        """A duration: a finite positive number of seconds, within [low, high] when given."""
+        value = self._get(key, float, default, False)
+        assert value is not None
+        if not (value > 0 and math.isfinite(value)):
+            raise self.fail(f"'{key}' must be a positive number of seconds, not {value}")
+        if not low <= value <= high:
+            raise self.fail(f"'{key}' must be between {low:g} and {high:g} seconds")
         return value
 
     def flag(self, key: str, default: bool | None = None) -> bool:

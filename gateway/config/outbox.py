@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal, cast
 
 from gateway.config._toml import Table
 
@@ -32,7 +33,7 @@ class Logbook:
     """Where LDV records go: an OTLP/HTTP traces endpoint, as protobuf or JSON."""
 
     url: str
-    encoding: str = "protobuf"  # "protobuf" | "json"
+    encoding: Literal["protobuf", "json"] = "protobuf"
     timeout_s: float = 10.0
 
 
@@ -59,17 +60,7 @@ class VerwerkingenloggingTarget:
     client_id: str | None = None  # ZGW-style JWT-Claims: HS256 token from client id and secret
     secret_env: str | None = None  # the environment variable holding the secret (never the file)
     timeout_s: float = 10.0
-
-    def secret(self) -> str | None:
-        return None if self.secret_env is None else os.environ.get(self.secret_env)
-
-
-def _seconds(table: Table, key: str, default: float, low: float, high: float) -> float:
-    value = table._get(key, float, default, False)
-    assert value is not None
-    if not low <= value <= high:
-        raise table.fail(f"'{key}' must be between {low:g} and {high:g}")
-    return value
+    secret: str | None = field(default=None, repr=False)  # read from secret_env at load
 
 
 def read_logbook(parent: Table) -> Logbook | None:
@@ -84,7 +75,11 @@ def read_logbook(parent: Table) -> Logbook | None:
     encoding = table.text("encoding", "protobuf")
     if encoding not in ("protobuf", "json"):
         raise table.fail("'encoding' must be 'protobuf' or 'json'")
-    return Logbook(url, encoding, _seconds(table, "timeout_s", 10.0, 0.1, 120.0))
+    return Logbook(
+        url,
+        cast(Literal["protobuf", "json"], encoding),
+        table.seconds("timeout_s", 10.0, low=0.1, high=120.0),
+    )
 
 
 def read_outbox(parent: Table) -> OutboxSettings:
@@ -98,16 +93,16 @@ def read_outbox(parent: Table) -> OutboxSettings:
     batch = table.integer("batch", 100, minimum=1)
     if batch > 1000:
         raise table.fail("'batch' must be at most 1000")
-    initial = _seconds(table, "retry_initial_s", 1.0, 0.05, 3600.0)
-    most = _seconds(table, "retry_max_s", 300.0, 0.05, 86400.0)
+    initial = table.seconds("retry_initial_s", 1.0, low=0.05, high=3600.0)
+    most = table.seconds("retry_max_s", 300.0, low=0.05, high=86400.0)
     if most < initial:
         raise table.fail("'retry_max_s' must be at least 'retry_initial_s'")
     return OutboxSettings(
         batch=batch,
-        interval_s=_seconds(table, "interval_s", 1.0, 0.05, 60.0),
+        interval_s=table.seconds("interval_s", 1.0, low=0.05, high=60.0),
         retry_initial_s=initial,
         retry_max_s=most,
-        lease_s=_seconds(table, "lease_s", 60.0, 1.0, 3600.0),
+        lease_s=table.seconds("lease_s", 60.0, low=1.0, high=3600.0),
     )
 
 
@@ -124,8 +119,22 @@ def read_verwerkingenlogging(partner: Table) -> VerwerkingenloggingTarget | None
     secret_env = table.opt_text("secret_env")
     if (client_id is None) != (secret_env is None):
         raise table.fail("'client_id' and 'secret_env' go together (JWT-Claims authentication)")
-    if secret_env is not None and not _ENV_NAME.match(secret_env):
-        raise table.fail("'secret_env' must name an environment variable (A-Z, 0-9, _)")
+    secret = None
+    if secret_env is not None:
+        if not _ENV_NAME.match(secret_env):
+            raise table.fail("'secret_env' must name an environment variable (A-Z, 0-9, _)")
+        # Read now, not at send time: a missing secret stops the start, instead of every
+        # request going out unauthenticated and being refused for ever.
+        secret = os.environ.get(secret_env)
+        if not secret:
+            raise table.fail(
+                f"the environment variable {secret_env} (verwerkingenlogging.secret_env) is not "
+                "set; export the secret shared with the partner's Verwerkingenlogging API"
+            )
     return VerwerkingenloggingTarget(
-        url, client_id, secret_env, _seconds(table, "timeout_s", 10.0, 0.1, 120.0)
+        url,
+        client_id,
+        secret_env,
+        table.seconds("timeout_s", 10.0, low=0.1, high=120.0),
+        secret,
     )

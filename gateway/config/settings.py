@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -125,8 +124,8 @@ def load_settings(config_dir: Path) -> Settings:
         max_in_flight=table.integer("max_in_flight", 256, minimum=1),
         max_json_depth=table.integer("max_json_depth", 32, minimum=4),
         max_json_items=table.integer("max_json_items", 1000, minimum=10),
-        read_timeout_s=_seconds(table, "read_timeout_s", 10.0),
-        keepalive_timeout_s=_seconds(table, "keepalive_timeout_s", 75.0),
+        read_timeout_s=table.seconds("read_timeout_s", 10.0),
+        keepalive_timeout_s=table.seconds("keepalive_timeout_s", 75.0),
         logbook=read_logbook(table),
         outbox=read_outbox(table),
         **_rates(table),
@@ -151,15 +150,6 @@ def _rates(table: Table) -> dict[str, Any]:
                     raise sub.fail("'per_second' must be positive")
                 rates[kind] = (per_second, sub.integer("burst", minimum=1))
     return {"rates": rates, "failed_assertions_per_minute": failed}
-
-
-def _seconds(table: Table, key: str, default: float) -> float:
-    """A positive duration in seconds (an integer or a float)."""
-    value = table._get(key, float, default, False)
-    assert value is not None
-    if not (value > 0 and math.isfinite(value)):
-        raise table.fail(f"'{key}' must be a positive number of seconds, not {value}")
-    return value
 
 
 def _keys_dir(config_dir: Path, configured: str | None) -> Path | None:

@@ -1,1 +1,2 @@
-"""Delivery: messages waiting in a recipient's inbox, sealed at rest."""
+"""Delivery: sealing messages (HPKE to the recipient, or at rest), webhook notifications, and the
+outbox that carries the disclosure log on to outside logs."""

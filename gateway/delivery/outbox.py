@@ -19,15 +19,17 @@ update sends that batch again. LDV records carry stable span ids, so a receiver 
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
 import jwt
 import structlog
+from cryptography.exceptions import InvalidTag
 
 from gateway.config import Partner
 from gateway.config.outbox import Logbook
@@ -51,9 +53,11 @@ log = structlog.get_logger("gateway.outbox")
 LDV_DESTINATION = "ldv"
 _VNG = "vng:"
 _ORPHAN_SWEEP_S = 60.0
+_LEASE_SHARE = 0.8  # a claim's deliveries, at their time-outs, take at most this much of a lease
 
 
 def vng_destination(partner_id: str) -> str:
+    """The outbox destination of a partner's own Verwerkingenlogging API."""
     return _VNG + partner_id
 
 
@@ -87,17 +91,23 @@ def vng_outbox_items(
     return items
 
 
-def _subject(plaintext: bytes) -> Subject:
-    """The subject as sealed by `vng_outbox_items` (the API's own form: bsn or identifier)."""
-    given = json.loads(plaintext)
-    if "bsn" in given:
-        return Subject("bsn", given["bsn"])
-    identifier = given["identifier"]
-    return Subject("identifier", identifier["value"], identifier["system"])
+class Outcome(enum.Enum):
+    """What a receiver made of one delivery."""
+
+    ACCEPTED = "accepted"
+    REFUSED = "refused"  # a 4xx about this item: the next ones may still go
+    UNAVAILABLE = "unavailable"  # down, timing out, overloaded (5xx, 408, 429): stop for now
+
+
+_TRY_AGAIN_LATER = frozenset({408, 425, 429})
 
 
 class OutboxDispatcher:
-    """Delivers what waits in the outbox; several workers or instances may run one each."""
+    """Delivers what waits in the outbox; several workers or instances may run one each.
+
+    Each claim is sized so that its deliveries, one after another at their time-out, finish
+    within the lease: a worker that is alive never has its claim taken over and sent twice.
+    """
 
     def __init__(self, gw: Gateway, session: aiohttp.ClientSession, metrics: Metrics) -> None:
         self._gw = gw
@@ -106,41 +116,56 @@ class OutboxDispatcher:
         self._swept_at: datetime | None = None
 
     async def run_once(self) -> int:
-        """One round over every destination; return how many deliveries were accepted."""
+        """One round over every destination; return how many deliveries were accepted.
+
+        A destination in trouble (storage or a bug) is logged and skipped; the others go on.
+        """
         gw = self._gw
-        now = gw.now()
         accepted = 0
         if gw.settings.logbook is not None:
-            accepted += await self._ldv(gw.settings.logbook, now)
+            accepted += await self._guarded(LDV_DESTINATION, self._ldv(gw.settings.logbook))
         for partner in gw.partners:
             if partner.verwerkingenlogging is not None:
-                accepted += await self._vng(partner, now)
+                accepted += await self._guarded(vng_destination(partner.id), self._vng(partner))
+        now = gw.now()
         if self._swept_at is None or now - self._swept_at >= timedelta(seconds=_ORPHAN_SWEEP_S):
             self._swept_at = now
-            await self._observe_backlog()
+            await self._guarded("backlog", self._observe_backlog())
         return accepted
 
     async def run(self) -> None:
-        """Deliver for as long as the gateway runs; storage trouble waits for the next round."""
+        """Deliver for as long as the gateway runs."""
         while True:
-            try:
-                while await self.run_once():
-                    pass  # a full batch went out: more may wait
-            except Exception:
-                log.exception("outbox_round_failed")
+            while await self.run_once():
+                pass  # a full claim went out: more may wait
             await asyncio.sleep(self._gw.settings.outbox.interval_s)
 
+    async def _guarded(self, destination: str, work: Awaitable[int]) -> int:
+        try:
+            return await work
+        except Exception:
+            log.exception("outbox_destination_failed", destination=destination)
+            return 0
+
+    def _timeout(self, configured: float) -> float:
+        """A delivery's time-out, never more than most of a lease."""
+        return min(configured, _LEASE_SHARE * self._gw.settings.outbox.lease_s)
+
+    def _retry_at(self, attempts: int) -> datetime:
+        """When to try again after `attempts` failures, counted from now (after the attempt)."""
+        return self._gw.now() + timedelta(seconds=self._gw.settings.outbox.backoff(attempts))
+
     # -- Logboek Dataverwerkingen ---------------------------------------------------------------
-    async def _ldv(self, logbook: Logbook, now: datetime) -> int:
+    async def _ldv(self, logbook: Logbook) -> int:
         gw = self._gw
         policy = gw.settings.outbox
         batch = await gw.storage.claim_log_feed(
-            LDV_DESTINATION, now, lease_s=policy.lease_s, limit=policy.batch
+            LDV_DESTINATION, gw.now(), lease_s=policy.lease_s, limit=policy.batch
         )
         if not batch.rows:
             return 0
         records = ldv_for_rows(batch.rows, gw.catalogue, gw.partners, gw.settings.id)
-        ok = True
+        outcome = Outcome.ACCEPTED
         if records:
             request = otlp_request(records, service_name=gw.settings.id)
             if logbook.encoding == "json":
@@ -149,65 +174,81 @@ class OutboxDispatcher:
             else:
                 body = request.SerializeToString()
                 content_type = "application/x-protobuf"
-            ok = await self._post(
-                LDV_DESTINATION, logbook.url, body, content_type, {}, logbook.timeout_s
+            outcome = await self._post(
+                LDV_DESTINATION,
+                logbook.url,
+                body,
+                content_type,
+                {},
+                self._timeout(logbook.timeout_s),
             )
+        if outcome is not Outcome.ACCEPTED:
+            # The log's order is kept: a refused batch is retried (and shows in the backlog).
+            await gw.storage.retry_log_feed(LDV_DESTINATION, self._retry_at(batch.attempts + 1))
+            return 0
         start, end = batch.rows[0].index, batch.rows[-1].index + 1
-        if ok:
-            await gw.storage.advance_log_feed(LDV_DESTINATION, start, end)
-            self._count(LDV_DESTINATION, "accepted", len(records))
-            return len(batch.rows)
-        wait = policy.backoff(batch.attempts + 1)
-        await gw.storage.retry_log_feed(LDV_DESTINATION, now + timedelta(seconds=wait))
-        return 0
+        if not await gw.storage.advance_log_feed(LDV_DESTINATION, start, end):
+            log.warning("outbox_feed_moved_meanwhile", destination=LDV_DESTINATION)
+            return 0
+        self._count(LDV_DESTINATION, "accepted", len(records))
+        return len(batch.rows)
 
     # -- VNG Verwerkingenlogging ----------------------------------------------------------------
-    async def _vng(self, partner: Partner, now: datetime) -> int:
+    async def _vng(self, partner: Partner) -> int:
         gw = self._gw
         target = partner.verwerkingenlogging
         assert target is not None
         policy = gw.settings.outbox
         destination = vng_destination(partner.id)
+        timeout = self._timeout(target.timeout_s)
+        fits = max(1, int(_LEASE_SHARE * policy.lease_s // timeout))
+        limit = min(policy.batch, fits)
         rows = await gw.storage.claim_outbox(
-            destination, now, lease_s=policy.lease_s, limit=policy.batch
+            destination, gw.now(), lease_s=policy.lease_s, limit=limit
         )
-        accepted: list[int] = []
-        failed: list[OutboxRow] = []
-        headers = self._vng_headers(partner, now)
-        for row in rows:
-            if failed:  # the receiver is in trouble: the rest waits with the failed one
-                failed.append(row)
+        accepted = 0
+        for n, row in enumerate(rows):
+            try:
+                body = self._verwerkingsactie(destination, row)
+            except (ValueError, KeyError, TypeError, InvalidTag):
+                # Unreadable (a pruned at-rest key, a damaged row): kept, retried, and loud.
+                log.error("outbox_row_unreadable", destination=destination, index=row.index)
+                await gw.storage.retry_outbox([row.seq], self._retry_at(row.attempts + 1))
                 continue
-            body = self._verwerkingsactie(partner, destination, row)
             if body is None:
-                accepted.append(row.seq)  # nothing the partner's log would take: not retried
+                await gw.storage.finish_outbox([row.seq])
+                self._count(destination, "dropped", 1)
                 continue
             data = json.dumps(body, separators=(",", ":")).encode()
-            if await self._post(
-                destination, target.url, data, "application/json", headers, target.timeout_s
-            ):
-                accepted.append(row.seq)
-            else:
-                failed.append(row)
-        if accepted:
-            await gw.storage.finish_outbox(accepted)
-            self._count(destination, "accepted", len(accepted))
-        if failed:
-            wait = policy.backoff(max(r.attempts for r in failed) + 1)
-            await gw.storage.retry_outbox([r.seq for r in failed], now + timedelta(seconds=wait))
-        return len(accepted) if len(rows) == policy.batch and not failed else 0
+            headers = self._vng_headers(partner)
+            outcome = await self._post(
+                destination, target.url, data, "application/json", headers, timeout
+            )
+            if outcome is Outcome.ACCEPTED:
+                # Finished at once, so a failure later in the claim never sends this one again.
+                await gw.storage.finish_outbox([row.seq])
+                self._count(destination, "accepted", 1)
+                accepted += 1
+            elif outcome is Outcome.REFUSED:
+                await gw.storage.retry_outbox([row.seq], self._retry_at(row.attempts + 1))
+            else:  # the receiver is in trouble: this row and the rest wait together
+                waiting = rows[n:]
+                attempts = max(r.attempts for r in waiting) + 1
+                await gw.storage.retry_outbox([r.seq for r in waiting], self._retry_at(attempts))
+                return 0
+        return accepted if len(rows) == limit else 0
 
-    def _verwerkingsactie(
-        self, partner: Partner, destination: str, row: OutboxRow
-    ) -> dict[str, Any] | None:
+    def _verwerkingsactie(self, destination: str, row: OutboxRow) -> dict[str, Any] | None:
+        """The request body for a row; None (logged) when its purpose left the catalogue."""
         gw = self._gw
         entry = LogEntry.from_canonical(row.leaf).to_json()
         purpose = gw.catalogue.get(entry.get("purpose") or "")
         disclosure_id = entry.get("disclosure_id")
         if purpose is None or not isinstance(disclosure_id, str):
-            log.warning("outbox_row_unusable", destination=destination, index=row.index)
+            log.error("outbox_row_dropped", destination=destination, index=row.index)
             return None
-        subject = _subject(gw.cipher.open(row.sealed, _aad(destination, disclosure_id)))
+        opened = gw.cipher.open(row.sealed, _aad(destination, disclosure_id))
+        subject = Subject.from_json(json.loads(opened))
         sender = gw.partners.get((entry.get("sender") or {}).get("partner") or "")
         recipient = gw.partners.get(entry.get("recipient") or "")
         body = verwerkingsactie(
@@ -229,10 +270,11 @@ class OutboxDispatcher:
             body["verwerkingId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, gw.settings.id + exchange_id))
         return body
 
-    def _vng_headers(self, partner: Partner, now: datetime) -> dict[str, str]:
+    def _vng_headers(self, partner: Partner) -> dict[str, str]:
         target = partner.verwerkingenlogging
         assert target is not None
-        secret = target.secret()
+        now = self._gw.now()
+        secret = target.secret
         if target.client_id is None or secret is None:
             return {}
         # JWT-Claims as the VNG APIs take them: HS256 over the client id, issued now.
@@ -258,7 +300,7 @@ class OutboxDispatcher:
         content_type: str,
         headers: dict[str, str],
         timeout_s: float,
-    ) -> bool:
+    ) -> Outcome:
         try:
             async with self._session.post(
                 url,
@@ -268,23 +310,25 @@ class OutboxDispatcher:
                 allow_redirects=False,
             ) as response:
                 await response.read()
-                if 200 <= response.status < 300:
-                    return True
                 status = response.status
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             log.warning("outbox_delivery_failed", destination=destination, error=type(exc).__name__)
             self._count(destination, "failed", 1)
-            return False
+            return Outcome.UNAVAILABLE
+        if 200 <= status < 300:
+            return Outcome.ACCEPTED
         # The status only: a receiver's error text may quote what it was sent.
         log.warning("outbox_delivery_refused", destination=destination, status=status)
         self._count(destination, "failed", 1)
-        return False
+        if 400 <= status < 500 and status not in _TRY_AGAIN_LATER:
+            return Outcome.REFUSED
+        return Outcome.UNAVAILABLE
 
     def _count(self, destination: str, outcome: str, n: int) -> None:
         if n:
             self._metrics.outbox_deliveries.labels(destination, outcome).inc(n)
 
-    async def _observe_backlog(self) -> None:
+    async def _observe_backlog(self) -> int:
         """Publish the backlog; drop rows for partners whose Verwerkingenlogging was removed."""
         backlog = await self._gw.storage.outbox_backlog()
         for destination, count in backlog.items():
@@ -294,14 +338,11 @@ class OutboxDispatcher:
             partner = self._gw.partners.get(destination[len(_VNG) :])
             if partner is None or partner.verwerkingenlogging is None:
                 await self._drop(destination)
+        return 0
 
     async def _drop(self, destination: str) -> None:
-        dropped = 0
-        while rows := await self._gw.storage.claim_outbox(
-            destination, self._gw.now(), lease_s=60, limit=500
-        ):
-            await self._gw.storage.finish_outbox([r.seq for r in rows])
-            dropped += len(rows)
+        dropped = await self._gw.storage.drop_outbox(destination)
         if dropped:
             log.warning("outbox_destination_removed", destination=destination, dropped=dropped)
-            self._metrics.outbox_backlog.labels(destination).set(0)
+            self._count(destination, "dropped", dropped)
+        self._metrics.outbox_backlog.labels(destination).set(0)

@@ -189,10 +189,12 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The BSN is turned into the log's pseudonym on the server. It is not stored and not shown again. Every search is recorded in the log.",
         "Het BSN wordt op de server omgezet in het pseudoniem van het log. Het wordt niet bewaard en niet opnieuw getoond. Elke zoekopdracht wordt in het log vastgelegd.",
     ),
-    "search.bsn": ("BSN of the person", "BSN van de persoon"),
+    "search.system": ("Kind of number", "Soort nummer"),
+    "search.system_bsn": ("BSN", "BSN"),
+    "search.bsn": ("Number of the person", "Nummer van de persoon"),
     "search.bsn_hint": (
-        "9 digits; leave empty for everyone",
-        "9 cijfers; leeg laten voor iedereen",
+        "a BSN is 9 digits; leave empty for everyone",
+        "een BSN is 9 cijfers; leeg laten voor iedereen",
     ),
     "search.partner": ("Partner (sender or recipient)", "Partner (afzender of ontvanger)"),
     "search.purpose": ("Purpose", "Doel"),
@@ -216,6 +218,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "search.bad_bsn": (
         "The BSN must be 9 digits that pass the elfproef.",
         "Het BSN moet uit 9 cijfers bestaan die de elfproef doorstaan.",
+    ),
+    "search.bad_number": (
+        "The number does not have the form of the chosen kind of number.",
+        "Het nummer heeft niet de vorm van het gekozen soort nummer.",
     ),
     "search.bad_choice": (
         "'{field}' holds a value the search does not know.",

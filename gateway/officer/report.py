@@ -10,11 +10,10 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.errors import InvalidSubject
 from gateway.officer.names import partner_name, purpose_title
 from gateway.officer.render import gateway_of, render
+from gateway.officer.search import FormProblem, form_subject, identifier_systems
 from gateway.officer.signin import checked_form, form_text, frame_for, signed_in
-from gateway.subject import validate_bsn
 from gateway.web.audit import subject_report
 
 __all__ = ["routes"]
@@ -25,8 +24,12 @@ routes = web.RouteTableDef()
 @routes.get("/subject-report")
 async def report_form(request: web.Request) -> web.Response:
     officer = await signed_in(request)
+    systems = identifier_systems(gateway_of(request), officer.language)
     return render(
-        request, "report_form.html", frame_for(request, officer, "report"), {"problem": None}
+        request,
+        "report_form.html",
+        frame_for(request, officer, "report"),
+        {"problem": None, "systems": systems},
     )
 
 
@@ -36,11 +39,18 @@ async def report(request: web.Request) -> web.Response:
     form = await checked_form(request, officer)
     gw = gateway_of(request)
     frame = frame_for(request, officer, "report")
+    fields = {name: form_text(form, name) for name in ("bsn", "system")}
+    systems = identifier_systems(gw, officer.language)
     try:
-        bsn = validate_bsn(form_text(form, "bsn").replace(" ", ""))
-    except InvalidSubject:
-        return render(request, "report_form.html", frame, {"problem": "search.bad_bsn"}, status=400)
-    data = await subject_report(gw, gw.pseudonymiser.pseudonym(bsn), officer.sender)
+        person = form_subject(fields, gw.catalogue.identifier_systems)
+        if person is None:
+            raise FormProblem("search.bad_bsn", "bsn")
+    except FormProblem as problem:
+        values = {"problem": problem.key, "systems": systems}
+        return render(request, "report_form.html", frame, values, status=400)
+    data = await subject_report(
+        gw, gw.pseudonymiser.pseudonym_of(person), officer.sender, subject_system=person.system
+    )
     t = frame.t
     items: list[dict[str, Any]] = [
         {

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.errors import InvalidSubject, NotFound
+from gateway.errors import InvalidRequest, InvalidSubject, NotFound
 from gateway.log.entry import DECISIONS
 from gateway.officer.i18n import Translator
 from gateway.officer.integrity import prove_entry
@@ -24,12 +24,19 @@ from gateway.officer.names import partner_name, purpose_title
 from gateway.officer.render import Frame, gateway_of, render
 from gateway.officer.signin import SignedIn, checked_form, form_text, frame_for, signed_in
 from gateway.store.base import LogFilter, LogRow
-from gateway.subject import validate_bsn
+from gateway.subject import IdentifierSystem, Subject, parse_subject, validate_bsn
 from gateway.web.audit import entry_json, log_look, search_page
 from gateway.web.common import whole_number
 from gateway.web.context import Gateway
 
-__all__ = ["FormProblem", "SearchQuery", "parse_search", "routes"]
+__all__ = [
+    "FormProblem",
+    "SearchQuery",
+    "form_subject",
+    "identifier_systems",
+    "parse_search",
+    "routes",
+]
 
 routes = web.RouteTableDef()
 PAGE_SIZE = 50
@@ -52,6 +59,7 @@ class SearchQuery:
     """A search as the form asked it, with the person already a pseudonym."""
 
     subject: str | None = None
+    subject_system: str | None = None  # the identifier system; None for a BSN
     partner: str | None = None
     purpose: str | None = None
     decision: str | None = None
@@ -90,6 +98,8 @@ class SearchQuery:
         fields = list(self.facts().items())
         if self.subject is not None:
             fields.insert(0, ("subject", self.subject))
+            if self.subject_system is not None:
+                fields.insert(1, ("system", self.subject_system))
         return fields
 
 
@@ -112,20 +122,44 @@ def _choice(fields: Mapping[str, str], name: str, allowed: Callable[[str], objec
     return raw
 
 
-def parse_search(fields: Mapping[str, str], pseudonym: Callable[[str], str]) -> SearchQuery:
-    """Read the search form; the BSN goes through `pseudonym` and goes no further."""
-    subject = None
-    bsn = fields.get("bsn", "").replace(" ", "")
-    if bsn:
+def form_subject(
+    fields: Mapping[str, str], systems: Mapping[str, IdentifierSystem]
+) -> Subject | None:
+    """The person a form names: a BSN, or a number of the identifier system chosen beside it
+    (a pupil's onderwijsnummer, say). None when the number is left empty."""
+    number = fields.get("bsn", "").strip().replace(" ", "")
+    if not number:
+        return None
+    system = fields.get("system", "")
+    if not system:
         try:
-            subject = pseudonym(validate_bsn(bsn))
+            return Subject("bsn", validate_bsn(number))
         except InvalidSubject:
             raise FormProblem("search.bad_bsn", "bsn") from None
+    try:
+        return parse_subject({"identifier": {"system": system, "value": number}}, systems)
+    except (InvalidSubject, InvalidRequest):
+        raise FormProblem("search.bad_number", "bsn") from None
+
+
+def parse_search(
+    fields: Mapping[str, str],
+    pseudonym_of: Callable[[Subject], str],
+    systems: Mapping[str, IdentifierSystem],
+) -> SearchQuery:
+    """Read the search form; the number goes through `pseudonym_of` and goes no further."""
+    subject = None
+    named = form_subject(fields, systems)
+    system = None if named is None else named.system
+    if named is not None:
+        subject = pseudonym_of(named)
     elif fields.get("subject"):
         subject = _choice(fields, "subject", _PSEUDONYM.fullmatch)
+        system = _choice(fields, "system", systems.__contains__)
     after = fields.get("after", "")
     return SearchQuery(
         subject=subject,
+        subject_system=system,
         partner=_choice(fields, "partner", _ID.fullmatch),
         purpose=_choice(fields, "purpose", _ID.fullmatch),
         decision=_choice(fields, "decision", DECISIONS.__contains__),
@@ -135,10 +169,19 @@ def parse_search(fields: Mapping[str, str], pseudonym: Callable[[str], str]) -> 
     )
 
 
+def identifier_systems(gw: Gateway, language: str) -> list[tuple[str, str]]:
+    """The number systems a form may name a person by besides the BSN, as (system, title)."""
+    return [
+        (s.system, s.title.get(language) or s.system)
+        for s in gw.catalogue.identifier_systems.values()
+    ]
+
+
 def _options(gw: Gateway, t: Translator) -> dict[str, list[tuple[str, str]]]:
     return {
         "partner": sorted(((p.id, p.name) for p in gw.partners), key=lambda o: o[1]),
         "purpose": [(p.id, purpose_title(gw, p.id, t.language)) for p in gw.catalogue],
+        "system": identifier_systems(gw, t.language),
         "decision": sorted(((d, t.decision(d)) for d in DECISIONS), key=lambda o: o[1]),
     }
 
@@ -190,9 +233,10 @@ async def search(request: web.Request) -> web.Response:
     form = await checked_form(request, officer)
     gw = gateway_of(request)
     frame = frame_for(request, officer, "search")
-    fields = {name: form_text(form, name) for name in ("bsn", "subject", "after", *_FIELDS)}
+    names = ("bsn", "system", "subject", "after", *_FIELDS)
+    fields = {name: form_text(form, name) for name in names}
     try:
-        query = parse_search(fields, gw.pseudonymiser.pseudonym)
+        query = parse_search(fields, gw.pseudonymiser.pseudonym_of, gw.catalogue.identifier_systems)
     except FormProblem as problem:
         # The other filters are kept for the officer to correct; the BSN never comes back.
         chosen = {name: fields[name] for name in _FIELDS}
@@ -207,6 +251,7 @@ async def search(request: web.Request) -> web.Response:
         query.subject,
         "search_by_subject" if query.subject else "search",
         facts,
+        subject_system=query.subject_system,
     )
     return _search_page(
         request,

@@ -10,7 +10,7 @@ from gateway.standards.fhir_audit import PARTNER_SYSTEM, audit_event
 from gateway.standards.ldv import LdvRecord, ldv_records, otlp_json, otlp_request
 from gateway.store.base import LogRow
 
-__all__ = ["fhir_bundle", "ldv_export", "processor_of"]
+__all__ = ["fhir_bundle", "ldv_export", "ldv_for_rows", "processor_of"]
 
 
 def processor_of(partners: PartnerRegistry, partner_id: str) -> str:

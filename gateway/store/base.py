@@ -149,7 +149,7 @@ class OutboxItem:
 class LogFeedBatch:
     """Log entries claimed for an outside log, and how often delivering from there has failed."""
 
-    rows: list[LogRow]
+    rows: tuple[LogRow, ...]
     attempts: int
 
 
@@ -392,6 +392,9 @@ class Storage(Protocol):
 
     async def retry_outbox(self, seqs: Sequence[int], next_at: datetime) -> None:
         """Not accepted: count an attempt, release the lease, try again at `next_at`."""
+
+    async def drop_outbox(self, destination: str) -> int:
+        """Delete every row of `destination` (its configuration was removed); return how many."""
 
     async def outbox_backlog(self) -> dict[str, int]:
         """Deliveries waiting, per destination (log-feed cursors included)."""

@@ -644,7 +644,7 @@ class PostgresStorage:
                 _ms(now),
             )
             if cursor is None:
-                return LogFeedBatch([], 0)
+                return LogFeedBatch((), 0)
             # Entries take their index under a row lock held until commit, so what is visible
             # here is a gap-free prefix of the log: the cursor never passes an uncommitted entry.
             rows = await conn.fetch(
@@ -658,7 +658,7 @@ class PostgresStorage:
                     _ms(now) + int(lease_s * 1000),
                     destination,
                 )
-            return LogFeedBatch([LogRow(r[0], bytes(r[1])) for r in rows], int(cursor[1]))
+            return LogFeedBatch(tuple(LogRow(r[0], bytes(r[1])) for r in rows), int(cursor[1]))
 
         return await self._write(write)
 
@@ -724,6 +724,13 @@ class PostgresStorage:
             )
 
         await self._write(write)
+
+    async def drop_outbox(self, destination: str) -> int:
+        async def write(conn: Any) -> int:
+            status = await conn.execute("DELETE FROM outbox WHERE destination = $1", destination)
+            return int(status.split()[-1])
+
+        return await self._write(write)
 
     async def outbox_backlog(self) -> dict[str, int]:
         async def read(conn: Any) -> dict[str, int]:

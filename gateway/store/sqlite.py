@@ -187,6 +187,9 @@ class SqliteStorage:
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
+        # Deleted rows are overwritten, not left in free pages: an acknowledged message's or an
+        # accepted outbox row's sealed bytes do not linger in the file.
+        conn.execute("PRAGMA secure_delete = ON")
         return conn
 
     def _reader(self) -> sqlite3.Connection:
@@ -619,7 +622,7 @@ class SqliteStorage:
                 (destination, _ms(now), _ms(now)),
             ).fetchone()
             if row is None:
-                return LogFeedBatch([], 0)
+                return LogFeedBatch((), 0)
             rows = c.execute(
                 "SELECT idx, leaf FROM log_entries WHERE idx >= ? ORDER BY idx LIMIT ?",
                 (row[0], limit),
@@ -629,7 +632,7 @@ class SqliteStorage:
                     "UPDATE outbox_cursors SET lease_ms = ? WHERE destination = ?",
                     (_ms(now) + int(lease_s * 1000), destination),
                 )
-            return LogFeedBatch([LogRow(r[0], _blob(r[1])) for r in rows], row[1])
+            return LogFeedBatch(tuple(LogRow(r[0], _blob(r[1])) for r in rows), row[1])
 
         return await self._write(write)
 
@@ -685,6 +688,12 @@ class SqliteStorage:
                 [(_ms(next_at), n) for n in seqs],
             )
         )
+
+    async def drop_outbox(self, destination: str) -> int:
+        def write(c: sqlite3.Connection) -> int:
+            return c.execute("DELETE FROM outbox WHERE destination = ?", (destination,)).rowcount
+
+        return await self._write(write)
 
     async def outbox_backlog(self) -> dict[str, int]:
         def read(c: sqlite3.Connection) -> dict[str, int]:

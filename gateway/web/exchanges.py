@@ -32,7 +32,6 @@ from gateway.standards.tracecontext import (
     TraceContext,
     child_of,
     current_trace,
-    trace_from_headers,
 )
 from gateway.store.base import BreakGlassRecord, ExchangeEffects, Expectation, StoredMessage
 from gateway.web.common import (
@@ -117,7 +116,8 @@ async def send(request: web.Request) -> web.Response:
     parsed = parse_exchange_request(
         body, payload_required=True, identifier_systems=gw.catalogue.identifier_systems
     )
-    trace = current_trace() or trace_from_headers(request.headers)
+    trace = current_trace()
+    assert trace is not None, "trace_middleware sets the call's trace context"
     return json_answer(await execute_exchange(gw, caller, parsed, trace), status=201)
 
 
@@ -220,7 +220,7 @@ async def execute_exchange(
     before the log entries, the sealed messages and the expectations are committed together.
     Every entry names the exchange's W3C trace (a new one when the caller sent none).
     """
-    trace = trace if trace is not None else child_of(None)
+    trace = trace or current_trace() or child_of(None)
     now = gw.now()
     subject = gw.pseudonymiser.pseudonym_of(parsed.subject)
     sender = Sender(caller.partner.id, caller.actor_id, caller.actor_role)
@@ -370,6 +370,7 @@ def _message(
             "payload_salt": base64.urlsafe_b64encode(salt).decode().rstrip("="),
             # W3C Trace Context passed on, so the recipient continues the same trace.
             "traceparent": trace.traceparent(),
+            **({"tracestate": trace.tracestate} if trace.tracestate is not None else {}),
         }
     )
     partner = gw.partners.get(recipient)
