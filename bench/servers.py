@@ -52,21 +52,12 @@ def free_port() -> int:
         return port
 
 
-def gateway_command(config: Path, data: Path, port: int, workers: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "gateway.cli",
-        "serve",
-        "--config",
-        str(config),
-        "--data",
-        str(data),
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-    ]
+def gateway_command(
+    config: Path, data: Path, port: int, workers: int, storage: str | None = None
+) -> list[str]:
+    command = [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config)]
+    command += ["--data", str(data), "--port", str(port), "--workers", str(workers)]
+    return command if storage is None else [*command, "--storage", storage]
 
 
 def bare_command(port: int, workers: int) -> list[str]:

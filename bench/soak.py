@@ -34,7 +34,6 @@ import os
 import random
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -49,7 +48,7 @@ from typing import Any
 import aiohttp
 
 from bench.machine import describe_machine, load_average
-from bench.servers import REPO, free_port
+from bench.servers import REPO, free_port, gateway_command, running
 from gateway.client.http import GatewayClientError, PartnerClient
 from gateway.config import load_settings
 
@@ -366,32 +365,13 @@ def memory_kib(pid: int) -> dict[str, int]:
 def serving(
     config: Path, data: Path, storage: str | None, port: int, log: Path
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """`gateway serve` with WORKERS workers until the block ends (then SIGTERM)."""
-    command = [GATEWAY, "serve", "--config", str(config), "--data", str(data)]
-    command += ["--port", str(port), "--workers", str(WORKERS)]
-    if storage is not None:
-        command += ["--storage", storage]
-    with log.open("wb") as err:
-        process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=err)  # noqa: S603 - our own console script
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if not line.startswith(b"listening on "):
-            raise RuntimeError(f"gateway did not start (code {process.wait()}); see {log}")
+    """`gateway serve` with WORKERS workers until the block ends, once its workers are up."""
+    command = gateway_command(config, data, port, WORKERS, storage)
+    with log.open("wb") as err, running("gateway", command, port, err) as server:
         deadline = time.monotonic() + 30
-        while len(workers_of(process.pid)) < WORKERS and time.monotonic() < deadline:
+        while len(workers_of(server.process.pid)) < WORKERS and time.monotonic() < deadline:
             time.sleep(0.1)
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+        yield server.process
 
 
 async def missing_from_log(

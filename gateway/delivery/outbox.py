@@ -136,9 +136,8 @@ class OutboxDispatcher:
     async def run(self) -> None:
         """Deliver for as long as the gateway runs."""
         while True:
-            while await self.run_once():
-                pass  # a full claim went out: more may wait
-            await asyncio.sleep(self._gw.settings.outbox.interval_s)
+            if not await self.run_once():  # after a full claim, more may wait: go on at once
+                await asyncio.sleep(self._gw.settings.outbox.interval_s)
 
     async def _guarded(self, destination: str, work: Awaitable[int]) -> int:
         try:
