@@ -275,18 +275,39 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _check_storage(gw: Gateway) -> str | None:
-    """Open and close storage once before serving: a wrong schema or no database stops here."""
+    """Open and close storage once before serving: a wrong schema or no database stops here.
+
+    Storage that cannot be reached yet (a database that starts after the gateway, as containers
+    and hosts do when they boot together) is tried again, with growing pauses, for up to
+    gateway.toml's `storage_wait_s`; a wrong schema version stops at once.
+    """
     import asyncio
+    import time
 
     async def run() -> None:
         await gw.storage.open()
         await gw.storage.close()
 
-    try:
-        asyncio.run(run())
-    except (StorageUnavailable, SchemaVersionError) as exc:
-        return str(exc)
-    return None
+    give_up = time.monotonic() + gw.settings.storage_wait_s
+    pause = 0.25
+    while True:
+        try:
+            asyncio.run(run())
+        except SchemaVersionError as exc:
+            return str(exc)
+        except StorageUnavailable as exc:
+            left = give_up - time.monotonic()
+            if left <= 0:
+                return f"{exc} (gave up after storage_wait_s = {gw.settings.storage_wait_s:g} s)"
+            print(
+                f"gateway: storage not reachable yet ({exc}); trying again for up to {left:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 5.0)
+            continue
+        return None
 
 
 def _keys_rotate(args: argparse.Namespace) -> int:

@@ -58,7 +58,9 @@ def build_gateway(
         settings=settings,
         catalogue=catalogue,
         partners=partners,
-        storage=open_storage(storage_url, data.path),
+        storage=open_storage(
+            storage_url, data.path, operation_timeout_s=settings.storage_timeout_s
+        ),
         pseudonymiser=Pseudonymiser(data.secret("pseudonym")),
         cipher=keys.cipher,
         tokens=keys.tokens,

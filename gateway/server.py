@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -14,6 +15,7 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
+from gateway.memory import trim_periodically, tune_malloc
 from gateway.reload import reload_partners_and_keys
 from gateway.web import create_app
 from gateway.web.context import Gateway
@@ -38,6 +40,7 @@ def bind(host: str, port: int) -> socket.socket:
 async def _run_worker(
     gw: Gateway, sock: socket.socket, announce: str | None, tls: ssl.SSLContext | None
 ) -> None:
+    tune_malloc()  # before the storage's threads start, each with an arena of its own
     app = create_app(gw)
     runner = ReadTimeoutRunner(
         app,
@@ -52,6 +55,7 @@ async def _run_worker(
         max_field_size=gw.settings.max_header_bytes,
     )
     await runner.setup()
+    _settle_garbage_collector()
     # Accept one connection per wake-up (asyncio takes up to `backlog` at once), so that the
     # workers sharing the socket share the connections evenly; then restore the kernel's queue.
     site = web.SockSite(runner, sock, ssl_context=tls, backlog=1)
@@ -71,9 +75,29 @@ async def _run_worker(
         task.add_done_callback(reloads.discard)
 
     loop.add_signal_handler(signal.SIGHUP, reload)
+    # Freed heap pages go back to the system, so a long-running worker's RSS follows its use.
+    trimming = loop.create_task(trim_periodically())
     await stop.wait()
     log.info("shutting_down")
+    trimming.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await trimming
     await runner.cleanup()
+
+
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def _settle_garbage_collector() -> None:
+    """Once a worker has loaded everything it keeps (configuration, schemas, routes): leave
+    those objects out of every later collection, and collect the youngest generation every
+    20 000 allocations instead of 700. A request makes hundreds of short-lived containers, so
+    the default ran a collection every few requests; with 64 connections open, p99 latency fell
+    from 47-50 to 41-42 ms and throughput rose 3-5% (bench at 64 connections, alternating runs).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def serve(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ _KNOWN = frozenset(
         "max_json_items",
         "read_timeout_s",
         "keepalive_timeout_s",
+        "storage_timeout_s",
+        "storage_wait_s",
         "rate_limits",
         "logbook",
         "outbox",
@@ -76,6 +79,8 @@ class Settings:
     max_json_items: int = 1000
     read_timeout_s: float = 10.0  # a request head, and its body, must each arrive within it
     keepalive_timeout_s: float = 75.0  # an idle kept-alive connection is closed after it
+    storage_timeout_s: float = 30.0  # one PostgreSQL read or write, then 503 storage_unavailable
+    storage_wait_s: float = 30.0  # `gateway serve` waits this long for unreachable storage
     # (requests per second, burst) per partner kind, and "actor" for each professional
     rates: Mapping[str, tuple[float, int]] = field(default_factory=lambda: dict(DEFAULT_RATES))
     failed_assertions_per_minute: int = 20  # logged one by one; more get 429 and one summary
@@ -126,10 +131,21 @@ def load_settings(config_dir: Path) -> Settings:
         max_json_items=table.integer("max_json_items", 1000, minimum=10),
         read_timeout_s=table.seconds("read_timeout_s", 10.0),
         keepalive_timeout_s=table.seconds("keepalive_timeout_s", 75.0),
+        storage_timeout_s=table.seconds("storage_timeout_s", 30.0, low=1.0, high=600.0),
+        storage_wait_s=_wait(table),
         logbook=read_logbook(table),
         outbox=read_outbox(table),
         **_rates(table),
     )
+
+
+def _wait(table: Table) -> float:
+    """`storage_wait_s`: 0 gives up at once; otherwise any non-negative number of seconds."""
+    wait = table._get("storage_wait_s", float, 30.0, False)
+    assert wait is not None
+    if not (wait >= 0 and math.isfinite(wait)):
+        raise table.fail(f"'storage_wait_s' must be 0 or a positive number of seconds, not {wait}")
+    return float(wait)
 
 
 def _rates(table: Table) -> dict[str, Any]:

@@ -41,9 +41,8 @@ DECISIONS = frozenset(
 
 def format_time(moment: datetime) -> str:
     """RFC 3339 in UTC with milliseconds, e.g. 2026-11-25T10:00:00.123Z."""
-    return (
-        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )
+    # isoformat truncates to milliseconds (as microsecond // 1000 would) and ends in "+00:00".
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_time(text: str) -> datetime:

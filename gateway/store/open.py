@@ -11,10 +11,13 @@ from gateway.store.sqlite import SqliteStorage
 __all__ = ["open_storage", "split_schema"]
 
 
-def open_storage(url: str | None, data_dir: Path) -> Storage:
+def open_storage(
+    url: str | None, data_dir: Path, *, operation_timeout_s: float | None = None
+) -> Storage:
     """`sqlite:///path` (default: under the data folder) or `postgresql://...[?schema=name]`.
 
     The `schema` query parameter (ours, not libpq's) puts every table in that PostgreSQL schema.
+    `operation_timeout_s` bounds each PostgreSQL read or write (gateway.toml's storage_timeout_s).
     """
     if url is None:
         return SqliteStorage(data_dir / "gateway.sqlite3")
@@ -24,7 +27,9 @@ def open_storage(url: str | None, data_dir: Path) -> Storage:
         from gateway.store.postgres import PostgresStorage  # only deployments on PostgreSQL load it
 
         dsn, schema = split_schema(url)
-        return PostgresStorage(dsn, schema=schema)
+        if operation_timeout_s is None:
+            return PostgresStorage(dsn, schema=schema)
+        return PostgresStorage(dsn, schema=schema, operation_timeout_s=operation_timeout_s)
     raise ValueError(
         f"unsupported --storage URL scheme {url.split(':', 1)[0]!r}; "
         "use sqlite:///PATH or postgresql://..."

@@ -158,10 +158,16 @@ class PostgresStorage:
     (migrations excepted), whether the database refuses, drops or silently ignores it.
     """
 
-    def __init__(self, dsn: str, *, schema: str | None = None) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        schema: str | None = None,
+        operation_timeout_s: float = OPERATION_TIMEOUT_S,
+    ) -> None:
         self.dsn = dsn
         self.schema = _checked_schema(schema)
-        self.operation_timeout_s = OPERATION_TIMEOUT_S
+        self.operation_timeout_s = operation_timeout_s
         self._pool: Any = None
 
     # -- connections ---------------------------------------------------------------------------

@@ -61,6 +61,7 @@ __all__ = ["SqliteStorage"]
 
 T = TypeVar("T")
 _BATCH_MAX = 256
+READER_CACHE_KIB = 512  # page cache per reader connection
 _Job = tuple[Callable[[sqlite3.Connection], Any], "asyncio.Future[Any]"]
 
 
@@ -197,6 +198,10 @@ class SqliteStorage:
         if conn is None:
             conn = self._connect()
             conn.execute("PRAGMA query_only = ON")
+            # In WAL mode a reader's page cache is discarded whenever another connection has
+            # committed since its last read, which under load is before nearly every read: a
+            # large cache only holds memory. The writer keeps SQLite's default (2 MiB).
+            conn.execute(f"PRAGMA cache_size = -{READER_CACHE_KIB}")
             self._local.conn = conn
         return conn
 
@@ -308,7 +313,8 @@ class SqliteStorage:
 
     # -- log -----------------------------------------------------------------------------------
     async def append_log(self, entries: Sequence[LogEntry]) -> list[int]:
-        return await self._write(lambda c: _append(c, entries))
+        rows = _log_rows(entries)
+        return await self._write(lambda c: _insert_log(c, rows))
 
     async def log_size(self) -> int:
         return await self._read(_size)
@@ -834,8 +840,31 @@ class SqliteStorage:
         effects: ExchangeEffects | None = None,
         outbox: Sequence[OutboxItem] = (),
     ) -> list[int]:
+        # Rows are made here, on the event loop, so the writer holds the lock only to insert.
+        log_rows = _log_rows(entries)
+        inbox_rows = [
+            (
+                m.message_id,
+                m.recipient,
+                m.subject,
+                m.exchange_id,
+                m.disclosure_id,
+                m.purpose,
+                m.sender_partner,
+                m.sender_role,
+                m.case_id,
+                m.in_reply_to,
+                _ms(m.sent_at),
+                _ms(m.retain_until),
+                m.sealing,
+                m.body,
+                m.subject_system,
+            )
+            for m in messages
+        ]
+
         def write(c: sqlite3.Connection) -> list[int]:
-            indices = _append(c, entries)
+            indices = _insert_log(c, log_rows)
             if effects is not None:
                 _apply_effects(c, effects)
             if outbox:
@@ -853,26 +882,7 @@ class SqliteStorage:
                 "INSERT INTO inbox (message_id, recipient, subject, exchange_id, disclosure_id, purpose, "
                 "sender_partner, sender_role, case_id, in_reply_to, sent_ms, retain_ms, sealing, body, "
                 "subject_system) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        m.message_id,
-                        m.recipient,
-                        m.subject,
-                        m.exchange_id,
-                        m.disclosure_id,
-                        m.purpose,
-                        m.sender_partner,
-                        m.sender_role,
-                        m.case_id,
-                        m.in_reply_to,
-                        _ms(m.sent_at),
-                        _ms(m.retain_until),
-                        m.sealing,
-                        m.body,
-                        m.subject_system,
-                    )
-                    for m in messages
-                ],
+                inbox_rows,
             )
             return indices
 
@@ -1094,29 +1104,40 @@ def _size(c: sqlite3.Connection) -> int:
 
 
 def _append(c: sqlite3.Connection, entries: Sequence[LogEntry]) -> list[int]:
+    return _insert_log(c, _log_rows(entries))
+
+
+_LogRow = tuple[
+    bytes, int, str, str | None, str | None, str | None, str | None, str | None, str | None, int
+]
+
+
+def _log_rows(entries: Sequence[LogEntry]) -> list[_LogRow]:
+    """The log_entries columns but the index: made before the write, outside the shared lock
+    (the canonical leaf is most of the work of appending)."""
+    return [
+        (
+            entry.canonical(),
+            _ms(entry.time),
+            entry.decision,
+            entry.purpose,
+            entry.sender.partner if entry.sender is not None else None,
+            entry.recipient,
+            entry.subject,
+            entry.exchange_id,
+            entry.reason,
+            int(entry.break_glass),
+        )
+        for entry in entries
+    ]
+
+
+def _insert_log(c: sqlite3.Connection, rows: Sequence[_LogRow]) -> list[int]:
     # Inside the writer's IMMEDIATE transaction no other process can append, so max+1 is gap-free.
     start = _size(c)
-    rows = []
-    for offset, entry in enumerate(entries):
-        sender = entry.sender.partner if entry.sender is not None else None
-        rows.append(
-            (
-                start + offset,
-                entry.canonical(),
-                _ms(entry.time),
-                entry.decision,
-                entry.purpose,
-                sender,
-                entry.recipient,
-                entry.subject,
-                entry.exchange_id,
-                entry.reason,
-                int(entry.break_glass),
-            )
-        )
     c.executemany(
         "INSERT INTO log_entries (idx, leaf, time_ms, decision, purpose, sender, recipient, "
         "subject, exchange_id, reason, break_glass) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rows,
+        [(start + offset, *row) for offset, row in enumerate(rows)],
     )
-    return [start + i for i in range(len(entries))]
+    return [start + i for i in range(len(rows))]

@@ -247,6 +247,7 @@ async def execute_exchange(
     entries: list[LogEntry] = []
     messages: list[StoredMessage] = []
     disclosures: list[dict[str, Any]] = []
+    standards = _standards_fields(gw, trace, decision.purpose.id)
     for outcome in decision.recipients:
         if outcome.refusal is not None:
             entries.append(
@@ -278,9 +279,9 @@ async def execute_exchange(
                     "message_id": message_id,
                     **({"review": "pending"} if decision.break_glass else {}),
                 },
+                **standards,
             )
         )
-        entries[-1] = _standards(gw, trace, entries[-1])
         messages.append(
             _message(
                 gw,
@@ -405,13 +406,17 @@ def _subject_as_given(parsed: ExchangeRequest) -> dict[str, Any]:
 
 def _standards(gw: Gateway, trace: TraceContext, entry: LogEntry) -> LogEntry:
     """The entry with its trace and its purpose's processing activity and confidentiality."""
-    purpose = gw.catalogue.get(entry.purpose) if entry.purpose is not None else None
-    return replace(
-        entry,
-        trace=trace.to_json(),
-        processing_activity=None if purpose is None else purpose.processing_activity,
-        confidentiality=None if purpose is None else purpose.confidentiality,
-    )
+    return replace(entry, **_standards_fields(gw, trace, entry.purpose))
+
+
+def _standards_fields(gw: Gateway, trace: TraceContext, purpose_id: str | None) -> dict[str, Any]:
+    """An entry's trace and its purpose's processing activity and confidentiality, as fields."""
+    purpose = gw.catalogue.get(purpose_id) if purpose_id is not None else None
+    return {
+        "trace": trace.to_json(),
+        "processing_activity": None if purpose is None else purpose.processing_activity,
+        "confidentiality": None if purpose is None else purpose.confidentiality,
+    }
 
 
 def _refusal_entry(

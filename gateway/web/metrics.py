@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import cast
+from typing import Any, cast
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -25,6 +25,7 @@ from prometheus_client import (
 __all__ = ["METRICS", "Metrics"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class Metrics:
@@ -60,6 +61,11 @@ class Metrics:
         )
 
     def middleware(self) -> Middleware:
+        # The labelled children, looked up once per label set: labels() takes a lock and
+        # builds its key on every call, a noticeable share of a fast request.
+        counted: dict[tuple[str, str, str], Any] = {}
+        timed: dict[str, Any] = {}
+
         @web.middleware
         async def measure(request: web.Request, handler: Handler) -> web.StreamResponse:
             started = time.perf_counter()
@@ -74,8 +80,18 @@ class Metrics:
             finally:
                 resource = request.match_info.route.resource
                 route = resource.canonical if resource is not None else "unmatched"
-                self.requests.labels(request.method, route, str(status)).inc()
-                self.latency.labels(route).observe(time.perf_counter() - started)
+                # Any token is a method to HTTP: unknown ones share a label, so a client cannot
+                # grow the metrics without bound.
+                method = request.method if request.method in _METHODS else "other"
+                key = (method, route, str(status))
+                counter = counted.get(key)
+                if counter is None:
+                    counter = counted[key] = self.requests.labels(*key)
+                histogram = timed.get(route)
+                if histogram is None:
+                    histogram = timed[route] = self.latency.labels(route)
+                counter.inc()
+                histogram.observe(time.perf_counter() - started)
 
         return cast(Middleware, measure)
 

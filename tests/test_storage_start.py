@@ -1,0 +1,192 @@
+"""`gateway serve` when its storage is not there yet: it waits (storage_wait_s), then serves or
+says plainly that it gave up; and gateway.toml's storage timeouts are read and checked."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import asyncpg  # type: ignore[import-untyped]
+import pytest
+
+from gateway.config import ConfigError, load_settings
+from gateway.runtime import build_gateway
+from gateway.store.postgres import PostgresStorage
+from tests.conftest import copy_config
+from tests.storage_fixtures import POSTGRES_DSN, require_postgres
+
+GATEWAY = [sys.executable, "-m", "gateway.cli"]
+
+
+def _config(tmp_path: Path, **settings: str) -> Path:
+    config = copy_config(tmp_path / "config")
+    toml = config / "gateway.toml"
+    kept = [
+        line for line in toml.read_text().splitlines() if line.split("=")[0].strip() not in settings
+    ]
+    # First in the file: top-level keys, before any [table].
+    toml.write_text("".join(f"{k} = {v}\n" for k, v in settings.items()) + "\n".join(kept) + "\n")
+    return config
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _through(port: int, schema: str) -> str:
+    """POSTGRES_DSN, reached through 127.0.0.1:port, with the gateway's tables in `schema`."""
+    parts = urlsplit(POSTGRES_DSN)
+    user = f"{parts.username}@" if parts.username else ""
+    return f"postgresql://{user}127.0.0.1:{port}{parts.path}?schema={schema}"
+
+
+@contextlib.contextmanager
+def _forwarder(port: int, start_after_s: float) -> Iterator[None]:
+    """After `start_after_s`, relay 127.0.0.1:port to the test PostgreSQL (a database that comes
+    up after the gateway), until the block ends."""
+    target = urlsplit(POSTGRES_DSN)
+    stopped = threading.Event()
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+
+    async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(
+            target.hostname or "127.0.0.1", target.port or 5432
+        )
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    async def main() -> None:
+        await asyncio.sleep(start_after_s)
+        server = await asyncio.start_server(relay, "127.0.0.1", port)
+        async with server:
+            await asyncio.to_thread(stopped.wait)
+
+    thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stopped.set()
+        thread.join(timeout=10)
+
+
+async def _drop_schema(schema: str) -> None:
+    conn = await asyncpg.connect(POSTGRES_DSN)
+    try:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    finally:
+        await conn.close()
+
+
+def test_storage_that_never_comes_is_given_up_after_storage_wait_s(tmp_path: Path) -> None:
+    config = _config(tmp_path, storage_wait_s="1.5")
+    began = time.monotonic()
+    result = subprocess.run(
+        [
+            *GATEWAY,
+            "serve",
+            "--config",
+            str(config),
+            "--data",
+            str(tmp_path / "data"),
+            "--port",
+            "0",
+            "--storage",
+            _through(_free_port(), "never_there"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    waited = time.monotonic() - began
+    assert result.returncode == 2, result.stderr
+    assert "storage not reachable yet" in result.stderr
+    assert "gave up after storage_wait_s = 1.5 s" in result.stderr
+    assert waited >= 1.5
+    assert "listening on" not in result.stdout
+
+
+@pytest.mark.slow
+async def test_the_gateway_waits_for_storage_that_starts_after_it(tmp_path: Path) -> None:
+    await require_postgres()
+    schema = f"test_{secrets.token_hex(6)}"
+    port = _free_port()
+    config = _config(tmp_path, storage_wait_s="60")
+    try:
+        with _forwarder(port, start_after_s=2.0):
+            process = await asyncio.create_subprocess_exec(
+                *GATEWAY,
+                "serve",
+                "--config",
+                str(config),
+                "--data",
+                str(tmp_path / "data"),
+                "--port",
+                "0",
+                "--storage",
+                _through(port, schema),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+            try:
+                assert process.stdout is not None
+                assert process.stderr is not None
+                line = (await asyncio.wait_for(process.stdout.readline(), 60)).decode().strip()
+                assert line.startswith("listening on http://127.0.0.1:"), line
+                url = line.removeprefix("listening on ")
+                ready = await asyncio.to_thread(_get, url + "/readyz")
+                assert ready == 200
+            finally:
+                process.terminate()
+                await asyncio.wait_for(process.wait(), 30)
+            stderr = (await process.stderr.read()).decode()
+            assert "storage not reachable yet" in stderr
+    finally:
+        await _drop_schema(schema)
+
+
+def _get(url: str) -> int:
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback
+        return int(response.status)
+
+
+def test_storage_timeouts_are_read_from_gateway_toml(tmp_path: Path) -> None:
+    settings = load_settings(_config(tmp_path, storage_timeout_s="7", storage_wait_s="0"))
+    assert (settings.storage_timeout_s, settings.storage_wait_s) == (7.0, 0.0)
+    gw = build_gateway(tmp_path / "config", tmp_path / "data", POSTGRES_DSN)
+    assert isinstance(gw.storage, PostgresStorage)
+    assert gw.storage.operation_timeout_s == 7.0
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("storage_wait_s", "-1"),
+        ("storage_wait_s", "inf"),
+        ("storage_timeout_s", "0.5"),
+        ("storage_timeout_s", "0"),
+    ],
+)
+def test_bad_storage_timeouts_are_refused(tmp_path: Path, key: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=key):
+        load_settings(_config(tmp_path, **{key: value}))
