@@ -40,6 +40,11 @@ def _config(tmp_path: Path, **settings: str) -> Path:
     return config
 
 
+def _serve(config: Path, data: Path, storage: str) -> list[str]:
+    command = [*GATEWAY, "serve", "--config", str(config), "--data", str(data), "--port", "0"]
+    return [*command, "--storage", storage]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -100,18 +105,7 @@ def test_storage_that_never_comes_is_given_up_after_storage_wait_s(tmp_path: Pat
     config = _config(tmp_path, storage_wait_s="1.5")
     began = time.monotonic()
     result = subprocess.run(
-        [
-            *GATEWAY,
-            "serve",
-            "--config",
-            str(config),
-            "--data",
-            str(tmp_path / "data"),
-            "--port",
-            "0",
-            "--storage",
-            _through(_free_port(), "never_there"),
-        ],
+        _serve(config, tmp_path / "data", _through(_free_port(), "never_there")),
         capture_output=True,
         text=True,
         timeout=60,
@@ -134,16 +128,7 @@ async def test_the_gateway_waits_for_storage_that_starts_after_it(tmp_path: Path
     try:
         with _forwarder(port, start_after_s=2.0):
             process = await asyncio.create_subprocess_exec(
-                *GATEWAY,
-                "serve",
-                "--config",
-                str(config),
-                "--data",
-                str(tmp_path / "data"),
-                "--port",
-                "0",
-                "--storage",
-                _through(port, schema),
+                *_serve(config, tmp_path / "data", _through(port, schema)),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
