@@ -149,7 +149,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from gateway.memory import tune_malloc
     from gateway.server import bind, serve
+
+    # Before the storage check below starts threads: their arenas would outlive the setting.
+    tune_malloc()
 
     if args.workers < 1:
         print("gateway: --workers must be at least 1", file=sys.stderr)
@@ -293,6 +297,8 @@ def _check_storage(gw: Gateway) -> str | None:
     while True:
         try:
             asyncio.run(run())
+        except KeyboardInterrupt:
+            return "interrupted while waiting for storage"
         except SchemaVersionError as exc:
             return str(exc)
         except StorageUnavailable as exc:
@@ -304,7 +310,10 @@ def _check_storage(gw: Gateway) -> str | None:
                 file=sys.stderr,
                 flush=True,
             )
-            time.sleep(min(pause, left))
+            try:
+                time.sleep(min(pause, left))
+            except KeyboardInterrupt:
+                return "interrupted while waiting for storage"
             pause = min(pause * 2, 5.0)
             continue
         return None

@@ -55,25 +55,33 @@ def _malloc_trim() -> Callable[[int], int] | None:
 
 
 def tune_malloc() -> bool:
-    """Call once in a worker before its threads start; False where malloc is not glibc's.
+    """Call once in the serving process before any thread starts (forked workers inherit it);
+    False where malloc is not glibc's or glibc refused a setting.
 
     - The threads share at most WORKER_ARENAS arenas (glibc's default is eight per core), each
-      with its own free pages kept.
+      with its own free pages kept. Threads that ran before this call keep their arenas, in a
+      forked worker too, hence "before any thread".
     - Blocks of MMAP_THRESHOLD or more (an audit page, a large answer) are mapped and unmapped
       on their own. By default glibc raises that threshold to the size of every mapped block
       freed, up to 32 MiB, after which such blocks come from the heap and leave holes there
       that small long-lived blocks pin.
 
-    What the operator set with MALLOC_ARENA_MAX or MALLOC_MMAP_THRESHOLD_ is left alone.
+    What the operator set (MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_, or the same through
+    GLIBC_TUNABLES) is left alone.
     """
     libc = _glibc()
     if libc is None:
         return False
-    if not os.environ.get("MALLOC_ARENA_MAX"):
-        libc.mallopt(_M_ARENA_MAX, WORKER_ARENAS)
-    if not os.environ.get("MALLOC_MMAP_THRESHOLD_"):
-        libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
-    return True
+    tunables = os.environ.get("GLIBC_TUNABLES", "")
+    ok = True
+    if not os.environ.get("MALLOC_ARENA_MAX") and "glibc.malloc.arena_max" not in tunables:
+        ok = bool(libc.mallopt(_M_ARENA_MAX, WORKER_ARENAS)) and ok
+    if (
+        not os.environ.get("MALLOC_MMAP_THRESHOLD_")
+        and "glibc.malloc.mmap_threshold" not in tunables
+    ):
+        ok = bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and ok
+    return ok
 
 
 def release_free_memory() -> bool:

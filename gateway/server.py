@@ -15,7 +15,7 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
-from gateway.memory import trim_periodically, tune_malloc
+from gateway.memory import trim_periodically
 from gateway.reload import reload_partners_and_keys
 from gateway.web import create_app
 from gateway.web.context import Gateway
@@ -40,7 +40,6 @@ def bind(host: str, port: int) -> socket.socket:
 async def _run_worker(
     gw: Gateway, sock: socket.socket, announce: str | None, tls: ssl.SSLContext | None
 ) -> None:
-    tune_malloc()  # before the storage's threads start, each with an arena of its own
     app = create_app(gw)
     runner = ReadTimeoutRunner(
         app,

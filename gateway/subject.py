@@ -42,7 +42,7 @@ __all__ = [
 
 SubjectKind = Literal["bsn", "identifier"]
 
-_NINE_DIGITS: Final = re.compile(r"^[0-9]{9}$")
+_NINE_DIGITS: Final = re.compile(r"[0-9]{9}")  # used with fullmatch: no "\n" slips past $
 # A declared system is an absolute URI of printable ASCII (no spaces, never 0x00), short enough
 # for VNG Verwerkingenlogging's `soortObjectId` (242 characters).
 SYSTEM_SHAPE: Final = re.compile(r"^(?:urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:|https?://)[!-~]{1,200}$")
@@ -77,7 +77,7 @@ def validate_bsn(value: object) -> str:
     The elfproef: 9*d1 + 8*d2 + ... + 2*d8 - 1*d9 must be divisible by 11 (and not all zeros).
     The message never repeats the value: an error message must not carry a BSN.
     """
-    if not isinstance(value, str) or not _NINE_DIGITS.match(value):
+    if not isinstance(value, str) or not _NINE_DIGITS.fullmatch(value):
         raise InvalidSubject("subject.bsn must be a string of exactly 9 digits")
     if _elfproef_remainder(value) != 0 or value == "000000000":
         raise InvalidSubject("subject.bsn fails the elfproef (the BSN check digit test)")
@@ -92,7 +92,7 @@ def passes_onderwijsnummer_check(value: str) -> bool:
     implements, after nl.wikipedia.org/wiki/Onderwijsnummer.
     """
     return (
-        _NINE_DIGITS.match(value) is not None
+        _NINE_DIGITS.fullmatch(value) is not None
         and value.startswith("10")
         and _elfproef_remainder(value) == 5
     )
@@ -225,7 +225,7 @@ def _accepted_hint(systems: Mapping[str, IdentifierSystem]) -> str:
 
 def _safe_system(system: str) -> bool:
     """Whether a caller's system may be named in an error: URI-shaped, no BSN-like number."""
-    return SYSTEM_SHAPE.match(system) is not None and _NINE_DIGIT_RUN.search(system) is None
+    return SYSTEM_SHAPE.fullmatch(system) is not None and _NINE_DIGIT_RUN.search(system) is None
 
 
 def parse_subject(

@@ -154,7 +154,8 @@ class VngReceiver(LoopbackService):
         self.rejected: list[str] = []
         self.refuse_next = 0  # answer this many valid requests 400 (a receiver's own rule)
         self.delay_s = 0.0  # answer this much later (a slow receiver)
-        self.on_request: Callable[[], None] | None = None  # e.g. move a test clock on
+        # Called with each accepted request, e.g. to move a test clock on.
+        self.on_request: Callable[[web.Request], None] | None = None
         self._validator = verwerkingsactie_validator()
 
     @property
@@ -179,7 +180,7 @@ class VngReceiver(LoopbackService):
             self.rejected.extend(errors)
             return web.json_response({"invalidParams": errors}, status=400)
         if self.on_request is not None:
-            self.on_request()
+            self.on_request(request)
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         if self.refuse_next:

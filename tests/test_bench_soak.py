@@ -21,6 +21,7 @@ def _samples(rss: list[int], warm_index: int) -> list[dict[str, Any]]:
 def test_one_high_sample_at_either_end_does_not_decide_the_growth() -> None:
     per_window = int(MEMORY_WINDOW_S / SAMPLE_EVERY_S) + 1
     rss = [50_000] + [80_000] * 3 + [70_000] * per_window + [80_000] * 20 + [80_000] * per_window
+    rss[4] = 60_000  # a trough just as the warm-up ends
     rss[-1] = 95_000  # a swing just as the run ends
     grown = memory_growth(_samples(rss, warm_index=4), [7])["7"]
     assert grown["warm_kib"] == 70_000

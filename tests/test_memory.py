@@ -8,6 +8,7 @@ functions say False and do nothing, which the last tests check for their part.
 from __future__ import annotations
 
 import asyncio
+import os
 import platform
 import subprocess
 import sys
@@ -20,13 +21,22 @@ from gateway import memory
 glibc_only = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc")
 
 
-def _python(code: str) -> str:
+# The malloc settings of whoever runs the tests must not decide them.
+_CLEAN_ENV = {
+    k: v
+    for k, v in os.environ.items()
+    if not k.startswith("MALLOC_") and k not in ("GLIBC_TUNABLES", "LD_PRELOAD")
+}
+
+
+def _python(code: str, *args: str, env: dict[str, str] | None = None) -> str:
     done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
+        [sys.executable, "-c", textwrap.dedent(code), *args],
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
+        env=_CLEAN_ENV if env is None else env,
     )
     return done.stdout.strip()
 
@@ -85,40 +95,35 @@ def test_tune_malloc_maps_large_blocks_apart_from_the_heap() -> None:
         print(libc.mallinfo2().hblks - before)
         """
     for mode, mapped in (("tuned", 1), ("default", 0)):
-        done = subprocess.run(
-            [sys.executable, "-c", textwrap.dedent(code), mode],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        assert int(done.stdout.strip()) == mapped, mode
+        assert int(_python(code, mode)) == mapped, mode
 
 
 @glibc_only
-def test_operator_settings_for_malloc_are_left_alone() -> None:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import ctypes\n"
-            "from gateway.memory import tune_malloc\n"
-            "assert tune_malloc()\n"
-            "b = b'q' * 1_000_000\n"
-            "class M(ctypes.Structure):\n"
-            "    _fields_ = [(n, ctypes.c_size_t) for n in ('arena','ordblks','smblks','hblks',"
-            "'hblkhd','usmblks','fsmblks','uordblks','fordblks','keepcost')]\n"
-            "libc = ctypes.CDLL('libc.so.6'); libc.mallinfo2.restype = M\n"
-            "print(libc.mallinfo2().hblks)\n",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-        env={"MALLOC_MMAP_THRESHOLD_": str(4 * 1024 * 1024), "PATH": "/usr/bin:/bin"},
-    )
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"MALLOC_MMAP_THRESHOLD_": str(4 * 1024 * 1024)},
+        {"GLIBC_TUNABLES": f"glibc.malloc.mmap_threshold={4 * 1024 * 1024}"},
+    ],
+)
+def test_operator_settings_for_malloc_are_left_alone(setting: dict[str, str]) -> None:
+    code = """
+        import ctypes
+        from gateway.memory import tune_malloc
+
+        class M(ctypes.Structure):
+            _fields_ = [(n, ctypes.c_size_t) for n in (
+                "arena", "ordblks", "smblks", "hblks", "hblkhd",
+                "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = M
+        assert tune_malloc()
+        block = b"q" * 1_000_000
+        print(libc.mallinfo2().hblks)
+        """
     # Under the operator's 4 MiB threshold the 1 MB block is taken from the heap.
-    assert int(out.stdout.strip()) == 0
+    assert int(_python(code, env={**_CLEAN_ENV, **setting})) == 0
 
 
 async def test_trim_periodically_releases_until_cancelled(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from gateway.clock import FixedClock, SystemClock
 from gateway.config import ConfigError, load_partners, load_settings
@@ -415,21 +416,32 @@ async def test_a_second_dispatcher_never_takes_over_rows_the_first_is_still_send
 ) -> None:
     """Time passes while the first dispatcher posts (a slow partner log): each of its claims
     is sized to finish within the lease, so the second, claiming all the while, never gets
-    a row the first is still working through, and no action arrives twice."""
+    a row the first is still working through, and no action arrives twice.
+
+    Only the first dispatcher's posts move the clock: were the second's to move it too, a row
+    the first has just posted could expire before the first marks it done, which takes real
+    instants in which the fake clock can jump seconds."""
     team_log = VngReceiver()
     await team_log.start()
+    second_session = aiohttp.ClientSession(headers={"X-Test-Dispatcher": "second"})
     try:
         running = await start(vng={"swt-denhelder": team_log.url}, outbox="lease_s = 3\n")
 
-        def a_second_passes() -> None:
-            running.clock.moment += timedelta(seconds=1)
+        first_posted = asyncio.Event()
+
+        def a_second_passes(request: web.Request) -> None:
+            if request.headers.get("X-Test-Dispatcher") != "second":
+                running.clock.moment += timedelta(seconds=1)
+                first_posted.set()
 
         await send_feedback(running, 6)
         team_log.on_request = a_second_passes
+        team_log.delay_s = 0.05  # long enough for the second to claim while the first posts
         first = OutboxDispatcher(running.gw, session, Metrics())
-        second = OutboxDispatcher(running.gw, session, Metrics())
+        second = OutboxDispatcher(running.gw, second_session, Metrics())
 
         async def keep_claiming() -> None:
+            await asyncio.wait_for(first_posted.wait(), 10)  # the first holds its claim now
             for _ in range(40):
                 await second.run_once()
                 await asyncio.sleep(0.01)
@@ -444,6 +456,7 @@ async def test_a_second_dispatcher_never_takes_over_rows_the_first_is_still_send
         ids = [a["verwerkingId"] for a in team_log.actions]
         assert len(ids) == len(set(ids)) == 6
     finally:
+        await second_session.close()
         await team_log.stop()
 
 

@@ -15,7 +15,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
@@ -52,16 +52,19 @@ def _free_port() -> int:
 
 
 def _through(port: int, schema: str) -> str:
-    """POSTGRES_DSN, reached through 127.0.0.1:port, with the gateway's tables in `schema`."""
+    """POSTGRES_DSN (its user, password and parameters kept), reached through 127.0.0.1:port,
+    with the gateway's tables in `schema`."""
     parts = urlsplit(POSTGRES_DSN)
-    user = f"{parts.username}@" if parts.username else ""
-    return f"postgresql://{user}127.0.0.1:{port}{parts.path}?schema={schema}"
+    credentials = parts.netloc.rpartition("@")[0]
+    query = "&".join(q for q in (parts.query, f"schema={schema}") if q)
+    netloc = f"{credentials}@127.0.0.1:{port}" if credentials else f"127.0.0.1:{port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 @contextlib.contextmanager
-def _forwarder(port: int, start_after_s: float) -> Iterator[None]:
-    """After `start_after_s`, relay 127.0.0.1:port to the test PostgreSQL (a database that comes
-    up after the gateway), until the block ends."""
+def _forwarder(port: int) -> Iterator[None]:
+    """Relay 127.0.0.1:port to the test PostgreSQL until the block ends (a database that comes
+    up while the gateway is waiting for it)."""
     target = urlsplit(POSTGRES_DSN)
     stopped = threading.Event()
 
@@ -79,7 +82,6 @@ def _forwarder(port: int, start_after_s: float) -> Iterator[None]:
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
     async def main() -> None:
-        await asyncio.sleep(start_after_s)
         server = await asyncio.start_server(relay, "127.0.0.1", port)
         async with server:
             await asyncio.to_thread(stopped.wait)
@@ -125,28 +127,31 @@ async def test_the_gateway_waits_for_storage_that_starts_after_it(tmp_path: Path
     schema = f"test_{secrets.token_hex(6)}"
     port = _free_port()
     config = _config(tmp_path, storage_wait_s="60")
+    process = await asyncio.create_subprocess_exec(
+        *_serve(config, tmp_path / "data", _through(port, schema)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
     try:
-        with _forwarder(port, start_after_s=2.0):
-            process = await asyncio.create_subprocess_exec(
-                *_serve(config, tmp_path / "data", _through(port, schema)),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-            try:
-                assert process.stdout is not None
-                assert process.stderr is not None
-                line = (await asyncio.wait_for(process.stdout.readline(), 60)).decode().strip()
-                assert line.startswith("listening on http://127.0.0.1:"), line
-                url = line.removeprefix("listening on ")
-                ready = await asyncio.to_thread(_get, url + "/readyz")
-                assert ready == 200
-            finally:
-                process.terminate()
-                await asyncio.wait_for(process.wait(), 30)
-            stderr = (await process.stderr.read()).decode()
-            assert "storage not reachable yet" in stderr
+        # The database comes up only once the gateway has said it is waiting for it.
+        waiting = ""
+        while "storage not reachable yet" not in waiting:
+            waiting = (await asyncio.wait_for(process.stderr.readline(), 60)).decode()
+            assert waiting, "the gateway ended without waiting for storage"
+        with _forwarder(port):
+            line = (await asyncio.wait_for(process.stdout.readline(), 60)).decode().strip()
+            assert line.startswith("listening on http://127.0.0.1:"), line
+            url = line.removeprefix("listening on ")
+            assert await asyncio.to_thread(_get, url + "/readyz") == 200
+            process.terminate()
+            await asyncio.wait_for(process.wait(), 30)
     finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
         await _drop_schema(schema)
 
 

@@ -96,6 +96,14 @@ def test_a_bsn_is_never_an_onderwijsnummer():
         validate_bsn(ONDERWIJSNUMMER_CHILD)
 
 
+@pytest.mark.parametrize("suffix", ["\n", " ", "0", "\u0660"])
+def test_nine_digits_and_something_after_them_are_no_bsn(suffix: str) -> None:
+    # `$` in a pattern also matches before a final newline: the whole value must be 9 digits.
+    with pytest.raises(InvalidSubject, match="exactly 9 digits"):
+        validate_bsn(BSN_CHILD + suffix)
+    assert not passes_onderwijsnummer_check(ONDERWIJSNUMMER_CHILD + suffix)
+
+
 def onderwijsnummer_near(seed: int) -> str:
     """The first onderwijsnummer whose digits after "10" start at `seed` (the check digit fits)."""
     for k in range(20):

@@ -240,7 +240,7 @@ def _identifier_system(table: Table, purpose_ids: frozenset[str]) -> IdentifierS
     table.reject_unknown(_SYSTEM_KEYS)
     if system.lower() in {s.lower() for s in RESERVED_SYSTEMS}:
         raise table.fail('the BSN is not an identifier system: it has its own form, {"bsn": ...}')
-    if not SYSTEM_SHAPE.match(system):
+    if not SYSTEM_SHAPE.fullmatch(system):
         raise table.fail(
             "'system' must be an absolute URI (urn:..., https://...) of at most 200 printable "
             "ASCII characters without spaces"

@@ -183,7 +183,8 @@ class PostgresStorage:
         loop = asyncio.get_running_loop()
         end = loop.time() + deadline
         async with _unavailable_on_failure(action), asyncio.timeout_at(end) as budget:
-            conn = await pool.acquire(timeout=ACQUIRE_TIMEOUT_S)
+            # The wait for a pooled connection is part of the operation's budget.
+            conn = await pool.acquire(timeout=deadline)
             # A cancelled query makes asyncpg ask the server to cancel it, and the rollback after
             # it waits for the server too: a server that stopped answering would hold both
             # forever. Closing the connection at the deadline fails whatever waits on it at once.
