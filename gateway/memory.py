@@ -6,8 +6,9 @@ for later use; only the top of the main heap shrinks by itself. Under mixed traf
 resident memory then creeps up although what it has in use stays flat: during `make soak` on
 SQLite, `mallinfo2` showed 17-22 MiB in use throughout while the free-but-kept part grew from 1
 to 18 MiB and the worker's RSS by ~2 MiB a minute. `malloc_trim(0)` returns those free pages
-(with `madvise`, moving nothing), so the worker's footprint follows what it uses. On a C library
-other than glibc this does nothing.
+(with `madvise`, moving nothing), and tune_malloc keeps fewer arenas and large blocks off the
+heap; together they halve that growth on SQLite, they do not stop it (bench/README.md, "Worker
+memory under the soak"). On a C library other than glibc this module does nothing.
 """
 
 from __future__ import annotations
