@@ -41,6 +41,18 @@ def _python(code: str, *args: str, env: dict[str, str] | None = None) -> str:
     return done.stdout.strip()
 
 
+MALLINFO = """
+import ctypes
+
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd",
+        "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = MallInfo2
+"""
+
 RSS_ANON = """
 def rss_anon_kib():
     for line in open("/proc/self/status"):
@@ -74,17 +86,11 @@ def test_release_free_memory_hands_back_the_holes_malloc_keeps() -> None:
 
 @glibc_only
 def test_tune_malloc_maps_large_blocks_apart_from_the_heap() -> None:
-    code = """
-        import ctypes, sys
+    code = MALLINFO + textwrap.dedent(
+        """
+        import sys
         from gateway.memory import tune_malloc
 
-        class MallInfo2(ctypes.Structure):
-            _fields_ = [(n, ctypes.c_size_t) for n in (
-                "arena", "ordblks", "smblks", "hblks", "hblkhd",
-                "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
-
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallinfo2.restype = MallInfo2
         if sys.argv[1] == "tuned":
             assert tune_malloc()
         # Freeing a mapped block raises glibc's default threshold to its size (dynamic mode).
@@ -94,6 +100,7 @@ def test_tune_malloc_maps_large_blocks_apart_from_the_heap() -> None:
         block = b"z" * 1_000_000  # more than the heap's top has free: mapped, or the heap grows
         print(libc.mallinfo2().hblks - before)
         """
+    )
     for mode, mapped in (("tuned", 1), ("default", 0)):
         assert int(_python(code, mode)) == mapped, mode
 
@@ -107,21 +114,15 @@ def test_tune_malloc_maps_large_blocks_apart_from_the_heap() -> None:
     ],
 )
 def test_operator_settings_for_malloc_are_left_alone(setting: dict[str, str]) -> None:
-    code = """
-        import ctypes
+    code = MALLINFO + textwrap.dedent(
+        """
         from gateway.memory import tune_malloc
 
-        class M(ctypes.Structure):
-            _fields_ = [(n, ctypes.c_size_t) for n in (
-                "arena", "ordblks", "smblks", "hblks", "hblkhd",
-                "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
-
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallinfo2.restype = M
         assert tune_malloc()
         block = b"q" * 1_000_000
         print(libc.mallinfo2().hblks)
         """
+    )
     # Under the operator's 4 MiB threshold the 1 MB block is taken from the heap.
     assert int(_python(code, env={**_CLEAN_ENV, **setting})) == 0
 

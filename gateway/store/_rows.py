@@ -22,6 +22,7 @@ __all__ = [
     "dt",
     "expectation_from_row",
     "message_from_row",
+    "message_values",
     "ms",
 ]
 
@@ -49,6 +50,27 @@ def dt(stored: int) -> datetime:
 
 def day(days_since_epoch: int) -> date:
     return date.fromordinal(_EPOCH_ORDINAL + days_since_epoch)
+
+
+def message_values(m: StoredMessage) -> tuple[object, ...]:
+    """A message's columns as MESSAGE_COLUMNS lists them, without `seq`: what an insert binds."""
+    return (
+        m.message_id,
+        m.recipient,
+        m.subject,
+        m.exchange_id,
+        m.disclosure_id,
+        m.purpose,
+        m.sender_partner,
+        m.sender_role,
+        m.case_id,
+        m.in_reply_to,
+        ms(m.sent_at),
+        ms(m.retain_until),
+        m.sealing,
+        m.body,
+        m.subject_system,
+    )
 
 
 def message_from_row(r: Sequence[Any]) -> StoredMessage:

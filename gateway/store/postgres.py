@@ -39,6 +39,7 @@ from gateway.store._rows import day as _day
 from gateway.store._rows import dt as _dt
 from gateway.store._rows import expectation_from_row as _expectation
 from gateway.store._rows import message_from_row as _message
+from gateway.store._rows import message_values
 from gateway.store._rows import ms as _ms
 from gateway.store.base import (
     ActivityCount,
@@ -937,7 +938,7 @@ class PostgresStorage:
                     conn,
                     "inbox",
                     _INBOX_TYPES,
-                    [(first + i, *_message_values(m)) for i, m in enumerate(messages)],
+                    [(first + i, *message_values(m)) for i, m in enumerate(messages)],
                 )
                 recipients = sorted({m.recipient for m in messages})
                 await _poke(conn, recipients, "new_messages", messages[0].sent_at)
@@ -1274,26 +1275,6 @@ async def _append(conn: Any, entries: Sequence[LogEntry]) -> list[int]:
     ]
     await _insert(conn, "log_entries", _LOG_TYPES, rows)
     return list(range(start, end))
-
-
-def _message_values(m: StoredMessage) -> tuple[object, ...]:
-    return (
-        m.message_id,
-        m.recipient,
-        m.subject,
-        m.exchange_id,
-        m.disclosure_id,
-        m.purpose,
-        m.sender_partner,
-        m.sender_role,
-        m.case_id,
-        m.in_reply_to,
-        _ms(m.sent_at),
-        _ms(m.retain_until),
-        m.sealing,
-        m.body,
-        m.subject_system,
-    )
 
 
 async def _open_expectations(conn: Any, expectations: Sequence[Expectation]) -> None:

@@ -32,6 +32,7 @@ from gateway.store._rows import day as _day
 from gateway.store._rows import dt as _dt
 from gateway.store._rows import expectation_from_row as _expectation
 from gateway.store._rows import message_from_row as _message
+from gateway.store._rows import message_values
 from gateway.store._rows import ms as _ms
 from gateway.store.base import (
     ActivityCount,
@@ -842,26 +843,7 @@ class SqliteStorage:
     ) -> list[int]:
         # Rows are made here, on the event loop, so the writer holds the lock only to insert.
         log_rows = _log_rows(entries)
-        inbox_rows = [
-            (
-                m.message_id,
-                m.recipient,
-                m.subject,
-                m.exchange_id,
-                m.disclosure_id,
-                m.purpose,
-                m.sender_partner,
-                m.sender_role,
-                m.case_id,
-                m.in_reply_to,
-                _ms(m.sent_at),
-                _ms(m.retain_until),
-                m.sealing,
-                m.body,
-                m.subject_system,
-            )
-            for m in messages
-        ]
+        inbox_rows = [message_values(m) for m in messages]
 
         def write(c: sqlite3.Connection) -> list[int]:
             indices = _insert_log(c, log_rows)
