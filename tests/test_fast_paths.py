@@ -80,6 +80,23 @@ def test_remembering_tokens_stays_bounded_and_keeps_verifying(
         issuer.verify(early[0], now=later + timedelta(seconds=31))
 
 
+def test_a_full_memory_of_tokens_forgets_the_first_seen_one_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Under steady token churn the remembered set stays at its bound and keeps the newest,
+    # instead of emptying and refilling (which left the heap fragmented under the soak).
+    monkeypatch.setattr(tokens, "_REMEMBERED_TOKENS", 4)
+    issuer = AccessTokenIssuer(KEY, lifetime_s=60)
+    issued = [_issue(issuer, f"actor-{n}") for n in range(7)]
+    for n, token in enumerate(issued):
+        issuer.verify(token, now=NOW)
+        assert len(issuer._verified) == min(n + 1, 4)
+    assert list(issuer._verified) == issued[3:]
+    # A forgotten token is still good: verified again by its MAC, and remembered anew.
+    assert issuer.verify(issued[0], now=NOW).actor_id == "actor-0"
+    assert list(issuer._verified) == [*issued[4:], issued[0]]
+
+
 @settings(max_examples=60, deadline=None)
 @given(sizes=st.lists(st.integers(min_value=0, max_value=70), min_size=1, max_size=5))
 def test_folding_leaves_in_batches_gives_the_roots_of_appending_them_one_by_one(

@@ -6,9 +6,10 @@ kept for verification only, so the key can rotate without cutting off live token
 Tokens bind partner, key id and actor; the caller also checks that the key id is still
 registered, so removing a partner's key stops its tokens at once.
 
-A token that verified once is remembered in memory (bounded), so the next request with it costs
-a dictionary lookup instead of a MAC, two decodings and a JSON parse; its expiry is still checked
-on every use, and only tokens whose MAC verified are ever remembered.
+A token that verified once is remembered in memory, so the next request with it costs a
+dictionary lookup instead of a MAC, two decodings and a JSON parse; its expiry is still checked
+on every use, and only tokens whose MAC verified are ever remembered. At most the 1024 most
+recently first seen are remembered; an older one is verified again when it comes back.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,7 +38,7 @@ TOKEN_PREFIX = "gwat1."  # noqa: S105 - a format marker, not a secret
 MAX_LIFETIME_S = 600
 _MIN_KEY_BYTES = 32
 _MAX_TOKEN_LENGTH = 4096
-_REMEMBERED_TOKENS = 4096
+_REMEMBERED_TOKENS = 1024  # verified tokens remembered; a forgotten one is verified again
 _STRING_CLAIMS = ("sub", "kind", "kid", "act_sub", "act_role", "tid")
 
 
@@ -78,7 +80,7 @@ class AccessTokenIssuer:
         self._key = key
         self._lifetime_s = lifetime_s
         self._verification_keys = (key, *previous_keys)
-        self._verified: dict[str, AccessClaims] = {}
+        self._verified: OrderedDict[str, AccessClaims] = OrderedDict()
 
     def issue(
         self,
@@ -114,19 +116,13 @@ class AccessTokenIssuer:
         if claims is None:
             claims = self._authentic_claims(token)
             if len(self._verified) >= _REMEMBERED_TOKENS:
-                self._forget_expired(now)
+                # The first remembered is the first to expire (one lifetime for all tokens):
+                # forgetting it keeps the memory this takes flat under any token churn.
+                self._verified.popitem(last=False)
             self._verified[token] = claims
         if _timestamp(now) >= claims.expires_at.timestamp():
             raise InvalidToken("access token expired")
         return claims
-
-    def _forget_expired(self, now: datetime) -> None:
-        moment = _timestamp(now)
-        for token, claims in list(self._verified.items()):
-            if claims.expires_at.timestamp() <= moment:
-                del self._verified[token]
-        if len(self._verified) >= _REMEMBERED_TOKENS:
-            self._verified.clear()  # all still valid: start over rather than grow
 
     def _authentic_claims(self, token: str) -> AccessClaims:
         """The claims of a well-formed token whose MAC one of our keys made (expiry unchecked)."""

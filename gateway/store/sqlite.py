@@ -182,6 +182,7 @@ class SqliteStorage:
         self._writer: _Writer | None = None
         self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sqlite-reader")
         self._local = threading.local()
+        self._here: list[sqlite3.Connection] = []  # readers opened on callers' threads
 
     # -- connections ---------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -206,9 +207,35 @@ class SqliteStorage:
             self._local.conn = conn
         return conn
 
-    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        loop = asyncio.get_running_loop()
+    def _reader_here(self) -> sqlite3.Connection:
+        """The calling thread's own reader, which never waits for a lock (busy_timeout 0)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "here", None)
+        if conn is None:
+            conn = self._reader()
+            conn.execute("PRAGMA busy_timeout = 0")
+            self._local.here = conn
+            self._here.append(conn)
+        return conn
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T], *, here: bool = False) -> T:
+        """Run a read on a reader thread, or with `here` on the calling thread (the event loop).
+
+        `here` is for lookups that an index answers in a few page reads (the exchange path's
+        consents, case network and household): they cost less than the hand-over to a thread
+        and back, and keeping them off the reader threads keeps those threads' heaps from
+        growing under load (bench/README.md, "Worker memory under the soak"). Such a read
+        never waits: in WAL mode readers do not take locks writers hold, and in the rare case
+        that SQLite answers busy anyway the read goes to a reader thread, which may wait.
+        """
         try:
+            if here:
+                try:
+                    return fn(self._reader_here())
+                except sqlite3.OperationalError as exc:
+                    code = getattr(exc, "sqlite_errorcode", None)
+                    if code not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                        raise
+            loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._readers, lambda: fn(self._reader()))
         except sqlite3.Error as exc:
             raise StorageUnavailable(f"storage read failed: {type(exc).__name__}") from exc
@@ -289,6 +316,10 @@ class SqliteStorage:
             await asyncio.to_thread(self._writer.join)
             self._writer = None
         self._readers.shutdown(wait=True)
+        for conn in self._here:
+            conn.close()
+        self._here.clear()
+        self._local = threading.local()
 
     async def ping(self) -> None:
         """Raise StorageUnavailable unless storage reads, and writes again after a failed write."""
@@ -432,7 +463,7 @@ class SqliteStorage:
             ).fetchall()
             return [StoredConsent(r[0], r[1], r[2], bytes(r[3])) for r in rows]
 
-        return await self._read(read)
+        return await self._read(read, here=True)
 
     async def get_consent(self, consent_id: str) -> StoredConsent | None:
         def read(c: sqlite3.Connection) -> StoredConsent | None:
@@ -442,7 +473,7 @@ class SqliteStorage:
             ).fetchone()
             return None if r is None else StoredConsent(r[0], r[1], r[2], bytes(r[3]))
 
-        return await self._read(read)
+        return await self._read(read, here=True)
 
     # -- case networks ---------------------------------------------------------------------------
     async def case_network(self, case_id: str) -> list[NetworkMember]:
@@ -454,7 +485,7 @@ class SqliteStorage:
             ).fetchall()
             return [NetworkMember(r[0], r[1], r[2], r[3], r[4], _dt(r[5])) for r in rows]
 
-        return await self._read(read)
+        return await self._read(read, here=True)
 
     async def register_involvement(self, member: NetworkMember) -> bool:
         def write(c: sqlite3.Connection) -> bool:
@@ -510,7 +541,7 @@ class SqliteStorage:
             ).fetchall()
             return [HouseholdChild(r[0], r[1], r[2], r[3], _dt(r[4])) for r in rows]
 
-        return await self._read(read)
+        return await self._read(read, here=True)
 
     # -- expectations --------------------------------------------------------------------------
     async def add_expectations(self, expectations: Sequence[Expectation]) -> None:
@@ -981,7 +1012,7 @@ class SqliteStorage:
             ).fetchone()
             return None if r is None else StoredCheckpoint(r[0], bytes(r[1]), r[2], _dt(r[3]))
 
-        return await self._read(read)
+        return await self._read(read, here=True)
 
     async def checkpoints(self) -> list[StoredCheckpoint]:
         def read(c: sqlite3.Connection) -> list[StoredCheckpoint]:
