@@ -6,6 +6,7 @@ consent registry and the log grow.
   notice from the social team to a school, on the consent of the person it is about).
 - Log: logs of 10 thousand, 1 million and 10 million entries (quick: 10 and 100 thousand),
   generated directly in storage (bench.datagen), are searched by subject (first page of 100),
+  by partner (a partner in every entry) and by purpose and decision (a purpose in no entry),
   asked for inclusion proofs the way the audit API builds them, and verified end to end with
   `verify_log`, the function behind `gateway log verify`.
 
@@ -196,6 +197,19 @@ async def _log_costs(gw: Gateway, fill: LogFill, rng: random.Random) -> dict[str
             if not rows or any(r.entry.subject != subject for r in rows[:1]):
                 raise RuntimeError("the subject search found nothing for a subject in the log")
 
+        async def search_partner() -> None:
+            # Every generated entry is this partner's: the old plan sorted the whole log.
+            flt = LogFilter(partner="zorg-noord")
+            if len(await storage.search_log(flt, after=None, limit=100)) != min(100, fill.size):
+                raise RuntimeError("the partner search missed entries")
+
+        async def search_purpose_decision() -> None:
+            # A purpose with no entries beside a decision every entry has: the old plan walked
+            # the decision's whole index to find nothing.
+            flt = LogFilter(purpose="closure-notice", decision="disclosed")
+            if await storage.search_log(flt, after=None, limit=100):
+                raise RuntimeError("the purpose and decision search found what is not there")
+
         latest = await storage.latest_checkpoint()
         assert latest is not None
 
@@ -210,6 +224,8 @@ async def _log_costs(gw: Gateway, fill: LogFill, rng: random.Random) -> dict[str
             verify_inclusion(leaf, index, size, hashes, latest.root_hash)
 
         search_ms = await _median_ms(search, 30)
+        partner_ms = await _median_ms(search_partner, 10)
+        purpose_decision_ms = await _median_ms(search_purpose_decision, 10)
         proof_ms = await _median_ms(proof, 50)
         started = time.perf_counter()
         report = await verify_log(storage, list(gw.log_verifiers), gw.settings.log_origin)
@@ -219,6 +235,8 @@ async def _log_costs(gw: Gateway, fill: LogFill, rng: random.Random) -> dict[str
     return {
         "generated_in_s": round(fill.seconds, 1),
         "search_first_page_ms_p50": search_ms,
+        "partner_search_first_page_ms_p50": partner_ms,
+        "purpose_decision_search_ms_p50": purpose_decision_ms,
         "inclusion_proof_ms_p50": proof_ms,
         "verify_s": round(seconds, 2),
         "verify_entries_per_s": round(report.entries / seconds),
@@ -244,7 +262,9 @@ def measure_log(work: Path, sizes: Sequence[int], say: Callable[[str], None]) ->
         by_size[str(size)] = costs
         say(
             f"  {size:>10,} entries (made in {costs['generated_in_s']:.0f} s): subject search "
-            f"{costs['search_first_page_ms_p50']:.2f} ms, inclusion proof "
+            f"{costs['search_first_page_ms_p50']:.2f} ms, partner search "
+            f"{costs['partner_search_first_page_ms_p50']:.2f} ms, purpose and decision "
+            f"{costs['purpose_decision_search_ms_p50']:.2f} ms, inclusion proof "
             f"{costs['inclusion_proof_ms_p50']:.2f} ms, log verify "
             f"{costs['verify_entries_per_s']:,.0f} entries/s"
         )

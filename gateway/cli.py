@@ -14,7 +14,7 @@ from gateway.errors import StorageUnavailable
 from gateway.logsetup import configure_logging
 from gateway.officer.cli import add_officer_commands, run_officer_command
 from gateway.runtime import DEFAULT_CONFIG, build_gateway
-from gateway.store.base import SchemaVersionError
+from gateway.store.base import StorageUnusable
 from gateway.web.context import Gateway
 
 __all__ = ["main"]
@@ -145,6 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"gateway: configuration error: {exc}", file=sys.stderr)
         return 2
+    except (StorageUnavailable, StorageUnusable) as exc:
+        print(f"gateway: storage: {exc}", file=sys.stderr)
+        return 2
     return 2
 
 
@@ -271,19 +274,20 @@ def _migrate(args: argparse.Namespace) -> int:
 
     try:
         before, after = asyncio.run(run())
-    except (StorageUnavailable, SchemaVersionError) as exc:
-        print(f"gateway: {exc}", file=sys.stderr)
+    except (StorageUnavailable, StorageUnusable) as exc:
+        print(f"gateway: storage: {exc}", file=sys.stderr)
         return 2
     print(f"schema version {before} -> {after}")
     return 0
 
 
 def _check_storage(gw: Gateway) -> str | None:
-    """Open and close storage once before serving: a wrong schema or no database stops here.
+    """Open and close storage once before serving: a wrong schema or an unusable file stops here.
 
     Storage that cannot be reached yet (a database that starts after the gateway, as containers
     and hosts do when they boot together) is tried again, with growing pauses, for up to
-    gateway.toml's `storage_wait_s`; a wrong schema version stops at once.
+    gateway.toml's `storage_wait_s`; storage that can never work (a wrong schema version, a file
+    that is no database, a path that cannot be made) stops at once.
     """
     import asyncio
     import time
@@ -299,7 +303,7 @@ def _check_storage(gw: Gateway) -> str | None:
             asyncio.run(run())
         except KeyboardInterrupt:
             return "interrupted while waiting for storage"
-        except SchemaVersionError as exc:
+        except StorageUnusable as exc:
             return str(exc)
         except StorageUnavailable as exc:
             left = give_up - time.monotonic()

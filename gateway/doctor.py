@@ -20,7 +20,7 @@ from gateway.errors import StorageUnavailable
 from gateway.log.checkpoint import NoteError, open_checkpoint
 from gateway.log.sequencer import LogIntegrityError, Sequencer
 from gateway.runtime import build_gateway, load_checked_partners
-from gateway.store.base import SchemaVersionError
+from gateway.store.base import StorageUnusable
 from gateway.store.schema import SCHEMA_VERSION
 from gateway.web.context import Gateway
 
@@ -112,6 +112,8 @@ async def _storage(gw: Gateway) -> list[Finding]:
                 False, f"storage unreachable: {exc}", "check --storage and that the database runs"
             )
         ]
+    except StorageUnusable as exc:
+        return [Finding(False, f"storage unusable: {exc}", "see the message")]
     if version != SCHEMA_VERSION:
         return [
             Finding(
@@ -125,7 +127,7 @@ async def _storage(gw: Gateway) -> list[Finding]:
     found.append(Finding(True, f"storage reachable, schema version {version}"))
     try:
         await gw.storage.open()
-    except (StorageUnavailable, SchemaVersionError) as exc:
+    except (StorageUnavailable, StorageUnusable) as exc:
         return [*found, Finding(False, f"storage cannot be opened: {exc}", "see the message")]
     try:
         found.extend(await _clock(gw))

@@ -161,6 +161,19 @@ def test_doctor_finds_an_unmigrated_database(installed: Path, tmp_path: Path) ->
     assert "gateway migrate" in result.stdout
 
 
+def test_doctor_finds_a_database_file_that_is_no_database(installed: Path, tmp_path: Path) -> None:
+    data = copy_of(installed, tmp_path)
+    for leftover in data.glob("gateway.sqlite3*"):
+        leftover.unlink()
+    (data / "gateway.sqlite3").write_bytes(b"this was overwritten by a backup script" * 40)
+    (data / "gateway.sqlite3").chmod(0o600)
+    result = run("doctor", "--data", str(data))
+    assert result.returncode == 1, result.stdout
+    assert "storage unusable" in result.stdout
+    assert "file is not a database" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
 def test_doctor_finds_a_tampered_tree(installed: Path, tmp_path: Path) -> None:
     data = copy_of(installed, tmp_path)
     with sqlite3.connect(data / "gateway.sqlite3") as conn:

@@ -180,3 +180,104 @@ def test_storage_timeouts_are_read_from_gateway_toml(tmp_path: Path) -> None:
 def test_bad_storage_timeouts_are_refused(tmp_path: Path, key: str, value: str) -> None:
     with pytest.raises(ConfigError, match=key):
         load_settings(_config(tmp_path, **{key: value}))
+
+
+def _not_a_database(tmp_path: Path) -> Path:
+    path = tmp_path / "gateway.sqlite3"
+    path.write_bytes(b"not a database: a text file where the database should be\n" * 20)
+    return path
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["serve", "--port", "0"],
+        ["migrate"],
+        ["log", "verify"],
+        ["log", "export", "--format", "fhir"],
+    ],
+    ids=["serve", "migrate", "log-verify", "log-export"],
+)
+def test_a_file_that_is_no_database_stops_the_command_at_once_with_one_line(
+    tmp_path: Path, command: list[str]
+) -> None:
+    # storage_wait_s is long: storage that can never work must not be waited for.
+    config = _config(tmp_path, storage_wait_s="600")
+    database = _not_a_database(tmp_path)
+    before = database.read_bytes()
+    data = tmp_path / "data"
+    made = [*GATEWAY, "keys", "init", "--keys-dir", str(data / "keys")]
+    subprocess.run(made, capture_output=True, check=True, timeout=60)
+    arguments = ["--config", str(config), "--data", str(data)]
+    result = subprocess.run(
+        [*GATEWAY, *command, *arguments, "--storage", f"sqlite:///{database}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"gateway: storage: {database} cannot be this gateway's SQLite database (file is not a "
+        "database); point --storage at the gateway's own database, or at a path where a new one "
+        "can be created"
+    ]
+    assert "listening on" not in result.stdout
+    assert database.read_bytes() == before
+
+
+def test_a_database_path_whose_folder_cannot_be_made_stops_serve_with_the_fix(
+    tmp_path: Path,
+) -> None:
+    config = _config(tmp_path, storage_wait_s="600")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("a file where the database's folder should be\n")
+    database = blocker / "gateway.sqlite3"
+    result = subprocess.run(
+        [*_serve(config, tmp_path / "data", f"sqlite:///{database}")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"gateway: storage: cannot create the SQLite database {database}: {blocker} is not a "
+        "folder; point --storage (or --data) at a folder this user may write"
+    ]
+    assert "Traceback" not in result.stderr
+
+
+async def test_sqlite_reports_an_unusable_file_apart_from_storage_that_is_not_up_yet(
+    tmp_path: Path,
+) -> None:
+    from gateway.store.base import SchemaVersionError, StorageUnusable
+    from gateway.store.sqlite import SqliteStorage
+
+    with pytest.raises(StorageUnusable, match="file is not a database"):
+        await SqliteStorage(_not_a_database(tmp_path)).open()
+    # A wrong schema version is one way storage cannot be used: callers catch one error.
+    assert issubclass(SchemaVersionError, StorageUnusable)
+
+
+def test_log_verify_without_the_gateways_keys_says_so_and_makes_none(tmp_path: Path) -> None:
+    data = tmp_path / "not-a-gateway-data-folder"
+    result = subprocess.run(
+        [
+            *GATEWAY,
+            "log",
+            "verify",
+            "--config",
+            str(copy_config(tmp_path / "c")),
+            "--data",
+            str(data),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "no log signing key in" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not data.exists()

@@ -30,10 +30,24 @@ def _vkeys(config: Path, data: Path) -> list[str]:
     return [verifier_key(settings.log_origin, key.public_key()) for key in keys]
 
 
-def print_verifier_key(config: Path, data: Path) -> int:
+def _without_signing_key(config: Path, data: Path) -> bool:
+    """Say so and answer True when the data folder holds no log signing key to verify with.
+
+    Reading the key would otherwise create a new one, against which no checkpoint verifies.
+    """
     keys = DataDir(data, load_settings(config).keys_dir).keys
-    if not (keys / "log-signing.key").exists():
-        print(f"gateway: no log signing key in {keys} (start the gateway once)", file=sys.stderr)
+    if (keys / "log-signing.key").exists():
+        return False
+    print(
+        f"gateway: no log signing key in {keys} (start the gateway once, or give the --data "
+        "folder of the gateway whose log this is)",
+        file=sys.stderr,
+    )
+    return True
+
+
+def print_verifier_key(config: Path, data: Path) -> int:
+    if _without_signing_key(config, data):
         return 2
     print(_vkeys(config, data)[0])
     return 0
@@ -47,6 +61,8 @@ def verify_local(config: Path, data: Path | None, storage_url: str | None) -> in
         print(
             "gateway: log verify needs --data, which holds the log's verifier key", file=sys.stderr
         )
+        return 2
+    if _without_signing_key(config, data):
         return 2
     verifiers = [parse_verifier_key(v) for v in _vkeys(config, data)]
     storage = open_storage(storage_url, data)

@@ -19,7 +19,7 @@ from gateway.log.entry import LogEntry, format_time
 from gateway.officer.sessions import LINK_LIFETIME, new_sign_in_link
 from gateway.officer.signin import OFFICER_ROLE
 from gateway.runtime import DEFAULT_CONFIG, build_gateway
-from gateway.store.base import SchemaVersionError
+from gateway.store.base import StorageUnusable
 
 __all__ = ["add_officer_commands", "run_officer_command"]
 
@@ -89,7 +89,7 @@ def run_officer_command(args: argparse.Namespace) -> int:
 
     try:
         asyncio.run(store())
-    except (StorageUnavailable, SchemaVersionError) as exc:
+    except (StorageUnavailable, StorageUnusable) as exc:
         print(f"gateway: storage: {exc}", file=sys.stderr)
         return 2
     base = (args.url or gw.settings.public_url).rstrip("/")

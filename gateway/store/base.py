@@ -27,6 +27,7 @@ __all__ = [
     "RefusalCount",
     "SchemaVersionError",
     "Storage",
+    "StorageUnusable",
     "StoredCheckpoint",
     "StoredConsent",
     "StoredMessage",
@@ -258,7 +259,15 @@ class RefusalCount:
     count: int
 
 
-class SchemaVersionError(RuntimeError):
+class StorageUnusable(RuntimeError):
+    """Storage that answers but cannot be this gateway's database: waiting will not help.
+
+    A file that is not a SQLite database, a path that cannot be created or opened, a schema of
+    another version. Storage that cannot be reached (yet) is StorageUnavailable instead.
+    """
+
+
+class SchemaVersionError(StorageUnusable):
     """The database's schema is not the one this gateway knows: newer, or older and unmigrated."""
 
 

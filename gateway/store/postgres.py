@@ -41,6 +41,7 @@ from gateway.store._rows import expectation_from_row as _expectation
 from gateway.store._rows import message_from_row as _message
 from gateway.store._rows import message_values
 from gateway.store._rows import ms as _ms
+from gateway.store._search import search_log_query
 from gateway.store.base import (
     ActivityCount,
     BreakGlassRecord,
@@ -339,31 +340,8 @@ class PostgresStorage:
         return await self._read(read)
 
     async def search_log(self, flt: LogFilter, *, after: int | None, limit: int) -> list[LogRow]:
-        args: list[Any] = [-1 if after is None else after]
-        clauses = ["idx > $1"]
-
-        def bind(value: Any) -> str:
-            args.append(value)
-            return f"${len(args)}"
-
-        for column, value in (
-            ("subject", flt.subject),
-            ("purpose", flt.purpose),
-            ("decision", flt.decision),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = {bind(value)}")
-        if flt.partner is not None:
-            partner = bind(flt.partner)
-            clauses.append(f"(sender = {partner} OR recipient = {partner})")
-        if flt.since is not None:
-            clauses.append(f"time_ms >= {bind(_ms(flt.since))}")
-        if flt.until is not None:
-            clauses.append(f"time_ms < {bind(_ms(flt.until))}")
-        sql = (
-            "SELECT idx, leaf FROM log_entries WHERE "
-            + " AND ".join(clauses)
-            + f" ORDER BY idx LIMIT {bind(limit)}"
+        sql, args = search_log_query(
+            flt, after=after, limit=limit, time_ms=_ms, placeholder=lambda n: f"${n}"
         )
 
         async def read(conn: Any) -> list[LogRow]:

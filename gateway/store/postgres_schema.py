@@ -214,6 +214,7 @@ POSTGRES_MIGRATIONS: list[tuple[int, list[str]]] = [
             "ALTER TABLE inbox ADD COLUMN subject_system TEXT",
         ],
     ),
+    (7, ["CREATE INDEX log_by_purpose_decision ON log_entries (purpose, decision, idx)"]),
 ]
 
 POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[-1][0]

@@ -216,4 +216,11 @@ SQLITE_MIGRATIONS.append(
     )
 )
 
+# Audit searches by purpose and decision together walk one index in log order (see
+# gateway/store/_search.py): with an index per column, a rare purpose among a common decision
+# walked every entry of that decision.
+SQLITE_MIGRATIONS.append(
+    (7, ["CREATE INDEX log_by_purpose_decision ON log_entries (purpose, decision, idx)"])
+)
+
 SCHEMA_VERSION = SQLITE_MIGRATIONS[-1][0]

@@ -15,7 +15,7 @@ import os
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +34,7 @@ from gateway.store._rows import expectation_from_row as _expectation
 from gateway.store._rows import message_from_row as _message
 from gateway.store._rows import message_values
 from gateway.store._rows import ms as _ms
+from gateway.store._search import search_log_query
 from gateway.store.base import (
     ActivityCount,
     BreakGlassRecord,
@@ -50,6 +51,7 @@ from gateway.store.base import (
     OutboxRow,
     PendingNotification,
     RefusalCount,
+    StorageUnusable,
     StoredCheckpoint,
     StoredConsent,
     StoredMessage,
@@ -174,6 +176,36 @@ def _settle_on_loop(settled: list[_Outcome]) -> None:
             future.set_exception(value)
 
 
+# SQLite's answers that no retry can change: the file is no database (or a damaged one), or it
+# cannot be opened or made where --storage points.
+_UNUSABLE = frozenset({sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_CANTOPEN})
+
+
+@contextlib.contextmanager
+def _usable(path: Path) -> Iterator[None]:
+    """Turn the errors of opening or creating the database into what the operator can act on."""
+    try:
+        yield
+    except OSError as exc:
+        folder = path.parent
+        reason = (
+            f"{folder} is not a folder"
+            if folder.exists() and not folder.is_dir()
+            else exc.strerror or str(exc)
+        )
+        raise StorageUnusable(
+            f"cannot create the SQLite database {path}: {reason}; point --storage (or --data) at "
+            "a folder this user may write"
+        ) from exc
+    except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorcode", None) not in _UNUSABLE:
+            raise StorageUnavailable(f"storage check failed: {type(exc).__name__}") from exc
+        raise StorageUnusable(
+            f"{path} cannot be this gateway's SQLite database ({exc}); point --storage at the "
+            "gateway's own database, or at a path where a new one can be created"
+        ) from exc
+
+
 class SqliteStorage:
     """The embedded default: everything in one SQLite file under `--data`."""
 
@@ -266,20 +298,23 @@ class SqliteStorage:
     def _version(self) -> int:
         if not self.path.exists():
             return 0
-        conn = self._connect()
-        try:
-            if (
-                conn.execute("SELECT name FROM sqlite_master WHERE name = 'meta'").fetchone()
-                is None
-            ):
-                return 0
-            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            return int(row[0]) if row else 0
-        finally:
-            conn.close()
+        with _usable(self.path):
+            conn = self._connect()
+            try:
+                found = conn.execute("SELECT name FROM sqlite_master WHERE name = 'meta'")
+                if found.fetchone() is None:
+                    return 0
+                row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+                return int(row[0]) if row else 0
+            finally:
+                conn.close()
 
     def _migrate(self) -> int:
         """Bring the schema to SCHEMA_VERSION; refuse a database newer than this code."""
+        with _usable(self.path):
+            return self._migrate_here()
+
+    def _migrate_here(self) -> int:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not self.path.exists():
             # Private from the first byte; SQLite gives its -wal and -shm files the same mode.
@@ -362,31 +397,9 @@ class SqliteStorage:
         return await self._read(read)
 
     async def search_log(self, flt: LogFilter, *, after: int | None, limit: int) -> list[LogRow]:
-        clauses = ["idx > ?"]
-        args: list[Any] = [-1 if after is None else after]
-        for column, value in (
-            ("subject", flt.subject),
-            ("purpose", flt.purpose),
-            ("decision", flt.decision),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                args.append(value)
-        if flt.partner is not None:
-            clauses.append("(sender = ? OR recipient = ?)")
-            args += [flt.partner, flt.partner]
-        if flt.since is not None:
-            clauses.append("time_ms >= ?")
-            args.append(_ms(flt.since))
-        if flt.until is not None:
-            clauses.append("time_ms < ?")
-            args.append(_ms(flt.until))
-        sql = (
-            "SELECT idx, leaf FROM log_entries WHERE "
-            + " AND ".join(clauses)
-            + " ORDER BY idx LIMIT ?"
+        sql, args = search_log_query(
+            flt, after=after, limit=limit, time_ms=_ms, placeholder=lambda _: "?"
         )
-        args.append(limit)
 
         def read(c: sqlite3.Connection) -> list[LogRow]:
             return [LogRow(r[0], _blob(r[1])) for r in c.execute(sql, args).fetchall()]

@@ -1,0 +1,81 @@
+"""The disclosure-log search both back ends run: one page of entries in index order.
+
+Every plan must read about as many index entries as the page holds, whatever the log's size: a
+search that sorts all its matches before taking a page costs time and memory in proportion to
+the log, and on SQLite leaves a worker's heap larger after each such search (bench/README.md,
+"Worker memory under the soak").
+
+- One equality filter walks its `(column, idx)` index in order and stops at the page's end.
+- A partner is a sender or a recipient. `sender = p OR recipient = p` would be planned as two
+  index lookups whose matches (every entry of that partner, leaves included) go through a
+  temporary B-tree to be sorted; instead each side walks its own index with every other
+  filter applied and stops at `limit`, and the page is taken from the union of the two, which
+  holds the first `limit` matches of either side.
+- Purpose and decision together walk `log_by_purpose_decision (purpose, decision, idx)`;
+  with one index per column, a rare purpose among common decisions walked every entry of
+  that decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from gateway.store.base import LogFilter
+
+__all__ = ["search_log_query"]
+
+
+def search_log_query(
+    flt: LogFilter,
+    *,
+    after: int | None,
+    limit: int,
+    time_ms: Callable[[Any], int],
+    placeholder: Callable[[int], str],
+) -> tuple[str, list[Any]]:
+    """The SQL and its arguments for one page of entries after `after` matching `flt`.
+
+    `placeholder(n)` writes the n-th bound argument (1-based) in the driver's style;
+    `time_ms` turns the filter's times into the stored milliseconds.
+    """
+    args: list[Any] = []
+
+    def bind(value: Any) -> str:
+        args.append(value)
+        return placeholder(len(args))
+
+    def conditions() -> list[str]:
+        # Bound again for each use: positional drivers need one argument per placeholder.
+        clauses = [f"idx > {bind(-1 if after is None else after)}"]
+        for column, value in (
+            ("subject", flt.subject),
+            ("purpose", flt.purpose),
+            ("decision", flt.decision),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = {bind(value)}")
+        if flt.since is not None:
+            clauses.append(f"time_ms >= {bind(time_ms(flt.since))}")
+        if flt.until is not None:
+            clauses.append(f"time_ms < {bind(time_ms(flt.until))}")
+        return clauses
+
+    if flt.partner is None:
+        where = " AND ".join(conditions())
+        return (
+            f"SELECT idx, leaf FROM log_entries WHERE {where} ORDER BY idx LIMIT {bind(limit)}",
+            args,
+        )
+    sides = []
+    for column in ("sender", "recipient"):
+        where = " AND ".join([f"{column} = {bind(flt.partner)}", *conditions()])
+        sides.append(
+            f"SELECT idx FROM (SELECT idx FROM log_entries WHERE {where} "
+            f"ORDER BY idx LIMIT {bind(limit)}) AS by_{column}"
+        )
+    page = " UNION ".join(sides)
+    sql = (
+        f"SELECT idx, leaf FROM log_entries WHERE idx IN ({page}) ORDER BY idx LIMIT {bind(limit)}"
+    )
+    return sql, args
