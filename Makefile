@@ -48,13 +48,13 @@ soak: $(VENV)/.installed-dev  ## mixed traffic at 64 connections (DURATION=600 s
 	$(BIN)/python -m bench.soak --duration $(or $(DURATION),600) --backend $(or $(BACKEND),both)
 
 lint: $(VENV)/.installed-dev  ## ruff and mypy --strict
-	$(BIN)/ruff check gateway consent tests
-	$(BIN)/ruff format --check gateway consent tests
+	$(BIN)/ruff check gateway consent tests bench
+	$(BIN)/ruff format --check gateway consent tests bench
 	$(BIN)/mypy
 
 fmt: $(VENV)/.installed-dev
-	$(BIN)/ruff format gateway consent tests
-	$(BIN)/ruff check --fix gateway consent tests
+	$(BIN)/ruff format gateway consent tests bench
+	$(BIN)/ruff check --fix gateway consent tests bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

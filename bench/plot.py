@@ -7,7 +7,7 @@ from pathlib import Path
 
 __all__ = ["plot_runs"]
 
-_COLOURS = {"bare": "#777777", "gateway": "#1f5fa8"}
+_COLOURS = {"bare": "#777777", "floor": "#c07a1a", "gateway": "#1f5fa8"}
 
 
 def plot_runs(

@@ -60,8 +60,9 @@ def gateway_command(
     return command if storage is None else [*command, "--storage", storage]
 
 
-def bare_command(port: int, workers: int) -> list[str]:
-    return [sys.executable, "-m", "bench.bare", "--port", str(port), "--workers", str(workers)]
+def bare_command(port: int, workers: int, *, seal: bool = False) -> list[str]:
+    command = [sys.executable, "-m", "bench.bare", "--port", str(port), "--workers", str(workers)]
+    return [*command, "--seal"] if seal else command
 
 
 @contextlib.contextmanager
