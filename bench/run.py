@@ -40,7 +40,7 @@ from bench.servers import (
 )
 from bench.wrk import LoadResult, ensure_wrk, run_wrk
 
-__all__ = ["Plan", "exchange_body", "main", "targets"]
+__all__ = ["Plan", "exchange_body", "floor_ratio", "main", "targets"]
 
 RESULTS = REPO / "bench" / "results"
 CONFIG = REPO / "config"
@@ -192,7 +192,7 @@ def targets(runs: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[str,
     """Each target of the issue with the measured value and whether it is met."""
     gateway, bare = runs["gateway"]["64"], runs["bare"]["64"]
     ratio = gateway["rps"] / bare["rps"] if bare["rps"] else 0.0
-    met: dict[str, dict[str, Any]] = {
+    return {
         "throughput_ratio_at_64": {
             "value": round(ratio, 3),
             "target": f">= {THROUGHPUT_RATIO_TARGET}",
@@ -204,17 +204,16 @@ def targets(runs: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[str,
             "met": gateway["p99_ms"] <= P99_TARGET_MS,
         },
     }
-    if "floor" in runs:
-        # Not a target: how far the throughput target is reachable at all. The floor does
-        # nothing but what the contract makes every message cost; no implementation of the
-        # contract on this stack can do better than it.
-        floor = runs["floor"]["64"]["rps"] / bare["rps"] if bare["rps"] else 0.0
-        met["floor_ratio_at_64"] = {
-            "value": round(floor, 3),
-            "target": f">= {THROUGHPUT_RATIO_TARGET} for the throughput target to be reachable",
-            "met": floor >= THROUGHPUT_RATIO_TARGET,
-        }
-    return met
+
+
+def floor_ratio(runs: dict[str, dict[str, dict[str, float]]]) -> float:
+    """floor/bare at 64 connections: the most any gateway/bare ratio can reach on this machine.
+
+    The floor does nothing but what the contract makes every message to a recipient with an
+    encryption key cost; no implementation of the contract on this stack does less.
+    """
+    bare = runs["bare"]["64"]["rps"]
+    return round(runs["floor"]["64"]["rps"] / bare, 3) if bare else 0.0
 
 
 def _table(runs: dict[str, dict[str, dict[str, float]]]) -> str:
@@ -274,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for server, levels in measured.items()
         },
         "ratio_at_64": met["throughput_ratio_at_64"]["value"],
-        "floor_ratio_at_64": met["floor_ratio_at_64"]["value"],
+        "floor_ratio_at_64": floor_ratio(runs),
         "targets": met,
         "elapsed_s": round(time.monotonic() - started, 1),
     }
@@ -293,6 +292,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"target {name}: {target['value']} (want {target['target']}): "
             + ("met" if target["met"] else "NOT met")
         )
+    reachable = floor_ratio(runs)
+    print(
+        f"floor/bare at 64: {reachable} (the most any gateway/bare ratio can reach here; the "
+        f"throughput target is {'within' if reachable >= THROUGHPUT_RATIO_TARGET else 'beyond'} it)"
+    )
     print(f"load average after {machine['load_average_after']}; wrote {args.out}/{stem}.json, .png")
     return 0
 

@@ -22,7 +22,9 @@ import pytest
 
 from gateway.config import ConfigError, load_settings
 from gateway.runtime import build_gateway
+from gateway.store.base import SchemaVersionError, StorageUnusable
 from gateway.store.postgres import PostgresStorage
+from gateway.store.sqlite import SqliteStorage
 from tests.conftest import copy_config
 from tests.storage_fixtures import POSTGRES_DSN, require_postgres
 
@@ -251,13 +253,47 @@ def test_a_database_path_whose_folder_cannot_be_made_stops_serve_with_the_fix(
 async def test_sqlite_reports_an_unusable_file_apart_from_storage_that_is_not_up_yet(
     tmp_path: Path,
 ) -> None:
-    from gateway.store.base import SchemaVersionError, StorageUnusable
-    from gateway.store.sqlite import SqliteStorage
-
     with pytest.raises(StorageUnusable, match="file is not a database"):
         await SqliteStorage(_not_a_database(tmp_path)).open()
     # A wrong schema version is one way storage cannot be used: callers catch one error.
     assert issubclass(SchemaVersionError, StorageUnusable)
+
+
+async def test_a_folder_where_the_database_should_be_is_unusable(tmp_path: Path) -> None:
+    # SQLite answers SQLITE_CANTOPEN_ISDIR, an extended code of SQLITE_CANTOPEN.
+    (tmp_path / "gateway.sqlite3").mkdir()
+    with pytest.raises(StorageUnusable, match="unable to open database file"):
+        await SqliteStorage(tmp_path / "gateway.sqlite3").open()
+
+
+async def test_a_damaged_database_is_unusable_and_left_as_it_is(tmp_path: Path) -> None:
+    database = tmp_path / "gateway.sqlite3"
+    made = SqliteStorage(database)
+    await made.open()
+    await made.close()
+    with database.open("r+b") as damaged:
+        damaged.seek(100)  # past the 100-byte header: the schema's own page
+        damaged.write(b"\xff" * 3000)
+    before = database.read_bytes()
+    with pytest.raises(StorageUnusable, match="malformed"):
+        await SqliteStorage(database).open()
+    assert database.read_bytes() == before
+
+
+async def test_a_writer_lock_file_that_cannot_be_opened_stops_open_instead_of_hanging_writes(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "gateway.sqlite3"
+    made = SqliteStorage(database)
+    await made.open()
+    await made.close()
+    lock = tmp_path / "gateway.sqlite3-writer.lock"
+    lock.unlink()
+    lock.mkdir()  # not openable for writing, even by root
+    storage = SqliteStorage(database)
+    with pytest.raises(StorageUnusable, match=r"writer\.lock: Is a directory"):
+        await storage.open()
+    await storage.close()
 
 
 def test_log_verify_without_the_gateways_keys_says_so_and_makes_none(tmp_path: Path) -> None:

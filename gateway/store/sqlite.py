@@ -71,18 +71,23 @@ _Job = tuple[Callable[[sqlite3.Connection], Any], "asyncio.Future[Any]"]
 class _Writer(threading.Thread):
     """The one thread that writes: drains the queue, one transaction and one commit per batch."""
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection], lock_path: Path) -> None:
-        super().__init__(name="sqlite-writer", daemon=True)
-        self._connect = connect
-        self._lock_path = lock_path
-        self.jobs: queue.Queue[_Job | None] = queue.Queue()
+    def __init__(self, conn: sqlite3.Connection, lock: int) -> None:
+        """`conn` and the open `lock` file are the thread's from now on; it closes both.
 
-    def run(self) -> None:
-        conn = self._connect()
+        They are opened before the thread starts, so that a database or lock file that cannot
+        be opened stops open() with a reason instead of leaving every write waiting on a thread
+        that died.
+        """
+        super().__init__(name="sqlite-writer", daemon=True)
+        self._conn = conn
         # Writers of several worker processes queue on this lock instead of polling SQLite's
         # busy handler (which sleeps 1, 2, 5, 10 ms... between tries): a waiting writer starts
         # the moment the other commits.
-        lock = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._lock = lock
+        self.jobs: queue.Queue[_Job | None] = queue.Queue()
+
+    def run(self) -> None:
+        conn, lock = self._conn, self._lock
         try:
             while True:
                 first = self.jobs.get()
@@ -177,29 +182,46 @@ def _settle_on_loop(settled: list[_Outcome]) -> None:
 
 
 # SQLite's answers that no retry can change: the file is no database (or a damaged one), or it
-# cannot be opened or made where --storage points.
+# cannot be opened or made where --storage points. Compared by primary code: Python reports the
+# extended one (SQLITE_CANTOPEN_ISDIR, SQLITE_CORRUPT_INDEX, ...).
 _UNUSABLE = frozenset({sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_CANTOPEN})
+
+
+def _primary_code(exc: sqlite3.Error) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else int(code) & 0xFF
+
+
+def _not_a_folder(folder: Path) -> bool:
+    try:
+        return folder.exists() and not folder.is_dir()
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager
 def _usable(path: Path) -> Iterator[None]:
-    """Turn the errors of opening or creating the database into what the operator can act on."""
+    """Turn the errors of opening or creating the database into what the operator can act on.
+
+    Storage that can never work as given is StorageUnusable; anything else SQLite answers is
+    StorageUnavailable (tried again at start), with SQLite's reason. SQLite's messages name no
+    stored value.
+    """
     try:
         yield
     except OSError as exc:
-        folder = path.parent
-        reason = (
-            f"{folder} is not a folder"
-            if folder.exists() and not folder.is_dir()
-            else exc.strerror or str(exc)
+        problem = (
+            f"cannot create the SQLite database {path}: {path.parent} is not a folder"
+            if _not_a_folder(path.parent)
+            else f"cannot create or open {exc.filename or path}: {exc.strerror or exc}"
         )
         raise StorageUnusable(
-            f"cannot create the SQLite database {path}: {reason}; point --storage (or --data) at "
-            "a folder this user may write"
+            f"{problem}; point --storage (or --data) at a folder this user may write"
         ) from exc
     except sqlite3.DatabaseError as exc:
-        if getattr(exc, "sqlite_errorcode", None) not in _UNUSABLE:
-            raise StorageUnavailable(f"storage check failed: {type(exc).__name__}") from exc
+        name = getattr(exc, "sqlite_errorname", type(exc).__name__)
+        if _primary_code(exc) not in _UNUSABLE:
+            raise StorageUnavailable(f"storage check failed: {name} ({exc})") from exc
         raise StorageUnusable(
             f"{path} cannot be this gateway's SQLite database ({exc}); point --storage at the "
             "gateway's own database, or at a path where a new one can be created"
@@ -264,8 +286,7 @@ class SqliteStorage:
                 try:
                     return fn(self._reader_here())
                 except sqlite3.OperationalError as exc:
-                    code = getattr(exc, "sqlite_errorcode", None)
-                    if code not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                    if _primary_code(exc) not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                         raise
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._readers, lambda: fn(self._reader()))
@@ -286,8 +307,18 @@ class SqliteStorage:
             await asyncio.to_thread(self._migrate)
         else:
             check_schema_version(version, SCHEMA_VERSION, str(self.path))
-        self._writer = _Writer(self._connect, self.path.with_name(self.path.name + "-writer.lock"))
+        self._writer = await asyncio.to_thread(self._new_writer)
         self._writer.start()
+
+    def _new_writer(self) -> _Writer:
+        with _usable(self.path):
+            lock_path = self.path.with_name(self.path.name + "-writer.lock")
+            lock = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                return _Writer(self._connect(), lock)
+            except BaseException:
+                os.close(lock)
+                raise
 
     async def migrate(self) -> int:
         return await asyncio.to_thread(self._migrate)
@@ -296,9 +327,9 @@ class SqliteStorage:
         return await asyncio.to_thread(self._version)
 
     def _version(self) -> int:
-        if not self.path.exists():
-            return 0
         with _usable(self.path):
+            if not self.path.exists():
+                return 0
             conn = self._connect()
             try:
                 found = conn.execute("SELECT name FROM sqlite_master WHERE name = 'meta'")
@@ -318,7 +349,9 @@ class SqliteStorage:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not self.path.exists():
             # Private from the first byte; SQLite gives its -wal and -shm files the same mode.
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            # Another worker or instance creating it at the same moment is as good.
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         conn = self._connect()
         try:
             conn.execute("PRAGMA journal_mode = WAL")
@@ -396,10 +429,20 @@ class SqliteStorage:
 
         return await self._read(read)
 
-    async def search_log(self, flt: LogFilter, *, after: int | None, limit: int) -> list[LogRow]:
-        sql, args = search_log_query(
-            flt, after=after, limit=limit, time_ms=_ms, placeholder=lambda _: "?"
+    @staticmethod
+    def search_sql(flt: LogFilter, *, after: int | None, limit: int) -> tuple[str, list[Any]]:
+        """The statement search_log runs, with its arguments (tests read its plan)."""
+        return search_log_query(
+            flt,
+            after=after,
+            limit=limit,
+            time_ms=_ms,
+            placeholder=lambda _: "?",
+            index_hint=lambda name: f" INDEXED BY {name}",
         )
+
+    async def search_log(self, flt: LogFilter, *, after: int | None, limit: int) -> list[LogRow]:
+        sql, args = self.search_sql(flt, after=after, limit=limit)
 
         def read(c: sqlite3.Connection) -> list[LogRow]:
             return [LogRow(r[0], _blob(r[1])) for r in c.execute(sql, args).fetchall()]
