@@ -84,7 +84,7 @@ def test_a_full_memory_of_tokens_forgets_the_first_seen_one_at_a_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Under steady token churn the remembered set stays at its bound and keeps the newest,
-    # instead of emptying and refilling (which left the heap fragmented under the soak).
+    # instead of emptying and refilling (every remembered token verified again at once).
     monkeypatch.setattr(tokens, "_REMEMBERED_TOKENS", 4)
     issuer = AccessTokenIssuer(KEY, lifetime_s=60)
     issued = [_issue(issuer, f"actor-{n}") for n in range(7)]

@@ -184,6 +184,13 @@ def test_bad_storage_timeouts_are_refused(tmp_path: Path, key: str, value: str) 
         load_settings(_config(tmp_path, **{key: value}))
 
 
+def _gateway(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """Run a gateway command to its end; its exit code and output, never raising on failure."""
+    return subprocess.run(
+        [*GATEWAY, *arguments], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
 def _not_a_database(tmp_path: Path) -> Path:
     path = tmp_path / "gateway.sqlite3"
     path.write_bytes(b"not a database: a text file where the database should be\n" * 20)
@@ -211,13 +218,7 @@ def test_a_file_that_is_no_database_stops_the_command_at_once_with_one_line(
     made = [*GATEWAY, "keys", "init", "--keys-dir", str(data / "keys")]
     subprocess.run(made, capture_output=True, check=True, timeout=60)
     arguments = ["--config", str(config), "--data", str(data)]
-    result = subprocess.run(
-        [*GATEWAY, *command, *arguments, "--storage", f"sqlite:///{database}"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _gateway(*command, *arguments, "--storage", f"sqlite:///{database}")
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines() == [
         f"gateway: storage: {database} cannot be this gateway's SQLite database (file is not a "
@@ -235,12 +236,17 @@ def test_a_database_path_whose_folder_cannot_be_made_stops_serve_with_the_fix(
     blocker = tmp_path / "a-file"
     blocker.write_text("a file where the database's folder should be\n")
     database = blocker / "gateway.sqlite3"
-    result = subprocess.run(
-        [*_serve(config, tmp_path / "data", f"sqlite:///{database}")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    data = str(tmp_path / "data")
+    result = _gateway(
+        "serve",
+        "--config",
+        str(config),
+        "--data",
+        data,
+        "--port",
+        "0",
+        "--storage",
+        f"sqlite:///{database}",
     )
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines() == [
@@ -298,21 +304,8 @@ async def test_a_writer_lock_file_that_cannot_be_opened_stops_open_instead_of_ha
 
 def test_log_verify_without_the_gateways_keys_says_so_and_makes_none(tmp_path: Path) -> None:
     data = tmp_path / "not-a-gateway-data-folder"
-    result = subprocess.run(
-        [
-            *GATEWAY,
-            "log",
-            "verify",
-            "--config",
-            str(copy_config(tmp_path / "c")),
-            "--data",
-            str(data),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    config = copy_config(tmp_path / "c")
+    result = _gateway("log", "verify", "--config", str(config), "--data", str(data))
     assert result.returncode == 2, result.stderr
     assert "no log signing key in" in result.stderr
     assert "Traceback" not in result.stderr
