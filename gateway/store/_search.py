@@ -27,9 +27,9 @@ decision, and a time window alone (from the log's start to `since`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
+from gateway.store._rows import ms
 from gateway.store.base import LogFilter
 
 __all__ = ["search_log_query"]
@@ -40,15 +40,14 @@ def search_log_query(
     *,
     after: int | None,
     limit: int,
-    time_ms: Callable[[datetime], int],
     placeholder: Callable[[int], str],
     index_hint: Callable[[str], str] = lambda _: "",
 ) -> tuple[str, list[Any]]:
     """The SQL and its arguments for one page of entries after `after` matching `flt`.
 
     `placeholder(n)` writes the n-th bound argument (1-based) in the driver's style;
-    `time_ms` turns the filter's times into the stored milliseconds; `index_hint(name)` is
-    what follows the table's name to make the planner use that index ("" for none).
+    `index_hint(name)` is what follows the table's name to make the planner use that index
+    ("" for none).
     """
     args: list[Any] = []
     table = "log_entries" + ("" if flt.subject is None else index_hint("log_by_subject"))
@@ -68,9 +67,9 @@ def search_log_query(
             if value is not None:
                 clauses.append(f"{column} = {bind(value)}")
         if flt.since is not None:
-            clauses.append(f"time_ms >= {bind(time_ms(flt.since))}")
+            clauses.append(f"time_ms >= {bind(ms(flt.since))}")
         if flt.until is not None:
-            clauses.append(f"time_ms < {bind(time_ms(flt.until))}")
+            clauses.append(f"time_ms < {bind(ms(flt.until))}")
         return clauses
 
     if flt.partner is None:

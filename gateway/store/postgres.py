@@ -340,9 +340,7 @@ class PostgresStorage:
         return await self._read(read)
 
     async def search_log(self, flt: LogFilter, *, after: int | None, limit: int) -> list[LogRow]:
-        sql, args = search_log_query(
-            flt, after=after, limit=limit, time_ms=_ms, placeholder=lambda n: f"${n}"
-        )
+        sql, args = search_log_query(flt, after=after, limit=limit, placeholder=lambda n: f"${n}")
 
         async def read(conn: Any) -> list[LogRow]:
             return [LogRow(r[0], bytes(r[1])) for r in await conn.fetch(sql, *args)]

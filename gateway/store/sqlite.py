@@ -276,10 +276,9 @@ class SqliteStorage:
 
         `here` is for lookups that an index answers in a few page reads (the exchange path's
         consents, case network and household): they cost less than the hand-over to a thread
-        and back, and keeping them off the reader threads keeps those threads' heaps from
-        growing under load (bench/README.md, "Worker memory under the soak"). Such a read
-        never waits: in WAL mode readers do not take locks writers hold, and in the rare case
-        that SQLite answers busy anyway the read goes to a reader thread, which may wait.
+        and back. Such a read never waits: in WAL mode readers do not take locks writers hold,
+        and in the rare case that SQLite answers busy anyway the read goes to a reader thread,
+        which may wait.
         """
         try:
             if here:
@@ -343,9 +342,9 @@ class SqliteStorage:
     def _migrate(self) -> int:
         """Bring the schema to SCHEMA_VERSION; refuse a database newer than this code."""
         with _usable(self.path):
-            return self._migrate_here()
+            return self._migrate_schema()
 
-    def _migrate_here(self) -> int:
+    def _migrate_schema(self) -> int:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not self.path.exists():
             # Private from the first byte; SQLite gives its -wal and -shm files the same mode.
@@ -436,7 +435,6 @@ class SqliteStorage:
             flt,
             after=after,
             limit=limit,
-            time_ms=_ms,
             placeholder=lambda _: "?",
             index_hint=lambda name: f" INDEXED BY {name}",
         )
