@@ -1,6 +1,7 @@
 """`POST /v1/token` over real HTTP: RFC 7523 client assertions in, RFC 8725 attacks refused.
 
-Every refusal answers the same terse `invalid_client`; what was wrong goes only into the
+Every refused assertion answers the same terse `invalid_client` (a malformed request
+`invalid_request` or `unsupported_grant_type`, RFC 6749 5.2); what was wrong goes only into the
 disclosure log as a `token_refused` entry. Bearer tokens are then checked on every call.
 """
 
