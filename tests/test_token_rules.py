@@ -409,3 +409,13 @@ async def test_a_pseudonymous_actor_id_of_the_documented_pattern_gets_a_token(
 ) -> None:
     answer = await http.post_token(actor(running, "zorg-noord", actor_id))
     assert answer.status == 200, answer.text
+
+
+async def test_an_empty_client_id_counts_as_omitted_as_rfc_6749_asks(
+    running: Running, http: Http
+) -> None:
+    body = _form(http.assertion("zorg-noord"), client_id="")
+
+    answer = await http.call("POST", "/v1/token", data=body, headers=FORM)
+
+    assert answer.status == 200, answer.text

@@ -63,16 +63,16 @@ def _malformed(form: Mapping[str, list[object]] | None) -> _Refused | None:
         return _Refused("invalid_request", "not_a_form")
     if any(len(form.get(name, [])) > 1 for name in _PARAMETERS):
         return _Refused("invalid_request", "repeated_parameter")
-    values = {name: (form.get(name) or [None])[0] for name in _PARAMETERS}
+    values = {name: (form.get(name) or [None])[0] or None for name in _PARAMETERS}
     grant_type = values["grant_type"]
-    if grant_type in (None, ""):
+    if grant_type is None:
         return _Refused("invalid_request", "missing_grant_type")
     if grant_type != "client_credentials":
         return _Refused("unsupported_grant_type", "wrong_grant_type")
     if values["client_assertion_type"] != JWT_BEARER:
         return _Refused("invalid_request", "wrong_assertion_type")
     assertion = values["client_assertion"]
-    if not isinstance(assertion, str) or not assertion:
+    if not isinstance(assertion, str):
         return _Refused("invalid_request", "missing_assertion")
     client_id = values["client_id"]
     if client_id is not None and not isinstance(client_id, str):
@@ -142,7 +142,7 @@ async def token(request: web.Request) -> web.Response:
         assert form is not None
         assertion = str(form["client_assertion"][0])
         client_id = (form.get("client_id") or [None])[0]
-        claimed = client_id if isinstance(client_id, str) else None
+        claimed = client_id if isinstance(client_id, str) and client_id else None
         try:
             verified = verify_client_assertion(
                 assertion,
