@@ -315,15 +315,20 @@ async def _family_story(
     )
     print(f"   closed: {reported.get('expectations_closed')}")
 
-    _say(13, "The provider assesses the safety of two of the three children.")
-    assessed = await provider.send(
-        "safety-assessment",
-        "swt-denhelder",
-        DEMO_BSN,
-        _example(config, "safety-assessment"),
-        case_id=CASE,
-    )
-    print(f"   closed: {len(assessed.get('expectations_closed', []))} of 3; kind-3 is still owed")
+    _say(13, "The provider assesses the safety of two of the three children, one message each.")
+    closed = 0
+    siblings = dict(SIBLINGS)
+    for entry in _example(config, "safety-assessment")["children"]:
+        # Each assessment is about its own child: it closes only what is owed about that child.
+        assessed = await provider.send(
+            "safety-assessment",
+            "swt-denhelder",
+            siblings[entry["child_ref"]],
+            {"children": [entry]},
+            case_id=CASE,
+        )
+        closed += len(assessed.get("expectations_closed", []))
+    print(f"   closed: {closed} of 3; kind-3 is still owed")
 
     _say(
         14,

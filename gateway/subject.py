@@ -32,6 +32,7 @@ __all__ = [
     "Pseudonymiser",
     "Subject",
     "SubjectKind",
+    "looks_like_bsn",
     "parse_subject",
     "parse_subject_query",
     "passes_onderwijsnummer_check",
@@ -58,6 +59,9 @@ RESERVED_SYSTEMS: Final = frozenset(
 # on an `objectId`, so a partner's own processing log can always record the value.
 MAX_IDENTIFIER_VALUE: Final = 40
 _NINE_DIGIT_RUN: Final = re.compile(r"\d{9}")
+_LONG_DIGIT_RUN: Final = re.compile(r"[0-9]{8,}")
+# Digits joined by single separators, the way a number is written to be read: 999-99-2351.
+_DIGIT_GROUP: Final = re.compile(r"[0-9](?:[ ._:/@-]?[0-9])*")
 
 
 def _elfproef_remainder(digits: str) -> int:
@@ -69,6 +73,24 @@ def _elfproef_remainder(digits: str) -> int:
         - 43 * 48
     )  # the weights sum to 44 - 1 = 43: take the 48s of the digits back out
     return total % 11
+
+
+def looks_like_bsn(text: str) -> bool:
+    """Whether caller-chosen text could carry a BSN: a run of 8 or more digits, or, once the
+    single separators between digits are taken out (999-99-2351), nine digits in a row that pass
+    the elfproef.
+
+    Used on ids that a caller chooses and the log keeps (actor ids), so that no BSN reaches the
+    log through them; it refuses more than BSNs (any 8-digit number) on purpose.
+    """
+    if _LONG_DIGIT_RUN.search(text):
+        return True
+    for group in _DIGIT_GROUP.finditer(text):
+        digits = "".join(char for char in group.group() if "0" <= char <= "9")
+        for start in range(len(digits) - 8):
+            if _elfproef_remainder(digits[start : start + 9]) == 0:
+                return True
+    return False
 
 
 def validate_bsn(value: object) -> str:

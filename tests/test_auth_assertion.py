@@ -325,6 +325,7 @@ def test_assertion_made_by_the_partner_helper_verifies(signing: str, jwk_alg: st
         jti=verified.jti,
         issued_at=NOW,
         expires_at=NOW + timedelta(seconds=60),
+        replayable_until=NOW + timedelta(seconds=120),
     )
     assert 8 <= len(verified.jti) <= 200
 

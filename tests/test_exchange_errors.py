@@ -10,13 +10,18 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import TestServer
 
+from gateway.clock import FixedClock
 from gateway.policy import allowed_fields
-from tests.conftest import BSN_CHILD, Running, example
+from gateway.runtime import build_gateway
+from gateway.web import create_app
+from tests.conftest import BSN_CHILD, Running, copy_config, example
 from tests.helpers import (
     Answer,
     Http,
@@ -167,15 +172,47 @@ async def test_sender_of_the_wrong_kind_is_refused_and_logged(running: Running, 
     assert "school" in error["message"]
 
 
+@pytest.fixture
+async def narrowed(
+    tmp_path: Path, clock: FixedClock, storage_url: str | None
+) -> AsyncIterator[tuple[Running, Http]]:
+    """A gateway whose evaluation feedback only a care provider's casusregisseur may send.
+
+    In the shipped catalogue every role a kind holds may send each purpose of that kind, and a
+    role of another kind gets no token at all (`[actor_roles]`), so the purpose's own role rule
+    needs a narrower catalogue to be seen.
+    """
+    config = copy_config(tmp_path / "config")
+    catalogue = (config / "purposes.toml").read_text()
+    narrowed = catalogue.replace(
+        'sender_roles = ["casusregisseur", "jeugdhulpverlener"]\nrecipient_kinds = ["social_team"]'
+        '\nschema = "evaluation-feedback.schema.json"',
+        'sender_roles = ["casusregisseur"]\nrecipient_kinds = ["social_team"]'
+        '\nschema = "evaluation-feedback.schema.json"',
+    )
+    assert narrowed != catalogue
+    (config / "purposes.toml").write_text(narrowed)
+    gw = build_gateway(config, tmp_path / "data", storage_url, clock=clock)
+    server = TestServer(create_app(gw, background=False), host="127.0.0.1")
+    await server.start_server()
+    running = Running(gw, server, clock)
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield running, Http(running, session)
+    finally:
+        await server.close()
+
+
 async def test_sender_with_a_role_the_purpose_does_not_allow_is_refused_and_logged(
-    running: Running, http: Http
+    narrowed: tuple[Running, Http],
 ) -> None:
+    running, http = narrowed
     before = await running.gw.storage.log_size()
-    answer = await send(http, "zorg-noord", request_body(), role="procesregisseur")
+    answer = await send(http, "zorg-noord", request_body(), role="jeugdhulpverlener")
     error = await assert_refused_once(
         running, answer, 403, "sender_not_allowed", sender="zorg-noord", before_size=before
     )
-    assert "procesregisseur" in error["message"]
+    assert "jeugdhulpverlener" in error["message"]
     assert "casusregisseur" in error["how_to_fix"]
 
 

@@ -271,17 +271,20 @@ async def test_safety_assessment_of_two_children_closes_theirs_and_leaves_the_th
     payload = example("safety-assessment")
     assert [c["child_ref"] for c in payload["children"]] == ["kind-1", "kind-2"]
 
-    assessed = await provider.send(
-        "safety-assessment", "swt-denhelder", ELDEST.bsn, payload, case_id=CASE
-    )
+    # One assessment per child, each about that child: a message about one child closes only
+    # what is owed about that child.
+    assessed = {}
+    for child, entry in zip(CHILDREN[:2], payload["children"], strict=True):
+        assessed[child.child_ref] = await provider.send(
+            "safety-assessment", "swt-denhelder", child.bsn, {"children": [entry]}, case_id=CASE
+        )
 
-    assert sorted(assessed["expectations_closed"]) == sorted(
-        [per_child["kind-1"], per_child["kind-2"]]
-    )
+    for child_ref in ("kind-1", "kind-2"):
+        assert assessed[child_ref]["expectations_closed"] == [per_child[child_ref]]
     closed = await list_expectations(team, "closed")
     assert sorted((e["child_ref"], e["closed_by"]) for e in closed) == [
-        ("kind-1", assessed["exchange_id"]),
-        ("kind-2", assessed["exchange_id"]),
+        ("kind-1", assessed["kind-1"]["exchange_id"]),
+        ("kind-2", assessed["kind-2"]["exchange_id"]),
     ]
     town.move_clock(days=9)
     assert await list_expectations(provider, "overdue") == []

@@ -1,7 +1,7 @@
 """Token attacks beyond RFC 8725's list, each tried at `POST /v1/token` over real HTTP (issue 11).
 
-Every attack must answer the contract's terse `400 invalid_client` (CONTRACT.md, "Getting a
-token"), issue no token, and leave one `token_refused` entry in the disclosure log whose reason
+Every attack on the assertion must answer the contract's terse `400 invalid_client` (CONTRACT.md,
+"Getting a token"; a malformed token request `400 invalid_request`), issue no token, and leave one `token_refused` entry in the disclosure log whose reason
 names the attack class. Each test runs on its own gateway, so the attempts stay under the
 per-client threshold above which failures are only counted into a burst summary; the last test
 goes past it on purpose and reads that summary's count and reasons.
@@ -139,13 +139,18 @@ async def scene(tmp_path: Path, clock: FixedClock, storage_url: str | None) -> A
 
 
 async def assert_refused_and_logged(
-    scene: Scene, answer: Answer, before: int, reason: str, partner: str | None
+    scene: Scene,
+    answer: Answer,
+    before: int,
+    reason: str,
+    partner: str | None,
+    error: str = "invalid_client",
 ) -> None:
-    """400 invalid_client, no token, and exactly one `token_refused` entry naming the reason."""
+    """400 `error`, no token, and exactly one `token_refused` entry naming the reason."""
     assert answer.status == 400, answer.text
     assert "no-store" in answer.headers.get("Cache-Control", "")
     body = answer.body
-    assert body["error"] == "invalid_client"
+    assert body["error"] == error
     assert "access_token" not in body
     assert set(body) <= {"error", "error_description"}
     entries = await log_entries(scene.running, before)
@@ -318,8 +323,11 @@ async def test_a_client_assertion_type_other_than_jwt_bearer_is_refused(
         form["client_assertion_type"] = assertion_type
     before = await scene.running.gw.storage.log_size()
     answer = await scene.http.call("POST", "/v1/token", form=form)
-    # The assertion was never looked at, so no partner is named.
-    await assert_refused_and_logged(scene, answer, before, "wrong_assertion_type", None)
+    # A malformed token request (RFC 6749 5.2); the assertion was never looked at, so no partner
+    # is named.
+    await assert_refused_and_logged(
+        scene, answer, before, "wrong_assertion_type", None, "invalid_request"
+    )
 
 
 # -- a key the partner has removed -------------------------------------------------------------

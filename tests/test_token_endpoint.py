@@ -1,6 +1,7 @@
 """`POST /v1/token` over real HTTP: RFC 7523 client assertions in, RFC 8725 attacks refused.
 
-Every refusal answers the same terse `invalid_client`; what was wrong goes only into the
+Every refused assertion answers the same terse `invalid_client` (a malformed request
+`invalid_request` or `unsupported_grant_type`, RFC 6749 5.2); what was wrong goes only into the
 disclosure log as a `token_refused` entry. Bearer tokens are then checked on every call.
 """
 
@@ -165,11 +166,11 @@ ATTACKS: list[tuple[str, Attack, str, str | None]] = [
 ]
 
 
-def assert_terse_invalid_client(answer: Answer) -> None:
+def assert_terse_invalid_client(answer: Answer, error: str = "invalid_client") -> None:
     assert answer.status == 400, answer.text
     assert "no-store" in answer.headers.get("Cache-Control", "")
     body = answer.body
-    assert body["error"] == "invalid_client"
+    assert body["error"] == error
     assert set(body) <= {"error", "error_description"}
     description = body.get("error_description", "").lower()
     for word in TERSE_REASON_WORDS:
@@ -229,13 +230,14 @@ async def test_replayed_assertion_is_refused_the_second_time_and_logged_as_repla
     assert entries[0].sender.partner == "swt-denhelder"
 
 
-async def test_wrong_grant_type_is_refused_as_invalid_client_and_logged(
+async def test_wrong_grant_type_is_refused_as_unsupported_grant_type_and_logged(
     running: Running, http: Http
 ) -> None:
-    # CONTRACT.md: any failure answers invalid_client, and the attempt is logged.
+    # CONTRACT.md (RFC 6749 5.2): a grant other than client_credentials is unsupported_grant_type,
+    # and the attempt is logged.
     before = await running.gw.storage.log_size()
     answer = await http.post_token(http.assertion("swt-denhelder"), grant_type="password")
-    assert_terse_invalid_client(answer)
+    assert_terse_invalid_client(answer, "unsupported_grant_type")
     entries = await log_entries(running, before)
     assert [(e.decision, e.reason) for e in entries] == [("token_refused", "wrong_grant_type")]
 
@@ -253,9 +255,9 @@ async def test_token_request_that_is_not_form_encoded_is_refused_and_logged(
             "client_assertion": http.assertion("swt-denhelder"),
         },
     )
-    assert_terse_invalid_client(answer)
+    assert_terse_invalid_client(answer, "invalid_request")
     entries = await log_entries(running, before)
-    assert [e.decision for e in entries] == ["token_refused"]
+    assert [(e.decision, e.reason) for e in entries] == [("token_refused", "not_a_form")]
 
 
 async def test_wrong_client_assertion_type_is_refused_and_logged(
@@ -266,7 +268,7 @@ async def test_wrong_client_assertion_type_is_refused_and_logged(
         http.assertion("swt-denhelder"),
         assertion_type="urn:ietf:params:oauth:client-assertion-type:saml2-bearer",
     )
-    assert_terse_invalid_client(answer)
+    assert_terse_invalid_client(answer, "invalid_request")
     entries = await log_entries(running, before)
     assert [(e.decision, e.reason) for e in entries] == [("token_refused", "wrong_assertion_type")]
 

@@ -8,7 +8,9 @@ once the signature holds. Every refusal is one `AssertionRejected` whose `reason
 for the gateway's own log; the client only ever hears `invalid_client`.
 
 The single-use check of `jti` needs storage and is the caller's: it gets `jti` and
-`expires_at` back to remember the assertion until it could no longer be accepted.
+`replayable_until` back to remember the assertion until it could no longer be accepted. That is
+`exp` plus the clock leeway, not `exp`: an assertion stays acceptable for the leeway after its
+`exp`, so a jti forgotten at `exp` could be replayed for that long.
 """
 
 from __future__ import annotations
@@ -28,21 +30,26 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from gateway.auth._encoding import b64url_decode, is_clean_text, strict_json_object
 from gateway.auth.jwks import PartnerKeys, PublicSigningKey, SigningKey
+from gateway.subject import looks_like_bsn
 
 __all__ = [
+    "ACTOR_ID",
     "ALLOWED_ALGORITHMS",
     "PARTNER_ID",
     "AssertionRejected",
     "VerifiedAssertion",
+    "verify_actor_role",
     "verify_client_assertion",
 ]
 
 ALLOWED_ALGORITHMS = frozenset({"EdDSA", "ES256", "PS256", "RS256"})
 PARTNER_ID = re.compile(r"[a-z0-9-]{2,64}")
 
+# An actor id is a pseudonymous handle the partner keeps for its professional, never a name
+# or a number that identifies a person: it goes into every log entry the actor causes.
+ACTOR_ID = re.compile(r"[A-Za-z0-9._:@-]{1,64}")
 _ACTOR_ROLE = re.compile(r"[a-z_]{2,64}")
 _JTI_LENGTH = range(8, 201)
-_ACTOR_ID_LENGTH = range(1, 129)
 _MAX_KID_LENGTH = 128
 # Key material in the header would let the token choose its own key (CVE-2018-0114);
 # key URLs would make the gateway fetch from wherever the token says (RFC 8725 3.10).
@@ -76,6 +83,9 @@ class VerifiedAssertion:
     jti: str
     issued_at: datetime
     expires_at: datetime
+    # The first moment this assertion is refused as expired (exp + leeway): its jti must be
+    # remembered at least until then.
+    replayable_until: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +276,7 @@ def _check_claims(
         jti=jti,
         issued_at=datetime.fromtimestamp(issued_at, tz=UTC),
         expires_at=datetime.fromtimestamp(expires_at, tz=UTC),
+        replayable_until=datetime.fromtimestamp(expires_at + leeway_s, tz=UTC),
     )
 
 
@@ -314,16 +325,24 @@ def _actor(claims: Mapping[str, Any]) -> tuple[str, str]:
     if not isinstance(act, dict):
         raise AssertionRejected("invalid_claim:act")
     actor_id = act.get("sub")
-    if (
-        not isinstance(actor_id, str)
-        or len(actor_id) not in _ACTOR_ID_LENGTH
-        or not is_clean_text(actor_id)
-    ):
+    if not isinstance(actor_id, str) or not ACTOR_ID.fullmatch(actor_id):
         raise AssertionRejected("actor_invalid:sub")
+    if looks_like_bsn(actor_id):
+        raise AssertionRejected("actor_invalid:sub_bsn_like")
     role = act.get("role")
     if not isinstance(role, str) or not _ACTOR_ROLE.fullmatch(role):
         raise AssertionRejected("actor_invalid:role")
     return actor_id, role
+
+
+def verify_actor_role(verified: VerifiedAssertion, roles_of_kind: frozenset[str]) -> None:
+    """Refuse an actor role the partner's kind may not hold (the catalogue's `[actor_roles]`).
+
+    Kept apart from `verify_client_assertion` because the roles come from the catalogue and the
+    kind from the partner registry; an empty set (a kind the catalogue gives no roles) refuses.
+    """
+    if verified.actor_role not in roles_of_kind:
+        raise AssertionRejected("actor_role_not_held")
 
 
 def _is_visible_ascii(text: str) -> bool:

@@ -10,7 +10,8 @@ from typing import Any
 
 import jwt
 
-from gateway.auth.assertion import PARTNER_ID
+from gateway.auth.assertion import ACTOR_ID, PARTNER_ID
+from gateway.subject import looks_like_bsn
 
 __all__ = ["MAX_ASSERTION_LIFETIME_S", "make_client_assertion"]
 
@@ -37,8 +38,10 @@ def make_client_assertion(
         raise ValueError("partner_id must match [a-z0-9-]{2,64}")
     if not _ACTOR_ROLE.fullmatch(actor_role):
         raise ValueError("actor_role must match [a-z_]{2,64}")
-    if not 1 <= len(actor_id) <= 128:
-        raise ValueError("actor_id must be 1..128 characters")
+    if not ACTOR_ID.fullmatch(actor_id):
+        raise ValueError("actor_id must be 1..64 of A-Z a-z 0-9 . _ : @ -")
+    if looks_like_bsn(actor_id):
+        raise ValueError("actor_id must be pseudonymous: no number that could be a BSN")
     if not 1 <= lifetime_s <= MAX_ASSERTION_LIFETIME_S:
         raise ValueError(f"lifetime_s must be 1..{MAX_ASSERTION_LIFETIME_S}")
     kid = private_jwk.get("kid")

@@ -14,7 +14,7 @@ from jsonschema.exceptions import SchemaError
 
 from gateway.config._toml import Table, read_toml
 from gateway.config.errors import ConfigError
-from gateway.config.partners import SENDING_KINDS
+from gateway.config.partners import PARTNER_KINDS, SENDING_KINDS
 from gateway.subject import CHECKS, RESERVED_SYSTEMS, SYSTEM_SHAPE, IdentifierSystem
 
 __all__ = [
@@ -28,13 +28,8 @@ __all__ = [
 ]
 
 PURPOSE_ID = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
-ROLES_BY_KIND: Mapping[str, frozenset[str]] = {
-    "social_team": frozenset({"procesregisseur", "wijkteammedewerker"}),
-    "care_provider": frozenset({"casusregisseur", "jeugdhulpverlener"}),
-    "certified_institution": frozenset({"jeugdbeschermer", "gezinsvoogd"}),
-    "school": frozenset({"intern_begeleider", "zorgcoordinator"}),
-}
-ALL_ROLES = frozenset().union(*ROLES_BY_KIND.values())
+# The shape of `act.role` in a client assertion; a role the catalogue names must fit it.
+ACTOR_ROLE = re.compile(r"^[a-z_]{2,64}$")
 _KNOWN = frozenset(
     {
         "id",
@@ -166,9 +161,15 @@ class Catalogue:
 
     purposes: Mapping[str, Purpose]
     identifier_systems: Mapping[str, IdentifierSystem] = field(default_factory=dict)
+    # `[actor_roles]`: the roles an actor of each partner kind may hold (`act.role`).
+    actor_roles: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def get(self, purpose_id: str) -> Purpose | None:
         return self.purposes.get(purpose_id)
+
+    def roles_of(self, kind: str) -> frozenset[str]:
+        """The actor roles a partner of this kind may hold; none for a kind the table omits."""
+        return self.actor_roles.get(kind, frozenset())
 
     def __iter__(self) -> Iterator[Purpose]:
         return iter(self.purposes.values())
@@ -186,20 +187,21 @@ def load_catalogue(config_dir: Path, schemas_dir: Path) -> Catalogue:
     """Read and check `purposes.toml` and compile every purpose's schema once."""
     path = config_dir / "purposes.toml"
     data = read_toml(path)
-    unknown = sorted(set(data) - {"purpose", "identifier_system"})
+    unknown = sorted(set(data) - {"purpose", "identifier_system", "actor_roles"})
     if unknown:
         raise ConfigError(
             path,
             f"unknown top-level key(s) {', '.join(repr(k) for k in unknown)}; "
-            "expected [[purpose]] and [[identifier_system]] tables",
+            "expected [[purpose]] and [[identifier_system]] tables and an [actor_roles] table",
         )
+    roles = _actor_roles(path, data)
     raw = data.get("purpose")
     if not isinstance(raw, list) or not raw:
         raise ConfigError(path, "needs at least one [[purpose]] table")
     purposes: dict[str, Purpose] = {}
     for n, item in enumerate(raw):
         table = Table(path, f"purpose #{n + 1}", item)
-        purpose = _purpose(table, schemas_dir)
+        purpose = _purpose(table, schemas_dir, roles)
         if purpose.id in purposes:
             raise table.fail("duplicate purpose id")
         purposes[purpose.id] = purpose
@@ -212,7 +214,33 @@ def load_catalogue(config_dir: Path, schemas_dir: Path) -> Catalogue:
                 raise ConfigError(
                     path, f"names unknown purpose '{other}' as a reply", f"purpose '{purpose.id}'"
                 )
-    return Catalogue(purposes, _identifier_systems(path, data, frozenset(purposes)))
+    return Catalogue(purposes, _identifier_systems(path, data, frozenset(purposes)), roles)
+
+
+def _actor_roles(path: Path, data: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    """The `[actor_roles]` table: per partner kind, the actor roles it may hold.
+
+    A kind the table leaves out holds no role, so its partners get no token at all.
+    """
+    if "actor_roles" not in data:
+        raise ConfigError(
+            path,
+            "missing required table [actor_roles]: the actor roles each partner kind may hold",
+        )
+    table = Table(path, "actor_roles", data["actor_roles"])
+    table.reject_unknown(PARTNER_KINDS)
+    roles: dict[str, frozenset[str]] = {}
+    for kind in sorted(table.data):
+        listed = table.texts(kind)
+        for role in listed:
+            if not ACTOR_ROLE.fullmatch(role):
+                raise table.fail(
+                    f"'{kind}' has '{role}'; a role is 2-64 lower-case letters and underscores"
+                )
+        if len(set(listed)) != len(listed):
+            raise table.fail(f"'{kind}' names a role twice")
+        roles[kind] = frozenset(listed)
+    return roles
 
 
 def _identifier_systems(
@@ -267,7 +295,9 @@ def _identifier_system(table: Table, purpose_ids: frozenset[str]) -> IdentifierS
     return IdentifierSystem(system, titles, pattern, check, purposes)
 
 
-def _purpose(table: Table, schemas_dir: Path) -> Purpose:
+def _purpose(
+    table: Table, schemas_dir: Path, roles_by_kind: Mapping[str, frozenset[str]]
+) -> Purpose:
     purpose_id = table.text("id")
     table.entry = f"purpose '{purpose_id}'"
     table.reject_unknown(_KNOWN)
@@ -278,11 +308,18 @@ def _purpose(table: Table, schemas_dir: Path) -> Purpose:
     titles = {"nl": title.text("nl"), "en": title.text("en")}
     sender_kinds = frozenset(table.texts("sender_kinds", allowed=SENDING_KINDS))
     recipient_kinds = frozenset(table.texts("recipient_kinds", allowed=SENDING_KINDS))
-    sender_roles = frozenset(table.texts("sender_roles", allowed=ALL_ROLES))
+    sender_roles = frozenset(table.texts("sender_roles"))
     if not sender_kinds or not recipient_kinds or not sender_roles:
         raise table.fail("'sender_kinds', 'sender_roles' and 'recipient_kinds' must not be empty")
+    held = frozenset[str]().union(*(roles_by_kind.get(kind, frozenset()) for kind in sender_kinds))
+    stray = sorted(sender_roles - held)
+    if stray:
+        raise table.fail(
+            f"'sender_roles' has '{stray[0]}', which none of its sender kinds "
+            f"({', '.join(sorted(sender_kinds))}) holds in [actor_roles]"
+        )
     for kind in sender_kinds:
-        if not sender_roles & ROLES_BY_KIND[kind]:
+        if not sender_roles & roles_by_kind.get(kind, frozenset()):
             raise table.fail(f"no role in 'sender_roles' belongs to sender kind '{kind}'")
     basis_table = table.table("legal_basis")
     assert basis_table is not None

@@ -20,6 +20,7 @@ from gateway.officer.sessions import LINK_LIFETIME, new_sign_in_link
 from gateway.officer.signin import OFFICER_ROLE
 from gateway.runtime import DEFAULT_CONFIG, build_gateway
 from gateway.store.base import StorageUnusable
+from gateway.subject import looks_like_bsn
 
 __all__ = ["add_officer_commands", "run_officer_command"]
 
@@ -53,9 +54,11 @@ def run_officer_command(args: argparse.Namespace) -> int:
     if args.officer_command != "sign-in-link":
         return 2
     actor = args.actor or args.officer_id
-    if not _ACTOR.fullmatch(actor):
+    if not _ACTOR.fullmatch(actor) or looks_like_bsn(actor):
         print(
-            "gateway: --actor must be 1-64 letters, digits, '.', '_', '@' or '-'", file=sys.stderr
+            "gateway: --actor must be 1-64 letters, digits, '.', '_', '@' or '-', and hold no "
+            "number that could be a BSN (8 or more digits)",
+            file=sys.stderr,
         )
         return 2
     gw = build_gateway(args.config, args.data, args.storage)

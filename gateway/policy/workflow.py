@@ -5,6 +5,11 @@ heard of, one child of three assessed. So a purpose may expect replies (`expects
 catalogue); sending it opens an expectation per recipient (or per child of the household), and
 a matching reply closes it. An open expectation past its deadline is overdue, for both sides to
 see at `GET /v1/expectations`.
+
+An expectation is bound to its subject as well as to its case: a reply closes only what is owed
+about the same person (the same pseudonym), so a message about one child never closes what is
+owed about a brother or sister in the same case. Only an expectation about no one in particular
+(a certified institution joining a case owes a report on the case) is closed by the case alone.
 """
 
 from __future__ import annotations
@@ -82,6 +87,7 @@ def plan_effects(
             (in_reply_to is not None and e.origin_exchange_id == in_reply_to)
             or (case_id is not None and e.case_id == case_id)
         )
+        and _about(e, subject)
         and (e.child_ref is None or e.child_ref in child_refs)
     )
     opens: list[Expectation] = []
@@ -118,9 +124,15 @@ def plan_effects(
     return ExchangeEffects(open=tuple(opens), close=closes, closed_by=exchange_id, closed_at=now)
 
 
+def _about(expectation: Expectation, subject: str) -> bool:
+    """Whether a message about `subject` (a pseudonym) may close this expectation."""
+    return expectation.subject is None or expectation.subject == subject
+
+
 def check_reply(
     purpose: Purpose,
     *,
+    subject: str,
     in_reply_to: str | None,
     recipients: Sequence[str],
     request: Expectation | None,
@@ -143,6 +155,13 @@ def check_reply(
             f"there is no open {rule.purpose} {in_reply_to} for you to answer",
             "Answer an open request of yours (GET /v1/expectations?status=open); a request is "
             "answered once.",
+            purpose=purpose.id,
+        )
+    if not _about(request, subject):
+        raise InvalidRequest(
+            f"the {rule.purpose} {in_reply_to} asked about another person than this {purpose.id}",
+            f"Answer a {rule.purpose} with a message about the person it asked about; a "
+            "message about someone else is not its answer.",
             purpose=purpose.id,
         )
     if list(recipients) != [request.owed_to]:

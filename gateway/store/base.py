@@ -323,8 +323,15 @@ class Storage(Protocol):
         """Refusals with since <= time < until, counted per sender, reason, purpose, recipient."""
 
     # -- tokens -----------------------------------------------------------------------------
-    async def use_jti(self, partner: str, jti: str, expires_at: datetime, now: datetime) -> bool:
-        """Remember a client assertion's jti; False when it was seen before (a replay)."""
+    async def use_jti(
+        self, partner: str, jti: str, remember_until: datetime, now: datetime
+    ) -> bool:
+        """Remember a client assertion's jti; False when it was seen before (a replay).
+
+        The jti is kept at least until `remember_until` (the assertion's exp plus the clock
+        leeway, after which it is refused as expired anyway); pruning removes only rows whose
+        `remember_until` lies before `now`, never one that could still be replayed.
+        """
 
     # -- consents ---------------------------------------------------------------------------
     async def add_consent(self, consent: StoredConsent, entry: LogEntry) -> int: ...

@@ -378,7 +378,9 @@ class PostgresStorage:
         return await self._read(read)
 
     # -- tokens --------------------------------------------------------------------------------
-    async def use_jti(self, partner: str, jti: str, expires_at: datetime, now: datetime) -> bool:
+    async def use_jti(
+        self, partner: str, jti: str, remember_until: datetime, now: datetime
+    ) -> bool:
         async def write(conn: Any) -> bool:
             # SKIP LOCKED: instances pruning at the same moment neither wait for nor deadlock
             # on each other; whatever one skips, a later call removes.
@@ -393,7 +395,7 @@ class PostgresStorage:
                 "ON CONFLICT DO NOTHING RETURNING TRUE",
                 partner,
                 jti,
-                _ms(expires_at),
+                _ms(remember_until),
             )
             return inserted is not None
 

@@ -476,13 +476,15 @@ class SqliteStorage:
         return await self._read(read)
 
     # -- tokens --------------------------------------------------------------------------------
-    async def use_jti(self, partner: str, jti: str, expires_at: datetime, now: datetime) -> bool:
+    async def use_jti(
+        self, partner: str, jti: str, remember_until: datetime, now: datetime
+    ) -> bool:
         def write(c: sqlite3.Connection) -> bool:
             c.execute("DELETE FROM used_jti WHERE expires_ms < ?", (_ms(now),))
             cur = c.execute(
                 "INSERT INTO used_jti (partner, jti, expires_ms) VALUES (?, ?, ?) "
                 "ON CONFLICT DO NOTHING",
-                (partner, jti, _ms(expires_at)),
+                (partner, jti, _ms(remember_until)),
             )
             return cur.rowcount == 1
 

@@ -121,7 +121,7 @@ async def send(request: web.Request) -> web.Response:
     return json_answer(await execute_exchange(gw, caller, parsed, trace), status=201)
 
 
-async def _check_reply(gw: Gateway, caller: Caller, parsed: ExchangeRequest) -> None:
+async def _check_reply(gw: Gateway, caller: Caller, parsed: ExchangeRequest, subject: str) -> None:
     """Refuse a reply purpose that answers no open request of the caller, or more than it asked."""
     purpose = gw.catalogue.get(parsed.purpose)
     if purpose is None or purpose.reply_to is None:
@@ -136,6 +136,7 @@ async def _check_reply(gw: Gateway, caller: Caller, parsed: ExchangeRequest) -> 
     recipients = list(parsed.to) if isinstance(parsed.to, tuple) else []
     check_reply(
         purpose,
+        subject=subject,
         in_reply_to=parsed.in_reply_to,
         recipients=recipients,
         request=request,
@@ -227,7 +228,7 @@ async def execute_exchange(
     exchange_id = new_id("ex")
     structlog.contextvars.bind_contextvars(partner=caller.partner.id, purpose=parsed.purpose)
     try:
-        await _check_reply(gw, caller, parsed)
+        await _check_reply(gw, caller, parsed, subject)
         decision, _ = await _decide(gw, caller, parsed, subject, now)
     except GatewayError as refusal:
         if refusal.code in _LOGGED_REFUSALS:

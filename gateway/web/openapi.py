@@ -183,10 +183,18 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 "Exchange a client assertion (RFC 7523, private_key_jwt) for an access token",
                 {
                     "200": _json("TokenResponse"),
-                    "400": _json("OAuthError", "invalid_client and other RFC 6749 errors"),
+                    "400": _json(
+                        "OAuthError",
+                        "RFC 6749 5.2: invalid_request (not form-encoded, a required parameter "
+                        "missing or repeated, client_assertion_type other than jwt-bearer), "
+                        "unsupported_grant_type (grant_type other than client_credentials), "
+                        "invalid_client (anything about the assertion or the client: signature, "
+                        "key, times, a jti used before, an actor role the partner's kind may not "
+                        "hold, an actor id outside its pattern or holding a BSN-like number)",
+                    ),
                     "429": _json(
                         "OAuthError",
-                        "invalid_client after too many failed attempts; Retry-After says when",
+                        "the same codes after too many failed attempts; Retry-After says when",
                     ),
                 },
                 auth=False,
@@ -206,7 +214,16 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                                     "client_assertion_type": {
                                         "const": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
                                     },
-                                    "client_assertion": {"type": "string"},
+                                    "client_assertion": {
+                                        "type": "string",
+                                        "description": "A JWS (RFC 7523): iss = sub = partner "
+                                        "id, aud, iat, exp <= iat + 300, jti used once, act = "
+                                        "{sub: actor id, role: actor role}. The actor id is "
+                                        "pseudonymous: 1-64 of [A-Za-z0-9._:@-], no run of 8 or "
+                                        "more digits, no nine digits passing the elfproef "
+                                        "(separators aside); the role is one the catalogue's "
+                                        "[actor_roles] gives the partner's kind.",
+                                    },
                                     "client_id": {"type": "string"},
                                 },
                             }
@@ -632,7 +649,9 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     "type": "object",
                     "required": ["error"],
                     "properties": {
-                        "error": {"type": "string"},
+                        "error": {
+                            "enum": ["invalid_request", "invalid_client", "unsupported_grant_type"]
+                        },
                         "error_description": {"type": "string"},
                     },
                 },

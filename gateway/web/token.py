@@ -1,20 +1,26 @@
 """`POST /v1/token`: a partner's client assertion in, a short-lived access token out (RFC 7523).
 
-Failures answer RFC 6749's terse `invalid_client` and nothing more: what exactly was wrong goes
-only into the disclosure log, where a privacy officer can see it and an attacker cannot.
+Failures answer as RFC 6749 section 5.2 says, and nothing more: `invalid_request` for a request
+that is not a well-formed token request (not form-encoded, a required parameter missing or
+repeated, a client assertion type other than jwt-bearer), `unsupported_grant_type` for a grant
+other than client_credentials, and the terse `invalid_client` for anything about the assertion
+or the client, including an actor role the partner's kind may not hold. What exactly was wrong
+goes only into the disclosure log, where a privacy officer can see it and an attacker cannot.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 import jwt
 import structlog
 from aiohttp import web
 
-from gateway.auth.assertion import AssertionRejected, verify_client_assertion
+from gateway.auth.assertion import AssertionRejected, verify_actor_role, verify_client_assertion
 from gateway.log.entry import LogEntry, Sender
 from gateway.standards.tracecontext import current_trace_json
 from gateway.web.common import gateway
@@ -27,6 +33,51 @@ routes = web.RouteTableDef()
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _PARTNER_ID = re.compile(r"^[a-z0-9-]{2,64}$")
+_FORM = "application/x-www-form-urlencoded"
+# RFC 6749 3.2: parameters sent without a value count as omitted, none may be sent twice.
+_PARAMETERS = ("grant_type", "client_assertion_type", "client_assertion", "client_id")
+_DESCRIPTIONS = {
+    "invalid_request": "malformed token request",
+    "unsupported_grant_type": "only grant_type=client_credentials is supported",
+    "invalid_client": "client authentication failed",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    """Why a token request is refused: the RFC 6749 5.2 code the client hears, and the
+    reason the log keeps (a fixed code, never text the caller sent)."""
+
+    error: str
+    reason: str
+
+
+def _malformed(form: Mapping[str, list[object]] | None) -> _Refused | None:
+    """The RFC 6749 5.2 refusal of a request that is no well-formed token request, if any.
+
+    `form` maps each parameter to all its values; None when the body was not form-encoded.
+    A missing grant_type is a missing required parameter (`invalid_request`); a grant_type
+    that is present but not client_credentials is `unsupported_grant_type`.
+    """
+    if form is None:
+        return _Refused("invalid_request", "not_a_form")
+    if any(len(form.get(name, [])) > 1 for name in _PARAMETERS):
+        return _Refused("invalid_request", "repeated_parameter")
+    values = {name: (form.get(name) or [None])[0] or None for name in _PARAMETERS}
+    grant_type = values["grant_type"]
+    if grant_type is None:
+        return _Refused("invalid_request", "missing_grant_type")
+    if grant_type != "client_credentials":
+        return _Refused("unsupported_grant_type", "wrong_grant_type")
+    if values["client_assertion_type"] != JWT_BEARER:
+        return _Refused("invalid_request", "wrong_assertion_type")
+    assertion = values["client_assertion"]
+    if not isinstance(assertion, str):
+        return _Refused("invalid_request", "missing_assertion")
+    client_id = values["client_id"]
+    if client_id is not None and not isinstance(client_id, str):
+        return _Refused("invalid_request", "not_a_form")
+    return None
 
 
 def _refusal(status: int, error: str, description: str) -> web.Response:
@@ -65,28 +116,33 @@ async def _log_closed_bursts(gw: Gateway, now: datetime) -> None:
         )
 
 
+async def _form(request: web.Request) -> dict[str, list[object]] | None:
+    """Every value of every parameter of a form-encoded body; None for any other body."""
+    if request.content_type != _FORM:
+        return None
+    try:
+        posted = await request.post()
+    except ValueError:
+        return None
+    form: dict[str, list[object]] = {}
+    for name, value in posted.items():
+        form.setdefault(name, []).append(value)
+    return form
+
+
 @routes.post("/v1/token")
 async def token(request: web.Request) -> web.Response:
     gw = gateway(request)
     now = gw.now()
-    # The contract answers every failure with invalid_client (and logs it), whatever went wrong.
-    form = (
-        await request.post() if request.content_type == "application/x-www-form-urlencoded" else {}
-    )
-    grant_type = form.get("grant_type")
-    assertion_type = form.get("client_assertion_type")
-    assertion = form.get("client_assertion")
-    client_id = form.get("client_id")
-    reason: str | None = None
-    claimed = client_id if isinstance(client_id, str) else None
+    form = await _form(request)
+    refused = _malformed(form)
+    claimed: str | None = None
     verified = None
-    if not form:
-        reason = "not_a_form"
-    elif grant_type != "client_credentials":
-        reason = "wrong_grant_type"
-    elif assertion_type != JWT_BEARER or not isinstance(assertion, str):
-        reason = "wrong_assertion_type"
-    else:
+    if refused is None:
+        assert form is not None
+        assertion = str(form["client_assertion"][0])
+        client_id = (form.get("client_id") or [None])[0]
+        claimed = client_id if isinstance(client_id, str) and client_id else None
         try:
             verified = verify_client_assertion(
                 assertion,
@@ -95,27 +151,34 @@ async def token(request: web.Request) -> web.Response:
                 audiences=gw.settings.audiences,
                 now=now,
             )
+            partner = gw.partners.get(verified.partner_id)
+            assert partner is not None, "a verified assertion names a registered partner"
+            verify_actor_role(verified, gw.catalogue.roles_of(partner.kind))
         except AssertionRejected as rejected:
-            reason = rejected.reason
-            claimed = claimed or _claimed_issuer(assertion)
+            refused = _Refused("invalid_client", rejected.reason)
+            claimed = claimed or (
+                verified.partner_id if verified is not None else _claimed_issuer(assertion)
+            )
+            verified = None
     if verified is not None and not await gw.storage.use_jti(
-        verified.partner_id, verified.jti, verified.expires_at, now
+        verified.partner_id, verified.jti, verified.replayable_until, now
     ):
-        reason = "jti_replayed"
+        refused = _Refused("invalid_client", "jti_replayed")
         claimed = verified.partner_id
     await _log_closed_bursts(gw, now)
-    if reason is not None or verified is None:
+    if refused is not None or verified is None:
+        refused = refused or _Refused("invalid_client", "invalid_client")
         # Only a registered partner id is written down: an attacker's free text stays out of the log.
         known = (
             claimed if claimed and _PARTNER_ID.match(claimed) and gw.partners.get(claimed) else None
         )
         individually, wait = gw.failed_assertions.record(
-            known or "", reason or "invalid_client", time.monotonic()
+            known or "", refused.reason, time.monotonic()
         )
-        log.info("token_refused", reason=reason, partner=known)
+        log.info("token_refused", reason=refused.reason, partner=known)
         if not individually:
             # A burst: counted, logged once when its window closes, and slowed down meanwhile.
-            response = _refusal(429, "invalid_client", "too many failed attempts; retry later")
+            response = _refusal(429, refused.error, "too many failed attempts; retry later")
             response.headers["Retry-After"] = str(wait)
             return response
         await gw.storage.append_log(
@@ -123,13 +186,13 @@ async def token(request: web.Request) -> web.Response:
                 LogEntry(
                     time=now,
                     decision="token_refused",
-                    reason=reason or "invalid_client",
+                    reason=refused.reason,
                     sender=None if known is None else Sender(known, None, None),
                     trace=current_trace_json(),
                 )
             ]
         )
-        return _refusal(400, "invalid_client", "client authentication failed")
+        return _refusal(400, refused.error, _DESCRIPTIONS[refused.error])
     partner = gw.partners.get(verified.partner_id)
     assert partner is not None
     issued = gw.tokens.issue(
