@@ -267,6 +267,9 @@ async def _family_story(
             "purposes": ["information-reply"],
             "from": ["school-de-es"],
             "to": ["swt-denhelder"],
+            # The team directs the case: it records the family's agreement for the school's
+            # reply, an exchange between two of the case's members.
+            "case_id": CASE,
         }
     )
 
