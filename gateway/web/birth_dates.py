@@ -88,7 +88,7 @@ async def correct_birth_date(request: web.Request) -> web.Response:
         )
     birth_date = _birth_date(body["birth_date"], gw.now().astimezone(DUTCH_TIME).date())
     reason = body["reason"]
-    if reason not in CORRECTION_REASONS:
+    if not isinstance(reason, str) or reason not in CORRECTION_REASONS:
         raise InvalidRequest(
             f"'reason' must be one of {', '.join(sorted(CORRECTION_REASONS))}",
             "Give the reason as one of the codes; free text is not kept.",
