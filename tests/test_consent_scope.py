@@ -8,6 +8,7 @@ without directing the child's case. Each refusal leaves the registry as it was, 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -15,8 +16,14 @@ from typing import Any
 import aiohttp
 import pytest
 
+from gateway.log.entry import LogEntry
+from gateway.store.base import Storage
 from tests.conftest import Running, example
 from tests.helpers import Answer, Http, assert_contract_error, log_entries, valid_bsn
+from tests.storage_fixtures import (  # noqa: F401  (pytest finds the fixtures by name)
+    storage_backend_fixture,
+    storage_fixture,
+)
 
 # 10:00 UTC is 11:00 in Amsterdam: the same calendar date in both.
 EXCHANGE_DAY = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -516,3 +523,20 @@ async def test_a_correction_with_free_text_or_a_bad_date_is_refused_and_changes_
     assert error["field"] == field
     assert await running.gw.storage.log_size() == before
     assert await running.gw.storage.held_birth_date(running.gw.pseudonymiser.pseudonym(bsn)) is None
+
+
+async def test_two_consents_racing_to_set_a_birth_date_both_see_the_one_that_won(
+    storage: Storage,
+) -> None:
+    subject = "ab" * 32
+    claims = await asyncio.gather(
+        *(storage.claim_birth_date(subject, f"sealed-{n}".encode()) for n in range(8))
+    )
+    assert len(set(claims)) == 1
+    assert await storage.held_birth_date(subject) == claims[0]
+    assert await storage.claim_birth_date(subject, b"later") == claims[0]
+    entry = LogEntry(time=EXCHANGE_DAY, decision="birth_date_corrected", reason="recording_error")
+    index = await storage.correct_birth_date(subject, b"corrected", entry)
+    assert await storage.held_birth_date(subject) == b"corrected"
+    assert [row.entry for row in await storage.log_rows(index, index + 1)] == [entry]
+    assert await storage.held_birth_date("cd" * 32) is None
