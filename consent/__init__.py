@@ -7,27 +7,43 @@ and every time-dependent call takes the moment as a parameter.
 from __future__ import annotations
 
 from .age import age_on, missing_givers, required_givers, verify_givers
-from .evaluate import MissingConsent, explain_missing, find_covering_consent
+from .evaluate import MissingConsent, Viewer, explain_missing, find_covering_consent
 from .fhir import consent_body_from_fhir, consent_to_fhir
-from .model import ConsentRecord, ConsentStatus, Evidence, Giver, status, withdraw
+from .model import (
+    ConsentRecord,
+    ConsentStatus,
+    Evidence,
+    Giver,
+    giver_names_shown_to,
+    is_party,
+    status,
+    withdraw,
+)
 from .parse import ConsentDraft, parse_consent_request
+from .scope import CaseScope, RecordingScope, verify_recording_scope
 
 __all__ = [
+    "CaseScope",
     "ConsentDraft",
     "ConsentRecord",
     "ConsentStatus",
     "Evidence",
     "Giver",
     "MissingConsent",
+    "RecordingScope",
+    "Viewer",
     "age_on",
     "consent_body_from_fhir",
     "consent_to_fhir",
     "explain_missing",
     "find_covering_consent",
+    "giver_names_shown_to",
+    "is_party",
     "missing_givers",
     "parse_consent_request",
     "required_givers",
     "status",
     "verify_givers",
+    "verify_recording_scope",
     "withdraw",
 ]

@@ -6,7 +6,15 @@ only when no rule gives a reason. ``find_covering_consent`` and ``explain_missin
 share these rules, so the explanation always matches the decision.
 
 Reasons end up in error messages sent to partners: they name consent ids, purposes,
-partner ids, dates of withdrawal and validity and age bands, never names or birth dates.
+partner ids, dates of withdrawal and validity and age bands, never names or birth dates. So an
+explanation is written for one ``Viewer``: it gives reasons only about the records that partner
+recorded or is named in, and the givers this subject's age requires only to a partner party to
+one of the subject's records; anyone else learns that no consent covers the exchange and the
+rule for every age band, not this child's state.
+
+The age rules are evaluated against the birth date the gateway holds for the subject
+(``held_birth_date``); only a subject without one (records from before the gateway held birth
+dates) is held to every birth date its records carry.
 """
 
 from __future__ import annotations
@@ -27,12 +35,30 @@ from .age import (
     missing_givers,
     required_givers,
 )
-from .model import ConsentRecord, status
+from .model import ConsentRecord, is_party, status
 
-__all__ = ["UNKNOWN_AGE_GIVERS", "MissingConsent", "explain_missing", "find_covering_consent"]
+__all__ = [
+    "UNKNOWN_AGE_GIVERS",
+    "MissingConsent",
+    "Viewer",
+    "explain_missing",
+    "find_covering_consent",
+]
 
 UNKNOWN_AGE_GIVERS: Final = ("subject_or_custodian",)
 _ROLE_ORDER: Final = ("subject", "custodian")
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The partner an explanation is written for: its id and kind."""
+
+    partner: str
+    kind: str
+
+    def is_party_to(self, record: ConsentRecord) -> bool:
+        """Whether this partner recorded the record or is named in its from or to."""
+        return is_party(record, self.partner, self.kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +91,8 @@ class MissingConsent:
             f"from '{self.from_}' to '{self.to}' for this subject."
         )
         if not self.reasons:
-            return head + " No consent is recorded for this subject."
+            # Not "no consent is recorded": records the viewer is no party to are not its business.
+            return head
         return head + " " + " ".join(f"{reason}." for reason in self.reasons)
 
     def to_error(self) -> ConsentRequired:
@@ -91,6 +118,7 @@ class _Exchange:
     recipient: str
     recipient_kind: str
     on: datetime
+    held_birth_date: date | None
 
 
 def find_covering_consent(
@@ -101,15 +129,17 @@ def find_covering_consent(
     recipient: str,
     recipient_kind: str,
     on: datetime,
+    held_birth_date: date | None = None,
 ) -> ConsentRecord | None:
     """The active record of one subject that covers the exchange at ``on``, or None.
 
     ``records`` are the subject's records (all with the same pseudonym; a mix raises
     ValueError). When several cover, the most recently recorded wins, ties broken by
     the greatest consent id, so the choice does not depend on the records' order.
+    ``held_birth_date`` is the birth date the gateway holds for the subject, if any.
     """
     subject_records = _one_subject(records)
-    exchange = _Exchange(purpose, sender, recipient, recipient_kind, on)
+    exchange = _Exchange(purpose, sender, recipient, recipient_kind, on, held_birth_date)
     known = _known_birth_dates(subject_records)
     covering = [r for r in subject_records if not _gaps(r, exchange, known)]
     return max(covering, key=lambda r: (r.recorded_at, r.consent_id), default=None)
@@ -123,24 +153,30 @@ def explain_missing(
     recipient: str,
     recipient_kind: str,
     on: datetime,
-    birth_date_hint: date | None = None,
+    viewer: Viewer,
+    held_birth_date: date | None = None,
 ) -> MissingConsent:
-    """What consent the exchange needs and why each of the subject's records falls short.
+    """What consent the exchange needs and why each record ``viewer`` is party to falls short.
 
-    ``given_by`` follows the age rules on the exchange date for every birth date known
-    (the hint and the records'); with none known it is ``("subject_or_custodian",)``.
+    ``given_by`` follows the age rules on the exchange date for the held birth date (without
+    one, for every birth date the records know), but only when ``viewer`` is party to one of the
+    subject's records; otherwise, or with no date known, it is ``("subject_or_custodian",)``,
+    the rule for every age band. Reasons name only records ``viewer`` is party to.
     Call it after ``find_covering_consent`` returned None; a covering record gives no reason.
     """
     subject_records = _one_subject(records)
-    exchange = _Exchange(purpose, sender, recipient, recipient_kind, on)
+    exchange = _Exchange(purpose, sender, recipient, recipient_kind, on, held_birth_date)
     known = _known_birth_dates(subject_records)
-    ordered = sorted(subject_records, key=lambda r: (r.recorded_at, r.consent_id))
+    visible = [record for record in subject_records if viewer.is_party_to(record)]
+    ordered = sorted(visible, key=lambda r: (r.recorded_at, r.consent_id))
     reasons = tuple(
         f"consent {record.consent_id}: {gap}"
         for record in ordered
         for gap in _gaps(record, exchange, known)
     )
-    birth_dates = known | ({birth_date_hint} if birth_date_hint is not None else set())
+    birth_dates: frozenset[date] = frozenset()
+    if visible:
+        birth_dates = frozenset({held_birth_date}) if held_birth_date is not None else known
     return MissingConsent(
         purpose=purpose,
         from_=sender,
@@ -188,10 +224,14 @@ def _recipient_gap(
 
 def _givers_gap(record: ConsentRecord, exchange: _Exchange, known: frozenset[date]) -> str | None:
     on = exchange.on.date()
-    # A record without a birth date is held to every birth date the subject's other
-    # records know, so it cannot stand in for a custodian's consent for a minor.
-    if record.birth_date is not None:
-        birth_dates: tuple[date | None, ...] = (record.birth_date,)
+    # The birth date the gateway holds decides, whatever date a record was given with.
+    # Without one (records from before it held dates), a record without a birth date is held
+    # to every birth date the subject's other records know, so it cannot stand in for a
+    # custodian's consent for a minor.
+    if exchange.held_birth_date is not None:
+        birth_dates: tuple[date | None, ...] = (exchange.held_birth_date,)
+    elif record.birth_date is not None:
+        birth_dates = (record.birth_date,)
     elif known:
         birth_dates = tuple(sorted(known))
     else:

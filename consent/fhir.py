@@ -394,9 +394,17 @@ def _evidence(resource: Mapping[str, Any]) -> dict[str, str]:
 
 
 def consent_to_fhir(
-    record: ConsentRecord, *, now: Any, agb_of: Callable[[str], str | None]
+    record: ConsentRecord,
+    *,
+    now: Any,
+    agb_of: Callable[[str], str | None],
+    show_giver_names: bool = False,
 ) -> dict[str, Any]:
-    """The record as an R4 Consent. The patient is named by pseudonym: the BSN is not kept."""
+    """The record as an R4 Consent. The patient is named by pseudonym: the BSN is not kept.
+
+    A custodian's name appears only with ``show_giver_names`` (the JSON form's rule,
+    ``giver_names_shown_to``: for the recorder); otherwise the RelatedPerson carries its role only.
+    """
     contained: list[dict[str, Any]] = []
     performers: list[dict[str, Any]] = []
     for n, giver in enumerate(record.given_by):
@@ -418,7 +426,7 @@ def consent_to_fhir(
                 }
             ],
         }
-        if giver.name:
+        if giver.name and show_giver_names:
             related["name"] = [{"text": giver.name}]
         contained.append(related)
         performers.append({"reference": f"#custodian-{n}"})

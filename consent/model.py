@@ -25,6 +25,8 @@ __all__ = [
     "EvidenceMethod",
     "Giver",
     "GiverRole",
+    "giver_names_shown_to",
+    "is_party",
     "status",
     "withdraw",
 ]
@@ -104,6 +106,28 @@ class ConsentRecord:
         _require_aware(self.recorded_at, "recorded_at")
         if self.withdrawn_at is not None:
             _require_aware(self.withdrawn_at, "withdrawn_at")
+
+
+def is_party(record: ConsentRecord, partner: str, kind: str) -> bool:
+    """Whether ``partner`` (of ``kind``) recorded the record or is named in its from or to.
+
+    A party may list the record and read explanations about it; nobody else learns of it.
+    """
+    return (
+        record.recorded_by == partner
+        or partner in record.senders
+        or partner in record.recipients
+        or f"kind:{kind}" in record.recipients
+    )
+
+
+def giver_names_shown_to(record: ConsentRecord, partner: str) -> bool:
+    """Whether the names of the record's givers may be shown to ``partner``: its recorder only.
+
+    The recorder took the consent down from the family and already holds the names; a sender or
+    recipient named in the record learns only the givers' roles, in either form of the record.
+    """
+    return record.recorded_by == partner
 
 
 def status(record: ConsentRecord, now: datetime) -> ConsentStatus:

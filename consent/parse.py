@@ -32,6 +32,7 @@ from .model import (
     Giver,
     GiverRole,
 )
+from .scope import RecordingScope
 
 __all__ = [
     "MAX_GIVERS",
@@ -50,10 +51,22 @@ RECIPIENT_KINDS: Final[frozenset[str]] = frozenset(
 )
 
 _PARTNER_ID: Final = re.compile(r"[a-z0-9-]{2,64}")
+# The case ids `/v1/cases/{case_id}` takes; never only digits, so a BSN cannot pass as one.
+_CASE_ID: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _ISO_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _FIELD_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,39}")
 _TOP_LEVEL: Final = frozenset(
-    {"subject", "given_by", "purposes", "from", "to", "valid_from", "valid_until", "evidence"}
+    {
+        "subject",
+        "given_by",
+        "purposes",
+        "from",
+        "to",
+        "valid_from",
+        "valid_until",
+        "evidence",
+        "case_id",
+    }
 )
 _SUBJECT_FIELDS: Final = frozenset({"bsn", "identifier", "birth_date"})
 _GIVER_FIELDS: Final = frozenset({"role", "name"})
@@ -75,6 +88,10 @@ class ConsentDraft:
     evidence: Evidence
     recorded_by: str
     recorded_at: datetime
+    # The case whose director records the family's agreement (None: the recorder sends itself).
+    case_id: str | None
+    # The scope in the body's order, so a scope refusal can point at the entry it refuses.
+    scope: RecordingScope
 
     def to_record(self, subject_pseudonym: str, subject_system: str | None = None) -> ConsentRecord:
         """The consent record for the subject behind ``subject_pseudonym`` (hex, never a BSN).
@@ -110,6 +127,7 @@ def parse_consent_request(
     """Validate a ``POST /v1/consents`` body (all but the subject's number) into a ConsentDraft.
 
     ``from`` defaults to ``[recorded_by]`` and ``valid_from`` to ``now``'s date;
+    ``case_id`` is optional (the case whose director records for its members);
     ``valid_until`` is an exclusive end date. The age rules are checked on ``now``'s date.
     """
     if not isinstance(body, Mapping):
@@ -159,6 +177,7 @@ def parse_consent_request(
         )
 
     evidence = _evidence(body)
+    case_id = _case_id(body)
     verify_givers(birth_date, given_by, today)
 
     return ConsentDraft(
@@ -173,7 +192,26 @@ def parse_consent_request(
         evidence=evidence,
         recorded_by=recorded_by,
         recorded_at=now,
+        case_id=case_id,
+        scope=RecordingScope(
+            purposes=tuple(body["purposes"]),
+            senders=tuple(body["from"]) if body.get("from") is not None else (recorded_by,),
+            recipients=tuple(body["to"]),
+        ),
     )
+
+
+def _case_id(body: Mapping[str, Any]) -> str | None:
+    value = body.get("case_id")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _CASE_ID.fullmatch(value) or value.isdigit():
+        raise InvalidRequest(
+            "Field /case_id must be a case id (1-64 letters, digits, '.', '_' or '-', not only "
+            "digits).",
+            field="/case_id",
+        )
+    return value
 
 
 def _givers(body: Mapping[str, Any]) -> tuple[Giver, ...]:

@@ -244,7 +244,8 @@ async def _family_story(
     _say(
         9,
         "The child (14) and a parent consent to the referral, to status updates for the "
-        "school, to questions to the school and its answers, and to closure notices.",
+        "school, to questions to the school and its answers, and to closure notices. The team "
+        "records it; for the school's answers it does so as the director of the case.",
     )
     today = date.today()
     family = {"bsn": DEMO_BSN, "birth_date": date(today.year - 14, 1, 15).isoformat()}
@@ -267,6 +268,9 @@ async def _family_story(
             "purposes": ["information-reply"],
             "from": ["school-de-es"],
             "to": ["swt-denhelder"],
+            # The team directs the case: it records the family's agreement for the school's
+            # reply, an exchange between two of the case's members.
+            "case_id": CASE,
         }
     )
 

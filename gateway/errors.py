@@ -10,6 +10,7 @@ GatewayError (code, status, message, how_to_fix, extra fields)
 ├── RecipientNotAllowed     recipient_not_allowed    403
 ├── ConsentRequired         consent_required         403  (+ missing_consent)
 ├── BreakGlassNotAllowed    break_glass_not_allowed  403
+├── ConsentScopeNotAllowed  consent_scope_not_allowed 403
 ├── UnknownRecipient        unknown_recipient        404
 ├── NotFound                not_found                404
 ├── RequestTimeout          request_timeout          408  (also a TimeoutError)
@@ -17,6 +18,7 @@ GatewayError (code, status, message, how_to_fix, extra fields)
 ├── SchemaViolation         schema_violation         422  (+ violations)
 ├── PayloadNotMinimal       payload_not_minimal      422  (+ violations)
 ├── ConsentInvalid          consent_invalid          422
+├── BirthDateMismatch       birth_date_mismatch      422
 ├── RateLimited             rate_limited             429  (+ Retry-After)
 └── StorageUnavailable      storage_unavailable      503  (+ Retry-After)
 
@@ -29,9 +31,11 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
+    "BirthDateMismatch",
     "BreakGlassNotAllowed",
     "ConsentInvalid",
     "ConsentRequired",
+    "ConsentScopeNotAllowed",
     "Forbidden",
     "GatewayError",
     "InvalidRequest",
@@ -124,6 +128,13 @@ class BreakGlassNotAllowed(GatewayError):
     status = 403
 
 
+class ConsentScopeNotAllowed(GatewayError):
+    """A consent names senders, recipients or purposes the recording partner may not record for."""
+
+    code = "consent_scope_not_allowed"
+    status = 403
+
+
 class UnknownRecipient(GatewayError):
     code = "unknown_recipient"
     status = 404
@@ -164,6 +175,13 @@ class PayloadNotMinimal(GatewayError):
 
 class ConsentInvalid(GatewayError):
     code = "consent_invalid"
+    status = 422
+
+
+class BirthDateMismatch(GatewayError):
+    """A consent's birth date contradicts the one the gateway holds for the subject."""
+
+    code = "birth_date_mismatch"
     status = 422
 
 

@@ -173,7 +173,7 @@ async def test_withdrawal_refuses_the_very_next_exchange(
     assert len(waiting) == 1
 
 
-async def test_listing_shows_withdrawn_status_and_never_birth_date_or_names(
+async def test_listing_shows_withdrawn_status_never_the_birth_date_and_names_only_to_the_recorder(
     clocked: ClockedClients, http: Http
 ) -> None:
     bsn = valid_bsn(4)
@@ -191,10 +191,21 @@ async def test_listing_shows_withdrawn_status_and_never_birth_date_or_names(
         (recorded["consent_id"], "withdrawn")
     ]
     assert "birth_date" not in listed[0]
-    assert sorted(g["role"] for g in listed[0]["given_by"]) == ["custodian", "subject"]
-    assert all(set(g) == {"role"} for g in listed[0]["given_by"])
-    for secret in ("2012-03-14", CUSTODIAN, CHILD, bsn):
+    # The recorder took the names down itself: it sees them (as in the FHIR form), nobody else.
+    assert sorted((g["role"], g.get("name")) for g in listed[0]["given_by"]) == [
+        ("custodian", CUSTODIAN),
+        ("subject", CHILD),
+    ]
+    for secret in ("2012-03-14", bsn):
         assert secret not in text
+    recipient = await http.call(
+        "GET", "/v1/consents", token=await http.token("school-de-es"), params={"bsn": bsn}
+    )
+    assert recipient.status == 200, recipient.text
+    [seen] = recipient.body["consents"]
+    assert all(set(g) == {"role"} for g in seen["given_by"])
+    for secret in ("2012-03-14", CUSTODIAN, CHILD, bsn):
+        assert secret not in recipient.text
 
 
 async def test_partner_not_involved_in_a_consent_cannot_withdraw_it(

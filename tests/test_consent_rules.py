@@ -84,7 +84,8 @@ def missing(records: list[ConsentRecord], **overrides: Any) -> consent.MissingCo
         "recipient": "school-de-es",
         "recipient_kind": "school",
         "on": NOW,
-        "birth_date_hint": None,
+        "viewer": consent.Viewer("swt-noord", "social_team"),
+        "held_birth_date": None,
     }
     query.update(overrides)
     return explain_missing(records, **query)
@@ -95,22 +96,28 @@ def missing(records: list[ConsentRecord], **overrides: Any) -> consent.MissingCo
 
 def test_public_api_of_the_consent_package_is_pinned() -> None:
     assert consent.__all__ == [
+        "CaseScope",
         "ConsentDraft",
         "ConsentRecord",
         "ConsentStatus",
         "Evidence",
         "Giver",
         "MissingConsent",
+        "RecordingScope",
+        "Viewer",
         "age_on",
         "consent_body_from_fhir",
         "consent_to_fhir",
         "explain_missing",
         "find_covering_consent",
+        "giver_names_shown_to",
+        "is_party",
         "missing_givers",
         "parse_consent_request",
         "required_givers",
         "status",
         "verify_givers",
+        "verify_recording_scope",
         "withdraw",
     ]
     for name in consent.__all__:
@@ -432,10 +439,10 @@ def test_records_of_two_subjects_are_refused_together() -> None:
         covering([make_record(), make_record(subject=OTHER_PSEUDONYM)])
 
 
-def test_missing_consent_names_givers_from_the_hinted_birth_date() -> None:
-    explained = missing([], birth_date_hint=date(2018, 6, 1))
+def test_missing_consent_names_givers_from_the_held_birth_date() -> None:
+    record = make_record(birth_date=None, withdrawn_at=NOW - timedelta(days=1))
+    explained = missing([record], held_birth_date=date(2018, 6, 1))
     assert explained.given_by == ("custodian",)
-    assert explained.reasons == ()
 
 
 def test_missing_consent_names_givers_from_a_birth_date_on_record() -> None:
@@ -483,7 +490,8 @@ def test_missing_consent_reasons_carry_no_names_or_birth_dates() -> None:
 
 
 def test_missing_consent_becomes_the_contracts_consent_required_refusal() -> None:
-    explained = missing([], birth_date_hint=date(2012, 6, 1))
+    record = make_record(purposes=frozenset({"referrer-status"}))
+    explained = missing([record], held_birth_date=date(2012, 6, 1))
     error = explained.to_error()
     assert isinstance(error, ConsentRequired)
     body = error.to_body()["error"]
@@ -494,7 +502,7 @@ def test_missing_consent_becomes_the_contracts_consent_required_refusal() -> Non
         "to": "school-de-es",
         "given_by": ["subject", "custodian"],
     }
-    assert "No consent is recorded" in body["message"]
+    assert "not in scope" in body["message"]
     assert "the subject and a custodian" in body["how_to_fix"]
 
 
@@ -615,9 +623,18 @@ def test_covering_consent_always_matches_the_exchange_and_none_is_missed(
     recipient=st.sampled_from(PARTNERS),
     kind=st.sampled_from(KINDS),
     hours=st.integers(0, 24 * 800),
+    viewer=st.sampled_from(PARTNERS),
+    viewer_kind=st.sampled_from(KINDS),
 )
-def test_every_record_that_does_not_cover_is_given_a_reason(
-    records: list[ConsentRecord], purpose: str, sender: str, recipient: str, kind: str, hours: int
+def test_every_record_the_viewer_is_party_to_that_does_not_cover_is_given_a_reason(
+    records: list[ConsentRecord],
+    purpose: str,
+    sender: str,
+    recipient: str,
+    kind: str,
+    hours: int,
+    viewer: str,
+    viewer_kind: str,
 ) -> None:
     on = at(START, hour=0) + timedelta(hours=hours)
     explained = explain_missing(
@@ -627,14 +644,23 @@ def test_every_record_that_does_not_cover_is_given_a_reason(
         recipient=recipient,
         recipient_kind=kind,
         on=on,
-        birth_date_hint=None,
+        viewer=consent.Viewer(viewer, viewer_kind),
     )
     explained_ids = {
         reason.split(":", 1)[0].removeprefix("consent ") for reason in explained.reasons
     }
     for record in records:
         covers = _oracle_covers(record, purpose, sender, recipient, kind, on)
-        assert (record.consent_id in explained_ids) is not covers
+        party = (
+            viewer in (record.recorded_by, *record.senders, *record.recipients)
+            or f"kind:{viewer_kind}" in record.recipients
+        )
+        assert (record.consent_id in explained_ids) is (party and not covers)
+    if not any(viewer in (r.recorded_by, *r.senders, *r.recipients) for r in records) and not any(
+        f"kind:{viewer_kind}" in r.recipients for r in records
+    ):
+        # A partner party to none of the subject's consents learns the rule for every age band.
+        assert explained.given_by == ("subject_or_custodian",)
 
 
 # --- parsing ----------------------------------------------------------------------------

@@ -500,12 +500,18 @@ async def test_referrer_status_with_a_too_long_action_description_is_refused(
 async def ask_the_school(town: Town) -> dict[str, Any]:
     """Consent both ways, then the team asks about attendance and wellbeing only."""
     team = town("swt-denhelder")
+    # The team directs the case, so it may record the family's agreement for the school's reply.
+    await join_case(team, CASE, "swt-denhelder", role="procesregisseur")
+    await join_case(team, CASE, "school-de-es", role="referrer")
     await team.record_consent(
-        family_consent(
-            ["information-request", "information-reply"],
-            ["swt-denhelder", "school-de-es"],
-            ["school-de-es", "swt-denhelder"],
-        )
+        {
+            **family_consent(
+                ["information-request", "information-reply"],
+                ["swt-denhelder", "school-de-es"],
+                ["school-de-es", "swt-denhelder"],
+            ),
+            "case_id": CASE,
+        }
     )
     request: dict[str, Any] = await team.send(
         "information-request",

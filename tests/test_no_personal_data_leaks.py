@@ -145,13 +145,11 @@ async def run_story(running: Running, clocked: ClockedClients) -> None:
                 "information-request",
                 "information-reply",
             ],
-            "from": list(PARTNERS),
-            "to": [
-                "kind:social_team",
-                "kind:care_provider",
-                "kind:certified_institution",
-                "kind:school",
-            ],
+            # The team directs the case: it records the family's agreement between its members
+            # (the GI sends nothing that needs consent, so it is no sender here).
+            "from": [p for p in PARTNERS if p != "gi-noordholland"],
+            "to": list(PARTNERS),
+            "case_id": CASE,
             "evidence": {"method": "written", "reference": "dossier-2026-0042"},
         }
     )

@@ -26,6 +26,7 @@ DECISIONS = frozenset(
         "purged",
         "consent_recorded",
         "consent_withdrawn",
+        "birth_date_corrected",
         "token_issued",
         "token_refused",
         "audit_access",

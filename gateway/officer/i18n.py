@@ -358,6 +358,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "reason.payload_not_minimal": ("More data than allowed", "Meer gegevens dan toegestaan"),
     "reason.invalid_request": ("Reply without an open request", "Antwoord zonder open verzoek"),
+    "reason.consent_scope_not_allowed": (
+        "Consent recorded for others",
+        "Toestemming vastgelegd voor anderen",
+    ),
+    "reason.birth_date_mismatch": (
+        "Birth date contradicts the one held",
+        "Geboortedatum wijkt af van de bekende",
+    ),
     "reason.other": ("Other reason", "Andere reden"),
     "hint.consent_required": (
         "Consent forms or agreements needed: record the family's consent for this purpose and recipient, or agree on a statutory route.",
@@ -434,6 +442,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "decision.purged": ("deleted unread after retention", "ongelezen verwijderd na bewaartermijn"),
     "decision.consent_recorded": ("consent recorded", "toestemming vastgelegd"),
     "decision.consent_withdrawn": ("consent withdrawn", "toestemming ingetrokken"),
+    "decision.birth_date_corrected": ("birth date corrected", "geboortedatum gecorrigeerd"),
     "decision.token_issued": ("access token issued", "toegangstoken uitgegeven"),
     "decision.token_refused": ("access token refused", "toegangstoken geweigerd"),
     "decision.audit_access": (

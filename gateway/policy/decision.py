@@ -6,7 +6,9 @@
 4. every recipient is registered                              unknown_recipient
 5. every recipient's kind may receive it                      recipient_not_allowed
 6. a legal basis covers each recipient (statute, consent,     consent_required
-   or break-glass)
+   or break-glass); a refusal tells the sender about consents
+   it is party to only, and the subject's age band only when
+   it is party to one of the subject's consents
 7. the payload is the purpose's minimal dataset               payload_not_minimal, schema_violation
 
 Rules 1-3 and 7 concern the whole message and refuse it whole. Rules 4-6 are per recipient: for
@@ -19,9 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from consent import ConsentRecord, explain_missing, find_covering_consent
+from consent import ConsentRecord, Viewer, explain_missing, find_covering_consent
 from consent.evaluate import UNKNOWN_AGE_GIVERS
 from gateway.clock import DUTCH_TIME
 from gateway.config import Catalogue, LegalBasis, Partner, PartnerRegistry, Purpose
@@ -91,11 +93,13 @@ def decide(
     partners: PartnerRegistry,
     consents: Sequence[ConsentRecord],
     now: datetime,
+    held_birth_date: date | None = None,
 ) -> Decision:
     """Decide a request; raise the first whole-message refusal, or return per-recipient outcomes.
 
     `recipients` are the partner ids the request names, or the case network's members when
-    `fan_out` is true. Consents are the subject's records; the clock is `now`.
+    `fan_out` is true. Consents are the subject's records and `held_birth_date` the birth date
+    the gateway holds for the subject (the age rules follow it); the clock is `now`.
     """
     purpose = _purpose(catalogue, request.purpose)
     _sender_may_send(purpose, caller)
@@ -113,7 +117,9 @@ def decide(
             purpose=purpose.id,
         )
     outcomes = tuple(
-        _decide_recipient(purpose, request, caller, rid, partners, consents, now)
+        _decide_recipient(
+            purpose, request, caller, rid, partners, _Consents(consents, held_birth_date), now
+        )
         for rid in recipients
     )
     refused = [o for o in outcomes if o.refusal is not None]
@@ -153,13 +159,21 @@ def _sender_may_send(purpose: Purpose, caller: Caller) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _Consents:
+    """The subject's consent records and the birth date the gateway holds for the subject."""
+
+    records: Sequence[ConsentRecord]
+    held_birth_date: date | None
+
+
 def _decide_recipient(
     purpose: Purpose,
     request: ExchangeRequest,
     caller: Caller,
     recipient_id: str,
     partners: PartnerRegistry,
-    consents: Sequence[ConsentRecord],
+    consents: _Consents,
     now: datetime,
 ) -> RecipientDecision:
     def refuse(error: GatewayError) -> RecipientDecision:
@@ -192,23 +206,27 @@ def _decide_recipient(
     if not purpose.consent_required:
         return RecipientDecision(recipient_id, purpose.legal_basis, None, None)
     found = find_covering_consent(
-        consents,
+        consents.records,
         purpose=purpose.id,
         sender=caller.partner.id,
         recipient=recipient.id,
         recipient_kind=recipient.kind,
         on=now.astimezone(DUTCH_TIME),
+        held_birth_date=consents.held_birth_date,
     )
     if found is not None:
         basis = LegalBasis("consent", purpose.legal_basis.reference)
         return RecipientDecision(recipient_id, basis, found.consent_id, None)
+    # The refusal is answered to the caller: it learns about the consents it is party to only.
     missing = explain_missing(
-        consents,
+        consents.records,
         purpose=purpose.id,
         sender=caller.partner.id,
         recipient=recipient.id,
         recipient_kind=recipient.kind,
         on=now.astimezone(DUTCH_TIME),
+        viewer=Viewer(caller.partner.id, caller.partner.kind),
+        held_birth_date=consents.held_birth_date,
     )
     return refuse(
         ConsentRequired(

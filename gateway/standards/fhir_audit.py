@@ -32,6 +32,7 @@ _TYPE = {
 _ACTION = {
     "consent_recorded": "C",
     "consent_withdrawn": "U",
+    "birth_date_corrected": "U",
     "purged": "D",
     "audit_access": "R",
     "break_glass_reviewed": "U",

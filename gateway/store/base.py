@@ -343,6 +343,19 @@ class Storage(Protocol):
     async def replace_consent(self, consent: StoredConsent, entry: LogEntry) -> int:
         """Store a changed consent (a withdrawal) together with its log entry."""
 
+    # -- birth dates: one per subject, sealed at rest ---------------------------------------
+    async def held_birth_date(self, subject: str) -> bytes | None:
+        """The sealed birth date held for this subject pseudonym, or None."""
+
+    async def claim_birth_date(self, subject: str, sealed: bytes) -> bytes:
+        """Hold ``sealed`` as the subject's birth date unless one is held; answer the one held.
+
+        Atomic: of two concurrent claims, one wins and both answer the winner's.
+        """
+
+    async def correct_birth_date(self, subject: str, sealed: bytes, entry: LogEntry) -> int:
+        """Replace (or set) the subject's birth date together with its log entry."""
+
     # -- case networks ----------------------------------------------------------------------
     async def case_network(self, case_id: str) -> list[NetworkMember]: ...
 

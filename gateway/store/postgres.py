@@ -427,6 +427,41 @@ class PostgresStorage:
 
         return await self._write(write)
 
+    async def held_birth_date(self, subject: str) -> bytes | None:
+        async def read(conn: Any) -> bytes | None:
+            sealed = await conn.fetchval(
+                "SELECT sealed FROM subject_birth_dates WHERE subject = $1", subject
+            )
+            return None if sealed is None else bytes(sealed)
+
+        return await self._read(read)
+
+    async def claim_birth_date(self, subject: str, sealed: bytes) -> bytes:
+        async def write(conn: Any) -> bytes:
+            # The no-op update makes RETURNING answer the row held when the insert conflicts.
+            held = await conn.fetchval(
+                "INSERT INTO subject_birth_dates (subject, sealed) VALUES ($1, $2) "
+                "ON CONFLICT (subject) DO UPDATE SET sealed = subject_birth_dates.sealed "
+                "RETURNING sealed",
+                subject,
+                sealed,
+            )
+            return bytes(held)
+
+        return await self._write(write)
+
+    async def correct_birth_date(self, subject: str, sealed: bytes, entry: LogEntry) -> int:
+        async def write(conn: Any) -> int:
+            await conn.execute(
+                "INSERT INTO subject_birth_dates (subject, sealed) VALUES ($1, $2) "
+                "ON CONFLICT (subject) DO UPDATE SET sealed = EXCLUDED.sealed",
+                subject,
+                sealed,
+            )
+            return (await _append(conn, [entry]))[0]
+
+        return await self._write(write)
+
     async def consents_for_subject(self, subject: str) -> list[StoredConsent]:
         async def read(conn: Any) -> list[StoredConsent]:
             rows = await conn.fetch(

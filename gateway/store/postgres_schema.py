@@ -215,6 +215,15 @@ POSTGRES_MIGRATIONS: list[tuple[int, list[str]]] = [
         ],
     ),
     (7, ["CREATE INDEX log_by_purpose_decision ON log_entries (purpose, decision, idx)"]),
+    (
+        8,
+        [
+            """CREATE TABLE subject_birth_dates (
+                subject TEXT PRIMARY KEY,
+                sealed BYTEA NOT NULL
+            )""",
+        ],
+    ),
 ]
 
 POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[-1][0]

@@ -223,4 +223,18 @@ SQLITE_MIGRATIONS.append(
     (7, ["CREATE INDEX log_by_purpose_decision ON log_entries (purpose, decision, idx)"])
 )
 
+# One birth date per subject (issue 17): the age rules follow it, whatever date a consent gave.
+# Sealed with the at-rest key like consent records; keyed by the subject's pseudonym.
+SQLITE_MIGRATIONS.append(
+    (
+        8,
+        [
+            """CREATE TABLE subject_birth_dates (
+                subject TEXT PRIMARY KEY,
+                sealed BLOB NOT NULL
+            )""",
+        ],
+    )
+)
+
 SCHEMA_VERSION = SQLITE_MIGRATIONS[-1][0]

@@ -511,6 +511,40 @@ class SqliteStorage:
 
         return await self._write(write)
 
+    async def held_birth_date(self, subject: str) -> bytes | None:
+        def read(c: sqlite3.Connection) -> bytes | None:
+            r = c.execute(
+                "SELECT sealed FROM subject_birth_dates WHERE subject = ?", (subject,)
+            ).fetchone()
+            return None if r is None else bytes(r[0])
+
+        return await self._read(read, here=True)
+
+    async def claim_birth_date(self, subject: str, sealed: bytes) -> bytes:
+        def write(c: sqlite3.Connection) -> bytes:
+            c.execute(
+                "INSERT INTO subject_birth_dates (subject, sealed) VALUES (?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (subject, sealed),
+            )
+            r = c.execute(
+                "SELECT sealed FROM subject_birth_dates WHERE subject = ?", (subject,)
+            ).fetchone()
+            return bytes(r[0])
+
+        return await self._write(write)
+
+    async def correct_birth_date(self, subject: str, sealed: bytes, entry: LogEntry) -> int:
+        def write(c: sqlite3.Connection) -> int:
+            c.execute(
+                "INSERT INTO subject_birth_dates (subject, sealed) VALUES (?, ?) "
+                "ON CONFLICT (subject) DO UPDATE SET sealed = excluded.sealed",
+                (subject, sealed),
+            )
+            return _append(c, [entry])[0]
+
+        return await self._write(write)
+
     async def consents_for_subject(self, subject: str) -> list[StoredConsent]:
         def read(c: sqlite3.Connection) -> list[StoredConsent]:
             rows = c.execute(

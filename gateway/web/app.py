@@ -15,6 +15,7 @@ from gateway.delivery.outbox import OutboxDispatcher
 from gateway.log.sequencer import Lock, SequencerLock
 from gateway.web import (
     audit,
+    birth_dates,
     cases,
     consents,
     disclosures,
@@ -54,6 +55,7 @@ def create_app(gw: Gateway, *, background: bool = True) -> web.Application:
         token,
         exchanges,
         consents,
+        birth_dates,
         inbox,
         cases,
         expectations,

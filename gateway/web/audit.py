@@ -269,6 +269,7 @@ _DECISION_TEXT = {
     "purged": "had information deleted unread after its retention",
     "consent_recorded": "recorded consent",
     "consent_withdrawn": "recorded the withdrawal of consent",
+    "birth_date_corrected": "corrected the birth date the gateway holds for this person",
     "audit_access": "looked up this person in the disclosure log",
 }
 

@@ -1,7 +1,10 @@
 """`/v1/consents`: record, list and withdraw consent; records are sealed at rest.
 
-Who may see or change a consent: the partner that recorded it and the partners in its scope
-(`from` and `to`). Withdrawal is for the recorder and the senders: they act for the person.
+Who may record a consent: a partner for exchanges it sends itself, or the social team that directs
+a case for exchanges between the case's members (`consent.scope`); anything else is refused and
+logged. Who may see or change one: the partner that recorded it and the partners in its scope
+(`from` and `to`); the givers' names only the recorder. Withdrawal is for the recorder and the
+senders: they act for the person. The subject's birth date is held once (`birth_dates`).
 """
 
 from __future__ import annotations
@@ -13,22 +16,37 @@ from typing import Any
 from aiohttp import web
 
 from consent import (
+    CaseScope,
+    ConsentDraft,
     ConsentRecord,
     Evidence,
     Giver,
     consent_body_from_fhir,
     consent_to_fhir,
+    giver_names_shown_to,
+    is_party,
     parse_consent_request,
     status,
+    verify_givers,
+    verify_recording_scope,
     withdraw,
 )
 from gateway.clock import DUTCH_TIME
-from gateway.errors import Forbidden, InvalidRequest, NotFound
+from gateway.errors import (
+    BirthDateMismatch,
+    ConsentInvalid,
+    ConsentScopeNotAllowed,
+    Forbidden,
+    GatewayError,
+    InvalidRequest,
+    NotFound,
+)
 from gateway.log.entry import LogEntry, Sender, format_time, parse_time
 from gateway.policy.decision import Caller
 from gateway.standards.tracecontext import current_trace_json
 from gateway.store.base import StoredConsent
 from gateway.subject import parse_subject, parse_subject_query, require_accepted
+from gateway.web.birth_dates import claim_birth_date, held_birth_date
 from gateway.web.common import authenticate, gateway, new_id, read_json
 from gateway.web.context import Gateway
 
@@ -97,26 +115,35 @@ async def load_consents(gw: Gateway, subject: str) -> list[ConsentRecord]:
     return [_unseal(gw, s) for s in await gw.storage.consents_for_subject(subject)]
 
 
-def _public(record: ConsentRecord, now: datetime) -> dict[str, Any]:
-    """A record as the API shows it: no birth date, no names (they stay in the seal)."""
+def _public(record: ConsentRecord, now: datetime, viewer: str) -> dict[str, Any]:
+    """A record as the API shows it to ``viewer``: no birth date; givers' names to the recorder.
+
+    The same rule decides the FHIR form's names (`giver_names_shown_to`).
+    """
     out = record_to_json(record)
     del out["birth_date"], out["subject"], out["subject_system"]
-    out["given_by"] = [{"role": g.role} for g in record.given_by]
+    if not giver_names_shown_to(record, viewer):
+        out["given_by"] = [{"role": g.role} for g in record.given_by]
+    else:
+        out["given_by"] = [
+            {"role": g.role, **({"name": g.name} if g.name else {})} for g in record.given_by
+        ]
     out["status"] = status(record, now)
     return out
 
 
 def _involved(record: ConsentRecord, caller: Caller) -> bool:
-    pid = caller.partner.id
-    return (
-        record.recorded_by == pid
-        or pid in record.senders
-        or pid in record.recipients
-        or f"kind:{caller.partner.kind}" in record.recipients
-    )
+    return is_party(record, caller.partner.id, caller.partner.kind)
 
 
-def _entry(now: datetime, decision: str, caller: Caller, record: ConsentRecord) -> LogEntry:
+def _entry(
+    now: datetime,
+    decision: str,
+    caller: Caller,
+    record: ConsentRecord,
+    *,
+    case_id: str | None = None,
+) -> LogEntry:
     return LogEntry(
         time=now,
         decision=decision,
@@ -124,12 +151,37 @@ def _entry(now: datetime, decision: str, caller: Caller, record: ConsentRecord) 
         sender=Sender(caller.partner.id, caller.actor_id, caller.actor_role),
         subject=record.subject,
         subject_system=record.subject_system,
+        case_id=case_id,
         trace=current_trace_json(),
         details={
             "purposes": sorted(record.purposes),
             "from": sorted(record.senders),
             "to": sorted(record.recipients),
             "given_by": sorted({g.role for g in record.given_by}),
+        },
+    )
+
+
+def _refused_entry(
+    now: datetime, caller: Caller, record: ConsentRecord, refusal: GatewayError
+) -> LogEntry:
+    """A refused recording: who tried, about whom (pseudonym), which purposes, and why.
+
+    No consent id (nothing was recorded), no date, no parties or case id as the caller wrote them.
+    """
+    field = refusal.extra.get("field")
+    return LogEntry(
+        time=now,
+        decision="refused",
+        reason=refusal.code,
+        sender=Sender(caller.partner.id, caller.actor_id, caller.actor_role),
+        subject=record.subject,
+        subject_system=record.subject_system,
+        trace=current_trace_json(),
+        details={
+            "act": "record_consent",
+            "purposes": sorted(record.purposes),
+            **({"field": field} if isinstance(field, str) else {}),
         },
     )
 
@@ -153,6 +205,10 @@ async def record_fhir_consent(request: web.Request) -> web.Response:
         partner_by_agb=by_agb.get,
         identifier_systems=frozenset(gw.catalogue.identifier_systems),
     )
+    # A FHIR Consent has no place for the gateway's case: the director names it in the query.
+    case_id = request.query.get("case_id")
+    if case_id is not None:
+        body["case_id"] = case_id
     return await _record(gw, caller, body)
 
 
@@ -167,7 +223,12 @@ async def fhir_consent(request: web.Request) -> web.Response:
         partner = gw.partners.get(partner_id)
         return None if partner is None else partner.identifiers.get("agb")
 
-    resource = consent_to_fhir(record, now=gw.now(), agb_of=agb_of)
+    resource = consent_to_fhir(
+        record,
+        now=gw.now(),
+        agb_of=agb_of,
+        show_giver_names=giver_names_shown_to(record, caller.partner.id),
+    )
     return web.json_response(resource, content_type="application/fhir+json")
 
 
@@ -197,12 +258,90 @@ async def _record(gw: Gateway, caller: Caller, body: Any) -> web.Response:
     subject = parse_subject(named, systems)
     require_accepted(subject, draft.purposes, systems)
     record = draft.to_record(gw.pseudonymiser.pseudonym_of(subject), subject.system)
+    try:
+        case_id = await _verify_scope(gw, caller, draft)
+        await _settle_birth_date(gw, draft, record, now)
+    except (ConsentScopeNotAllowed, BirthDateMismatch) as refusal:
+        await gw.storage.append_log([_refused_entry(now, caller, record, refusal)])
+        raise
     index = await gw.storage.add_consent(
-        _seal(gw, record), _entry(now, "consent_recorded", caller, record)
+        _seal(gw, record), _entry(now, "consent_recorded", caller, record, case_id=case_id)
     )
     return web.json_response(
         {"consent_id": record.consent_id, "status": status(record, now), "log_index": index},
         status=201,
+    )
+
+
+async def _verify_scope(gw: Gateway, caller: Caller, draft: ConsentDraft) -> str | None:
+    """Refuse a scope the caller may not record; answer the case it records for, if any."""
+    case = None
+    if draft.case_id is not None:
+        members = await gw.storage.case_network(draft.case_id)
+        case = CaseScope(
+            directors=frozenset(m.partner_id for m in members if m.role == "procesregisseur"),
+            members=frozenset(m.partner_id for m in members),
+        )
+
+    def kind_of(partner_id: str) -> str | None:
+        partner = gw.partners.get(partner_id)
+        return None if partner is None else partner.kind
+
+    verify_recording_scope(
+        draft.scope,
+        recorder=caller.partner.id,
+        recorder_kind=caller.partner.kind,
+        kind_of=kind_of,
+        sender_kinds={p.id: p.sender_kinds for p in gw.catalogue},
+        case=case,
+    )
+    return draft.case_id
+
+
+async def _settle_birth_date(
+    gw: Gateway, draft: ConsentDraft, record: ConsentRecord, now: datetime
+) -> None:
+    """Hold the consent's birth date if none is held; refuse one that contradicts the held date.
+
+    Without a birth date of its own the consent's givers are checked against the held date too.
+    Messages name no other record, no recorder and not the held date.
+    """
+    held = await held_birth_date(gw, record.subject)
+    if held is None:
+        # A subject with consents from before the gateway held birth dates: one date agreed on
+        # by all its records is taken as held.
+        known = {r.birth_date for r in await load_consents(gw, record.subject) if r.birth_date}
+        if draft.birth_date is not None and known and draft.birth_date not in known:
+            raise _mismatch()
+        first = draft.birth_date or (next(iter(known)) if len(known) == 1 else None)
+        if first is not None:
+            held = await claim_birth_date(gw, record.subject, first)
+    if held is None:
+        return
+    if draft.birth_date is not None and draft.birth_date != held:
+        raise _mismatch()
+    if draft.birth_date is None:
+        try:
+            verify_givers(held, draft.given_by, now.astimezone(DUTCH_TIME).date())
+        except ConsentInvalid:
+            # Not the age band: the caller gave no birth date, so it is not told the held one's.
+            raise ConsentInvalid(
+                "The givers do not satisfy the age rules for this subject's birth date as the "
+                "gateway holds it.",
+                "Give subject.birth_date and the givers the age rules require for it (under 12: "
+                "a custodian; 12 to 15: the subject and a custodian; 16 or older: the subject).",
+                field="/given_by",
+            ) from None
+
+
+def _mismatch() -> BirthDateMismatch:
+    return BirthDateMismatch(
+        "Field /subject/birth_date differs from the birth date the gateway holds for this "
+        "subject; the consent is not recorded.",
+        "Check the birth date with the family or the Basisregistratie Personen. If the date the "
+        "gateway holds is wrong, the social team that directs a case of the child corrects it "
+        "(POST /v1/subjects/birth-date).",
+        field="/subject/birth_date",
     )
 
 
@@ -222,7 +361,7 @@ async def list_consents(request: web.Request) -> web.Response:
         (r for r in await load_consents(gw, subject) if _involved(r, caller)),
         key=lambda r: (r.recorded_at, r.consent_id),
     )
-    return web.json_response({"consents": [_public(r, now) for r in records]})
+    return web.json_response({"consents": [_public(r, now, caller.partner.id) for r in records]})
 
 
 @routes.post("/v1/consents/{consent_id}/withdraw")
@@ -237,9 +376,9 @@ async def withdraw_consent(request: web.Request) -> web.Response:
         )
     now = gw.now()
     if record.withdrawn_at is not None:
-        return web.json_response(_public(record, now))
+        return web.json_response(_public(record, now, caller.partner.id))
     withdrawn = withdraw(record, now=now)
     await gw.storage.replace_consent(
         _seal(gw, withdrawn), _entry(now, "consent_withdrawn", caller, withdrawn)
     )
-    return web.json_response(_public(withdrawn, now))
+    return web.json_response(_public(withdrawn, now, caller.partner.id))

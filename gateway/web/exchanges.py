@@ -34,6 +34,7 @@ from gateway.standards.tracecontext import (
     current_trace,
 )
 from gateway.store.base import BreakGlassRecord, ExchangeEffects, Expectation, StoredMessage
+from gateway.web.birth_dates import held_birth_date
 from gateway.web.common import (
     authenticate,
     gateway,
@@ -86,6 +87,7 @@ async def _decide(
     # spares its storage round trip (the decision never looks at them there).
     needs_consent = purpose is not None and purpose.consent_required and request.break_glass is None
     consents = await load_consents(gw, subject) if needs_consent else []
+    held = await held_birth_date(gw, subject) if needs_consent else None
     decision = decide(
         request,
         caller=caller,
@@ -95,6 +97,7 @@ async def _decide(
         partners=gw.partners,
         consents=consents,
         now=now,
+        held_birth_date=held,
     )
     return decision, recipients
 

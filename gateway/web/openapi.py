@@ -273,11 +273,29 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         },
         "/v1/consents": {
             "post": _op(
-                "Record consent",
+                "Record consent: for exchanges the caller sends itself, or with case_id as the "
+                "social team that directs the case, for exchanges between its members "
+                "(otherwise 403 consent_scope_not_allowed); a birth date that contradicts the "
+                "one the gateway holds for the subject is 422 birth_date_mismatch",
                 {"201": _json({"type": "object"}, "recorded"), **_errors(400, 403, 422)},
                 requestBody={
                     "required": True,
-                    "content": {"application/json": {"schema": {"type": "object"}}},
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "case_id": {
+                                        "type": "string",
+                                        "pattern": "^[A-Za-z0-9._-]{1,64}$",
+                                        "description": "the case whose director (procesregisseur) "
+                                        "records the family's agreement for its members; every "
+                                        "partner in from and to is a member, no kinds in to",
+                                    }
+                                },
+                            }
+                        }
+                    },
                 },
             ),
             "get": _op(
@@ -288,8 +306,12 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         },
         "/v1/consents/fhir": {
             "post": _op(
-                "Record consent from an HL7 FHIR R4 Consent resource (same rules)",
+                "Record consent from an HL7 FHIR R4 Consent resource (same rules; the case a "
+                "director records for goes in the query)",
                 {"201": _json({"type": "object"}, "recorded"), **_errors(400, 403, 422)},
+                parameters=[
+                    _query("case_id", "the case the caller directs and records consent for")
+                ],
                 requestBody={
                     "required": True,
                     "content": {
@@ -310,6 +332,38 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     **_errors(403, 404),
                 },
                 parameters=[_path("consent_id")],
+            )
+        },
+        "/v1/subjects/birth-date": {
+            "post": _op(
+                "Correct the birth date the gateway holds for a subject: the social team that "
+                "directs a case whose household holds the child, with a reason code; logged as "
+                "birth_date_corrected (no date in the log)",
+                {"200": _json({"type": "object"}, "corrected"), **_errors(400, 403)},
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["subject", "birth_date", "case_id", "reason"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "subject": _SUBJECT,
+                                    "birth_date": {"type": "string", "format": "date"},
+                                    "case_id": {"type": "string"},
+                                    "reason": {
+                                        "enum": [
+                                            "recording_error",
+                                            "verified_by_document",
+                                            "verified_in_brp",
+                                        ]
+                                    },
+                                },
+                            }
+                        }
+                    },
+                },
             )
         },
         "/v1/consents/{consent_id}/withdraw": {
