@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
 
 from gateway.errors import GatewayError, InvalidRequest, NotFound, PayloadTooLarge
-from gateway.standards.tracecontext import trace_from_headers, use_trace
+from gateway.standards.tracecontext import fsc_transaction_problem, trace_from_headers, use_trace
 from gateway.web.common import random_bytes
 
-__all__ = ["error_middleware", "error_response", "trace_middleware"]
+__all__ = ["error_middleware", "error_response", "trace_middleware", "transaction_id_middleware"]
 
 log = structlog.get_logger("gateway.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# A caller's X-Request-Id is echoed and bound to every log line of its call: only a plain token.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 def error_response(error: GatewayError) -> web.Response:
@@ -44,8 +47,23 @@ async def trace_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 
 @web.middleware
+async def transaction_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse a call whose `Fsc-Transaction-Id` is not the UUID v7 FSC defines: that id goes
+    into log entries, so free text in it would be a caller's words in the disclosure log."""
+    problem = fsc_transaction_problem(request.headers.get("Fsc-Transaction-Id"))
+    if problem is not None:
+        raise InvalidRequest(
+            problem,
+            "Send the transaction id your FSC Outway made (e.g. 0189f7e5-c883-7106-8272-"
+            "ccb7fcba0575), or leave the header out.",
+        )
+    return await handler(request)
+
+
+@web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request_id = request.headers.get("X-Request-Id", "")[:64] or random_bytes(16).hex()
+    sent_id = request.headers.get("X-Request-Id", "")
+    request_id = sent_id if _REQUEST_ID.fullmatch(sent_id) else random_bytes(16).hex()
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(
         request_id=request_id, method=request.method, path=request.path
