@@ -27,7 +27,7 @@ from gateway.web import (
 from gateway.web.context import GATEWAY, Gateway
 from gateway.web.limits import IN_FLIGHT, InFlight, shed_load
 from gateway.web.metrics import METRICS, Metrics
-from gateway.web.middleware import error_middleware, trace_middleware, transaction_id_middleware
+from gateway.web.middleware import edge_middleware, error_middleware, trace_middleware
 
 __all__ = ["create_app"]
 
@@ -44,7 +44,7 @@ def create_app(gw: Gateway, *, background: bool = True) -> web.Application:
             metrics.middleware(),
             trace_middleware,
             error_middleware,
-            transaction_id_middleware,
+            edge_middleware,
             shed_load(in_flight),
         ],
         client_max_size=gw.settings.max_body_bytes,

@@ -12,7 +12,7 @@ from gateway.errors import GatewayError, InvalidRequest, NotFound, PayloadTooLar
 from gateway.standards.tracecontext import fsc_transaction_problem, trace_from_headers, use_trace
 from gateway.web.common import random_bytes
 
-__all__ = ["error_middleware", "error_response", "trace_middleware", "transaction_id_middleware"]
+__all__ = ["edge_middleware", "error_middleware", "error_response", "trace_middleware"]
 
 log = structlog.get_logger("gateway.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -47,17 +47,50 @@ async def trace_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 
 @web.middleware
-async def transaction_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Refuse a call whose `Fsc-Transaction-Id` is not the UUID v7 FSC defines: that id goes
-    into log entries, so free text in it would be a caller's words in the disclosure log."""
+async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse, before any handler reads them, inputs no handler should have to think about.
+
+    - An `Fsc-Transaction-Id` that is not the UUID v7 FSC defines: that id goes into log
+      entries, so free text in it would be a caller's words in the disclosure log.
+    - A NUL character or a lone surrogate in a path or query parameter (percent-encoded as
+      `%00` or `%ED%A0%80`): no identifier holds one, and PostgreSQL cannot store a NUL.
+    """
+    refusal = _edge_refusal(request)
+    if refusal is None:
+        return await handler(request)
+    if request.path == "/v1/token":
+        # The token endpoint answers in OAuth's error shape (RFC 6749 5.2).
+        return web.json_response(
+            {"error": "invalid_request", "error_description": refusal.message}, status=400
+        )
+    raise refusal
+
+
+def _edge_refusal(request: web.Request) -> InvalidRequest | None:
     problem = fsc_transaction_problem(request.headers.get("Fsc-Transaction-Id"))
     if problem is not None:
-        raise InvalidRequest(
+        return InvalidRequest(
             problem,
             "Send the transaction id your FSC Outway made (e.g. 0189f7e5-c883-7106-8272-"
             "ccb7fcba0575), or leave the header out.",
         )
-    return await handler(request)
+    texts = [*request.match_info.values(), *request.query.keys(), *request.query.values()]
+    if not all(_plain_text(text) for text in texts):
+        return InvalidRequest(
+            "a path or query parameter holds a NUL character or text that is not valid Unicode",
+            "Send parameters as percent-encoded UTF-8 text without control characters.",
+        )
+    return None
+
+
+def _plain_text(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @web.middleware

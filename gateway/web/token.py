@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping
 from datetime import datetime
 
 import jwt
@@ -15,9 +16,10 @@ import structlog
 from aiohttp import web
 
 from gateway.auth.assertion import AssertionRejected, verify_client_assertion
+from gateway.errors import InvalidRequest
 from gateway.log.entry import LogEntry, Sender
 from gateway.standards.tracecontext import current_trace_json
-from gateway.web.common import gateway
+from gateway.web.common import gateway, read_form
 from gateway.web.context import Gateway
 
 __all__ = ["routes"]
@@ -70,9 +72,10 @@ async def token(request: web.Request) -> web.Response:
     gw = gateway(request)
     now = gw.now()
     # The contract answers every failure with invalid_client (and logs it), whatever went wrong.
-    form = (
-        await request.post() if request.content_type == "application/x-www-form-urlencoded" else {}
-    )
+    try:
+        form: Mapping[str, str] = await read_form(request)
+    except InvalidRequest:
+        form = {}  # a form not in UTF-8 is no form: refused below like a missing one
     grant_type = form.get("grant_type")
     assertion_type = form.get("client_assertion_type")
     assertion = form.get("client_assertion")
