@@ -53,7 +53,10 @@ def serving(root: Path, **settings: str) -> Iterator[Served]:
     command = [GATEWAY, "serve", "--config", str(config), "--data", str(root / "data")]
     with out_file.open("w") as out, log_file.open("w") as err:
         process = subprocess.Popen(
-            [*command, "--port", "0", "--workers", "1"], stdout=out, stderr=err, env=env
+            [*command, "--port", "0", "--metrics-port", "0", "--workers", "1"],
+            stdout=out,
+            stderr=err,
+            env=env,
         )
     try:
         deadline = time.monotonic() + START_TIMEOUT_S

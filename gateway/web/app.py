@@ -52,7 +52,6 @@ def create_app(gw: Gateway, *, background: bool = True) -> web.Application:
     app[GATEWAY] = gw
     app[METRICS] = metrics
     app[IN_FLIGHT] = in_flight
-    app.router.add_get("/metrics", metrics.serve)
     for module in (
         token,
         exchanges,

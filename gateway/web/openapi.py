@@ -604,18 +604,6 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 auth=False,
             )
         },
-        "/metrics": {
-            "get": _op(
-                "Prometheus metrics of this worker (no personal data in any label)",
-                {
-                    "200": {
-                        "description": "text exposition format",
-                        "content": {"text/plain": {"schema": {"type": "string"}}},
-                    }
-                },
-                auth=False,
-            )
-        },
         "/v1/openapi.json": {
             "get": _op("This document", {"200": _json({"type": "object"})}, auth=False)
         },
