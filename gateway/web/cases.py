@@ -78,7 +78,8 @@ async def register(request: web.Request) -> web.Response:
             "only a social team may register other partners in a case network",
             "Register your own organisation, or ask the social team (procesregisseur).",
         )
-    body = await read_json(request) if request.can_read_body else {}
+    # body_exists, not can_read_body: the body has been read (and kept) before any handler runs.
+    body = await read_json(request) if request.body_exists else {}
     if not isinstance(body, dict) or not set(body) <= {"role", "contact", "reported_via"}:
         raise InvalidRequest(
             "the body must be an object with 'role', and optional 'contact' and 'reported_via'"

@@ -167,7 +167,9 @@ def shed_load(in_flight: InFlight) -> Middleware:
 
     The body is read whole before a slot is taken: a request whose body is still arriving
     waits for it without a slot (bounded by `read_timeout_s`, then 408), so half-sent bodies
-    cannot turn complete requests away. aiohttp keeps what was read, for the handler.
+    cannot turn complete requests away. aiohttp keeps what was read, for the handler; a
+    handler asks `request.body_exists` whether there is a body (`can_read_body` is False once
+    it has been read).
     """
 
     @web.middleware
