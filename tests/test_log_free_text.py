@@ -163,3 +163,32 @@ async def test_an_x_request_id_with_odd_text_is_replaced_not_echoed(http: Http) 
     assert BSN_CHILD not in answer.headers["X-Request-Id"]
     plain = await http.call("GET", "/healthz", headers={"X-Request-Id": "req-42.a:b"})
     assert plain.headers["X-Request-Id"] == "req-42.a:b"
+
+
+SMUGGLED_IDS = {
+    "purpose": {"purpose": BSN_CHILD},
+    "purpose_as_a_name": {"purpose": "Jan Jansen 2015-03-04"},
+    "recipient": {"to": BSN_CHILD},
+    "recipient_list": {"to": [BSN_CHILD]},
+    "recipient_with_a_newline": {"to": "swt-denhelder\n"},
+    "case_id_with_a_newline": {"case_id": "case-1\n"},
+}
+
+
+@pytest.mark.parametrize("change", SMUGGLED_IDS.values(), ids=SMUGGLED_IDS.keys())
+async def test_a_partner_naming_a_bsn_as_purpose_or_recipient_is_refused_and_the_log_holds_no_such_text(
+    http: Http, running: Running, change: dict[str, Any]
+) -> None:
+    token = await http.token("zorg-noord")
+    answer = await http.call(
+        "POST", "/v1/exchanges", token=token, json_body={**exchange(), **change}
+    )
+    assert 400 <= answer.status < 500, answer.text
+    logged = await logged_text(running)
+    for value in change.values():
+        for text in value if isinstance(value, list) else [value]:
+            assert json.dumps(text) not in logged, "the caller's text is in a log entry"
+    # The refusal may be logged (an unknown purpose or recipient is), without those words.
+    for entry in await log_entries(running):
+        assert entry.recipient in (None, *(p.id for p in running.gw.partners))
+        assert entry.purpose in (None, *(p.id for p in running.gw.catalogue))
