@@ -86,13 +86,15 @@ async def register(request: web.Request) -> web.Response:
         )
     reported_via = body.get("reported_via")
     if reported_via is not None and (
-        partner.kind != "certified_institution" or reported_via not in GI_REPORTING
+        partner.kind != "certified_institution"
+        or not isinstance(reported_via, str)
+        or reported_via not in GI_REPORTING
     ):
         raise InvalidRequest(
             "'reported_via' (direct or beschermingstafel) applies to a certified institution only"
         )
     role = body.get("role", "involved")
-    if role not in ROLES:
+    if not isinstance(role, str) or role not in ROLES:
         raise InvalidRequest(f"'role' must be one of {', '.join(sorted(ROLES))}")
     if role == "procesregisseur" and partner.kind != "social_team":
         raise InvalidRequest("the procesregisseur of a case is a social team")
