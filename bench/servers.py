@@ -57,6 +57,7 @@ def gateway_command(
 ) -> list[str]:
     command = [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config)]
     command += ["--data", str(data), "--port", str(port), "--workers", str(workers)]
+    command += ["--metrics-port", "0"]  # /metrics has its own port; any free one here
     return command if storage is None else [*command, "--storage", storage]
 
 

@@ -35,6 +35,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--metrics-host",
+        help="serve /metrics on this address instead of metrics_listen's (gateway.toml)",
+    )
+    serve.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve /metrics on this port instead of metrics_listen's (0: any free port)",
+    )
     serve.add_argument("--storage", default=None, help="sqlite:///PATH (default: under --data)")
     serve.add_argument("--tls-cert", type=Path, help="serve HTTPS: certificate chain (PEM)")
     serve.add_argument("--tls-key", type=Path, help="serve HTTPS: private key (PEM, mode 0600)")
@@ -170,21 +179,48 @@ def _serve(args: argparse.Namespace) -> int:
 
         tls = load_tls(args.tls_cert, args.tls_key)
     # Validate everything once before binding, so a broken config stops with one clear message.
-    problem = _check_storage(build_gateway(args.config, args.data, args.storage))
+    checked = build_gateway(args.config, args.data, args.storage)
+    problem = _check_storage(checked)
     if problem is not None:
         print(f"gateway: storage: {problem}", file=sys.stderr)
         return 2
+    metrics_at = _metrics_address(checked.settings.metrics_listen, args)
     try:
         sock = bind(args.host, args.port)
     except OSError as exc:
         print(f"gateway: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
+    metrics_sock = None
+    if metrics_at is not None:
+        try:
+            metrics_sock = bind(*metrics_at)
+        except OSError as exc:
+            print(
+                f"gateway: cannot serve metrics on {metrics_at[0]}:{metrics_at[1]}: "
+                f"{exc.strerror} (metrics_listen in gateway.toml, or --metrics-port)",
+                file=sys.stderr,
+            )
+            return 2
     return serve(
         lambda: build_gateway(args.config, args.data, args.storage),
         sock,
         args.workers,
         args.data,
         tls,
+        metrics_sock,
+    )
+
+
+def _metrics_address(
+    configured: tuple[str, int] | None, args: argparse.Namespace
+) -> tuple[str, int] | None:
+    """Where `/metrics` listens: gateway.toml's `metrics_listen`, with the flags' overrides."""
+    if configured is None and args.metrics_host is None and args.metrics_port is None:
+        return None
+    host, port = configured or ("127.0.0.1", 9464)
+    return (
+        args.metrics_host if args.metrics_host is not None else host,
+        args.metrics_port if args.metrics_port is not None else port,
     )
 
 

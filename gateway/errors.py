@@ -143,6 +143,7 @@ class UnknownRecipient(GatewayError):
 class NotFound(GatewayError):
     code = "not_found"
     status = 404
+    default_how_to_fix = "Check the identifiers in the path (GET /v1/openapi.json lists the paths)."
 
 
 class RequestTimeout(GatewayError, TimeoutError):

@@ -19,6 +19,7 @@ from gateway.memory import trim_periodically
 from gateway.reload import reload_partners_and_keys
 from gateway.web import create_app
 from gateway.web.context import Gateway
+from gateway.web.metrics import METRICS, metrics_app
 from gateway.web.read_timeout import ReadTimeoutRunner
 
 __all__ = ["bind", "pid_path", "serve"]
@@ -38,7 +39,11 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 async def _run_worker(
-    gw: Gateway, sock: socket.socket, announce: str | None, tls: ssl.SSLContext | None
+    gw: Gateway,
+    sock: socket.socket,
+    announce: str | None,
+    tls: ssl.SSLContext | None,
+    metrics_sock: socket.socket | None,
 ) -> None:
     app = create_app(gw)
     runner = ReadTimeoutRunner(
@@ -60,6 +65,15 @@ async def _run_worker(
     site = web.SockSite(runner, sock, ssl_context=tls, backlog=1)
     await site.start()
     sock.listen(1024)
+    metrics_runner = None
+    if metrics_sock is not None:
+        # `/metrics` of this worker, on its own (loopback by default) address, off the API port.
+        metrics_runner = web.AppRunner(
+            metrics_app(app[METRICS]), access_log=None, handle_signals=False
+        )
+        await metrics_runner.setup()
+        await web.SockSite(metrics_runner, metrics_sock, backlog=1).start()
+        metrics_sock.listen(128)
     if announce is not None:
         print(announce, flush=True)
     stop = asyncio.Event()
@@ -81,6 +95,8 @@ async def _run_worker(
     trimming.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await trimming
+    if metrics_runner is not None:
+        await metrics_runner.cleanup()
     await runner.cleanup()
 
 
@@ -105,21 +121,30 @@ def serve(
     workers: int,
     data_dir: Path,
     tls: ssl.SSLContext | None = None,
+    metrics_sock: socket.socket | None = None,
 ) -> int:
     """Serve until SIGTERM/SIGINT; with workers > 1 fork that many processes on the socket.
 
-    SIGHUP reloads partners.toml, the JWKS files and the gateway's own rotated keys.
+    `/metrics` is served on `metrics_sock` when given (plain HTTP; every worker accepts on it,
+    so one scrape reaches one worker). SIGHUP reloads partners.toml, the JWKS files and the
+    gateway's own rotated keys.
     """
-    host, port = sock.getsockname()[:2]
-    shown = f"[{host}]" if ":" in host else host
-    announce = f"listening on {'https' if tls else 'http'}://{shown}:{port}"
+    announce = f"listening on {_url(sock, 'https' if tls else 'http')}"
+    if metrics_sock is not None:
+        announce += f"\nmetrics on {_url(metrics_sock, 'http')}/metrics"
     pid_file = pid_path(data_dir)
     pid_file.write_text(f"{os.getpid()}\n")
     try:
-        return _serve(build, sock, workers, announce, tls)
+        return _serve(build, sock, workers, announce, tls, metrics_sock)
     finally:
         with contextlib.suppress(FileNotFoundError):
             pid_file.unlink()
+
+
+def _url(sock: socket.socket, scheme: str) -> str:
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{shown}:{port}"
 
 
 def pid_path(data_dir: Path) -> Path:
@@ -133,9 +158,10 @@ def _serve(
     workers: int,
     announce: str,
     tls: ssl.SSLContext | None,
+    metrics_sock: socket.socket | None,
 ) -> int:
     if workers <= 1:
-        asyncio.run(_run_worker(build(), sock, announce, tls))
+        asyncio.run(_run_worker(build(), sock, announce, tls, metrics_sock))
         return 0
     children: list[int] = []
     stopping = False
@@ -160,7 +186,9 @@ def _serve(
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 signal.signal(signal.SIGHUP, signal.SIG_IGN)
-                asyncio.run(_run_worker(build(), sock, announce if n == 0 else None, tls))
+                asyncio.run(
+                    _run_worker(build(), sock, announce if n == 0 else None, tls, metrics_sock)
+                )
             except BaseException:
                 log.exception("worker_failed")
                 code = 1

@@ -30,7 +30,14 @@ def run(
 
 def test_demo_keys_are_refused_in_production(tmp_path: Path) -> None:
     result = run(
-        "serve", "--data", str(tmp_path / "data"), "--port", "0", env={"GATEWAY_ENV": "production"}
+        "serve",
+        "--data",
+        str(tmp_path / "data"),
+        "--port",
+        "0",
+        "--metrics-port",
+        "0",
+        env={"GATEWAY_ENV": "production"},
     )
     assert result.returncode == 2
     assert "demo partners" in result.stderr
@@ -48,7 +55,17 @@ def test_a_broken_catalogue_stops_the_server_naming_file_purpose_and_problem(
             'recipient_kinds = ["social_team", "pharmacy"]\nschema = "evaluation-feedback.schema.json"',
         )
     )
-    result = run("serve", "--config", str(config), "--data", str(tmp_path / "data"), "--port", "0")
+    result = run(
+        "serve",
+        "--config",
+        str(config),
+        "--data",
+        str(tmp_path / "data"),
+        "--port",
+        "0",
+        "--metrics-port",
+        "0",
+    )
     assert result.returncode == 2
     assert "purposes.toml" in result.stderr
     assert "purpose 'evaluation-feedback'" in result.stderr
@@ -61,7 +78,17 @@ def test_a_purpose_without_its_schema_file_is_refused_at_start(tmp_path: Path) -
     (config / "purposes.toml").write_text(
         catalogue.replace('"referral.schema.json"', '"referal.schema.json"')
     )
-    result = run("serve", "--config", str(config), "--data", str(tmp_path / "data"), "--port", "0")
+    result = run(
+        "serve",
+        "--config",
+        str(config),
+        "--data",
+        str(tmp_path / "data"),
+        "--port",
+        "0",
+        "--metrics-port",
+        "0",
+    )
     assert result.returncode == 2
     assert "purpose 'referral'" in result.stderr
     assert "referal.schema.json not found" in result.stderr
@@ -90,7 +117,18 @@ def test_the_demo_tells_its_story_and_exits_cleanly(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_serve_announces_itself_and_stops_on_sigterm(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [*GATEWAY, "serve", "--data", str(tmp_path / "data"), "--port", "0", "--workers", "2"],
+        [
+            *GATEWAY,
+            "serve",
+            "--data",
+            str(tmp_path / "data"),
+            "--port",
+            "0",
+            "--metrics-port",
+            "0",
+            "--workers",
+            "2",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -96,6 +96,8 @@ async def start_server() -> AsyncIterator[StartServer]:
             str(data),
             "--port",
             "0",
+            "--metrics-port",
+            "0",
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             cwd=REPO,

@@ -237,6 +237,8 @@ class Cluster:
             str(self.root / f"data-{name}"),
             "--port",
             "0",
+            "--metrics-port",
+            "0",
             "--storage",
             storage,
             stdout=asyncio.subprocess.PIPE,

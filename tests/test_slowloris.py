@@ -40,7 +40,14 @@ KEEPALIVE_TIMEOUT_S = 4
 TRICKLE_S = 0.3  # one byte every TRICKLE_S: the whole head would take far longer than the limit
 CUT_WITHIN_S = 10.0  # generous: cut off well before this, whatever the machine's load
 START_TIMEOUT_S = 30
-SERVE_ARGS = ("--port", "0", "--workers", "1")  # one worker: a slow client must not stall it
+SERVE_ARGS = (
+    "--port",
+    "0",
+    "--metrics-port",
+    "0",
+    "--workers",
+    "1",
+)  # one worker: a slow client must not stall it
 
 
 @dataclass(frozen=True)

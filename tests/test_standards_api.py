@@ -25,6 +25,7 @@ from tests.helpers import Http, log_entries
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
 TRACEPARENT = f"00-{TRACE_ID}-{CALLER_SPAN}-01"
+FSC_TRANSACTION_ID = "0189f7e5-c883-7106-8272-ccb7fcba0575"  # a UUID v7, as FSC defines it
 
 
 @pytest.fixture
@@ -71,7 +72,7 @@ async def test_a_traceparent_is_followed_into_log_entries_inbox_and_ldv_export(
 ) -> None:
     before = await running.gw.storage.log_size()
     body, returned = await _send(
-        http, {"traceparent": TRACEPARENT, "Fsc-Transaction-Id": "fsc-tx-1"}
+        http, {"traceparent": TRACEPARENT, "Fsc-Transaction-Id": FSC_TRANSACTION_ID}
     )
     trace = body["trace"]
     assert isinstance(trace, dict)
@@ -82,7 +83,7 @@ async def test_a_traceparent_is_followed_into_log_entries_inbox_and_ldv_export(
     (entry,) = [e for e in await log_entries(running, before) if e.decision == "disclosed"]
     assert entry.trace is not None
     assert entry.trace["trace_id"] == TRACE_ID
-    assert entry.trace["fsc_transaction_id"] == "fsc-tx-1"
+    assert entry.trace["fsc_transaction_id"] == FSC_TRANSACTION_ID
     purpose = running.gw.catalogue.get("evaluation-feedback")
     assert purpose is not None
     assert entry.processing_activity == purpose.processing_activity

@@ -43,7 +43,18 @@ def _config(tmp_path: Path, **settings: str) -> Path:
 
 
 def _serve(config: Path, data: Path, storage: str) -> list[str]:
-    command = [*GATEWAY, "serve", "--config", str(config), "--data", str(data), "--port", "0"]
+    command = [
+        *GATEWAY,
+        "serve",
+        "--config",
+        str(config),
+        "--data",
+        str(data),
+        "--port",
+        "0",
+        "--metrics-port",
+        "0",
+    ]
     return [*command, "--storage", storage]
 
 
@@ -200,7 +211,7 @@ def _not_a_database(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     "command",
     [
-        ["serve", "--port", "0"],
+        ["serve", "--port", "0", "--metrics-port", "0"],
         ["migrate"],
         ["log", "verify"],
         ["log", "export", "--format", "fhir"],
@@ -244,6 +255,8 @@ def test_a_database_path_whose_folder_cannot_be_made_stops_serve_with_the_fix(
         "--data",
         data,
         "--port",
+        "0",
+        "--metrics-port",
         "0",
         "--storage",
         f"sqlite:///{database}",

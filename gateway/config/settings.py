@@ -27,6 +27,7 @@ _KNOWN = frozenset(
         "keys_dir",
         "max_header_bytes",
         "max_in_flight",
+        "metrics_listen",
         "max_json_depth",
         "max_json_items",
         "read_timeout_s",
@@ -86,6 +87,8 @@ class Settings:
     failed_assertions_per_minute: int = 20  # logged one by one; more get 429 and one summary
     logbook: Logbook | None = None  # LDV records over OTLP/HTTP; None: not exported
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
+    # Where Prometheus scrapes `/metrics` (host, port), off the API port; None: not served.
+    metrics_listen: tuple[str, int] | None = ("127.0.0.1", 9464)
 
     @property
     def token_url(self) -> str:
@@ -135,8 +138,25 @@ def load_settings(config_dir: Path) -> Settings:
         storage_wait_s=_wait(table),
         logbook=read_logbook(table),
         outbox=read_outbox(table),
+        metrics_listen=_metrics_listen(table),
         **_rates(table),
     )
+
+
+def _metrics_listen(table: Table) -> tuple[str, int] | None:
+    """`metrics_listen = "HOST:PORT"` (IPv6 as "[::1]:9464"); "" turns `/metrics` off."""
+    raw = table.text("metrics_listen", "127.0.0.1:9464").strip()
+    if not raw:
+        return None
+    host, colon, port = raw.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not colon or not host or not port.isascii() or not port.isdigit() or int(port) > 65535:
+        raise table.fail(
+            f'\'metrics_listen\' must be HOST:PORT (e.g. "127.0.0.1:9464") or "" for off, '
+            f"not {raw!r}"
+        )
+    return host, int(port)
 
 
 def _wait(table: Table) -> float:

@@ -37,6 +37,7 @@ from gateway.officer.sessions import (
 )
 from gateway.standards.tracecontext import current_trace_json
 from gateway.store.base import OfficerSession
+from gateway.web.common import read_form
 
 __all__ = [
     "LANGUAGE",
@@ -128,7 +129,7 @@ def form_text(form: Mapping[str, object], name: str) -> str:
 
 async def checked_form(request: web.Request, officer: SignedIn) -> Mapping[str, object]:
     """The posted form, once its CSRF token proves it came from this session's pages."""
-    form = await request.post()
+    form = await read_form(request)
     verify_csrf(officer.secret, form_text(form, "csrf") or None)
     return form
 
@@ -189,7 +190,7 @@ async def sign_in(request: web.Request) -> web.Response:
     """Redeem a link or code once: start a session, log the sign-in, set the cookie."""
     gw = gateway_of(request)
     policy = _policy(request)
-    form = await request.post()
+    form = await read_form(request)
     nonce = request.cookies.get(policy.sign_in_name, "")
     if not _SECRET_SHAPE.fullmatch(nonce):
         raise CsrfRefused("the sign-in form was not opened in this browser")

@@ -18,9 +18,10 @@ __all__ = [
     "parse_exchange_request",
 ]
 
-_PARTNER_ID = re.compile(r"^[a-z0-9-]{2,64}$")
-_CASE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-_EXCHANGE_ID = re.compile(r"^ex_[A-Za-z0-9_-]{8,64}$")
+# \Z, not $: "$" also matches before a final newline, which would let "id\n" through.
+_PARTNER_ID = re.compile(r"^[a-z0-9-]{2,64}\Z")
+_CASE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}\Z")
+_EXCHANGE_ID = re.compile(r"^ex_[A-Za-z0-9_-]{8,64}\Z")
 _KNOWN = frozenset({"purpose", "to", "subject", "case_id", "in_reply_to", "break_glass", "payload"})
 MAX_RECIPIENTS = 50
 

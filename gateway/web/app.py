@@ -26,9 +26,9 @@ from gateway.web import (
     token,
 )
 from gateway.web.context import GATEWAY, Gateway
-from gateway.web.limits import shed_load
+from gateway.web.limits import IN_FLIGHT, InFlight, shed_load
 from gateway.web.metrics import METRICS, Metrics
-from gateway.web.middleware import error_middleware, trace_middleware
+from gateway.web.middleware import edge_middleware, error_middleware, trace_middleware
 
 __all__ = ["create_app"]
 
@@ -39,18 +39,20 @@ log = structlog.get_logger("gateway.app")
 def create_app(gw: Gateway, *, background: bool = True) -> web.Application:
     """The application: routes, the error middleware, and storage opened for its lifetime."""
     metrics = Metrics()
+    in_flight = InFlight(gw.settings.max_in_flight)
     app = web.Application(
         middlewares=[
             metrics.middleware(),
             trace_middleware,
             error_middleware,
-            shed_load(gw.settings.max_in_flight),
+            edge_middleware,
+            shed_load(in_flight),
         ],
         client_max_size=gw.settings.max_body_bytes,
     )
     app[GATEWAY] = gw
     app[METRICS] = metrics
-    app.router.add_get("/metrics", metrics.serve)
+    app[IN_FLIGHT] = in_flight
     for module in (
         token,
         exchanges,

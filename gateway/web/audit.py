@@ -252,10 +252,18 @@ async def consistency(request: web.Request) -> web.Response:
             f"second {second} is larger than the latest checkpoint ({integrated})",
             "Ask for sizes no larger than the size in GET /v1/audit/checkpoint.",
         )
+    if first == 0:
+        # RFC 9162 2.1.4.1 defines PROOF(m, D[n]) only for 0 < m: a proof from the empty tree
+        # would prove nothing, so there is none to give.
+        raise InvalidRequest(
+            "first must be at least 1: RFC 9162 defines no consistency proof from the empty tree",
+            "Ask for 0 < first <= second; every tree trivially extends the empty one.",
+        )
     if first > second:
         raise InvalidRequest("first must not be larger than second")
-    # Every tree extends the empty tree and itself: RFC 9162 defines no proof there, it is empty.
-    elements = [] if first in (0, second) else consistency_proof_nodes(first, second)
+    # Equal sizes: the proof is empty and the roots must be equal (what verifiers such as
+    # RFC 9162 2.1.4.2 implementations and Go's tlog expect); otherwise PROOF(first, D[second]).
+    elements = [] if first == second else consistency_proof_nodes(first, second)
     hashes = await proof_hashes(gw, elements)
     return web.json_response(
         {"first": first, "second": second, "hashes": [_b64(h) for h in hashes]}

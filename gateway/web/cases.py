@@ -78,20 +78,23 @@ async def register(request: web.Request) -> web.Response:
             "only a social team may register other partners in a case network",
             "Register your own organisation, or ask the social team (procesregisseur).",
         )
-    body = await read_json(request) if request.can_read_body else {}
+    # body_exists, not can_read_body: the body has been read (and kept) before any handler runs.
+    body = await read_json(request) if request.body_exists else {}
     if not isinstance(body, dict) or not set(body) <= {"role", "contact", "reported_via"}:
         raise InvalidRequest(
             "the body must be an object with 'role', and optional 'contact' and 'reported_via'"
         )
     reported_via = body.get("reported_via")
     if reported_via is not None and (
-        partner.kind != "certified_institution" or reported_via not in GI_REPORTING
+        partner.kind != "certified_institution"
+        or not isinstance(reported_via, str)
+        or reported_via not in GI_REPORTING
     ):
         raise InvalidRequest(
             "'reported_via' (direct or beschermingstafel) applies to a certified institution only"
         )
     role = body.get("role", "involved")
-    if role not in ROLES:
+    if not isinstance(role, str) or role not in ROLES:
         raise InvalidRequest(f"'role' must be one of {', '.join(sorted(ROLES))}")
     if role == "procesregisseur" and partner.kind != "social_team":
         raise InvalidRequest("the procesregisseur of a case is a social team")

@@ -8,9 +8,11 @@ import os
 import threading
 import time
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from aiohttp import web
+from multidict import MultiDict, MultiDictProxy
 
 from gateway.errors import Forbidden, InvalidRequest, InvalidToken
 from gateway.policy.decision import Caller
@@ -23,6 +25,7 @@ __all__ = [
     "json_answer",
     "new_id",
     "random_bytes",
+    "read_form",
     "read_json",
     "whole_number",
 ]
@@ -101,9 +104,43 @@ def _slow_json(raw: bytes) -> Any:
         raise ValueError(name)
 
     try:
-        return json.loads(raw, parse_constant=no_constants)
+        body = json.loads(raw, parse_constant=no_constants)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidRequest("the request body is not valid JSON") from None
+    try:
+        # What orjson refused for a lone surrogate ("\ud800") or a number past a double's
+        # range (1e999, read as infinity) must not get in: neither can be written back as
+        # JSON, in a log entry, a sealed message or an answer.
+        json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (ValueError, UnicodeEncodeError, RecursionError):
+        raise InvalidRequest(
+            "the request body holds a string that is not valid Unicode (a lone surrogate) "
+            "or a number beyond the range of a double",
+            "Send text as UTF-8 and numbers within the range the API documents.",
+        ) from None
+    return body
+
+
+async def read_form(request: web.Request) -> MultiDictProxy[str]:
+    """The request's URL-encoded form (empty for any other content type), or InvalidRequest.
+
+    aiohttp's `request.post()` decodes with whatever charset the caller names and fails on
+    bytes that are not in it; a form here is UTF-8, percent-escapes included, or refused.
+    """
+    if request.content_type != "application/x-www-form-urlencoded":
+        return MultiDictProxy(MultiDict())
+    if (request.charset or "utf-8").lower() not in ("utf-8", "utf8"):
+        raise InvalidRequest(
+            "a form must be encoded in UTF-8", "Send the form without a charset, or as UTF-8."
+        )
+    raw = await request.read()
+    try:
+        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidRequest(
+            "the form is not valid UTF-8", "Percent-encode the form's text as UTF-8."
+        ) from None
+    return MultiDictProxy(MultiDict(pairs))
 
 
 def json_answer(body: Any, *, status: int = 200) -> web.Response:

@@ -229,7 +229,9 @@ async def execute_exchange(
     subject = gw.pseudonymiser.pseudonym_of(parsed.subject)
     sender = Sender(caller.partner.id, caller.actor_id, caller.actor_role)
     exchange_id = new_id("ex")
-    structlog.contextvars.bind_contextvars(partner=caller.partner.id, purpose=parsed.purpose)
+    # A purpose outside the catalogue is the caller's text: log lines say only that it was one.
+    known_purpose = parsed.purpose if gw.catalogue.get(parsed.purpose) is not None else "unknown"
+    structlog.contextvars.bind_contextvars(partner=caller.partner.id, purpose=known_purpose)
     try:
         await _check_reply(gw, caller, parsed, subject)
         decision, _ = await _decide(gw, caller, parsed, subject, now)
@@ -431,8 +433,10 @@ def _refusal_entry(
     subject: str,
     refusal: GatewayError,
 ) -> LogEntry:
-    recipient = refusal.extra.get("recipient")
-    if recipient is None and isinstance(parsed.to, tuple) and len(parsed.to) == 1:
+    # A recipient the gateway does not know is the caller's text, not a partner: not logged.
+    known = refusal.code != "unknown_recipient"
+    recipient = refusal.extra.get("recipient") if known else None
+    if known and recipient is None and isinstance(parsed.to, tuple) and len(parsed.to) == 1:
         recipient = parsed.to[0]
     missing = refusal.extra.get("missing_consent")
     details: dict[str, Any] = {}
@@ -448,7 +452,8 @@ def _refusal_entry(
         decision="refused",
         reason=refusal.code,
         exchange_id=exchange_id,
-        purpose=parsed.purpose if len(parsed.purpose) <= 64 else None,
+        # An unknown purpose is the caller's text, not a catalogue id: not for the log.
+        purpose=parsed.purpose if refusal.code != "unknown_purpose" else None,
         sender=sender,
         recipient=recipient if isinstance(recipient, str) else None,
         subject=subject,

@@ -5,7 +5,9 @@
 - `FailedAssertions`: failed token requests per claimed client id; past a threshold they get
   `429` and are logged as one summary entry per window instead of one per attempt.
 - `shed_load`: a cap on requests in flight per worker; beyond it a fast `503` with Retry-After
-  instead of an unbounded queue.
+  instead of an unbounded queue. A request takes a slot only once its whole body has arrived,
+  so clients trickling bodies (bounded by `read_timeout_s`) cannot take every slot;
+  `InFlight` holds the count, which `/readyz` reports.
 - `check_json_shape`: nesting depth and array lengths of a parsed body.
 
 All counters live in the worker's memory: with several workers or instances the limits hold per
@@ -26,7 +28,9 @@ from gateway.errors import GatewayError, InvalidRequest, RateLimited
 
 __all__ = [
     "EXEMPT_PATHS",
+    "IN_FLIGHT",
     "FailedAssertions",
+    "InFlight",
     "Overloaded",
     "Rate",
     "RateLimiter",
@@ -142,22 +146,45 @@ class FailedAssertions:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def shed_load(max_in_flight: int) -> Middleware:
-    """Middleware: refuse quickly (503, Retry-After: 1) beyond `max_in_flight` requests."""
-    in_flight = 0
+@dataclass(slots=True)
+class InFlight:
+    """The requests this worker is handling now, against its cap (`max_in_flight`)."""
+
+    cap: int
+    count: int = 0
+
+    @property
+    def shedding(self) -> bool:
+        """True while a new request would be refused with `503 overloaded`."""
+        return self.count >= self.cap
+
+
+IN_FLIGHT = web.AppKey("in_flight", InFlight)
+
+
+def shed_load(in_flight: InFlight) -> Middleware:
+    """Middleware: refuse quickly (503, Retry-After: 1) beyond `in_flight.cap` requests.
+
+    The body is read whole before a slot is taken: a request whose body is still arriving
+    waits for it without a slot (bounded by `read_timeout_s`, then 408), so half-sent bodies
+    cannot turn complete requests away. aiohttp keeps what was read, for the handler; a
+    handler asks `request.body_exists` whether there is a body (`can_read_body` is False once
+    it has been read).
+    """
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        nonlocal in_flight
         if request.path in EXEMPT_PATHS:
             return await handler(request)
-        if in_flight >= max_in_flight:
+        if request.body_exists:
+            await request.read()  # RequestTimeout (408) or 413 while reading; no slot held
+        if in_flight.shedding:
             raise Overloaded("the gateway is handling as many requests as it can", retry_after=1)
-        in_flight += 1
+        in_flight.count += 1
         try:
             return await handler(request)
         finally:
-            in_flight -= 1
+            in_flight.count -= 1
 
     return cast(Middleware, middleware)
 

@@ -7,6 +7,7 @@ from aiohttp import web
 from gateway.delivery.notify import notification_signer
 from gateway.errors import NotFound, StorageUnavailable
 from gateway.web.common import authenticate, gateway
+from gateway.web.limits import IN_FLIGHT
 from gateway.web.openapi import openapi_document
 
 __all__ = ["routes"]
@@ -22,12 +23,22 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
-    """Readiness: storage answers."""
+    """Readiness: storage answers and this worker is not shedding load.
+
+    `in_flight` and `max_in_flight` are this worker's (the one that answered): while the
+    count is at the cap, new calls get `503 overloaded` and readiness says `shedding_load`.
+    """
+    in_flight = request.app[IN_FLIGHT]
+    load = {"in_flight": in_flight.count, "max_in_flight": in_flight.cap}
     try:
         await gateway(request).storage.ping()
     except StorageUnavailable:
-        return web.json_response({"status": "unavailable", "storage": "unreachable"}, status=503)
-    return web.json_response({"status": "ready", "storage": "ok"})
+        return web.json_response(
+            {"status": "unavailable", "storage": "unreachable", **load}, status=503
+        )
+    if in_flight.shedding:
+        return web.json_response({"status": "shedding_load", "storage": "ok", **load}, status=503)
+    return web.json_response({"status": "ready", "storage": "ok", **load})
 
 
 @routes.get("/v1/openapi.json")

@@ -3,6 +3,10 @@
 Labels are route templates, methods and status codes: never a
 path with an id in it, never a BSN or a payload value. Counters are per worker process; run one
 worker per container (and scale with instances) to scrape them whole.
+
+`/metrics` is served by an application of its own (`metrics_app`) on its own listen address
+(`metrics_listen` in gateway.toml, loopback by default), never on the API port: what the
+gateway is doing, and how much, is for its operator, not for every caller of the API.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-__all__ = ["METRICS", "Metrics"]
+__all__ = ["METRICS", "Metrics", "metrics_app"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -102,3 +106,10 @@ class Metrics:
 
 
 METRICS = web.AppKey("metrics", Metrics)
+
+
+def metrics_app(metrics: Metrics) -> web.Application:
+    """The application on the metrics listen address: `GET /metrics` and nothing else."""
+    app = web.Application()
+    app.router.add_get("/metrics", metrics.serve)
+    return app

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
 
 from gateway.errors import GatewayError, InvalidRequest, NotFound, PayloadTooLarge
-from gateway.standards.tracecontext import trace_from_headers, use_trace
+from gateway.standards.tracecontext import fsc_transaction_problem, trace_from_headers, use_trace
 from gateway.web.common import random_bytes
 
-__all__ = ["error_middleware", "error_response", "trace_middleware"]
+__all__ = ["edge_middleware", "error_middleware", "error_response", "trace_middleware"]
 
 log = structlog.get_logger("gateway.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# A caller's X-Request-Id is echoed and bound to every log line of its call: only a plain token.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 def error_response(error: GatewayError) -> web.Response:
@@ -44,8 +47,56 @@ async def trace_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 
 @web.middleware
+async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse, before any handler reads them, inputs no handler should have to think about.
+
+    - An `Fsc-Transaction-Id` that is not the UUID v7 FSC defines: that id goes into log
+      entries, so free text in it would be a caller's words in the disclosure log.
+    - A NUL character or a lone surrogate in a path or query parameter (percent-encoded as
+      `%00` or `%ED%A0%80`): no identifier holds one, and PostgreSQL cannot store a NUL.
+    """
+    refusal = _edge_refusal(request)
+    if refusal is None:
+        return await handler(request)
+    if request.path == "/v1/token":
+        # The token endpoint answers in OAuth's error shape (RFC 6749 5.2).
+        return web.json_response(
+            {"error": "invalid_request", "error_description": refusal.message}, status=400
+        )
+    raise refusal
+
+
+def _edge_refusal(request: web.Request) -> InvalidRequest | None:
+    problem = fsc_transaction_problem(request.headers.get("Fsc-Transaction-Id"))
+    if problem is not None:
+        return InvalidRequest(
+            problem,
+            "Send the transaction id your FSC Outway made (e.g. 0189f7e5-c883-7106-8272-"
+            "ccb7fcba0575), or leave the header out.",
+        )
+    texts = [*request.match_info.values(), *request.query.keys(), *request.query.values()]
+    if not all(_plain_text(text) for text in texts):
+        return InvalidRequest(
+            "a path or query parameter holds a NUL character or text that is not valid Unicode",
+            "Send parameters as percent-encoded UTF-8 text without control characters.",
+        )
+    return None
+
+
+def _plain_text(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request_id = request.headers.get("X-Request-Id", "")[:64] or random_bytes(16).hex()
+    sent_id = request.headers.get("X-Request-Id", "")
+    request_id = sent_id if _REQUEST_ID.fullmatch(sent_id) else random_bytes(16).hex()
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(
         request_id=request_id, method=request.method, path=request.path

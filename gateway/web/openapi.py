@@ -30,6 +30,21 @@ _ERROR = {
     },
 }
 
+_READINESS: dict[str, Any] = {
+    "type": "object",
+    "required": ["status", "storage", "in_flight", "max_in_flight"],
+    "properties": {
+        "status": {"enum": ["ready", "unavailable", "shedding_load"]},
+        "storage": {"enum": ["ok", "unreachable"]},
+        "in_flight": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "requests the answering worker is handling now (bodies complete)",
+        },
+        "max_in_flight": {"type": "integer", "minimum": 1, "description": "its cap"},
+    },
+}
+
 _IDENTIFIER: dict[str, Any] = {
     "type": "object",
     "description": "an identifier of a person without a BSN, in a system the catalogue declares "
@@ -660,26 +675,21 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 auth=False,
             )
         },
-        "/metrics": {
-            "get": _op(
-                "Prometheus metrics of this worker (no personal data in any label)",
-                {
-                    "200": {
-                        "description": "text exposition format",
-                        "content": {"text/plain": {"schema": {"type": "string"}}},
-                    }
-                },
-                auth=False,
-            )
-        },
         "/v1/openapi.json": {
             "get": _op("This document", {"200": _json({"type": "object"})}, auth=False)
         },
         "/healthz": {"get": _op("Liveness", {"200": _json({"type": "object"})}, auth=False)},
         "/readyz": {
             "get": _op(
-                "Readiness (storage reachable)",
-                {"200": _json({"type": "object"}), "503": _json({"type": "object"}, "not ready")},
+                "Readiness: storage reachable and this worker not shedding load",
+                {
+                    "200": _json(_READINESS),
+                    "503": _json(
+                        _READINESS,
+                        "not ready: storage unreachable (`unavailable`) or every in-flight "
+                        "slot taken (`shedding_load`)",
+                    ),
+                },
                 auth=False,
             )
         },

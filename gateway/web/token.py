@@ -21,9 +21,10 @@ import structlog
 from aiohttp import web
 
 from gateway.auth.assertion import AssertionRejected, verify_actor_role, verify_client_assertion
+from gateway.errors import InvalidRequest
 from gateway.log.entry import LogEntry, Sender
 from gateway.standards.tracecontext import current_trace_json
-from gateway.web.common import gateway
+from gateway.web.common import gateway, read_form
 from gateway.web.context import Gateway
 
 __all__ = ["routes"]
@@ -121,9 +122,9 @@ async def _form(request: web.Request) -> dict[str, list[object]] | None:
     if request.content_type != _FORM:
         return None
     try:
-        posted = await request.post()
-    except ValueError:
-        return None
+        posted = await read_form(request)
+    except InvalidRequest:
+        return None  # a form not in UTF-8 is no form
     form: dict[str, list[object]] = {}
     for name, value in posted.items():
         form.setdefault(name, []).append(value)
