@@ -165,7 +165,7 @@ def _oversees(table: Table, kind: str) -> tuple[str, ...] | Literal["all"] | Non
     value = table.data["oversees"]
     if value == "all":
         return "all"
-    if isinstance(value, str):
+    if not isinstance(value, list):
         raise table.fail(f"'oversees' must be \"all\" or a list of partner ids: {_OVERSEES_HOW}")
     served = table.texts("oversees")
     if not served:

@@ -541,5 +541,8 @@ async def record_review(
         senders=oversight.parties,
     )
     if index is None:
-        raise NotFound("no break-glass disclosure with that exchange id")
+        raise NotFound(
+            "no break-glass disclosure with that exchange id that you may review",
+            "GET /v1/audit/break-glass lists the uses of the organisations you oversee.",
+        )
     return status, index
