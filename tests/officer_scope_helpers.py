@@ -36,6 +36,7 @@ __all__ = [
     "ScopeStory",
     "ScopedTown",
     "add_officers",
+    "scoped_running_fixture",
     "scoped_town_fixture",
     "tell_scope_story",
 ]
@@ -113,6 +114,12 @@ async def scoped_town_fixture(
             yield ScopedTown(running, Http(running, session), keys)
     finally:
         await server.close()
+
+
+@pytest.fixture(name="running")
+def scoped_running_fixture(town: ScopedTown) -> Running:
+    """The town's gateway in place of the shipped one, so `clients` talk to it."""
+    return town.running
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,8 @@ from tests.officer_scope_helpers import (
     PROVIDER_OFFICER,
     SCHOOL_OFFICER,
     ScopedTown,
-    scoped_town_fixture,  # noqa: F401  (pytest finds the fixture by name)
+    scoped_running_fixture,  # noqa: F401  (pytest finds the fixtures by name)
+    scoped_town_fixture,  # noqa: F401
     tell_scope_story,
 )
 from tests.storage_fixtures import (  # noqa: F401  (pytest finds the fixtures by name)
