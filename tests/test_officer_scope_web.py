@@ -9,7 +9,10 @@ oversees "all") sees everything, so each attack is also checked to have had some
 
 from __future__ import annotations
 
+import asyncio
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -204,3 +207,22 @@ async def test_the_subject_report_page_of_the_schools_officer_holds_only_the_sch
     form = await operator.get("/officer/subject-report", lang="en")
     everything = await operator.submit(form, "/officer/subject-report", bsn=BSN_CHILD)
     assert PROVIDER_NAME in everything.text
+
+
+async def test_the_sign_in_link_command_tells_the_operator_whom_the_officer_oversees(
+    town: ScopedTown, storage_url: str | None
+) -> None:
+    gw = town.running.gw
+
+    def cli(officer: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "gateway.cli", "officer", "sign-in-link", officer]
+        command += ["--config", str(gw.config_dir), "--data", str(gw.data.path)]
+        if storage_url is not None:
+            command += ["--storage", storage_url]
+        return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+    school = await asyncio.to_thread(cli, SCHOOL_OFFICER)
+    assert school.returncode == 0, school.stderr
+    assert f"{SCHOOL_OFFICER} oversees: school-de-es" in school.stderr
+    operator = await asyncio.to_thread(cli, OPERATOR_OFFICER)
+    assert f"{OPERATOR_OFFICER} oversees: every organisation" in operator.stderr
