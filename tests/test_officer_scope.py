@@ -21,6 +21,7 @@ import pytest
 
 from gateway.client.http import PartnerClient
 from gateway.config import ConfigError, Partner, load_partners
+from gateway.config.partners import MAX_OVERSEEN
 from gateway.log.entry import LogEntry, Sender
 from gateway.policy.oversight import Oversight, oversight_of
 from gateway.runtime import DEFAULT_CONFIG
@@ -165,6 +166,7 @@ def test_an_officer_without_oversees_stops_the_gateway_with_what_to_add(tmp_path
         ('["school-de-es", "school-de-es"]', "more than once"),
         ("[1]", "list of strings"),
         ("true", 'must be "all" or a list'),
+        (str([f"p-{n:03d}" for n in range(101)]).replace("'", '"'), "more than 100"),
     ],
 )
 def test_an_officer_bound_to_something_that_is_not_an_organisation_here_is_a_config_error(
@@ -508,3 +510,19 @@ async def test_the_break_glass_review_shows_an_officer_only_its_organisations_us
         json_body={"justified": True, "note": "terecht"},
     )
     assert judged.status == 200, judged.text
+
+
+async def test_an_officer_overseeing_the_most_partners_allowed_still_gets_its_pages(
+    storage: Storage,
+) -> None:
+    many = frozenset({SCHOOL, *(f"p-{n:03d}" for n in range(MAX_OVERSEEN - 1))})
+    view = Oversight("fg-x", many)
+    await storage.append_log(
+        [_logged("disclosed", PROVIDER, TEAM), _logged("disclosed", TEAM, SCHOOL)] * 3
+    )
+    rows = await storage.search_log(LogFilter(parties=view.parties), after=None, limit=10)
+    assert [row.index for row in rows] == [1, 3, 5]
+    rows = await storage.search_log(
+        LogFilter(parties=view.parties, partner=TEAM, decision="disclosed"), after=1, limit=1
+    )
+    assert [row.index for row in rows] == [3]

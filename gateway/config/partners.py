@@ -40,6 +40,7 @@ _KNOWN = frozenset(
         *_IDENTIFIERS,
     }
 )
+MAX_OVERSEEN = 100  # partners one officer's `oversees` may list
 _WEBHOOK = re.compile(r"^https?://[^\s/?#]+(/[^\s#]*)?$")
 
 
@@ -172,6 +173,12 @@ def _oversees(table: Table, kind: str) -> tuple[str, ...] | Literal["all"] | Non
         raise table.fail(f"'oversees' is empty: {_OVERSEES_HOW}")
     if len(set(served)) != len(served):
         raise table.fail("'oversees' names a partner more than once")
+    if len(served) > MAX_OVERSEEN:
+        # Each overseen partner is two index walks of an officer's every search.
+        raise table.fail(
+            f"'oversees' names {len(served)} partners, more than {MAX_OVERSEEN}; an officer "
+            'for this many is the operator\'s own: oversees = "all"'
+        )
     return served
 
 
