@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from gateway.auth.jwks import JwksError, PartnerKeys, parse_jwks
 from gateway.config._toml import Table, read_toml
@@ -27,8 +28,19 @@ _IDENTIFIERS = {
     "brin": re.compile(r"^[0-9A-Z]{4}([0-9A-Z]{2})?$"),
 }
 _KNOWN = frozenset(
-    {"id", "name", "kind", "jwks", "demo", "webhook", "verwerkingenlogging", *_IDENTIFIERS}
+    {
+        "id",
+        "name",
+        "kind",
+        "jwks",
+        "demo",
+        "webhook",
+        "verwerkingenlogging",
+        "oversees",
+        *_IDENTIFIERS,
+    }
 )
+MAX_OVERSEEN = 100  # partners one officer's `oversees` may list
 _WEBHOOK = re.compile(r"^https?://[^\s/?#]+(/[^\s#]*)?$")
 
 
@@ -46,6 +58,9 @@ class Partner:
     webhook: str | None = None  # where "you have new messages" pokes go (no personal data)
     # the partner's own VNG Verwerkingenlogging API: disclosures concerning it are posted there
     verwerkingenlogging: VerwerkingenloggingTarget | None = None
+    # A privacy officer's organisations (partner ids), or "all" for the operator's own officer;
+    # None for every other kind. gateway.policy.oversight turns it into what the officer sees.
+    oversees: frozenset[str] | Literal["all"] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +95,7 @@ def load_partners(config_dir: Path) -> PartnerRegistry:
     if not isinstance(raw, list) or not raw:
         raise ConfigError(path, "needs at least one [[partner]] table")
     partners: dict[str, Partner] = {}
+    oversees: dict[str, tuple[Table, tuple[str, ...]]] = {}
     for n, item in enumerate(raw):
         table = Table(path, f"partner #{n + 1}", item)
         partner_id = table.text("id")
@@ -103,6 +119,9 @@ def load_partners(config_dir: Path) -> PartnerRegistry:
         webhook = table.opt_text("webhook")
         if webhook is not None and not _WEBHOOK.match(webhook):
             raise table.fail("'webhook' must be an http(s) URL")
+        served = _oversees(table, kind)
+        if isinstance(served, tuple):
+            oversees[partner_id] = (table, served)
         partners[partner_id] = Partner(
             id=partner_id,
             name=table.text("name"),
@@ -113,8 +132,54 @@ def load_partners(config_dir: Path) -> PartnerRegistry:
             demo=table.flag("demo", False),
             webhook=webhook,
             verwerkingenlogging=read_verwerkingenlogging(table),
+            oversees=frozenset(served) if isinstance(served, tuple) else served,
         )
+    for table, served in oversees.values():
+        for served_id in served:
+            other = partners.get(served_id)
+            if other is None:
+                raise table.fail(f"'oversees' names '{served_id}', which is no partner here")
+            if other.kind == "privacy_officer":
+                raise table.fail(
+                    f"'oversees' names '{served_id}', a privacy_officer: an officer oversees "
+                    "organisations, not other officers"
+                )
     return PartnerRegistry(partners)
+
+
+_OVERSEES_HOW = (
+    'name the partners it serves, e.g. oversees = ["swt-denhelder", "zorg-noord"], '
+    'or oversees = "all" for the gateway operator\'s own officer'
+)
+
+
+def _oversees(table: Table, kind: str) -> tuple[str, ...] | Literal["all"] | None:
+    """A privacy officer's `oversees`: "all" or the ids it serves (checked against the other
+    partners once all are read). Required of officers, refused of every other kind: an officer
+    without it would see either everything or nothing by accident."""
+    if kind != "privacy_officer":
+        if "oversees" in table.data:
+            raise table.fail("'oversees' is only for partners of kind privacy_officer")
+        return None
+    if "oversees" not in table.data:
+        raise table.fail(f"a privacy_officer needs 'oversees': {_OVERSEES_HOW}")
+    value = table.data["oversees"]
+    if value == "all":
+        return "all"
+    if not isinstance(value, list):
+        raise table.fail(f"'oversees' must be \"all\" or a list of partner ids: {_OVERSEES_HOW}")
+    served = table.texts("oversees")
+    if not served:
+        raise table.fail(f"'oversees' is empty: {_OVERSEES_HOW}")
+    if len(set(served)) != len(served):
+        raise table.fail("'oversees' names a partner more than once")
+    if len(served) > MAX_OVERSEEN:
+        # Each overseen partner is two index walks of an officer's every search.
+        raise table.fail(
+            f"'oversees' names {len(served)} partners, more than {MAX_OVERSEEN}; an officer "
+            'for this many is the operator\'s own: oversees = "all"'
+        )
+    return served
 
 
 def _load_jwks(path: Path, table: Table) -> PartnerKeys:

@@ -103,4 +103,7 @@ def run_officer_command(args: argparse.Namespace) -> int:
         f"minutes (until {format_time(link.expires_at)}). The code is the part after token=.",
         file=sys.stderr,
     )
+    served = partner.oversees
+    whom = "every organisation" if served == "all" else ", ".join(sorted(served or ()))
+    print(f"{partner.id} oversees: {whom or 'nothing (oversees is missing)'}", file=sys.stderr)
     return 0

@@ -27,6 +27,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "language.label": ("Language", "Taal"),
     "signed_in_as": ("Signed in as {actor} ({officer})", "Aangemeld als {actor} ({officer})"),
     "sign_out": ("Sign out", "Afmelden"),
+    "oversees.all": (
+        "You oversee: every organisation on the gateway, and the gateway's own entries.",
+        "U houdt toezicht op: alle organisaties op de gateway, en de eigen vastleggingen van de gateway.",
+    ),
+    "oversees.some": (
+        "You oversee: {names}. You see only entries in which one of these organisations is sender or recipient, and your own.",
+        "U houdt toezicht op: {names}. U ziet alleen vastleggingen waarin een van deze organisaties afzender of ontvanger is, en uw eigen.",
+    ),
     "times_utc": ("All times are UTC.", "Alle tijden zijn UTC."),
     "yes": ("yes", "ja"),
     "no": ("no", "nee"),

@@ -89,8 +89,9 @@ async def overview(request: web.Request) -> web.Response:
     frame = frame_for(request, officer, "overview")
     days = period_of(request)
     period = period_ending(gw.now(), days)
-    counts = await gw.storage.log_activity(period.since, period.until)
-    pending = await gw.storage.break_glass_records(status="pending", limit=1000)
+    parties = officer.oversight.parties
+    counts = await gw.storage.log_activity(period.since, period.until, parties=parties)
+    pending = await gw.storage.break_glass_records(status="pending", limit=1000, senders=parties)
     lang = officer.language
     by_purpose = daily_series(counts, period, "purpose")
     by_partner = daily_series(counts, period, "partner")

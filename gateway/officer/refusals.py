@@ -27,7 +27,9 @@ async def refusals(request: web.Request) -> web.Response:
     t = frame.t
     days = period_of(request)
     period = period_ending(gw.now(), days)
-    counts = await gw.storage.refusal_counts(period.since, period.until)
+    counts = await gw.storage.refusal_counts(
+        period.since, period.until, parties=officer.oversight.parties
+    )
     matrix = refusal_matrix(counts)
     repeated = [
         {

@@ -81,6 +81,7 @@ class Frame:
     officer_name: str | None = None
     actor: str | None = None
     csrf: str | None = None  # the session's form token; None before signing in
+    oversees: str | None = None  # whose entries the officer sees, in words
 
     def language_href(self, language: str) -> str:
         """This page in another language."""

@@ -49,7 +49,11 @@ async def report(request: web.Request) -> web.Response:
         values = {"problem": problem.key, "systems": systems}
         return render(request, "report_form.html", frame, values, status=400)
     data = await subject_report(
-        gw, gw.pseudonymiser.pseudonym_of(person), officer.sender, subject_system=person.system
+        gw,
+        gw.pseudonymiser.pseudonym_of(person),
+        officer.sender,
+        oversight=officer.oversight,
+        subject_system=person.system,
     )
     t = frame.t
     items: list[dict[str, Any]] = [

@@ -33,11 +33,16 @@ async def _queue(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Pending uses (oldest first) and reviewed ones (latest review first), names filled in."""
     language = officer.language
-    pending = await gw.storage.break_glass_records(status="pending", limit=_QUEUE_LIMIT)
+    senders = officer.oversight.parties
+    pending = await gw.storage.break_glass_records(
+        status="pending", limit=_QUEUE_LIMIT, senders=senders
+    )
     reviewed = [
         record
         for status in ("justified", "unjustified")
-        for record in await gw.storage.break_glass_records(status=status, limit=_QUEUE_LIMIT)
+        for record in await gw.storage.break_glass_records(
+            status=status, limit=_QUEUE_LIMIT, senders=senders
+        )
     ]
     reviewed.sort(key=lambda r: (r.reviewed_at or r.created_at, r.exchange_id), reverse=True)
 
@@ -113,5 +118,6 @@ async def review(request: web.Request) -> web.Response:
         justified=judgement == "justified",
         note=note,
         officer=officer.sender,
+        oversight=officer.oversight,
     )
     return web.Response(status=303, headers={"Location": "/officer/break-glass?saved=1"})

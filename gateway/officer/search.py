@@ -25,7 +25,7 @@ from gateway.officer.render import Frame, gateway_of, render
 from gateway.officer.signin import SignedIn, checked_form, form_text, frame_for, signed_in
 from gateway.store.base import LogFilter, LogRow
 from gateway.subject import IdentifierSystem, Subject, parse_subject, validate_bsn
-from gateway.web.audit import entry_json, log_look, search_page
+from gateway.web.audit import entry_json, log_look, officer_page
 from gateway.web.common import whole_number
 from gateway.web.context import Gateway
 
@@ -241,7 +241,9 @@ async def search(request: web.Request) -> web.Response:
         # The other filters are kept for the officer to correct; the BSN never comes back.
         chosen = {name: fields[name] for name in _FIELDS}
         return _search_page(request, frame, {"problem": problem, "chosen": chosen}, status=400)
-    rows, following = await search_page(gw, query.log_filter(), after=query.after, limit=PAGE_SIZE)
+    rows, following = await officer_page(
+        gw, query.log_filter(), officer.oversight, after=query.after, limit=PAGE_SIZE
+    )
     facts: dict[str, Any] = {"filters": query.facts()}
     if query.after is not None:
         facts["after"] = query.after
@@ -268,12 +270,13 @@ async def search(request: web.Request) -> web.Response:
 
 @routes.get("/entries/{index}")
 async def entry(request: web.Request) -> web.Response:
-    """Everything the log holds for one entry, and its inclusion proof verified."""
+    """Everything the log holds for one entry, and its inclusion proof verified; an entry the
+    officer may not see is as absent as one that is not there."""
     officer = await signed_in(request)
     gw = gateway_of(request)
     index = whole_number(request.match_info["index"])
     rows = [] if index is None else await gw.storage.log_rows(index, index + 1)
-    if not rows:
+    if not rows or not officer.oversight.may_see(rows[0].entry):
         raise NotFound("the log has no such entry")
     row = rows[0]
     proof = await prove_entry(gw, row)

@@ -35,6 +35,7 @@ from gateway.officer.sessions import (
     verify_csrf,
     verify_session_alive,
 )
+from gateway.policy.oversight import Oversight, oversight_of
 from gateway.standards.tracecontext import current_trace_json
 from gateway.store.base import OfficerSession
 from gateway.web.common import read_form
@@ -73,6 +74,11 @@ class SignedIn:
     def sender(self) -> Sender:
         """How the officer appears in log entries."""
         return Sender(self.partner.id, self.session.actor, OFFICER_ROLE)
+
+    @property
+    def oversight(self) -> Oversight:
+        """Whose log entries this officer may see."""
+        return oversight_of(self.partner)
 
     @property
     def csrf(self) -> str:
@@ -135,15 +141,29 @@ async def checked_form(request: web.Request, officer: SignedIn) -> Mapping[str, 
 
 
 def frame_for(request: web.Request, officer: SignedIn, current: str | None) -> Frame:
-    """The page frame for a signed-in officer."""
+    """The page frame for a signed-in officer, with whose entries it sees."""
+    t = Translator(officer.language)
     return frame(
         request,
-        Translator(officer.language),
+        t,
         current=current,
         officer_name=officer.partner.name,
         actor=officer.session.actor,
         csrf=officer.csrf,
+        oversees=oversees_text(request, officer.oversight, t),
     )
+
+
+def oversees_text(request: web.Request, oversight: Oversight, t: Translator) -> str:
+    """ "You oversee: ..." in the page's language, the organisations by name."""
+    if oversight.organisations is None:
+        return t("oversees.all")
+    gw = gateway_of(request)
+    names = []
+    for partner_id in sorted(oversight.organisations):
+        partner = gw.partners.get(partner_id)
+        names.append(partner_id if partner is None else partner.name)
+    return t("oversees.some", names=", ".join(sorted(names)))
 
 
 def _set_cookie(

@@ -11,6 +11,12 @@ the log, and on SQLite leaves a worker's heap larger after each such search (ben
   temporary B-tree to be sorted; instead each side walks its own index with every other
   filter applied and stops at `limit`, and the page is taken from the union of the two, which
   holds the first `limit` matches of either side.
+- A set of partners (a privacy officer's oversight, `parties`) is a sender or a recipient
+  among them: each partner's side walks its own index and the page is taken from the union of
+  all of them, as for one partner (two walks of at most `limit` entries per partner). Beside
+  a partner filter it is one more condition on that partner's walks (the other side must be
+  one of the set, unless the partner itself is); beside a subject, one more condition on the
+  subject's walk.
 - Purpose and decision together walk `log_by_purpose_decision (purpose, decision, idx)`;
   with one index per column, a rare purpose among common decisions walked every entry of
   that decision.
@@ -32,7 +38,7 @@ from typing import Any
 from gateway.store._rows import ms
 from gateway.store.base import LogFilter
 
-__all__ = ["search_log_query"]
+__all__ = ["parties_condition", "search_log_query"]
 
 
 def search_log_query(
@@ -56,6 +62,9 @@ def search_log_query(
         args.append(value)
         return placeholder(len(args))
 
+    def among(column: str, partners: frozenset[str]) -> str:
+        return f"{column} IN ({', '.join(bind(p) for p in sorted(partners))})"
+
     def conditions() -> list[str]:
         # Bound again for each use: positional drivers need one argument per placeholder.
         clauses = [f"idx > {bind(-1 if after is None else after)}"]
@@ -72,21 +81,63 @@ def search_log_query(
             clauses.append(f"time_ms < {bind(ms(flt.until))}")
         return clauses
 
-    if flt.partner is None:
-        where = " AND ".join(conditions())
+    parties = flt.parties
+    if parties is not None and not parties:
+        # Nobody to see: an empty page, read from nothing (the primary key has no idx < 0).
+        return f"SELECT idx, leaf FROM log_entries WHERE idx < 0 LIMIT {bind(limit)}", args
+    # Each walk: (the column whose index it walks, its partner, the other side's condition).
+    walks: list[tuple[str, str, str | None]] = []
+    if flt.partner is not None:
+        inside = parties is None or flt.partner in parties
+        walks = [
+            ("sender", flt.partner, None if inside else "recipient"),
+            ("recipient", flt.partner, None if inside else "sender"),
+        ]
+    elif parties is not None and flt.subject is None:
+        walks = [(column, p, None) for p in sorted(parties) for column in ("sender", "recipient")]
+
+    if not walks:
+        clauses = conditions()
+        if parties is not None:
+            clauses.append(f"({among('sender', parties)} OR {among('recipient', parties)})")
+        where = " AND ".join(clauses)
         return (
             f"SELECT idx, leaf FROM {table} WHERE {where} ORDER BY idx LIMIT {bind(limit)}",
             args,
         )
     sides = []
-    for column in ("sender", "recipient"):
-        where = " AND ".join([f"{column} = {bind(flt.partner)}", *conditions()])
+    for n, (column, partner, other) in enumerate(walks):
+        clauses = [f"{column} = {bind(partner)}", *conditions()]
+        if other is not None and parties is not None:
+            clauses.append(among(other, parties))
         sides.append(
-            f"SELECT idx FROM (SELECT idx FROM {table} WHERE {where} "
-            f"ORDER BY idx LIMIT {bind(limit)}) AS by_{column}"
+            f"SELECT idx FROM (SELECT idx FROM {table} WHERE {' AND '.join(clauses)} "
+            f"ORDER BY idx LIMIT {bind(limit)}) AS by_{column}_{n}"
         )
     page = " UNION ".join(sides)
     sql = (
         f"SELECT idx, leaf FROM log_entries WHERE idx IN ({page}) ORDER BY idx LIMIT {bind(limit)}"
     )
     return sql, args
+
+
+def parties_condition(
+    parties: frozenset[str] | None,
+    columns: tuple[str, ...],
+    placeholder: Callable[[int], str],
+    first: int,
+) -> tuple[str, list[Any]]:
+    """`AND ...` that keeps rows where one of `columns` is one of `parties` ("" for None, never
+    true for an empty set), with its arguments; `first` is the number of its first placeholder.
+    For the counts and the break-glass queue a privacy officer sees (`LogFilter.parties`)."""
+    if parties is None:
+        return "", []
+    if not parties:
+        return " AND 1 = 0", []
+    names = sorted(parties)
+    places = [placeholder(first + n) for n in range(len(names) * len(columns))]
+    tests = [
+        f"{column} IN ({', '.join(places[i * len(names) : (i + 1) * len(names)])})"
+        for i, column in enumerate(columns)
+    ]
+    return f" AND ({' OR '.join(tests)})", names * len(columns)

@@ -202,6 +202,9 @@ class LogFilter:
     decision: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    # Only entries whose sender or recipient is one of these partners (a privacy officer's
+    # oversight); None: any entry. An empty set matches nothing.
+    parties: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,12 +318,17 @@ class Storage(Protocol):
         self, flt: LogFilter, *, after: int | None, limit: int
     ) -> list[LogRow]: ...
 
-    async def log_activity(self, since: datetime, until: datetime) -> list[ActivityCount]:
+    async def log_activity(
+        self, since: datetime, until: datetime, *, parties: frozenset[str] | None = None
+    ) -> list[ActivityCount]:
         """Entries with since <= time < until, counted per UTC day, decision, purpose, sender
-        and break-glass."""
+        and break-glass; only entries whose sender or recipient is one of `parties` (if set)."""
 
-    async def refusal_counts(self, since: datetime, until: datetime) -> list[RefusalCount]:
-        """Refusals with since <= time < until, counted per sender, reason, purpose, recipient."""
+    async def refusal_counts(
+        self, since: datetime, until: datetime, *, parties: frozenset[str] | None = None
+    ) -> list[RefusalCount]:
+        """Refusals with since <= time < until, counted per sender, reason, purpose, recipient;
+        only refusals whose sender or recipient is one of `parties` (if set)."""
 
     # -- tokens -----------------------------------------------------------------------------
     async def use_jti(
@@ -430,8 +438,9 @@ class Storage(Protocol):
 
     # -- break-glass reviews ------------------------------------------------------------------
     async def break_glass_records(
-        self, *, status: str | None, limit: int
-    ) -> list[BreakGlassRecord]: ...
+        self, *, status: str | None, limit: int, senders: frozenset[str] | None = None
+    ) -> list[BreakGlassRecord]:
+        """Break-glass uses (of one status), oldest first; only those of `senders` (if set)."""
 
     async def review_break_glass(
         self,
@@ -442,8 +451,10 @@ class Storage(Protocol):
         at: datetime,
         sealed_note: bytes,
         entry: LogEntry,
+        senders: frozenset[str] | None = None,
     ) -> int | None:
-        """Record a review of a pending break-glass disclosure with its log entry; None if absent."""
+        """Record a review of a break-glass disclosure with its log entry; None (and nothing
+        changed) if absent, or if `senders` is set and the use is not of one of them."""
 
     # -- privacy officers' sign-in ----------------------------------------------------------
     async def add_officer_link(self, link: OfficerLink, entry: LogEntry, now: datetime) -> int:

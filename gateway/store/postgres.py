@@ -41,7 +41,7 @@ from gateway.store._rows import expectation_from_row as _expectation
 from gateway.store._rows import message_from_row as _message
 from gateway.store._rows import message_values
 from gateway.store._rows import ms as _ms
-from gateway.store._search import search_log_query
+from gateway.store._search import parties_condition, search_log_query
 from gateway.store.base import (
     ActivityCount,
     BreakGlassRecord,
@@ -347,15 +347,22 @@ class PostgresStorage:
 
         return await self._read(read)
 
-    async def log_activity(self, since: datetime, until: datetime) -> list[ActivityCount]:
+    async def log_activity(
+        self, since: datetime, until: datetime, *, parties: frozenset[str] | None = None
+    ) -> list[ActivityCount]:
+        among, among_args = parties_condition(
+            parties, ("sender", "recipient"), lambda n: f"${n}", 3
+        )
+
         async def read(conn: Any) -> list[ActivityCount]:
             rows = await conn.fetch(
                 "SELECT time_ms / 86400000 AS day, decision, purpose, sender, break_glass, "
-                "COUNT(*) FROM log_entries WHERE time_ms >= $1 AND time_ms < $2 "
+                f"COUNT(*) FROM log_entries WHERE time_ms >= $1 AND time_ms < $2{among} "
                 "GROUP BY day, decision, purpose, sender, break_glass "
                 "ORDER BY day, decision, purpose, sender, break_glass",
                 _ms(since),
                 _ms(until),
+                *among_args,
             )
             return [
                 ActivityCount(_day(r[0]), r[1], r[2], r[3], bool(r[4]), int(r[5])) for r in rows
@@ -363,15 +370,22 @@ class PostgresStorage:
 
         return await self._read(read)
 
-    async def refusal_counts(self, since: datetime, until: datetime) -> list[RefusalCount]:
+    async def refusal_counts(
+        self, since: datetime, until: datetime, *, parties: frozenset[str] | None = None
+    ) -> list[RefusalCount]:
+        among, among_args = parties_condition(
+            parties, ("sender", "recipient"), lambda n: f"${n}", 3
+        )
+
         async def read(conn: Any) -> list[RefusalCount]:
             rows = await conn.fetch(
                 "SELECT sender, reason, purpose, recipient, COUNT(*) FROM log_entries "
-                "WHERE decision = 'refused' AND time_ms >= $1 AND time_ms < $2 "
+                f"WHERE decision = 'refused' AND time_ms >= $1 AND time_ms < $2{among} "
                 "GROUP BY sender, reason, purpose, recipient "
                 "ORDER BY COUNT(*) DESC, sender, reason, purpose, recipient",
                 _ms(since),
                 _ms(until),
+                *among_args,
             )
             return [RefusalCount(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]
 
@@ -793,15 +807,18 @@ class PostgresStorage:
 
     # -- break-glass reviews -------------------------------------------------------------------
     async def break_glass_records(
-        self, *, status: str | None, limit: int
+        self, *, status: str | None, limit: int, senders: frozenset[str] | None = None
     ) -> list[BreakGlassRecord]:
+        among, among_args = parties_condition(senders, ("sender",), lambda n: f"${n}", 3)
+
         async def read(conn: Any) -> list[BreakGlassRecord]:
             rows = await conn.fetch(
                 f"SELECT {_BREAK_GLASS_COLUMNS} FROM break_glass "
-                "WHERE $1::text IS NULL OR status = $1 "
+                f"WHERE ($1::text IS NULL OR status = $1){among} "
                 "ORDER BY created_ms, exchange_id LIMIT $2",
                 status,
                 limit,
+                *among_args,
             )
             return [_break_glass(r) for r in rows]
 
@@ -816,16 +833,20 @@ class PostgresStorage:
         at: datetime,
         sealed_note: bytes,
         entry: LogEntry,
+        senders: frozenset[str] | None = None,
     ) -> int | None:
+        among, among_args = parties_condition(senders, ("sender",), lambda n: f"${n}", 6)
+
         async def write(conn: Any) -> int | None:
             found = await conn.fetchval(
                 "UPDATE break_glass SET status = $1, reviewed_by = $2, reviewed_ms = $3, "
-                "sealed_note = $4 WHERE exchange_id = $5 RETURNING TRUE",
+                f"sealed_note = $4 WHERE exchange_id = $5{among} RETURNING TRUE",
                 status,
                 by,
                 _ms(at),
                 sealed_note,
                 exchange_id,
+                *among_args,
             )
             if found is None:
                 return None

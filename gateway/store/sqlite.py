@@ -34,7 +34,7 @@ from gateway.store._rows import expectation_from_row as _expectation
 from gateway.store._rows import message_from_row as _message
 from gateway.store._rows import message_values
 from gateway.store._rows import ms as _ms
-from gateway.store._search import search_log_query
+from gateway.store._search import parties_condition, search_log_query
 from gateway.store.base import (
     ActivityCount,
     BreakGlassRecord,
@@ -447,14 +447,18 @@ class SqliteStorage:
 
         return await self._read(read)
 
-    async def log_activity(self, since: datetime, until: datetime) -> list[ActivityCount]:
+    async def log_activity(
+        self, since: datetime, until: datetime, *, parties: frozenset[str] | None = None
+    ) -> list[ActivityCount]:
+        among, among_args = parties_condition(parties, ("sender", "recipient"), lambda _: "?", 3)
+
         def read(c: sqlite3.Connection) -> list[ActivityCount]:
             rows = c.execute(
                 "SELECT time_ms / 86400000 AS day, decision, purpose, sender, break_glass, "
-                "COUNT(*) FROM log_entries WHERE time_ms >= ? AND time_ms < ? "
+                f"COUNT(*) FROM log_entries WHERE time_ms >= ? AND time_ms < ?{among} "
                 "GROUP BY day, decision, purpose, sender, break_glass "
                 "ORDER BY day, decision, purpose, sender, break_glass",
-                (_ms(since), _ms(until)),
+                (_ms(since), _ms(until), *among_args),
             ).fetchall()
             return [
                 ActivityCount(_day(r[0]), r[1], r[2], r[3], bool(r[4]), int(r[5])) for r in rows
@@ -462,14 +466,18 @@ class SqliteStorage:
 
         return await self._read(read)
 
-    async def refusal_counts(self, since: datetime, until: datetime) -> list[RefusalCount]:
+    async def refusal_counts(
+        self, since: datetime, until: datetime, *, parties: frozenset[str] | None = None
+    ) -> list[RefusalCount]:
+        among, among_args = parties_condition(parties, ("sender", "recipient"), lambda _: "?", 3)
+
         def read(c: sqlite3.Connection) -> list[RefusalCount]:
             rows = c.execute(
                 "SELECT sender, reason, purpose, recipient, COUNT(*) FROM log_entries "
-                "WHERE decision = 'refused' AND time_ms >= ? AND time_ms < ? "
+                f"WHERE decision = 'refused' AND time_ms >= ? AND time_ms < ?{among} "
                 "GROUP BY sender, reason, purpose, recipient "
                 "ORDER BY COUNT(*) DESC, sender, reason, purpose, recipient",
-                (_ms(since), _ms(until)),
+                (_ms(since), _ms(until), *among_args),
             ).fetchall()
             return [RefusalCount(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]
 
@@ -840,13 +848,16 @@ class SqliteStorage:
 
     # -- break-glass reviews -------------------------------------------------------------------
     async def break_glass_records(
-        self, *, status: str | None, limit: int
+        self, *, status: str | None, limit: int, senders: frozenset[str] | None = None
     ) -> list[BreakGlassRecord]:
-        sql = f"SELECT {_BREAK_GLASS_COLUMNS} FROM break_glass"
+        sql = f"SELECT {_BREAK_GLASS_COLUMNS} FROM break_glass WHERE 1 = 1"
         args: list[Any] = []
         if status is not None:
-            sql += " WHERE status = ?"
+            sql += " AND status = ?"
             args.append(status)
+        among, among_args = parties_condition(senders, ("sender",), lambda _: "?", 0)
+        sql += among
+        args += among_args
         sql += " ORDER BY created_ms, exchange_id LIMIT ?"
         args.append(limit)
 
@@ -864,12 +875,15 @@ class SqliteStorage:
         at: datetime,
         sealed_note: bytes,
         entry: LogEntry,
+        senders: frozenset[str] | None = None,
     ) -> int | None:
+        among, among_args = parties_condition(senders, ("sender",), lambda _: "?", 0)
+
         def write(c: sqlite3.Connection) -> int | None:
             cur = c.execute(
                 "UPDATE break_glass SET status = ?, reviewed_by = ?, reviewed_ms = ?, "
-                "sealed_note = ? WHERE exchange_id = ?",
-                (status, by, _ms(at), sealed_note, exchange_id),
+                f"sealed_note = ? WHERE exchange_id = ?{among}",
+                (status, by, _ms(at), sealed_note, exchange_id, *among_args),
             )
             if cur.rowcount != 1:
                 return None

@@ -3,11 +3,17 @@
 Every call needs a token of a `privacy_officer` partner. Searching by BSN and the subject access
 report are themselves logged (`audit_access`): an officer's look at a person's data is a
 processing of it too.
+
+An officer sees only the entries of the organisations it oversees (`gateway.policy.oversight`):
+searches, counts and reports hold nothing else, and an entry it may not see answers the same
+404 as one that is not there. Checkpoints and consistency proofs name no entry: every officer
+gets them.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import json
 from collections.abc import Mapping
@@ -20,6 +26,7 @@ from gateway.errors import InvalidRequest, NotFound
 from gateway.log.entry import LogEntry, Sender, format_time, parse_time
 from gateway.log.merkle import consistency_proof_nodes, inclusion_proof_nodes, resolve_proof
 from gateway.policy.decision import Caller
+from gateway.policy.oversight import OVERSEES_ALL, Oversight, oversight_of
 from gateway.standards.fhir_audit import audit_event
 from gateway.standards.tracecontext import current_trace_json
 from gateway.store.base import BreakGlassRecord, LogFilter, LogRow
@@ -31,6 +38,8 @@ __all__ = [
     "break_glass_view",
     "entry_json",
     "log_look",
+    "officer_page",
+    "oversees_json",
     "proof_hashes",
     "record_review",
     "routes",
@@ -82,6 +91,13 @@ def _officer(caller: Caller) -> Sender:
     return Sender(caller.partner.id, caller.actor_id, caller.actor_role)
 
 
+def oversees_json(oversight: Oversight) -> str | list[str]:
+    """Whose entries an officer sees, as `partners.toml` says it: "all" or the partner ids."""
+    if oversight.organisations is None:
+        return OVERSEES_ALL
+    return sorted(oversight.organisations)
+
+
 async def log_look(
     gw: Gateway,
     officer: Sender,
@@ -122,6 +138,14 @@ async def search_page(
     return rows, rows[-1].index if more and rows else None
 
 
+async def officer_page(
+    gw: Gateway, flt: LogFilter, oversight: Oversight, *, after: int | None, limit: int
+) -> tuple[list[LogRow], int | None]:
+    """One page of the entries matching `flt` that the officer may see, and the next cursor."""
+    flt = dataclasses.replace(flt, parties=oversight.parties)
+    return await search_page(gw, flt, after=after, limit=limit)
+
+
 @routes.get("/v1/audit/entries")
 async def entries(request: web.Request) -> web.Response:
     gw = gateway(request)
@@ -139,7 +163,9 @@ async def entries(request: web.Request) -> web.Response:
         since=query_time(request, "since"),
         until=query_time(request, "until"),
     )
-    rows, following = await search_page(gw, flt, after=after, limit=limit)
+    rows, following = await officer_page(
+        gw, flt, oversight_of(caller.partner), after=after, limit=limit
+    )
     if named is not None:
         await log_look(
             gw, _officer(caller), subject, "search_by_subject", subject_system=named.system
@@ -152,29 +178,39 @@ async def entries(request: web.Request) -> web.Response:
     )
 
 
-async def _row(gw: Gateway, request: web.Request) -> LogRow:
-    """The entry the path's `{index}` names, or NotFound."""
+async def visible_row(gw: Gateway, index: int, oversight: Oversight) -> LogRow:
+    """Entry `index` if the officer may see it; else the same NotFound as for no entry at all,
+    so that an officer cannot tell another organisation's entry from a gap."""
+    rows = await gw.storage.log_rows(index, index + 1)
+    if not rows or not oversight.may_see(rows[0].entry):
+        raise NotFound(
+            f"no log entry {index} that you may see",
+            "GET /v1/audit/checkpoint gives the log's size; entries that name none of the "
+            "organisations you oversee are not shown to you.",
+        )
+    return rows[0]
+
+
+async def _row(gw: Gateway, request: web.Request, caller: Caller) -> LogRow:
+    """The entry the path's `{index}` names, if the caller may see it, or NotFound."""
     index = whole_number(request.match_info["index"])
     if index is None:
         raise NotFound("no such log entry")
-    rows = await gw.storage.log_rows(index, index + 1)
-    if not rows:
-        raise NotFound(f"the log has no entry {index}", "GET /v1/audit/checkpoint gives its size.")
-    return rows[0]
+    return await visible_row(gw, index, oversight_of(caller.partner))
 
 
 @routes.get("/v1/audit/entries/{index}")
 async def entry(request: web.Request) -> web.Response:
     gw = gateway(request)
-    authenticate(request, officer=True)
-    return web.json_response(entry_json(await _row(gw, request)))
+    caller = authenticate(request, officer=True)
+    return web.json_response(entry_json(await _row(gw, request, caller)))
 
 
 @routes.get("/v1/audit/entries/{index}/leaf")
 async def leaf(request: web.Request) -> web.Response:
     gw = gateway(request)
-    authenticate(request, officer=True)
-    row = await _row(gw, request)
+    caller = authenticate(request, officer=True)
+    row = await _row(gw, request, caller)
     return web.Response(body=row.leaf, content_type="application/octet-stream")
 
 
@@ -182,8 +218,8 @@ async def leaf(request: web.Request) -> web.Response:
 async def entry_fhir(request: web.Request) -> web.Response:
     """The entry as an HL7 FHIR R4 AuditEvent resource."""
     gw = gateway(request)
-    authenticate(request, officer=True)
-    row = await _row(gw, request)
+    caller = authenticate(request, officer=True)
+    row = await _row(gw, request, caller)
     return web.json_response(
         audit_event(row.index, row.entry.to_json(), gateway_id=gw.settings.id),
         content_type="application/fhir+json",
@@ -216,8 +252,9 @@ async def proof_hashes(gw: Gateway, elements: list[list[tuple[int, int]]]) -> li
 
 @routes.get("/v1/audit/proof/inclusion")
 async def inclusion(request: web.Request) -> web.Response:
+    """An entry's inclusion proof; for an entry the officer may not see, the entry's 404."""
     gw = gateway(request)
-    authenticate(request, officer=True)
+    caller = authenticate(request, officer=True)
     index = _int(request, "index")
     size = _int(request, "tree_size", low=1)
     integrated = await _integrated_size(gw)
@@ -228,6 +265,8 @@ async def inclusion(request: web.Request) -> web.Response:
         )
     if index >= size:
         raise InvalidRequest("index must be smaller than tree_size")
+    # The leaf hash would let an officer test guesses at another organisation's entry.
+    await visible_row(gw, index, oversight_of(caller.partner))
     hashes = await proof_hashes(gw, inclusion_proof_nodes(index, size))
     leaf_hash = (await gw.storage.tree_nodes([(0, index)]))[(0, index)]
     return web.json_response(
@@ -306,11 +345,12 @@ def _partner_name(gw: Gateway, partner_id: str) -> str:
     return partner_id if partner is None else partner.name
 
 
-async def _subject_rows(gw: Gateway, subject: str) -> list[LogRow]:
+async def _subject_rows(gw: Gateway, subject: str, oversight: Oversight) -> list[LogRow]:
     rows: list[LogRow] = []
     after: int | None = None
+    flt = LogFilter(subject=subject, parties=oversight.parties)
     while True:
-        page = await gw.storage.search_log(LogFilter(subject=subject), after=after, limit=1000)
+        page = await gw.storage.search_log(flt, after=after, limit=1000)
         rows.extend(page)
         if len(page) < 1000:
             return rows
@@ -328,7 +368,13 @@ async def subject_access(request: web.Request) -> web.StreamResponse:
             "query parameter 'bsn' (or 'identifier_system' with 'identifier_value') is required"
         )
     subject = gw.pseudonymiser.pseudonym_of(named)
-    report = await subject_report(gw, subject, _officer(caller), subject_system=named.system)
+    report = await subject_report(
+        gw,
+        subject,
+        _officer(caller),
+        oversight=oversight_of(caller.partner),
+        subject_system=named.system,
+    )
     wants_html = request.query.get("format") == "html" or (
         "text/html" in request.headers.get("Accept", "") and request.query.get("format") != "json"
     )
@@ -340,10 +386,16 @@ async def subject_access(request: web.Request) -> web.StreamResponse:
 
 
 async def subject_report(
-    gw: Gateway, subject: str, officer: Sender, *, subject_system: str | None = None
+    gw: Gateway,
+    subject: str,
+    officer: Sender,
+    *,
+    oversight: Oversight,
+    subject_system: str | None = None,
 ) -> dict[str, Any]:
-    """Everything the log holds about one person, in plain language; the look is logged."""
-    rows = await _subject_rows(gw, subject)
+    """Everything the log holds about one person that the officer may see (what the
+    organisations it oversees did), in plain language; the look is logged."""
+    rows = await _subject_rows(gw, subject, oversight)
     await log_look(gw, officer, subject, "subject_access_report", subject_system=subject_system)
     now = gw.now()
     items = [
@@ -364,6 +416,7 @@ async def subject_report(
     return {
         "generated_at": format_time(now),
         "generated_by": {"partner": officer.partner, "actor": officer.actor},
+        "oversees": oversees_json(oversight),
         "subject": subject,
         "count": len(items),
         "disclosures": items,
@@ -371,6 +424,12 @@ async def subject_report(
 
 
 def _report_html(report: dict[str, Any], caller: Caller) -> str:
+    oversees = report["oversees"]
+    scope = (
+        "every organisation using the gateway"
+        if oversees == OVERSEES_ALL
+        else ", ".join(oversees) + " (the organisations this officer oversees)"
+    )
     rows = "\n".join(
         f"<tr><td>{html.escape(i['time'][:16].replace('T', ' '))}</td>"
         f"<td>{html.escape(i['text'])}</td></tr>"
@@ -388,6 +447,7 @@ table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #555;padding
 ({html.escape(caller.actor_id)}). It lists every recorded exchange of information about this person
 through the gateway: who shared what kind of information with whom, when, why and on which basis.
 The contents of the messages are not kept by the gateway and are not shown.</p>
+<p>It covers what these organisations did: {html.escape(scope)}.</p>
 <p>Number of records: {report["count"]}</p>
 <table><thead><tr><th scope="col">When (UTC)</th><th scope="col">What happened</th></tr></thead>
 <tbody>
@@ -426,11 +486,13 @@ def break_glass_view(gw: Gateway, record: BreakGlassRecord) -> dict[str, Any]:
 async def break_glass_queue(request: web.Request) -> web.Response:
     """Break-glass disclosures, pending review first; each with its justification."""
     gw = gateway(request)
-    authenticate(request, officer=True)
+    caller = authenticate(request, officer=True)
     status = request.query.get("status") or None
     if status not in (None, "pending", "justified", "unjustified"):
         raise InvalidRequest("'status' must be pending, justified or unjustified")
-    records = await gw.storage.break_glass_records(status=status, limit=500)
+    records = await gw.storage.break_glass_records(
+        status=status, limit=500, senders=oversight_of(caller.partner).parties
+    )
     return web.json_response({"break_glass": [break_glass_view(gw, r) for r in records]})
 
 
@@ -447,15 +509,27 @@ async def review_break_glass(request: web.Request) -> web.Response:
         raise InvalidRequest("'note' must be a string of at most 1000 characters")
     exchange_id = request.match_info["exchange_id"]
     status, index = await record_review(
-        gw, exchange_id, justified=body["justified"], note=note, officer=_officer(caller)
+        gw,
+        exchange_id,
+        justified=body["justified"],
+        note=note,
+        officer=_officer(caller),
+        oversight=oversight_of(caller.partner),
     )
     return web.json_response({"exchange_id": exchange_id, "status": status, "log_index": index})
 
 
 async def record_review(
-    gw: Gateway, exchange_id: str, *, justified: bool, note: str, officer: Sender
+    gw: Gateway,
+    exchange_id: str,
+    *,
+    justified: bool,
+    note: str,
+    officer: Sender,
+    oversight: Oversight,
 ) -> tuple[str, int]:
-    """Store an officer's judgement on a break-glass use with its log entry: (status, index)."""
+    """Store an officer's judgement on a break-glass use of an organisation it oversees, with
+    its log entry: (status, index). Another organisation's use is NotFound, as a missing one."""
     now = gw.now()
     status = "justified" if justified else "unjustified"
     index = await gw.storage.review_break_glass(
@@ -473,7 +547,11 @@ async def record_review(
             break_glass=True,
             trace=current_trace_json(),
         ),
+        senders=oversight.parties,
     )
     if index is None:
-        raise NotFound("no break-glass disclosure with that exchange id")
+        raise NotFound(
+            "no break-glass disclosure with that exchange id that you may review",
+            "GET /v1/audit/break-glass lists the uses of the organisations you oversee.",
+        )
     return status, index

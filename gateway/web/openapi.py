@@ -82,6 +82,12 @@ _SUBJECT_QUERY = (
     ("identifier_system", "instead of bsn: a declared identifier system (with identifier_value)"),
     ("identifier_value", "instead of bsn: the identifier's value (with identifier_system)"),
 )
+# What every audit call that shows entries holds to (docs/officer-workspace.md, "Whose entries").
+_OVERSEEN = (
+    "Only entries in which an organisation the officer oversees (partners.toml `oversees`) is "
+    "sender or recipient, and the officer's own; entries naming no organisation only for an "
+    'officer with `oversees = "all"`. An entry the officer may not see is 404, as a missing one.'
+)
 
 
 def _with_child_ref(subject_form: dict[str, Any]) -> dict[str, Any]:
@@ -512,6 +518,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "get": _op(
                 "Search the disclosure log (privacy officers)",
                 {"200": _json({"type": "object"}), **_errors(400, 403)},
+                description=_OVERSEEN,
                 parameters=[
                     _query(n, d)
                     for n, d in (
@@ -531,6 +538,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "get": _op(
                 "One log entry",
                 {"200": _json({"type": "object"}), **_errors(403, 404)},
+                description=_OVERSEEN,
                 parameters=[_path("index")],
             )
         },
@@ -575,7 +583,8 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         "/v1/audit/proof/inclusion": {
             "get": _op(
                 "RFC 9162 inclusion proof",
-                {
+                description=_OVERSEEN,
+                responses={
                     "200": _json(
                         {
                             "type": "object",
@@ -606,7 +615,10 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         "/v1/audit/subject-report": {
             "get": _op(
                 "Everything the log holds about one person (AVG art. 15); JSON or printable HTML",
-                {
+                description=_OVERSEEN
+                + ' The JSON report\'s `oversees` says whose entries it covers: "all" or the '
+                "partner ids the officer oversees.",
+                responses={
                     "200": {
                         "description": "report",
                         "content": {
@@ -626,6 +638,8 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "get": _op(
                 "Break-glass disclosures and their review status",
                 {"200": _json({"type": "object"}), **_errors(400, 403)},
+                description="Only the uses of the organisations the officer oversees (their sender); "
+                "reviewing another organisation's use is 404, as an unknown exchange id is.",
                 parameters=[_query("status", "pending, justified or unjustified")],
             )
         },
