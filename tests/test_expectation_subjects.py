@@ -156,12 +156,16 @@ async def test_an_information_reply_about_another_child_is_refused_and_the_reque
     town: Town,
 ) -> None:
     team, school = town("swt-denhelder"), town("school-de-es")
-    both_ways = (["information-request", "information-reply"], ["swt-denhelder", "school-de-es"])
-    await team.record_consent(family_consent(*both_ways, ["school-de-es", "swt-denhelder"]))
-    # The family also agreed for child B, so only the reply rule stands in the way.
-    consent_b = family_consent(*both_ways, ["school-de-es", "swt-denhelder"], child=CHILD_B)
-    consent_b["given_by"] = [CUSTODIAN]
-    await team.record_consent(consent_b)
+    # Each sender records the family's agreement for what it sends, for child A and, so that
+    # only the reply rule stands in the way, for child B.
+    for sender, purpose, recipient in (
+        (team, "information-request", "school-de-es"),
+        (school, "information-reply", "swt-denhelder"),
+    ):
+        await sender.record_consent(family_consent([purpose], [sender.partner_id], [recipient]))
+        consent_b = family_consent([purpose], [sender.partner_id], [recipient], child=CHILD_B)
+        consent_b["given_by"] = [CUSTODIAN]
+        await sender.record_consent(consent_b)
     request = await team.send(
         "information-request",
         "school-de-es",
