@@ -19,6 +19,7 @@ from gateway.datadir import KEY_NAMES, DataDir
 from gateway.errors import StorageUnavailable
 from gateway.log.checkpoint import NoteError, open_checkpoint
 from gateway.log.sequencer import LogIntegrityError, Sequencer
+from gateway.log.verify import LogTampered, verify_log
 from gateway.runtime import build_gateway, load_checked_partners
 from gateway.store.base import StorageUnusable
 from gateway.store.schema import SCHEMA_VERSION
@@ -190,8 +191,23 @@ async def _log(gw: Gateway) -> list[Finding]:
                 False, f"stored tree: {exc}", "run `gateway log verify` to find the first bad entry"
             )
         ]
+    try:
+        report = await verify_log(gw.storage, gw.log_verifiers, gw.settings.log_origin)
+    except LogTampered as exc:
+        return [
+            Finding(
+                False,
+                f"log verification failed at index {exc.index}: {exc.problem}",
+                "run `gateway log verify` and investigate; restore the entry from a backup",
+            )
+        ]
     behind = size - latest.size
     return [
+        Finding(
+            True,
+            f"every log entry and its searchable columns agree with the signed tree "
+            f"({report.entries} entries)",
+        ),
         Finding(
             True,
             f"latest checkpoint signed and matching the stored tree (size {latest.size}, {latest.time:%Y-%m-%d %H:%M:%S}Z)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from gateway.log.entry import LogEntry
 
@@ -187,9 +187,10 @@ class LogRow:
         return LogEntry.from_canonical(self.leaf)
 
 
-VerifyRow = tuple[int, bytes, bytes | None]
-"""What `gateway log verify` reads per entry: its index, its leaf bytes, and the leaf hash stored
-in the tree for it (None when none is stored). Plain tuples: millions are read per run."""
+VerifyRow = tuple[Any, ...]
+"""What `gateway log verify` reads per entry: its index, its leaf bytes, the leaf hash stored in
+the tree for it (None when none is stored), then the row's searchable columns in the order of
+`gateway.log.columns.SEARCHABLE_COLUMNS`. Plain tuples: millions are read per run."""
 
 
 @dataclass(frozen=True, slots=True)

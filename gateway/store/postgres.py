@@ -34,6 +34,7 @@ from gateway.store._rows import BREAK_GLASS_COLUMNS as _BREAK_GLASS_COLUMNS
 from gateway.store._rows import EXPECTATION_COLUMNS as _EXPECTATION_COLUMNS
 from gateway.store._rows import MESSAGE_COLUMNS as _MESSAGE_COLUMNS
 from gateway.store._rows import SESSION_COLUMNS as _SESSION_COLUMNS
+from gateway.store._rows import VERIFY_COLUMNS as _VERIFY_COLUMNS
 from gateway.store._rows import break_glass_from_row as _break_glass
 from gateway.store._rows import day as _day
 from gateway.store._rows import dt as _dt
@@ -1061,13 +1062,13 @@ class PostgresStorage:
     async def verify_batch(self, start: int, end: int) -> list[VerifyRow]:
         async def read(conn: Any) -> list[VerifyRow]:
             rows = await conn.fetch(
-                "SELECT l.idx, l.leaf, t.hash FROM log_entries l "
+                f"SELECT l.idx, l.leaf, t.hash, {_VERIFY_COLUMNS} FROM log_entries l "
                 "LEFT JOIN tree_nodes t ON t.level = 0 AND t.idx = l.idx "
                 "WHERE l.idx >= $1 AND l.idx < $2 ORDER BY l.idx",
                 start,
                 end,
             )
-            return [(r[0], r[1], r[2]) for r in rows]
+            return [tuple(r) for r in rows]
 
         return await self._read(read)
 

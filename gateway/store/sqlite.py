@@ -27,6 +27,7 @@ from gateway.store._rows import BREAK_GLASS_COLUMNS as _BREAK_GLASS_COLUMNS
 from gateway.store._rows import EXPECTATION_COLUMNS as _EXPECTATION_COLUMNS
 from gateway.store._rows import MESSAGE_COLUMNS as _MESSAGE_COLUMNS
 from gateway.store._rows import SESSION_COLUMNS as _SESSION_COLUMNS
+from gateway.store._rows import VERIFY_COLUMNS as _VERIFY_COLUMNS
 from gateway.store._rows import break_glass_from_row as _break_glass
 from gateway.store._rows import day as _day
 from gateway.store._rows import dt as _dt
@@ -1081,7 +1082,8 @@ class SqliteStorage:
         def read(c: sqlite3.Connection) -> list[VerifyRow]:
             # CAST: a leaf or hash someone rewrote as TEXT still comes back as bytes.
             rows: list[VerifyRow] = c.execute(
-                "SELECT l.idx, CAST(l.leaf AS BLOB), CAST(t.hash AS BLOB) FROM log_entries l "
+                "SELECT l.idx, CAST(l.leaf AS BLOB), CAST(t.hash AS BLOB), "
+                f"{_VERIFY_COLUMNS} FROM log_entries l "
                 "LEFT JOIN tree_nodes t ON t.level = 0 AND t.idx = l.idx "
                 "WHERE l.idx >= ? AND l.idx < ? ORDER BY l.idx",
                 (start, end),
