@@ -223,4 +223,26 @@ SQLITE_MIGRATIONS.append(
     (7, ["CREATE INDEX log_by_purpose_decision ON log_entries (purpose, decision, idx)"])
 )
 
+# The log's identity: which origin its checkpoints name (meta 'log_origin'; a log that already
+# has checkpoints keeps the origin of its latest one) and which keys made the database
+# (fingerprints only, never a key: docs/log-format.md, "The log's origin and keys").
+SQLITE_MIGRATIONS.append(
+    (
+        8,
+        [
+            """CREATE TABLE key_fingerprints (
+                name TEXT NOT NULL,
+                fingerprint TEXT NOT NULL,
+                keys_folder TEXT NOT NULL,
+                recorded_ms INTEGER NOT NULL,
+                retired_ms INTEGER,
+                PRIMARY KEY (name, fingerprint)
+            )""",
+            """INSERT INTO meta (key, value)
+                SELECT 'log_origin', substr(note, 1, instr(note, char(10)) - 1) FROM checkpoints
+                WHERE instr(note, char(10)) > 1 ORDER BY size DESC LIMIT 1""",
+        ],
+    )
+)
+
 SCHEMA_VERSION = SQLITE_MIGRATIONS[-1][0]
