@@ -18,7 +18,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
@@ -122,7 +121,7 @@ def _sqlite(data: Path) -> sqlite3.Connection:
 
 
 @pytest.fixture
-async def made_elsewhere(tmp_path: Path) -> AsyncIterator[Path]:
+async def made_elsewhere(tmp_path: Path) -> Path:
     """A data folder whose log was made under ORIGIN by `gateway serve`, with a signed entry."""
     config = _with_origin(tmp_path, ORIGIN)
     data = tmp_path / "data"
@@ -131,7 +130,7 @@ async def made_elsewhere(tmp_path: Path) -> AsyncIterator[Path]:
         await _log_something(served)
     finally:
         await served.stop()  # a clean stop signs what is left
-    yield data
+    return data
 
 
 async def test_the_origin_is_stored_with_the_log_at_its_first_start(made_elsewhere: Path) -> None:
@@ -139,7 +138,8 @@ async def test_the_origin_is_stored_with_the_log_at_its_first_start(made_elsewhe
         stored = db.execute("SELECT value FROM meta WHERE key = 'log_origin'").fetchone()
         notes = [r[0] for r in db.execute("SELECT note FROM checkpoints ORDER BY size")]
     assert stored == (ORIGIN,)
-    assert notes and all(note.startswith(ORIGIN + "\n") for note in notes)
+    assert notes
+    assert all(note.startswith(ORIGIN + "\n") for note in notes)
 
 
 async def test_log_verify_without_the_configuration_folder_verifies_under_the_stored_origin(
