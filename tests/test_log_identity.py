@@ -202,6 +202,36 @@ async def test_a_log_from_before_schema_8_takes_the_origin_of_its_latest_checkpo
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+async def test_a_postgres_log_from_before_schema_8_takes_the_origin_of_its_latest_checkpoint(
+    tmp_path: Path,
+) -> None:
+    await require_postgres()
+    schema = f"gw_identity_{os.urandom(6).hex()}"
+    url = f"{POSTGRES_DSN}{'&' if '?' in POSTGRES_DSN else '?'}schema={schema}"
+    try:
+        served = await _start(_with_origin(tmp_path, ORIGIN), tmp_path / "data", url)
+        try:
+            await _log_something(served)
+        finally:
+            await served.stop()
+        conn = await asyncpg.connect(POSTGRES_DSN, server_settings={"search_path": schema})
+        try:
+            await conn.execute("DELETE FROM meta WHERE key = 'log_origin'")
+            await conn.execute("DROP TABLE key_fingerprints")
+            await conn.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
+            migrated = _gateway("migrate", "--data", str(tmp_path / "m"), "--storage", url)
+            assert migrated.returncode == 0, migrated.stderr
+            stored = await conn.fetchval("SELECT value FROM meta WHERE key = 'log_origin'")
+        finally:
+            await conn.close()
+        assert stored == ORIGIN
+        done = _gateway("log", "verify", "--data", str(tmp_path / "data"), "--storage", url)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"(origin {ORIGIN})" in done.stdout
+    finally:
+        await _drop(schema)
+
+
 # -- the keys ------------------------------------------------------------------------------------
 
 

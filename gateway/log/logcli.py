@@ -25,8 +25,9 @@ __all__ = ["export_log", "print_verifier_key", "verify_local", "verify_remote"]
 
 
 def _keys_folder(config: Path | None, data: Path) -> DataDir:
-    """The data folder with the keys folder that --config names (default: under --data)."""
-    return DataDir(data, None if config is None else load_settings(config).keys_dir)
+    """The data folder with the keys folder that --config (or GATEWAY_KEYS_DIR) names; by
+    default the one under --data."""
+    return DataDir(data, load_settings(config or DEFAULT_CONFIG).keys_dir)
 
 
 def _vkeys(folder: DataDir, origin: str) -> list[str]:
