@@ -2,7 +2,9 @@
 
 Checks every stored checkpoint's signature and root against the recomputed tree, every stored
 leaf hash against the recomputed one, and that indices run without gaps, so that an edit,
-deletion, reordering or insertion is reported at the first index where it shows.
+deletion, reordering or insertion is reported at the first index where it shows. Then that
+every row's searchable columns say what its verified leaf says (gateway/log/columns.py): the
+searches and the subject access report select by those columns, which the tree does not cover.
 """
 
 from __future__ import annotations
