@@ -53,14 +53,25 @@ def _parser() -> argparse.ArgumentParser:
     vkey = log_sub.add_parser(
         "verifier-key", help="print the checkpoint verifier key (signed-note form)"
     )
-    vkey.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    vkey.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="for its keys_dir; its log_origin must be the log's (default: the stored origin)",
+    )
     vkey.add_argument("--data", type=Path, required=True)
+    vkey.add_argument("--storage", default=None, help="sqlite:///PATH or postgresql://...")
     verify = log_sub.add_parser(
         "verify",
         help="recompute the log and check every checkpoint (local), or check a remote gateway "
         "against a saved checkpoint (--checkpoint with --url)",
     )
-    verify.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    verify.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="for its keys_dir; its log_origin must be the log's (default: the stored origin)",
+    )
     verify.add_argument("--data", type=Path, help="the gateway's data folder (local check)")
     verify.add_argument("--storage", default=None, help="sqlite:///PATH (local check)")
     verify.add_argument("--checkpoint", type=Path, help="a checkpoint saved earlier (remote check)")
@@ -104,6 +115,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     rotate.add_argument("--data", type=Path, required=True)
     rotate.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="for its keys_dir")
+    rotate.add_argument(
+        "--storage",
+        default=None,
+        help="the database whose key fingerprints to update (default: SQLite under --data)",
+    )
     rotate.add_argument(
         "--key", choices=["all", "at-rest", "log-signing", "access-token"], default="all"
     )
@@ -239,7 +255,7 @@ def _log(args: argparse.Namespace) -> int:
     from gateway.log import logcli
 
     if args.log_command == "verifier-key":
-        return logcli.print_verifier_key(args.config, args.data)
+        return logcli.print_verifier_key(args.config, args.data, args.storage)
     if args.log_command == "export":
         return logcli.export_log(args)
     if args.checkpoint is not None or args.url is not None:
@@ -328,9 +344,22 @@ def _check_storage(gw: Gateway) -> str | None:
     import asyncio
     import time
 
+    from gateway.identity import claim_identity, instance_keys
+
     async def run() -> None:
         await gw.storage.open()
-        await gw.storage.close()
+        try:
+            # The log's origin and the keys that made the database: recorded at the first start,
+            # and any other instance refuses to start on it (gateway/identity.py).
+            await claim_identity(
+                gw.storage,
+                gw.settings.log_origin,
+                str(gw.config_dir),
+                instance_keys(gw.data),
+                gw.now(),
+            )
+        finally:
+            await gw.storage.close()
 
     give_up = time.monotonic() + gw.settings.storage_wait_s
     pause = 0.25
@@ -360,19 +389,46 @@ def _check_storage(gw: Gateway) -> str | None:
 
 
 def _keys_rotate(args: argparse.Namespace) -> int:
+    import asyncio
+    from datetime import UTC, datetime
+
     from gateway.config import load_settings
     from gateway.datadir import ROTATABLE, DataDir
+    from gateway.identity import claim_keys, instance_keys
+    from gateway.store import open_storage
 
     data = DataDir(args.data, load_settings(args.config).keys_dir)
     if not data.keys.is_dir():
         print(f"gateway: {args.data} holds no gateway keys", file=sys.stderr)
         return 2
     names = sorted(ROTATABLE) if args.key == "all" else [args.key]
+    storage = open_storage(args.storage, data.path)
+
+    async def rotate() -> None:
+        await storage.open()
+        try:
+            # Only the keys that made this database may be rotated in it: checked before any
+            # file moves, so a refusal changes nothing.
+            await claim_keys(storage, instance_keys(data), datetime.now(UTC))
+            old = instance_keys(data)
+            for name in names:
+                data.rotate(name)
+            new = instance_keys(data)
+            await storage.rotate_key_fingerprints(
+                [(name, new.current[name]) for name in names],
+                [(name, old.current[name]) for name in names],
+                new.folder,
+                datetime.now(UTC),
+            )
+        finally:
+            await storage.close()
+
+    asyncio.run(rotate())
     for name in names:
-        data.rotate(name)
         print(
             f"rotated {name}: the old key is kept in {data.keys / 'retired'} for reading and verifying"
         )
+    print("the database records the new keys' fingerprints; the old ones stay, marked retired")
     print(
         "running gateways use the new keys after `gateway partners reload --data ...` or a restart"
     )

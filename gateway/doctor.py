@@ -17,8 +17,16 @@ from pathlib import Path
 from gateway.config import ConfigError, load_catalogue, load_settings
 from gateway.datadir import KEY_NAMES, DataDir
 from gateway.errors import StorageUnavailable
-from gateway.log.checkpoint import NoteError, open_checkpoint
+from gateway.identity import check_keys, instance_keys, keys_message, origin_problem
+from gateway.log.checkpoint import (
+    NoteError,
+    NoteVerifier,
+    open_checkpoint,
+    parse_verifier_key,
+    verifier_key,
+)
 from gateway.log.sequencer import LogIntegrityError, Sequencer
+from gateway.log.verify import LogTampered, verify_log
 from gateway.runtime import build_gateway, load_checked_partners
 from gateway.store.base import StorageUnusable
 from gateway.store.schema import SCHEMA_VERSION
@@ -131,7 +139,9 @@ async def _storage(gw: Gateway) -> list[Finding]:
         return [*found, Finding(False, f"storage cannot be opened: {exc}", "see the message")]
     try:
         found.extend(await _clock(gw))
-        found.extend(await _log(gw))
+        identity, origin = await _identity(gw)
+        found.extend(identity)
+        found.extend(await _log(gw, origin))
     finally:
         await gw.storage.close()
     return found
@@ -161,7 +171,45 @@ async def _clock(gw: Gateway) -> list[Finding]:
     ]
 
 
-async def _log(gw: Gateway) -> list[Finding]:
+async def _identity(gw: Gateway) -> tuple[list[Finding], str]:
+    """The stored origin and key fingerprints against this configuration and keys folder; the
+    origin to check the log with (the stored one, if any)."""
+    found: list[Finding] = []
+    stored = await gw.storage.log_origin()
+    configured = gw.settings.log_origin
+    problem = None if stored is None else origin_problem(stored, configured, str(gw.config_dir))
+    found.append(
+        Finding(
+            problem is None,
+            problem
+            or f"log origin {stored or configured!r}"
+            + (" is the stored one" if stored else " (none stored yet: recorded at first start)"),
+            f"set log_origin = {stored!r} in {gw.config_dir}/gateway.toml",
+        )
+    )
+    mine = instance_keys(gw.data)
+    # Claiming nothing records nothing: this only reads what is recorded.
+    recorded = await gw.storage.claim_key_fingerprints((), mine.folder, gw.now())
+    check = check_keys(recorded, mine)
+    folders = ", ".join(sorted({f.keys_folder for f in recorded if f.retired_at is None}))
+    if not recorded:
+        found.append(
+            Finding(True, "no key fingerprints recorded yet: the next start records this folder's")
+        )
+    else:
+        found.append(
+            Finding(
+                check.ok,
+                f"keys in {mine.folder} are the ones the database was made with"
+                if check.ok
+                else keys_message(check, mine, folders),
+                f"use the keys folder the database was made with ({folders})",
+            )
+        )
+    return found, stored or configured
+
+
+async def _log(gw: Gateway, origin: str) -> list[Finding]:
     latest = await gw.storage.latest_checkpoint()
     size = await gw.storage.log_size()
     if latest is None:
@@ -173,7 +221,7 @@ async def _log(gw: Gateway) -> list[Finding]:
             )
         ]
     try:
-        open_checkpoint(latest.note, gw.log_verifiers, origin=gw.settings.log_origin)
+        open_checkpoint(latest.note, _verifiers(gw, origin), origin=origin)
     except NoteError as exc:
         return [
             Finding(
@@ -183,15 +231,30 @@ async def _log(gw: Gateway) -> list[Finding]:
             )
         ]
     try:
-        await Sequencer(gw.storage, lambda: gw.log_signer, gw.settings.log_origin, gw.now).restore()
+        await Sequencer(gw.storage, lambda: gw.log_signer, origin, gw.now).restore()
     except LogIntegrityError as exc:
         return [
             Finding(
                 False, f"stored tree: {exc}", "run `gateway log verify` to find the first bad entry"
             )
         ]
+    try:
+        report = await verify_log(gw.storage, _verifiers(gw, origin), origin)
+    except LogTampered as exc:
+        return [
+            Finding(
+                False,
+                f"log verification failed at index {exc.index}: {exc.problem}",
+                "run `gateway log verify` and investigate; restore the entry from a backup",
+            )
+        ]
     behind = size - latest.size
     return [
+        Finding(
+            True,
+            f"every log entry and its searchable columns agree with the signed tree "
+            f"({report.entries} entries)",
+        ),
         Finding(
             True,
             f"latest checkpoint signed and matching the stored tree (size {latest.size}, {latest.time:%Y-%m-%d %H:%M:%S}Z)",
@@ -202,6 +265,12 @@ async def _log(gw: Gateway) -> list[Finding]:
             "is a gateway running? its sequencer signs new entries within a second",
         ),
     ]
+
+
+def _verifiers(gw: Gateway, origin: str) -> list[NoteVerifier]:
+    """The gateway's verifier keys under the log's own origin (which names the key)."""
+    keys = [gw.data.log_signing_key(), *gw.data.retired_log_signing_keys()]
+    return [parse_verifier_key(verifier_key(origin, key.public_key())) for key in keys]
 
 
 def diagnose(config: Path, data: Path, storage_url: str | None) -> list[Finding]:

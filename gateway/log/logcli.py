@@ -12,65 +12,103 @@ from pathlib import Path
 from gateway.client.http import GatewayClientError
 from gateway.config import load_settings
 from gateway.datadir import DataDir
+from gateway.identity import LogIdentityMismatch, origin_problem
 from gateway.log.checkpoint import NoteError, parse_verifier_key, verifier_key
 from gateway.log.merkle import ProofError
 from gateway.log.remote import check_remote_consistency
 from gateway.log.verify import LogTampered, verify_log
+from gateway.runtime import DEFAULT_CONFIG
 from gateway.store import open_storage
-from gateway.store.base import LogRow
+from gateway.store.base import LogRow, Storage
 
 __all__ = ["export_log", "print_verifier_key", "verify_local", "verify_remote"]
 
 
-def _vkeys(config: Path, data: Path) -> list[str]:
+def _keys_folder(config: Path | None, data: Path) -> DataDir:
+    """The data folder with the keys folder that --config (or GATEWAY_KEYS_DIR) names; by
+    default the one under --data."""
+    return DataDir(data, load_settings(config or DEFAULT_CONFIG).keys_dir)
+
+
+def _vkeys(folder: DataDir, origin: str) -> list[str]:
     """The current verifier key first, then those of rotated-out signing keys."""
-    settings = load_settings(config)
-    folder = DataDir(data, settings.keys_dir)
     keys = [folder.log_signing_key(), *folder.retired_log_signing_keys()]
-    return [verifier_key(settings.log_origin, key.public_key()) for key in keys]
+    return [verifier_key(origin, key.public_key()) for key in keys]
 
 
-def _without_signing_key(config: Path, data: Path) -> bool:
+def _without_signing_key(folder: DataDir) -> bool:
     """Say so and answer True when the data folder holds no log signing key to verify with.
 
     Reading the key would otherwise create a new one, against which no checkpoint verifies.
     """
-    keys = DataDir(data, load_settings(config).keys_dir).keys
-    if (keys / "log-signing.key").exists():
+    if (folder.keys / "log-signing.key").exists():
         return False
     print(
-        f"gateway: no log signing key in {keys} (start the gateway once, or give the --data "
-        "folder of the gateway whose log this is)",
+        f"gateway: no log signing key in {folder.keys} (start the gateway once, or give the "
+        "--data folder of the gateway whose log this is)",
         file=sys.stderr,
     )
     return True
 
 
-def print_verifier_key(config: Path, data: Path) -> int:
-    if _without_signing_key(config, data):
+async def _origin(storage: Storage, config: Path | None) -> str:
+    """The log's own origin, stored with it; a --config naming another one is refused.
+
+    A log that has none stored (nothing was ever signed and no instance started on it with
+    this version) takes the configured one, or the default configuration's.
+    """
+    stored = await storage.log_origin()
+    configured = load_settings(config or DEFAULT_CONFIG).log_origin
+    if stored is None:
+        return configured
+    if config is not None:
+        problem = origin_problem(stored, configured, str(config))
+        if problem is not None:
+            raise LogIdentityMismatch(problem)
+    return stored
+
+
+def print_verifier_key(config: Path | None, data: Path, storage_url: str | None = None) -> int:
+    folder = _keys_folder(config, data)
+    if _without_signing_key(folder):
         return 2
-    print(_vkeys(config, data)[0])
+    if storage_url is None and not folder.sqlite_path.exists():
+        # No database to read the origin from (and none to be created by looking).
+        origin = load_settings(config or DEFAULT_CONFIG).log_origin
+    else:
+        storage = open_storage(storage_url, data)
+
+        async def stored() -> str:
+            await storage.open()
+            try:
+                return await _origin(storage, config)
+            finally:
+                await storage.close()
+
+        origin = asyncio.run(stored())
+    print(_vkeys(folder, origin)[0])
     return 0
 
 
-def verify_local(config: Path, data: Path | None, storage_url: str | None) -> int:
+def verify_local(config: Path | None, data: Path | None, storage_url: str | None) -> int:
     """Recompute and check; exit 0 when intact, 1 at the first tampered index."""
-    settings = load_settings(config)
     if data is None:
         # The verifier key then has to come from somewhere: only --data holds it.
         print(
             "gateway: log verify needs --data, which holds the log's verifier key", file=sys.stderr
         )
         return 2
-    if _without_signing_key(config, data):
+    folder = _keys_folder(config, data)
+    if _without_signing_key(folder):
         return 2
-    verifiers = [parse_verifier_key(v) for v in _vkeys(config, data)]
     storage = open_storage(storage_url, data)
 
     async def run() -> int:
         await storage.open()
         try:
-            report = await verify_log(storage, verifiers, settings.log_origin)
+            origin = await _origin(storage, config)
+            verifiers = [parse_verifier_key(v) for v in _vkeys(folder, origin)]
+            report = await verify_log(storage, verifiers, origin)
         except LogTampered as exc:
             print(f"log verification FAILED at index {exc.index}: {exc.problem}")
             return 1
@@ -78,7 +116,7 @@ def verify_local(config: Path, data: Path | None, storage_url: str | None) -> in
             await storage.close()
         print(
             f"log verified: {report.entries} entries, {report.checkpoints} checkpoints, "
-            f"signed up to size {report.signed_size}"
+            f"signed up to size {report.signed_size} (origin {origin})"
         )
         return 0
 

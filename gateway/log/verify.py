@@ -2,7 +2,9 @@
 
 Checks every stored checkpoint's signature and root against the recomputed tree, every stored
 leaf hash against the recomputed one, and that indices run without gaps, so that an edit,
-deletion, reordering or insertion is reported at the first index where it shows.
+deletion, reordering or insertion is reported at the first index where it shows. Then that
+every row's searchable columns say what its verified leaf says (gateway/log/columns.py): the
+searches and the subject access report select by those columns, which the tree does not cover.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gateway.log.checkpoint import NoteError, NoteVerifier, open_checkpoint
+from gateway.log.columns import disagreeing_columns, leaf_columns
 from gateway.log.merkle import MerkleAccumulator
 from gateway.store.base import Storage, VerifyRow
 
@@ -69,6 +72,9 @@ async def verify_log(
     if 0 in by_size and by_size[0] != tree.root():
         raise LogTampered(0, "the checkpoint of the empty log has a wrong root")
     last_good = 0
+    # The first row whose columns disagree with its leaf. Reported once the tree is known to be
+    # intact: an edited leaf (or tree) is the graver finding, and is reported in its place.
+    disagreement: LogTampered | None = None
     # While one batch is hashed, the next one is read (on the storage's reader thread or its
     # connection).
     reads = [
@@ -92,6 +98,8 @@ async def verify_log(
             hashes, problem = _leaf_hashes(rows, start, signed_size)
             # Roots signed before the first bad row are checked first: they may point earlier.
             last_good = _fold(tree, hashes, by_size, last_good)
+            if disagreement is None:
+                disagreement = _first_disagreement(rows[: len(hashes)])
             if problem is not None:
                 raise problem
             if len(rows) < end - start:
@@ -99,6 +107,8 @@ async def verify_log(
     finally:
         for pending in reads:
             pending.cancel()
+    if disagreement is not None:
+        raise disagreement
     return VerifyReport(entries=size, checkpoints=len(checkpoints), signed_size=signed_size)
 
 
@@ -113,13 +123,13 @@ def _leaf_hashes(
     find the first bad index.
     """
     sha256 = hashlib.sha256
-    hashes = [sha256(b"\x00" + leaf).digest() for _, leaf, _ in rows]
+    hashes = [sha256(b"\x00" + row[1]).digest() for row in rows]
     count = len(rows)
     bad = count  # offset of the first row out of place
-    if [index for index, _, _ in rows] != list(range(start, start + count)):
+    if [row[0] for row in rows] != list(range(start, start + count)):
         bad = next(offset for offset, row in enumerate(rows) if row[0] != start + offset)
     signed = max(0, min(bad, signed_size - start))
-    if [stored for _, _, stored in rows[:signed]] != hashes[:signed]:
+    if [row[2] for row in rows[:signed]] != hashes[:signed]:
         for offset in range(signed):
             expected = rows[offset][2]
             if expected is not None and expected != hashes[offset]:
@@ -129,6 +139,23 @@ def _leaf_hashes(
     if bad < count:
         return hashes[:bad], LogTampered(start + bad, "entry missing (deleted or renumbered)")
     return hashes, None
+
+
+def _first_disagreement(rows: Sequence[VerifyRow]) -> LogTampered | None:
+    """The first row whose searchable columns differ from its leaf, naming the columns only:
+    their values (a subject's pseudonym, a partner) stay out of the report."""
+    # The common case (every row agrees) is one whole-list comparison.
+    if [leaf_columns(row[1]) for row in rows] == [row[3:] for row in rows]:
+        return None
+    for row in rows:
+        columns = disagreeing_columns(row[3:], row[1])
+        if columns:
+            return LogTampered(
+                row[0],
+                f"column {', '.join(columns)} of its database row disagrees with its signed leaf "
+                "(edited in the database: searches and subject access reports would misplace it)",
+            )
+    return None
 
 
 def _fold(

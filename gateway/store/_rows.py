@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+from gateway.log.columns import SEARCHABLE_COLUMNS
 from gateway.store.base import BreakGlassRecord, Expectation, StoredMessage
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "EXPECTATION_COLUMNS",
     "MESSAGE_COLUMNS",
     "SESSION_COLUMNS",
+    "VERIFY_COLUMNS",
     "break_glass_from_row",
     "day",
     "dt",
@@ -36,6 +38,8 @@ EXPECTATION_COLUMNS = (
 )
 BREAK_GLASS_COLUMNS = "exchange_id, sender, purpose, created_ms, sealed, status, reviewed_by, reviewed_ms, sealed_note"
 SESSION_COLUMNS = "session_hash, officer, actor, created_ms, seen_ms, language"
+# What the verifier compares with each leaf, read from `log_entries l`.
+VERIFY_COLUMNS = ", ".join(f"l.{column}" for column in SEARCHABLE_COLUMNS)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from gateway.log.entry import LogEntry
 
@@ -15,6 +15,7 @@ __all__ = [
     "ExchangeEffects",
     "Expectation",
     "HouseholdChild",
+    "KeyFingerprint",
     "LogFeedBatch",
     "LogFilter",
     "LogRow",
@@ -187,9 +188,10 @@ class LogRow:
         return LogEntry.from_canonical(self.leaf)
 
 
-VerifyRow = tuple[int, bytes, bytes | None]
-"""What `gateway log verify` reads per entry: its index, its leaf bytes, and the leaf hash stored
-in the tree for it (None when none is stored). Plain tuples: millions are read per run."""
+VerifyRow = tuple[Any, ...]
+"""What `gateway log verify` reads per entry: its index, its leaf bytes, the leaf hash stored in
+the tree for it (None when none is stored), then the row's searchable columns in the order of
+`gateway.log.columns.SEARCHABLE_COLUMNS`. Plain tuples: millions are read per run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +217,18 @@ class StoredCheckpoint:
     root_hash: bytes
     note: str
     time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class KeyFingerprint:
+    """A fingerprint of one of the keys that made the database (never the key itself):
+    current while `retired_at` is None, kept after a rotation so the history stays visible."""
+
+    name: str  # pseudonym | at-rest | log-signing | access-token
+    fingerprint: str
+    keys_folder: str  # where the instance that recorded it held the key (a path, no secret)
+    recorded_at: datetime
+    retired_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +318,29 @@ class Storage(Protocol):
 
     async def ping(self) -> None:
         """Raise if storage cannot be reached."""
+
+    # -- the log's identity: its origin and the keys that made it ------------------------------
+    async def log_origin(self) -> str | None:
+        """The origin recorded for the log's checkpoints; None before any is recorded."""
+
+    async def claim_log_origin(self, origin: str) -> str:
+        """Record `origin` unless one is recorded already; return the recorded one."""
+
+    async def claim_key_fingerprints(
+        self, fingerprints: Sequence[tuple[str, str]], keys_folder: str, now: datetime
+    ) -> list[KeyFingerprint]:
+        """Record each (name, fingerprint) as current where no fingerprint is current for that
+        name, in one transaction; return every fingerprint recorded, current and retired."""
+
+    async def rotate_key_fingerprints(
+        self,
+        current: Sequence[tuple[str, str]],
+        retired: Sequence[tuple[str, str]],
+        keys_folder: str,
+        now: datetime,
+    ) -> None:
+        """Record `current` (name, fingerprint) pairs as the keys in use, retiring whichever was
+        current under each name, and `retired` pairs as retired where not yet recorded."""
 
     # -- log --------------------------------------------------------------------------------
     async def append_log(self, entries: Sequence[LogEntry]) -> list[int]:

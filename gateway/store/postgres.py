@@ -34,6 +34,7 @@ from gateway.store._rows import BREAK_GLASS_COLUMNS as _BREAK_GLASS_COLUMNS
 from gateway.store._rows import EXPECTATION_COLUMNS as _EXPECTATION_COLUMNS
 from gateway.store._rows import MESSAGE_COLUMNS as _MESSAGE_COLUMNS
 from gateway.store._rows import SESSION_COLUMNS as _SESSION_COLUMNS
+from gateway.store._rows import VERIFY_COLUMNS as _VERIFY_COLUMNS
 from gateway.store._rows import break_glass_from_row as _break_glass
 from gateway.store._rows import day as _day
 from gateway.store._rows import dt as _dt
@@ -48,6 +49,7 @@ from gateway.store.base import (
     ExchangeEffects,
     Expectation,
     HouseholdChild,
+    KeyFingerprint,
     LogFeedBatch,
     LogFilter,
     LogRow,
@@ -321,6 +323,75 @@ class PostgresStorage:
     # -- log -----------------------------------------------------------------------------------
     async def append_log(self, entries: Sequence[LogEntry]) -> list[int]:
         return await self._write(lambda c: _append(c, entries))
+
+    # -- the log's identity ----------------------------------------------------------------------
+    async def log_origin(self) -> str | None:
+        async def read(conn: Any) -> str | None:
+            value = await conn.fetchval("SELECT value FROM meta WHERE key = 'log_origin'")
+            return None if value is None else str(value)
+
+        return await self._read(read)
+
+    async def claim_log_origin(self, origin: str) -> str:
+        async def write(conn: Any) -> str:
+            await conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('log_origin', $1) ON CONFLICT DO NOTHING",
+                origin,
+            )
+            return str(await conn.fetchval("SELECT value FROM meta WHERE key = 'log_origin'"))
+
+        return await self._write(write)
+
+    async def claim_key_fingerprints(
+        self, fingerprints: Sequence[tuple[str, str]], keys_folder: str, now: datetime
+    ) -> list[KeyFingerprint]:
+        async def write(conn: Any) -> list[KeyFingerprint]:
+            # Instances starting together on an empty database: the first to lock records.
+            await conn.execute("LOCK TABLE key_fingerprints IN EXCLUSIVE MODE")
+            await conn.executemany(
+                "INSERT INTO key_fingerprints (name, fingerprint, keys_folder, recorded_ms) "
+                "SELECT $1::text, $2::text, $3::text, $4::bigint WHERE NOT EXISTS "
+                "(SELECT 1 FROM key_fingerprints WHERE name = $1::text AND retired_ms IS NULL)",
+                [(name, fp, keys_folder, _ms(now)) for name, fp in fingerprints],
+            )
+            rows = await conn.fetch(_FINGERPRINTS)
+            return [_fingerprint(r) for r in rows]
+
+        return await self._write(write)
+
+    async def rotate_key_fingerprints(
+        self,
+        current: Sequence[tuple[str, str]],
+        retired: Sequence[tuple[str, str]],
+        keys_folder: str,
+        now: datetime,
+    ) -> None:
+        async def write(conn: Any) -> None:
+            await conn.execute("LOCK TABLE key_fingerprints IN EXCLUSIVE MODE")
+            await conn.executemany(
+                "INSERT INTO key_fingerprints (name, fingerprint, keys_folder, recorded_ms, "
+                "retired_ms) VALUES ($1, $2, $3, $4, $4) ON CONFLICT DO NOTHING",
+                [(name, fp, keys_folder, _ms(now)) for name, fp in retired],
+            )
+            for name, fp in current:
+                await conn.execute(
+                    "UPDATE key_fingerprints SET retired_ms = $1 "
+                    "WHERE name = $2 AND retired_ms IS NULL AND fingerprint <> $3",
+                    _ms(now),
+                    name,
+                    fp,
+                )
+                await conn.execute(
+                    "INSERT INTO key_fingerprints (name, fingerprint, keys_folder, recorded_ms) "
+                    "VALUES ($1, $2, $3, $4) "
+                    "ON CONFLICT (name, fingerprint) DO UPDATE SET retired_ms = NULL",
+                    name,
+                    fp,
+                    keys_folder,
+                    _ms(now),
+                )
+
+        await self._write(write)
 
     async def log_size(self) -> int:
         async def read(conn: Any) -> int:
@@ -1119,15 +1190,25 @@ class PostgresStorage:
     async def verify_batch(self, start: int, end: int) -> list[VerifyRow]:
         async def read(conn: Any) -> list[VerifyRow]:
             rows = await conn.fetch(
-                "SELECT l.idx, l.leaf, t.hash FROM log_entries l "
+                f"SELECT l.idx, l.leaf, t.hash, {_VERIFY_COLUMNS} FROM log_entries l "
                 "LEFT JOIN tree_nodes t ON t.level = 0 AND t.idx = l.idx "
                 "WHERE l.idx >= $1 AND l.idx < $2 ORDER BY l.idx",
                 start,
                 end,
             )
-            return [(r[0], r[1], r[2]) for r in rows]
+            return [tuple(r) for r in rows]
 
         return await self._read(read)
+
+
+_FINGERPRINTS = (
+    "SELECT name, fingerprint, keys_folder, recorded_ms, retired_ms FROM key_fingerprints "
+    "ORDER BY recorded_ms, name, fingerprint"
+)
+
+
+def _fingerprint(r: Any) -> KeyFingerprint:
+    return KeyFingerprint(r[0], r[1], r[2], _dt(r[3]), None if r[4] is None else _dt(r[4]))
 
 
 # The lock's session on the server: should this instance vanish behind a network partition,

@@ -222,6 +222,17 @@ POSTGRES_MIGRATIONS: list[tuple[int, list[str]]] = [
                 subject TEXT PRIMARY KEY,
                 sealed BYTEA NOT NULL
             )""",
+            """CREATE TABLE key_fingerprints (
+                name TEXT NOT NULL,
+                fingerprint TEXT NOT NULL,
+                keys_folder TEXT NOT NULL,
+                recorded_ms BIGINT NOT NULL,
+                retired_ms BIGINT,
+                PRIMARY KEY (name, fingerprint)
+            )""",
+            """INSERT INTO meta (key, value)
+                SELECT 'log_origin', split_part(note, E'\\n', 1) FROM checkpoints
+                WHERE position(E'\\n' in note) > 1 ORDER BY size DESC LIMIT 1""",
         ],
     ),
 ]

@@ -223,8 +223,12 @@ SQLITE_MIGRATIONS.append(
     (7, ["CREATE INDEX log_by_purpose_decision ON log_entries (purpose, decision, idx)"])
 )
 
-# One birth date per subject (issue 17): the age rules follow it, whatever date a consent gave.
-# Sealed with the at-rest key like consent records; keyed by the subject's pseudonym.
+# Schema 8 (issue 17, who may say what about whom):
+# - One birth date per subject: the age rules follow it, whatever date a consent gave. Sealed
+#   with the at-rest key like consent records; keyed by the subject's pseudonym.
+# - The log's identity: which origin its checkpoints name (meta 'log_origin'; a log that already
+# has checkpoints keeps the origin of its latest one) and which keys made the database
+# (fingerprints only, never a key: docs/log-format.md, "The log's origin and keys").
 SQLITE_MIGRATIONS.append(
     (
         8,
@@ -233,6 +237,17 @@ SQLITE_MIGRATIONS.append(
                 subject TEXT PRIMARY KEY,
                 sealed BLOB NOT NULL
             )""",
+            """CREATE TABLE key_fingerprints (
+                name TEXT NOT NULL,
+                fingerprint TEXT NOT NULL,
+                keys_folder TEXT NOT NULL,
+                recorded_ms INTEGER NOT NULL,
+                retired_ms INTEGER,
+                PRIMARY KEY (name, fingerprint)
+            )""",
+            """INSERT INTO meta (key, value)
+                SELECT 'log_origin', substr(note, 1, instr(note, char(10)) - 1) FROM checkpoints
+                WHERE instr(note, char(10)) > 1 ORDER BY size DESC LIMIT 1""",
         ],
     )
 )

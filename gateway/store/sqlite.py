@@ -27,6 +27,7 @@ from gateway.store._rows import BREAK_GLASS_COLUMNS as _BREAK_GLASS_COLUMNS
 from gateway.store._rows import EXPECTATION_COLUMNS as _EXPECTATION_COLUMNS
 from gateway.store._rows import MESSAGE_COLUMNS as _MESSAGE_COLUMNS
 from gateway.store._rows import SESSION_COLUMNS as _SESSION_COLUMNS
+from gateway.store._rows import VERIFY_COLUMNS as _VERIFY_COLUMNS
 from gateway.store._rows import break_glass_from_row as _break_glass
 from gateway.store._rows import day as _day
 from gateway.store._rows import dt as _dt
@@ -41,6 +42,7 @@ from gateway.store.base import (
     ExchangeEffects,
     Expectation,
     HouseholdChild,
+    KeyFingerprint,
     LogFeedBatch,
     LogFilter,
     LogRow,
@@ -414,6 +416,66 @@ class SqliteStorage:
     async def append_log(self, entries: Sequence[LogEntry]) -> list[int]:
         rows = _log_rows(entries)
         return await self._write(lambda c: _insert_log(c, rows))
+
+    # -- the log's identity ----------------------------------------------------------------------
+    async def log_origin(self) -> str | None:
+        def read(c: sqlite3.Connection) -> str | None:
+            row = c.execute("SELECT value FROM meta WHERE key = 'log_origin'").fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._read(read)
+
+    async def claim_log_origin(self, origin: str) -> str:
+        def write(c: sqlite3.Connection) -> str:
+            c.execute(
+                "INSERT INTO meta (key, value) VALUES ('log_origin', ?) ON CONFLICT DO NOTHING",
+                (origin,),
+            )
+            return str(c.execute("SELECT value FROM meta WHERE key = 'log_origin'").fetchone()[0])
+
+        return await self._write(write)
+
+    async def claim_key_fingerprints(
+        self, fingerprints: Sequence[tuple[str, str]], keys_folder: str, now: datetime
+    ) -> list[KeyFingerprint]:
+        def write(c: sqlite3.Connection) -> list[KeyFingerprint]:
+            c.executemany(
+                "INSERT INTO key_fingerprints (name, fingerprint, keys_folder, recorded_ms) "
+                "SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM key_fingerprints "
+                "WHERE name = ? AND retired_ms IS NULL)",
+                [(name, fp, keys_folder, _ms(now), name) for name, fp in fingerprints],
+            )
+            return [_fingerprint(r) for r in c.execute(_FINGERPRINTS).fetchall()]
+
+        return await self._write(write)
+
+    async def rotate_key_fingerprints(
+        self,
+        current: Sequence[tuple[str, str]],
+        retired: Sequence[tuple[str, str]],
+        keys_folder: str,
+        now: datetime,
+    ) -> None:
+        def write(c: sqlite3.Connection) -> None:
+            c.executemany(
+                "INSERT INTO key_fingerprints (name, fingerprint, keys_folder, recorded_ms, "
+                "retired_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [(name, fp, keys_folder, _ms(now), _ms(now)) for name, fp in retired],
+            )
+            for name, fp in current:
+                c.execute(
+                    "UPDATE key_fingerprints SET retired_ms = ? "
+                    "WHERE name = ? AND retired_ms IS NULL AND fingerprint <> ?",
+                    (_ms(now), name, fp),
+                )
+                c.execute(
+                    "INSERT INTO key_fingerprints (name, fingerprint, keys_folder, recorded_ms) "
+                    "VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (name, fingerprint) DO UPDATE SET retired_ms = NULL",
+                    (name, fp, keys_folder, _ms(now)),
+                )
+
+        await self._write(write)
 
     async def log_size(self) -> int:
         return await self._read(_size)
@@ -1131,7 +1193,8 @@ class SqliteStorage:
         def read(c: sqlite3.Connection) -> list[VerifyRow]:
             # CAST: a leaf or hash someone rewrote as TEXT still comes back as bytes.
             rows: list[VerifyRow] = c.execute(
-                "SELECT l.idx, CAST(l.leaf AS BLOB), CAST(t.hash AS BLOB) FROM log_entries l "
+                "SELECT l.idx, CAST(l.leaf AS BLOB), CAST(t.hash AS BLOB), "
+                f"{_VERIFY_COLUMNS} FROM log_entries l "
                 "LEFT JOIN tree_nodes t ON t.level = 0 AND t.idx = l.idx "
                 "WHERE l.idx >= ? AND l.idx < ? ORDER BY l.idx",
                 (start, end),
@@ -1139,6 +1202,16 @@ class SqliteStorage:
             return rows
 
         return await self._read(read)
+
+
+_FINGERPRINTS = (
+    "SELECT name, fingerprint, keys_folder, recorded_ms, retired_ms FROM key_fingerprints "
+    "ORDER BY recorded_ms, name, fingerprint"
+)
+
+
+def _fingerprint(r: Sequence[Any]) -> KeyFingerprint:
+    return KeyFingerprint(r[0], r[1], r[2], _dt(r[3]), None if r[4] is None else _dt(r[4]))
 
 
 def _officer_session(r: Sequence[Any]) -> OfficerSession:

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from gateway.delivery.notify import notification_signer, run_dispatcher
 from gateway.delivery.outbox import OutboxDispatcher
+from gateway.identity import claim_identity, instance_keys
 from gateway.log.sequencer import Lock, SequencerLock
 from gateway.web import (
     audit,
@@ -128,10 +129,18 @@ def sequencer_lock(gw: Gateway) -> Lock:
 
 
 async def _storage_lifetime(app: web.Application) -> AsyncIterator[None]:
-    storage = app[GATEWAY].storage
-    await storage.open()
+    gw = app[GATEWAY]
+    await gw.storage.open()
+    try:
+        # Each worker too: a gateway started without `gateway serve` is held to the same rule.
+        await claim_identity(
+            gw.storage, gw.settings.log_origin, str(gw.config_dir), instance_keys(gw.data), gw.now()
+        )
+    except BaseException:
+        await gw.storage.close()
+        raise
     yield
-    await storage.close()
+    await gw.storage.close()
 
 
 async def _purger(app: web.Application) -> AsyncIterator[None]:
