@@ -215,6 +215,34 @@ POSTGRES_MIGRATIONS: list[tuple[int, list[str]]] = [
         ],
     ),
     (7, ["CREATE INDEX log_by_purpose_decision ON log_entries (purpose, decision, idx)"]),
+    # Cases opened explicitly; existing case ids become cases as they are (see schema.py, 8).
+    (
+        8,
+        [
+            """CREATE TABLE cases (
+                case_id TEXT PRIMARY KEY,
+                director TEXT,
+                dossier_reference TEXT,
+                opened_ms BIGINT NOT NULL
+            )""",
+            """INSERT INTO cases (case_id, director, dossier_reference, opened_ms)
+            SELECT n.case_id,
+                COALESCE(
+                    (SELECT p.partner_id FROM case_network p
+                     WHERE p.case_id = n.case_id AND p.role = 'procesregisseur'
+                     ORDER BY p.registered_ms, p.partner_id LIMIT 1),
+                    (SELECT r.registered_by FROM case_network r
+                     WHERE r.case_id = n.case_id AND r.registered_by <> r.partner_id
+                     ORDER BY r.registered_ms, r.partner_id LIMIT 1)),
+                NULL, MIN(n.registered_ms)
+            FROM case_network n GROUP BY n.case_id""",
+            """INSERT INTO case_network
+                (case_id, partner_id, role, contact, registered_by, registered_ms)
+            SELECT case_id, director, 'procesregisseur', NULL, director, opened_ms
+            FROM cases WHERE director IS NOT NULL
+            ON CONFLICT DO NOTHING""",
+        ],
+    ),
 ]
 
 POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[-1][0]

@@ -223,4 +223,37 @@ SQLITE_MIGRATIONS.append(
     (7, ["CREATE INDEX log_by_purpose_decision ON log_entries (purpose, decision, idx)"])
 )
 
+# Cases are opened explicitly (POST /v1/cases) under an id the gateway chooses, by a social team
+# that directs them. Every case id already in case_network becomes a case as it is: its director
+# is its procesregisseur member, else the partner that registered others (before this version only
+# a social team could), else none; a director that was not a member becomes its procesregisseur.
+SQLITE_MIGRATIONS.append(
+    (
+        8,
+        [
+            """CREATE TABLE cases (
+                case_id TEXT PRIMARY KEY,
+                director TEXT,
+                dossier_reference TEXT,
+                opened_ms INTEGER NOT NULL
+            )""",
+            """INSERT INTO cases (case_id, director, dossier_reference, opened_ms)
+            SELECT n.case_id,
+                COALESCE(
+                    (SELECT p.partner_id FROM case_network p
+                     WHERE p.case_id = n.case_id AND p.role = 'procesregisseur'
+                     ORDER BY p.registered_ms, p.partner_id LIMIT 1),
+                    (SELECT r.registered_by FROM case_network r
+                     WHERE r.case_id = n.case_id AND r.registered_by <> r.partner_id
+                     ORDER BY r.registered_ms, r.partner_id LIMIT 1)),
+                NULL, MIN(n.registered_ms)
+            FROM case_network n GROUP BY n.case_id""",
+            """INSERT OR IGNORE INTO case_network
+                (case_id, partner_id, role, contact, registered_by, registered_ms)
+            SELECT case_id, director, 'procesregisseur', NULL, director, opened_ms
+            FROM cases WHERE director IS NOT NULL""",
+        ],
+    )
+)
+
 SCHEMA_VERSION = SQLITE_MIGRATIONS[-1][0]

@@ -270,6 +270,10 @@ _DECISION_TEXT = {
     "consent_recorded": "recorded consent",
     "consent_withdrawn": "recorded the withdrawal of consent",
     "audit_access": "looked up this person in the disclosure log",
+    "case_opened": "opened a case",
+    "case_member_added": "registered a case network membership",
+    "case_member_changed": "changed a case network membership",
+    "case_member_removed": "ended a case network membership",
 }
 
 
