@@ -599,7 +599,9 @@ async def test_opening_a_case_stores_it_its_director_as_procesregisseur_and_one_
     storage: Storage,
 ) -> None:
     case = Case("case_abc", "swt-denhelder", "WT-2026/0117", T0)
-    director = NetworkMember("case_abc", "swt-denhelder", "procesregisseur", None, "swt-denhelder", T0)
+    director = NetworkMember(
+        "case_abc", "swt-denhelder", "procesregisseur", None, "swt-denhelder", T0
+    )
 
     index = await storage.open_case(case, director, membership(director, "case_opened"))
 
@@ -612,7 +614,9 @@ async def test_opening_a_case_stores_it_its_director_as_procesregisseur_and_one_
 
 async def test_opening_a_case_under_an_existing_id_fails_and_logs_nothing(storage: Storage) -> None:
     case = Case("case_abc", "swt-denhelder", None, T0)
-    director = NetworkMember("case_abc", "swt-denhelder", "procesregisseur", None, "swt-denhelder", T0)
+    director = NetworkMember(
+        "case_abc", "swt-denhelder", "procesregisseur", None, "swt-denhelder", T0
+    )
     await storage.open_case(case, director, membership(director, "case_opened"))
     size = await storage.log_size()
 
