@@ -102,7 +102,7 @@ def parse_measure(value: Any) -> Measure | None:
     if not isinstance(value, dict) or set(value) != {"type", "ruling"}:
         raise InvalidRequest("'measure' must be an object with 'type' and 'ruling'")
     kind, ruling = value["type"], value["ruling"]
-    if kind not in MEASURE_TYPES:
+    if not isinstance(kind, str) or kind not in MEASURE_TYPES:
         raise InvalidRequest(f"'measure.type' must be one of {', '.join(sorted(MEASURE_TYPES))}")
     if not isinstance(ruling, str) or not _RULING.match(ruling):
         raise InvalidRequest(

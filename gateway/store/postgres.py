@@ -462,7 +462,7 @@ class PostgresStorage:
     async def open_case(self, case: Case, director: NetworkMember, entry: LogEntry) -> int:
         async def write(conn: Any) -> int:
             await conn.execute(
-                "INSERT INTO cases (case_id, director, dossier_reference, opened_ms) "
+                "INSERT INTO cases (case_id, regisseur, dossier_reference, opened_ms) "
                 "VALUES ($1, $2, $3, $4)",
                 case.case_id,
                 case.director,
@@ -477,7 +477,7 @@ class PostgresStorage:
     async def get_case(self, case_id: str) -> Case | None:
         async def read(conn: Any) -> Case | None:
             r = await conn.fetchrow(
-                "SELECT case_id, director, dossier_reference, opened_ms FROM cases "
+                "SELECT case_id, regisseur, dossier_reference, opened_ms FROM cases "
                 "WHERE case_id = $1",
                 case_id,
             )

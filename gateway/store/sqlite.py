@@ -545,7 +545,7 @@ class SqliteStorage:
     async def open_case(self, case: Case, director: NetworkMember, entry: LogEntry) -> int:
         def write(c: sqlite3.Connection) -> int:
             c.execute(
-                "INSERT INTO cases (case_id, director, dossier_reference, opened_ms) "
+                "INSERT INTO cases (case_id, regisseur, dossier_reference, opened_ms) "
                 "VALUES (?, ?, ?, ?)",
                 (case.case_id, case.director, case.dossier_reference, _ms(case.opened_at)),
             )
@@ -557,7 +557,7 @@ class SqliteStorage:
     async def get_case(self, case_id: str) -> Case | None:
         def read(c: sqlite3.Connection) -> Case | None:
             r = c.execute(
-                "SELECT case_id, director, dossier_reference, opened_ms FROM cases "
+                "SELECT case_id, regisseur, dossier_reference, opened_ms FROM cases "
                 "WHERE case_id = ?",
                 (case_id,),
             ).fetchone()

@@ -164,7 +164,7 @@ async def register(request: web.Request) -> web.Response:
             "and 'measure'"
         )
     role = body.get("role", "involved")
-    if role not in ROLES:
+    if not isinstance(role, str) or role not in ROLES:
         raise InvalidRequest(f"'role' must be one of {', '.join(sorted(ROLES))}")
     measure = parse_measure(body.get("measure"))
     contact = _contact(body.get("contact"))
@@ -176,7 +176,9 @@ async def register(request: web.Request) -> web.Response:
             "Check the partner id; GET /v1/partners lists the registered partners.",
         )
     if reported_via is not None and (
-        partner.kind != "certified_institution" or reported_via not in GI_REPORTING
+        partner.kind != "certified_institution"
+        or not isinstance(reported_via, str)
+        or reported_via not in GI_REPORTING
     ):
         raise InvalidRequest(
             "'reported_via' (direct or beschermingstafel) applies to a certified institution only"
