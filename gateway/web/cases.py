@@ -52,9 +52,19 @@ def _case_id(request: web.Request) -> str:
     return case_id
 
 
+_DIGIT_RUN = re.compile(r"[0-9]{8,}")
+
+
 def _new_case_id() -> str:
-    """`case_` and 128 random bits in lower-case base32: unguessable, easy to read aloud."""
-    return "case_" + base64.b32encode(random_bytes(16)).decode().rstrip("=").lower()
+    """`case_` and 128 random bits in lower-case base32: unguessable, easy to read aloud.
+
+    An id with 8 or more digits in a row (about one in a million) is drawn again, so that no case
+    id ever looks like a BSN to a log scanner or a partner's BSN filter.
+    """
+    while True:
+        case_id = "case_" + base64.b32encode(random_bytes(16)).decode().rstrip("=").lower()
+        if not _DIGIT_RUN.search(case_id):
+            return case_id
 
 
 def _contact(value: Any) -> str | None:
