@@ -28,7 +28,8 @@ __all__ = ["run_demo"]
 
 # A fictitious BSN that passes the elfproef; not a real person.
 DEMO_BSN = "999992351"
-CASE = "case-2026-0042"
+DOSSIER = "WT-2026/0042"  # the team's own dossier reference; the gateway chooses the case id
+RULING = "ECLI:NL:RBNHO:2026:4711"  # the (fictitious) ruling of the GI's child-protection measure
 
 
 def _say(step: int, text: str) -> None:
@@ -114,6 +115,12 @@ async def _story(config: Path, data: Path) -> int:
     team = _client(base, config, aud, "swt-denhelder", "procesregisseur")
     school = _client(base, config, aud, "school-de-es", "intern_begeleider")
     try:
+        opened = await team.open_case(dossier_reference=DOSSIER)
+        case = str(opened["case_id"])
+        print(
+            f"The social team opens the family's case (its dossier {DOSSIER}): the gateway "
+            f"chooses the id {case}, and the team directs the case."
+        )
         _say(
             1,
             "Zorgaanbieder Noord sends evaluation feedback to the social team "
@@ -124,7 +131,7 @@ async def _story(config: Path, data: Path) -> int:
             "swt-denhelder",
             DEMO_BSN,
             _example(config, "evaluation-feedback"),
-            case_id=CASE,
+            case_id=case,
         )
         _show("legal basis", sent["legal_basis"])
         _show("disclosures", sent["disclosures"])
@@ -132,7 +139,7 @@ async def _story(config: Path, data: Path) -> int:
         _say(2, "The social team tells the school that help has ended (closure notice) ...")
         notice = _example(config, "closure-notice")
         try:
-            await team.send("closure-notice", "school-de-es", DEMO_BSN, notice, case_id=CASE)
+            await team.send("closure-notice", "school-de-es", DEMO_BSN, notice, case_id=case)
             print("   unexpectedly allowed")
             return 1
         except GatewayClientError as error:
@@ -155,7 +162,7 @@ async def _story(config: Path, data: Path) -> int:
         _show("consent", recorded)
 
         _say(4, "The closure notice is sent again.")
-        sent = await team.send("closure-notice", "school-de-es", DEMO_BSN, notice, case_id=CASE)
+        sent = await team.send("closure-notice", "school-de-es", DEMO_BSN, notice, case_id=case)
         _show("legal basis", sent["legal_basis"])
         _show("consent used", sent["consent_id"])
 
@@ -181,7 +188,7 @@ async def _story(config: Path, data: Path) -> int:
         closure_index = sent["disclosures"][0]["log_index"]
         gi = _client(base, config, aud, "gi-noordholland", "jeugdbeschermer")
         try:
-            if await _family_story(config, provider, team, school, gi) != 0:
+            if await _family_story(config, case, provider, team, school, gi) != 0:
                 return 1
         finally:
             await gi.close()
@@ -216,27 +223,25 @@ def _expectations(items: list[dict[str, Any]]) -> None:
 
 async def _family_story(
     config: Path,
+    case: str,
     provider: PartnerClient,
     team: PartnerClient,
     school: PartnerClient,
     gi: PartnerClient,
 ) -> int:
     """Part two: the flows the inspections missed, over the weeks of one family's help."""
-    print("\n--- Part two: one family over time (case " + CASE + ") ---")
+    print("\n--- Part two: one family over time (case " + case + ") ---")
     _say(
         8,
-        "The team registers the case network (itself as procesregisseur, the school that "
-        "referred the family, the provider) and the household's three children.",
+        "The team, which opened and directs the case (procesregisseur), registers the case "
+        "network (the school that referred the family, the provider) and the household's "
+        "three children.",
     )
-    for partner, role in (
-        ("swt-denhelder", "procesregisseur"),
-        ("school-de-es", "referrer"),
-        ("zorg-noord", "involved"),
-    ):
-        await team.request("PUT", f"/v1/cases/{CASE}/network/{partner}", json_body={"role": role})
+    for partner, role in (("school-de-es", "referrer"), ("zorg-noord", "involved")):
+        await team.register_member(case, partner, role=role)
     await team.request(
         "PUT",
-        f"/v1/cases/{CASE}/household",
+        f"/v1/cases/{case}/household",
         json_body={"children": [{"bsn": bsn, "child_ref": ref} for ref, bsn in SIBLINGS]},
     )
     print("   network: swt-denhelder, school-de-es (referrer), zorg-noord; children kind-1..3")
@@ -270,13 +275,13 @@ async def _family_story(
             "to": ["swt-denhelder"],
             # The team directs the case: it records the family's agreement for the school's
             # reply, an exchange between two of the case's members.
-            "case_id": CASE,
+            "case_id": case,
         }
     )
 
     _say(10, "The team refers the family to Zorgaanbieder Noord. The gateway now expects replies.")
     referral = await team.send(
-        "referral", "zorg-noord", DEMO_BSN, _example(config, "referral"), case_id=CASE
+        "referral", "zorg-noord", DEMO_BSN, _example(config, "referral"), case_id=case
     )
     _expectations(
         [
@@ -294,28 +299,37 @@ async def _family_story(
         "swt-denhelder",
         DEMO_BSN,
         start,
-        case_id=CASE,
+        case_id=case,
         in_reply_to=referral["exchange_id"],
     )
     print(f"   closed: {started.get('expectations_closed')}")
 
     _say(
         12,
-        "The GI joins the case (reported directly): its waiting-list status is due in 15 "
-        "days. It reports, and the expectation closes.",
+        "The GI joins the case itself, as holder of a child-protection measure (OTS), citing "
+        "the court's ruling (reported directly): its waiting-list status is due in 15 days. "
+        "It reports, and the expectation closes.",
     )
-    joined = await gi.request(
-        "PUT",
-        f"/v1/cases/{CASE}/network/gi-noordholland",
-        json_body={"role": "involved", "reported_via": "direct"},
+    joined = await gi.register_member(
+        case,
+        "gi-noordholland",
+        role="involved",
+        reported_via="direct",
+        measure={"type": "ots", "ruling": RULING},
     )
     _expectations(joined["expectations_opened"])
+    seen = await school.case_network(case)
+    print(
+        "   the school lists the case network and sees: "
+        + ", ".join(m["partner"] for m in seen["members"])
+        + " (never that a GI or a care provider is involved)"
+    )
     reported = await gi.send(
         "waiting-list-status",
         "swt-denhelder",
         DEMO_BSN,
         _example(config, "waiting-list-status"),
-        case_id=CASE,
+        case_id=case,
     )
     print(f"   closed: {reported.get('expectations_closed')}")
 
@@ -329,7 +343,7 @@ async def _family_story(
             "swt-denhelder",
             siblings[entry["child_ref"]],
             {"children": [entry]},
-            case_id=CASE,
+            case_id=case,
         )
         closed += len(assessed.get("expectations_closed", []))
     print(f"   closed: {closed} of 3; kind-3 is still owed")
@@ -341,7 +355,7 @@ async def _family_story(
     )
     told = await team.request(
         "POST",
-        f"/v1/cases/{CASE}/referrer-status",
+        f"/v1/cases/{case}/referrer-status",
         json_body={"bsn": DEMO_BSN, "status": "help_started"},
     )
     print(f"   sent to {told['disclosures'][0]['recipient']} on {told['legal_basis']['type']}")
@@ -352,7 +366,7 @@ async def _family_story(
         "school-de-es",
         DEMO_BSN,
         {"topics": ["attendance", "wellbeing"]},
-        case_id=CASE,
+        case_id=case,
     )
     print(f"   the school owes an answer by {asked['expectations_opened'][0]['due_at'][:10]}")
 
@@ -364,7 +378,7 @@ async def _family_story(
             "swt-denhelder",
             DEMO_BSN,
             reply,
-            case_id=CASE,
+            case_id=case,
             in_reply_to=asked["exchange_id"],
         )
         print("   unexpectedly allowed")
@@ -377,7 +391,7 @@ async def _family_story(
         "swt-denhelder",
         DEMO_BSN,
         reply,
-        case_id=CASE,
+        case_id=case,
         in_reply_to=asked["exchange_id"],
     )
     print(
@@ -392,10 +406,10 @@ async def _family_story(
     _say(18, "Help ends: the team sends a closure notice to the whole case network.")
     closed = await team.send(
         "closure-notice",
-        {"case_network": CASE},
+        {"case_network": case},
         DEMO_BSN,
         _example(config, "closure-notice"),
-        case_id=CASE,
+        case_id=case,
     )
     for d in closed["disclosures"]:
         print(f"   delivered to {d['recipient']}")

@@ -32,7 +32,6 @@ from gateway.web import create_app
 from tests.conftest import ROLES, Running, example, private_jwks
 
 __all__ = [
-    "CASE",
     "CHILDREN",
     "CUSTODIAN",
     "ELDEST",
@@ -53,7 +52,7 @@ __all__ = [
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 STORY_DAY = datetime.fromisoformat("2026-11-25T10:00:00+00:00")
-CASE = "case-2026-0117"
+DOSSIER = "WT-2026/0117"
 EVALUATION_DATE = "2027-02-15"
 CUSTODIAN = {"role": "custodian", "name": "Marieke Jansen"}
 EXTRA_PROVIDER = "zorg-zuid"
@@ -108,6 +107,13 @@ class Town:
         self.running = running
         self._extra = dict(extra_jwks or {})
         self._made: list[StoryClient] = []
+        self.case = ""  # the family's case, once open_case has run
+
+    async def open_case(self) -> str:
+        """The team opens a case for the family; the gateway chooses its id."""
+        opened = await self("swt-denhelder").open_case(dossier_reference=DOSSIER)
+        self.case = str(opened["case_id"])
+        return self.case
 
     def __call__(self, partner_id: str, role: str | None = None) -> StoryClient:
         jwks = self._extra.get(partner_id) or private_jwks(partner_id)
@@ -150,6 +156,7 @@ async def serve_wider_town(root: Path, clock: FixedClock) -> AsyncIterator[Town]
     await server.start_server()
     town = Town(Running(gw, server, clock), {EXTRA_PROVIDER: private})
     try:
+        await town.open_case()
         yield town
     finally:
         await town.close()
@@ -176,8 +183,9 @@ def referral_payload() -> dict[str, Any]:
     return payload
 
 
-async def refer_family(town: Town, case_id: str = CASE) -> dict[str, Any]:
+async def refer_family(town: Town, case_id: str | None = None) -> dict[str, Any]:
     """The team registers the household, records the family's consent and refers to zorg-noord."""
+    case_id = case_id or town.case
     team = town("swt-denhelder")
     await team.request(
         "PUT",
@@ -199,12 +207,11 @@ async def post_with_status(client: PartnerClient, path: str, body: Any) -> tuple
 
 
 async def list_expectations(
-    client: PartnerClient, status: str, case_id: str = CASE
+    client: PartnerClient, status: str, case_id: str | None = None
 ) -> list[dict[str, Any]]:
-    """The caller's expectations of one case in one status (open, overdue, closed or all)."""
-    body = await client.request(
-        "GET", "/v1/expectations", params={"status": status, "case_id": case_id}
-    )
+    """The caller's expectations in one status (open, overdue, closed or all), of one case."""
+    params = {"status": status, **({"case_id": case_id} if case_id else {})}
+    body = await client.request("GET", "/v1/expectations", params=params)
     items: list[dict[str, Any]] = body["expectations"]
     return items
 

@@ -152,28 +152,34 @@ async def test_the_partner_that_recorded_a_withdrawn_consent_is_told_why_it_no_l
     assert error["missing_consent"]["given_by"] == ["subject", "custodian"]
 
 
+async def open_case(http: Http, members: dict[str, str]) -> str:
+    """The team opens a case (the gateway chooses its id) and registers these members."""
+    token = await http.token(TEAM)
+    opened = await http.call("POST", "/v1/cases", token=token, json_body={})
+    assert opened.status == 201, opened.text
+    case_id = str(opened.body["case_id"])
+    for partner, role in members.items():
+        joined = await http.call(
+            "PUT", f"/v1/cases/{case_id}/network/{partner}", token=token, json_body={"role": role}
+        )
+        assert joined.status == 201, joined.text
+    return case_id
+
+
 async def test_a_case_network_send_tells_the_sender_nothing_of_consents_it_has_no_part_in(
     running: Running, http: Http
 ) -> None:
     child = valid_bsn(207)
-    token = await http.token(TEAM)
-    for partner, role in ((TEAM, "procesregisseur"), (PROVIDER, "involved"), (SCHOOL, "referrer")):
-        joined = await http.call(
-            "PUT",
-            f"/v1/cases/case-limits-1/network/{partner}",
-            token=token,
-            json_body={"role": role},
-        )
-        assert joined.status == 201, joined.text
-    teams = await record(http, TEAM, child, ["closure-notice"], [SCHOOL])
-    await record(http, PROVIDER, child, ["closure-notice"], [TEAM])
-    sent = await send(
-        http, PROVIDER, exchange("closure-notice", {"case_network": "case-limits-1"}, child)
-    )
+    case_id = await open_case(http, {PROVIDER: "involved", SCHOOL: "referrer"})
+    # A case-network send reaches only members that see the sender and that it sees
+    # ([case_network_visibility]): the team's reaches the provider and the school.
+    providers = await record(http, PROVIDER, child, ["closure-notice"], [SCHOOL])
+    await record(http, TEAM, child, ["closure-notice"], [PROVIDER])
+    sent = await send(http, TEAM, exchange("closure-notice", {"case_network": case_id}, child))
     assert sent.status == 201, sent.text
     [refused] = sent.body["refused"]
     assert refused["recipient"] == SCHOOL
-    assert teams not in sent.text
+    assert providers not in sent.text
 
 
 async def fhir_of(http: Http, partner: str, consent_id: str) -> Answer:
@@ -213,14 +219,7 @@ async def test_a_sender_named_in_a_consent_it_did_not_record_reads_no_custodian_
 ) -> None:
     child = valid_bsn(209)
     token = await http.token(TEAM)
-    for partner, role in ((TEAM, "procesregisseur"), (SCHOOL, "referrer")):
-        joined = await http.call(
-            "PUT",
-            f"/v1/cases/case-limits-2/network/{partner}",
-            token=token,
-            json_body={"role": role},
-        )
-        assert joined.status == 201, joined.text
+    case_id = await open_case(http, {SCHOOL: "referrer"})
     recorded = await http.call(
         "POST",
         "/v1/consents",
@@ -231,7 +230,7 @@ async def test_a_sender_named_in_a_consent_it_did_not_record_reads_no_custodian_
             "purposes": ["information-reply"],
             "from": [SCHOOL],
             "to": [TEAM],
-            "case_id": "case-limits-2",
+            "case_id": case_id,
             "evidence": {"method": "written", "reference": "dossier-2026-0042"},
         },
     )

@@ -529,12 +529,17 @@ async def ask_school(http: Http, topics: list[str]) -> tuple[str, str]:
     )
     consent["from"] = ["swt-denhelder", "school-de-es"]
     # Consent for the school's reply is recorded by the team as the director of the case.
-    for partner, role in (("swt-denhelder", "procesregisseur"), ("school-de-es", "referrer")):
-        joined = await http.call(
-            "PUT", f"/v1/cases/case-ask/network/{partner}", token=team, json_body={"role": role}
-        )
-        assert joined.status == 201, joined.text
-    consent["case_id"] = "case-ask"
+    opened = await http.call("POST", "/v1/cases", token=team, json_body={})
+    assert opened.status == 201, opened.text
+    case_id = opened.body["case_id"]
+    joined = await http.call(
+        "PUT",
+        f"/v1/cases/{case_id}/network/school-de-es",
+        token=team,
+        json_body={"role": "referrer"},
+    )
+    assert joined.status == 201, joined.text
+    consent["case_id"] = case_id
     recorded = await http.call("POST", "/v1/consents", token=team, json_body=consent)
     assert recorded.status == 201, recorded.text
     body = request_body(

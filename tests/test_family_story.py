@@ -26,7 +26,6 @@ from gateway.client.http import GatewayClientError
 from gateway.clock import FixedClock
 from tests.conftest import Running, example
 from tests.story_helpers import (
-    CASE,
     CHILDREN,
     CUSTODIAN,
     ELDEST,
@@ -46,7 +45,6 @@ from tests.story_helpers import (
 TEN_DAYS_ON = "2026-12-05T10:00:00.000Z"
 # The end of the evaluation date (2027-02-15) in Dutch winter time (UTC+1).
 EVALUATION_DEADLINE = "2027-02-15T22:59:59.000Z"
-SECOND_CASE = "case-2026-0118"
 JUSTIFICATION = "Kind vertelt vandaag op school over geweld thuis; het team moet het nu weten."
 MELDCODE = {
     "interest_served": "De veiligheid van het kind thuis, vandaag nog.",
@@ -62,6 +60,7 @@ async def town(running: Running) -> AsyncIterator[Town]:
     """The demo partners, on a gateway whose clock stands on the story day."""
     running.clock.moment = STORY_DAY
     partners = Town(running)
+    await partners.open_case()
     yield partners
     await partners.close()
 
@@ -98,7 +97,7 @@ async def test_referring_a_13_year_old_needs_the_consent_of_the_child_and_a_cust
 ) -> None:
     team = town("swt-denhelder")
     with pytest.raises(GatewayClientError) as without_consent:
-        await team.send("referral", "zorg-noord", ELDEST.bsn, referral_payload(), case_id=CASE)
+        await team.send("referral", "zorg-noord", ELDEST.bsn, referral_payload(), case_id=town.case)
     assert (without_consent.value.status, without_consent.value.code) == (403, "consent_required")
     assert without_consent.value.details["missing_consent"]["to"] == "zorg-noord"
 
@@ -118,7 +117,7 @@ async def test_referring_a_13_year_old_needs_the_consent_of_the_child_and_a_cust
             "purpose": "referral",
             "to": "zorg-noord",
             "subject": {"bsn": ELDEST.bsn},
-            "case_id": CASE,
+            "case_id": town.case,
             "payload": referral_payload(),
         },
     )
@@ -164,7 +163,7 @@ async def test_provider_starting_help_closes_the_start_stop_expectation(town: To
     provider = town("zorg-noord")
 
     started = await provider.send(
-        "start-stop", "swt-denhelder", ELDEST.bsn, start_payload(), case_id=CASE
+        "start-stop", "swt-denhelder", ELDEST.bsn, start_payload(), case_id=town.case
     )
 
     assert started["expectations_closed"] == [start_stop["expectation_id"]]
@@ -188,9 +187,11 @@ async def test_gi_joining_directly_owes_its_waiting_list_status_in_15_days_and_r
     town: Town,
 ) -> None:
     team, gi = town("swt-denhelder"), town("gi-noordholland")
-    await join_case(team, CASE, "swt-denhelder", role="procesregisseur")
+    await join_case(team, town.case, "swt-denhelder", role="procesregisseur")
 
-    joined = await join_case(team, CASE, "gi-noordholland", role="involved", reported_via="direct")
+    joined = await join_case(
+        team, town.case, "gi-noordholland", role="involved", reported_via="direct"
+    )
 
     [owed] = joined["expectations_opened"]
     assert (owed["purpose"], owed["owed_by"], owed["owed_to"], owed["due_at"]) == (
@@ -212,7 +213,7 @@ async def test_gi_joining_directly_owes_its_waiting_list_status_in_15_days_and_r
         "swt-denhelder",
         ELDEST.bsn,
         example("waiting-list-status"),
-        case_id=CASE,
+        case_id=town.case,
     )
 
     assert reported["expectations_closed"] == [owed["expectation_id"]]
@@ -228,33 +229,34 @@ async def test_gi_case_from_the_beschermingstafel_is_due_in_5_days_and_overdue_a
     town: Town,
 ) -> None:
     team, gi = town("swt-denhelder"), town("gi-noordholland")
-    for case_id in (CASE, SECOND_CASE):
+    second_case = (await team.open_case())["case_id"]
+    for case_id in (town.case, second_case):
         await join_case(team, case_id, "swt-denhelder", role="procesregisseur")
-    direct = await join_case(team, CASE, "gi-noordholland", reported_via="direct")
+    direct = await join_case(team, town.case, "gi-noordholland", reported_via="direct")
     via_table = await join_case(
-        team, SECOND_CASE, "gi-noordholland", reported_via="beschermingstafel"
+        team, second_case, "gi-noordholland", reported_via="beschermingstafel"
     )
     [table_owed] = via_table["expectations_opened"]
     assert table_owed["due_at"] == "2026-11-30T10:00:00.000Z"
 
     town.move_clock(days=4)
-    assert await list_expectations(team, "overdue", SECOND_CASE) == []
+    assert await list_expectations(team, "overdue", second_case) == []
     town.move_clock(days=2)
 
-    [late_for_team] = await list_expectations(team, "overdue", SECOND_CASE)
+    [late_for_team] = await list_expectations(team, "overdue", second_case)
     assert (late_for_team["expectation_id"], late_for_team["direction"]) == (
         table_owed["expectation_id"],
         "owed_to_you",
     )
-    [late_for_gi] = await list_expectations(gi, "overdue", SECOND_CASE)
+    [late_for_gi] = await list_expectations(gi, "overdue", second_case)
     assert (late_for_gi["expectation_id"], late_for_gi["direction"], late_for_gi["status"]) == (
         table_owed["expectation_id"],
         "you_owe",
         "overdue",
     )
     # The direct case of the same day has 15 days, so it is still merely open.
-    assert await list_expectations(team, "overdue", CASE) == []
-    [direct_owed] = await list_expectations(team, "open", CASE)
+    assert await list_expectations(team, "overdue", town.case) == []
+    [direct_owed] = await list_expectations(team, "open", town.case)
     assert direct_owed["expectation_id"] == direct["expectations_opened"][0]["expectation_id"]
     assert direct_owed["status"] == "open"
 
@@ -276,7 +278,11 @@ async def test_safety_assessment_of_two_children_closes_theirs_and_leaves_the_th
     assessed = {}
     for child, entry in zip(CHILDREN[:2], payload["children"], strict=True):
         assessed[child.child_ref] = await provider.send(
-            "safety-assessment", "swt-denhelder", child.bsn, {"children": [entry]}, case_id=CASE
+            "safety-assessment",
+            "swt-denhelder",
+            child.bsn,
+            {"children": [entry]},
+            case_id=town.case,
         )
 
     for child_ref in ("kind-1", "kind-2"):
@@ -343,7 +349,7 @@ async def test_closure_notice_to_the_case_network_reaches_the_consented_partners
         EXTRA_PROVIDER: "involved",
     }
     for partner, role in roles.items():
-        await join_case(team, CASE, partner, role=role)
+        await join_case(team, wider_town.case, partner, role=role)
     consent = await team.record_consent(
         family_consent(
             ["closure-notice"],
@@ -359,9 +365,9 @@ async def test_closure_notice_to_the_case_network_reaches_the_consented_partners
         "/v1/exchanges",
         {
             "purpose": "closure-notice",
-            "to": {"case_network": CASE},
+            "to": {"case_network": wider_town.case},
             "subject": {"bsn": ELDEST.bsn},
-            "case_id": CASE,
+            "case_id": wider_town.case,
             "payload": example("closure-notice"),
         },
     )
@@ -391,7 +397,7 @@ async def test_closure_notice_to_the_case_network_reaches_the_consented_partners
         assert (entry.reason, entry.consent_id, entry.case_id) == (
             "consent",
             consent["consent_id"],
-            CASE,
+            wider_town.case,
         )
     refusals = {e.recipient: e for e in mine.values() if e.decision == "refused"}
     assert {r: e.reason for r, e in refusals.items()} == {
@@ -405,7 +411,7 @@ async def test_closure_notice_to_the_case_network_reaches_the_consented_partners
         assert (message["exchange_id"], message["purpose"], message["case_id"]) == (
             sent["exchange_id"],
             "closure-notice",
-            CASE,
+            wider_town.case,
         )
         assert message["from"]["partner"] == "swt-denhelder"
         assert message["payload"] == example("closure-notice")
@@ -417,8 +423,8 @@ async def test_closure_notice_to_the_case_network_reaches_the_consented_partners
 
 async def school_is_the_referrer(town: Town, *, consent: bool) -> StoryClient:
     team = town("swt-denhelder")
-    await join_case(team, CASE, "swt-denhelder", role="procesregisseur")
-    await join_case(team, CASE, "school-de-es", role="referrer")
+    await join_case(team, town.case, "swt-denhelder", role="procesregisseur")
+    await join_case(team, town.case, "school-de-es", role="referrer")
     if consent:
         await team.record_consent(
             family_consent(["referrer-status"], ["swt-denhelder"], ["school-de-es"])
@@ -431,7 +437,7 @@ async def test_referrer_status_needs_the_familys_consent(town: Town) -> None:
     with pytest.raises(GatewayClientError) as refused:
         await team.request(
             "POST",
-            f"/v1/cases/{CASE}/referrer-status",
+            f"/v1/cases/{town.case}/referrer-status",
             json_body={"bsn": ELDEST.bsn, "status": "help_started"},
         )
     assert (refused.value.status, refused.value.code) == (403, "consent_required")
@@ -446,11 +452,13 @@ async def test_referring_school_hears_that_help_started_and_what_is_expected_of_
     action = "Graag de intern begeleider uitnodigen voor het netwerkoverleg van 3 december."
 
     status, started = await post_with_status(
-        team, f"/v1/cases/{CASE}/referrer-status", {"bsn": ELDEST.bsn, "status": "help_started"}
+        team,
+        f"/v1/cases/{town.case}/referrer-status",
+        {"bsn": ELDEST.bsn, "status": "help_started"},
     )
     asked = await team.request(
         "POST",
-        f"/v1/cases/{CASE}/referrer-status",
+        f"/v1/cases/{town.case}/referrer-status",
         json_body={
             "bsn": ELDEST.bsn,
             "status": "action_expected_from_you",
@@ -463,11 +471,11 @@ async def test_referring_school_hears_that_help_started_and_what_is_expected_of_
     assert started["legal_basis"]["type"] == "consent"
     messages = (await town("school-de-es").inbox())["messages"]
     assert [(m["exchange_id"], m["purpose"], m["case_id"], m["payload"]) for m in messages] == [
-        (started["exchange_id"], "referrer-status", CASE, {"status": "help_started"}),
+        (started["exchange_id"], "referrer-status", town.case, {"status": "help_started"}),
         (
             asked["exchange_id"],
             "referrer-status",
-            CASE,
+            town.case,
             {"status": "action_expected_from_you", "action_description": action},
         ),
     ]
@@ -480,7 +488,7 @@ async def test_referrer_status_with_a_too_long_action_description_is_refused(
     with pytest.raises(GatewayClientError) as refused:
         await team.request(
             "POST",
-            f"/v1/cases/{CASE}/referrer-status",
+            f"/v1/cases/{town.case}/referrer-status",
             json_body={
                 "bsn": ELDEST.bsn,
                 "status": "action_expected_from_you",
@@ -501,8 +509,8 @@ async def ask_the_school(town: Town) -> dict[str, Any]:
     """Consent both ways, then the team asks about attendance and wellbeing only."""
     team = town("swt-denhelder")
     # The team directs the case, so it may record the family's agreement for the school's reply.
-    await join_case(team, CASE, "swt-denhelder", role="procesregisseur")
-    await join_case(team, CASE, "school-de-es", role="referrer")
+    await join_case(team, town.case, "swt-denhelder", role="procesregisseur")
+    await join_case(team, town.case, "school-de-es", role="referrer")
     await team.record_consent(
         {
             **family_consent(
@@ -510,7 +518,7 @@ async def ask_the_school(town: Town) -> dict[str, Any]:
                 ["swt-denhelder", "school-de-es"],
                 ["school-de-es", "swt-denhelder"],
             ),
-            "case_id": CASE,
+            "case_id": town.case,
         }
     )
     request: dict[str, Any] = await team.send(
@@ -518,7 +526,7 @@ async def ask_the_school(town: Town) -> dict[str, Any]:
         "school-de-es",
         ELDEST.bsn,
         {"topics": ["attendance", "wellbeing"], "reply_by": "2026-12-04"},
-        case_id=CASE,
+        case_id=town.case,
     )
     [owed] = request["expectations_opened"]
     # Due by the request's own reply_by date: the end of that day in Dutch time.
@@ -541,7 +549,7 @@ async def test_information_reply_within_the_topics_asked_closes_the_request(town
         "purpose": "information-reply",
         "to": "swt-denhelder",
         "subject": {"bsn": ELDEST.bsn},
-        "case_id": CASE,
+        "case_id": town.case,
         "in_reply_to": request["exchange_id"],
         "payload": answers("attendance", "wellbeing"),
     }
@@ -571,7 +579,7 @@ async def test_information_reply_about_a_topic_not_asked_is_not_minimal(town: To
             "swt-denhelder",
             ELDEST.bsn,
             answers("attendance", "wellbeing", "safety_signals"),
-            case_id=CASE,
+            case_id=town.case,
             in_reply_to=request["exchange_id"],
         )
 
@@ -588,7 +596,11 @@ async def test_information_reply_without_in_reply_to_is_an_invalid_request(town:
 
     with pytest.raises(GatewayClientError) as refused:
         await school.send(
-            "information-reply", "swt-denhelder", ELDEST.bsn, answers("attendance"), case_id=CASE
+            "information-reply",
+            "swt-denhelder",
+            ELDEST.bsn,
+            answers("attendance"),
+            case_id=town.case,
         )
 
     assert (refused.value.status, refused.value.code) == (400, "invalid_request")

@@ -163,9 +163,11 @@ def seed(base_url: str) -> None:
     """Some state for the read operations to show: a case, a consent, a delivered message."""
     team = {"Authorization": f"Bearer {TOKENS.token(base_url, TEAM)}"}
     provider = {"Authorization": f"Bearer {TOKENS.token(base_url, PROVIDER)}"}
+    opened = requests.post(base_url + "/v1/cases", headers=team, json={}, timeout=30)
+    assert opened.status_code == 201, opened.text
+    case_id = opened.json()["case_id"]
     calls: list[tuple[str, str, dict[str, str], Any]] = [
-        ("PUT", "/v1/cases/case-fuzz-1/network/swt-denhelder", team, {}),
-        ("PUT", "/v1/cases/case-fuzz-1/network/zorg-noord", team, {}),
+        ("PUT", f"/v1/cases/{case_id}/network/zorg-noord", team, {}),
         (
             "POST",
             "/v1/consents",
@@ -186,7 +188,7 @@ def seed(base_url: str) -> None:
                 "purpose": "evaluation-feedback",
                 "to": TEAM,
                 "subject": {"bsn": BSN_CHILD},
-                "case_id": "case-fuzz-1",
+                "case_id": case_id,
                 "payload": example("evaluation-feedback"),
             },
         ),

@@ -127,10 +127,9 @@ async def test_an_overdue_expectation_is_announced_to_the_partner_owed(hooked, r
     rec, _ = receiver
     team = hooked.client("swt-denhelder")
     try:
-        await team.request(
-            "PUT",
-            "/v1/cases/case-gi-1/network/gi-noordholland",
-            json_body={"role": "involved", "reported_via": "beschermingstafel"},
+        case_id = (await team.open_case())["case_id"]
+        await team.register_member(
+            case_id, "gi-noordholland", role="involved", reported_via="beschermingstafel"
         )
     finally:
         await team.close()

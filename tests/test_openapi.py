@@ -200,10 +200,18 @@ async def test_real_answers_fit_their_documented_schemas(http: Http) -> None:
     await call("GET", "/v1/consents", token=team, params={"bsn": BSN_CHILD})
     withdraw = "/v1/consents/{consent_id}/withdraw"
     await call("POST", withdraw, f"/v1/consents/{consent.body['consent_id']}/withdraw", token=team)
+    opened = await call("POST", "/v1/cases", token=team, json_body={"dossier_reference": "WT-1"})
+    await call("POST", "/v1/cases", token=provider, json_body={})
+    case = opened.body["case_id"]
     network = "/v1/cases/{case_id}/network/{partner_id}"
+    member = f"/v1/cases/{case}/network/zorg-noord"
+    await call("PUT", network, member, token=team, json_body={})
+    await call("PUT", network, member, token=team, json_body={"role": "referrer"})
     await call("PUT", network, "/v1/cases/case-1/network/swt-denhelder", token=team, json_body={})
-    await call("PUT", network, "/v1/cases/case-1/network/swt-denhelder", token=team, json_body={})
+    await call("GET", "/v1/cases/{case_id}/network", f"/v1/cases/{case}/network", token=team)
     await call("GET", "/v1/cases/{case_id}/network", "/v1/cases/case-1/network", token=team)
+    await call("DELETE", network, member, token=team)
+    await call("DELETE", network, member, token=team)
     await call("GET", "/v1/purposes")
     await call("GET", "/v1/purposes/{purpose_id}", "/v1/purposes/referral")
     await call("GET", "/v1/purposes/{purpose_id}", "/v1/purposes/gossip")

@@ -31,8 +31,14 @@ async def test_a_partner_lists_only_entries_it_sent_or_received(running, clients
     assert {e["decision"] for e in mine} == {"disclosed"}
     assert all("zorg-noord" in (e["sender"]["partner"], e["recipient"]) for e in mine)
     assert sent["disclosures"][0]["log_index"] in [e["index"] for e in mine]
+    # The school never learns from its list that a share to it was refused; the team, its
+    # sender, does.
     school_view = (await school.request("GET", "/v1/disclosures"))["entries"]
-    assert [e["reason"] for e in school_view] == ["consent_required"]
+    assert school_view == []
+    team_view = (await team.request("GET", "/v1/disclosures"))["entries"]
+    assert [(e["reason"], e["recipient"]) for e in team_view if e["decision"] == "refused"] == [
+        ("consent_required", "school-de-es")
+    ]
     by_child = await provider.request("GET", "/v1/disclosures", params={"bsn": BSN_CHILD})
     assert [e["index"] for e in by_child["entries"]] == [sent["disclosures"][0]["log_index"]]
     page = await provider.request("GET", "/v1/disclosures", params={"limit": "1"})

@@ -19,6 +19,7 @@ from gateway.errors import StorageUnavailable
 from gateway.log.entry import LogEntry, Sender
 from gateway.store.base import (
     BreakGlassRecord,
+    Case,
     ExchangeEffects,
     Expectation,
     HouseholdChild,
@@ -583,6 +584,66 @@ async def test_purge_and_ack_racing_for_one_message_log_it_only_once(
 # -- case networks --------------------------------------------------------------------------------
 
 
+def membership(member: NetworkMember, decision: str = "case_member_added") -> LogEntry:
+    return LogEntry(
+        time=member.registered_at,
+        decision=decision,
+        sender=Sender(member.registered_by, "actor-1", "procesregisseur"),
+        recipient=member.partner_id,
+        case_id=member.case_id,
+        details={"role": member.role},
+    )
+
+
+async def test_opening_a_case_stores_it_its_director_as_procesregisseur_and_one_log_entry(
+    storage: Storage,
+) -> None:
+    case = Case("case_abc", "swt-denhelder", "WT-2026/0117", T0)
+    director = NetworkMember(
+        "case_abc", "swt-denhelder", "procesregisseur", None, "swt-denhelder", T0
+    )
+
+    index = await storage.open_case(case, director, membership(director, "case_opened"))
+
+    assert await storage.get_case("case_abc") == case
+    assert await storage.get_case("case_other") is None
+    assert await storage.case_network("case_abc") == [director]
+    [row] = await storage.log_rows(index, index + 1)
+    assert (row.entry.decision, row.entry.case_id) == ("case_opened", "case_abc")
+
+
+async def test_opening_a_case_under_an_existing_id_fails_and_logs_nothing(storage: Storage) -> None:
+    case = Case("case_abc", "swt-denhelder", None, T0)
+    director = NetworkMember(
+        "case_abc", "swt-denhelder", "procesregisseur", None, "swt-denhelder", T0
+    )
+    await storage.open_case(case, director, membership(director, "case_opened"))
+    size = await storage.log_size()
+
+    with pytest.raises(Exception):  # noqa: B017, PT011  (each driver raises its own integrity error)
+        await storage.open_case(
+            replace(case, director="swt-other"), director, membership(director, "case_opened")
+        )
+
+    assert await storage.log_size() == size
+    assert await storage.get_case("case_abc") == case
+
+
+async def test_removing_a_member_logs_once_and_removing_an_absent_one_logs_nothing(
+    storage: Storage,
+) -> None:
+    member = NetworkMember("case-7", "zorg-noord", "involved", None, "swt-denhelder", T0)
+    await storage.register_involvement(member, membership(member))
+    size = await storage.log_size()
+
+    gone = membership(member, "case_member_removed")
+    assert await storage.remove_involvement("case-7", "zorg-noord", gone) is True
+    assert await storage.remove_involvement("case-7", "zorg-noord", gone) is False
+
+    assert await storage.case_network("case-7") == []
+    assert await storage.log_size() == size + 1
+
+
 async def test_registering_involvement_reports_new_once_then_updates_role_and_contact(
     storage: Storage,
 ) -> None:
@@ -590,11 +651,13 @@ async def test_registering_involvement_reports_new_once_then_updates_role_and_co
         "case-7", "zorg-noord", "involved", '{"name": "J. Jansen"}', "swt-denhelder", T0
     )
 
-    assert await storage.register_involvement(member) is True
+    size = await storage.log_size()
+    assert await storage.register_involvement(member, membership(member)) is True
     changed = replace(
         member, role="procesregisseur", contact=None, registered_at=T0 + timedelta(days=1)
     )
-    assert await storage.register_involvement(changed) is False
+    assert await storage.register_involvement(changed, membership(changed)) is False
+    assert await storage.log_size() == size + 2  # every change of membership is logged
 
     # The first registration's time and registrant stay; role and contact follow the update.
     assert await storage.case_network("case-7") == [
@@ -611,7 +674,7 @@ async def test_case_network_lists_its_members_by_registration_time(storage: Stor
     ]
     members[0] = replace(members[0], registered_at=T0 + timedelta(seconds=1))
     for member in members:
-        await storage.register_involvement(member)
+        await storage.register_involvement(member, membership(member))
 
     assert [m.partner_id for m in await storage.case_network("case-7")] == [
         "gi-noordholland",
@@ -629,7 +692,8 @@ async def test_concurrent_first_registrations_on_two_instances_report_new_once(
     for n in range(10):
         member = NetworkMember(f"case-{n}", "zorg-noord", "involved", None, "swt", T0)
         outcomes = await asyncio.gather(
-            one.register_involvement(member), two.register_involvement(member)
+            one.register_involvement(member, membership(member)),
+            two.register_involvement(member, membership(member)),
         )
         assert sorted(outcomes) == [False, True]
 

@@ -41,7 +41,6 @@ PUPIL = {"identifier": {"system": ONDERWIJSNUMMER_SYSTEM, "value": ONDERWIJSNUMM
 LOCAL_PUPIL = {"identifier": {"system": LOCAL_PUPIL_SYSTEM, "value": LOCAL_PUPIL_ID}}
 # A third system, only in the gateway of the two-systems test: nine digits, no check digit test.
 NUMERIC_SYSTEM = "urn:example:leerlingnummer"
-CASE = "case-2026-0310"
 
 
 @pytest.fixture
@@ -369,9 +368,10 @@ async def test_a_household_child_and_the_referrer_status_take_an_identifier(
     running: Running, clients: MakeClient
 ) -> None:
     team = clients("swt-denhelder")
+    case = (await team.open_case())["case_id"]
     household = await team.request(
         "PUT",
-        f"/v1/cases/{CASE}/household",
+        f"/v1/cases/{case}/household",
         json_body={
             "children": [
                 {"bsn": BSN_CHILD, "child_ref": "kind-1"},
@@ -380,19 +380,14 @@ async def test_a_household_child_and_the_referrer_status_take_an_identifier(
         },
     )
     assert household["children"] == [{"child_ref": "kind-1"}, {"child_ref": "kind-2"}]
-    stored = {c.child_ref: c.subject for c in await running.gw.storage.household(CASE)}
+    stored = {c.child_ref: c.subject for c in await running.gw.storage.household(case)}
     assert stored["kind-2"] == subject_of(running, LOCAL_PUPIL)
 
-    await team.request(
-        "PUT", f"/v1/cases/{CASE}/network/swt-denhelder", json_body={"role": "procesregisseur"}
-    )
-    await team.request(
-        "PUT", f"/v1/cases/{CASE}/network/school-de-es", json_body={"role": "referrer"}
-    )
+    await team.register_member(case, "school-de-es", role="referrer")
     await team.record_consent(pupil_consent(LOCAL_PUPIL, ["referrer-status"], ["school-de-es"]))
     sent = await team.request(
         "POST",
-        f"/v1/cases/{CASE}/referrer-status",
+        f"/v1/cases/{case}/referrer-status",
         json_body={**LOCAL_PUPIL, "status": "help_started"},
     )
     assert sent["legal_basis"]["type"] == "consent"
@@ -401,7 +396,7 @@ async def test_a_household_child_and_the_referrer_status_take_an_identifier(
     with pytest.raises(GatewayClientError) as both:
         await team.request(
             "POST",
-            f"/v1/cases/{CASE}/referrer-status",
+            f"/v1/cases/{case}/referrer-status",
             json_body={**LOCAL_PUPIL, "bsn": BSN_CHILD, "status": "help_started"},
         )
     assert (both.value.status, both.value.code) == (400, "invalid_request")

@@ -174,6 +174,25 @@ class PartnerClient:
             body["payload"] = payload
         return await self.request("POST", "/v1/exchanges/check", json_body=body)
 
+    # -- cases -----------------------------------------------------------------------------------
+    async def open_case(self, *, dossier_reference: str | None = None) -> Any:
+        """Open a case (a social team); the answer's `case_id` is the gateway's own id for it."""
+        body = {} if dossier_reference is None else {"dossier_reference": dossier_reference}
+        return await self.request("POST", "/v1/cases", json_body=body)
+
+    async def register_member(self, case_id: str, partner_id: str, **body: Any) -> Any:
+        """Register a partner in a case network (`role`, `contact`, `reported_via`, `measure`)."""
+        return await self.request(
+            "PUT", f"/v1/cases/{case_id}/network/{partner_id}", json_body=body
+        )
+
+    async def remove_member(self, case_id: str, partner_id: str) -> Any:
+        return await self.request("DELETE", f"/v1/cases/{case_id}/network/{partner_id}")
+
+    async def case_network(self, case_id: str) -> Any:
+        """The members of a case network this partner may see."""
+        return await self.request("GET", f"/v1/cases/{case_id}/network")
+
     # -- consent ---------------------------------------------------------------------------------
     async def record_consent(self, body: Mapping[str, Any]) -> Any:
         return await self.request("POST", "/v1/consents", json_body=body)

@@ -18,6 +18,7 @@ from gateway.config.partners import PARTNER_KINDS, SENDING_KINDS
 from gateway.subject import CHECKS, RESERVED_SYSTEMS, SYSTEM_SHAPE, IdentifierSystem
 
 __all__ = [
+    "CaseNetworkVisibility",
     "Catalogue",
     "ExpectedReply",
     "IdentifierSystem",
@@ -155,6 +156,43 @@ class Purpose:
         }
 
 
+# -- case network visibility -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CaseNetworkVisibility:
+    """Which kinds of members a case network member of each kind may see (`[case_network_visibility]`).
+
+    Fail closed: a kind the table does not list sees only itself. Every member always sees its own
+    membership, whatever the table says.
+    """
+
+    visible: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def sees(self, viewer_kind: str, member_kind: str) -> bool:
+        """Whether a member of `viewer_kind` may learn that a partner of `member_kind` is involved."""
+        return member_kind in self.visible.get(viewer_kind, frozenset())
+
+    def mutual(self, one_kind: str, other_kind: str) -> bool:
+        """Whether each may see the other: a case-network send reaches only such members."""
+        return self.sees(one_kind, other_kind) and self.sees(other_kind, one_kind)
+
+
+def _case_network_visibility(path: Path, data: Mapping[str, Any]) -> CaseNetworkVisibility:
+    """The `[case_network_visibility]` table: kind = [kinds it sees]; absent means self only."""
+    raw = data.get("case_network_visibility", {})
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "'case_network_visibility' must be a table of kind = [kinds]")
+    table = Table(path, "case_network_visibility", raw)
+    table.reject_unknown(SENDING_KINDS)
+    return CaseNetworkVisibility(
+        {kind: frozenset(table.texts(kind, allowed=SENDING_KINDS)) for kind in sorted(raw)}
+    )
+
+
+# -- the catalogue ----------------------------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
 class Catalogue:
     """All purposes by id, and the identifier systems accepted besides the BSN, by system URI."""
@@ -163,6 +201,7 @@ class Catalogue:
     identifier_systems: Mapping[str, IdentifierSystem] = field(default_factory=dict)
     # `[actor_roles]`: the roles an actor of each partner kind may hold (`act.role`).
     actor_roles: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    case_network_visibility: CaseNetworkVisibility = field(default_factory=CaseNetworkVisibility)
 
     def get(self, purpose_id: str) -> Purpose | None:
         return self.purposes.get(purpose_id)
@@ -187,12 +226,15 @@ def load_catalogue(config_dir: Path, schemas_dir: Path) -> Catalogue:
     """Read and check `purposes.toml` and compile every purpose's schema once."""
     path = config_dir / "purposes.toml"
     data = read_toml(path)
-    unknown = sorted(set(data) - {"purpose", "identifier_system", "actor_roles"})
+    unknown = sorted(
+        set(data) - {"purpose", "identifier_system", "actor_roles", "case_network_visibility"}
+    )
     if unknown:
         raise ConfigError(
             path,
             f"unknown top-level key(s) {', '.join(repr(k) for k in unknown)}; "
-            "expected [[purpose]] and [[identifier_system]] tables and an [actor_roles] table",
+            "expected [[purpose]] and [[identifier_system]] tables, an [actor_roles] table "
+            "and a [case_network_visibility] table",
         )
     roles = _actor_roles(path, data)
     raw = data.get("purpose")
@@ -214,7 +256,12 @@ def load_catalogue(config_dir: Path, schemas_dir: Path) -> Catalogue:
                 raise ConfigError(
                     path, f"names unknown purpose '{other}' as a reply", f"purpose '{purpose.id}'"
                 )
-    return Catalogue(purposes, _identifier_systems(path, data, frozenset(purposes)), roles)
+    return Catalogue(
+        purposes,
+        _identifier_systems(path, data, frozenset(purposes)),
+        actor_roles=roles,
+        case_network_visibility=_case_network_visibility(path, data),
+    )
 
 
 def _actor_roles(path: Path, data: Mapping[str, Any]) -> dict[str, frozenset[str]]:

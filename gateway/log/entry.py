@@ -36,6 +36,11 @@ DECISIONS = frozenset(
         "officer_link_issued",
         "officer_signed_in",
         "officer_signed_out",
+        # Case networks: who opened a case, who added, changed or removed which member.
+        "case_opened",
+        "case_member_added",
+        "case_member_changed",
+        "case_member_removed",
     }
 )
 

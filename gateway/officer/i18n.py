@@ -466,6 +466,19 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "decision.officer_signed_in": ("officer signed in", "functionaris aangemeld"),
     "decision.officer_signed_out": ("officer signed out", "functionaris afgemeld"),
+    "decision.case_opened": ("case opened", "casus geopend"),
+    "decision.case_member_added": (
+        "added to a case network",
+        "toegevoegd aan casusnetwerk",
+    ),
+    "decision.case_member_changed": (
+        "case network role changed",
+        "rol in casusnetwerk gewijzigd",
+    ),
+    "decision.case_member_removed": (
+        "removed from a case network",
+        "verwijderd uit casusnetwerk",
+    ),
 }
 
 

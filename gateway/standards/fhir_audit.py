@@ -36,6 +36,10 @@ _ACTION = {
     "purged": "D",
     "audit_access": "R",
     "break_glass_reviewed": "U",
+    "case_opened": "C",
+    "case_member_added": "C",
+    "case_member_changed": "U",
+    "case_member_removed": "D",
 }
 _FAILED = frozenset({"refused", "token_refused", "partners_reload_failed"})
 

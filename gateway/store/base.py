@@ -12,6 +12,7 @@ from gateway.log.entry import LogEntry
 __all__ = [
     "ActivityCount",
     "BreakGlassRecord",
+    "Case",
     "ExchangeEffects",
     "Expectation",
     "HouseholdChild",
@@ -57,6 +58,20 @@ class StoredMessage:
     body: bytes
     seq: int = 0  # inbox order, assigned by storage
     subject_system: str | None = None  # the identifier system; None for a BSN
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """A case opened by a social team (its director), under an id the gateway chose.
+
+    `director` is None only for a case migrated from before cases were opened explicitly whose
+    network named no procesregisseur and no social team that registered others.
+    """
+
+    case_id: str
+    director: str | None
+    dossier_reference: str | None  # the director's own reference, shown to it alone
+    opened_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,10 +417,18 @@ class Storage(Protocol):
         """Replace (or set) the subject's birth date together with its log entry."""
 
     # -- case networks ----------------------------------------------------------------------
+    async def open_case(self, case: Case, director: NetworkMember, entry: LogEntry) -> int:
+        """Store a new case, its director's membership and the log entry; the entry's index."""
+
+    async def get_case(self, case_id: str) -> Case | None: ...
+
     async def case_network(self, case_id: str) -> list[NetworkMember]: ...
 
-    async def register_involvement(self, member: NetworkMember) -> bool:
-        """Insert or update a member; True when it was new."""
+    async def register_involvement(self, member: NetworkMember, entry: LogEntry) -> bool:
+        """Insert or update a member together with its log entry; True when it was new."""
+
+    async def remove_involvement(self, case_id: str, partner_id: str, entry: LogEntry) -> bool:
+        """Remove a member together with its log entry; False (and nothing logged) if absent."""
 
     async def register_child(self, child: HouseholdChild) -> bool:
         """Insert or update a child of a case's household; True when it was new."""

@@ -46,6 +46,7 @@ from gateway.store._search import parties_condition, search_log_query
 from gateway.store.base import (
     ActivityCount,
     BreakGlassRecord,
+    Case,
     ExchangeEffects,
     Expectation,
     HouseholdChild,
@@ -580,32 +581,51 @@ class PostgresStorage:
 
         return await self._read(read)
 
-    async def register_involvement(self, member: NetworkMember) -> bool:
-        async def write(conn: Any) -> bool:
-            # Insert first: if another instance inserts the same member concurrently, this waits
-            # for it and then updates, so exactly one of them reports "new".
-            inserted = await conn.fetchval(
-                "INSERT INTO case_network (case_id, partner_id, role, contact, registered_by, "
-                "registered_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING "
-                "RETURNING TRUE",
-                member.case_id,
-                member.partner_id,
-                member.role,
-                member.contact,
-                member.registered_by,
-                _ms(member.registered_at),
-            )
-            if inserted is not None:
-                return True
+    async def open_case(self, case: Case, director: NetworkMember, entry: LogEntry) -> int:
+        async def write(conn: Any) -> int:
             await conn.execute(
-                "UPDATE case_network SET role = $3, contact = $4 "
-                "WHERE case_id = $1 AND partner_id = $2",
-                member.case_id,
-                member.partner_id,
-                member.role,
-                member.contact,
+                "INSERT INTO cases (case_id, regisseur, dossier_reference, opened_ms) "
+                "VALUES ($1, $2, $3, $4)",
+                case.case_id,
+                case.director,
+                case.dossier_reference,
+                _ms(case.opened_at),
             )
-            return False
+            await _upsert_member(conn, director)
+            return (await _append(conn, [entry]))[0]
+
+        return await self._write(write)
+
+    async def get_case(self, case_id: str) -> Case | None:
+        async def read(conn: Any) -> Case | None:
+            r = await conn.fetchrow(
+                "SELECT case_id, regisseur, dossier_reference, opened_ms FROM cases "
+                "WHERE case_id = $1",
+                case_id,
+            )
+            return None if r is None else Case(r[0], r[1], r[2], _dt(r[3]))
+
+        return await self._read(read)
+
+    async def register_involvement(self, member: NetworkMember, entry: LogEntry) -> bool:
+        async def write(conn: Any) -> bool:
+            created = await _upsert_member(conn, member)
+            await _append(conn, [entry])
+            return created
+
+        return await self._write(write)
+
+    async def remove_involvement(self, case_id: str, partner_id: str, entry: LogEntry) -> bool:
+        async def write(conn: Any) -> bool:
+            gone = await conn.fetchval(
+                "DELETE FROM case_network WHERE case_id = $1 AND partner_id = $2 RETURNING TRUE",
+                case_id,
+                partner_id,
+            )
+            if gone is None:
+                return False
+            await _append(conn, [entry])
+            return True
 
         return await self._write(write)
 
@@ -1459,3 +1479,32 @@ async def _poke(conn: Any, partners: Sequence[str], kind: str, now: datetime) ->
             kind,
             _ms(now),
         )
+
+
+async def _upsert_member(conn: Any, member: NetworkMember) -> bool:
+    """Insert or update a member; True when it was new.
+
+    Insert first: if another instance inserts the same member concurrently, this waits for it
+    and then updates, so exactly one of them reports "new".
+    """
+    inserted = await conn.fetchval(
+        "INSERT INTO case_network (case_id, partner_id, role, contact, registered_by, "
+        "registered_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING "
+        "RETURNING TRUE",
+        member.case_id,
+        member.partner_id,
+        member.role,
+        member.contact,
+        member.registered_by,
+        _ms(member.registered_at),
+    )
+    if inserted is not None:
+        return True
+    await conn.execute(
+        "UPDATE case_network SET role = $3, contact = $4 WHERE case_id = $1 AND partner_id = $2",
+        member.case_id,
+        member.partner_id,
+        member.role,
+        member.contact,
+    )
+    return False

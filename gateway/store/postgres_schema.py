@@ -233,6 +233,29 @@ POSTGRES_MIGRATIONS: list[tuple[int, list[str]]] = [
             """INSERT INTO meta (key, value)
                 SELECT 'log_origin', split_part(note, E'\\n', 1) FROM checkpoints
                 WHERE position(E'\\n' in note) > 1 ORDER BY size DESC LIMIT 1""",
+            # Cases opened explicitly; existing case ids become cases as they are (schema.py, 8).
+            """CREATE TABLE cases (
+                case_id TEXT PRIMARY KEY,
+                regisseur TEXT,
+                dossier_reference TEXT,
+                opened_ms BIGINT NOT NULL
+            )""",
+            """INSERT INTO cases (case_id, regisseur, dossier_reference, opened_ms)
+            SELECT n.case_id,
+                COALESCE(
+                    (SELECT p.partner_id FROM case_network p
+                     WHERE p.case_id = n.case_id AND p.role = 'procesregisseur'
+                     ORDER BY p.registered_ms, p.partner_id LIMIT 1),
+                    (SELECT r.registered_by FROM case_network r
+                     WHERE r.case_id = n.case_id AND r.registered_by <> r.partner_id
+                     ORDER BY r.registered_ms, r.partner_id LIMIT 1)),
+                NULL, MIN(n.registered_ms)
+            FROM case_network n GROUP BY n.case_id""",
+            """INSERT INTO case_network
+                (case_id, partner_id, role, contact, registered_by, registered_ms)
+            SELECT case_id, regisseur, 'procesregisseur', NULL, regisseur, opened_ms
+            FROM cases WHERE regisseur IS NOT NULL
+            ON CONFLICT DO NOTHING""",
         ],
     ),
 ]

@@ -226,9 +226,14 @@ SQLITE_MIGRATIONS.append(
 # Schema 8 (issue 17, who may say what about whom):
 # - One birth date per subject: the age rules follow it, whatever date a consent gave. Sealed
 #   with the at-rest key like consent records; keyed by the subject's pseudonym.
-# - The log's identity: which origin its checkpoints name (meta 'log_origin'; a log that already
-# has checkpoints keeps the origin of its latest one) and which keys made the database
-# (fingerprints only, never a key: docs/log-format.md, "The log's origin and keys").
+# - The log's identity: which origin its checkpoints name (meta 'log_origin'; a log that
+#   already has checkpoints keeps the origin of its latest one) and which keys made the database
+#   (fingerprints only, never a key: docs/log-format.md, "The log's origin and keys").
+# - Cases are opened explicitly (POST /v1/cases) under an id the gateway chooses, by a social team
+#   that directs them. Every case id already in case_network becomes a case as it is: its director
+#   is its procesregisseur member, else the partner that registered others (before this version only
+#   a social team could), else none; a director that was not a member becomes its procesregisseur.
+#   (The column is `regisseur`: the data-folder scan looks for payload words such as "direct".)
 SQLITE_MIGRATIONS.append(
     (
         8,
@@ -248,6 +253,27 @@ SQLITE_MIGRATIONS.append(
             """INSERT INTO meta (key, value)
                 SELECT 'log_origin', substr(note, 1, instr(note, char(10)) - 1) FROM checkpoints
                 WHERE instr(note, char(10)) > 1 ORDER BY size DESC LIMIT 1""",
+            """CREATE TABLE cases (
+                case_id TEXT PRIMARY KEY,
+                regisseur TEXT,
+                dossier_reference TEXT,
+                opened_ms INTEGER NOT NULL
+            )""",
+            """INSERT INTO cases (case_id, regisseur, dossier_reference, opened_ms)
+            SELECT n.case_id,
+                COALESCE(
+                    (SELECT p.partner_id FROM case_network p
+                     WHERE p.case_id = n.case_id AND p.role = 'procesregisseur'
+                     ORDER BY p.registered_ms, p.partner_id LIMIT 1),
+                    (SELECT r.registered_by FROM case_network r
+                     WHERE r.case_id = n.case_id AND r.registered_by <> r.partner_id
+                     ORDER BY r.registered_ms, r.partner_id LIMIT 1)),
+                NULL, MIN(n.registered_ms)
+            FROM case_network n GROUP BY n.case_id""",
+            """INSERT OR IGNORE INTO case_network
+                (case_id, partner_id, role, contact, registered_by, registered_ms)
+            SELECT case_id, regisseur, 'procesregisseur', NULL, regisseur, opened_ms
+            FROM cases WHERE regisseur IS NOT NULL""",
         ],
     )
 )

@@ -39,6 +39,7 @@ from gateway.store._search import parties_condition, search_log_query
 from gateway.store.base import (
     ActivityCount,
     BreakGlassRecord,
+    Case,
     ExchangeEffects,
     Expectation,
     HouseholdChild,
@@ -647,26 +648,50 @@ class SqliteStorage:
 
         return await self._read(read, here=True)
 
-    async def register_involvement(self, member: NetworkMember) -> bool:
+    async def open_case(self, case: Case, director: NetworkMember, entry: LogEntry) -> int:
+        def write(c: sqlite3.Connection) -> int:
+            c.execute(
+                "INSERT INTO cases (case_id, regisseur, dossier_reference, opened_ms) "
+                "VALUES (?, ?, ?, ?)",
+                (case.case_id, case.director, case.dossier_reference, _ms(case.opened_at)),
+            )
+            _insert_member(c, director)
+            return _append(c, [entry])[0]
+
+        return await self._write(write)
+
+    async def get_case(self, case_id: str) -> Case | None:
+        def read(c: sqlite3.Connection) -> Case | None:
+            r = c.execute(
+                "SELECT case_id, regisseur, dossier_reference, opened_ms FROM cases "
+                "WHERE case_id = ?",
+                (case_id,),
+            ).fetchone()
+            return None if r is None else Case(r[0], r[1], r[2], _dt(r[3]))
+
+        return await self._read(read, here=True)
+
+    async def register_involvement(self, member: NetworkMember, entry: LogEntry) -> bool:
         def write(c: sqlite3.Connection) -> bool:
             existed = c.execute(
                 "SELECT 1 FROM case_network WHERE case_id = ? AND partner_id = ?",
                 (member.case_id, member.partner_id),
             ).fetchone()
-            c.execute(
-                "INSERT INTO case_network (case_id, partner_id, role, contact, registered_by, "
-                "registered_ms) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (case_id, partner_id) DO "
-                "UPDATE SET role = excluded.role, contact = excluded.contact",
-                (
-                    member.case_id,
-                    member.partner_id,
-                    member.role,
-                    member.contact,
-                    member.registered_by,
-                    _ms(member.registered_at),
-                ),
-            )
+            _insert_member(c, member)
+            _append(c, [entry])
             return existed is None
+
+        return await self._write(write)
+
+    async def remove_involvement(self, case_id: str, partner_id: str, entry: LogEntry) -> bool:
+        def write(c: sqlite3.Connection) -> bool:
+            gone = c.execute(
+                "DELETE FROM case_network WHERE case_id = ? AND partner_id = ?",
+                (case_id, partner_id),
+            ).rowcount
+            if gone:
+                _append(c, [entry])
+            return bool(gone)
 
         return await self._write(write)
 
@@ -1331,3 +1356,19 @@ def _insert_log(c: sqlite3.Connection, rows: Sequence[_LogRow]) -> list[int]:
         [(start + offset, *row) for offset, row in enumerate(rows)],
     )
     return [start + i for i in range(len(rows))]
+
+
+def _insert_member(c: sqlite3.Connection, member: NetworkMember) -> None:
+    c.execute(
+        "INSERT INTO case_network (case_id, partner_id, role, contact, registered_by, "
+        "registered_ms) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (case_id, partner_id) DO "
+        "UPDATE SET role = excluded.role, contact = excluded.contact",
+        (
+            member.case_id,
+            member.partner_id,
+            member.role,
+            member.contact,
+            member.registered_by,
+            _ms(member.registered_at),
+        ),
+    )

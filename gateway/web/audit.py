@@ -318,6 +318,10 @@ _DECISION_TEXT = {
     "consent_withdrawn": "recorded the withdrawal of consent",
     "birth_date_corrected": "corrected the birth date the gateway holds for this person",
     "audit_access": "looked up this person in the disclosure log",
+    "case_opened": "opened a case",
+    "case_member_added": "registered a case network membership",
+    "case_member_changed": "changed a case network membership",
+    "case_member_removed": "ended a case network membership",
 }
 
 

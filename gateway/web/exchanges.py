@@ -17,7 +17,7 @@ from aiohttp import web
 from gateway.config import Purpose
 from gateway.delivery import sealed
 from gateway.delivery.outbox import vng_outbox_items
-from gateway.errors import GatewayError, InvalidRequest
+from gateway.errors import GatewayError, InvalidRequest, UnknownRecipient
 from gateway.log.entry import LogEntry, Sender, canonical_json, format_time
 from gateway.policy import (
     CaseNetworkTarget,
@@ -26,6 +26,7 @@ from gateway.policy import (
     decide,
     parse_exchange_request,
 )
+from gateway.policy.cases import reachable_members
 from gateway.policy.decision import Caller, Decision
 from gateway.policy.workflow import check_reply, plan_effects
 from gateway.standards.tracecontext import (
@@ -69,19 +70,33 @@ _LOGGED_REFUSALS = frozenset(
 
 
 async def _recipients(
-    gw: Gateway, request: ExchangeRequest, caller_id: str
+    gw: Gateway, request: ExchangeRequest, caller: Caller
 ) -> tuple[list[str], bool]:
     if isinstance(request.to, CaseNetworkTarget):
         members = await gw.storage.case_network(request.to.case_id)
-        # The sender is in its own network; it is not a recipient of what it sends.
-        return [m.partner_id for m in members if m.partner_id != caller_id], True
+        if not any(m.partner_id == caller.partner.id for m in members):
+            # A non-member learns nothing: the same refusal as for a case that does not exist,
+            # naming no member (and logged without a recipient).
+            raise UnknownRecipient(
+                "no case network you are a member of has this id",
+                "Check the case id, or send to the partners you know by their ids.",
+            )
+        # The sender is in its own network but not a recipient of what it sends; the send
+        # reaches only the members it may see and that may see it ([case_network_visibility]).
+        reached = reachable_members(
+            members,
+            sender=caller.partner,
+            partners=gw.partners,
+            visibility=gw.catalogue.case_network_visibility,
+        )
+        return reached, True
     return list(request.to), False
 
 
 async def _decide(
     gw: Gateway, caller: Caller, request: ExchangeRequest, subject: str, now: datetime
 ) -> tuple[Decision, list[str]]:
-    recipients, fan_out = await _recipients(gw, request, caller.partner.id)
+    recipients, fan_out = await _recipients(gw, request, caller)
     purpose = gw.catalogue.get(request.purpose)
     # Only a consent-based purpose without break-glass reads consents: a statutory exchange
     # spares its storage round trip (the decision never looks at them there).

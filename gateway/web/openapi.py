@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.policy.cases import MEASURE_TYPES
+
 __all__ = ["openapi_document"]
 
 _ERROR = {
@@ -394,28 +396,101 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 parameters=[_path("consent_id")],
             )
         },
+        "/v1/cases": {
+            "post": _op(
+                "A social team opens a case; the gateway chooses its unguessable id "
+                "(case_ and 128 random bits) and the team becomes its director (procesregisseur)",
+                {"201": _json({"type": "object"}), **_errors(400, 403)},
+                requestBody={
+                    "required": False,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "properties": {
+                                    "dossier_reference": {
+                                        "type": "string",
+                                        "description": "the team's own reference, shown to it "
+                                        "alone; never 8 or more digits in a row (no BSN)",
+                                        "pattern": "^[A-Za-z0-9._/-]{1,40}$",
+                                    },
+                                    "contact": {"type": "object"},
+                                },
+                            }
+                        }
+                    },
+                },
+            )
+        },
         "/v1/cases/{case_id}/network": {
             "get": _op(
-                "The partners involved in a case (for partners in it)",
-                {"200": _json({"type": "object"}), **_errors(400, 403, 404)},
+                "The members of a case the caller's kind may see ([case_network_visibility]); "
+                "to members only: any other caller gets the same 404 whether the case exists",
+                {"200": _json({"type": "object"}), **_errors(400, 404)},
                 parameters=[_path("case_id")],
             )
         },
         "/v1/cases/{case_id}/network/{partner_id}": {
             "put": _op(
-                "Register a partner's involvement in a case",
+                "Register a partner's involvement in a case: the directing social team registers "
+                "others; a certified institution registers itself citing its measure's ruling",
                 {
                     "200": _json({"type": "object"}),
                     "201": _json({"type": "object"}),
                     **_errors(400, 403, 404),
                 },
                 parameters=[_path("case_id"), _path("partner_id")],
-            )
+                requestBody={
+                    "required": False,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "properties": {
+                                    "role": {
+                                        "type": "string",
+                                        "enum": ["procesregisseur", "referrer", "involved"],
+                                    },
+                                    "contact": {"type": "object"},
+                                    "reported_via": {
+                                        "type": "string",
+                                        "enum": ["direct", "beschermingstafel"],
+                                    },
+                                    "measure": {
+                                        "type": "object",
+                                        "required": ["type", "ruling"],
+                                        "additionalProperties": False,
+                                        "properties": {
+                                            "type": {
+                                                "type": "string",
+                                                "enum": sorted(MEASURE_TYPES),
+                                            },
+                                            "ruling": {
+                                                "type": "string",
+                                                "description": "the court ruling's reference "
+                                                "(ECLI or case number); no 8+ digit runs",
+                                            },
+                                        },
+                                    },
+                                },
+                            }
+                        }
+                    },
+                },
+            ),
+            "delete": _op(
+                "The directing social team ends a partner's involvement in its case (logged)",
+                {"200": _json({"type": "object"}), **_errors(400, 403, 404)},
+                parameters=[_path("case_id"), _path("partner_id")],
+            ),
         },
         "/v1/cases/{case_id}/household": {
             "put": _op(
-                "The social team registers the children of a case's household (pseudonymised)",
-                {"200": _json({"type": "object"}), **_errors(400, 403)},
+                "The directing social team registers the children of a case's household "
+                "(pseudonymised)",
+                {"200": _json({"type": "object"}), **_errors(400, 403, 404)},
                 parameters=[_path("case_id")],
                 requestBody={
                     "required": True,

@@ -1,0 +1,227 @@
+"""Who may open a case, change its network, and see which of its members: pure rules.
+
+The rules, in the order they are checked (docs/contract-extensions.md, "Case networks"):
+
+1. Only a social team opens a case; it becomes the case's director (its procesregisseur).
+2. A non-member learns nothing about a case: every call answers the same `not_found`, whether
+   the case exists or not. The one exception is rule 4's self-registration of a certified
+   institution, which needs the case id, a measure and a ruling.
+3. The director registers and removes the other members; the role `procesregisseur` is the
+   director's alone, and the director is never removed.
+4. A certified institution may register itself, and only as the holder of a child-protection
+   measure, citing the court ruling. Nobody else registers itself.
+5. A member sees the members whose kind the catalogue's `[case_network_visibility]` lets its
+   own kind see, and always itself; a case-network send reaches only the members that see the
+   sender and that it sees.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.config.partners import Partner, PartnerRegistry
+from gateway.config.purposes import CaseNetworkVisibility
+from gateway.errors import Forbidden, InvalidRequest, NotFound
+from gateway.store.base import Case, NetworkMember
+
+__all__ = [
+    "MEASURE_TYPES",
+    "ROLES",
+    "Measure",
+    "case_not_found",
+    "parse_dossier_reference",
+    "parse_measure",
+    "reachable_members",
+    "verify_may_open",
+    "verify_may_register",
+    "verify_may_remove",
+    "visible_members",
+]
+
+# Dossier references and ruling references are caller-chosen text that reaches storage (and,
+# for a ruling, the log): a narrow alphabet, and no run of 8 or more digits, so no BSN (nine
+# digits) can ever hide in one.
+_DOSSIER_REFERENCE = re.compile(r"^[A-Za-z0-9._/-]{1,40}$")
+_RULING = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._/ -]{0,79}$")
+_DIGIT_RUN = re.compile(r"[0-9]{8,}")
+# Child-protection measures and juvenile probation, carried out by a certified institution.
+MEASURE_TYPES = frozenset(
+    {"ots", "voorlopige_ots", "voogdij", "voorlopige_voogdij", "jeugdreclassering"}
+)
+ROLES = frozenset({"procesregisseur", "referrer", "involved"})
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """The child-protection measure a certified institution holds, and the ruling that gave it."""
+
+    type: str
+    ruling: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"type": self.type, "ruling": self.ruling}
+
+
+def case_not_found() -> NotFound:
+    """The one answer a non-member gets about any case id, existing or not."""
+    return NotFound(
+        "no case you are a member of has this id",
+        "Check the case id; the social team that directs the case can register your "
+        "organisation in its network.",
+    )
+
+
+def _no_bsn(value: str, what: str) -> None:
+    if _DIGIT_RUN.search(value):
+        raise InvalidRequest(
+            f"{what} may not hold 8 or more digits in a row (it could be a BSN)",
+            "Use your own reference without any personal number in it.",
+        )
+
+
+def parse_dossier_reference(value: Any) -> str | None:
+    """A social team's own dossier reference: 1-40 of A-Z a-z 0-9 . _ / -, never a BSN."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _DOSSIER_REFERENCE.match(value):
+        raise InvalidRequest(
+            "'dossier_reference' must be 1-40 letters, digits, '.', '_', '/' or '-'",
+            'Send your own dossier reference, e.g. "WT-2026/0117", or leave it out.',
+        )
+    _no_bsn(value, "'dossier_reference'")
+    return value
+
+
+def parse_measure(value: Any) -> Measure | None:
+    """`{"type": <measure>, "ruling": <court ruling reference>}`, or None when absent."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != {"type", "ruling"}:
+        raise InvalidRequest("'measure' must be an object with 'type' and 'ruling'")
+    kind, ruling = value["type"], value["ruling"]
+    if not isinstance(kind, str) or kind not in MEASURE_TYPES:
+        raise InvalidRequest(f"'measure.type' must be one of {', '.join(sorted(MEASURE_TYPES))}")
+    if not isinstance(ruling, str) or not _RULING.match(ruling):
+        raise InvalidRequest(
+            "'measure.ruling' must be the court ruling's reference (ECLI or case number): 1-80 "
+            "letters, digits, spaces, ':', '.', '_', '/' or '-'",
+            'For example "ECLI:NL:RBNHO:2026:1234" or "C/15/345678 / JE RK 26-123".',
+        )
+    _no_bsn(ruling, "'measure.ruling'")
+    return Measure(kind, ruling)
+
+
+def verify_may_open(caller: Partner) -> None:
+    if caller.kind != "social_team":
+        raise Forbidden(
+            "only a social team opens a case",
+            "Ask the social team that directs the help for this family to open the case and "
+            "register your organisation in its network.",
+        )
+
+
+def _member(members: Sequence[NetworkMember], partner_id: str) -> NetworkMember | None:
+    return next((m for m in members if m.partner_id == partner_id), None)
+
+
+def verify_may_register(
+    case: Case | None,
+    members: Sequence[NetworkMember],
+    *,
+    caller: Partner,
+    target: Partner,
+    role: str,
+    measure: Measure | None,
+) -> None:
+    """Return when `caller` may register `target` in the case with `role`; raise otherwise."""
+    if case is None:
+        raise case_not_found()
+    is_member = _member(members, caller.id) is not None
+    if target.id == caller.id and caller.id != case.director:
+        # Rule 4: the only self-registration there is.
+        if caller.kind != "certified_institution" or measure is None:
+            if not is_member:
+                raise case_not_found()
+            raise Forbidden(
+                "only a certified institution registers itself in a case network, as the holder "
+                "of a child-protection measure",
+                "Ask the social team that directs the case to register your organisation.",
+            )
+        if role == "procesregisseur":
+            raise Forbidden("the procesregisseur of a case is the social team that opened it")
+        return
+    if not is_member:
+        raise case_not_found()
+    if caller.id != case.director or caller.kind != "social_team":
+        raise Forbidden(
+            "only the social team that directs the case registers others in its network",
+            "Ask the case's procesregisseur to register the partner.",
+        )
+    if (role == "procesregisseur") != (target.id == case.director):
+        raise Forbidden(
+            "the procesregisseur of a case is the social team that opened it, and stays so",
+            "Register other partners as 'involved' or 'referrer'.",
+        )
+    if measure is not None and target.kind != "certified_institution":
+        raise InvalidRequest("'measure' applies to a certified institution only")
+
+
+def verify_may_remove(
+    case: Case | None, members: Sequence[NetworkMember], *, caller: Partner, target_id: str
+) -> None:
+    """Return when `caller` may remove `target_id` from the case's network; raise otherwise."""
+    if case is None or _member(members, caller.id) is None:
+        raise case_not_found()
+    if caller.id != case.director or caller.kind != "social_team":
+        raise Forbidden(
+            "only the social team that directs the case removes members from its network",
+            "Ask the case's procesregisseur to end the registration.",
+        )
+    if target_id == case.director:
+        raise Forbidden("the director of a case stays in its network")
+    if _member(members, target_id) is None:
+        raise NotFound(
+            f"partner '{target_id}' is not a member of this case network",
+            "GET /v1/cases/{case_id}/network lists the members.",
+        )
+
+
+def visible_members(
+    members: Iterable[NetworkMember],
+    *,
+    viewer: Partner,
+    partners: PartnerRegistry,
+    visibility: CaseNetworkVisibility,
+) -> list[NetworkMember]:
+    """The members `viewer` may know of: those of kinds its kind sees, and itself."""
+    out = []
+    for member in members:
+        partner = partners.get(member.partner_id)
+        if member.partner_id == viewer.id or (
+            partner is not None and visibility.sees(viewer.kind, partner.kind)
+        ):
+            out.append(member)
+    return out
+
+
+def reachable_members(
+    members: Iterable[NetworkMember],
+    *,
+    sender: Partner,
+    partners: PartnerRegistry,
+    visibility: CaseNetworkVisibility,
+) -> list[str]:
+    """The members a case-network send reaches: each sees the sender and the sender sees it."""
+    out = []
+    for member in members:
+        partner = partners.get(member.partner_id)
+        if (
+            partner is not None
+            and partner.id != sender.id
+            and visibility.mutual(sender.kind, partner.kind)
+        ):
+            out.append(partner.id)
+    return out
