@@ -20,7 +20,6 @@ import pytest
 from gateway.client.http import GatewayClientError
 from tests.conftest import Running, example
 from tests.story_helpers import (
-    CASE,
     CHILDREN,
     CUSTODIAN,
     ELDEST,
@@ -40,6 +39,7 @@ assert CHILD_A == ELDEST  # the referred child
 async def town(running: Running) -> AsyncIterator[Town]:
     running.clock.moment = STORY_DAY
     partners = Town(running)
+    await partners.open_case()
     yield partners
     await partners.close()
 
@@ -80,7 +80,7 @@ async def test_a_safety_assessment_about_one_child_naming_a_sibling_closes_only_
         "swt-denhelder",
         CHILD_A.bsn,
         assessment(CHILD_A.child_ref, CHILD_B.child_ref),
-        case_id=CASE,
+        case_id=town.case,
     )
 
     assert sent["expectations_closed"] == [per_child["kind-1"]]
@@ -103,7 +103,7 @@ async def test_a_message_about_child_b_under_child_as_case_and_reference_does_no
         "swt-denhelder",
         CHILD_B.bsn,
         assessment(CHILD_A.child_ref),
-        case_id=CASE,
+        case_id=town.case,
     )
 
     assert sent.get("expectations_closed", []) == []
@@ -123,7 +123,7 @@ async def test_each_child_assessed_in_its_own_message_closes_its_own_expectation
             "swt-denhelder",
             child.bsn,
             assessment(child.child_ref),
-            case_id=CASE,
+            case_id=town.case,
         )
         assert sent["expectations_closed"] == [per_child[child.child_ref]]
 
@@ -143,11 +143,15 @@ async def test_a_start_message_about_a_sibling_does_not_close_the_start_owed_abo
         "start_date": "2026-11-30",
     }
 
-    about_b = await provider.send("start-stop", "swt-denhelder", CHILD_B.bsn, start, case_id=CASE)
+    about_b = await provider.send(
+        "start-stop", "swt-denhelder", CHILD_B.bsn, start, case_id=town.case
+    )
     assert about_b.get("expectations_closed", []) == []
     assert await open_ids(town, "start-stop") == {start_owed}
 
-    about_a = await provider.send("start-stop", "swt-denhelder", CHILD_A.bsn, start, case_id=CASE)
+    about_a = await provider.send(
+        "start-stop", "swt-denhelder", CHILD_A.bsn, start, case_id=town.case
+    )
     assert about_a["expectations_closed"] == [start_owed]
     assert await open_ids(town, "start-stop") == set()
 
@@ -171,7 +175,7 @@ async def test_an_information_reply_about_another_child_is_refused_and_the_reque
         "school-de-es",
         CHILD_A.bsn,
         {"topics": ["attendance"], "reply_by": "2026-12-04"},
-        case_id=CASE,
+        case_id=town.case,
     )
     [asked] = request["expectations_opened"]
 
@@ -182,7 +186,7 @@ async def test_an_information_reply_about_another_child_is_refused_and_the_reque
             "purpose": "information-reply",
             "to": "swt-denhelder",
             "subject": {"bsn": CHILD_B.bsn},
-            "case_id": CASE,
+            "case_id": town.case,
             "in_reply_to": request["exchange_id"],
             "payload": {"answers": [{"topic": "attendance", "answer": "no_concerns"}]},
         },
@@ -199,7 +203,7 @@ async def test_an_information_reply_about_another_child_is_refused_and_the_reque
         "swt-denhelder",
         CHILD_A.bsn,
         {"answers": [{"topic": "attendance", "answer": "no_concerns"}]},
-        case_id=CASE,
+        case_id=town.case,
         in_reply_to=request["exchange_id"],
     )
     assert reply["expectations_closed"] == [asked["expectation_id"]]
@@ -209,6 +213,6 @@ async def test_an_information_reply_about_another_child_is_refused_and_the_reque
             "swt-denhelder",
             CHILD_A.bsn,
             {"answers": [{"topic": "attendance", "answer": "no_concerns"}]},
-            case_id=CASE,
+            case_id=town.case,
             in_reply_to=request["exchange_id"],
         )
