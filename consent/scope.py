@@ -66,6 +66,7 @@ def verify_recording_scope(
     """
     if case is None:
         _verify_own(scope, recorder, recorder_kind, sender_kinds)
+        _verify_recipients_exist(scope, kind_of)
     else:
         _verify_for_case(scope, recorder, recorder_kind, kind_of, sender_kinds, case)
 
@@ -87,6 +88,19 @@ def _verify_own(
                 field=f"/from/{index}",
             )
     _verify_purposes(scope, {recorder: recorder_kind}, sender_kinds)
+
+
+def _verify_recipients_exist(scope: RecordingScope, kind_of: Callable[[str], str | None]) -> None:
+    # A recipient is a registered partner or a partner kind: anything else is the caller's own
+    # text (a BSN, a name) that would enter the registry and the log as a "partner".
+    for index, party in enumerate(scope.recipients):
+        # parse_consent_request has checked a `kind:` entry against the kinds that exist.
+        if not party.startswith("kind:") and kind_of(party) in (None, "privacy_officer"):
+            raise ConsentScopeNotAllowed(
+                f"Field /to/{index} names no registered partner or partner kind.",
+                "Name recipients by their partner ids (GET /v1/partners) or as kind:<kind>.",
+                field=f"/to/{index}",
+            )
 
 
 def _verify_for_case(

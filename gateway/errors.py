@@ -12,7 +12,9 @@ GatewayError (code, status, message, how_to_fix, extra fields)
 ├── BreakGlassNotAllowed    break_glass_not_allowed  403
 ├── ConsentScopeNotAllowed  consent_scope_not_allowed 403
 ├── UnknownRecipient        unknown_recipient        404
+│   └── UnknownCaseNetwork                           404  (a case network the caller is not in)
 ├── NotFound                not_found                404
+│   └── UnknownCase                                  404  (a case the caller is not a member of)
 ├── RequestTimeout          request_timeout          408  (also a TimeoutError)
 ├── PayloadTooLarge         payload_too_large        413
 ├── SchemaViolation         schema_violation         422  (+ violations)
@@ -50,6 +52,8 @@ __all__ = [
     "SchemaViolation",
     "SenderNotAllowed",
     "StorageUnavailable",
+    "UnknownCase",
+    "UnknownCaseNetwork",
     "UnknownPurpose",
     "UnknownRecipient",
 ]
@@ -144,6 +148,31 @@ class NotFound(GatewayError):
     code = "not_found"
     status = 404
     default_how_to_fix = "Check the identifiers in the path (GET /v1/openapi.json lists the paths)."
+
+
+# A case id the caller is not a member of reads the same as one that does not exist, and being
+# the caller's own text it is kept out of the log entry of the refusal.
+
+
+class UnknownCaseNetwork(UnknownRecipient):
+    """`to: {"case_network": id}` names no case network the caller is a member of."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no case network you are a member of has this id",
+            "Check the case id, or send to the partners you know by their ids.",
+        )
+
+
+class UnknownCase(NotFound):
+    """An exchange's `case_id` names no case the caller is a member of."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no case you are a member of has this case_id",
+            "Send the case id the case's social team gave you when it registered your "
+            "organisation in the case (GET /v1/cases/{case_id}/network), or leave case_id out.",
+        )
 
 
 class RequestTimeout(GatewayError, TimeoutError):

@@ -175,6 +175,26 @@ async def test_a_care_provider_recording_consent_for_a_purpose_its_kind_may_not_
     assert error["field"] == "/purposes/0"
 
 
+async def test_a_partner_naming_a_bsn_or_an_officer_as_recipient_is_refused_and_the_log_holds_no_such_text(
+    running: Running, http: Http
+) -> None:
+    bsn = valid_bsn(104)
+    smuggled = valid_bsn(105)  # partner-id-shaped, so only the registry can tell it is no partner
+    for recipient in (smuggled, "fg-denhelder", "nobody-registered"):
+        before = await running.gw.storage.log_size()
+        answer = await record(
+            http, TEAM, consent_body(bsn, purposes=["information-request"], to=[SCHOOL, recipient])
+        )
+        error = await assert_refused_and_logged(
+            running, answer, before, 403, "consent_scope_not_allowed", bsn
+        )
+        assert error["field"] == "/to/1"
+        assert recipient not in answer.text
+        (entry,) = await log_entries(running, before)
+        assert recipient not in entry.canonical().decode()
+    assert await listed(http, TEAM, bsn) == []
+
+
 async def test_a_partner_records_consent_for_what_it_sends_itself(
     running: Running, http: Http
 ) -> None:

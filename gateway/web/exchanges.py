@@ -17,7 +17,7 @@ from aiohttp import web
 from gateway.config import Purpose
 from gateway.delivery import sealed
 from gateway.delivery.outbox import vng_outbox_items
-from gateway.errors import GatewayError, InvalidRequest, UnknownRecipient
+from gateway.errors import GatewayError, InvalidRequest, UnknownCase, UnknownCaseNetwork
 from gateway.log.entry import LogEntry, Sender, canonical_json, format_time
 from gateway.policy import (
     CaseNetworkTarget,
@@ -65,6 +65,7 @@ _LOGGED_REFUSALS = frozenset(
         "schema_violation",
         "payload_not_minimal",
         "invalid_request",  # only raised past parsing: a reply that answers no open request
+        "not_found",  # a case_id naming no case the sender is a member of
     }
 )
 
@@ -76,11 +77,8 @@ async def _recipients(
         members = await gw.storage.case_network(request.to.case_id)
         if not any(m.partner_id == caller.partner.id for m in members):
             # A non-member learns nothing: the same refusal as for a case that does not exist,
-            # naming no member (and logged without a recipient).
-            raise UnknownRecipient(
-                "no case network you are a member of has this id",
-                "Check the case id, or send to the partners you know by their ids.",
-            )
+            # naming no member (and logged without a recipient or the id).
+            raise UnknownCaseNetwork()
         # The sender is in its own network but not a recipient of what it sends; the send
         # reaches only the members it may see and that may see it ([case_network_visibility]).
         reached = reachable_members(
@@ -96,6 +94,13 @@ async def _recipients(
 async def _decide(
     gw: Gateway, caller: Caller, request: ExchangeRequest, subject: str, now: datetime
 ) -> tuple[Decision, list[str]]:
+    if request.case_id is not None:
+        # An exchange may name only a case its sender is a member of: a case id is otherwise the
+        # caller's own text (it enters the log), and naming someone else's case would tie this
+        # exchange to a family the sender was never let into.
+        members = await gw.storage.case_network(request.case_id)
+        if not any(m.partner_id == caller.partner.id for m in members):
+            raise UnknownCase()
     recipients, fan_out = await _recipients(gw, request, caller)
     purpose = gw.catalogue.get(request.purpose)
     # Only a consent-based purpose without break-glass reads consents: a statutory exchange
@@ -460,7 +465,9 @@ def _refusal_entry(
     violations = refusal.extra.get("violations")
     if violations:
         details["violation_paths"] = [v["path"] for v in violations]
-    if isinstance(parsed.to, CaseNetworkTarget):
+    # A case id that is not the caller's case is the caller's text: kept out like the rest.
+    case_known = not isinstance(refusal, UnknownCase | UnknownCaseNetwork)
+    if isinstance(parsed.to, CaseNetworkTarget) and case_known:
         details["case_network"] = parsed.to.case_id
     return LogEntry(
         time=now,
@@ -473,7 +480,7 @@ def _refusal_entry(
         recipient=recipient if isinstance(recipient, str) else None,
         subject=subject,
         subject_system=parsed.subject.system,
-        case_id=parsed.case_id,
+        case_id=parsed.case_id if case_known else None,
         break_glass=parsed.break_glass is not None,
         details=details,
     )
