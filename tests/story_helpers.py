@@ -184,9 +184,11 @@ def referral_payload() -> dict[str, Any]:
 
 
 async def refer_family(town: Town, case_id: str | None = None) -> dict[str, Any]:
-    """The team registers the household, records the family's consent and refers to zorg-noord."""
+    """The team registers the provider and the household, records the family's consent and
+    refers to zorg-noord (a member of the case, so its replies may name the case)."""
     case_id = case_id or town.case
     team = town("swt-denhelder")
+    await team.register_member(case_id, "zorg-noord", role="involved")
     await team.request(
         "PUT",
         f"/v1/cases/{case_id}/household",

@@ -255,8 +255,10 @@ async def tell_story(running: Running, clients: MakeClient) -> Story:
     institution = clients("gi-noordholland")
     school = clients("school-de-es")
     feedback = example("evaluation-feedback")
+    case_id = (await team.open_case())["case_id"]
+    await team.register_member(case_id, "zorg-noord")
     child_feedback = await provider.send(
-        "evaluation-feedback", "swt-denhelder", BSN_CHILD, feedback, case_id="case-2026-0042"
+        "evaluation-feedback", "swt-denhelder", BSN_CHILD, feedback, case_id=case_id
     )
     other_feedback = await provider.send(
         "evaluation-feedback", "swt-denhelder", BSN_OTHER, feedback
@@ -364,7 +366,7 @@ async def test_a_disclosure_entry_carries_every_field_the_contract_lists(
     }
     assert entry["recipient"] == "swt-denhelder"
     assert re.fullmatch(r"[0-9a-f]{64}", entry["subject"])
-    assert entry["case_id"] == "case-2026-0042"
+    assert re.fullmatch(r"case_[a-z2-7]{26}", entry["case_id"])
     assert set(example("evaluation-feedback")) <= set(entry["fields"])
     assert "goals[].result" in entry["fields"]
     assert entry["payload_sha256"] == story.child_feedback["payload_sha256"]

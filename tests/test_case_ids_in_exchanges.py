@@ -45,7 +45,9 @@ async def test_a_provider_tying_its_feedback_to_another_partners_case_is_refused
     for named in (case_id, "case_" + "b" * 26):
         size = await running.gw.storage.log_size()
         error = await refused(
-            provider.send("evaluation-feedback", "swt-denhelder", BSN_CHILD, feedback, case_id=named)
+            provider.send(
+                "evaluation-feedback", "swt-denhelder", BSN_CHILD, feedback, case_id=named
+            )
         )
         answers.append((error.status, error.code, error.message))
         [entry] = await entries_since(running, size)
@@ -67,7 +69,9 @@ async def test_a_partner_smuggling_a_bsn_in_a_case_id_gets_it_neither_into_the_l
     send = await refused(
         provider.send("evaluation-feedback", "swt-denhelder", BSN_CHILD, feedback, case_id=SMUGGLED)
     )
-    check = await provider.check("evaluation-feedback", "swt-denhelder", BSN_CHILD, case_id=SMUGGLED)
+    check = await provider.check(
+        "evaluation-feedback", "swt-denhelder", BSN_CHILD, case_id=SMUGGLED
+    )
     network = await refused(
         provider.send("evaluation-feedback", {"case_network": SMUGGLED}, BSN_CHILD, feedback)
     )

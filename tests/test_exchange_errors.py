@@ -266,8 +266,10 @@ async def test_empty_case_network_is_an_unknown_recipient_and_logged(
     await assert_refused_once(
         running, answer, 404, "unknown_recipient", sender="zorg-noord", before_size=before
     )
+    # The id names no case of the caller's: it is the caller's text, kept out of the log.
     entries = await log_entries(running, before)
-    assert entries[0].details["case_network"] == "case-x"
+    assert "case_network" not in entries[0].details
+    assert entries[0].case_id is None
 
 
 async def test_consent_purpose_without_consent_says_which_consent_is_missing(
@@ -479,14 +481,26 @@ async def test_check_changes_nothing_whether_allowed_or_refused(
 # -- the 201 answer ------------------------------------------------------------------------------
 
 
+async def case_with(http: Http, member: str) -> str:
+    """A case the team opens and registers `member` in; its id (the gateway chooses it)."""
+    team = await http.token("swt-denhelder")
+    opened = await http.call("POST", "/v1/cases", token=team, json_body={})
+    assert opened.status == 201, opened.text
+    case_id = str(opened.body["case_id"])
+    joined = await http.call("PUT", f"/v1/cases/{case_id}/network/{member}", token=team)
+    assert joined.status == 201, joined.text
+    return case_id
+
+
 async def test_disclosure_answer_names_each_recipient_and_its_log_entry(
     running: Running, http: Http
 ) -> None:
+    case_id = await case_with(http, "zorg-noord")
     body = request_body(
         purpose="safety-assessment",
         to=["swt-denhelder", "gi-noordholland"],
         payload=example("safety-assessment"),
-        case_id="case-2026-0042",
+        case_id=case_id,
     )
     answer = await send(http, "zorg-noord", body)
     assert answer.status == 201, answer.text
@@ -508,7 +522,7 @@ async def test_disclosure_answer_names_each_recipient_and_its_log_entry(
         assert entry.recipient == disclosure["recipient"]
         assert entry.purpose == "safety-assessment"
         assert entry.legal_basis == result["legal_basis"]
-        assert entry.case_id == "case-2026-0042"
+        assert entry.case_id == case_id
         assert entry.subject == running.gw.pseudonymiser.pseudonym(BSN_CHILD)
         assert "children[].outcome" in entry.fields
     for recipient in ("swt-denhelder", "gi-noordholland"):

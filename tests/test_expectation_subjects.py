@@ -160,6 +160,7 @@ async def test_an_information_reply_about_another_child_is_refused_and_the_reque
     town: Town,
 ) -> None:
     team, school = town("swt-denhelder"), town("school-de-es")
+    await team.register_member(town.case, "school-de-es")
     # Each sender records the family's agreement for what it sends, for child A and, so that
     # only the reply rule stands in the way, for child B.
     for sender, purpose, recipient in (

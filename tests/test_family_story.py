@@ -721,7 +721,7 @@ async def test_a_referral_without_a_registered_household_still_expects_the_child
     team = town("swt-denhelder")
     await team.record_consent(family_consent(["referral"], ["swt-denhelder"], ["zorg-noord"]))
     sent = await team.send(
-        "referral", "zorg-noord", ELDEST.bsn, referral_payload(), case_id="case-no-household"
+        "referral", "zorg-noord", ELDEST.bsn, referral_payload(), case_id=town.case
     )
     assessments = [e for e in sent["expectations_opened"] if e["purpose"] == "safety-assessment"]
     assert [(e["owed_by"], e["child_ref"]) for e in assessments] == [("zorg-noord", None)]

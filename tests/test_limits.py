@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from gateway.errors import InvalidRequest, RateLimited
 from gateway.web.limits import (
     FailedAssertions,
+    InFlight,
     Rate,
     RateLimiter,
     TokenBucket,
@@ -75,7 +76,7 @@ async def test_requests_beyond_the_cap_get_a_fast_503_with_retry_after():
     async def health(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
-    app = web.Application(middlewares=[error_middleware, shed_load(2)])
+    app = web.Application(middlewares=[error_middleware, shed_load(InFlight(cap=2))])
     app.router.add_get("/slow", slow)
     app.router.add_get("/healthz", health)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:

@@ -26,8 +26,18 @@ import pytest
 from gateway.datadir import DataDir
 from gateway.identity import FINGERPRINT_LABEL, IDENTITY_KEYS, key_fingerprint
 from gateway.runtime import DEFAULT_CONFIG
+from gateway.store.schema import SQLITE_MIGRATIONS
 from tests.conftest import copy_config
 from tests.storage_fixtures import POSTGRES_DSN, require_postgres
+
+# The tables schema 8 made: dropped (with the version set back) to make a log from before it.
+SCHEMA_8_TABLES = [
+    match
+    for version, statements in SQLITE_MIGRATIONS
+    if version == 8
+    for statement in statements
+    for match in re.findall(r"CREATE TABLE (\w+)", statement)
+]
 
 GATEWAY = str(Path(sys.executable).with_name("gateway"))
 ORIGIN = "gemeente-elders.example/gateway-log"
@@ -190,7 +200,8 @@ async def test_a_log_from_before_schema_8_takes_the_origin_of_its_latest_checkpo
 ) -> None:
     with _sqlite(made_elsewhere) as db:
         db.execute("DELETE FROM meta WHERE key = 'log_origin'")
-        db.execute("DROP TABLE key_fingerprints")
+        for table in SCHEMA_8_TABLES:
+            db.execute(f"DROP TABLE {table}")
         db.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
 
     migrated = _gateway("migrate", "--data", str(made_elsewhere))
@@ -217,7 +228,8 @@ async def test_a_postgres_log_from_before_schema_8_takes_the_origin_of_its_lates
         conn = await asyncpg.connect(POSTGRES_DSN, server_settings={"search_path": schema})
         try:
             await conn.execute("DELETE FROM meta WHERE key = 'log_origin'")
-            await conn.execute("DROP TABLE key_fingerprints")
+            for table in SCHEMA_8_TABLES:
+                await conn.execute(f"DROP TABLE {table}")
             await conn.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
             migrated = _gateway("migrate", "--data", str(tmp_path / "m"), "--storage", url)
             assert migrated.returncode == 0, migrated.stderr

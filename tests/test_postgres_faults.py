@@ -235,7 +235,8 @@ async def _load_through(running: Running, cluster: PrivateCluster, outage: Outag
             )
             not_ready = await _readiness(http)
             assert not_ready.status == 503, not_ready.text
-            assert not_ready.body == {"status": "unavailable", "storage": "unreachable"}
+            assert not_ready.body["status"] == "unavailable", not_ready.body
+            assert not_ready.body["storage"] == "unreachable"
             inbox = await http.call("GET", "/v1/inbox", token=recipient)
             assert_contract_error(inbox, 503, "storage_unavailable")
             assert inbox.headers["Retry-After"].isdigit()
