@@ -117,9 +117,11 @@ async def _story(config: Path, data: Path) -> int:
     try:
         opened = await team.open_case(dossier_reference=DOSSIER)
         case = str(opened["case_id"])
+        await team.register_member(case, "zorg-noord", role="involved")
         print(
             f"The social team opens the family's case (its dossier {DOSSIER}): the gateway "
-            f"chooses the id {case}, and the team directs the case."
+            f"chooses the id {case}, and the team directs the case. It registers Zorgaanbieder "
+            "Noord in the case: only a member may name the case in what it sends."
         )
         _say(
             1,
@@ -233,12 +235,11 @@ async def _family_story(
     print("\n--- Part two: one family over time (case " + case + ") ---")
     _say(
         8,
-        "The team, which opened and directs the case (procesregisseur), registers the case "
-        "network (the school that referred the family, the provider) and the household's "
-        "three children.",
+        "The team, which opened and directs the case (procesregisseur), registers the school "
+        "that referred the family in the case network (the provider is in it already) and the "
+        "household's three children.",
     )
-    for partner, role in (("school-de-es", "referrer"), ("zorg-noord", "involved")):
-        await team.register_member(case, partner, role=role)
+    await team.register_member(case, "school-de-es", role="referrer")
     await team.request(
         "PUT",
         f"/v1/cases/{case}/household",

@@ -138,3 +138,31 @@ async def test_a_partner_removed_from_a_case_can_no_longer_tie_exchanges_to_it(
     )
 
     assert (error.status, error.code) == (404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("purpose", "to"),
+    [
+        ("noor-jansen-999992351", "swt-denhelder"),
+        ("evaluation-feedback", "999992351"),
+        ("noor-jansen-999992351", {"case_network": SMUGGLED}),
+    ],
+    ids=["purpose", "recipient", "purpose-to-a-case-network"],
+)
+async def test_caller_text_in_purpose_or_recipient_stays_out_of_the_log_whatever_refuses_first(
+    running: Running, clients: Clients, purpose: str, to: Any
+) -> None:
+    provider = clients("zorg-noord")
+    size = await running.gw.storage.log_size()
+
+    await refused(
+        provider.send(
+            purpose, to, BSN_CHILD, example("evaluation-feedback"), case_id="case_" + "c" * 26
+        )
+    )
+
+    [entry] = await entries_since(running, size)
+    assert entry.decision == "refused"
+    catalogued = purpose if running.gw.catalogue.get(purpose) is not None else None
+    assert (entry.purpose, entry.recipient, entry.case_id) == (catalogued, None, None)
+    assert "999992351" not in entry.canonical().decode()

@@ -82,7 +82,7 @@ async def test_a_partner_that_is_not_a_social_team_opening_a_case_is_forbidden(
 
 @pytest.mark.parametrize(
     "reference",
-    ["WT-999992351", "dossier.12345678", "1234567890", "WT 0117", "x" * 41, ""],
+    ["WT-999992351", "dossier.12345678", "1234567890", "123.456.782", "WT 0117", "x" * 41, ""],
 )
 async def test_a_dossier_reference_that_could_hold_a_bsn_or_free_text_is_refused_and_changes_nothing(
     running: Running, clients: Clients, reference: str
@@ -192,6 +192,47 @@ async def test_a_certified_institution_adds_itself_only_as_holder_of_a_measure_c
         "gi-noordholland",
     )
     assert entry.details == {"role": "involved", "measure": MEASURE}
+
+
+async def test_a_ruling_carrying_a_bsn_across_separators_is_refused_and_logs_nothing(
+    running: Running, clients: Clients
+) -> None:
+    team, gi = clients("swt-denhelder"), clients("gi-noordholland")
+    case_id = (await team.open_case())["case_id"]
+    size = await log_size(running)
+
+    refused = await refusal(
+        gi.register_member(
+            case_id, "gi-noordholland", measure={"type": "ots", "ruling": "C/15 123 456 782"}
+        )
+    )
+
+    assert (refused.status, refused.code) == (400, "invalid_request")
+    assert await log_size(running) == size
+
+
+async def test_a_certified_institution_cannot_make_itself_the_referrer_and_take_the_familys_status(
+    running: Running, clients: Clients
+) -> None:
+    team, gi = clients("swt-denhelder"), clients("gi-noordholland")
+    case_id = (await team.open_case())["case_id"]
+    await team.register_member(case_id, "school-de-es", role="referrer")
+
+    as_referrer = await refusal(
+        gi.register_member(case_id, "gi-noordholland", role="referrer", measure=MEASURE)
+    )
+    await gi.register_member(case_id, "gi-noordholland", measure=MEASURE)
+    promoted = await refusal(
+        gi.register_member(case_id, "gi-noordholland", role="referrer", measure=MEASURE)
+    )
+
+    assert (as_referrer.status, as_referrer.code) == (403, "forbidden")
+    assert (promoted.status, promoted.code) == (403, "forbidden")
+    assert sorted(await members(team, case_id)) == [
+        ("gi-noordholland", "involved"),
+        ("school-de-es", "referrer"),
+        ("swt-denhelder", "procesregisseur"),
+    ]
 
 
 async def test_a_care_provider_citing_a_measure_still_cannot_add_itself(

@@ -238,3 +238,42 @@ async def test_a_sender_named_in_a_consent_it_did_not_record_reads_no_custodian_
     as_sender = await fhir_of(http, SCHOOL, recorded.body["consent_id"])
     assert as_sender.status == 200, as_sender.text
     assert CUSTODIAN not in as_sender.text
+
+
+async def test_a_school_party_to_a_case_consent_learns_from_it_no_member_its_kind_may_not_see(
+    running: Running, http: Http
+) -> None:
+    child = valid_bsn(209)
+    gi = "gi-noordholland"
+    case_id = await open_case(http, {SCHOOL: "referrer", PROVIDER: "involved", gi: "involved"})
+    recorded = await http.call(
+        "POST",
+        "/v1/consents",
+        token=await http.token(TEAM),
+        json_body={
+            "subject": {"bsn": child, "birth_date": THIRTEEN},
+            "given_by": [{"role": "subject"}, {"role": "custodian", "name": CUSTODIAN}],
+            "purposes": ["closure-notice"],
+            "from": [TEAM],
+            "to": [SCHOOL, PROVIDER, gi],
+            "evidence": {"method": "written", "reference": "dossier-2026-0042"},
+            "case_id": case_id,
+        },
+    )
+    assert recorded.status == 201, recorded.text
+    consent_id = recorded.body["consent_id"]
+    school = await http.token(SCHOOL)
+
+    listed = await http.call("GET", "/v1/consents", token=school, params={"bsn": child})
+    fhir = await http.call("GET", f"/v1/consents/{consent_id}/fhir", token=school)
+    team_view = await http.call(
+        "GET", "/v1/consents", token=await http.token(TEAM), params={"bsn": child}
+    )
+
+    [seen] = listed.body["consents"]
+    assert (seen["from"], seen["to"]) == ([TEAM], [SCHOOL])
+    assert fhir.status == 200, fhir.text
+    for hidden in (gi, PROVIDER, "12345678"):  # the provider's AGB would name it too
+        assert hidden not in fhir.text
+    # The recorder, who directs the case, sees the whole consent.
+    assert sorted(team_view.body["consents"][0]["to"]) == sorted([SCHOOL, PROVIDER, gi])

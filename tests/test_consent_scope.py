@@ -406,10 +406,12 @@ async def test_a_consent_without_a_birth_date_is_held_to_the_date_the_gateway_ho
     )
     assert held.status == 201, held.text
     # Without a date the child alone used to pass as 16 or older; the held date says 10.
+    before = await running.gw.storage.log_size()
     answer = await record(
         http, PROVIDER, consent_body(bsn, purposes=["closure-notice"], to=[SCHOOL], birth_date=None)
     )
-    assert_contract_error(answer, 422, "consent_invalid")
+    # The answer tells the provider something of the person (a date is held), so it is logged.
+    await assert_refused_and_logged(running, answer, before, 422, "consent_invalid", bsn)
     for band in ("under 12", "12 to 15", "16 or older", TEN):
         assert band not in answer.body["error"]["message"]
     assert await listed(http, PROVIDER, bsn) == []

@@ -366,6 +366,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "reason.payload_not_minimal": ("More data than allowed", "Meer gegevens dan toegestaan"),
     "reason.invalid_request": ("Reply without an open request", "Antwoord zonder open verzoek"),
+    "reason.consent_invalid": (
+        "Givers do not fit the held birth date",
+        "Gevers passen niet bij de bekende geboortedatum",
+    ),
+    "reason.not_found": (
+        "Case the sender is not a member of",
+        "Casus waarvan de afzender geen lid is",
+    ),
     "reason.consent_scope_not_allowed": (
         "Consent recorded for others",
         "Toestemming vastgelegd voor anderen",
@@ -410,6 +418,18 @@ TEXTS: dict[str, tuple[str, str]] = {
     "hint.invalid_request": (
         "Replies arrive for requests that are not open: agree on when to reply, and reply to the request itself.",
         "Er komen antwoorden op verzoeken die niet openstaan: spreek af wanneer u antwoordt, en antwoord op het verzoek zelf.",
+    ),
+    "hint.not_found": (
+        "Partners name cases they are not a member of: the social team that directs the case "
+        "registers the partners that work in it.",
+        "Partners noemen casussen waarvan zij geen lid zijn: het sociaal team dat de casus regisseert "
+        "registreert de partners die erin werken.",
+    ),
+    "hint.consent_invalid": (
+        "Consents name givers that do not fit the birth date the gateway holds: check the birth "
+        "date with the family, or have the case's director correct it.",
+        "Toestemmingen noemen gevers die niet passen bij de geboortedatum die de gateway kent: "
+        "controleer de geboortedatum met het gezin, of laat de regisseur van de casus die corrigeren.",
     ),
     "hint.other": (
         "Look at a few of these entries in the log to see what goes wrong.",

@@ -26,6 +26,7 @@ from gateway.config.partners import Partner, PartnerRegistry
 from gateway.config.purposes import CaseNetworkVisibility
 from gateway.errors import Forbidden, InvalidRequest, NotFound
 from gateway.store.base import Case, NetworkMember
+from gateway.subject import looks_like_bsn
 
 __all__ = [
     "MEASURE_TYPES",
@@ -42,11 +43,10 @@ __all__ = [
 ]
 
 # Dossier references and ruling references are caller-chosen text that reaches storage (and,
-# for a ruling, the log): a narrow alphabet, and no run of 8 or more digits, so no BSN (nine
-# digits) can ever hide in one.
+# for a ruling, the log): a narrow alphabet, and nothing that could carry a BSN (looks_like_bsn:
+# a run of 8 or more digits, or nine digits passing the elfproef across single separators).
 _DOSSIER_REFERENCE = re.compile(r"^[A-Za-z0-9._/-]{1,40}$")
 _RULING = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._/ -]{0,79}$")
-_DIGIT_RUN = re.compile(r"[0-9]{8,}")
 # Child-protection measures and juvenile probation, carried out by a certified institution.
 MEASURE_TYPES = frozenset(
     {"ots", "voorlopige_ots", "voogdij", "voorlopige_voogdij", "jeugdreclassering"}
@@ -75,9 +75,9 @@ def case_not_found() -> NotFound:
 
 
 def _no_bsn(value: str, what: str) -> None:
-    if _DIGIT_RUN.search(value):
+    if looks_like_bsn(value):
         raise InvalidRequest(
-            f"{what} may not hold 8 or more digits in a row (it could be a BSN)",
+            f"{what} may not hold 8 or more digits in a row, nor nine digits that could be a BSN",
             "Use your own reference without any personal number in it.",
         )
 
@@ -150,8 +150,14 @@ def verify_may_register(
                 "of a child-protection measure",
                 "Ask the social team that directs the case to register your organisation.",
             )
-        if role == "procesregisseur":
-            raise Forbidden("the procesregisseur of a case is the social team that opened it")
+        if role != "involved":
+            # A referrer is told where the case stands (referrer-status): an institution naming
+            # itself referrer would take the family's status updates from the one who referred.
+            raise Forbidden(
+                "a certified institution registers itself as 'involved' only",
+                "Register with role 'involved'; the social team that directs the case registers "
+                "the referrer.",
+            )
         return
     if not is_member:
         raise case_not_found()

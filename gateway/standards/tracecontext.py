@@ -12,7 +12,8 @@ disclosure log (trace and span ids, the FSC transaction id) or the recipient's m
 - `traceparent`: the W3C grammar exactly; anything else is ignored and a new trace started.
 - `tracestate`: the W3C list grammar (at most 32 members, keys and values as the spec
   defines them, 512 characters in all); a header that fails is dropped whole, and a member
-  whose value holds a run of nine or more digits (the shape of a BSN) is dropped alone, so
+  that could carry a BSN (`looks_like_bsn`: 8 or more digits in a row, or nine digits passing
+  the elfproef across single separators, in its key or its value) is dropped alone, so
   that no person number travels beside the purpose's payload.
 - `Fsc-Transaction-Id`: a UUID version 7 in its canonical text form, as the FSC logging
   extension defines the transaction id (`fsc_transaction_id`); `fsc_transaction_problem`
@@ -26,6 +27,8 @@ import re
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
+
+from gateway.subject import looks_like_bsn
 
 __all__ = [
     "TraceContext",
@@ -48,7 +51,6 @@ _TRACESTATE_KEY = re.compile(
     r"[a-z][a-z0-9_\-*/]{0,255}|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13}"
 )
 _TRACESTATE_VALUE = re.compile(r"[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]")
-_DIGIT_RUN = re.compile(r"\d{9}")
 # FSC logging extension: the transaction id is a UUID v7 (36 characters, RFC 9562 layout).
 _FSC_TRANSACTION_ID = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
@@ -137,8 +139,8 @@ def parse_tracestate(header: str | None) -> str | None:
     """The `tracestate` to pass on, rebuilt from its valid members; None when there is none.
 
     A header that breaks the W3C grammar anywhere (a bad key or value, a duplicate key, more
-    than 32 members, over 512 characters) is dropped whole, as the spec allows; a member whose
-    value holds nine or more digits in a row is dropped alone.
+    than 32 members, over 512 characters) is dropped whole, as the spec allows; a member that
+    could carry a BSN (looks_like_bsn, key or value) is dropped alone.
     """
     if header is None or len(header) > _MAX_TRACESTATE:
         return None
@@ -157,7 +159,7 @@ def parse_tracestate(header: str | None) -> str | None:
         ):
             return None
         keys.add(key)
-        if _DIGIT_RUN.search(value) is None:
+        if not looks_like_bsn(f"{key}={value}"):
             members.append(f"{key}={value}")
     if len(keys) > _MAX_TRACESTATE_MEMBERS or not members:
         return None

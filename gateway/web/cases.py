@@ -32,7 +32,7 @@ from gateway.policy.cases import (
 from gateway.policy.decision import Caller
 from gateway.standards.tracecontext import current_trace_json
 from gateway.store.base import Case, Expectation, HouseholdChild, NetworkMember
-from gateway.subject import parse_subject
+from gateway.subject import looks_like_bsn, parse_subject
 from gateway.web.common import authenticate, gateway, new_id, random_bytes, read_json
 from gateway.web.context import Gateway
 from gateway.web.exchanges import execute_exchange
@@ -52,18 +52,15 @@ def _case_id(request: web.Request) -> str:
     return case_id
 
 
-_DIGIT_RUN = re.compile(r"[0-9]{8,}")
-
-
 def _new_case_id() -> str:
     """`case_` and 128 random bits in lower-case base32: unguessable, easy to read aloud.
 
-    An id with 8 or more digits in a row (about one in a million) is drawn again, so that no case
-    id ever looks like a BSN to a log scanner or a partner's BSN filter.
+    An id that looks_like_bsn (8 or more digits in a row: about one in a million) is drawn again,
+    so that no case id ever looks like a BSN to a log scanner or a partner's BSN filter.
     """
     while True:
         case_id = "case_" + base64.b32encode(random_bytes(16)).decode().rstrip("=").lower()
-        if not _DIGIT_RUN.search(case_id):
+        if not looks_like_bsn(case_id):
             return case_id
 
 
@@ -318,10 +315,10 @@ async def register_household(request: web.Request) -> web.Response:
                 "'identifier' (a child without a BSN)"
             )
         ref = child["child_ref"]
-        if not isinstance(ref, str) or not _CHILD_REF.match(ref) or ref.isdigit():
+        if not isinstance(ref, str) or not _CHILD_REF.match(ref) or looks_like_bsn(ref):
             raise InvalidRequest(
                 f"children[{n}].child_ref must be a short opaque reference (letters, digits, '-', "
-                "'_'; not only digits, so it can never be a BSN)"
+                "'_'; nothing that could be a BSN, such as 8 or more digits in a row)"
             )
         named = parse_subject(
             {k: v for k, v in child.items() if k != "child_ref"}, systems, where=f"children[{n}]"

@@ -10,6 +10,7 @@ senders: they act for the person. The subject's birth date is held once (`birth_
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -132,6 +133,33 @@ def _public(record: ConsentRecord, now: datetime, viewer: str) -> dict[str, Any]
     return out
 
 
+def _as_seen_by(gw: Gateway, record: ConsentRecord, caller: Caller) -> ConsentRecord:
+    """The record with only the parties the caller's kind may know of ([case_network_visibility]).
+
+    A director's consent for a case names its members; a school party to it must not learn from
+    it that a certified institution or a care provider is involved, as the case network itself
+    would not tell it. The recorder sees the whole record; everyone sees itself and the recorder.
+    """
+    if caller.partner.id == record.recorded_by:
+        return record
+    visibility = gw.catalogue.case_network_visibility
+
+    def shown(party: str) -> bool:
+        if party in (caller.partner.id, record.recorded_by):
+            return True
+        kind = party.removeprefix("kind:") if party.startswith("kind:") else None
+        if kind is None:
+            partner = gw.partners.get(party)
+            kind = None if partner is None else partner.kind
+        return kind is not None and visibility.sees(caller.partner.kind, kind)
+
+    return replace(
+        record,
+        senders=frozenset(p for p in record.senders if shown(p)),
+        recipients=frozenset(p for p in record.recipients if shown(p)),
+    )
+
+
 def _involved(record: ConsentRecord, caller: Caller) -> bool:
     return is_party(record, caller.partner.id, caller.partner.kind)
 
@@ -224,7 +252,7 @@ async def fhir_consent(request: web.Request) -> web.Response:
         return None if partner is None else partner.identifiers.get("agb")
 
     resource = consent_to_fhir(
-        record,
+        _as_seen_by(gw, record, caller),
         now=gw.now(),
         agb_of=agb_of,
         show_giver_names=giver_names_shown_to(record, caller.partner.id),
@@ -261,7 +289,9 @@ async def _record(gw: Gateway, caller: Caller, body: Any) -> web.Response:
     try:
         case_id = await _verify_scope(gw, caller, draft)
         await _settle_birth_date(gw, draft, record, now)
-    except (ConsentScopeNotAllowed, BirthDateMismatch) as refusal:
+    except (ConsentScopeNotAllowed, BirthDateMismatch, ConsentInvalid) as refusal:
+        # Each of these may answer a probe about the person (is a birth date held, which age
+        # band): every such answer is a logged refusal an officer sees.
         await gw.storage.append_log([_refused_entry(now, caller, record, refusal)])
         raise
     index = await gw.storage.add_consent(
@@ -361,7 +391,9 @@ async def list_consents(request: web.Request) -> web.Response:
         (r for r in await load_consents(gw, subject) if _involved(r, caller)),
         key=lambda r: (r.recorded_at, r.consent_id),
     )
-    return web.json_response({"consents": [_public(r, now, caller.partner.id) for r in records]})
+    return web.json_response(
+        {"consents": [_public(_as_seen_by(gw, r, caller), now, caller.partner.id) for r in records]}
+    )
 
 
 @routes.post("/v1/consents/{consent_id}/withdraw")
@@ -376,9 +408,9 @@ async def withdraw_consent(request: web.Request) -> web.Response:
         )
     now = gw.now()
     if record.withdrawn_at is not None:
-        return web.json_response(_public(record, now, caller.partner.id))
+        return web.json_response(_public(_as_seen_by(gw, record, caller), now, caller.partner.id))
     withdrawn = withdraw(record, now=now)
     await gw.storage.replace_consent(
         _seal(gw, withdrawn), _entry(now, "consent_withdrawn", caller, withdrawn)
     )
-    return web.json_response(_public(withdrawn, now, caller.partner.id))
+    return web.json_response(_public(_as_seen_by(gw, withdrawn, caller), now, caller.partner.id))

@@ -91,16 +91,23 @@ async def _recipients(
     return list(request.to), False
 
 
+async def _verify_case(gw: Gateway, caller: Caller, request: ExchangeRequest) -> None:
+    """Return when the exchange names no case, or a case its sender is a member of.
+
+    Checked before anything else, so no refusal is logged with a case id: an id that is not the
+    sender's case is the caller's own text, and naming someone else's case would tie this
+    exchange to a family the sender was never let into.
+    """
+    if request.case_id is None:
+        return
+    members = await gw.storage.case_network(request.case_id)
+    if not any(m.partner_id == caller.partner.id for m in members):
+        raise UnknownCase()
+
+
 async def _decide(
     gw: Gateway, caller: Caller, request: ExchangeRequest, subject: str, now: datetime
 ) -> tuple[Decision, list[str]]:
-    if request.case_id is not None:
-        # An exchange may name only a case its sender is a member of: a case id is otherwise the
-        # caller's own text (it enters the log), and naming someone else's case would tie this
-        # exchange to a family the sender was never let into.
-        members = await gw.storage.case_network(request.case_id)
-        if not any(m.partner_id == caller.partner.id for m in members):
-            raise UnknownCase()
     recipients, fan_out = await _recipients(gw, request, caller)
     purpose = gw.catalogue.get(request.purpose)
     # Only a consent-based purpose without break-glass reads consents: a statutory exchange
@@ -253,6 +260,7 @@ async def execute_exchange(
     known_purpose = parsed.purpose if gw.catalogue.get(parsed.purpose) is not None else "unknown"
     structlog.contextvars.bind_contextvars(partner=caller.partner.id, purpose=known_purpose)
     try:
+        await _verify_case(gw, caller, parsed)
         await _check_reply(gw, caller, parsed, subject)
         decision, _ = await _decide(gw, caller, parsed, subject, now)
     except GatewayError as refusal:
@@ -262,7 +270,7 @@ async def execute_exchange(
                     _standards(
                         gw,
                         trace,
-                        _refusal_entry(now, exchange_id, parsed, sender, subject, refusal),
+                        _refusal_entry(gw, now, exchange_id, parsed, sender, subject, refusal),
                     )
                 ]
             )
@@ -277,7 +285,9 @@ async def execute_exchange(
     for outcome in decision.recipients:
         if outcome.refusal is not None:
             entries.append(
-                _refusal_entry(now, exchange_id, parsed, sender, subject, outcome.refusal)
+                _refusal_entry(
+                    gw, now, exchange_id, parsed, sender, subject, outcome.refusal
+                )
             )
             continue
         assert outcome.legal_basis is not None
@@ -446,6 +456,7 @@ def _standards_fields(gw: Gateway, trace: TraceContext, purpose_id: str | None) 
 
 
 def _refusal_entry(
+    gw: Gateway,
     now: datetime,
     exchange_id: str,
     parsed: ExchangeRequest,
@@ -453,11 +464,14 @@ def _refusal_entry(
     subject: str,
     refusal: GatewayError,
 ) -> LogEntry:
-    # A recipient the gateway does not know is the caller's text, not a partner: not logged.
-    known = refusal.code != "unknown_recipient"
-    recipient = refusal.extra.get("recipient") if known else None
-    if known and recipient is None and isinstance(parsed.to, tuple) and len(parsed.to) == 1:
+    # Whatever refused the exchange (and checks run in an order), the log takes a purpose only
+    # from the catalogue and a recipient only from the partner registry: anything else is the
+    # caller's own text (a BSN, a name), which never enters the log.
+    recipient = refusal.extra.get("recipient")
+    if recipient is None and isinstance(parsed.to, tuple) and len(parsed.to) == 1:
         recipient = parsed.to[0]
+    if not isinstance(recipient, str) or gw.partners.get(recipient) is None:
+        recipient = None
     missing = refusal.extra.get("missing_consent")
     details: dict[str, Any] = {}
     if missing is not None:
@@ -474,10 +488,9 @@ def _refusal_entry(
         decision="refused",
         reason=refusal.code,
         exchange_id=exchange_id,
-        # An unknown purpose is the caller's text, not a catalogue id: not for the log.
-        purpose=parsed.purpose if refusal.code != "unknown_purpose" else None,
+        purpose=parsed.purpose if gw.catalogue.get(parsed.purpose) is not None else None,
         sender=sender,
-        recipient=recipient if isinstance(recipient, str) else None,
+        recipient=recipient,
         subject=subject,
         subject_system=parsed.subject.system,
         case_id=parsed.case_id if case_known else None,
@@ -499,6 +512,7 @@ async def check(request: web.Request) -> web.Response:
     purpose = gw.catalogue.get(parsed.purpose)
     fields = list(allowed_fields(purpose.schema)) if purpose is not None else []
     try:
+        await _verify_case(gw, caller, parsed)
         decision, _ = await _decide(gw, caller, parsed, subject, now)
     except GatewayError as refusal:
         if isinstance(refusal, InvalidRequest):
