@@ -163,6 +163,8 @@ async def test_caller_text_in_purpose_or_recipient_stays_out_of_the_log_whatever
 
     [entry] = await entries_since(running, size)
     assert entry.decision == "refused"
+    # Only what the catalogue and the registry know is logged: never the caller's text.
     catalogued = purpose if running.gw.catalogue.get(purpose) is not None else None
-    assert (entry.purpose, entry.recipient, entry.case_id) == (catalogued, None, None)
+    registered = to if isinstance(to, str) and running.gw.partners.get(to) is not None else None
+    assert (entry.purpose, entry.recipient, entry.case_id) == (catalogued, registered, None)
     assert "999992351" not in entry.canonical().decode()
