@@ -75,7 +75,7 @@ def test_an_onderwijsnummer_needs_the_10_prefix_and_remainder_5_not_0():
     assert not passes_onderwijsnummer_check(BSN_CHILD)  # remainder 0: a BSN, not a pupil number
     assert not passes_onderwijsnummer_check(ONDERWIJSNUMMER_CHILD + "\n")
     # remainder 5 but not starting with 10: 9*2 + 8*0 ... chosen so the sum leaves 5
-    candidates = [f"2{n:08d}" for n in range(0, 200)]
+    candidates = [f"2{n:08d}" for n in range(200)]
     remainder_five = next(c for c in candidates if _remainder(c) == 5)
     assert not passes_onderwijsnummer_check(remainder_five)
 
@@ -197,7 +197,7 @@ def test_the_pseudonym_input_of_an_identifier_keeps_system_and_value_apart():
 def test_a_subject_names_the_field_it_came_in_when_refused():
     with pytest.raises(InvalidRequest, match="'recipient_subject' must be an object"):
         parse_subject({"bsn": BSN_CHILD, "x": 1}, SYSTEMS, where="recipient_subject")
-    with pytest.raises(InvalidRequest, match="'recipient_subject.identifier' must be an object"):
+    with pytest.raises(InvalidRequest, match=r"'recipient_subject\.identifier' must be an object"):
         parse_subject({"identifier": {"system": LOCAL}}, SYSTEMS, where="recipient_subject")
 
 
