@@ -7,8 +7,28 @@ a size off by one, a one-bit change in a leaf that verification does not see.
 
 from __future__ import annotations
 
-import pytest
+import base64
+import json
+from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from gateway.log.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    NoteError,
+    NoteSigner,
+    NoteVerifier,
+    open_checkpoint,
+    parse_checkpoint_body,
+    parse_verifier_key,
+    sign_checkpoint,
+    sign_note,
+    verifier_key,
+    verify_note,
+)
+from gateway.log.entry import LogEntry, Sender, canonical_json, format_time, parse_time
 from gateway.log.merkle import (
     ProofError,
     consistency_proof,
@@ -58,3 +78,186 @@ def test_a_consistency_proof_fails_when_either_root_has_one_bit_changed(first: i
         bent = [*proof[:position], _flip(proof[position]), *proof[position + 1 :]]
         with pytest.raises(ProofError):
             verify_consistency(first, second, old, new, bent)
+
+
+# -- checkpoints and signed notes -----------------------------------------------------------------
+
+ORIGIN = "gateway.example/log"
+KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+SIGNER = NoteSigner("gateway.example", KEY)
+VERIFIER = parse_verifier_key(verifier_key("gateway.example", KEY.public_key()))
+ROOT = root_from_leaf_hashes(LEAVES)
+
+
+def test_a_checkpoint_note_reads_back_exactly_as_signed():
+    checkpoint = Checkpoint(ORIGIN, 13, ROOT, ("ext one",))
+    note = sign_checkpoint(checkpoint, SIGNER)
+    assert note.startswith(f"{ORIGIN}\n13\n{base64.b64encode(ROOT).decode()}\next one\n\n— ")
+    assert open_checkpoint(note, [VERIFIER], origin=ORIGIN) == checkpoint
+
+
+def test_a_checkpoint_of_another_log_is_refused_even_when_signed_by_a_trusted_key():
+    note = sign_checkpoint(Checkpoint("other.example/log", 13, ROOT), SIGNER)
+    with pytest.raises(CheckpointError, match=r"other\.example"):
+        open_checkpoint(note, [VERIFIER], origin=ORIGIN)
+
+
+def test_a_checkpoint_whose_size_was_raised_by_one_after_signing_is_refused():
+    note = sign_checkpoint(Checkpoint(ORIGIN, 13, ROOT), SIGNER)
+    with pytest.raises(NoteError, match="does not verify"):
+        verify_note(note.replace("\n13\n", "\n14\n", 1), [VERIFIER])
+
+
+def test_a_checkpoint_whose_signature_is_off_by_one_bit_is_refused():
+    note = sign_checkpoint(Checkpoint(ORIGIN, 13, ROOT), SIGNER)
+    body, _, line = note[:-1].rpartition("\n")
+    name, _, encoded = line.partition(" ")[2].partition(" ")
+    blob = bytearray(base64.b64decode(encoded))
+    blob[-1] ^= 1
+    bent = f"{body}\n— {name} {base64.b64encode(bytes(blob)).decode()}\n"
+    with pytest.raises(NoteError, match="does not verify"):
+        verify_note(bent, [VERIFIER])
+
+
+def test_a_note_signed_only_by_an_untrusted_key_is_refused_and_its_signature_ignored_beside_ours():
+    stranger = NoteSigner("stranger.example", Ed25519PrivateKey.from_private_bytes(bytes(32)))
+    body = Checkpoint(ORIGIN, 13, ROOT).body()
+    theirs = sign_note(body, stranger)
+    with pytest.raises(NoteError, match="no signature from a trusted key"):
+        verify_note(theirs, [VERIFIER])
+    ours = sign_note(body, SIGNER)
+    both = ours + theirs[len(body) + 1 :]
+    assert verify_note(both, [VERIFIER]) == body
+    # the same key name with another key's id is a stranger too
+    other_id = NoteSigner("gateway.example", Ed25519PrivateKey.from_private_bytes(bytes(32)))
+    with pytest.raises(NoteError, match="no signature from a trusted key"):
+        verify_note(sign_note(body, other_id), [VERIFIER])
+
+
+def test_no_trusted_keys_verifies_nothing():
+    with pytest.raises(NoteError, match="no trusted keys"):
+        verify_note(sign_checkpoint(Checkpoint(ORIGIN, 1, ROOT), SIGNER), [])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        f"{ORIGIN}\n13\n{base64.b64encode(ROOT).decode()}",  # no final newline
+        f"{ORIGIN}\n13\n",  # no root line
+        f"{ORIGIN}\n013\n{base64.b64encode(ROOT).decode()}\n",  # leading zero
+        f"{ORIGIN}\n-1\n{base64.b64encode(ROOT).decode()}\n",
+        f"{ORIGIN}\n13\n{base64.b64encode(ROOT[:31]).decode()}\n",  # 31-byte root
+        f"{ORIGIN}\n13\n{base64.b64encode(ROOT).decode().rstrip('=')}\n",  # unpadded
+        f"\n13\n{base64.b64encode(ROOT).decode()}\n",  # empty origin
+        f"{ORIGIN}\n13\n{base64.b64encode(ROOT).decode()}\n\n",  # empty extension
+        f"{ORIGIN}\n18446744073709551616\n{base64.b64encode(ROOT).decode()}\n",  # 2**64
+    ],
+)
+def test_a_checkpoint_body_not_in_canonical_form_is_refused(body: str):
+    with pytest.raises(CheckpointError):
+        parse_checkpoint_body(body)
+
+
+def test_the_largest_and_smallest_tree_sizes_are_accepted():
+    root = base64.b64encode(ROOT).decode()
+    assert parse_checkpoint_body(f"{ORIGIN}\n0\n{root}\n").size == 0
+    assert parse_checkpoint_body(f"{ORIGIN}\n18446744073709551615\n{root}\n").size == 2**64 - 1
+
+
+@pytest.mark.parametrize("name", ["", "a b", "a+b", "a\tb", "a\x01b"])
+def test_a_key_name_with_a_space_a_plus_or_a_control_character_is_refused(name: str):
+    with pytest.raises(NoteError):
+        NoteSigner(name, KEY)
+    with pytest.raises(NoteError):
+        verifier_key(name, KEY.public_key())
+
+
+@pytest.mark.parametrize(
+    "vkey",
+    [
+        "gateway.example+0000000+AQ==",
+        "gateway.example",
+        "gateway.example+zzzzzzzz+AQ==",
+    ],
+)
+def test_a_malformed_verifier_key_is_refused(vkey: str):
+    with pytest.raises(NoteError):
+        parse_verifier_key(vkey)
+
+
+def test_a_verifier_key_whose_id_does_not_belong_to_its_key_is_refused():
+    name, key_id, key = verifier_key("gateway.example", KEY.public_key()).split("+", 2)
+    wrong_id = f"{(int(key_id, 16) ^ 1):08x}"
+    with pytest.raises(NoteError, match="does not belong"):
+        parse_verifier_key(f"{name}+{wrong_id}+{key}")
+    other_type = base64.b64encode(b"\x02" + base64.b64decode(key)[1:]).decode()
+    with pytest.raises(NoteError, match="only Ed25519"):
+        parse_verifier_key(f"{name}+{key_id}+{other_type}")
+
+
+def test_two_trusted_keys_under_one_name_and_id_are_a_configuration_error():
+    twin = NoteVerifier.__new__(NoteVerifier)
+    object.__setattr__(twin, "name", VERIFIER.name)
+    object.__setattr__(twin, "key_id", VERIFIER.key_id)
+    object.__setattr__(twin, "public_key", Ed25519PrivateKey.generate().public_key())
+    note = sign_checkpoint(Checkpoint(ORIGIN, 1, ROOT), SIGNER)
+    with pytest.raises(NoteError, match="share name"):
+        verify_note(note, [VERIFIER, twin])
+    assert verify_note(note, [VERIFIER, VERIFIER])
+
+
+# -- entries --------------------------------------------------------------------------------------
+
+
+def test_an_entry_time_keeps_milliseconds_and_reads_back_in_utc():
+    moment = datetime(2026, 11, 25, 11, 0, 0, 123999, tzinfo=timezone(timedelta(hours=1)))
+    assert format_time(moment) == "2026-11-25T10:00:00.123Z"
+    assert parse_time("2026-11-25T10:00:00.123Z") == datetime(
+        2026, 11, 25, 10, 0, 0, 123000, tzinfo=UTC
+    )
+
+
+def test_an_entry_reads_back_from_its_leaf_bytes_with_every_searchable_field():
+    entry = LogEntry(
+        time=datetime(2026, 11, 25, 10, 0, 0, 123000, tzinfo=UTC),
+        decision="disclosed",
+        reason="r",
+        exchange_id="x",
+        disclosure_id="d",
+        purpose="p",
+        legal_basis={"article": "a"},
+        consent_id="c",
+        sender=Sender("swt-denhelder", "actor", "role"),
+        recipient="zorg-noord",
+        subject="ab" * 32,
+        case_id="case",
+        fields=("f1", "f2"),
+        payload_sha256="00" * 32,
+        break_glass=True,
+        details={"k": 1},
+        trace={"trace_id": "t"},
+        processing_activity="urn:pa",
+        confidentiality="vertrouwelijk",
+        subject_system="urn:sys",
+    )
+    again = LogEntry.from_canonical(entry.canonical())
+    assert again == entry
+    assert json.loads(entry.canonical())["v"] == 1
+    bare = LogEntry(time=entry.time, decision="disclosed")
+    assert set(json.loads(bare.canonical())) == {
+        "v", "time", "decision", "reason", "exchange_id", "disclosure_id", "purpose",
+        "legal_basis", "consent_id", "sender", "recipient", "subject", "case_id", "fields",
+        "payload_sha256", "break_glass", "details",
+    }  # fmt: skip
+    assert LogEntry.from_canonical(bare.canonical()) == bare
+
+
+def test_an_entry_with_an_unknown_decision_or_a_naive_time_is_refused():
+    with pytest.raises(ValueError, match="decision"):
+        LogEntry(time=datetime(2026, 1, 1, tzinfo=UTC), decision="maybe")
+    with pytest.raises(ValueError, match="timezone-aware"):
+        LogEntry(time=datetime(2026, 1, 1), decision="disclosed")
+
+
+def test_the_canonical_form_is_sorted_compact_ascii():
+    assert canonical_json({"b": 1, "a": "é"}) == b'{"a":"\\u00e9","b":1}'
