@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from gateway.errors import InvalidRequest
 from gateway.policy.compiled import Undecided, compile_schema
+from gateway.policy.request import MAX_RECIPIENTS, CaseNetworkTarget, parse_exchange_request
 
 FORMATS = Draft202012Validator.FORMAT_CHECKER
 
@@ -183,3 +185,177 @@ def test_unique_items_over_non_strings_is_left_undecided():
     assert check is not None
     with pytest.raises(Undecided):
         check([1, 1.0])
+
+
+# -- the request's shape ---------------------------------------------------------------------------
+
+BSN = {"bsn": "999992351"}
+MELDCODE = {
+    "interest_served": "the safety of the child at home",
+    "no_other_way": True,
+    "consent_not_possible": "asking the parents would endanger the child",
+    "proportionate": True,
+    "minimal_information": True,
+}
+JUSTIFICATION = "Acute danger reported by the teacher today."
+
+
+def _request(**fields: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"purpose": "safety-report", "to": "zorg-noord", "subject": BSN}
+    for name, value in fields.items():
+        if value is None:
+            body.pop(name, None)
+        else:
+            body[name] = value
+    return body
+
+
+def test_a_request_naming_one_recipient_twice_sends_it_once_in_the_given_order():
+    parsed = parse_exchange_request(
+        _request(to=["zorg-noord", "swt-denhelder", "zorg-noord"]), payload_required=False
+    )
+    assert parsed.to == ("zorg-noord", "swt-denhelder")
+    assert parse_exchange_request(_request(), payload_required=False).to == ("zorg-noord",)
+
+
+def test_a_request_to_50_recipients_is_read_and_to_51_refused():
+    names = [f"partner-{n:02d}" for n in range(MAX_RECIPIENTS + 1)]
+    assert len(parse_exchange_request(_request(to=names[:50]), payload_required=False).to) == 50
+    with pytest.raises(InvalidRequest, match="more than 50"):
+        parse_exchange_request(_request(to=names), payload_required=False)
+
+
+@pytest.mark.parametrize(
+    "to",
+    [
+        [],
+        ["Zorg-Noord"],
+        ["z"],
+        ["zorg-noord", 7],
+        7,
+        {"case_network": "c-1", "x": 1},
+        {"case_network": 7},
+        {"case_network": "bad id!"},
+        {"partner": "zorg-noord"},
+    ],
+)
+def test_a_recipient_list_of_the_wrong_shape_is_refused(to: object):
+    with pytest.raises(InvalidRequest):
+        parse_exchange_request(_request(to=to), payload_required=False)
+
+
+def test_a_case_network_target_keeps_its_case_id():
+    parsed = parse_exchange_request(
+        _request(to={"case_network": "c.1_x-2"}), payload_required=False
+    )
+    assert parsed.to == CaseNetworkTarget("c.1_x-2")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("case_id", "bad id"),
+        ("case_id", "x" * 65),
+        ("case_id", 7),
+        ("in_reply_to", "ex_short"),
+        ("in_reply_to", "xx_12345678"),
+        ("in_reply_to", 7),
+    ],
+)
+def test_a_case_id_or_reply_reference_of_the_wrong_shape_is_refused(field: str, value: object):
+    with pytest.raises(InvalidRequest, match=field):
+        parse_exchange_request(_request(**{field: value}), payload_required=False)
+
+
+def test_a_case_id_and_reply_reference_of_the_right_shape_are_kept():
+    parsed = parse_exchange_request(
+        _request(case_id="x" * 64, in_reply_to="ex_12345678", payload={"a": 1}),
+        payload_required=True,
+    )
+    assert (parsed.case_id, parsed.in_reply_to, parsed.payload) == (
+        "x" * 64,
+        "ex_12345678",
+        {"a": 1},
+    )
+    assert parsed.purpose == "safety-report"
+    assert parsed.subject.value == BSN["bsn"]
+    bare = parse_exchange_request(_request(), payload_required=False)
+    assert (bare.case_id, bare.in_reply_to, bare.break_glass, bare.payload) == (None,) * 4
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _request(extra=1),
+        _request(purpose=None),
+        _request(to=None),
+        _request(subject=None),
+        _request(purpose=""),
+        _request(purpose="p" * 65),
+        _request(purpose=7),
+        _request(payload=[1]),
+        [1],
+    ],
+)
+def test_a_request_body_of_the_wrong_shape_is_refused(body: object):
+    with pytest.raises(InvalidRequest):
+        parse_exchange_request(body, payload_required=False)
+
+
+def test_a_message_without_a_payload_is_refused_where_one_is_required():
+    with pytest.raises(InvalidRequest, match="payload"):
+        parse_exchange_request(_request(), payload_required=True)
+    with pytest.raises(InvalidRequest, match="payload"):
+        parse_exchange_request(_request(payload=None), payload_required=True)
+    body = _request()
+    body["payload"] = None
+    with pytest.raises(InvalidRequest, match="payload"):
+        parse_exchange_request(body, payload_required=True)
+    assert parse_exchange_request(_request(purpose="p" * 64), payload_required=False)
+
+
+def test_break_glass_keeps_the_trimmed_answers_for_the_officers_review():
+    parsed = parse_exchange_request(
+        _request(break_glass={"justification": f"  {JUSTIFICATION}  ", "meldcode": MELDCODE}),
+        payload_required=False,
+    )
+    assert parsed.break_glass is not None
+    assert parsed.break_glass.to_json() == {"justification": JUSTIFICATION, "meldcode": MELDCODE}
+
+
+@pytest.mark.parametrize(
+    "break_glass",
+    [
+        {"justification": "x" * 19, "meldcode": MELDCODE},
+        {"justification": " " * 30, "meldcode": MELDCODE},
+        {"justification": "x" * 1001, "meldcode": MELDCODE},
+        {"justification": JUSTIFICATION, "meldcode": {**MELDCODE, "no_other_way": False}},
+        {"justification": JUSTIFICATION, "meldcode": {**MELDCODE, "proportionate": False}},
+        {"justification": JUSTIFICATION, "meldcode": {**MELDCODE, "minimal_information": False}},
+        {"justification": JUSTIFICATION, "meldcode": {**MELDCODE, "proportionate": "yes"}},
+        {"justification": JUSTIFICATION, "meldcode": {**MELDCODE, "interest_served": "x" * 9}},
+        {"justification": JUSTIFICATION, "meldcode": {**MELDCODE, "interest_served": "x" * 501}},
+        {"justification": JUSTIFICATION, "meldcode": {**MELDCODE, "consent_not_possible": 7}},
+        {"justification": JUSTIFICATION, "meldcode": {**MELDCODE, "extra": True}},
+        {"justification": JUSTIFICATION},
+        {"justification": JUSTIFICATION, "meldcode": MELDCODE, "extra": 1},
+        "because",
+    ],
+)
+def test_break_glass_that_fails_the_conflict_of_duties_test_is_refused(break_glass: object):
+    with pytest.raises(InvalidRequest):
+        parse_exchange_request(_request(break_glass=break_glass), payload_required=False)
+
+
+def test_break_glass_at_its_length_limits_is_read():
+    answers = {**MELDCODE, "interest_served": "x" * 10, "consent_not_possible": "y" * 500}
+    parsed = parse_exchange_request(
+        _request(break_glass={"justification": "j" * 20, "meldcode": answers}),
+        payload_required=False,
+    )
+    assert parsed.break_glass is not None
+    assert parsed.break_glass.justification == "j" * 20
+    parse_exchange_request(
+        _request(break_glass={"justification": "j" * 1000, "meldcode": MELDCODE}),
+        payload_required=False,
+    )
