@@ -13,9 +13,21 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from gateway.errors import InvalidRequest
+from gateway.errors import (
+    BreakGlassNotAllowed,
+    ConsentRequired,
+    InvalidRequest,
+    RecipientNotAllowed,
+    SenderNotAllowed,
+    UnknownPurpose,
+    UnknownRecipient,
+)
+from gateway.policy import decide
 from gateway.policy.compiled import Undecided, compile_schema
+from gateway.policy.decision import Caller, Decision
 from gateway.policy.request import MAX_RECIPIENTS, CaseNetworkTarget, parse_exchange_request
+from tests.conftest import ROLES, example
+from tests.test_properties import SETTLED, consent, world
 
 FORMATS = Draft202012Validator.FORMAT_CHECKER
 
@@ -359,3 +371,174 @@ def test_break_glass_at_its_length_limits_is_read():
         _request(break_glass={"justification": "j" * 1000, "meldcode": MELDCODE}),
         payload_required=False,
     )
+
+
+# -- the decision ----------------------------------------------------------------------------------
+
+SWT, ZORG, GI, SCHOOL, OFFICER = (
+    "swt-denhelder",
+    "zorg-noord",
+    "gi-noordholland",
+    "school-de-es",
+    "fg-denhelder",
+)
+
+
+def _decide(
+    purpose: str,
+    sender: str,
+    recipients: list[str],
+    *,
+    role: str | None = None,
+    consents: list[Any] | None = None,
+    fan_out: bool = False,
+    break_glass: dict[str, Any] | None = None,
+    payload: bool = True,
+) -> Decision:
+    catalogue, partners = world()
+    body: dict[str, Any] = {"purpose": purpose, "to": recipients or [SWT], "subject": BSN}
+    if payload:
+        body["payload"] = example(purpose)
+    if break_glass is not None:
+        body["break_glass"] = break_glass
+    parsed = parse_exchange_request(body, payload_required=False)
+    partner = partners.get(sender)
+    assert partner is not None
+    return decide(
+        parsed,
+        caller=Caller(partner, "actor-1", role or ROLES[sender]),
+        recipients=recipients,
+        fan_out=fan_out,
+        catalogue=catalogue,
+        partners=partners,
+        consents=consents or [],
+        now=SETTLED,
+    )
+
+
+def _covering(purpose: str, sender: str, recipient: str, consent_id: str = "cns-1") -> Any:
+    return consent(
+        consent_id,
+        purposes_=frozenset({purpose}),
+        senders=frozenset({sender}),
+        recipients=frozenset({recipient}),
+    )
+
+
+def test_a_school_sending_a_referral_only_social_teams_may_send_is_refused():
+    with pytest.raises(SenderNotAllowed, match="kind 'school'"):
+        _decide("referral", SCHOOL, [ZORG], role="intern_begeleider")
+
+
+def test_a_social_team_actor_in_a_role_the_purpose_does_not_name_is_refused():
+    with pytest.raises(SenderNotAllowed, match="actor role 'gezinsvoogd'"):
+        _decide("referral", SWT, [ZORG], role="gezinsvoogd")
+
+
+def test_an_unknown_purpose_is_refused_before_anything_else():
+    with pytest.raises(UnknownPurpose):
+        _decide("no-such-purpose", SWT, [ZORG], payload=False)
+
+
+def test_break_glass_on_a_purpose_that_does_not_allow_it_is_refused():
+    with pytest.raises(BreakGlassNotAllowed):
+        _decide(
+            "referral",
+            SWT,
+            [ZORG],
+            break_glass={"justification": JUSTIFICATION, "meldcode": MELDCODE},
+        )
+
+
+def test_break_glass_on_a_safety_report_discloses_on_the_break_glass_basis():
+    decision = _decide(
+        "safety-report",
+        SCHOOL,
+        [SWT],
+        break_glass={"justification": JUSTIFICATION, "meldcode": MELDCODE},
+    )
+    assert decision.break_glass is True
+    (outcome,) = decision.allowed
+    assert outcome.legal_basis is not None
+    assert outcome.legal_basis.type == "break_glass"
+    assert outcome.legal_basis.reference.endswith("(break-glass)")
+    assert outcome.consent_id is None
+
+
+def test_a_statutory_purpose_discloses_on_its_statute_without_a_consent():
+    decision = _decide("safety-report", SCHOOL, [SWT])
+    assert decision.break_glass is False
+    (outcome,) = decision.allowed
+    assert outcome.legal_basis == world()[0].get("safety-report").legal_basis  # type: ignore[union-attr]
+    assert outcome.consent_id is None
+    assert decision.refused == ()
+    assert decision.fields
+    assert all(isinstance(f, str) for f in decision.fields)
+
+
+def test_an_exchange_with_no_recipient_at_all_is_refused():
+    with pytest.raises(UnknownRecipient, match="no recipient"):
+        _decide("safety-report", SCHOOL, [])
+
+
+@pytest.mark.parametrize("recipient", [OFFICER, "no-such-partner"])
+def test_a_privacy_officer_or_an_unknown_partner_is_no_recipient(recipient: str):
+    with pytest.raises(UnknownRecipient):
+        _decide("safety-report", SCHOOL, [recipient])
+
+
+def test_a_partner_sending_to_itself_is_refused_even_when_its_kind_may_receive():
+    with pytest.raises(RecipientNotAllowed):
+        _decide("closure-notice", SWT, [SWT], consents=[_covering("closure-notice", SWT, SWT)])
+
+
+def test_a_recipient_of_a_kind_the_purpose_does_not_reach_is_refused():
+    with pytest.raises(RecipientNotAllowed):
+        _decide("safety-report", SCHOOL, [ZORG])
+
+
+def test_a_consent_purpose_without_a_covering_consent_is_refused_naming_what_is_missing():
+    with pytest.raises(ConsentRequired) as refused:
+        _decide("closure-notice", SWT, [SCHOOL], consents=[_covering("closure-notice", SWT, ZORG)])
+    missing = refused.value.extra["missing_consent"]
+    assert missing == {
+        "purpose": "closure-notice",
+        "from": SWT,
+        "to": SCHOOL,
+        "given_by": ["subject"],
+    }
+    assert refused.value.extra["recipient"] == SCHOOL
+    assert refused.value.extra["reasons"] == [
+        "consent cns-1: recipient 'school-de-es' (kind school) not in scope"
+    ]
+
+
+def test_a_covering_consent_is_the_basis_and_is_named():
+    decision = _decide(
+        "closure-notice", SWT, [SCHOOL], consents=[_covering("closure-notice", SWT, SCHOOL, "c-9")]
+    )
+    (outcome,) = decision.allowed
+    assert outcome.consent_id == "c-9"
+    assert outcome.legal_basis is not None
+    assert outcome.legal_basis.type == "consent"
+
+
+def test_a_fan_out_to_a_case_network_delivers_to_those_covered_and_reports_the_rest():
+    covered = _covering("closure-notice", SWT, SCHOOL)
+    decision = _decide("closure-notice", SWT, [ZORG, SCHOOL], consents=[covered], fan_out=True)
+    assert [o.recipient for o in decision.allowed] == [SCHOOL]
+    assert [o.recipient for o in decision.refused] == [ZORG]
+    assert isinstance(decision.refused[0].refusal, ConsentRequired)
+
+
+def test_a_direct_send_to_two_recipients_is_refused_whole_when_one_is_not_covered():
+    covered = _covering("closure-notice", SWT, SCHOOL)
+    with pytest.raises(ConsentRequired) as refused:
+        _decide("closure-notice", SWT, [SCHOOL, ZORG], consents=[covered])
+    assert refused.value.extra["recipient"] == ZORG
+
+
+def test_a_fan_out_where_every_recipient_is_refused_raises_the_first_refusal():
+    with pytest.raises(ConsentRequired) as refused:
+        _decide("closure-notice", SWT, [ZORG, SCHOOL], fan_out=True)
+    assert refused.value.extra["recipient"] == ZORG
