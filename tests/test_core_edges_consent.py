@@ -6,10 +6,19 @@ mutation testing (`make mutate`, docs/mutation-testing.md) showed the suite let 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from consent import (
+    ConsentRecord,
+    Evidence,
+    Giver,
+    explain_missing,
+    find_covering_consent,
+    status,
+    withdraw,
+)
 from consent.age import age_band, age_on, required_givers
 
 
@@ -50,3 +59,200 @@ def test_the_age_bands_change_exactly_at_12_and_16(age: int, band: str, givers: 
 def test_a_negative_age_is_refused():
     with pytest.raises(ValueError, match="negative"):
         required_givers(-1)
+
+
+# -- which consent covers, and what a refusal says --------------------------------------------------
+
+PSEUDONYM = "ab" * 32
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+SUBJECT = Giver(role="subject")
+CUSTODIAN = Giver(role="custodian")
+EXCHANGE = {
+    "purpose": "closure-notice",
+    "sender": "swt-noord",
+    "recipient": "school-de-es",
+    "recipient_kind": "school",
+}
+
+
+def _record(**overrides: object) -> ConsentRecord:
+    fields: dict[str, object] = {
+        "consent_id": "cns-1",
+        "subject": PSEUDONYM,
+        "birth_date": date(1990, 1, 1),
+        "given_by": (SUBJECT,),
+        "purposes": frozenset({"closure-notice"}),
+        "senders": frozenset({"swt-noord"}),
+        "recipients": frozenset({"school-de-es"}),
+        "valid_from": date(2026, 1, 1),
+        "valid_until": None,
+        "evidence": Evidence(method="written", reference="dossier 2026-17"),
+        "recorded_by": "swt-noord",
+        "recorded_at": datetime(2026, 1, 1, 9, 0, tzinfo=UTC),
+        "withdrawn_at": None,
+    }
+    fields.update(overrides)
+    return ConsentRecord(**fields)  # type: ignore[arg-type]
+
+
+def _covering(records: list[ConsentRecord], on: datetime = NOW, **overrides: str) -> object:
+    return find_covering_consent(records, **{**EXCHANGE, **overrides}, on=on)  # type: ignore[arg-type]
+
+
+def test_the_most_recently_recorded_of_two_covering_consents_is_the_basis():
+    older = _record(consent_id="cns-b", recorded_at=datetime(2026, 1, 1, 9, tzinfo=UTC))
+    newer = _record(consent_id="cns-a", recorded_at=datetime(2026, 2, 1, 9, tzinfo=UTC))
+    assert _covering([older, newer]) is newer
+    assert _covering([newer, older]) is newer
+
+
+def test_of_two_consents_recorded_at_the_same_moment_the_greatest_id_is_the_basis():
+    one, two = _record(consent_id="cns-1"), _record(consent_id="cns-2")
+    assert _covering([two, one]) is two
+    assert _covering([one, two]) is two
+
+
+def test_a_consent_naming_the_recipients_kind_covers_every_partner_of_that_kind_only():
+    record = _record(recipients=frozenset({"kind:school"}))
+    assert _covering([record]) is record
+    assert _covering([record], recipient="zorg-noord", recipient_kind="care_provider") is None
+
+
+def test_a_consent_is_withdrawn_from_the_moment_of_withdrawal_not_a_moment_later():
+    record = _record(withdrawn_at=NOW)
+    assert status(record, NOW) == "withdrawn"
+    assert status(record, NOW - timedelta(microseconds=1)) == "active"
+    assert _covering([record]) is None
+    assert _covering([record], on=NOW - timedelta(seconds=1)) is record
+
+
+def test_a_consent_ends_on_its_exclusive_last_day_and_starts_on_its_first():
+    record = _record(valid_from=date(2026, 11, 20), valid_until=date(2026, 11, 25))
+    assert status(record, NOW) == "expired"
+    assert status(record, NOW - timedelta(days=1)) == "active"
+    assert status(record, datetime(2026, 11, 20, 0, 0, tzinfo=UTC)) == "active"
+    assert status(record, datetime(2026, 11, 19, 23, 59, tzinfo=UTC)) == "pending"
+
+
+def test_a_withdrawal_outranks_expiry_and_expiry_outranks_pending():
+    record = _record(
+        valid_from=date(2026, 11, 20), valid_until=date(2026, 11, 21), withdrawn_at=NOW
+    )
+    assert status(record, NOW) == "withdrawn"
+
+
+def test_withdrawing_twice_keeps_the_first_moment_and_a_later_one_replaces_a_future_one():
+    once = withdraw(_record(), now=NOW)
+    assert once.withdrawn_at == NOW
+    assert withdraw(once, now=NOW + timedelta(days=1)).withdrawn_at == NOW
+    scheduled = _record(withdrawn_at=NOW + timedelta(days=1))
+    assert withdraw(scheduled, now=NOW).withdrawn_at == NOW
+
+
+def test_a_consent_given_by_the_custodian_stops_covering_on_the_childs_12th_birthday():
+    record = _record(
+        birth_date=date(2014, 11, 25), given_by=(CUSTODIAN,), recorded_at=NOW - timedelta(days=30)
+    )
+    assert _covering([record], on=NOW - timedelta(days=1)) is record
+    assert _covering([record]) is None
+    missing = explain_missing([record], **EXCHANGE, on=NOW)  # type: ignore[arg-type]
+    assert missing.given_by == ("subject", "custodian")
+    assert missing.reasons == (
+        "consent cns-1: givers no longer sufficient because the subject turned 12: "
+        "the subject must consent too",
+    )
+
+
+def test_a_child_consenting_alone_at_16_suffices_and_at_15_does_not():
+    record = _record(birth_date=date(2010, 11, 25), given_by=(SUBJECT,), recorded_at=NOW)
+    assert _covering([record]) is record
+    assert _covering([record], on=NOW - timedelta(days=1)) is None
+    early = _record(
+        birth_date=date(2010, 11, 25), given_by=(SUBJECT,), recorded_at=NOW - timedelta(days=3)
+    )
+    missing = explain_missing([early], **EXCHANGE, on=NOW - timedelta(days=1))  # type: ignore[arg-type]
+    assert missing.reasons == (
+        "consent cns-1: givers not sufficient for a subject aged 12 to 15: "
+        "a custodian (gezagsdrager) must consent too",
+    )
+
+
+def test_a_consent_without_a_birth_date_is_held_to_the_birth_date_another_record_knows():
+    child = _record(
+        consent_id="cns-2",
+        birth_date=date(2018, 1, 1),
+        given_by=(CUSTODIAN,),
+        purposes=frozenset({"referral"}),
+    )
+    adult_claim = _record(consent_id="cns-1", birth_date=None, given_by=(SUBJECT,))
+    assert _covering([adult_claim]) is adult_claim  # alone, the subject's own consent stands
+    assert _covering([adult_claim, child]) is None
+    missing = explain_missing([adult_claim, child], **EXCHANGE, on=NOW)  # type: ignore[arg-type]
+    assert missing.given_by == ("custodian",)
+
+
+def test_without_any_known_birth_date_the_refusal_asks_for_the_subject_or_the_custodians():
+    missing = explain_missing([], **EXCHANGE, on=NOW)  # type: ignore[arg-type]
+    assert missing.given_by == ("subject_or_custodian",)
+    assert missing.reasons == ()
+    assert missing.explanation().endswith("No consent is recorded for this subject.")
+    error = missing.to_error()
+    assert "the custodians as the age rules require" in error.how_to_fix
+    assert error.extra["missing_consent"] == {
+        "purpose": "closure-notice",
+        "from": "swt-noord",
+        "to": "school-de-es",
+        "given_by": ["subject_or_custodian"],
+    }
+    hinted = explain_missing([], **EXCHANGE, on=NOW, birth_date_hint=date(2020, 1, 1))  # type: ignore[arg-type]
+    assert hinted.given_by == ("custodian",)
+    unborn = explain_missing([], **EXCHANGE, on=NOW, birth_date_hint=date(2027, 1, 1))  # type: ignore[arg-type]
+    assert unborn.given_by == ("subject_or_custodian",)
+
+
+def test_a_refusal_lists_every_gap_of_every_record_in_order():
+    records = [
+        _record(
+            consent_id="cns-2",
+            recorded_at=datetime(2026, 3, 1, tzinfo=UTC),
+            purposes=frozenset({"referral"}),
+            senders=frozenset({"zorg-noord"}),
+        ),
+        _record(
+            consent_id="cns-1",
+            withdrawn_at=datetime(2026, 6, 1, 8, tzinfo=UTC),
+            recipients=frozenset({"kind:care_provider"}),
+        ),
+        _record(
+            consent_id="cns-3",
+            recorded_at=datetime(2026, 4, 1, tzinfo=UTC),
+            valid_until=date(2026, 5, 1),
+        ),
+        _record(
+            consent_id="cns-4",
+            recorded_at=datetime(2026, 4, 2, tzinfo=UTC),
+            valid_from=date(2027, 1, 1),
+        ),
+    ]
+    missing = explain_missing(records, **EXCHANGE, on=NOW)  # type: ignore[arg-type]
+    assert missing.reasons == (
+        "consent cns-1: withdrawn on 2026-06-01",
+        "consent cns-1: recipient 'school-de-es' (kind school) not in scope",
+        "consent cns-2: purpose 'closure-notice' not in scope",
+        "consent cns-2: sender 'swt-noord' not in scope",
+        "consent cns-3: expired on 2026-05-01",
+        "consent cns-4: not valid before 2027-01-01",
+    )
+    assert missing.explanation() == (
+        "No active consent covers purpose 'closure-notice' from 'swt-noord' to 'school-de-es' "
+        "for this subject. " + " ".join(f"{r}." for r in missing.reasons)
+    )
+    assert missing.given_by == ("subject",)
+    error = missing.to_error()
+    assert error.code == "consent_required"
+    assert "given by the subject for purpose 'closure-notice'" in error.how_to_fix
+
+
+def test_records_of_two_subjects_are_never_weighed_together():
+    with pytest.raises(ValueError, match="more than one subject"):
+        _covering([_record(), _record(subject="cd" * 32)])
