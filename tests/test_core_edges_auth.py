@@ -29,6 +29,13 @@ from gateway.auth import (
     parse_jwks,
     verify_client_assertion,
 )
+from gateway.auth._encoding import (
+    b64url_decode,
+    b64url_encode,
+    compact_json,
+    is_clean_text,
+    strict_json_object,
+)
 from gateway.auth.tokens import TOKEN_PREFIX, AccessTokenIssuer
 from gateway.client import generate_partner_jwks
 from gateway.errors import InvalidToken
@@ -493,3 +500,47 @@ def test_a_token_with_a_valid_mac_over_claims_of_the_wrong_types_is_refused():
         mac = hmac.new(key, (TOKEN_PREFIX + payload).encode(), hashlib.sha256).digest()
         with pytest.raises(InvalidToken, match="malformed"):
             _issuer().verify(f"{TOKEN_PREFIX}{payload}.{_b64(mac)}", now=NOW)
+
+
+# -- strict encodings ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["QQ==", "QQ=", "Q", "QR", "Q+", "Q/", "Q Q", "QQ\n"])
+def test_base64url_with_padding_foreign_letters_or_non_canonical_trailing_bits_is_refused(
+    text: str,
+):
+    with pytest.raises(ValueError, match="base64url"):
+        b64url_decode(text)
+
+
+def test_base64url_reads_back_what_it_wrote_for_every_length():
+    for length in range(6):
+        data = bytes(range(250, 250 + length % 6))
+        assert b64url_decode(b64url_encode(data)) == data
+    assert b64url_decode("") == b""
+    assert b64url_encode(b"\xfb\xff") == "-_8"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b'{"a":1,"a":2}', b'{"a":NaN}', b'{"a":Infinity}', b"[1]", b'"x"', b"\xff", b"[" * 100_000],
+)
+def test_json_with_duplicate_members_nan_or_not_an_object_is_refused(data: bytes):
+    with pytest.raises(ValueError, match="JSON object"):
+        strict_json_object(data)
+
+
+def test_strict_json_keeps_nested_objects_and_compact_json_sorts_keys():
+    assert strict_json_object(b'{"b":{"c":1},"a":"\xc3\xa9"}') == {"b": {"c": 1}, "a": "é"}
+    assert compact_json({"b": 1, "a": "é"}) == '{"a":"é","b":1}'.encode()
+    with pytest.raises(ValueError, match="JSON compliant"):
+        compact_json({"a": float("nan")})
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "a\nb", "a\x7fb", "a\ud800b", "a\x85b"])
+def test_text_with_a_control_character_or_a_lone_surrogate_is_not_clean(text: str):
+    assert not is_clean_text(text)
+
+
+def test_text_with_spaces_and_accents_is_clean():
+    assert is_clean_text("Jan de Vries-Émile 17")
