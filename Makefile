@@ -53,7 +53,7 @@ $(VENV)/.installed-mutate: pyproject.toml | $(BIN)/python
 
 # One mutmut session per module of the security core (docs/mutation-testing.md), each under a
 # time limit; MUTATE_MODULES=... runs some of them. The store's session mutates use_jti only.
-MUTATE_MODULES ?= subject log auth replay policy consent
+MUTATE_MODULES ?= subject replay auth log policy consent
 MUTATE_TIMEOUT ?= 3600
 MUTATE_JOBS    ?= 2
 mutate_subject := gateway.subject.*

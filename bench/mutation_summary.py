@@ -20,9 +20,9 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "mutation-testing.md"
 # The Makefile's sessions, in its order: a module's name and the mutants it runs.
 MODULES: tuple[tuple[str, str], ...] = (
     ("subject", "gateway.subject.*"),
-    ("log", "gateway.log.*"),
-    ("auth", "gateway.auth.*"),
     ("replay", "gateway.store.*use_jti__mutmut_*"),
+    ("auth", "gateway.auth.*"),
+    ("log", "gateway.log.*"),
     ("policy", "gateway.policy.*"),
     ("consent", "consent.*"),
 )
