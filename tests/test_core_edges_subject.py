@@ -255,3 +255,38 @@ def test_a_pupil_number_is_refused_for_each_purpose_outside_its_list_and_names_t
     assert "closure-notice, safety-report" in refused.value.message
     assert "The catalogue accepts it for: information-request." in refused.value.how_to_fix
     require_accepted(Subject("bsn", BSN_CHILD), ["safety-report"], {})
+
+
+def test_a_system_without_an_english_title_is_named_by_its_uri():
+    untitled = IdentifierSystem(system=LOCAL, title={"nl": "Leerling"}, pattern=re.compile("^X$"))
+    with pytest.raises(InvalidSubject) as refused:
+        untitled.validate("Y")
+    assert refused.value.message == f"subject.identifier.value is not a valid {LOCAL} ({LOCAL})"
+
+
+def test_the_hint_says_exactly_which_subject_forms_this_gateway_takes():
+    with pytest.raises(InvalidRequest) as bsn_only:
+        parse_subject({"name": "x"}, {})
+    assert bsn_only.value.message == (
+        "'subject' must be an object with exactly one field: 'bsn', or 'identifier' "
+        '(an object {"system", "value"})'
+    )
+    assert (
+        bsn_only.value.how_to_fix == 'This gateway accepts a subject only as {"bsn": "<9 digits>"}.'
+    )
+    with pytest.raises(InvalidRequest) as both:
+        parse_subject({"name": "x"}, SYSTEMS)
+    assert both.value.how_to_fix == (
+        'Give {"bsn": "<9 digits>"}, or {"identifier": {"system", "value"}} with one of the '
+        f"identifier systems of the catalogue: {ONDERWIJSNUMMER_SYSTEM}, {LOCAL}."
+    )
+
+
+@pytest.mark.parametrize("system", [["urn:example:pupil"], {"a": 1}, 7, None])
+def test_an_identifier_system_that_is_not_a_string_is_refused_without_naming_it(system: object):
+    with pytest.raises(InvalidSubject) as refused:
+        parse_subject({"identifier": {"system": system, "value": "X"}}, SYSTEMS)
+    assert (
+        refused.value.message
+        == "subject.identifier.system is not an identifier system of this gateway"
+    )
