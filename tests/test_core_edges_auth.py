@@ -544,3 +544,123 @@ def test_text_with_a_control_character_or_a_lone_surrogate_is_not_clean(text: st
 
 def test_text_with_spaces_and_accents_is_clean():
     assert is_clean_text("Jan de Vries-Émile 17")
+
+
+# -- what mutation testing still found -------------------------------------------------------------
+
+
+def test_a_rejection_carries_its_reason_as_its_text():
+    rejected = AssertionRejected("key_expired")
+    assert rejected.reason == "key_expired"
+    assert str(rejected) == "key_expired"
+
+
+def _rsa_jwk(exponent: int) -> dict[str, Any]:
+    jwk = _public("RSA-2048")
+    jwk["e"] = _b64(exponent.to_bytes((exponent.bit_length() + 7) // 8 or 1, "big"))
+    return jwk
+
+
+@pytest.mark.parametrize("exponent", [3, 5, 65537])
+def test_an_rsa_key_with_an_odd_exponent_of_at_least_3_is_registered(exponent: int):
+    keys = parse_jwks({"keys": [_rsa_jwk(exponent)]}, source="rsa.jwks.json")
+    assert keys.signing[0].alg_allowed == frozenset({"PS256", "RS256"})
+
+
+@pytest.mark.parametrize("exponent", [1, 2, 4, 65536])
+def test_an_rsa_key_with_an_even_exponent_or_one_below_3_is_refused(exponent: int):
+    with pytest.raises(JwksError, match="exponent must be odd"):
+        parse_jwks({"keys": [_rsa_jwk(exponent)]}, source="rsa.jwks.json")
+
+
+@pytest.mark.parametrize("member", ["n", "e"])
+def test_a_jwks_error_names_the_file_the_key_and_the_member(member: str):
+    jwk = _public("RSA-2048")
+    jwk[member] = "not base64url!"
+    with pytest.raises(JwksError) as refused:
+        parse_jwks({"keys": [jwk]}, source="partner.jwks.json")
+    kid = jwk["kid"]
+    assert (refused.value.source, refused.value.kid) == ("partner.jwks.json", kid)
+    assert refused.value.problem == f"member {member!r} is not unpadded base64url"
+    assert (
+        str(refused.value)
+        == f"partner.jwks.json: key {kid!r}: member {member!r} is not unpadded base64url"
+    )
+
+
+def test_a_jwks_error_without_a_key_names_only_the_file():
+    with pytest.raises(JwksError) as refused:
+        parse_jwks({"keys": "none"}, source="partner.jwks.json")
+    assert refused.value.kid is None
+    assert str(refused.value).startswith("partner.jwks.json: a JWKS must be")
+
+
+def test_an_encryption_key_of_31_bytes_is_refused_as_a_jwks_error_naming_the_key():
+    jwk = {
+        "kty": "OKP",
+        "crv": "X25519",
+        "use": "enc",
+        "kid": "enc-1",
+        "x": _b64(bytes(range(1, 32))),
+    }
+    with pytest.raises(JwksError) as refused:
+        parse_jwks({"keys": [jwk]}, source="enc.jwks.json")
+    assert (refused.value.source, refused.value.kid) == ("enc.jwks.json", "enc-1")
+    assert refused.value.problem == "member 'x' must be 32 bytes, not 31"
+
+
+def test_an_access_token_issuer_by_default_gives_tokens_of_300_seconds_with_22_character_ids():
+    issuer = AccessTokenIssuer(bytes(range(32)))
+    issued = issuer.issue(
+        partner_id=PARTNER, partner_kind="k", kid="k1", actor_id="a", actor_role="r", now=NOW
+    )
+    assert issued.expires_in == 300
+    claims = issuer.verify(issued.access_token, now=NOW)
+    assert claims.expires_at - claims.issued_at == timedelta(seconds=300)
+    assert len(claims.token_id) == 22  # 16 random bytes, base64url
+
+
+@pytest.mark.parametrize("token", [123, None, ["gwat1.a.b"], b"gwat1.a.b"])
+def test_an_access_token_that_is_not_a_string_is_refused_not_a_crash(token: object):
+    with pytest.raises(InvalidToken):
+        _issuer().verify(token, now=NOW)  # type: ignore[arg-type]
+
+
+def test_an_access_token_with_a_dot_in_its_mac_part_is_malformed():
+    token = _token(_issuer())
+    with pytest.raises(InvalidToken, match="malformed"):
+        _issuer().verify(token + ".x", now=NOW)
+
+
+def _token_of_length(issuer: AccessTokenIssuer, length: int) -> str:
+    for size in range(2000, 3200):
+        token = issuer.issue(
+            partner_id=PARTNER,
+            partner_kind="k",
+            kid="k1",
+            actor_id="a" * size,
+            actor_role="r",
+            now=NOW,
+        ).access_token
+        if len(token) == length:
+            return token
+    raise AssertionError(f"no token of length {length}")
+
+
+def test_an_access_token_of_exactly_4096_characters_is_read_and_a_longer_one_refused():
+    issuer = _issuer()
+    assert issuer.verify(_token_of_length(issuer, 4096), now=NOW).partner_id == PARTNER
+    with pytest.raises(InvalidToken, match="malformed"):
+        issuer.verify(_token_of_length(issuer, 4097), now=NOW)
+
+
+def test_the_issuer_remembers_the_1024_most_recently_first_seen_tokens_and_forgets_the_oldest():
+    issuer = _issuer()
+    tokens = [_token(issuer) for _ in range(1025)]
+    for token in tokens:
+        issuer.verify(token, now=NOW)
+    remembered = issuer._verified  # the memory the module docstring bounds
+    assert len(remembered) == 1024
+    assert tokens[0] not in remembered
+    assert tokens[1] in remembered
+    assert tokens[-1] in remembered
