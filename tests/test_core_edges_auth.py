@@ -664,3 +664,18 @@ def test_the_issuer_remembers_the_1024_most_recently_first_seen_tokens_and_forge
     assert tokens[0] not in remembered
     assert tokens[1] in remembered
     assert tokens[-1] in remembered
+
+
+def test_an_assertion_with_fractional_seconds_in_its_times_is_accepted():
+    verified = _verify(_assertion(iat=T + 0.5, exp=T + 60.25))
+    assert verified.expires_at == NOW + timedelta(seconds=60.25)
+
+
+def test_a_time_claim_just_past_1e11_seconds_is_refused_as_no_sane_time():
+    _refused(_assertion(exp=100_000_000_001), "invalid_claim:exp")
+    _refused(_assertion(iat=-100_000_000_001), "invalid_claim:iat")
+
+
+def test_a_jti_of_exclamation_marks_and_tildes_the_ends_of_visible_ascii_is_accepted():
+    assert _verify(_assertion(jti="!" * 8)).jti == "!" * 8
+    assert _verify(_assertion(jti="~" * 8)).jti == "~" * 8
