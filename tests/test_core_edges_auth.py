@@ -679,3 +679,29 @@ def test_a_time_claim_just_past_1e11_seconds_is_refused_as_no_sane_time():
 def test_a_jti_of_exclamation_marks_and_tildes_the_ends_of_visible_ascii_is_accepted():
     assert _verify(_assertion(jti="!" * 8)).jti == "!" * 8
     assert _verify(_assertion(jti="~" * 8)).jti == "~" * 8
+
+
+@pytest.mark.parametrize("member", ["x", "y"])
+def test_a_p256_key_with_a_31_byte_coordinate_is_refused_naming_the_member(member: str):
+    jwk = _public("P-256")
+    jwk[member] = _b64(base64.urlsafe_b64decode(jwk[member] + "==")[1:])
+    with pytest.raises(JwksError) as refused:
+        parse_jwks({"keys": [jwk]}, source="ec.jwks.json")
+    assert (refused.value.source, refused.value.kid) == ("ec.jwks.json", jwk["kid"])
+    assert refused.value.problem == f"member {member!r} must be 32 bytes, not 31"
+
+
+@pytest.mark.parametrize("member", ["nbf", "exp"])
+def test_a_key_window_that_is_no_number_is_refused_naming_the_file_and_key(member: str):
+    jwk = _public("Ed25519")
+    jwk[member] = "tomorrow"
+    with pytest.raises(JwksError) as refused:
+        parse_jwks({"keys": [jwk]}, source="window.jwks.json")
+    assert (refused.value.source, refused.value.kid) == ("window.jwks.json", jwk["kid"])
+
+
+def test_a_registered_kid_of_exactly_128_characters_is_accepted():
+    jwk = _public("Ed25519")
+    jwk["kid"] = "k" * 128
+    registry = {PARTNER: parse_jwks({"keys": [jwk]}, source="x")}.get
+    assert _verify(_assertion(header={"kid": "k" * 128}), registry=registry).kid == "k" * 128
