@@ -261,3 +261,39 @@ def test_an_entry_with_an_unknown_decision_or_a_naive_time_is_refused():
 
 def test_the_canonical_form_is_sorted_compact_ascii():
     assert canonical_json({"b": 1, "a": "é"}) == b'{"a":"\\u00e9","b":1}'
+
+
+# -- what a failed proof says -----------------------------------------------------------------------
+
+
+def test_a_failed_inclusion_proof_says_which_check_failed():
+    proof = inclusion_proof(3, LEAVES)
+    with pytest.raises(ProofError, match=r"^the proof does not lead to the expected root$"):
+        verify_inclusion(_flip(LEAVES[3]), 3, 13, proof, ROOT)
+    with pytest.raises(ProofError, match=r"^the leaf hash has 31 bytes, not 32$"):
+        verify_inclusion(LEAVES[3][:31], 3, 13, proof, ROOT)
+    with pytest.raises(ProofError, match=r"^proof element 1 has 33 bytes, not 32$"):
+        verify_inclusion(LEAVES[3], 3, 13, [proof[0], proof[1] + b"x", *proof[2:]], ROOT)
+    with pytest.raises(ProofError, match=r"^leaf index 0 is not in a tree of size 0$"):
+        verify_inclusion(LEAVES[0], 0, 0, [], ROOT)
+    with pytest.raises(ProofError, match=r"^negative leaf index -1 or tree size 13$"):
+        verify_inclusion(LEAVES[0], -1, 13, proof, ROOT)
+
+
+def test_a_failed_consistency_proof_says_which_check_failed():
+    old = root_from_leaf_hashes(LEAVES[:6])
+    proof = consistency_proof(6, 13, LEAVES)
+    with pytest.raises(ProofError, match=r"^the proof does not lead to the first root$"):
+        verify_consistency(6, 13, _flip(old), ROOT, proof)
+    with pytest.raises(ProofError, match=r"^the proof does not lead to the second root$"):
+        verify_consistency(6, 13, old, _flip(ROOT), proof)
+    with pytest.raises(
+        ProofError, match=r"^the proof does not lead to the same root for the same size$"
+    ):
+        verify_consistency(13, 13, _flip(ROOT), ROOT, [])
+    with pytest.raises(ProofError, match=r"^proof element 0 has 31 bytes, not 32$"):
+        verify_consistency(6, 13, old, ROOT, [proof[0][:31], *proof[1:]])
+    with pytest.raises(ProofError, match=r"^negative tree size -1 or 13$"):
+        verify_consistency(-1, 13, old, ROOT, proof)
+    with pytest.raises(ProofError, match=r"^negative tree size 6 or -1$"):
+        verify_consistency(6, -1, old, ROOT, proof)
