@@ -8,12 +8,14 @@ a size off by one, a one-bit change in a leaf that verification does not see.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from gateway.log import verify
 from gateway.log.checkpoint import (
     Checkpoint,
     CheckpointError,
@@ -37,6 +39,19 @@ from gateway.log.merkle import (
     root_from_leaf_hashes,
     verify_consistency,
     verify_inclusion,
+)
+from gateway.log.verify import LogTampered, verify_log
+from gateway.store.base import StoredCheckpoint
+from tests.storage_fixtures import storage_backend_fixture  # noqa: F401
+from tests.test_verify_batch import (  # the signed log and the tampering helpers
+    ORIGIN as LOG_ORIGIN,
+)
+from tests.test_verify_batch import (
+    T0,
+    Backend,
+    _entry,
+    _signed_log,
+    _sql,
 )
 
 LEAVES = [leaf_hash(f"entry {n}".encode()) for n in range(13)]
@@ -297,3 +312,164 @@ def test_a_failed_consistency_proof_says_which_check_failed():
         verify_consistency(-1, 13, old, ROOT, proof)
     with pytest.raises(ProofError, match=r"^negative tree size 6 or -1$"):
         verify_consistency(6, -1, old, ROOT, proof)
+
+
+# -- signed notes at their limits ------------------------------------------------------------------
+
+
+def _stranger_line(n: int, blob_size: int = 68) -> str:
+    return f"— stranger-{n} {base64.b64encode(bytes(blob_size)).decode()}\n"
+
+
+def test_a_note_with_100_signatures_is_read_and_one_with_101_refused():
+    note = sign_checkpoint(Checkpoint(ORIGIN, 13, ROOT), SIGNER)
+    hundred = note + "".join(_stranger_line(n) for n in range(99))
+    assert verify_note(hundred, [VERIFIER]) == Checkpoint(ORIGIN, 13, ROOT).body()
+    with pytest.raises(NoteError, match="too many signatures"):
+        verify_note(hundred + _stranger_line(99), [VERIFIER])
+
+
+def test_a_note_of_exactly_one_mebibyte_is_read_and_one_byte_more_refused():
+    def note_with(padding: int) -> str:
+        return sign_checkpoint(Checkpoint(ORIGIN, 13, ROOT, ("x" * padding,)), SIGNER)
+
+    base = len(note_with(1).encode())
+    exact = note_with(1 + (1 << 20) - base)
+    assert len(exact.encode()) == 1 << 20
+    assert verify_note(exact, [VERIFIER])
+    with pytest.raises(NoteError, match="too large"):
+        verify_note(note_with(2 + (1 << 20) - base), [VERIFIER])
+
+
+def test_an_untrusted_signature_of_just_a_key_id_and_one_byte_is_skipped_not_refused():
+    note = sign_checkpoint(Checkpoint(ORIGIN, 13, ROOT), SIGNER)
+    assert verify_note(note + _stranger_line(1, blob_size=5), [VERIFIER])
+    with pytest.raises(NoteError, match="holds a key id and signature bytes"):
+        verify_note(note + _stranger_line(1, blob_size=4), [VERIFIER])
+
+
+def test_a_malformed_signature_line_says_what_is_wrong():
+    note = sign_checkpoint(Checkpoint(ORIGIN, 13, ROOT), SIGNER)
+    with pytest.raises(NoteError, match=r"^a signature line is '— <key name> <base64 signature>'$"):
+        verify_note(note + "— stranger \n", [VERIFIER])
+    with pytest.raises(NoteError, match=r"^a signature is not valid base64$"):
+        verify_note(note + "— stranger !!!!\n", [VERIFIER])
+    with pytest.raises(CheckpointError, match=r"^the root hash line is not valid base64$"):
+        parse_checkpoint_body(f"{ORIGIN}\n13\n!!!!\n")
+
+
+# -- verifying the stored log ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def log_signer() -> NoteSigner:
+    return NoteSigner(LOG_ORIGIN, Ed25519PrivateKey.generate())
+
+
+@pytest.fixture
+def log_verifiers(log_signer: NoteSigner) -> list[NoteVerifier]:
+    return [parse_verifier_key(verifier_key(LOG_ORIGIN, log_signer.private_key.public_key()))]
+
+
+@pytest.fixture(autouse=True)
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches of 6 cut across the checkpoints at every 8 entries, as in test_verify_batch."""
+    monkeypatch.setattr(verify, "BATCH", 6)
+
+
+async def test_a_checkpoint_row_whose_root_was_changed_but_not_its_size_is_caught(
+    storage_backend: Backend, log_signer: NoteSigner, log_verifiers: list[NoteVerifier]
+) -> None:
+    storage = await storage_backend.open()
+    await _signed_log(storage, log_signer)
+    await _sql(
+        storage_backend,
+        "UPDATE checkpoints SET root_hash = ? WHERE size = 16",
+        "UPDATE checkpoints SET root_hash = $1 WHERE size = 16",
+        bytes(32),
+    )
+    with pytest.raises(LogTampered, match="differs from its signed note") as caught:
+        await verify_log(storage, log_verifiers, LOG_ORIGIN)
+    assert caught.value.index == 16
+
+
+async def test_a_log_without_checkpoints_verifies_as_unsigned(
+    storage_backend: Backend, log_verifiers: list[NoteVerifier]
+) -> None:
+    storage = await storage_backend.open()
+    report = await verify_log(storage, log_verifiers, LOG_ORIGIN)
+    assert (report.entries, report.checkpoints, report.signed_size) == (0, 0, 0)
+    await storage.append_log([_entry(n) for n in range(3)])
+    report = await verify_log(storage, log_verifiers, LOG_ORIGIN)
+    assert (report.entries, report.checkpoints, report.signed_size) == (3, 0, 0)
+
+
+async def test_a_signed_checkpoint_of_the_empty_log_with_a_wrong_root_is_caught(
+    storage_backend: Backend, log_signer: NoteSigner, log_verifiers: list[NoteVerifier]
+) -> None:
+    storage = await storage_backend.open()
+    wrong = bytes(32)
+    note = sign_checkpoint(Checkpoint(LOG_ORIGIN, 0, wrong), log_signer)
+    await storage.store_tree([], StoredCheckpoint(0, wrong, note, T0))
+    with pytest.raises(LogTampered, match="empty log has a wrong root") as caught:
+        await verify_log(storage, log_verifiers, LOG_ORIGIN)
+    assert caught.value.index == 0
+
+
+async def test_a_leaf_edited_with_its_hash_before_the_first_signed_size_is_placed_from_index_0(
+    storage_backend: Backend, log_signer: NoteSigner, log_verifiers: list[NoteVerifier]
+) -> None:
+    storage = await storage_backend.open()
+    leaves = await _signed_log(storage, log_signer)
+    forged = leaves[3].replace(b"zorg-noord", b"school-de-es")
+    await _sql(
+        storage_backend,
+        "UPDATE log_entries SET leaf = ? WHERE idx = 3",
+        "UPDATE log_entries SET leaf = $1 WHERE idx = 3",
+        forged,
+    )
+    await _sql(
+        storage_backend,
+        "UPDATE tree_nodes SET hash = ? WHERE level = 0 AND idx = 3",
+        "UPDATE tree_nodes SET hash = $1 WHERE level = 0 AND idx = 3",
+        hashlib.sha256(b"\x00" + forged).digest(),
+    )
+    with pytest.raises(LogTampered) as caught:
+        await verify_log(storage, log_verifiers, LOG_ORIGIN)
+    assert caught.value.index == 0
+    assert "[0, 8)" in caught.value.problem
+
+
+@pytest.mark.parametrize("index", [9, 15])
+async def test_a_row_deleted_from_the_middle_of_a_batch_is_reported_at_its_own_index(
+    storage_backend: Backend, log_signer: NoteSigner, log_verifiers: list[NoteVerifier], index: int
+) -> None:
+    storage = await storage_backend.open()
+    await _signed_log(storage, log_signer)
+    await _sql(
+        storage_backend,
+        "DELETE FROM log_entries WHERE idx = ?",
+        "DELETE FROM log_entries WHERE idx = $1",
+        index,
+    )
+    with pytest.raises(LogTampered) as caught:
+        await verify_log(storage, log_verifiers, LOG_ORIGIN)
+    assert caught.value.index == index
+    assert caught.value.problem == "entry missing (deleted or renumbered)"
+    assert str(caught.value) == f"log entry {index}: entry missing (deleted or renumbered)"
+
+
+async def test_an_edited_leaf_is_reported_as_differing_from_what_was_signed(
+    storage_backend: Backend, log_signer: NoteSigner, log_verifiers: list[NoteVerifier]
+) -> None:
+    storage = await storage_backend.open()
+    leaves = await _signed_log(storage, log_signer)
+    await _sql(
+        storage_backend,
+        "UPDATE log_entries SET leaf = ? WHERE idx = 7",
+        "UPDATE log_entries SET leaf = $1 WHERE idx = 7",
+        leaves[7] + b" ",
+    )
+    with pytest.raises(LogTampered) as caught:
+        await verify_log(storage, log_verifiers, LOG_ORIGIN)
+    assert caught.value.problem == "entry differs from the leaf that was signed (edited or moved)"
