@@ -8,15 +8,18 @@ its own word, so every case here is held to jsonschema's verdict as well.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 
+from gateway.clock import DUTCH_TIME
 from gateway.errors import (
     BreakGlassNotAllowed,
     ConsentRequired,
     InvalidRequest,
+    PayloadNotMinimal,
     RecipientNotAllowed,
     SenderNotAllowed,
     UnknownPurpose,
@@ -26,6 +29,8 @@ from gateway.policy import decide
 from gateway.policy.compiled import Undecided, compile_schema
 from gateway.policy.decision import Caller, Decision
 from gateway.policy.request import MAX_RECIPIENTS, CaseNetworkTarget, parse_exchange_request
+from gateway.policy.workflow import check_reply, codes_at, due_date
+from gateway.store.base import Expectation
 from tests.conftest import ROLES, example
 from tests.test_properties import SETTLED, consent, world
 
@@ -542,3 +547,134 @@ def test_a_fan_out_where_every_recipient_is_refused_raises_the_first_refusal():
     with pytest.raises(ConsentRequired) as refused:
         _decide("closure-notice", SWT, [ZORG, SCHOOL], fan_out=True)
     assert refused.value.extra["recipient"] == ZORG
+
+
+# -- replies owed ------------------------------------------------------------------------------------
+
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+
+def test_a_deadline_from_the_payload_is_the_end_of_that_day_in_dutch_time():
+    due = due_date({"reply_by": "2026-12-01"}, "reply_by", 10, NOW)
+    assert due == datetime(2026, 12, 1, 23, 59, 59, tzinfo=DUTCH_TIME)
+
+
+@pytest.mark.parametrize("payload", [{}, {"reply_by": "soon"}, {"reply_by": 20261201}])
+def test_without_a_readable_date_the_deadline_is_now_plus_the_days_allowed(payload: dict[str, Any]):
+    assert due_date(payload, "reply_by", 10, NOW) == NOW + timedelta(days=10)
+    assert due_date({"reply_by": "2026-12-01"}, None, 3, NOW) == NOW + timedelta(days=3)
+
+
+def test_codes_are_read_from_a_plain_or_a_list_path_and_only_strings_count():
+    payload = {
+        "topics": ["a", "b", 3],
+        "answers": [{"topic": "x"}, {"topic": 7}, {"other": "y"}, "z"],
+    }
+    assert codes_at(payload, "topics") == ["a", "b"]
+    assert codes_at(payload, "answers[].topic") == ["x"]
+    assert codes_at(payload, "missing") == []
+    assert codes_at({"topics": "single"}, "topics") == ["single"]
+    assert codes_at({"topics": "single"}, "topics[]") == []
+    assert codes_at({"a": {"b": "c"}}, "a.b") == ["c"]
+
+
+def _request_owed(owed_to: str = SWT) -> Expectation:
+    return Expectation(
+        expectation_id="exp-1",
+        purpose="information-reply",
+        origin_purpose="information-request",
+        origin_exchange_id="ex_12345678",
+        case_id=None,
+        owed_by=SCHOOL,
+        owed_to=owed_to,
+        subject="ab" * 32,
+        child_ref=None,
+        opened_at=NOW,
+        due_at=NOW + timedelta(days=10),
+    )
+
+
+def _reply_purpose() -> Any:
+    purpose = world()[0].get("information-reply")
+    assert purpose is not None
+    assert purpose.reply_to is not None
+    return purpose
+
+
+def test_a_reply_must_name_the_request_it_answers_and_answer_an_open_one():
+    purpose = _reply_purpose()
+    with pytest.raises(InvalidRequest, match="in_reply_to"):
+        check_reply(
+            purpose, in_reply_to=None, recipients=[SWT], request=None, asked=None, payload=None
+        )
+    with pytest.raises(InvalidRequest, match="no open"):
+        check_reply(
+            purpose,
+            in_reply_to="ex_12345678",
+            recipients=[SWT],
+            request=None,
+            asked=None,
+            payload=None,
+        )
+
+
+def test_a_reply_goes_back_only_to_the_partner_that_asked():
+    purpose = _reply_purpose()
+    for recipients in ([ZORG], [SWT, ZORG], []):
+        with pytest.raises(InvalidRequest, match="goes back to the partner that asked"):
+            check_reply(
+                purpose,
+                in_reply_to="ex_12345678",
+                recipients=recipients,
+                request=_request_owed(),
+                asked=None,
+                payload=None,
+            )
+    check_reply(
+        purpose,
+        in_reply_to="ex_12345678",
+        recipients=[SWT],
+        request=_request_owed(),
+        asked=None,
+        payload=None,
+    )
+
+
+def test_a_reply_answering_a_topic_that_was_not_asked_is_refused_naming_where():
+    purpose = _reply_purpose()
+    rule = purpose.reply_to
+    items = rule.items.split("[]")[0]
+    field = rule.items.split("[].")[1]
+    asked = {rule.allowed_from: ["school_attendance", "wellbeing"]}
+    payload = {
+        items: [{field: "wellbeing"}, {field: "home_situation"}, {field: "school_attendance"}]
+    }
+    with pytest.raises(PayloadNotMinimal) as refused:
+        check_reply(
+            purpose,
+            in_reply_to="ex_12345678",
+            recipients=[SWT],
+            request=_request_owed(),
+            asked=asked,
+            payload=payload,
+        )
+    assert refused.value.extra["violations"] == [
+        {"path": f"/payload/{items}/1", "message": "topic not asked in the request"}
+    ]
+    assert "1 topic(s)" in refused.value.message
+    assert "school_attendance, wellbeing" in refused.value.how_to_fix
+    payload[items] = [{field: "wellbeing"}]
+    check_reply(
+        purpose,
+        in_reply_to="ex_12345678",
+        recipients=[SWT],
+        request=_request_owed(),
+        asked=asked,
+        payload=payload,
+    )
+
+
+def test_a_purpose_that_answers_nothing_needs_no_reference():
+    purpose = world()[0].get("safety-report")
+    assert purpose is not None
+    check_reply(purpose, in_reply_to=None, recipients=[SWT], request=None, asked=None, payload=None)
