@@ -139,6 +139,17 @@ CASES: list[tuple[dict[str, Any] | bool, Any]] = [
     ({"type": "string", "minLength": 2, "maxLength": 3}, "abcd"),
     ({"type": "string", "minLength": 2, "maxLength": 3}, "abc"),
     ({"title": "annotated", "description": "d", "type": "string"}, "x"),
+    # a format deep inside is checked as at the top
+    ({"allOf": [{"format": "date"}]}, "2026-02-30"),
+    ({"anyOf": [{"format": "date"}]}, "2026-02-30"),
+    ({"oneOf": [{"format": "date"}, {"type": "integer"}]}, "2026-02-30"),
+    ({"not": {"format": "date"}}, "2026-02-30"),
+    ({"if": {"format": "date"}, "then": {"const": "x"}}, "2026-02-30"),
+    ({"if": {"type": "string"}, "then": {"format": "date"}}, "2026-02-30"),
+    ({"if": {"type": "integer"}, "else": {"format": "date"}}, "2026-02-30"),
+    ({"items": {"format": "date"}}, ["2026-02-30"]),
+    ({"properties": {"d": {"format": "date"}}}, {"d": "2026-02-30"}),
+    ({"additionalProperties": {"format": "date"}}, {"d": "2026-02-30"}),
     ({"title": "annotated", "description": "d", "type": "string"}, 1),
 ]
 
