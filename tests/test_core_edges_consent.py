@@ -20,6 +20,8 @@ from consent import (
     withdraw,
 )
 from consent.age import age_band, age_on, required_givers
+from consent.parse import ConsentDraft, parse_consent_request
+from gateway.errors import ConsentInvalid, InvalidRequest
 
 
 def test_a_child_turns_12_on_its_birthday_not_the_day_before():
@@ -256,3 +258,110 @@ def test_a_refusal_lists_every_gap_of_every_record_in_order():
 def test_records_of_two_subjects_are_never_weighed_together():
     with pytest.raises(ValueError, match="more than one subject"):
         _covering([_record(), _record(subject="cd" * 32)])
+
+
+# -- recording a consent ----------------------------------------------------------------------------
+
+KNOWN = frozenset({"closure-notice", "information-request"})
+
+
+def _body(**changes: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "subject": {"bsn": "999992351", "birth_date": "1990-01-01"},
+        "given_by": [{"role": "subject"}],
+        "purposes": ["closure-notice"],
+        "to": ["school-de-es"],
+        "evidence": {"method": "written", "reference": "dossier 2026-17"},
+    }
+    for name, value in changes.items():
+        if value is None:
+            body.pop(name, None)
+        else:
+            body[name] = value
+    return body
+
+
+def _parse(body: object, now: datetime = NOW) -> ConsentDraft:
+    return parse_consent_request(
+        body,  # type: ignore[arg-type]
+        recorded_by="swt-noord",
+        now=now,
+        new_id=lambda: "cns-9",
+        known_purposes=KNOWN,
+    )
+
+
+def test_a_consent_without_from_names_the_recording_partner_as_its_only_sender():
+    draft = _parse(_body())
+    assert draft.senders == frozenset({"swt-noord"})
+    assert draft.valid_from == NOW.date()
+    assert draft.valid_until is None
+    assert (draft.consent_id, draft.recorded_by, draft.recorded_at) == ("cns-9", "swt-noord", NOW)
+    assert _parse(_body(**{"from": ["zorg-noord"]})).senders == frozenset({"zorg-noord"})
+
+
+def test_a_birth_date_of_today_is_accepted_and_tomorrow_refused():
+    today = NOW.date().isoformat()
+    born_today = _body(
+        subject={"bsn": "999992351", "birth_date": today}, given_by=[{"role": "custodian"}]
+    )
+    assert _parse(born_today).birth_date == NOW.date()
+    tomorrow = (NOW.date() + timedelta(days=1)).isoformat()
+    with pytest.raises(ConsentInvalid, match="future"):
+        _parse(_body(subject={"bsn": "999992351", "birth_date": tomorrow}))
+
+
+def test_a_consent_ending_on_its_first_day_or_today_is_refused_and_tomorrow_accepted():
+    today = NOW.date()
+    with pytest.raises(ConsentInvalid, match="after /valid_from"):
+        _parse(_body(valid_from="2026-12-01", valid_until="2026-12-01"))
+    with pytest.raises(ConsentInvalid, match="in the past"):
+        _parse(_body(valid_from="2026-01-01", valid_until=today.isoformat()))
+    tomorrow = today + timedelta(days=1)
+    assert _parse(_body(valid_until=tomorrow.isoformat())).valid_until == tomorrow
+    assert _parse(_body(valid_from="2026-12-01", valid_until="2026-12-02")).valid_from == date(
+        2026, 12, 1
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({"given_by": []}, ConsentInvalid),
+        ({"given_by": [{"role": "subject"}, {"role": "subject"}]}, ConsentInvalid),
+        ({"given_by": [{"role": "parent"}]}, InvalidRequest),
+        ({"given_by": [{"role": "subject", "name": ""}]}, InvalidRequest),
+        ({"given_by": [{"role": "subject", "name": "n" * 101}]}, InvalidRequest),
+        ({"given_by": [{"role": "subject"}] + [{"role": "custodian"}] * 4}, InvalidRequest),
+        ({"purposes": []}, ConsentInvalid),
+        ({"purposes": ["unknown"]}, ConsentInvalid),
+        ({"purposes": [7]}, InvalidRequest),
+        ({"from": []}, ConsentInvalid),
+        ({"from": ["Zorg"]}, InvalidRequest),
+        ({"to": []}, ConsentInvalid),
+        ({"to": ["kind:bakery"]}, InvalidRequest),
+        ({"to": [f"partner-{n}" for n in range(51)]}, InvalidRequest),
+        ({"evidence": {"method": "telepathy", "reference": "x"}}, InvalidRequest),
+        ({"evidence": {"method": "written", "reference": ""}}, InvalidRequest),
+        ({"evidence": {"method": "written", "reference": "r" * 201}}, InvalidRequest),
+        ({"subject": {"birth_date": "1990-01-01"}}, InvalidRequest),
+        ({"subject": {"bsn": "999992351", "identifier": {}}}, InvalidRequest),
+        ({"note": "free text"}, InvalidRequest),
+    ],
+)
+def test_a_consent_request_outside_its_limits_is_refused(changes: dict[str, object], error: type):
+    with pytest.raises(error):
+        _parse(_body(**changes))
+
+
+def test_a_consent_request_at_its_limits_is_accepted():
+    draft = _parse(
+        _body(
+            given_by=[{"role": "subject", "name": "n" * 100}] + [{"role": "custodian"}] * 3,
+            to=[f"partner-{n}" for n in range(49)] + ["kind:school"],
+            evidence={"method": "digital", "reference": "r" * 200},
+        )
+    )
+    assert len(draft.given_by) == 4
+    assert "kind:school" in draft.recipients
+    assert draft.evidence.reference == "r" * 200
