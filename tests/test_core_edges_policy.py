@@ -141,6 +141,8 @@ CASES: list[tuple[dict[str, Any] | bool, Any]] = [
     ({"type": "string", "minLength": 2, "maxLength": 3}, "abcd"),
     ({"type": "string", "minLength": 2, "maxLength": 3}, "abc"),
     ({"title": "annotated", "description": "d", "type": "string"}, "x"),
+    ({"if": {"const": "a"}, "else": {"minLength": 2}}, "a"),
+    ({"if": {"const": "a"}, "then": {"minLength": 2}}, "b"),
     # a format deep inside is checked as at the top
     ({"allOf": [{"format": "date"}]}, "2026-02-30"),
     ({"anyOf": [{"format": "date"}]}, "2026-02-30"),
@@ -526,6 +528,9 @@ def test_a_consent_purpose_without_a_covering_consent_is_refused_naming_what_is_
         "given_by": ["subject"],
     }
     assert refused.value.extra["recipient"] == SCHOOL
+    assert refused.value.how_to_fix.startswith(
+        "Record the consent of the person themselves with POST /v1/consents"
+    )
     assert refused.value.extra["reasons"] == [
         "consent cns-1: recipient 'school-de-es' (kind school) not in scope"
     ]
@@ -560,6 +565,11 @@ def test_a_fan_out_where_every_recipient_is_refused_raises_the_first_refusal():
     with pytest.raises(ConsentRequired) as refused:
         _decide("closure-notice", SWT, [ZORG, SCHOOL], fan_out=True)
     assert refused.value.extra["recipient"] == ZORG
+    # no consent at all, so no birth date is known: the refusal says who may give it
+    assert refused.value.how_to_fix.startswith(
+        "Record the consent of the person (16 or older), or for a child the custodians "
+        "(and from 12 the child too) with POST /v1/consents"
+    )
 
 
 # -- replies owed ------------------------------------------------------------------------------------
