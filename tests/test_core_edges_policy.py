@@ -837,3 +837,50 @@ def test_a_start_carrying_an_end_date_is_refused_naming_the_end_date_and_reason(
         "/payload/end_date",
         "/payload/end_reason",
     ]
+
+
+def test_violations_are_listed_in_the_order_of_their_paths():
+    refused = _refusal({"code": "a", "when": "2026-01-01", "note": "ABCDEFG", "count": 0})
+    assert [v["path"] for v in refused.extra["violations"]] == [
+        "/payload/count",
+        "/payload/note",
+        "/payload/note",
+    ]
+
+
+def test_two_purposes_schemas_are_never_checked_with_each_others_compiled_check():
+    lenient = Draft202012Validator({"type": "object"}, format_checker=FORMATS)
+    strict = Draft202012Validator(
+        {"type": "object", "additionalProperties": False}, format_checker=FORMATS
+    )
+    check_payload("lenient", lenient, {"x": 1})
+    with pytest.raises(PayloadNotMinimal):
+        check_payload("strict", strict, {"x": 1})
+
+
+def test_a_schema_the_compiler_leaves_to_jsonschema_is_still_enforced():
+    validator = Draft202012Validator(
+        {"type": "object", "patternProperties": {"^a": {"type": "string"}}}, format_checker=FORMATS
+    )
+    check_payload("p", validator, {"ab": "x"})
+    with pytest.raises(SchemaViolation):
+        check_payload("p", validator, {"ab": 1})
+
+
+def test_a_payload_the_compiled_check_cannot_decide_is_decided_by_jsonschema():
+    validator = Draft202012Validator(
+        {"type": "object", "properties": {"l": {"uniqueItems": True}}}, format_checker=FORMATS
+    )
+    check_payload("p", validator, {"l": [1, 2]})
+    with pytest.raises(SchemaViolation):
+        check_payload("p", validator, {"l": [1, 1.0]})
+
+
+def test_a_date_that_does_not_exist_is_refused_by_the_payload_check():
+    validator = Draft202012Validator(
+        {"type": "object", "properties": {"d": {"type": "string", "format": "date"}}},
+        format_checker=FORMATS,
+    )
+    check_payload("p", validator, {"d": "2026-02-28"})
+    with pytest.raises(SchemaViolation):
+        check_payload("p", validator, {"d": "2026-02-30"})
