@@ -705,3 +705,34 @@ def test_a_registered_kid_of_exactly_128_characters_is_accepted():
     jwk["kid"] = "k" * 128
     registry = {PARTNER: parse_jwks({"keys": [jwk]}, source="x")}.get
     assert _verify(_assertion(header={"kid": "k" * 128}), registry=registry).kid == "k" * 128
+
+
+def test_base64url_keeps_a_trailing_x_and_strips_only_padding():
+    assert b64url_encode(b"\x00\x00\x17") == "AAAX"
+    assert b64url_decode("AAAX") == b"\x00\x00\x17"
+
+
+def test_a_jwks_kid_that_is_not_a_string_is_a_jwks_error_not_a_crash():
+    jwk = _public("Ed25519")
+    jwk["kid"] = 7
+    with pytest.raises(JwksError, match="has no kid"):
+        parse_jwks({"keys": [jwk]}, source="x")
+
+
+def test_keys_with_the_key_ops_their_use_needs_are_registered():
+    signing = {**_public("Ed25519"), "use": "sig", "key_ops": ["verify"]}
+    x25519 = _b64(bytes(range(9, 41)))
+    encryption = {
+        "kty": "OKP",
+        "crv": "X25519",
+        "use": "enc",
+        "kid": "enc-1",
+        "x": x25519,
+        "key_ops": ["deriveBits"],
+    }
+    keys = parse_jwks({"keys": [signing, encryption]}, source="x")
+    assert keys.signing[0].kty == "OKP"
+    assert keys.encryption is not None
+    assert keys.encryption.kid == "enc-1"
+    with pytest.raises(JwksError, match="key_ops must include 'deriveBits'"):
+        parse_jwks({"keys": [{**encryption, "key_ops": ["verify"]}]}, source="x")
