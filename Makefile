@@ -6,7 +6,7 @@ DATA   ?= ./data
 PORT   ?= 8080
 export GATEWAY_TEST_POSTGRES ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test fuzz lint demo fmt clean bench bench-scale soak chromium
+.PHONY: run test fuzz lint demo fmt clean bench bench-scale soak chromium mutate
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -46,6 +46,38 @@ bench-scale: $(VENV)/.installed-dev  ## cost against consent-registry and log si
 
 soak: $(VENV)/.installed-dev  ## mixed traffic at 64 connections (DURATION=600 s, BACKEND=both|sqlite|postgresql)
 	$(BIN)/python -m bench.soak --duration $(or $(DURATION),600) --backend $(or $(BACKEND),both)
+
+$(VENV)/.installed-mutate: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,mutate]'
+	@touch $(VENV)/.installed $@
+
+# One mutmut session per module of the security core (docs/mutation-testing.md), each under a
+# time limit; MUTATE_MODULES=... runs some of them. The store's session mutates use_jti only.
+MUTATE_MODULES ?= subject replay auth log policy consent
+MUTATE_TIMEOUT ?= 3600
+MUTATE_JOBS    ?= 2
+mutate_subject := gateway.subject.*
+mutate_log     := gateway.log.*
+mutate_auth    := gateway.auth.*
+mutate_replay  := gateway.store.*use_jti__mutmut_*
+mutate_policy  := gateway.policy.*
+mutate_consent := consent.*
+
+mutate: $(VENV)/.installed-mutate  ## mutation testing of the security core (not part of make test)
+	@# the tests find ../shared/vectors from the project root; mutmut runs them from mutants/
+	@if [ -d ../shared ] && [ ! -e shared ]; then ln -s ../shared shared; fi
+	rm -rf mutants
+	@for m in $(MUTATE_MODULES); do \
+	  case $$m in \
+	    subject) p='$(mutate_subject)';; log) p='$(mutate_log)';; auth) p='$(mutate_auth)';; \
+	    replay) p='$(mutate_replay)';; policy) p='$(mutate_policy)';; consent) p='$(mutate_consent)';; \
+	    *) echo "make mutate: unknown module $$m"; exit 2;; \
+	  esac; \
+	  echo "== mutmut session: $$m ($$p)"; \
+	  timeout $(MUTATE_TIMEOUT) $(BIN)/mutmut run --max-children $(MUTATE_JOBS) "$$p" >mutants-$$m.log 2>&1 \
+	    || echo "make mutate: session $$m ended with status $$? (see mutants-$$m.log)"; \
+	done
+	$(BIN)/mutmut results --all true | $(BIN)/python -m bench.mutation_summary
 
 lint: $(VENV)/.installed-dev  ## ruff and mypy --strict
 	$(BIN)/ruff check gateway consent tests bench

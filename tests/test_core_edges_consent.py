@@ -1,0 +1,367 @@
+"""Consent rules at their edges: birthdays, age bands, statuses and the gaps a refusal names.
+
+Each test names a realistic slip (an age counted a day early, a `<` for `<=` at 12 or 16) that
+mutation testing (`make mutate`, docs/mutation-testing.md) showed the suite let through.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from consent import (
+    ConsentRecord,
+    Evidence,
+    Giver,
+    explain_missing,
+    find_covering_consent,
+    status,
+    withdraw,
+)
+from consent.age import age_band, age_on, required_givers
+from consent.parse import ConsentDraft, parse_consent_request
+from gateway.errors import ConsentInvalid, InvalidRequest
+
+
+def test_a_child_turns_12_on_its_birthday_not_the_day_before():
+    born = date(2014, 6, 15)
+    assert age_on(born, date(2026, 6, 14)) == 11
+    assert age_on(born, date(2026, 6, 15)) == 12
+    assert age_on(born, born) == 0
+
+
+def test_a_child_born_on_29_february_turns_a_year_older_on_1_march_in_other_years():
+    born = date(2012, 2, 29)
+    assert age_on(born, date(2026, 2, 28)) == 13
+    assert age_on(born, date(2026, 3, 1)) == 14
+    assert age_on(born, date(2028, 2, 29)) == 16
+
+
+def test_a_date_before_the_birth_date_is_refused():
+    with pytest.raises(ValueError, match="before the birth date"):
+        age_on(date(2014, 6, 15), date(2014, 6, 14))
+
+
+@pytest.mark.parametrize(
+    ("age", "band", "givers"),
+    [
+        (0, "under 12", {"custodian"}),
+        (11, "under 12", {"custodian"}),
+        (12, "12 to 15", {"subject", "custodian"}),
+        (15, "12 to 15", {"subject", "custodian"}),
+        (16, "16 or older", {"subject"}),
+    ],
+)
+def test_the_age_bands_change_exactly_at_12_and_16(age: int, band: str, givers: set[str]):
+    assert age_band(age) == band
+    assert required_givers(age) == givers
+
+
+def test_a_negative_age_is_refused():
+    with pytest.raises(ValueError, match="negative"):
+        required_givers(-1)
+
+
+# -- which consent covers, and what a refusal says --------------------------------------------------
+
+PSEUDONYM = "ab" * 32
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+SUBJECT = Giver(role="subject")
+CUSTODIAN = Giver(role="custodian")
+EXCHANGE = {
+    "purpose": "closure-notice",
+    "sender": "swt-noord",
+    "recipient": "school-de-es",
+    "recipient_kind": "school",
+}
+
+
+def _record(**overrides: object) -> ConsentRecord:
+    fields: dict[str, object] = {
+        "consent_id": "cns-1",
+        "subject": PSEUDONYM,
+        "birth_date": date(1990, 1, 1),
+        "given_by": (SUBJECT,),
+        "purposes": frozenset({"closure-notice"}),
+        "senders": frozenset({"swt-noord"}),
+        "recipients": frozenset({"school-de-es"}),
+        "valid_from": date(2026, 1, 1),
+        "valid_until": None,
+        "evidence": Evidence(method="written", reference="dossier 2026-17"),
+        "recorded_by": "swt-noord",
+        "recorded_at": datetime(2026, 1, 1, 9, 0, tzinfo=UTC),
+        "withdrawn_at": None,
+    }
+    fields.update(overrides)
+    return ConsentRecord(**fields)  # type: ignore[arg-type]
+
+
+def _covering(records: list[ConsentRecord], on: datetime = NOW, **overrides: str) -> object:
+    return find_covering_consent(records, **{**EXCHANGE, **overrides}, on=on)  # type: ignore[arg-type]
+
+
+def test_the_most_recently_recorded_of_two_covering_consents_is_the_basis():
+    older = _record(consent_id="cns-b", recorded_at=datetime(2026, 1, 1, 9, tzinfo=UTC))
+    newer = _record(consent_id="cns-a", recorded_at=datetime(2026, 2, 1, 9, tzinfo=UTC))
+    assert _covering([older, newer]) is newer
+    assert _covering([newer, older]) is newer
+
+
+def test_of_two_consents_recorded_at_the_same_moment_the_greatest_id_is_the_basis():
+    one, two = _record(consent_id="cns-1"), _record(consent_id="cns-2")
+    assert _covering([two, one]) is two
+    assert _covering([one, two]) is two
+
+
+def test_a_consent_naming_the_recipients_kind_covers_every_partner_of_that_kind_only():
+    record = _record(recipients=frozenset({"kind:school"}))
+    assert _covering([record]) is record
+    assert _covering([record], recipient="zorg-noord", recipient_kind="care_provider") is None
+
+
+def test_a_consent_is_withdrawn_from_the_moment_of_withdrawal_not_a_moment_later():
+    record = _record(withdrawn_at=NOW)
+    assert status(record, NOW) == "withdrawn"
+    assert status(record, NOW - timedelta(microseconds=1)) == "active"
+    assert _covering([record]) is None
+    assert _covering([record], on=NOW - timedelta(seconds=1)) is record
+
+
+def test_a_consent_ends_on_its_exclusive_last_day_and_starts_on_its_first():
+    record = _record(valid_from=date(2026, 11, 20), valid_until=date(2026, 11, 25))
+    assert status(record, NOW) == "expired"
+    assert status(record, NOW - timedelta(days=1)) == "active"
+    assert status(record, datetime(2026, 11, 20, 0, 0, tzinfo=UTC)) == "active"
+    assert status(record, datetime(2026, 11, 19, 23, 59, tzinfo=UTC)) == "pending"
+
+
+def test_a_withdrawal_outranks_expiry_and_expiry_outranks_pending():
+    record = _record(
+        valid_from=date(2026, 11, 20), valid_until=date(2026, 11, 21), withdrawn_at=NOW
+    )
+    assert status(record, NOW) == "withdrawn"
+
+
+def test_withdrawing_twice_keeps_the_first_moment_and_a_later_one_replaces_a_future_one():
+    once = withdraw(_record(), now=NOW)
+    assert once.withdrawn_at == NOW
+    assert withdraw(once, now=NOW + timedelta(days=1)).withdrawn_at == NOW
+    scheduled = _record(withdrawn_at=NOW + timedelta(days=1))
+    assert withdraw(scheduled, now=NOW).withdrawn_at == NOW
+
+
+def test_a_consent_given_by_the_custodian_stops_covering_on_the_childs_12th_birthday():
+    record = _record(
+        birth_date=date(2014, 11, 25), given_by=(CUSTODIAN,), recorded_at=NOW - timedelta(days=30)
+    )
+    assert _covering([record], on=NOW - timedelta(days=1)) is record
+    assert _covering([record]) is None
+    missing = explain_missing([record], **EXCHANGE, on=NOW)  # type: ignore[arg-type]
+    assert missing.given_by == ("subject", "custodian")
+    assert missing.reasons == (
+        "consent cns-1: givers no longer sufficient because the subject turned 12: "
+        "the subject must consent too",
+    )
+
+
+def test_a_child_consenting_alone_at_16_suffices_and_at_15_does_not():
+    record = _record(birth_date=date(2010, 11, 25), given_by=(SUBJECT,), recorded_at=NOW)
+    assert _covering([record]) is record
+    assert _covering([record], on=NOW - timedelta(days=1)) is None
+    early = _record(
+        birth_date=date(2010, 11, 25), given_by=(SUBJECT,), recorded_at=NOW - timedelta(days=3)
+    )
+    missing = explain_missing([early], **EXCHANGE, on=NOW - timedelta(days=1))  # type: ignore[arg-type]
+    assert missing.reasons == (
+        "consent cns-1: givers not sufficient for a subject aged 12 to 15: "
+        "a custodian (gezagsdrager) must consent too",
+    )
+
+
+def test_a_consent_without_a_birth_date_is_held_to_the_birth_date_another_record_knows():
+    child = _record(
+        consent_id="cns-2",
+        birth_date=date(2018, 1, 1),
+        given_by=(CUSTODIAN,),
+        purposes=frozenset({"referral"}),
+    )
+    adult_claim = _record(consent_id="cns-1", birth_date=None, given_by=(SUBJECT,))
+    assert _covering([adult_claim]) is adult_claim  # alone, the subject's own consent stands
+    assert _covering([adult_claim, child]) is None
+    missing = explain_missing([adult_claim, child], **EXCHANGE, on=NOW)  # type: ignore[arg-type]
+    assert missing.given_by == ("custodian",)
+
+
+def test_without_any_known_birth_date_the_refusal_asks_for_the_subject_or_the_custodians():
+    missing = explain_missing([], **EXCHANGE, on=NOW)  # type: ignore[arg-type]
+    assert missing.given_by == ("subject_or_custodian",)
+    assert missing.reasons == ()
+    assert missing.explanation().endswith("No consent is recorded for this subject.")
+    error = missing.to_error()
+    assert "the custodians as the age rules require" in error.how_to_fix
+    assert error.extra["missing_consent"] == {
+        "purpose": "closure-notice",
+        "from": "swt-noord",
+        "to": "school-de-es",
+        "given_by": ["subject_or_custodian"],
+    }
+    hinted = explain_missing([], **EXCHANGE, on=NOW, birth_date_hint=date(2020, 1, 1))  # type: ignore[arg-type]
+    assert hinted.given_by == ("custodian",)
+    unborn = explain_missing([], **EXCHANGE, on=NOW, birth_date_hint=date(2027, 1, 1))  # type: ignore[arg-type]
+    assert unborn.given_by == ("subject_or_custodian",)
+
+
+def test_a_refusal_lists_every_gap_of_every_record_in_order():
+    records = [
+        _record(
+            consent_id="cns-2",
+            recorded_at=datetime(2026, 3, 1, tzinfo=UTC),
+            purposes=frozenset({"referral"}),
+            senders=frozenset({"zorg-noord"}),
+        ),
+        _record(
+            consent_id="cns-1",
+            withdrawn_at=datetime(2026, 6, 1, 8, tzinfo=UTC),
+            recipients=frozenset({"kind:care_provider"}),
+        ),
+        _record(
+            consent_id="cns-3",
+            recorded_at=datetime(2026, 4, 1, tzinfo=UTC),
+            valid_until=date(2026, 5, 1),
+        ),
+        _record(
+            consent_id="cns-4",
+            recorded_at=datetime(2026, 4, 2, tzinfo=UTC),
+            valid_from=date(2027, 1, 1),
+        ),
+    ]
+    missing = explain_missing(records, **EXCHANGE, on=NOW)  # type: ignore[arg-type]
+    assert missing.reasons == (
+        "consent cns-1: withdrawn on 2026-06-01",
+        "consent cns-1: recipient 'school-de-es' (kind school) not in scope",
+        "consent cns-2: purpose 'closure-notice' not in scope",
+        "consent cns-2: sender 'swt-noord' not in scope",
+        "consent cns-3: expired on 2026-05-01",
+        "consent cns-4: not valid before 2027-01-01",
+    )
+    assert missing.explanation() == (
+        "No active consent covers purpose 'closure-notice' from 'swt-noord' to 'school-de-es' "
+        "for this subject. " + " ".join(f"{r}." for r in missing.reasons)
+    )
+    assert missing.given_by == ("subject",)
+    error = missing.to_error()
+    assert error.code == "consent_required"
+    assert "given by the subject for purpose 'closure-notice'" in error.how_to_fix
+
+
+def test_records_of_two_subjects_are_never_weighed_together():
+    with pytest.raises(ValueError, match="more than one subject"):
+        _covering([_record(), _record(subject="cd" * 32)])
+
+
+# -- recording a consent ----------------------------------------------------------------------------
+
+KNOWN = frozenset({"closure-notice", "information-request"})
+
+
+def _body(**changes: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "subject": {"bsn": "999992351", "birth_date": "1990-01-01"},
+        "given_by": [{"role": "subject"}],
+        "purposes": ["closure-notice"],
+        "to": ["school-de-es"],
+        "evidence": {"method": "written", "reference": "dossier 2026-17"},
+    }
+    for name, value in changes.items():
+        if value is None:
+            body.pop(name, None)
+        else:
+            body[name] = value
+    return body
+
+
+def _parse(body: object, now: datetime = NOW) -> ConsentDraft:
+    return parse_consent_request(
+        body,  # type: ignore[arg-type]
+        recorded_by="swt-noord",
+        now=now,
+        new_id=lambda: "cns-9",
+        known_purposes=KNOWN,
+    )
+
+
+def test_a_consent_without_from_names_the_recording_partner_as_its_only_sender():
+    draft = _parse(_body())
+    assert draft.senders == frozenset({"swt-noord"})
+    assert draft.valid_from == NOW.date()
+    assert draft.valid_until is None
+    assert (draft.consent_id, draft.recorded_by, draft.recorded_at) == ("cns-9", "swt-noord", NOW)
+    assert _parse(_body(**{"from": ["zorg-noord"]})).senders == frozenset({"zorg-noord"})
+
+
+def test_a_birth_date_of_today_is_accepted_and_tomorrow_refused():
+    today = NOW.date().isoformat()
+    born_today = _body(
+        subject={"bsn": "999992351", "birth_date": today}, given_by=[{"role": "custodian"}]
+    )
+    assert _parse(born_today).birth_date == NOW.date()
+    tomorrow = (NOW.date() + timedelta(days=1)).isoformat()
+    with pytest.raises(ConsentInvalid, match="future"):
+        _parse(_body(subject={"bsn": "999992351", "birth_date": tomorrow}))
+
+
+def test_a_consent_ending_on_its_first_day_or_today_is_refused_and_tomorrow_accepted():
+    today = NOW.date()
+    with pytest.raises(ConsentInvalid, match="after /valid_from"):
+        _parse(_body(valid_from="2026-12-01", valid_until="2026-12-01"))
+    with pytest.raises(ConsentInvalid, match="in the past"):
+        _parse(_body(valid_from="2026-01-01", valid_until=today.isoformat()))
+    tomorrow = today + timedelta(days=1)
+    assert _parse(_body(valid_until=tomorrow.isoformat())).valid_until == tomorrow
+    assert _parse(_body(valid_from="2026-12-01", valid_until="2026-12-02")).valid_from == date(
+        2026, 12, 1
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({"given_by": []}, ConsentInvalid),
+        ({"given_by": [{"role": "subject"}, {"role": "subject"}]}, ConsentInvalid),
+        ({"given_by": [{"role": "parent"}]}, InvalidRequest),
+        ({"given_by": [{"role": "subject", "name": ""}]}, InvalidRequest),
+        ({"given_by": [{"role": "subject", "name": "n" * 101}]}, InvalidRequest),
+        ({"given_by": [{"role": "subject"}] + [{"role": "custodian"}] * 4}, InvalidRequest),
+        ({"purposes": []}, ConsentInvalid),
+        ({"purposes": ["unknown"]}, ConsentInvalid),
+        ({"purposes": [7]}, InvalidRequest),
+        ({"from": []}, ConsentInvalid),
+        ({"from": ["Zorg"]}, InvalidRequest),
+        ({"to": []}, ConsentInvalid),
+        ({"to": ["kind:bakery"]}, InvalidRequest),
+        ({"to": [f"partner-{n}" for n in range(51)]}, InvalidRequest),
+        ({"evidence": {"method": "telepathy", "reference": "x"}}, InvalidRequest),
+        ({"evidence": {"method": "written", "reference": ""}}, InvalidRequest),
+        ({"evidence": {"method": "written", "reference": "r" * 201}}, InvalidRequest),
+        ({"subject": {"birth_date": "1990-01-01"}}, InvalidRequest),
+        ({"subject": {"bsn": "999992351", "identifier": {}}}, InvalidRequest),
+        ({"note": "free text"}, InvalidRequest),
+    ],
+)
+def test_a_consent_request_outside_its_limits_is_refused(changes: dict[str, object], error: type):
+    with pytest.raises(error):
+        _parse(_body(**changes))
+
+
+def test_a_consent_request_at_its_limits_is_accepted():
+    draft = _parse(
+        _body(
+            given_by=[{"role": "subject", "name": "n" * 100}] + [{"role": "custodian"}] * 3,
+            to=[f"partner-{n}" for n in range(49)] + ["kind:school"],
+            evidence={"method": "digital", "reference": "r" * 200},
+        )
+    )
+    assert len(draft.given_by) == 4
+    assert "kind:school" in draft.recipients
+    assert draft.evidence.reference == "r" * 200
