@@ -20,6 +20,7 @@ from consent import (
     withdraw,
 )
 from consent.age import age_band, age_on, required_givers
+from consent.evaluate import Viewer
 from consent.parse import ConsentDraft, parse_consent_request
 from gateway.errors import ConsentInvalid, InvalidRequest
 
@@ -69,6 +70,8 @@ PSEUDONYM = "ab" * 32
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 SUBJECT = Giver(role="subject")
 CUSTODIAN = Giver(role="custodian")
+# The partner the explanations are written for: the recorder of every record below.
+RECORDER = Viewer(partner="swt-noord", kind="social_team")
 EXCHANGE = {
     "purpose": "closure-notice",
     "sender": "swt-noord",
@@ -157,7 +160,7 @@ def test_a_consent_given_by_the_custodian_stops_covering_on_the_childs_12th_birt
     )
     assert _covering([record], on=NOW - timedelta(days=1)) is record
     assert _covering([record]) is None
-    missing = explain_missing([record], **EXCHANGE, on=NOW)  # type: ignore[arg-type]
+    missing = explain_missing([record], **EXCHANGE, on=NOW, viewer=RECORDER)  # type: ignore[arg-type]
     assert missing.given_by == ("subject", "custodian")
     assert missing.reasons == (
         "consent cns-1: givers no longer sufficient because the subject turned 12: "
@@ -172,7 +175,7 @@ def test_a_child_consenting_alone_at_16_suffices_and_at_15_does_not():
     early = _record(
         birth_date=date(2010, 11, 25), given_by=(SUBJECT,), recorded_at=NOW - timedelta(days=3)
     )
-    missing = explain_missing([early], **EXCHANGE, on=NOW - timedelta(days=1))  # type: ignore[arg-type]
+    missing = explain_missing([early], **EXCHANGE, on=NOW - timedelta(days=1), viewer=RECORDER)  # type: ignore[arg-type]
     assert missing.reasons == (
         "consent cns-1: givers not sufficient for a subject aged 12 to 15: "
         "a custodian (gezagsdrager) must consent too",
@@ -189,15 +192,19 @@ def test_a_consent_without_a_birth_date_is_held_to_the_birth_date_another_record
     adult_claim = _record(consent_id="cns-1", birth_date=None, given_by=(SUBJECT,))
     assert _covering([adult_claim]) is adult_claim  # alone, the subject's own consent stands
     assert _covering([adult_claim, child]) is None
-    missing = explain_missing([adult_claim, child], **EXCHANGE, on=NOW)  # type: ignore[arg-type]
+    missing = explain_missing([adult_claim, child], **EXCHANGE, on=NOW, viewer=RECORDER)  # type: ignore[arg-type]
     assert missing.given_by == ("custodian",)
 
 
 def test_without_any_known_birth_date_the_refusal_asks_for_the_subject_or_the_custodians():
-    missing = explain_missing([], **EXCHANGE, on=NOW)  # type: ignore[arg-type]
+    missing = explain_missing([], **EXCHANGE, on=NOW, viewer=RECORDER)  # type: ignore[arg-type]
     assert missing.given_by == ("subject_or_custodian",)
     assert missing.reasons == ()
-    assert missing.explanation().endswith("No consent is recorded for this subject.")
+    # Not "no consent is recorded": that would tell a stranger what the registry holds.
+    assert missing.explanation() == (
+        "No active consent covers purpose 'closure-notice' from 'swt-noord' to 'school-de-es' "
+        "for this subject."
+    )
     error = missing.to_error()
     assert "the custodians as the age rules require" in error.how_to_fix
     assert error.extra["missing_consent"] == {
@@ -206,9 +213,19 @@ def test_without_any_known_birth_date_the_refusal_asks_for_the_subject_or_the_cu
         "to": "school-de-es",
         "given_by": ["subject_or_custodian"],
     }
-    hinted = explain_missing([], **EXCHANGE, on=NOW, birth_date_hint=date(2020, 1, 1))  # type: ignore[arg-type]
+    # A held date gives the age band only to a partner party to one of the subject's records.
+    other = [_record(purposes=frozenset({"referral"}))]
+    stranger = explain_missing(
+        [], **EXCHANGE, on=NOW, viewer=RECORDER, held_birth_date=date(2020, 1, 1)
+    )  # type: ignore[arg-type]
+    assert stranger.given_by == ("subject_or_custodian",)
+    hinted = explain_missing(
+        other, **EXCHANGE, on=NOW, viewer=RECORDER, held_birth_date=date(2020, 1, 1)
+    )  # type: ignore[arg-type]
     assert hinted.given_by == ("custodian",)
-    unborn = explain_missing([], **EXCHANGE, on=NOW, birth_date_hint=date(2027, 1, 1))  # type: ignore[arg-type]
+    unborn = explain_missing(
+        other, **EXCHANGE, on=NOW, viewer=RECORDER, held_birth_date=date(2027, 1, 1)
+    )  # type: ignore[arg-type]
     assert unborn.given_by == ("subject_or_custodian",)
 
 
@@ -236,7 +253,7 @@ def test_a_refusal_lists_every_gap_of_every_record_in_order():
             valid_from=date(2027, 1, 1),
         ),
     ]
-    missing = explain_missing(records, **EXCHANGE, on=NOW)  # type: ignore[arg-type]
+    missing = explain_missing(records, **EXCHANGE, on=NOW, viewer=RECORDER)  # type: ignore[arg-type]
     assert missing.reasons == (
         "consent cns-1: withdrawn on 2026-06-01",
         "consent cns-1: recipient 'school-de-es' (kind school) not in scope",

@@ -601,6 +601,9 @@ def test_codes_are_read_from_a_plain_or_a_list_path_and_only_strings_count():
     assert codes_at({"a": {"b": "c"}}, "a.b") == ["c"]
 
 
+ASKED_ABOUT = "ab" * 32  # the pseudonym the request was about
+
+
 def _request_owed(owed_to: str = SWT) -> Expectation:
     return Expectation(
         expectation_id="exp-1",
@@ -610,7 +613,7 @@ def _request_owed(owed_to: str = SWT) -> Expectation:
         case_id=None,
         owed_by=SCHOOL,
         owed_to=owed_to,
-        subject="ab" * 32,
+        subject=ASKED_ABOUT,
         child_ref=None,
         opened_at=NOW,
         due_at=NOW + timedelta(days=10),
@@ -628,11 +631,18 @@ def test_a_reply_must_name_the_request_it_answers_and_answer_an_open_one():
     purpose = _reply_purpose()
     with pytest.raises(InvalidRequest, match="in_reply_to"):
         check_reply(
-            purpose, in_reply_to=None, recipients=[SWT], request=None, asked=None, payload=None
+            purpose,
+            subject=ASKED_ABOUT,
+            in_reply_to=None,
+            recipients=[SWT],
+            request=None,
+            asked=None,
+            payload=None,
         )
     with pytest.raises(InvalidRequest, match="no open"):
         check_reply(
             purpose,
+            subject=ASKED_ABOUT,
             in_reply_to="ex_12345678",
             recipients=[SWT],
             request=None,
@@ -647,6 +657,7 @@ def test_a_reply_goes_back_only_to_the_partner_that_asked():
         with pytest.raises(InvalidRequest, match="goes back to the partner that asked"):
             check_reply(
                 purpose,
+                subject=ASKED_ABOUT,
                 in_reply_to="ex_12345678",
                 recipients=recipients,
                 request=_request_owed(),
@@ -655,6 +666,7 @@ def test_a_reply_goes_back_only_to_the_partner_that_asked():
             )
     check_reply(
         purpose,
+        subject=ASKED_ABOUT,
         in_reply_to="ex_12345678",
         recipients=[SWT],
         request=_request_owed(),
@@ -675,6 +687,7 @@ def test_a_reply_answering_a_topic_that_was_not_asked_is_refused_naming_where():
     with pytest.raises(PayloadNotMinimal) as refused:
         check_reply(
             purpose,
+            subject=ASKED_ABOUT,
             in_reply_to="ex_12345678",
             recipients=[SWT],
             request=_request_owed(),
@@ -689,6 +702,7 @@ def test_a_reply_answering_a_topic_that_was_not_asked_is_refused_naming_where():
     payload[items] = [{field: "wellbeing"}]
     check_reply(
         purpose,
+        subject=ASKED_ABOUT,
         in_reply_to="ex_12345678",
         recipients=[SWT],
         request=_request_owed(),
@@ -700,7 +714,15 @@ def test_a_reply_answering_a_topic_that_was_not_asked_is_refused_naming_where():
 def test_a_purpose_that_answers_nothing_needs_no_reference():
     purpose = world()[0].get("safety-report")
     assert purpose is not None
-    check_reply(purpose, in_reply_to=None, recipients=[SWT], request=None, asked=None, payload=None)
+    check_reply(
+        purpose,
+        subject=ASKED_ABOUT,
+        in_reply_to=None,
+        recipients=[SWT],
+        request=None,
+        asked=None,
+        payload=None,
+    )
 
 
 # -- what a payload discloses, and what a refusal of it says --------------------------------------------
