@@ -29,7 +29,7 @@ from gateway.errors import (
 from gateway.policy import decide
 from gateway.policy.compiled import Undecided, compile_schema
 from gateway.policy.decision import Caller, Decision
-from gateway.policy.minimal import allowed_fields, check_payload, disclosed_fields
+from gateway.policy.minimal import _describe, allowed_fields, check_payload, disclosed_fields
 from gateway.policy.request import MAX_RECIPIENTS, CaseNetworkTarget, parse_exchange_request
 from gateway.policy.workflow import check_reply, codes_at, due_date
 from gateway.store.base import Expectation
@@ -906,3 +906,61 @@ def test_a_date_that_does_not_exist_is_refused_by_the_payload_check():
     check_payload("p", validator, {"d": "2026-02-28"})
     with pytest.raises(SchemaViolation):
         check_payload("p", validator, {"d": "2026-02-30"})
+
+
+def test_allowed_fields_follows_every_combinator_and_conditional_under_its_parent() -> None:
+    schema: dict[str, Any] = {
+        "properties": {
+            "a": {
+                "allOf": [{"properties": {"b": {}}}],
+                "anyOf": [{"properties": {"c": {}}}],
+                "oneOf": [{"properties": {"d": {}}}],
+                "if": {"properties": {"e": {}}},
+                "then": {"properties": {"f": {}}},
+                "else": {"properties": {"g": {}}},
+            }
+        },
+        "allOf": [{"properties": {"h": {}}}],
+        "oneOf": [{"properties": {"i": {}}}],
+        "if": {"properties": {"j": {}}},
+    }
+    assert allowed_fields(schema) == (
+        "a",
+        "a.b",
+        "a.c",
+        "a.d",
+        "a.e",
+        "a.f",
+        "a.g",
+        "h",
+        "i",
+        "j",
+    )
+
+
+def test_allowed_fields_of_a_top_level_list_are_named_from_the_empty_path() -> None:
+    assert allowed_fields({"items": {"properties": {"k": {}}}}) == ("[].k",)
+
+
+@pytest.mark.parametrize(
+    ("schema", "instance", "described"),
+    [
+        ({"required": ["a", "b", "c"]}, {"b": 1}, "missing required field(s): a, c"),
+        ({"type": ["string", "null"]}, {}, "must be of type ['string', 'null']"),
+        ({"enum": ["x", "y"]}, {}, "value is not one of the allowed codes"),
+        ({"minProperties": 2}, {}, "fails the schema rule 'minProperties'"),
+        ({"maxLength": 1}, "ab", "violates maxLength 1"),
+        ({"minLength": 3}, "ab", "violates minLength 3"),
+        ({"maxItems": 1}, [1, 2], "violates maxItems 1"),
+        ({"minItems": 3}, [1], "violates minItems 3"),
+        ({"maximum": 1}, 2, "violates maximum 1"),
+        ({"minimum": 3}, 2, "violates minimum 3"),
+        ({"pattern": "^a$"}, "b", "does not have the required format"),
+    ],
+)
+def test_a_violation_is_described_by_its_rule_and_limit_never_its_value(
+    schema: dict[str, Any], instance: Any, described: str
+) -> None:
+    errors = list(Draft202012Validator(schema).iter_errors(instance))
+    assert errors
+    assert {_describe(error) for error in errors} == {described}
