@@ -8,6 +8,7 @@ its own word, so every case here is held to jsonschema's verdict as well.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,7 +32,7 @@ from gateway.policy.compiled import Undecided, compile_schema
 from gateway.policy.decision import Caller, Decision
 from gateway.policy.minimal import _describe, allowed_fields, check_payload, disclosed_fields
 from gateway.policy.request import MAX_RECIPIENTS, CaseNetworkTarget, parse_exchange_request
-from gateway.policy.workflow import check_reply, codes_at, due_date
+from gateway.policy.workflow import check_reply, codes_at, due_date, plan_effects
 from gateway.store.base import Expectation
 from tests.conftest import ROLES, example
 from tests.test_properties import SETTLED, consent, world
@@ -964,3 +965,86 @@ def test_a_violation_is_described_by_its_rule_and_limit_never_its_value(
     errors = list(Draft202012Validator(schema).iter_errors(instance))
     assert errors
     assert {_describe(error) for error in errors} == {described}
+
+
+def _closes(
+    owed: list[Expectation],
+    *,
+    purpose: str = "information-reply",
+    recipients: tuple[str, ...] = (SWT,),
+    in_reply_to: str | None = None,
+    case_id: str | None = None,
+    subject: str = ASKED_ABOUT,
+    payload: dict[str, Any] | None = None,
+) -> tuple[str, ...]:
+    catalogued = world()[0].get(purpose)
+    assert catalogued is not None
+    effects = plan_effects(
+        purpose=catalogued,
+        exchange_id="ex_reply",
+        sender=SCHOOL,
+        recipients=recipients,
+        case_id=case_id,
+        subject=subject,
+        payload={} if payload is None else payload,
+        in_reply_to=in_reply_to,
+        owed_by_sender=owed,
+        household=(),
+        now=NOW,
+        seal=lambda data, _id: data,
+        new_id=lambda: "exp-new",
+    )
+    return effects.close
+
+
+def _owed(expectation_id: str, **overrides: Any) -> Expectation:
+    return replace(_request_owed(), expectation_id=expectation_id, **overrides)
+
+
+def test_a_reply_closes_only_what_it_answers_by_request_or_case_to_its_recipient() -> None:
+    owed = [
+        _owed("by-request"),
+        _owed("by-case", origin_exchange_id=None, case_id="case_1"),
+        _owed("other-purpose", purpose="closure-notice"),
+        _owed("to-another", owed_to=ZORG),
+        _owed("other-request", origin_exchange_id="ex_other"),
+        _owed("other-case", origin_exchange_id=None, case_id="case_2"),
+    ]
+    assert _closes(owed, in_reply_to="ex_12345678") == ("by-request",)
+    assert _closes(owed, case_id="case_1") == ("by-case",)
+    assert _closes(owed, in_reply_to="ex_12345678", case_id="case_1") == ("by-request", "by-case")
+    assert _closes(owed) == ()
+
+
+def test_a_reply_about_another_person_closes_nothing_but_one_about_nobody_in_particular() -> None:
+    owed = [_owed("about-them"), _owed("about-nobody", subject=None)]
+    assert _closes(owed, in_reply_to="ex_12345678", subject="cd" * 32) == ("about-nobody",)
+
+
+def test_a_per_child_expectation_closes_only_when_the_reply_names_that_child() -> None:
+    owed = [_owed("child-a", child_ref="kind-a"), _owed("child-b", child_ref="kind-b")]
+    payload = {"children": [{"child_ref": "kind-a"}]}
+    assert _closes(owed, in_reply_to="ex_12345678", payload=payload) == ("child-a",)
+    assert _closes(owed, in_reply_to="ex_12345678") == ()
+
+
+def test_the_deadline_ignores_the_payload_when_the_purpose_names_no_date_field() -> None:
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    assert due_date({"": "2026-12-24"}, "", 5, now) == now + timedelta(days=5)
+    assert due_date({"": "2026-12-24"}, None, 5, now) == now + timedelta(days=5)
+
+
+def test_a_request_that_asked_no_topics_lets_its_reply_answer_none() -> None:
+    purpose = _reply_purpose()
+    items = purpose.reply_to.items.split("[]")[0]
+    field = purpose.reply_to.items.split("[].")[1]
+    with pytest.raises(PayloadNotMinimal):
+        check_reply(
+            purpose,
+            subject=ASKED_ABOUT,
+            in_reply_to="ex_12345678",
+            recipients=[SWT],
+            request=_request_owed(),
+            asked={},
+            payload={items: [{field: "wellbeing"}]},
+        )
