@@ -29,7 +29,7 @@ from gateway.errors import (
 )
 from gateway.policy import decide
 from gateway.policy.compiled import Undecided, compile_schema
-from gateway.policy.decision import Caller, Decision
+from gateway.policy.decision import Caller, Decision, _givers
 from gateway.policy.minimal import _describe, allowed_fields, check_payload, disclosed_fields
 from gateway.policy.request import MAX_RECIPIENTS, CaseNetworkTarget, parse_exchange_request
 from gateway.policy.workflow import check_reply, codes_at, due_date, plan_effects
@@ -1048,3 +1048,21 @@ def test_a_request_that_asked_no_topics_lets_its_reply_answer_none() -> None:
             asked={},
             payload={items: [{field: "wellbeing"}]},
         )
+
+
+@pytest.mark.parametrize("recipient", [OFFICER, "no-such-partner"])
+def test_a_refusal_of_an_unknown_recipient_names_it_the_purpose_and_where_to_look(recipient: str):
+    with pytest.raises(UnknownRecipient) as refused:
+        _decide("safety-report", SCHOOL, [recipient])
+    assert refused.value.message == f"recipient '{recipient}' is not a registered partner"
+    assert refused.value.how_to_fix is not None
+    assert "GET /v1/partners" in refused.value.how_to_fix
+    assert refused.value.extra == {"purpose": "safety-report", "recipient": recipient}
+
+
+def test_the_givers_a_refusal_asks_for_are_named_in_words_joined_by_and() -> None:
+    assert _givers(["subject", "custodian"]) == (
+        "the person themselves and a custodian (gezagsdrager)"
+    )
+    assert _givers(["custodian"]) == "a custodian (gezagsdrager)"
+    assert _givers(["guardian"]) == "guardian"
