@@ -399,3 +399,19 @@ def test_oversight_of_follows_the_officers_binding_and_fails_closed() -> None:
     assert oversight_of(partner("swt", "social_team", frozenset({"school"}))) == Oversight(
         "swt", frozenset()
     )
+
+
+def test_the_one_answer_about_a_case_says_only_that_no_case_of_yours_has_this_id() -> None:
+    error = refused(register, caller=OTHER_TEAM, target=CARE)
+    assert error.message == "no case you are a member of has this id"
+    assert error.how_to_fix is not None
+    assert "social team that directs the case" in error.how_to_fix
+
+
+def test_a_reference_refused_for_a_bsn_names_the_field_it_was_found_in() -> None:
+    with pytest.raises(InvalidRequest) as dossier:
+        parse_dossier_reference("WT-12345678")
+    assert dossier.value.message.startswith("'dossier_reference' may not hold 8 or more digits")
+    with pytest.raises(InvalidRequest) as ruling:
+        parse_measure({"type": "ots", "ruling": "R 12345678"})
+    assert ruling.value.message.startswith("'measure.ruling' may not hold 8 or more digits")

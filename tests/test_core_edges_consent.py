@@ -495,3 +495,9 @@ def test_a_viewer_is_party_to_a_consent_it_recorded_sent_or_received_by_id_or_ki
     assert Viewer("school-c", "school").is_party_to(record)
     assert not Viewer("care-c", "care_provider").is_party_to(record)
     assert not Viewer("school-a-2", "social_team").is_party_to(record)
+
+
+def test_consent_for_a_case_naming_a_kind_says_a_kind_reaches_beyond_the_case():
+    with pytest.raises(ConsentScopeNotAllowed) as refused:
+        record_scope(("referral",), ("school",), ("kind:school",), recorder="swt", case=CASE)
+    assert "names a partner kind" in refused.value.message
