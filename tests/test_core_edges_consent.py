@@ -7,6 +7,7 @@ mutation testing (`make mutate`, docs/mutation-testing.md) showed the suite let 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,8 @@ from consent import (
 from consent.age import age_band, age_on, required_givers
 from consent.evaluate import Viewer
 from consent.parse import ConsentDraft, parse_consent_request
-from gateway.errors import ConsentInvalid, InvalidRequest
+from consent.scope import CaseScope, RecordingScope, verify_recording_scope
+from gateway.errors import ConsentInvalid, ConsentScopeNotAllowed, InvalidRequest
 
 
 def test_a_child_turns_12_on_its_birthday_not_the_day_before():
@@ -382,3 +384,120 @@ def test_a_consent_request_at_its_limits_is_accepted():
     assert len(draft.given_by) == 4
     assert "kind:school" in draft.recipients
     assert draft.evidence.reference == "r" * 200
+
+
+# -- the recording scope (consent/scope.py) --------------------------------------------------
+
+KINDS = {
+    "swt": "social_team",
+    "swt-2": "social_team",
+    "school": "school",
+    "care": "care_provider",
+    "dpo": "privacy_officer",
+}
+# purpose -> the kinds that may send it
+SENDER_KINDS = {
+    "referral": frozenset({"school", "social_team"}),
+    "care-plan": frozenset({"social_team"}),
+    "care-report": frozenset({"care_provider"}),
+}
+CASE = CaseScope(directors=frozenset({"swt"}), members=frozenset({"swt", "school", "care"}))
+
+
+def record_scope(
+    purposes: tuple[str, ...],
+    senders: tuple[str, ...],
+    recipients: tuple[str, ...],
+    *,
+    recorder: str = "school",
+    case: CaseScope | None = None,
+) -> None:
+    verify_recording_scope(
+        RecordingScope(purposes, senders, recipients),
+        recorder=recorder,
+        recorder_kind=KINDS[recorder],
+        kind_of=KINDS.get,
+        sender_kinds=SENDER_KINDS,
+        case=case,
+    )
+
+
+def scope_refusal(*args: tuple[str, ...], **kwargs: Any) -> str:
+    with pytest.raises(ConsentScopeNotAllowed) as refused:
+        record_scope(*args, **kwargs)
+    return str(refused.value.extra["field"])
+
+
+def test_a_partner_records_consent_for_what_it_sends_itself_to_a_partner_or_a_kind():
+    record_scope(("referral",), ("school",), ("swt", "kind:care_provider"))
+    record_scope(("referral",), (), ("swt",))
+
+
+def test_a_partner_naming_another_sender_beside_itself_is_refused_at_that_index():
+    assert scope_refusal(("referral",), ("school", "swt"), ("care",)) == "/from/1"
+    assert scope_refusal(("referral",), ("swt",), ("care",)) == "/from/0"
+
+
+def test_a_partner_recording_a_purpose_its_kind_may_not_send_is_refused_at_that_index():
+    assert scope_refusal(("referral", "care-plan"), ("school",), ("swt",)) == "/purposes/1"
+    assert scope_refusal(("unknown",), ("school",), ("swt",)) == "/purposes/0"
+
+
+def test_a_recipient_that_is_no_partner_or_is_an_officer_is_refused_at_that_index():
+    assert scope_refusal(("referral",), ("school",), ("swt", "999999990")) == "/to/1"
+    assert scope_refusal(("referral",), ("school",), ("dpo",)) == "/to/0"
+
+
+def test_the_director_of_a_case_records_for_exchanges_between_its_members():
+    record_scope(
+        ("referral", "care-report"),
+        ("school", "care"),
+        ("swt", "school"),
+        recorder="swt",
+        case=CASE,
+    )
+
+
+def test_recording_for_a_case_one_does_not_direct_reads_as_a_case_that_does_not_exist():
+    nobody = CaseScope(frozenset(), frozenset())
+    args = (("referral",), ("school",), ("swt",))
+    assert scope_refusal(*args, recorder="swt-2", case=CASE) == "/case_id"
+    assert scope_refusal(*args, recorder="swt", case=nobody) == "/case_id"
+    # a member that is not the director, and a director that is not a social team
+    assert scope_refusal(*args, recorder="school", case=CASE) == "/case_id"
+    odd = CaseScope(frozenset({"school"}), CASE.members)
+    assert scope_refusal(*args, recorder="school", case=odd) == "/case_id"
+
+
+def test_consent_for_a_case_naming_a_kind_or_a_non_member_is_refused_at_that_field():
+    direct: dict[str, Any] = {"recorder": "swt", "case": CASE}
+    assert scope_refusal(("referral",), ("school",), ("swt", "kind:school"), **direct) == "/to/1"
+    assert scope_refusal(("referral",), ("kind:school",), ("swt",), **direct) == "/from/0"
+    assert scope_refusal(("referral",), ("school", "swt-2"), ("swt",), **direct) == "/from/1"
+    assert scope_refusal(("referral",), ("school",), ("swt", "swt-2"), **direct) == "/to/1"
+
+
+def test_consent_for_a_case_with_a_sender_whose_kind_sends_none_of_the_purposes_is_refused():
+    direct: dict[str, Any] = {"recorder": "swt", "case": CASE}
+    assert scope_refusal(("care-plan",), ("swt", "school"), ("care",), **direct) == "/from/1"
+    assert scope_refusal(("care-plan", "care-report"), ("school",), ("swt",), **direct) == (
+        "/purposes/0"
+    )
+
+
+def test_a_viewer_is_party_to_a_consent_it_recorded_sent_or_received_by_id_or_kind():
+    record = _record(
+        senders=frozenset({"school-a"}), recipients=frozenset({"care-b", "kind:school"})
+    )
+    assert Viewer("swt-noord", "social_team").is_party_to(record)
+    assert Viewer("school-a", "school").is_party_to(record)
+    assert Viewer("care-b", "care_provider").is_party_to(record)
+    assert Viewer("school-c", "school").is_party_to(record)
+    assert not Viewer("care-c", "care_provider").is_party_to(record)
+    assert not Viewer("school-a-2", "social_team").is_party_to(record)
+
+
+def test_consent_for_a_case_naming_a_kind_says_a_kind_reaches_beyond_the_case():
+    with pytest.raises(ConsentScopeNotAllowed) as refused:
+        record_scope(("referral",), ("school",), ("kind:school",), recorder="swt", case=CASE)
+    assert "names a partner kind" in refused.value.message

@@ -8,6 +8,7 @@ its own word, so every case here is held to jsonschema's verdict as well.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,10 +29,10 @@ from gateway.errors import (
 )
 from gateway.policy import decide
 from gateway.policy.compiled import Undecided, compile_schema
-from gateway.policy.decision import Caller, Decision
-from gateway.policy.minimal import allowed_fields, check_payload, disclosed_fields
+from gateway.policy.decision import Caller, Decision, _givers
+from gateway.policy.minimal import _describe, allowed_fields, check_payload, disclosed_fields
 from gateway.policy.request import MAX_RECIPIENTS, CaseNetworkTarget, parse_exchange_request
-from gateway.policy.workflow import check_reply, codes_at, due_date
+from gateway.policy.workflow import check_reply, codes_at, due_date, plan_effects
 from gateway.store.base import Expectation
 from tests.conftest import ROLES, example
 from tests.test_properties import SETTLED, consent, world
@@ -906,3 +907,162 @@ def test_a_date_that_does_not_exist_is_refused_by_the_payload_check():
     check_payload("p", validator, {"d": "2026-02-28"})
     with pytest.raises(SchemaViolation):
         check_payload("p", validator, {"d": "2026-02-30"})
+
+
+def test_allowed_fields_follows_every_combinator_and_conditional_under_its_parent() -> None:
+    schema: dict[str, Any] = {
+        "properties": {
+            "a": {
+                "allOf": [{"properties": {"b": {}}}],
+                "anyOf": [{"properties": {"c": {}}}],
+                "oneOf": [{"properties": {"d": {}}}],
+                "if": {"properties": {"e": {}}},
+                "then": {"properties": {"f": {}}},
+                "else": {"properties": {"g": {}}},
+            }
+        },
+        "allOf": [{"properties": {"h": {}}}],
+        "oneOf": [{"properties": {"i": {}}}],
+        "if": {"properties": {"j": {}}},
+    }
+    assert allowed_fields(schema) == (
+        "a",
+        "a.b",
+        "a.c",
+        "a.d",
+        "a.e",
+        "a.f",
+        "a.g",
+        "h",
+        "i",
+        "j",
+    )
+
+
+def test_allowed_fields_of_a_top_level_list_are_named_from_the_empty_path() -> None:
+    assert allowed_fields({"items": {"properties": {"k": {}}}}) == ("[].k",)
+
+
+@pytest.mark.parametrize(
+    ("schema", "instance", "described"),
+    [
+        ({"required": ["a", "b", "c"]}, {"b": 1}, "missing required field(s): a, c"),
+        ({"type": ["string", "null"]}, {}, "must be of type ['string', 'null']"),
+        ({"enum": ["x", "y"]}, {}, "value is not one of the allowed codes"),
+        ({"minProperties": 2}, {}, "fails the schema rule 'minProperties'"),
+        ({"maxLength": 1}, "ab", "violates maxLength 1"),
+        ({"minLength": 3}, "ab", "violates minLength 3"),
+        ({"maxItems": 1}, [1, 2], "violates maxItems 1"),
+        ({"minItems": 3}, [1], "violates minItems 3"),
+        ({"maximum": 1}, 2, "violates maximum 1"),
+        ({"minimum": 3}, 2, "violates minimum 3"),
+        ({"pattern": "^a$"}, "b", "does not have the required format"),
+    ],
+)
+def test_a_violation_is_described_by_its_rule_and_limit_never_its_value(
+    schema: dict[str, Any], instance: Any, described: str
+) -> None:
+    errors = list(Draft202012Validator(schema).iter_errors(instance))
+    assert errors
+    assert {_describe(error) for error in errors} == {described}
+
+
+def _closes(
+    owed: list[Expectation],
+    *,
+    purpose: str = "information-reply",
+    recipients: tuple[str, ...] = (SWT,),
+    in_reply_to: str | None = None,
+    case_id: str | None = None,
+    subject: str = ASKED_ABOUT,
+    payload: dict[str, Any] | None = None,
+) -> tuple[str, ...]:
+    catalogued = world()[0].get(purpose)
+    assert catalogued is not None
+    effects = plan_effects(
+        purpose=catalogued,
+        exchange_id="ex_reply",
+        sender=SCHOOL,
+        recipients=recipients,
+        case_id=case_id,
+        subject=subject,
+        payload={} if payload is None else payload,
+        in_reply_to=in_reply_to,
+        owed_by_sender=owed,
+        household=(),
+        now=NOW,
+        seal=lambda data, _id: data,
+        new_id=lambda: "exp-new",
+    )
+    return effects.close
+
+
+def _owed(expectation_id: str, **overrides: Any) -> Expectation:
+    return replace(_request_owed(), expectation_id=expectation_id, **overrides)
+
+
+def test_a_reply_closes_only_what_it_answers_by_request_or_case_to_its_recipient() -> None:
+    owed = [
+        _owed("by-request"),
+        _owed("by-case", origin_exchange_id=None, case_id="case_1"),
+        _owed("other-purpose", purpose="closure-notice"),
+        _owed("to-another", owed_to=ZORG),
+        _owed("other-request", origin_exchange_id="ex_other"),
+        _owed("other-case", origin_exchange_id=None, case_id="case_2"),
+    ]
+    assert _closes(owed, in_reply_to="ex_12345678") == ("by-request",)
+    assert _closes(owed, case_id="case_1") == ("by-case",)
+    assert _closes(owed, in_reply_to="ex_12345678", case_id="case_1") == ("by-request", "by-case")
+    assert _closes(owed) == ()
+
+
+def test_a_reply_about_another_person_closes_nothing_but_one_about_nobody_in_particular() -> None:
+    owed = [_owed("about-them"), _owed("about-nobody", subject=None)]
+    assert _closes(owed, in_reply_to="ex_12345678", subject="cd" * 32) == ("about-nobody",)
+
+
+def test_a_per_child_expectation_closes_only_when_the_reply_names_that_child() -> None:
+    owed = [_owed("child-a", child_ref="kind-a"), _owed("child-b", child_ref="kind-b")]
+    payload = {"children": [{"child_ref": "kind-a"}]}
+    assert _closes(owed, in_reply_to="ex_12345678", payload=payload) == ("child-a",)
+    assert _closes(owed, in_reply_to="ex_12345678") == ()
+
+
+def test_the_deadline_ignores_the_payload_when_the_purpose_names_no_date_field() -> None:
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    assert due_date({"": "2026-12-24"}, "", 5, now) == now + timedelta(days=5)
+    assert due_date({"": "2026-12-24"}, None, 5, now) == now + timedelta(days=5)
+
+
+def test_a_request_that_asked_no_topics_lets_its_reply_answer_none() -> None:
+    purpose = _reply_purpose()
+    items = purpose.reply_to.items.split("[]")[0]
+    field = purpose.reply_to.items.split("[].")[1]
+    with pytest.raises(PayloadNotMinimal):
+        check_reply(
+            purpose,
+            subject=ASKED_ABOUT,
+            in_reply_to="ex_12345678",
+            recipients=[SWT],
+            request=_request_owed(),
+            asked={},
+            payload={items: [{field: "wellbeing"}]},
+        )
+
+
+@pytest.mark.parametrize("recipient", [OFFICER, "no-such-partner"])
+def test_a_refusal_of_an_unknown_recipient_names_it_the_purpose_and_where_to_look(recipient: str):
+    with pytest.raises(UnknownRecipient) as refused:
+        _decide("safety-report", SCHOOL, [recipient])
+    assert refused.value.message == f"recipient '{recipient}' is not a registered partner"
+    assert refused.value.how_to_fix is not None
+    assert "GET /v1/partners" in refused.value.how_to_fix
+    assert refused.value.extra == {"purpose": "safety-report", "recipient": recipient}
+
+
+def test_the_givers_a_refusal_asks_for_are_named_in_words_joined_by_and() -> None:
+    assert _givers(["subject", "custodian"]) == (
+        "the person themselves and a custodian (gezagsdrager)"
+    )
+    assert _givers(["custodian"]) == "a custodian (gezagsdrager)"
+    assert _givers(["guardian"]) == "guardian"
