@@ -344,13 +344,11 @@ def test_a_malformed_measure_or_a_ruling_carrying_a_bsn_is_invalid(value: Any) -
 # which `re.match` also lets match before a final newline, so a dossier reference (kept in
 # storage) and a ruling (kept in the log) may end in "\n", outside the documented alphabet. The
 # fix is `re.fullmatch` or `\Z`.
-@pytest.mark.xfail(strict=True, reason="`$` matches before a trailing newline (real bug)")
 def test_a_dossier_reference_ending_in_a_newline_is_invalid() -> None:
     with pytest.raises(InvalidRequest):
         parse_dossier_reference("WT-2026/0117\n")
 
 
-@pytest.mark.xfail(strict=True, reason="`$` matches before a trailing newline (real bug)")
 def test_a_ruling_ending_in_a_newline_is_invalid() -> None:
     with pytest.raises(InvalidRequest):
         parse_measure({"type": "ots", "ruling": "ECLI:NL:RBNHO:2026:1234\n"})

@@ -45,8 +45,8 @@ __all__ = [
 # Dossier references and ruling references are caller-chosen text that reaches storage (and,
 # for a ruling, the log): a narrow alphabet, and nothing that could carry a BSN (looks_like_bsn:
 # a run of 8 or more digits, or nine digits passing the elfproef across single separators).
-_DOSSIER_REFERENCE = re.compile(r"^[A-Za-z0-9._/-]{1,40}$")
-_RULING = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._/ -]{0,79}$")
+_DOSSIER_REFERENCE = re.compile(r"[A-Za-z0-9._/-]{1,40}")
+_RULING = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._/ -]{0,79}")
 # Child-protection measures and juvenile probation, carried out by a certified institution.
 MEASURE_TYPES = frozenset(
     {"ots", "voorlopige_ots", "voogdij", "voorlopige_voogdij", "jeugdreclassering"}
@@ -86,7 +86,7 @@ def parse_dossier_reference(value: Any) -> str | None:
     """A social team's own dossier reference: 1-40 of A-Z a-z 0-9 . _ / -, never a BSN."""
     if value is None:
         return None
-    if not isinstance(value, str) or not _DOSSIER_REFERENCE.match(value):
+    if not isinstance(value, str) or not _DOSSIER_REFERENCE.fullmatch(value):
         raise InvalidRequest(
             "'dossier_reference' must be 1-40 letters, digits, '.', '_', '/' or '-'",
             'Send your own dossier reference, e.g. "WT-2026/0117", or leave it out.',
@@ -104,7 +104,7 @@ def parse_measure(value: Any) -> Measure | None:
     kind, ruling = value["type"], value["ruling"]
     if not isinstance(kind, str) or kind not in MEASURE_TYPES:
         raise InvalidRequest(f"'measure.type' must be one of {', '.join(sorted(MEASURE_TYPES))}")
-    if not isinstance(ruling, str) or not _RULING.match(ruling):
+    if not isinstance(ruling, str) or not _RULING.fullmatch(ruling):
         raise InvalidRequest(
             "'measure.ruling' must be the court ruling's reference (ECLI or case number): 1-80 "
             "letters, digits, spaces, ':', '.', '_', '/' or '-'",
