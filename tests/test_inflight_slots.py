@@ -11,28 +11,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import re
 import sqlite3
-import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from tests.conftest import BSN_CHILD, copy_config, example
+from tests.conftest import BSN_CHILD, example
 from tests.test_slowloris import (
-    GATEWAY,
-    START_TIMEOUT_S,
     Served,
     closed,
     exchange_body,
     read_answer,
     request_head,
-    set_setting,
+    serving,
 )
 
 pytestmark = pytest.mark.slow
@@ -40,38 +35,6 @@ pytestmark = pytest.mark.slow
 HALF_SENT = 300  # more than the shipped max_in_flight (256)
 READ_TIMEOUT_S = 4
 WITHIN_S = 20.0
-
-
-@contextlib.contextmanager
-def serving(root: Path, **settings: str) -> Iterator[Served]:
-    """`gateway serve` on a config copy with `settings` set; stopped at the end."""
-    config = copy_config(root / "config")
-    for key, value in settings.items():
-        set_setting(config, key, value)
-    out_file, log_file = root / "stdout.txt", root / "stderr.txt"
-    env = {k: v for k, v in os.environ.items() if k != "GATEWAY_ENV"}
-    command = [GATEWAY, "serve", "--config", str(config), "--data", str(root / "data")]
-    with out_file.open("w") as out, log_file.open("w") as err:
-        process = subprocess.Popen(
-            [*command, "--port", "0", "--metrics-port", "0", "--workers", "1"],
-            stdout=out,
-            stderr=err,
-            env=env,
-        )
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not (found := re.search(r"listening on http://([\d.]+):(\d+)", out_file.read_text())):
-            assert process.poll() is None, log_file.read_text()
-            assert time.monotonic() < deadline, "gateway did not start"
-            time.sleep(0.05)
-        yield Served(found.group(1), int(found.group(2)), config, root / "data", log_file)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @contextlib.asynccontextmanager

@@ -94,17 +94,18 @@ def set_setting(config: Path, key: str, value: str) -> None:
         path.write_text(f"{key} = {value}\n{text}")
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    root = tmp_path_factory.mktemp("slowloris")
+@contextlib.contextmanager
+def serving(root: Path, **settings: str) -> Iterator[Served]:
+    """`gateway serve` on a config copy with `settings` set; stopped at the end."""
     config = copy_config(root / "config")
-    set_setting(config, "read_timeout_s", str(READ_TIMEOUT_S))
-    set_setting(config, "keepalive_timeout_s", str(KEEPALIVE_TIMEOUT_S))
+    for key, value in settings.items():
+        set_setting(config, key, value)
     out_file, log_file = root / "stdout.txt", root / "stderr.txt"
     env = {k: v for k, v in os.environ.items() if k != "GATEWAY_ENV"}
+    command = [GATEWAY, "serve", "--config", str(config), "--data", str(root / "data")]
     with out_file.open("w") as out, log_file.open("w") as err:
         process = subprocess.Popen(
-            [GATEWAY, "serve", "--config", str(config), "--data", str(root / "data"), *SERVE_ARGS],
+            [*command, *SERVE_ARGS],
             stdout=out,
             stderr=err,
             env=env,
@@ -123,6 +124,16 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with serving(
+        tmp_path_factory.mktemp("slowloris"),
+        read_timeout_s=str(READ_TIMEOUT_S),
+        keepalive_timeout_s=str(KEEPALIVE_TIMEOUT_S),
+    ) as running:
+        yield running
 
 
 @dataclass(frozen=True)
