@@ -33,6 +33,7 @@ __all__ = [
     "ROLES",
     "Measure",
     "case_not_found",
+    "is_member",
     "parse_dossier_reference",
     "parse_measure",
     "reachable_members",
@@ -127,6 +128,11 @@ def _member(members: Sequence[NetworkMember], partner_id: str) -> NetworkMember 
     return next((m for m in members if m.partner_id == partner_id), None)
 
 
+def is_member(members: Sequence[NetworkMember], partner_id: str) -> bool:
+    """Whether the partner is in the case's network: the test every call on a case starts with."""
+    return _member(members, partner_id) is not None
+
+
 def verify_may_register(
     case: Case | None,
     members: Sequence[NetworkMember],
@@ -139,11 +145,11 @@ def verify_may_register(
     """Return when `caller` may register `target` in the case with `role`; raise otherwise."""
     if case is None:
         raise case_not_found()
-    is_member = _member(members, caller.id) is not None
+    caller_is_member = is_member(members, caller.id)
     if target.id == caller.id and caller.id != case.director:
         # Rule 4: the only self-registration there is.
         if caller.kind != "certified_institution" or measure is None:
-            if not is_member:
+            if not caller_is_member:
                 raise case_not_found()
             raise Forbidden(
                 "only a certified institution registers itself in a case network, as the holder "
@@ -159,7 +165,7 @@ def verify_may_register(
                 "the referrer.",
             )
         return
-    if not is_member:
+    if not caller_is_member:
         raise case_not_found()
     if caller.id != case.director or caller.kind != "social_team":
         raise Forbidden(
@@ -179,7 +185,7 @@ def verify_may_remove(
     case: Case | None, members: Sequence[NetworkMember], *, caller: Partner, target_id: str
 ) -> None:
     """Return when `caller` may remove `target_id` from the case's network; raise otherwise."""
-    if case is None or _member(members, caller.id) is None:
+    if case is None or not is_member(members, caller.id):
         raise case_not_found()
     if caller.id != case.director or caller.kind != "social_team":
         raise Forbidden(
@@ -188,7 +194,7 @@ def verify_may_remove(
         )
     if target_id == case.director:
         raise Forbidden("the director of a case stays in its network")
-    if _member(members, target_id) is None:
+    if not is_member(members, target_id):
         raise NotFound(
             f"partner '{target_id}' is not a member of this case network",
             "GET /v1/cases/{case_id}/network lists the members.",

@@ -22,6 +22,7 @@ from gateway.policy import parse_exchange_request
 from gateway.policy.cases import (
     ROLES,
     case_not_found,
+    is_member,
     parse_dossier_reference,
     parse_measure,
     verify_may_open,
@@ -90,7 +91,7 @@ def _member_json(member: NetworkMember, shown: set[str]) -> dict[str, Any]:
 async def _member_of(gw: Gateway, caller: Caller, case_id: str) -> list[NetworkMember]:
     """The case's members when the caller is one; else the one 404 every non-member gets."""
     members = await gw.storage.case_network(case_id)
-    if not any(m.partner_id == caller.partner.id for m in members):
+    if not is_member(members, caller.partner.id):
         raise case_not_found()
     return members
 

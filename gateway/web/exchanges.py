@@ -26,7 +26,7 @@ from gateway.policy import (
     decide,
     parse_exchange_request,
 )
-from gateway.policy.cases import reachable_members
+from gateway.policy.cases import is_member, reachable_members
 from gateway.policy.decision import Caller, Decision
 from gateway.policy.workflow import check_reply, plan_effects
 from gateway.standards.tracecontext import (
@@ -75,7 +75,7 @@ async def _recipients(
 ) -> tuple[list[str], bool]:
     if isinstance(request.to, CaseNetworkTarget):
         members = await gw.storage.case_network(request.to.case_id)
-        if not any(m.partner_id == caller.partner.id for m in members):
+        if not is_member(members, caller.partner.id):
             # A non-member learns nothing: the same refusal as for a case that does not exist,
             # naming no member (and logged without a recipient or the id).
             raise UnknownCaseNetwork()
@@ -101,7 +101,7 @@ async def _verify_case(gw: Gateway, caller: Caller, request: ExchangeRequest) ->
     if request.case_id is None:
         return
     members = await gw.storage.case_network(request.case_id)
-    if not any(m.partner_id == caller.partner.id for m in members):
+    if not is_member(members, caller.partner.id):
         raise UnknownCase()
 
 
