@@ -148,19 +148,11 @@ async def _storage(gw: Gateway) -> list[Finding]:
 
 
 async def _clock(gw: Gateway) -> list[Finding]:
-    from gateway.store.postgres import PostgresStorage
-
-    if not isinstance(gw.storage, PostgresStorage):
+    before = datetime.now(UTC)
+    server = await gw.storage.server_now()
+    after = datetime.now(UTC)
+    if server is None:
         return [Finding(True, "clock: embedded storage shares this machine's clock")]
-    import asyncpg  # type: ignore[import-untyped]
-
-    conn = await asyncpg.connect(gw.storage.dsn, timeout=5)
-    try:
-        before = datetime.now(UTC)
-        server = await conn.fetchval("SELECT now()")
-        after = datetime.now(UTC)
-    finally:
-        await conn.close()
     skew = abs((server - (before + (after - before) / 2)).total_seconds())
     return [
         Finding(

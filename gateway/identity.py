@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from gateway.datadir import DataDir
-from gateway.store.base import KeyFingerprint, Storage, StorageUnusable
+from gateway.store.base import KeyFingerprint, LogIdentityStore, StorageUnusable
 
 __all__ = [
     "FINGERPRINT_LABEL",
@@ -155,14 +155,14 @@ def origin_problem(stored: str, configured: str, config_dir: str) -> str | None:
     )
 
 
-async def claim_origin(storage: Storage, origin: str, config_dir: str) -> None:
+async def claim_origin(storage: LogIdentityStore, origin: str, config_dir: str) -> None:
     """Record the configured origin where none is; refuse one that differs from the stored."""
     problem = origin_problem(await storage.claim_log_origin(origin), origin, config_dir)
     if problem is not None:
         raise LogIdentityMismatch(problem)
 
 
-async def claim_keys(storage: Storage, mine: InstanceKeys, now: datetime) -> None:
+async def claim_keys(storage: LogIdentityStore, mine: InstanceKeys, now: datetime) -> None:
     """Record the instance's key fingerprints where none are; refuse keys that differ."""
     recorded = await storage.claim_key_fingerprints(mine.pairs(), mine.folder, now)
     check = check_keys(recorded, mine)
@@ -174,7 +174,7 @@ async def claim_keys(storage: Storage, mine: InstanceKeys, now: datetime) -> Non
 
 
 async def claim_identity(
-    storage: Storage, origin: str, config_dir: str, mine: InstanceKeys, now: datetime
+    storage: LogIdentityStore, origin: str, config_dir: str, mine: InstanceKeys, now: datetime
 ) -> None:
     """Both claims, as an instance starts: raises LogIdentityMismatch (a StorageUnusable, so
     the command stops with one line and exit code 2)."""

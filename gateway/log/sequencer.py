@@ -10,22 +10,17 @@ to take over. After a crash it simply continues from the last checkpoint.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import fcntl
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import Protocol
 
 import structlog
 
 from gateway.log.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
 from gateway.log.merkle import MerkleAccumulator, leaf_hash, subtree_nodes_for_range
-from gateway.store.base import Storage, StoredCheckpoint
+from gateway.store.base import Lock, StoredCheckpoint, TransparencyLog
 
-__all__ = ["Lock", "LogIntegrityError", "Sequencer", "SequencerLock"]
+__all__ = ["Lock", "LogIntegrityError", "Sequencer"]
 
 log = structlog.get_logger("gateway.sequencer")
 BATCH = 5000
@@ -39,7 +34,7 @@ class LogIntegrityError(RuntimeError):
 class Sequencer:
     """Integrates entries [size, log_size) and signs a checkpoint per integration."""
 
-    storage: Storage
+    storage: TransparencyLog
     signer: Callable[[], NoteSigner]  # read at every signing: the key may rotate while running
     origin: str
     clock: Callable[[], datetime]
@@ -102,45 +97,3 @@ class Sequencer:
                     log.exception("sequencer_failed")
                     self._tree = None
             await asyncio.sleep(interval)
-
-
-class Lock(Protocol):
-    """Who may sequence: held by one process of a deployment at a time."""
-
-    async def acquire(self) -> bool: ...
-
-    async def release(self) -> None: ...
-
-
-class SequencerLock:
-    """An exclusive lock on a file in the data folder: one sequencer among local workers.
-
-    For many instances on PostgreSQL, `gateway.store.postgres.PostgresSequencerLock` (an
-    advisory lock) plays this part.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-
-    async def acquire(self) -> bool:
-        return self._acquire()
-
-    def _acquire(self) -> bool:
-        if self._fd is not None:
-            return True
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        self._fd = fd
-        return True
-
-    async def release(self) -> None:
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None

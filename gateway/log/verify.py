@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from gateway.log.checkpoint import NoteError, NoteVerifier, open_checkpoint
 from gateway.log.columns import disagreeing_columns, leaf_columns
 from gateway.log.merkle import MerkleAccumulator
-from gateway.store.base import Storage, VerifyRow
+from gateway.store.base import TransparencyLog, VerifyRow
 
 __all__ = ["LogTampered", "VerifyReport", "verify_log"]
 
@@ -46,7 +46,7 @@ class VerifyReport:
 
 
 async def verify_log(
-    storage: Storage, verifiers: Sequence[NoteVerifier], origin: str
+    storage: TransparencyLog, verifiers: Sequence[NoteVerifier], origin: str
 ) -> VerifyReport:
     """Return a report when everything agrees; raise LogTampered at the first disagreement."""
     checkpoints = await storage.checkpoints()

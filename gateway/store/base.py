@@ -5,34 +5,51 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from gateway.log.entry import LogEntry
 
 __all__ = [
     "ActivityCount",
+    "BirthDateStore",
     "BreakGlassRecord",
+    "BreakGlassStore",
     "Case",
+    "CaseStore",
+    "ConsentStore",
     "ExchangeEffects",
+    "ExchangeStore",
     "Expectation",
+    "ExpectationStore",
     "HouseholdChild",
     "KeyFingerprint",
+    "Lifecycle",
+    "Lock",
     "LogFeedBatch",
     "LogFilter",
+    "LogIdentityStore",
     "LogRow",
+    "LogStore",
     "NetworkMember",
+    "NotificationStore",
     "OfficerLink",
     "OfficerSession",
+    "OfficerSessionStore",
     "OutboxItem",
     "OutboxRow",
+    "OutboxStore",
     "PendingNotification",
     "RefusalCount",
+    "ReplayCache",
     "SchemaVersionError",
     "Storage",
     "StorageUnusable",
     "StoredCheckpoint",
     "StoredConsent",
     "StoredMessage",
+    "TransparencyLog",
+    "TreeStore",
     "VerifyRow",
     "check_schema_version",
 ]
@@ -317,8 +334,16 @@ def check_schema_version(found: int, known: int, where: str) -> None:
         )
 
 
-class Storage(Protocol):
-    """Everything the gateway keeps. Every write returns only once it is durable."""
+class Lock(Protocol):
+    """Who may sequence: held by one process of a deployment at a time."""
+
+    async def acquire(self) -> bool: ...
+
+    async def release(self) -> None: ...
+
+
+class Lifecycle(Protocol):
+    """Opening, migrating and closing the database, and what differs per back end beyond SQL."""
 
     async def open(self) -> None:
         """Connect; create the schema in an empty database; refuse any other version."""
@@ -334,7 +359,16 @@ class Storage(Protocol):
     async def ping(self) -> None:
         """Raise if storage cannot be reached."""
 
-    # -- the log's identity: its origin and the keys that made it ------------------------------
+    def sequencer_lock(self, data_folder: Path) -> Lock:
+        """The lock that elects one sequencer among the processes sharing this storage."""
+
+    async def server_now(self) -> datetime | None:
+        """The database server's clock; None where storage shares this machine's clock."""
+
+
+class LogIdentityStore(Protocol):
+    """The log's identity: its origin and the keys that made it."""
+
     async def log_origin(self) -> str | None:
         """The origin recorded for the log's checkpoints; None before any is recorded."""
 
@@ -357,7 +391,10 @@ class Storage(Protocol):
         """Record `current` (name, fingerprint) pairs as the keys in use, retiring whichever was
         current under each name, and `retired` pairs as retired where not yet recorded."""
 
-    # -- log --------------------------------------------------------------------------------
+
+class LogStore(Protocol):
+    """The disclosure log: appending entries durably, reading and searching them."""
+
     async def append_log(self, entries: Sequence[LogEntry]) -> list[int]:
         """Append entries durably; return their log indices (gap-free, in order)."""
 
@@ -382,7 +419,14 @@ class Storage(Protocol):
         """Refusals with since <= time < until, counted per sender, reason, purpose, recipient;
         only refusals whose sender or recipient is one of `parties` (if set)."""
 
-    # -- tokens -----------------------------------------------------------------------------
+    async def verify_batch(self, start: int, end: int) -> list[VerifyRow]:
+        """The entries [start, end) in index order, each with its stored leaf hash, for the
+        verifier. A leaf stored as anything but bytes comes back as its bytes, never an error."""
+
+
+class ReplayCache(Protocol):
+    """Client assertions' jti values seen, for replay protection."""
+
     async def use_jti(
         self, partner: str, jti: str, remember_until: datetime, now: datetime
     ) -> bool:
@@ -393,7 +437,10 @@ class Storage(Protocol):
         `remember_until` lies before `now`, never one that could still be replayed.
         """
 
-    # -- consents ---------------------------------------------------------------------------
+
+class ConsentStore(Protocol):
+    """Consent records (sealed at rest)."""
+
     async def add_consent(self, consent: StoredConsent, entry: LogEntry) -> int: ...
 
     async def consents_for_subject(self, subject: str) -> list[StoredConsent]: ...
@@ -403,7 +450,10 @@ class Storage(Protocol):
     async def replace_consent(self, consent: StoredConsent, entry: LogEntry) -> int:
         """Store a changed consent (a withdrawal) together with its log entry."""
 
-    # -- birth dates: one per subject, sealed at rest ---------------------------------------
+
+class BirthDateStore(Protocol):
+    """One birth date per subject, sealed at rest."""
+
     async def held_birth_date(self, subject: str) -> bytes | None:
         """The sealed birth date held for this subject pseudonym, or None."""
 
@@ -416,7 +466,10 @@ class Storage(Protocol):
     async def correct_birth_date(self, subject: str, sealed: bytes, entry: LogEntry) -> int:
         """Replace (or set) the subject's birth date together with its log entry."""
 
-    # -- case networks ----------------------------------------------------------------------
+
+class CaseStore(Protocol):
+    """Cases, their networks of partners and households."""
+
     async def open_case(self, case: Case, director: NetworkMember, entry: LogEntry) -> int:
         """Store a new case, its director's membership and the log entry; the entry's index."""
 
@@ -435,7 +488,10 @@ class Storage(Protocol):
 
     async def household(self, case_id: str) -> list[HouseholdChild]: ...
 
-    # -- expectations -------------------------------------------------------------------------
+
+class ExpectationStore(Protocol):
+    """What partners owe each other (feedback, status reports) and by when."""
+
     async def add_expectations(self, expectations: Sequence[Expectation]) -> None: ...
 
     async def open_expectations(
@@ -451,7 +507,10 @@ class Storage(Protocol):
     async def mark_newly_overdue(self, now: datetime, limit: int) -> list[Expectation]:
         """Overdue expectations not yet announced: mark them announced and queue notifications."""
 
-    # -- notifications (webhook pokes; the inbox stays the source of truth) -------------------
+
+class NotificationStore(Protocol):
+    """Webhook pokes to partners; the inbox stays the source of truth."""
+
     async def claim_notifications(
         self, now: datetime, *, lease_s: float, limit: int
     ) -> list[PendingNotification]:
@@ -466,7 +525,10 @@ class Storage(Protocol):
 
     async def inbox_count(self, recipient: str) -> int: ...
 
-    # -- outbox towards outside logs (LDV logbook, partners' Verwerkingenlogging) -------------
+
+class OutboxStore(Protocol):
+    """Deliveries towards outside logs (the LDV logbook, partners' Verwerkingenlogging)."""
+
     async def claim_log_feed(
         self, destination: str, now: datetime, *, lease_s: float, limit: int
     ) -> LogFeedBatch:
@@ -496,7 +558,10 @@ class Storage(Protocol):
     async def outbox_backlog(self) -> dict[str, int]:
         """Deliveries waiting, per destination (log-feed cursors included)."""
 
-    # -- break-glass reviews ------------------------------------------------------------------
+
+class BreakGlassStore(Protocol):
+    """Break-glass disclosures and their reviews by a privacy officer."""
+
     async def break_glass_records(
         self, *, status: str | None, limit: int, senders: frozenset[str] | None = None
     ) -> list[BreakGlassRecord]:
@@ -516,7 +581,10 @@ class Storage(Protocol):
         """Record a review of a break-glass disclosure with its log entry; None (and nothing
         changed) if absent, or if `senders` is set and the use is not of one of them."""
 
-    # -- privacy officers' sign-in ----------------------------------------------------------
+
+class OfficerSessionStore(Protocol):
+    """Privacy officers' sign-in links and sessions."""
+
     async def add_officer_link(self, link: OfficerLink, entry: LogEntry, now: datetime) -> int:
         """Keep a new sign-in link and log its issue; links expired before `now` are dropped."""
 
@@ -539,7 +607,10 @@ class Storage(Protocol):
     async def end_officer_session(self, session_hash: str, entry: LogEntry) -> int | None:
         """Revoke a session and log the sign-out; None (and nothing logged) when it is gone."""
 
-    # -- exchanges and inbox ----------------------------------------------------------------
+
+class ExchangeStore(Protocol):
+    """Exchanges as one atomic write, and the recipients' inboxes."""
+
     async def record_exchange(
         self,
         entries: Sequence[LogEntry],
@@ -570,7 +641,10 @@ class Storage(Protocol):
     ) -> int:
         """Remove messages past retain_until, logging each purge; return how many."""
 
-    # -- tree (sequencer) ---------------------------------------------------------------------
+
+class TreeStore(Protocol):
+    """The Merkle tree's stored nodes and signed checkpoints (the sequencer's)."""
+
     async def tree_nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]: ...
 
     async def store_tree(
@@ -582,6 +656,27 @@ class Storage(Protocol):
 
     async def checkpoints(self) -> list[StoredCheckpoint]: ...
 
-    async def verify_batch(self, start: int, end: int) -> list[VerifyRow]:
-        """The entries [start, end) in index order, each with its stored leaf hash, for the
-        verifier. A leaf stored as anything but bytes comes back as its bytes, never an error."""
+
+class TransparencyLog(LogStore, TreeStore, Protocol):
+    """The log's entries and its tree together: what the sequencer and the verifier read."""
+
+
+class Storage(
+    Lifecycle,
+    LogIdentityStore,
+    LogStore,
+    ReplayCache,
+    ConsentStore,
+    BirthDateStore,
+    CaseStore,
+    ExpectationStore,
+    NotificationStore,
+    OutboxStore,
+    BreakGlassStore,
+    OfficerSessionStore,
+    ExchangeStore,
+    TreeStore,
+    Protocol,
+):
+    """Everything the gateway keeps: the union of the role protocols above, which consumers ask
+    for one by one. Every write returns only once it is durable."""

@@ -24,6 +24,7 @@ import hashlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]
@@ -51,6 +52,7 @@ from gateway.store.base import (
     Expectation,
     HouseholdChild,
     KeyFingerprint,
+    Lock,
     LogFeedBatch,
     LogFilter,
     LogRow,
@@ -320,6 +322,17 @@ class PostgresStorage:
     async def ping(self) -> None:
         async with self._connection("ping", PING_TIMEOUT_S) as conn:
             await conn.fetchval("SELECT 1")
+
+    def sequencer_lock(self, data_folder: Path) -> Lock:
+        """An advisory lock: one sequencer among all instances sharing this database (the data
+        folder is each instance's own and plays no part)."""
+        return PostgresSequencerLock(self.dsn, schema=self.schema)
+
+    async def server_now(self) -> datetime:
+        """The database server's clock (`now()`), to measure this machine's skew against it."""
+        async with self._connection("clock", PING_TIMEOUT_S) as conn:
+            server: datetime = await conn.fetchval("SELECT now()")
+        return server
 
     # -- log -----------------------------------------------------------------------------------
     async def append_log(self, entries: Sequence[LogEntry]) -> list[int]:
@@ -1242,7 +1255,7 @@ _LOCK_SESSION_SETTINGS = {
 
 
 class PostgresSequencerLock:
-    """Elects one sequencer among all instances sharing a database (async `SequencerLock`).
+    """Elects one sequencer among all instances sharing a database (the async counterpart of `FileSequencerLock`).
 
     Holds a session-level `pg_try_advisory_lock` on a dedicated connection outside the pool.
     PostgreSQL releases it when that connection ends, so when the holding process dies or loses

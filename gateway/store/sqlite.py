@@ -44,6 +44,7 @@ from gateway.store.base import (
     Expectation,
     HouseholdChild,
     KeyFingerprint,
+    Lock,
     LogFeedBatch,
     LogFilter,
     LogRow,
@@ -61,6 +62,7 @@ from gateway.store.base import (
     VerifyRow,
     check_schema_version,
 )
+from gateway.store.locks import FileSequencerLock
 from gateway.store.schema import SCHEMA_VERSION, SQLITE_MIGRATIONS
 
 __all__ = ["SqliteStorage"]
@@ -390,6 +392,13 @@ class SqliteStorage:
             conn.close()
         self._here.clear()
         self._local = threading.local()
+
+    def sequencer_lock(self, data_folder: Path) -> Lock:
+        """A file lock in the data folder: one sequencer among the workers sharing this file."""
+        return FileSequencerLock(data_folder / "sequencer.lock")
+
+    async def server_now(self) -> None:
+        """None: the embedded database shares this machine's clock."""
 
     async def ping(self) -> None:
         """Raise StorageUnavailable unless storage reads, and writes again after a failed write."""

@@ -13,7 +13,6 @@ from aiohttp import web
 from gateway.delivery.notify import notification_signer, run_dispatcher
 from gateway.delivery.outbox import OutboxDispatcher
 from gateway.identity import claim_identity, instance_keys
-from gateway.log.sequencer import Lock, SequencerLock
 from gateway.web import (
     audit,
     birth_dates,
@@ -103,7 +102,7 @@ async def _notifier(app: web.Application) -> AsyncIterator[None]:
 async def _sequencer(app: web.Application) -> AsyncIterator[None]:
     """Integrate entries and sign checkpoints, in whichever local worker holds the lock."""
     gw = app[GATEWAY]
-    lock = sequencer_lock(gw)
+    lock = gw.storage.sequencer_lock(gw.data.path)
     sequencer = gw.sequencer()
     task = asyncio.create_task(sequencer.run(gw.settings.checkpoint_interval_s, lock))
     yield
@@ -117,15 +116,6 @@ async def _sequencer(app: web.Application) -> AsyncIterator[None]:
         except Exception:
             log.exception("final_integration_failed")
     await lock.release()
-
-
-def sequencer_lock(gw: Gateway) -> Lock:
-    """A file lock among local workers on SQLite; an advisory lock among instances on PostgreSQL."""
-    from gateway.store.postgres import PostgresSequencerLock, PostgresStorage
-
-    if isinstance(gw.storage, PostgresStorage):
-        return PostgresSequencerLock(gw.storage.dsn, schema=gw.storage.schema)
-    return SequencerLock(gw.data.path / "sequencer.lock")
 
 
 async def _storage_lifetime(app: web.Application) -> AsyncIterator[None]:
