@@ -1347,3 +1347,39 @@ def _leased_message(n: int, now: datetime) -> StoredMessage:
         sealing="hpke",
         body=b"sealed",
     )
+
+
+async def test_server_clock_is_the_database_servers_or_none_where_it_is_this_machines(
+    storage: Storage,
+) -> None:
+    """`gateway doctor` measures the skew against PostgreSQL's clock; SQLite has no other one."""
+    before = datetime.now(UTC)
+    server = await storage.server_now()
+    after = datetime.now(UTC)
+    if isinstance(storage, SqliteStorage):
+        assert server is None
+    else:
+        assert server is not None
+        assert server.tzinfo is not None
+        assert before - timedelta(seconds=5) <= server <= after + timedelta(seconds=5)
+
+
+async def test_each_back_end_elects_its_sequencer_with_a_lock_of_its_own(
+    storage: Storage, tmp_path: Path
+) -> None:
+    """One holder at a time: a file lock in the data folder on SQLite, an advisory lock on
+    PostgreSQL (whatever the data folder)."""
+    first = storage.sequencer_lock(tmp_path / "a")
+    second = storage.sequencer_lock(
+        tmp_path / "a" if isinstance(storage, SqliteStorage) else tmp_path / "b"
+    )
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    try:
+        assert await first.acquire() is True
+        assert await second.acquire() is False
+        await first.release()
+        assert await second.acquire() is True
+    finally:
+        await first.release()
+        await second.release()
