@@ -16,6 +16,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from gateway.clock import DUTCH_TIME
+from gateway.config.compiled_schema import Undecided, compile_schema
+from gateway.config.purposes import PayloadSchema
 from gateway.errors import (
     BreakGlassNotAllowed,
     ConsentRequired,
@@ -28,7 +30,6 @@ from gateway.errors import (
     UnknownRecipient,
 )
 from gateway.policy import decide
-from gateway.policy.compiled import Undecided, compile_schema
 from gateway.policy.decision import Caller, Decision, _givers
 from gateway.policy.minimal import _describe, allowed_fields, check_payload, disclosed_fields
 from gateway.policy.request import MAX_RECIPIENTS, CaseNetworkTarget, parse_exchange_request
@@ -754,7 +755,7 @@ SCHEMA: dict[str, Any] = {
     "else": {"properties": {"end": {"type": "string"}}},
     "anyOf": [{"properties": {"either": {}}}],
 }
-VALIDATOR = Draft202012Validator(SCHEMA, format_checker=FORMATS)
+VALIDATOR = PayloadSchema.compile(SCHEMA)
 
 
 def _refusal(payload: dict[str, Any]) -> Any:
@@ -839,7 +840,7 @@ def test_a_schema_violation_names_the_path_and_the_rule_never_the_value(
 
 def test_a_field_ruled_out_by_a_false_subschema_is_refused_as_not_minimal():
     schema = {"type": "object", "properties": {"start": {}, "end": False}}
-    validator = Draft202012Validator(schema, format_checker=FORMATS)
+    validator = PayloadSchema.compile(schema)
     with pytest.raises(PayloadNotMinimal):
         check_payload("p", validator, {"start": 1, "end": 2})
 
@@ -855,7 +856,7 @@ def test_a_start_carrying_an_end_date_is_refused_naming_the_end_date_and_reason(
     assert purpose is not None
     payload = {**example("start-stop"), "event": "start"}
     with pytest.raises(PayloadNotMinimal) as refused:
-        check_payload("start-stop", purpose.validator, payload)
+        check_payload("start-stop", purpose.payload_schema, payload)
     assert [v["path"] for v in refused.value.extra["violations"]] == [
         "/payload/end_date",
         "/payload/end_reason",
@@ -872,18 +873,16 @@ def test_violations_are_listed_in_the_order_of_their_paths():
 
 
 def test_two_purposes_schemas_are_never_checked_with_each_others_compiled_check():
-    lenient = Draft202012Validator({"type": "object"}, format_checker=FORMATS)
-    strict = Draft202012Validator(
-        {"type": "object", "additionalProperties": False}, format_checker=FORMATS
-    )
+    lenient = PayloadSchema.compile({"type": "object"})
+    strict = PayloadSchema.compile({"type": "object", "additionalProperties": False})
     check_payload("lenient", lenient, {"x": 1})
     with pytest.raises(PayloadNotMinimal):
         check_payload("strict", strict, {"x": 1})
 
 
 def test_a_schema_the_compiler_leaves_to_jsonschema_is_still_enforced():
-    validator = Draft202012Validator(
-        {"type": "object", "patternProperties": {"^a": {"type": "string"}}}, format_checker=FORMATS
+    validator = PayloadSchema.compile(
+        {"type": "object", "patternProperties": {"^a": {"type": "string"}}}
     )
     check_payload("p", validator, {"ab": "x"})
     with pytest.raises(SchemaViolation):
@@ -891,8 +890,8 @@ def test_a_schema_the_compiler_leaves_to_jsonschema_is_still_enforced():
 
 
 def test_a_payload_the_compiled_check_cannot_decide_is_decided_by_jsonschema():
-    validator = Draft202012Validator(
-        {"type": "object", "properties": {"l": {"uniqueItems": True}}}, format_checker=FORMATS
+    validator = PayloadSchema.compile(
+        {"type": "object", "properties": {"l": {"uniqueItems": True}}}
     )
     check_payload("p", validator, {"l": [1, 2]})
     with pytest.raises(SchemaViolation):
@@ -900,9 +899,8 @@ def test_a_payload_the_compiled_check_cannot_decide_is_decided_by_jsonschema():
 
 
 def test_a_date_that_does_not_exist_is_refused_by_the_payload_check():
-    validator = Draft202012Validator(
-        {"type": "object", "properties": {"d": {"type": "string", "format": "date"}}},
-        format_checker=FORMATS,
+    validator = PayloadSchema.compile(
+        {"type": "object", "properties": {"d": {"type": "string", "format": "date"}}}
     )
     check_payload("p", validator, {"d": "2026-02-28"})
     with pytest.raises(SchemaViolation):

@@ -129,7 +129,7 @@ def decide(
         raise first
     fields: tuple[str, ...] = ()
     if request.payload is not None:
-        check_payload(purpose.id, purpose.validator, request.payload)
+        check_payload(purpose.id, purpose.payload_schema, request.payload)
         fields = disclosed_fields(request.payload)
     return Decision(purpose, outcomes, fields, request.break_glass is not None)
 
