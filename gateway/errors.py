@@ -24,12 +24,18 @@ GatewayError (code, status, message, how_to_fix, extra fields)
 ├── RateLimited             rate_limited             429  (+ Retry-After)
 └── StorageUnavailable      storage_unavailable      503  (+ Retry-After)
 
+A refusal the policy decides without raising (one recipient of a fan-out, say) is a `Refusal`
+value: the error it stands for, with its message and how to fix it; `to_error()` gives the
+exception where a caller needs one to raise.
+
 Token endpoint failures are not part of this family: RFC 6749 prescribes their shape
 (`{"error": "invalid_client", ...}`), see `gateway.auth`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 __all__ = [
@@ -48,6 +54,7 @@ __all__ = [
     "PayloadTooLarge",
     "RateLimited",
     "RecipientNotAllowed",
+    "Refusal",
     "RequestTimeout",
     "SchemaViolation",
     "SenderNotAllowed",
@@ -224,3 +231,33 @@ class StorageUnavailable(GatewayError):
     code = "storage_unavailable"
     status = 503
     default_how_to_fix = "Retry after the number of seconds in Retry-After."
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A refusal as a value: which error of the family it is, what it says and how to fix it.
+
+    `error` is a class taking the family's own arguments (message, how_to_fix, extra fields);
+    the no-argument refusals about cases are raised where they arise, never carried as values.
+    """
+
+    error: type[GatewayError]
+    message: str
+    how_to_fix: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def code(self) -> str:
+        return self.error.code
+
+    @property
+    def status(self) -> int:
+        return self.error.status
+
+    def to_error(self) -> GatewayError:
+        """The exception to raise for this refusal, saying exactly what the value says."""
+        return self.error(self.message, self.how_to_fix, **self.extra)
+
+    def to_body(self) -> dict[str, Any]:
+        """The contract's error object, as `GatewayError.to_body` answers it."""
+        return self.to_error().to_body()

@@ -18,8 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+from gateway.config import load_catalogue
+from gateway.config.compiled_schema import Undecided, compile_schema
+from gateway.config.purposes import PayloadSchema
 from gateway.errors import PayloadNotMinimal, SchemaViolation
-from gateway.policy.compiled import Undecided, compile_schema
 from gateway.policy.minimal import check_payload
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -132,6 +134,33 @@ def test_every_shipped_schema_compiles_and_accepts_its_example(purpose_id: str) 
     check = compile_schema(schema, FORMATS)
     assert check is not None
     assert check(example) is True
+
+
+def test_loading_the_catalogue_compiles_each_purposes_schema_and_its_quick_check() -> None:
+    catalogue = load_catalogue(ROOT / "config", ROOT / "schemas")
+    for purpose in catalogue:
+        _, example = _load(purpose.id)
+        compiled = purpose.payload_schema
+        assert compiled.document is purpose.schema
+        assert compiled.validator.schema is purpose.schema
+        assert compiled.quick_check is not None, purpose.id
+        assert compiled.quick_check(example) is True
+        assert compiled.surely_valid(example) is True
+        assert compiled.surely_valid({**example, "unexpected_field": 1}) is False
+
+
+def test_a_schema_without_a_quick_check_is_never_surely_valid_and_jsonschema_decides() -> None:
+    compiled = PayloadSchema.compile({"type": "object", "patternProperties": {"^a": {}}})
+    assert compiled.quick_check is None
+    assert compiled.surely_valid({"ab": 1}) is False
+    check_payload("p", compiled, {"ab": 1})
+
+
+def test_a_quick_check_that_cannot_tell_is_no_quick_yes() -> None:
+    compiled = PayloadSchema.compile({"type": "object", "properties": {"l": {"uniqueItems": True}}})
+    assert compiled.quick_check is not None
+    assert compiled.surely_valid({"l": [1, True]}) is False
+    check_payload("p", compiled, {"l": [1, True]})
 
 
 @pytest.mark.parametrize("purpose_id", SCHEMA_IDS)
@@ -261,7 +290,7 @@ def test_unique_items_over_mixed_json_types_is_left_to_jsonschema() -> None:
 
 def test_check_payload_still_names_the_extra_field_when_the_quick_check_says_no() -> None:
     schema, example = _load("evaluation-feedback")
-    validator = Draft202012Validator(schema, format_checker=FORMATS)
+    validator = PayloadSchema.compile(schema)
     check_payload("evaluation-feedback", validator, example)
     with pytest.raises(PayloadNotMinimal) as refused:
         check_payload("evaluation-feedback", validator, {**example, "diagnosis": "x"})

@@ -16,22 +16,32 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from gateway.clock import DUTCH_TIME
+from gateway.config.compiled_schema import Undecided, compile_schema
+from gateway.config.purposes import PayloadSchema
 from gateway.errors import (
     BreakGlassNotAllowed,
     ConsentRequired,
+    Forbidden,
     InvalidRequest,
     PayloadNotMinimal,
     RecipientNotAllowed,
+    Refusal,
     SchemaViolation,
     SenderNotAllowed,
     UnknownPurpose,
     UnknownRecipient,
 )
 from gateway.policy import decide
-from gateway.policy.compiled import Undecided, compile_schema
-from gateway.policy.decision import Caller, Decision, _givers
+from gateway.policy.decision import (
+    _MESSAGE_RULES,
+    _RECIPIENT_RULES,
+    Caller,
+    Decision,
+    _givers,
+)
 from gateway.policy.minimal import _describe, allowed_fields, check_payload, disclosed_fields
 from gateway.policy.request import MAX_RECIPIENTS, CaseNetworkTarget, parse_exchange_request
+from gateway.policy.rules import AllOf, Rule
 from gateway.policy.workflow import check_reply, codes_at, due_date, plan_effects
 from gateway.store.base import Expectation
 from tests.conftest import ROLES, example
@@ -552,7 +562,9 @@ def test_a_fan_out_to_a_case_network_delivers_to_those_covered_and_reports_the_r
     decision = _decide("closure-notice", SWT, [ZORG, SCHOOL], consents=[covered], fan_out=True)
     assert [o.recipient for o in decision.allowed] == [SCHOOL]
     assert [o.recipient for o in decision.refused] == [ZORG]
-    assert isinstance(decision.refused[0].refusal, ConsentRequired)
+    refusal = decision.refused[0].refusal
+    assert refusal is not None
+    assert isinstance(refusal.to_error(), ConsentRequired)
 
 
 def test_a_direct_send_to_two_recipients_is_refused_whole_when_one_is_not_covered():
@@ -571,6 +583,89 @@ def test_a_fan_out_where_every_recipient_is_refused_raises_the_first_refusal():
         "Record the consent of the person (16 or older), or for a child the custodians "
         "(and from 12 the child too) with POST /v1/consents"
     )
+
+
+def test_a_refused_recipient_of_a_fan_out_carries_its_refusal_as_a_value():
+    covered = _covering("closure-notice", SWT, SCHOOL)
+    decision = _decide("closure-notice", SWT, [ZORG, SCHOOL], consents=[covered], fan_out=True)
+    (outcome,) = decision.refused
+    assert outcome.refusal is not None
+    assert not isinstance(outcome.refusal, BaseException)
+    assert (outcome.refusal.code, outcome.refusal.status) == ("consent_required", 403)
+    assert outcome.refusal.extra["recipient"] == ZORG
+    assert outcome.legal_basis is None
+    assert outcome.consent_id is None
+
+
+def test_of_several_whole_message_refusals_the_first_in_the_documented_order_wins():
+    bad_break_glass = {"justification": JUSTIFICATION, "meldcode": MELDCODE}
+    # wrong kind, wrong role, break-glass where not allowed, and no recipient: the kind wins
+    with pytest.raises(SenderNotAllowed, match="kind 'school'"):
+        _decide("referral", SCHOOL, [], role="gezinsvoogd", break_glass=bad_break_glass)
+    # the kind is right: the role is next
+    with pytest.raises(SenderNotAllowed, match="actor role 'gezinsvoogd'"):
+        _decide("referral", SWT, [], role="gezinsvoogd", break_glass=bad_break_glass)
+    # then break-glass, before the empty list of recipients
+    with pytest.raises(BreakGlassNotAllowed):
+        _decide("referral", SWT, [], break_glass=bad_break_glass)
+
+
+def test_of_several_refused_recipients_of_a_direct_send_the_first_named_is_answered():
+    with pytest.raises(UnknownRecipient):
+        _decide("safety-report", SCHOOL, [OFFICER, ZORG])
+    with pytest.raises(RecipientNotAllowed):
+        _decide("safety-report", SCHOOL, [ZORG, OFFICER])
+
+
+def test_the_decision_lists_its_rules_in_the_order_the_module_documents():
+    assert [rule.__name__ for rule in _MESSAGE_RULES.rules] == [  # type: ignore[attr-defined]
+        "_sender_kind_may_send",
+        "_sender_role_may_send",
+        "_break_glass_only_where_allowed",
+        "_someone_to_send_to",
+    ]
+    assert [rule.__name__ for rule in _RECIPIENT_RULES.rules] == [  # type: ignore[attr-defined]
+        "_recipient_kind_may_receive",
+        "_recipient_is_not_the_sender",
+    ]
+
+
+def test_an_all_of_without_rules_cannot_be_built():
+    with pytest.raises(ValueError, match="at least one rule"):
+        AllOf([])
+
+
+def test_all_of_answers_the_first_refusal_and_asks_no_rule_after_it():
+    asked: list[str] = []
+
+    def rule(name: str, refuses: bool) -> Rule[int]:
+        def check(_: int) -> Refusal | None:
+            asked.append(name)
+            return Refusal(Forbidden, name, "") if refuses else None
+
+        return check
+
+    rules = AllOf([rule("a", False), rule("b", True), rule("c", True)])
+    refusal = rules(0)
+    assert refusal is not None
+    assert refusal.message == "b"
+    assert asked == ["a", "b"]
+    asked.clear()
+    assert AllOf([rule("a", False), rule("b", False)])(0) is None
+    assert asked == ["a", "b"]
+
+
+def test_a_refusal_value_raises_as_the_error_it_stands_for_with_the_same_answer():
+    extra = {"purpose": "p", "recipient": "r", "missing_consent": {"purpose": "p"}}
+    refusal = Refusal(ConsentRequired, "no consent", "record one", extra)
+    error = refusal.to_error()
+    assert type(error) is ConsentRequired
+    assert (refusal.code, refusal.status) == (error.code, error.status) == ("consent_required", 403)
+    assert (error.message, error.how_to_fix, error.extra) == ("no consent", "record one", extra)
+    assert refusal.to_body() == ConsentRequired("no consent", "record one", **extra).to_body()
+    assert Refusal(UnknownRecipient, "m", "h").to_body() == {
+        "error": {"code": "unknown_recipient", "message": "m", "how_to_fix": "h"}
+    }
 
 
 # -- replies owed ------------------------------------------------------------------------------------
@@ -754,7 +849,7 @@ SCHEMA: dict[str, Any] = {
     "else": {"properties": {"end": {"type": "string"}}},
     "anyOf": [{"properties": {"either": {}}}],
 }
-VALIDATOR = Draft202012Validator(SCHEMA, format_checker=FORMATS)
+VALIDATOR = PayloadSchema.compile(SCHEMA)
 
 
 def _refusal(payload: dict[str, Any]) -> Any:
@@ -839,7 +934,7 @@ def test_a_schema_violation_names_the_path_and_the_rule_never_the_value(
 
 def test_a_field_ruled_out_by_a_false_subschema_is_refused_as_not_minimal():
     schema = {"type": "object", "properties": {"start": {}, "end": False}}
-    validator = Draft202012Validator(schema, format_checker=FORMATS)
+    validator = PayloadSchema.compile(schema)
     with pytest.raises(PayloadNotMinimal):
         check_payload("p", validator, {"start": 1, "end": 2})
 
@@ -855,7 +950,7 @@ def test_a_start_carrying_an_end_date_is_refused_naming_the_end_date_and_reason(
     assert purpose is not None
     payload = {**example("start-stop"), "event": "start"}
     with pytest.raises(PayloadNotMinimal) as refused:
-        check_payload("start-stop", purpose.validator, payload)
+        check_payload("start-stop", purpose.payload_schema, payload)
     assert [v["path"] for v in refused.value.extra["violations"]] == [
         "/payload/end_date",
         "/payload/end_reason",
@@ -872,18 +967,16 @@ def test_violations_are_listed_in_the_order_of_their_paths():
 
 
 def test_two_purposes_schemas_are_never_checked_with_each_others_compiled_check():
-    lenient = Draft202012Validator({"type": "object"}, format_checker=FORMATS)
-    strict = Draft202012Validator(
-        {"type": "object", "additionalProperties": False}, format_checker=FORMATS
-    )
+    lenient = PayloadSchema.compile({"type": "object"})
+    strict = PayloadSchema.compile({"type": "object", "additionalProperties": False})
     check_payload("lenient", lenient, {"x": 1})
     with pytest.raises(PayloadNotMinimal):
         check_payload("strict", strict, {"x": 1})
 
 
 def test_a_schema_the_compiler_leaves_to_jsonschema_is_still_enforced():
-    validator = Draft202012Validator(
-        {"type": "object", "patternProperties": {"^a": {"type": "string"}}}, format_checker=FORMATS
+    validator = PayloadSchema.compile(
+        {"type": "object", "patternProperties": {"^a": {"type": "string"}}}
     )
     check_payload("p", validator, {"ab": "x"})
     with pytest.raises(SchemaViolation):
@@ -891,8 +984,8 @@ def test_a_schema_the_compiler_leaves_to_jsonschema_is_still_enforced():
 
 
 def test_a_payload_the_compiled_check_cannot_decide_is_decided_by_jsonschema():
-    validator = Draft202012Validator(
-        {"type": "object", "properties": {"l": {"uniqueItems": True}}}, format_checker=FORMATS
+    validator = PayloadSchema.compile(
+        {"type": "object", "properties": {"l": {"uniqueItems": True}}}
     )
     check_payload("p", validator, {"l": [1, 2]})
     with pytest.raises(SchemaViolation):
@@ -900,9 +993,8 @@ def test_a_payload_the_compiled_check_cannot_decide_is_decided_by_jsonschema():
 
 
 def test_a_date_that_does_not_exist_is_refused_by_the_payload_check():
-    validator = Draft202012Validator(
-        {"type": "object", "properties": {"d": {"type": "string", "format": "date"}}},
-        format_checker=FORMATS,
+    validator = PayloadSchema.compile(
+        {"type": "object", "properties": {"d": {"type": "string", "format": "date"}}}
     )
     check_payload("p", validator, {"d": "2026-02-28"})
     with pytest.raises(SchemaViolation):

@@ -13,6 +13,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from gateway.config._toml import Table, read_toml
+from gateway.config.compiled_schema import SchemaCheck, Undecided, compile_schema
 from gateway.config.errors import ConfigError
 from gateway.config.partners import PARTNER_KINDS, SENDING_KINDS
 from gateway.subject import CHECKS, RESERVED_SYSTEMS, SYSTEM_SHAPE, IdentifierSystem
@@ -23,6 +24,7 @@ __all__ = [
     "ExpectedReply",
     "IdentifierSystem",
     "LegalBasis",
+    "PayloadSchema",
     "Purpose",
     "ReplyRule",
     "load_catalogue",
@@ -108,6 +110,36 @@ class ReplyRule:
 
 
 @dataclass(frozen=True, slots=True)
+class PayloadSchema:
+    """A purpose's minimal dataset: its JSON Schema, validator and quick check, built once at load.
+
+    `quick_check` is the schema compiled into plain Python checks (`compiled_schema`), or None
+    when the schema uses a keyword the compiler leaves to jsonschema.
+    """
+
+    document: Mapping[str, Any]
+    validator: Draft202012Validator
+    quick_check: SchemaCheck | None
+
+    @classmethod
+    def compile(cls, document: Mapping[str, Any]) -> PayloadSchema:
+        """The validator (formats checked) and the compiled check of one schema document."""
+        validator = Draft202012Validator(
+            document, format_checker=Draft202012Validator.FORMAT_CHECKER
+        )
+        return cls(document, validator, compile_schema(document, validator.format_checker))
+
+    def surely_valid(self, payload: Any) -> bool:
+        """The compiled check's quick yes; "no" and "cannot tell" both leave it to the validator."""
+        if self.quick_check is None:
+            return False
+        try:
+            return self.quick_check(payload)
+        except Undecided:
+            return False
+
+
+@dataclass(frozen=True, slots=True)
 class Purpose:
     """One entry of the catalogue: who may send what to whom, on which basis."""
 
@@ -118,8 +150,7 @@ class Purpose:
     sender_roles: frozenset[str]
     recipient_kinds: frozenset[str]
     schema_file: str
-    schema: Mapping[str, Any]
-    validator: Draft202012Validator
+    payload_schema: PayloadSchema
     legal_basis: LegalBasis
     consent_required: bool
     inbox_retention_days: int
@@ -130,6 +161,11 @@ class Purpose:
     expected_when_gi_joins: Mapping[str, int]
     processing_activity: str = ""  # URI into the controller's register (AVG art. 30)
     confidentiality: str = "normaal"
+
+    @property
+    def schema(self) -> Mapping[str, Any]:
+        """The minimal dataset's JSON Schema document."""
+        return self.payload_schema.document
 
     def to_json(self) -> dict[str, Any]:
         """The purpose as `GET /v1/purposes` shows it."""
@@ -405,8 +441,7 @@ def _purpose(
         sender_roles=sender_roles,
         recipient_kinds=recipient_kinds,
         schema_file=schema_file,
-        schema=schema,
-        validator=Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER),
+        payload_schema=PayloadSchema.compile(schema),
         legal_basis=basis,
         consent_required=consent_required,
         inbox_retention_days=table.integer("inbox_retention_days", minimum=1),

@@ -3,8 +3,9 @@
 1. the purpose is in the catalogue                          unknown_purpose
 2. the sender's kind and actor role may send it               sender_not_allowed
 3. break-glass is only asked where the purpose allows it      break_glass_not_allowed
-4. every recipient is registered                              unknown_recipient
-5. every recipient's kind may receive it                      recipient_not_allowed
+4. there is a recipient, and every one is registered          unknown_recipient
+5. every recipient's kind may receive it, and none is the     recipient_not_allowed
+   sender itself
 6. a legal basis covers each recipient (statute, consent,     consent_required
    or break-glass); a refusal tells the sender about consents
    it is party to only, and the subject's age band only when
@@ -15,6 +16,11 @@ Rules 1-3 and 7 concern the whole message and refuse it whole. Rules 4-6 are per
 an explicit list of recipients one refusal refuses the message (nothing partial happens behind
 the sender's back); for a case-network fan-out each partner is decided on its own, and the
 message goes to those that pass.
+
+Rules 1 and 4 look up what the request names (the purpose, each recipient); rules 2 and 3 (with
+"there is a recipient") and rule 5 are the two `AllOf` lists below, in the order above; rule 6
+finds the basis, rule 7 checks the payload. A per-recipient refusal is a `Refusal` value in its
+`RecipientDecision`; a whole-message refusal is raised as its error.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Final
 
 from consent import ConsentRecord, Viewer, explain_missing, find_covering_consent
 from consent.evaluate import UNKNOWN_AGE_GIVERS
@@ -30,14 +37,15 @@ from gateway.config import Catalogue, LegalBasis, Partner, PartnerRegistry, Purp
 from gateway.errors import (
     BreakGlassNotAllowed,
     ConsentRequired,
-    GatewayError,
     RecipientNotAllowed,
+    Refusal,
     SenderNotAllowed,
     UnknownPurpose,
     UnknownRecipient,
 )
 from gateway.policy.minimal import check_payload, disclosed_fields
 from gateway.policy.request import ExchangeRequest
+from gateway.policy.rules import AllOf
 
 __all__ = ["Caller", "Decision", "RecipientDecision", "decide"]
 
@@ -58,7 +66,7 @@ class RecipientDecision:
     recipient: str
     legal_basis: LegalBasis | None
     consent_id: str | None
-    refusal: GatewayError | None
+    refusal: Refusal | None
 
     @property
     def allowed(self) -> bool:
@@ -102,61 +110,105 @@ def decide(
     the gateway holds for the subject (the age rules follow it); the clock is `now`.
     """
     purpose = _purpose(catalogue, request.purpose)
-    _sender_may_send(purpose, caller)
-    if request.break_glass is not None and not purpose.break_glass:
-        raise BreakGlassNotAllowed(
-            f"purpose '{purpose.id}' does not allow break-glass",
-            "Share on the purpose's own basis (record consent first where it needs consent); "
-            "break-glass exists only for safety reports.",
-            purpose=purpose.id,
-        )
-    if not recipients:
-        raise UnknownRecipient(
-            "there is no recipient to send to (the case network is empty)",
-            "Register the partners involved with PUT /v1/cases/{case_id}/network/{partner_id}.",
-            purpose=purpose.id,
-        )
-    outcomes = tuple(
-        _decide_recipient(
-            purpose, request, caller, rid, partners, _Consents(consents, held_birth_date), now
-        )
-        for rid in recipients
-    )
-    refused = [o for o in outcomes if o.refusal is not None]
+    message = _Message(purpose, request, caller, recipients)
+    refusal = _MESSAGE_RULES(message)
+    if refusal is not None:
+        raise refusal.to_error()
+    held = _Consents(consents, held_birth_date)
+    outcomes = tuple(_decide_recipient(message, rid, partners, held, now) for rid in recipients)
+    refused = [o.refusal for o in outcomes if o.refusal is not None]
     if refused and (not fan_out or len(refused) == len(outcomes)):
-        first = refused[0].refusal
-        assert first is not None
-        raise first
+        raise refused[0].to_error()
     fields: tuple[str, ...] = ()
     if request.payload is not None:
-        check_payload(purpose.id, purpose.validator, request.payload)
+        check_payload(purpose.id, purpose.payload_schema, request.payload)
         fields = disclosed_fields(request.payload)
     return Decision(purpose, outcomes, fields, request.break_glass is not None)
 
 
 def _purpose(catalogue: Catalogue, purpose_id: str) -> Purpose:
+    """Rule 1: the purpose the request names, from the catalogue."""
     purpose = catalogue.get(purpose_id)
     if purpose is None:
         raise UnknownPurpose(f"purpose '{purpose_id}' is not in the catalogue", purpose=purpose_id)
     return purpose
 
 
-def _sender_may_send(purpose: Purpose, caller: Caller) -> None:
-    kind = caller.partner.kind
-    if kind not in purpose.sender_kinds:
-        raise SenderNotAllowed(
-            f"a partner of kind '{kind}' may not send purpose '{purpose.id}'",
-            f"Only {', '.join(sorted(purpose.sender_kinds))} may send it; choose the purpose "
-            "that fits your role.",
-            purpose=purpose.id,
-        )
-    if caller.actor_role not in purpose.sender_roles:
-        raise SenderNotAllowed(
-            f"actor role '{caller.actor_role}' may not send purpose '{purpose.id}'",
-            f"Let a professional with one of these roles send it: "
-            f"{', '.join(sorted(purpose.sender_roles))}.",
-            purpose=purpose.id,
-        )
+# -- the whole message: rules 2 and 3, and someone to send it to --------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Message:
+    """What the whole-message rules look at: the purpose, the request, its sender, its recipients."""
+
+    purpose: Purpose
+    request: ExchangeRequest
+    caller: Caller
+    recipients: Sequence[str]
+
+
+def _sender_kind_may_send(message: _Message) -> Refusal | None:
+    purpose, kind = message.purpose, message.caller.partner.kind
+    if kind in purpose.sender_kinds:
+        return None
+    return Refusal(
+        SenderNotAllowed,
+        f"a partner of kind '{kind}' may not send purpose '{purpose.id}'",
+        f"Only {', '.join(sorted(purpose.sender_kinds))} may send it; choose the purpose "
+        "that fits your role.",
+        {"purpose": purpose.id},
+    )
+
+
+def _sender_role_may_send(message: _Message) -> Refusal | None:
+    purpose, role = message.purpose, message.caller.actor_role
+    if role in purpose.sender_roles:
+        return None
+    return Refusal(
+        SenderNotAllowed,
+        f"actor role '{role}' may not send purpose '{purpose.id}'",
+        f"Let a professional with one of these roles send it: "
+        f"{', '.join(sorted(purpose.sender_roles))}.",
+        {"purpose": purpose.id},
+    )
+
+
+def _break_glass_only_where_allowed(message: _Message) -> Refusal | None:
+    purpose = message.purpose
+    if message.request.break_glass is None or purpose.break_glass:
+        return None
+    return Refusal(
+        BreakGlassNotAllowed,
+        f"purpose '{purpose.id}' does not allow break-glass",
+        "Share on the purpose's own basis (record consent first where it needs consent); "
+        "break-glass exists only for safety reports.",
+        {"purpose": purpose.id},
+    )
+
+
+def _someone_to_send_to(message: _Message) -> Refusal | None:
+    if message.recipients:
+        return None
+    return Refusal(
+        UnknownRecipient,
+        "there is no recipient to send to (the case network is empty)",
+        "Register the partners involved with PUT /v1/cases/{case_id}/network/{partner_id}.",
+        {"purpose": message.purpose.id},
+    )
+
+
+_MESSAGE_RULES: Final[AllOf[_Message]] = AllOf(
+    [
+        _sender_kind_may_send,  # sender_not_allowed
+        _sender_role_may_send,  # sender_not_allowed
+        _break_glass_only_where_allowed,  # break_glass_not_allowed
+        _someone_to_send_to,  # unknown_recipient
+    ]
+)
+"""The whole-message rules after the purpose is found, in order; the first refusal wins."""
+
+
+# -- each recipient: rules 4 to 6 ---------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,48 +219,91 @@ class _Consents:
     held_birth_date: date | None
 
 
+@dataclass(frozen=True, slots=True)
+class _Delivery:
+    """What the per-recipient rules look at: the message and one registered recipient."""
+
+    message: _Message
+    recipient: Partner
+
+    @property
+    def purpose(self) -> Purpose:
+        return self.message.purpose
+
+    @property
+    def sender(self) -> Partner:
+        return self.message.caller.partner
+
+
+def _recipient_kind_may_receive(delivery: _Delivery) -> Refusal | None:
+    if delivery.recipient.kind in delivery.purpose.recipient_kinds:
+        return None
+    return _may_not_receive(delivery)
+
+
+def _recipient_is_not_the_sender(delivery: _Delivery) -> Refusal | None:
+    if delivery.recipient.id != delivery.sender.id:
+        return None
+    return _may_not_receive(delivery)
+
+
+def _may_not_receive(delivery: _Delivery) -> Refusal:
+    purpose, recipient = delivery.purpose, delivery.recipient
+    return Refusal(
+        RecipientNotAllowed,
+        f"recipient '{recipient.id}' (kind '{recipient.kind}') may not receive "
+        f"purpose '{purpose.id}'",
+        f"Purpose '{purpose.id}' goes only to {', '.join(sorted(purpose.recipient_kinds))}"
+        " (and never to the sender itself).",
+        {"purpose": purpose.id, "recipient": recipient.id},
+    )
+
+
+_RECIPIENT_RULES: Final[AllOf[_Delivery]] = AllOf(
+    [
+        _recipient_kind_may_receive,  # recipient_not_allowed
+        _recipient_is_not_the_sender,  # recipient_not_allowed
+    ]
+)
+"""Rule 5 for each registered recipient, in order; the first refusal wins."""
+
+
 def _decide_recipient(
-    purpose: Purpose,
-    request: ExchangeRequest,
-    caller: Caller,
+    message: _Message,
     recipient_id: str,
     partners: PartnerRegistry,
     consents: _Consents,
     now: datetime,
 ) -> RecipientDecision:
-    def refuse(error: GatewayError) -> RecipientDecision:
-        return RecipientDecision(recipient_id, None, None, error)
-
     recipient = partners.get(recipient_id)
     if recipient is None or recipient.kind == "privacy_officer":
-        return refuse(
-            UnknownRecipient(
-                f"recipient '{recipient_id}' is not a registered partner",
-                "Check the partner id; GET /v1/partners lists the registered partners.",
-                purpose=purpose.id,
-                recipient=recipient_id,
-            )
+        # Rule 4: the recipient is a registered partner (an officer receives no messages).
+        unknown = Refusal(
+            UnknownRecipient,
+            f"recipient '{recipient_id}' is not a registered partner",
+            "Check the partner id; GET /v1/partners lists the registered partners.",
+            {"purpose": message.purpose.id, "recipient": recipient_id},
         )
-    if recipient.kind not in purpose.recipient_kinds or recipient.id == caller.partner.id:
-        return refuse(
-            RecipientNotAllowed(
-                f"recipient '{recipient_id}' (kind '{recipient.kind}') may not receive "
-                f"purpose '{purpose.id}'",
-                f"Purpose '{purpose.id}' goes only to {', '.join(sorted(purpose.recipient_kinds))}"
-                " (and never to the sender itself).",
-                purpose=purpose.id,
-                recipient=recipient_id,
-            )
-        )
-    if request.break_glass is not None:
+        return RecipientDecision(recipient_id, None, None, unknown)
+    delivery = _Delivery(message, recipient)
+    refusal = _RECIPIENT_RULES(delivery)
+    if refusal is not None:
+        return RecipientDecision(recipient_id, None, None, refusal)
+    return _on_a_basis(delivery, consents, now)
+
+
+def _on_a_basis(delivery: _Delivery, consents: _Consents, now: datetime) -> RecipientDecision:
+    """Rule 6: break-glass, else the purpose's statute, else a covering consent; none refuses."""
+    purpose, recipient, sender = delivery.purpose, delivery.recipient, delivery.sender
+    if delivery.message.request.break_glass is not None:
         basis = LegalBasis("break_glass", f"{purpose.legal_basis.reference} (break-glass)")
-        return RecipientDecision(recipient_id, basis, None, None)
+        return RecipientDecision(recipient.id, basis, None, None)
     if not purpose.consent_required:
-        return RecipientDecision(recipient_id, purpose.legal_basis, None, None)
+        return RecipientDecision(recipient.id, purpose.legal_basis, None, None)
     found = find_covering_consent(
         consents.records,
         purpose=purpose.id,
-        sender=caller.partner.id,
+        sender=sender.id,
         recipient=recipient.id,
         recipient_kind=recipient.kind,
         on=now.astimezone(DUTCH_TIME),
@@ -216,36 +311,38 @@ def _decide_recipient(
     )
     if found is not None:
         basis = LegalBasis("consent", purpose.legal_basis.reference)
-        return RecipientDecision(recipient_id, basis, found.consent_id, None)
+        return RecipientDecision(recipient.id, basis, found.consent_id, None)
     # The refusal is answered to the caller: it learns about the consents it is party to only.
     missing = explain_missing(
         consents.records,
         purpose=purpose.id,
-        sender=caller.partner.id,
+        sender=sender.id,
         recipient=recipient.id,
         recipient_kind=recipient.kind,
         on=now.astimezone(DUTCH_TIME),
-        viewer=Viewer(caller.partner.id, caller.partner.kind),
+        viewer=Viewer(sender.id, sender.kind),
         held_birth_date=consents.held_birth_date,
     )
-    return refuse(
-        ConsentRequired(
-            f"purpose '{purpose.id}' needs consent, and no active consent covers sending it from "
-            f"'{caller.partner.id}' to '{recipient.id}' about this subject",
-            f"Record the consent of {_givers(missing.given_by)} with POST /v1/consents "
-            f"(purposes ['{purpose.id}'], from ['{caller.partner.id}'], to ['{recipient.id}'] or "
-            f"['kind:{recipient.kind}']), then send again.",
-            purpose=purpose.id,
-            recipient=recipient_id,
-            missing_consent={
+    refusal = Refusal(
+        ConsentRequired,
+        f"purpose '{purpose.id}' needs consent, and no active consent covers sending it from "
+        f"'{sender.id}' to '{recipient.id}' about this subject",
+        f"Record the consent of {_givers(missing.given_by)} with POST /v1/consents "
+        f"(purposes ['{purpose.id}'], from ['{sender.id}'], to ['{recipient.id}'] or "
+        f"['kind:{recipient.kind}']), then send again.",
+        {
+            "purpose": purpose.id,
+            "recipient": recipient.id,
+            "missing_consent": {
                 "purpose": purpose.id,
-                "from": caller.partner.id,
+                "from": sender.id,
                 "to": recipient.id,
                 "given_by": list(missing.given_by),
             },
-            reasons=list(missing.reasons),
-        )
+            "reasons": list(missing.reasons),
+        },
     )
+    return RecipientDecision(recipient.id, None, None, refusal)
 
 
 def _givers(roles: Sequence[str]) -> str:

@@ -2,42 +2,17 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from gateway.config.purposes import PayloadSchema
 from gateway.errors import PayloadNotMinimal, SchemaViolation
-from gateway.policy.compiled import SchemaCheck, Undecided, compile_schema
 
 __all__ = ["allowed_fields", "check_payload", "disclosed_fields"]
 
 MAX_VIOLATIONS = 50
-
-# Each purpose's validator compiled once (per catalogue load), keyed by the validator's identity;
-# an entry goes when its validator does, so reloading the catalogue leaves nothing behind.
-_COMPILED: dict[int, SchemaCheck | None] = {}
-
-
-def _compiled(validator: Draft202012Validator) -> SchemaCheck | None:
-    key = id(validator)
-    if key not in _COMPILED:
-        _COMPILED[key] = compile_schema(validator.schema, validator.format_checker)
-        weakref.finalize(validator, _COMPILED.pop, key, None)
-    return _COMPILED[key]
-
-
-def _surely_valid(validator: Draft202012Validator, payload: Mapping[str, Any]) -> bool:
-    """The compiled schema's quick yes; any other answer goes to jsonschema to be worded."""
-    check = _compiled(validator)
-    if check is None:
-        return False
-    try:
-        return check(payload)
-    except Undecided:
-        return False
 
 
 def _pointer(parts: Iterator[Any] | list[Any]) -> str:
@@ -66,17 +41,19 @@ def _extra_paths(error: ValidationError) -> list[str]:
     ]
 
 
-def check_payload(
-    purpose_id: str, validator: Draft202012Validator, payload: Mapping[str, Any]
-) -> None:
+def check_payload(purpose_id: str, schema: PayloadSchema, payload: Mapping[str, Any]) -> None:
     """Return if the payload is valid and minimal; raise PayloadNotMinimal or SchemaViolation.
 
-    Extra fields are reported first and separately: they are the privacy problem. Error messages
-    name paths and rules only, never the offending values (they may be personal data).
+    The schema's compiled check gives the quick yes; anything else goes to jsonschema, which
+    words the violations. Extra fields are reported first and separately: they are the privacy
+    problem. Error messages name paths and rules only, never the offending values (they may be
+    personal data).
     """
-    if _surely_valid(validator, payload):
+    if schema.surely_valid(payload):
         return
-    errors = sorted(validator.iter_errors(payload), key=lambda e: list(map(str, e.absolute_path)))
+    errors = sorted(
+        schema.validator.iter_errors(payload), key=lambda e: list(map(str, e.absolute_path))
+    )
     if not errors:
         return
     extras = [p for e in errors for p in _extra_paths(e)]

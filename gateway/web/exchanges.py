@@ -285,7 +285,9 @@ async def execute_exchange(
     for outcome in decision.recipients:
         if outcome.refusal is not None:
             entries.append(
-                _refusal_entry(gw, now, exchange_id, parsed, sender, subject, outcome.refusal)
+                _refusal_entry(
+                    gw, now, exchange_id, parsed, sender, subject, outcome.refusal.to_error()
+                )
             )
             continue
         assert outcome.legal_basis is not None

@@ -7,6 +7,9 @@ jsonschema's own semantics (bool is no integer, 1.0 is one, formats through the 
 format checker, patterns with `re.search`); a schema using anything else is not compiled, and an
 instance it cannot judge exactly raises `Undecided`. Callers treat "not valid" and "undecided"
 alike: they ask jsonschema, which stays the authority and words the violations.
+
+It lives beside the catalogue because the catalogue compiles each purpose's schema as it loads
+(`PayloadSchema` in `purposes`); the policy only asks the compiled check.
 """
 
 from __future__ import annotations
