@@ -273,10 +273,12 @@ def _partners_reload(args: argparse.Namespace) -> int:
     import os
     import signal
 
+    from gateway.config import load_settings
     from gateway.runtime import load_checked_partners
     from gateway.server import pid_path
 
-    load_checked_partners(args.config)  # a broken file is reported here, not only in the server log
+    # A broken file is reported here, not only in the server log.
+    load_checked_partners(args.config, production=load_settings(args.config).production)
     pid_file = pid_path(args.data)
     try:
         pid = int(pid_file.read_text().strip())

@@ -7,7 +7,6 @@ a problem, so the command can gate a deployment.
 from __future__ import annotations
 
 import asyncio
-import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -55,7 +54,7 @@ def _config(config: Path) -> Iterator[Finding]:
     try:
         settings = load_settings(config)
         catalogue = load_catalogue(config, settings.schemas_dir)
-        partners = load_checked_partners(config)
+        partners = load_checked_partners(config, production=settings.production)
     except ConfigError as exc:
         yield Finding(False, f"configuration: {exc}", "correct the file and entry named")
         return
@@ -63,11 +62,10 @@ def _config(config: Path) -> Iterator[Finding]:
         True, f"configuration: {len(list(catalogue))} purposes, {len(partners)} partners ({config})"
     )
     if partners.uses_demo_keys:
-        production = os.environ.get("GATEWAY_ENV", "").lower() == "production"
         yield Finding(
-            not production,
+            not settings.production,
             "demo partners with published keys are configured"
-            + ("" if production else " (fine for trying it out; not for production)"),
+            + ("" if settings.production else " (fine for trying it out; not for production)"),
             "remove them from partners.toml and register your partners' real JWKS",
         )
 
