@@ -16,14 +16,14 @@ from pathlib import Path
 from gateway.config import ConfigError, load_catalogue, load_settings
 from gateway.datadir import KEY_NAMES, DataDir
 from gateway.errors import StorageUnavailable
-from gateway.identity import check_keys, instance_keys, keys_message, origin_problem
-from gateway.log.checkpoint import (
-    NoteError,
-    NoteVerifier,
-    open_checkpoint,
-    parse_verifier_key,
-    verifier_key,
+from gateway.identity import (
+    check_keys,
+    instance_keys,
+    keys_message,
+    origin_problem,
+    verifier_keys,
 )
+from gateway.log.checkpoint import NoteError, NoteVerifier, open_checkpoint, parse_verifier_key
 from gateway.log.sequencer import LogIntegrityError, Sequencer
 from gateway.log.verify import LogTampered, verify_log
 from gateway.runtime import build_gateway, load_checked_partners
@@ -259,8 +259,7 @@ async def _log(gw: Gateway, origin: str) -> list[Finding]:
 
 def _verifiers(gw: Gateway, origin: str) -> list[NoteVerifier]:
     """The gateway's verifier keys under the log's own origin (which names the key)."""
-    keys = [gw.data.log_signing_key(), *gw.data.retired_log_signing_keys()]
-    return [parse_verifier_key(verifier_key(origin, key.public_key())) for key in keys]
+    return [parse_verifier_key(key) for key in verifier_keys(gw.data, origin)]
 
 
 def diagnose(config: Path, data: Path, storage_url: str | None) -> list[Finding]:

@@ -8,12 +8,12 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from gateway.client.http import GatewayClientError, PartnerClient
 from gateway.client.keygen import generate_partner_jwks
+from gateway.clock import SystemClock
 
 __all__ = ["main"]
 
@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _keygen(args: argparse.Namespace) -> int:
     private, public = generate_partner_jwks(
         args.partner_id,
-        now=datetime.now(UTC),
+        now=SystemClock().now(),
         signing=args.signing,
         with_encryption=not args.no_encryption,
     )
