@@ -10,7 +10,6 @@ import asyncio
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.config import ConfigError, load_catalogue, load_settings
@@ -146,9 +145,9 @@ async def _storage(gw: Gateway) -> list[Finding]:
 
 
 async def _clock(gw: Gateway) -> list[Finding]:
-    before = datetime.now(UTC)
+    before = gw.now()
     server = await gw.storage.server_now()
-    after = datetime.now(UTC)
+    after = gw.now()
     if server is None:
         return [Finding(True, "clock: embedded storage shares this machine's clock")]
     skew = abs((server - (before + (after - before) / 2)).total_seconds())
@@ -250,7 +249,7 @@ async def _log(gw: Gateway, origin: str) -> list[Finding]:
             f"latest checkpoint signed and matching the stored tree (size {latest.size}, {latest.time:%Y-%m-%d %H:%M:%S}Z)",
         ),
         Finding(
-            behind == 0 or (datetime.now(UTC) - latest.time).total_seconds() < 10,
+            behind == 0 or (gw.now() - latest.time).total_seconds() < 10,
             f"{behind} entries not yet covered by a checkpoint",
             "is a gateway running? its sequencer signs new entries within a second",
         ),
