@@ -37,23 +37,10 @@ def _parser() -> argparse.ArgumentParser:
 
     def connection(p: argparse.ArgumentParser) -> None:
         p.add_argument("--url", default=os.environ.get("GATEWAY_URL", "http://127.0.0.1:8080"))
-        p.add_argument(
-            "--partner",
-            default=os.environ.get("GATEWAY_PARTNER"),
-            required="GATEWAY_PARTNER" not in os.environ,
-        )
-        p.add_argument(
-            "--jwks",
-            type=Path,
-            default=os.environ.get("GATEWAY_JWKS"),
-            required="GATEWAY_JWKS" not in os.environ,
-        )
+        _required_unless_set(p, "--partner", "GATEWAY_PARTNER")
+        _required_unless_set(p, "--jwks", "GATEWAY_JWKS", type=Path)
         p.add_argument("--actor", default=os.environ.get("GATEWAY_ACTOR", "cli"))
-        p.add_argument(
-            "--role",
-            default=os.environ.get("GATEWAY_ROLE"),
-            required="GATEWAY_ROLE" not in os.environ,
-        )
+        _required_unless_set(p, "--role", "GATEWAY_ROLE")
         p.add_argument(
             "--audience", default=os.environ.get("GATEWAY_AUDIENCE"), help="default: URL/v1/token"
         )
@@ -78,6 +65,15 @@ def _parser() -> argparse.ArgumentParser:
     token = sub.add_parser("token", help="print an access token")
     connection(token)
     return parser
+
+
+def _required_unless_set(
+    parser: argparse.ArgumentParser, flag: str, variable: str, **options: Any
+) -> None:
+    """A flag that must be given unless the environment variable gives its value."""
+    parser.add_argument(
+        flag, default=os.environ.get(variable), required=variable not in os.environ, **options
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
