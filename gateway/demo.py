@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from gateway.client.http import GatewayClientError, PartnerClient
+from gateway.clock import DUTCH_TIME
 from gateway.log.checkpoint import open_checkpoint
 from gateway.log.entry import LogEntry
 from gateway.log.merkle import leaf_hash, verify_inclusion
@@ -49,6 +50,11 @@ def _refusal(error: GatewayClientError) -> None:
         _show("missing consent", missing)
     for violation in error.details.get("violations", []):
         print(f"   field:   {violation['path']} ({violation['message']})")
+
+
+def _born_fourteen_years_before(now: datetime) -> str:
+    """The demo child's birth date: 15 January, fourteen years before now's Dutch calendar year."""
+    return date(now.astimezone(DUTCH_TIME).year - 14, 1, 15).isoformat()
 
 
 def _examples(config: Path) -> Path:
@@ -148,13 +154,10 @@ async def _story(config: Path, data: Path) -> int:
             _refusal(error)
 
         _say(3, "The team records consent given by the child (14) and a parent.")
-        today = date.today()
+        birth_date = _born_fourteen_years_before(gw.now())
         recorded = await team.record_consent(
             {
-                "subject": {
-                    "bsn": DEMO_BSN,
-                    "birth_date": date(today.year - 14, 1, 15).isoformat(),
-                },
+                "subject": {"bsn": DEMO_BSN, "birth_date": birth_date},
                 "given_by": [{"role": "subject"}, {"role": "custodian", "name": "J. de Vries"}],
                 "purposes": ["closure-notice"],
                 "to": ["school-de-es"],
@@ -190,7 +193,7 @@ async def _story(config: Path, data: Path) -> int:
         closure_index = sent["disclosures"][0]["log_index"]
         gi = _client(base, config, aud, "gi-noordholland", "jeugdbeschermer")
         try:
-            if await _family_story(config, case, provider, team, school, gi) != 0:
+            if await _family_story(config, case, birth_date, provider, team, school, gi) != 0:
                 return 1
         finally:
             await gi.close()
@@ -226,6 +229,7 @@ def _expectations(items: list[dict[str, Any]]) -> None:
 async def _family_story(
     config: Path,
     case: str,
+    birth_date: str,
     provider: PartnerClient,
     team: PartnerClient,
     school: PartnerClient,
@@ -253,8 +257,7 @@ async def _family_story(
         "school, to questions to the school and its answers, and to closure notices. The team "
         "records it; for the school's answers it does so as the director of the case.",
     )
-    today = date.today()
-    family = {"bsn": DEMO_BSN, "birth_date": date(today.year - 14, 1, 15).isoformat()}
+    family = {"bsn": DEMO_BSN, "birth_date": birth_date}
     givers = [{"role": "subject"}, {"role": "custodian", "name": "J. de Vries"}]
     evidence = {"method": "written", "reference": "dossier 2026-0042, form 4"}
     await team.record_consent(

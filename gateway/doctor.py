@@ -7,24 +7,22 @@ a problem, so the command can gate a deployment.
 from __future__ import annotations
 
 import asyncio
-import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.config import ConfigError, load_catalogue, load_settings
 from gateway.datadir import KEY_NAMES, DataDir
 from gateway.errors import StorageUnavailable
-from gateway.identity import check_keys, instance_keys, keys_message, origin_problem
-from gateway.log.checkpoint import (
-    NoteError,
-    NoteVerifier,
-    open_checkpoint,
-    parse_verifier_key,
-    verifier_key,
+from gateway.identity import (
+    check_keys,
+    instance_keys,
+    keys_message,
+    origin_problem,
+    verifier_keys,
 )
+from gateway.log.checkpoint import NoteError, NoteVerifier, open_checkpoint, parse_verifier_key
 from gateway.log.sequencer import LogIntegrityError, Sequencer
 from gateway.log.verify import LogTampered, verify_log
 from gateway.runtime import build_gateway, load_checked_partners
@@ -55,7 +53,7 @@ def _config(config: Path) -> Iterator[Finding]:
     try:
         settings = load_settings(config)
         catalogue = load_catalogue(config, settings.schemas_dir)
-        partners = load_checked_partners(config)
+        partners = load_checked_partners(config, production=settings.production)
     except ConfigError as exc:
         yield Finding(False, f"configuration: {exc}", "correct the file and entry named")
         return
@@ -63,11 +61,10 @@ def _config(config: Path) -> Iterator[Finding]:
         True, f"configuration: {len(list(catalogue))} purposes, {len(partners)} partners ({config})"
     )
     if partners.uses_demo_keys:
-        production = os.environ.get("GATEWAY_ENV", "").lower() == "production"
         yield Finding(
-            not production,
+            not settings.production,
             "demo partners with published keys are configured"
-            + ("" if production else " (fine for trying it out; not for production)"),
+            + ("" if settings.production else " (fine for trying it out; not for production)"),
             "remove them from partners.toml and register your partners' real JWKS",
         )
 
@@ -148,9 +145,9 @@ async def _storage(gw: Gateway) -> list[Finding]:
 
 
 async def _clock(gw: Gateway) -> list[Finding]:
-    before = datetime.now(UTC)
+    before = gw.now()
     server = await gw.storage.server_now()
-    after = datetime.now(UTC)
+    after = gw.now()
     if server is None:
         return [Finding(True, "clock: embedded storage shares this machine's clock")]
     skew = abs((server - (before + (after - before) / 2)).total_seconds())
@@ -252,7 +249,7 @@ async def _log(gw: Gateway, origin: str) -> list[Finding]:
             f"latest checkpoint signed and matching the stored tree (size {latest.size}, {latest.time:%Y-%m-%d %H:%M:%S}Z)",
         ),
         Finding(
-            behind == 0 or (datetime.now(UTC) - latest.time).total_seconds() < 10,
+            behind == 0 or (gw.now() - latest.time).total_seconds() < 10,
             f"{behind} entries not yet covered by a checkpoint",
             "is a gateway running? its sequencer signs new entries within a second",
         ),
@@ -261,8 +258,7 @@ async def _log(gw: Gateway, origin: str) -> list[Finding]:
 
 def _verifiers(gw: Gateway, origin: str) -> list[NoteVerifier]:
     """The gateway's verifier keys under the log's own origin (which names the key)."""
-    keys = [gw.data.log_signing_key(), *gw.data.retired_log_signing_keys()]
-    return [parse_verifier_key(verifier_key(origin, key.public_key())) for key in keys]
+    return [parse_verifier_key(key) for key in verifier_keys(gw.data, origin)]
 
 
 def diagnose(config: Path, data: Path, storage_url: str | None) -> list[Finding]:

@@ -22,7 +22,9 @@ from datetime import datetime
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from gateway.clock import Clock
 from gateway.datadir import DataDir
+from gateway.log.checkpoint import verifier_key
 from gateway.store.base import KeyFingerprint, LogIdentityStore, StorageUnusable
 
 __all__ = [
@@ -38,7 +40,10 @@ __all__ = [
     "instance_keys",
     "key_fingerprint",
     "keys_message",
+    "log_origin",
     "origin_problem",
+    "rotate_keys",
+    "verifier_keys",
 ]
 
 FINGERPRINT_LABEL = b"social-domain-gateway/key-fingerprint/v1"
@@ -180,3 +185,48 @@ async def claim_identity(
     the command stops with one line and exit code 2)."""
     await claim_origin(storage, origin, config_dir)
     await claim_keys(storage, mine, now)
+
+
+async def log_origin(storage: LogIdentityStore, configured: str, named_config: str | None) -> str:
+    """The log's own origin, stored with it; a configuration named explicitly (`--config`)
+    that gives another one is refused with LogIdentityMismatch.
+
+    A log that has none stored (nothing was ever signed and no instance started on it with
+    this version) takes the configured one.
+    """
+    stored = await storage.log_origin()
+    if stored is None:
+        return configured
+    if named_config is not None:
+        problem = origin_problem(stored, configured, named_config)
+        if problem is not None:
+            raise LogIdentityMismatch(problem)
+    return stored
+
+
+def verifier_keys(data: DataDir, origin: str) -> list[str]:
+    """The log's verifier keys under its origin: the current one first, then those of
+    rotated-out signing keys."""
+    keys = [data.log_signing_key(), *data.retired_log_signing_keys()]
+    return [verifier_key(origin, key.public_key()) for key in keys]
+
+
+async def rotate_keys(
+    storage: LogIdentityStore, data: DataDir, names: Sequence[str], clock: Clock
+) -> None:
+    """Retire the named keys (the new ones are made at once) and record the new fingerprints.
+
+    Only the keys that made this database may be rotated in it: checked before any file moves,
+    so a refusal changes nothing.
+    """
+    await claim_keys(storage, instance_keys(data), clock.now())
+    old = instance_keys(data)
+    for name in names:
+        data.rotate(name)
+    new = instance_keys(data)
+    await storage.rotate_key_fingerprints(
+        [(name, new.current[name]) for name in names],
+        [(name, old.current[name]) for name in names],
+        new.folder,
+        clock.now(),
+    )

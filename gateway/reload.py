@@ -37,7 +37,7 @@ async def reload_partners_and_keys(gw: Gateway) -> bool:
     """
     now = gw.now()
     try:
-        partners = load_checked_partners(gw.config_dir)
+        partners = load_checked_partners(gw.config_dir, production=gw.settings.production)
         keys = load_own_keys(gw.data, gw.settings)
     except (ConfigError, OSError, ValueError) as exc:
         log.error("partners_reload_failed", problem=str(exc))

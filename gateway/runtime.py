@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +41,7 @@ def build_gateway(
     """
     settings = load_settings(config_dir)
     catalogue = load_catalogue(config_dir, settings.schemas_dir)
-    partners = load_checked_partners(config_dir)
+    partners = load_checked_partners(config_dir, production=settings.production)
     data = DataDir(data_dir, settings.keys_dir)
     try:
         data.ensure()
@@ -77,10 +76,10 @@ def build_gateway(
     )
 
 
-def load_checked_partners(config_dir: Path) -> PartnerRegistry:
+def load_checked_partners(config_dir: Path, *, production: bool) -> PartnerRegistry:
     """partners.toml and the JWKS files, refusing demo partners in production."""
     partners = load_partners(config_dir)
-    if partners.uses_demo_keys and os.environ.get("GATEWAY_ENV", "").lower() == "production":
+    if partners.uses_demo_keys and production:
         demo = sorted(p.id for p in partners if p.demo)
         raise ConfigError(
             config_dir / "partners.toml",

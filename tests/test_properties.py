@@ -47,7 +47,7 @@ def world() -> tuple[Catalogue, PartnerRegistry]:
     """The shipped purpose catalogue and the demo partners, loaded as the gateway loads them."""
     settings_ = load_settings(DEFAULT_CONFIG)
     return load_catalogue(DEFAULT_CONFIG, settings_.schemas_dir), load_checked_partners(
-        DEFAULT_CONFIG
+        DEFAULT_CONFIG, production=settings_.production
     )
 
 

@@ -18,6 +18,7 @@ import aiohttp
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from gateway.client.assertion import make_client_assertion
+from gateway.clock import SystemClock
 from gateway.delivery.sealed import open_sealed
 
 __all__ = ["GatewayClientError", "PartnerClient"]
@@ -63,7 +64,7 @@ class PartnerClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         # The time assertions are signed at; tests pass the gateway's own movable clock.
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or SystemClock().now
         self.partner_id = partner_id
         self.actor_id = actor_id
         self.actor_role = actor_role

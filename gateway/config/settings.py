@@ -73,6 +73,7 @@ class Settings:
     log_origin: str
     purge_interval_s: int
     checkpoint_interval_s: float
+    production: bool  # GATEWAY_ENV=production: demo partners with published keys are refused
     keys_dir: Path | None = None  # shared keys for many instances; default: DATA/keys
     max_header_bytes: int = 8190  # request line and each header line
     max_in_flight: int = 256  # per worker; beyond it a fast 503
@@ -127,6 +128,7 @@ def load_settings(config_dir: Path) -> Settings:
         log_origin=table.text("log_origin", gateway_id),
         purge_interval_s=table.integer("purge_interval_s", 60, minimum=1),
         checkpoint_interval_s=interval,
+        production=_production(),
         keys_dir=_keys_dir(config_dir, table.opt_text("keys_dir")),
         max_header_bytes=table.integer("max_header_bytes", 8190, minimum=1024),
         max_in_flight=table.integer("max_in_flight", 256, minimum=1),
@@ -186,6 +188,11 @@ def _rates(table: Table) -> dict[str, Any]:
                     raise sub.fail("'per_second' must be positive")
                 rates[kind] = (per_second, sub.integer("burst", minimum=1))
     return {"rates": rates, "failed_assertions_per_minute": failed}
+
+
+def _production() -> bool:
+    """Whether GATEWAY_ENV says this is production (the one place the variable is read)."""
+    return os.environ.get("GATEWAY_ENV", "").lower() == "production"
 
 
 def _keys_dir(config_dir: Path, configured: str | None) -> Path | None:

@@ -8,12 +8,12 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from gateway.client.http import GatewayClientError, PartnerClient
 from gateway.client.keygen import generate_partner_jwks
+from gateway.clock import SystemClock
 
 __all__ = ["main"]
 
@@ -37,23 +37,10 @@ def _parser() -> argparse.ArgumentParser:
 
     def connection(p: argparse.ArgumentParser) -> None:
         p.add_argument("--url", default=os.environ.get("GATEWAY_URL", "http://127.0.0.1:8080"))
-        p.add_argument(
-            "--partner",
-            default=os.environ.get("GATEWAY_PARTNER"),
-            required="GATEWAY_PARTNER" not in os.environ,
-        )
-        p.add_argument(
-            "--jwks",
-            type=Path,
-            default=os.environ.get("GATEWAY_JWKS"),
-            required="GATEWAY_JWKS" not in os.environ,
-        )
+        _required_unless_set(p, "--partner", "GATEWAY_PARTNER")
+        _required_unless_set(p, "--jwks", "GATEWAY_JWKS", type=Path)
         p.add_argument("--actor", default=os.environ.get("GATEWAY_ACTOR", "cli"))
-        p.add_argument(
-            "--role",
-            default=os.environ.get("GATEWAY_ROLE"),
-            required="GATEWAY_ROLE" not in os.environ,
-        )
+        _required_unless_set(p, "--role", "GATEWAY_ROLE")
         p.add_argument(
             "--audience", default=os.environ.get("GATEWAY_AUDIENCE"), help="default: URL/v1/token"
         )
@@ -80,6 +67,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _required_unless_set(
+    parser: argparse.ArgumentParser, flag: str, variable: str, **options: Any
+) -> None:
+    """A flag that must be given unless the environment variable gives its value."""
+    parser.add_argument(
+        flag, default=os.environ.get(variable), required=variable not in os.environ, **options
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "keygen":
@@ -96,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _keygen(args: argparse.Namespace) -> int:
     private, public = generate_partner_jwks(
         args.partner_id,
-        now=datetime.now(UTC),
+        now=SystemClock().now(),
         signing=args.signing,
         with_encryption=not args.no_encryption,
     )

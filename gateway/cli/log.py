@@ -1,4 +1,4 @@
-"""The `gateway log ...` commands: print the verifier key, verify the log locally or remotely."""
+"""`gateway log ...`: print the verifier key, verify the log locally or remotely, export it."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from gateway.client.http import GatewayClientError
 from gateway.config import load_settings
 from gateway.datadir import DataDir
-from gateway.identity import LogIdentityMismatch, origin_problem
-from gateway.log.checkpoint import NoteError, parse_verifier_key, verifier_key
+from gateway.identity import log_origin, verifier_keys
+from gateway.log.checkpoint import NoteError, parse_verifier_key
 from gateway.log.merkle import ProofError
 from gateway.log.remote import check_remote_consistency
 from gateway.log.verify import LogTampered, verify_log
@@ -21,19 +22,80 @@ from gateway.runtime import DEFAULT_CONFIG
 from gateway.store import open_storage
 from gateway.store.base import LogRow, Storage
 
-__all__ = ["export_log", "print_verifier_key", "verify_local", "verify_remote"]
+__all__ = ["add_commands"]
+
+
+def add_commands(subparsers: Any) -> None:
+    log_cmd = subparsers.add_parser("log", help="the disclosure log: verifier key and verification")
+    log_sub = log_cmd.add_subparsers(dest="log_command", required=True)
+    vkey = log_sub.add_parser(
+        "verifier-key", help="print the checkpoint verifier key (signed-note form)"
+    )
+    vkey.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="for its keys_dir; its log_origin must be the log's (default: the stored origin)",
+    )
+    vkey.add_argument("--data", type=Path, required=True)
+    vkey.add_argument("--storage", default=None, help="sqlite:///PATH or postgresql://...")
+    vkey.set_defaults(run=_verifier_key)
+    verify = log_sub.add_parser(
+        "verify",
+        help="recompute the log and check every checkpoint (local), or check a remote gateway "
+        "against a saved checkpoint (--checkpoint with --url)",
+    )
+    verify.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="for its keys_dir; its log_origin must be the log's (default: the stored origin)",
+    )
+    verify.add_argument("--data", type=Path, help="the gateway's data folder (local check)")
+    verify.add_argument("--storage", default=None, help="sqlite:///PATH (local check)")
+    verify.add_argument("--checkpoint", type=Path, help="a checkpoint saved earlier (remote check)")
+    verify.add_argument("--url", help="the gateway's base URL (remote check)")
+    verify.add_argument("--verifier-key", help="the log's verifier key (remote check)")
+    verify.add_argument("--partner", help="privacy officer partner id (remote check)")
+    verify.add_argument("--jwks", type=Path, help="that partner's private JWKS (remote check)")
+    verify.add_argument("--actor", default="auditor", help="actor id to act as (remote check)")
+    verify.add_argument(
+        "--audience",
+        help="token audience (remote check; default: the id the gateway names at /healthz)",
+    )
+    verify.add_argument(
+        "--update", action="store_true", help="save the newer checkpoint to --checkpoint"
+    )
+    verify.set_defaults(run=_verify)
+    export = log_sub.add_parser(
+        "export", help="write the log as LDV records (OTLP/JSON) or FHIR R4 AuditEvents"
+    )
+    export.add_argument("--format", choices=["ldv", "fhir"], required=True)
+    export.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    export.add_argument("--data", type=Path, help="the gateway's data folder")
+    export.add_argument("--storage", default=None, help="sqlite:///PATH or postgresql://...")
+    export.add_argument("--since", help="only entries at or after this RFC 3339 time")
+    export.add_argument("--until", help="only entries before this RFC 3339 time")
+    export.add_argument("--out", type=Path, help="write to this file (default: standard output)")
+    export.set_defaults(run=_export)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    if args.checkpoint is not None or args.url is not None:
+        return _verify_remote(args)
+    if args.data is None and args.storage is None:
+        print(
+            "gateway: log verify needs --data (or --storage), or --checkpoint with --url",
+            file=sys.stderr,
+        )
+        return 2
+    return _verify_local(args.config, args.data, args.storage)
 
 
 def _keys_folder(config: Path | None, data: Path) -> DataDir:
     """The data folder with the keys folder that --config (or GATEWAY_KEYS_DIR) names; by
     default the one under --data."""
     return DataDir(data, load_settings(config or DEFAULT_CONFIG).keys_dir)
-
-
-def _vkeys(folder: DataDir, origin: str) -> list[str]:
-    """The current verifier key first, then those of rotated-out signing keys."""
-    keys = [folder.log_signing_key(), *folder.retired_log_signing_keys()]
-    return [verifier_key(origin, key.public_key()) for key in keys]
 
 
 def _without_signing_key(folder: DataDir) -> bool:
@@ -52,31 +114,21 @@ def _without_signing_key(folder: DataDir) -> bool:
 
 
 async def _origin(storage: Storage, config: Path | None) -> str:
-    """The log's own origin, stored with it; a --config naming another one is refused.
-
-    A log that has none stored (nothing was ever signed and no instance started on it with
-    this version) takes the configured one, or the default configuration's.
-    """
-    stored = await storage.log_origin()
+    """The log's own origin; a --config naming another one is refused."""
     configured = load_settings(config or DEFAULT_CONFIG).log_origin
-    if stored is None:
-        return configured
-    if config is not None:
-        problem = origin_problem(stored, configured, str(config))
-        if problem is not None:
-            raise LogIdentityMismatch(problem)
-    return stored
+    return await log_origin(storage, configured, None if config is None else str(config))
 
 
-def print_verifier_key(config: Path | None, data: Path, storage_url: str | None = None) -> int:
-    folder = _keys_folder(config, data)
+def _verifier_key(args: argparse.Namespace) -> int:
+    config: Path | None = args.config
+    folder = _keys_folder(config, args.data)
     if _without_signing_key(folder):
         return 2
-    if storage_url is None and not folder.sqlite_path.exists():
+    if args.storage is None and not folder.sqlite_path.exists():
         # No database to read the origin from (and none to be created by looking).
         origin = load_settings(config or DEFAULT_CONFIG).log_origin
     else:
-        storage = open_storage(storage_url, data)
+        storage = open_storage(args.storage, args.data)
 
         async def stored() -> str:
             await storage.open()
@@ -86,11 +138,11 @@ def print_verifier_key(config: Path | None, data: Path, storage_url: str | None 
                 await storage.close()
 
         origin = asyncio.run(stored())
-    print(_vkeys(folder, origin)[0])
+    print(verifier_keys(folder, origin)[0])
     return 0
 
 
-def verify_local(config: Path | None, data: Path | None, storage_url: str | None) -> int:
+def _verify_local(config: Path | None, data: Path | None, storage_url: str | None) -> int:
     """Recompute and check; exit 0 when intact, 1 at the first tampered index."""
     if data is None:
         # The verifier key then has to come from somewhere: only --data holds it.
@@ -107,7 +159,7 @@ def verify_local(config: Path | None, data: Path | None, storage_url: str | None
         await storage.open()
         try:
             origin = await _origin(storage, config)
-            verifiers = [parse_verifier_key(v) for v in _vkeys(folder, origin)]
+            verifiers = [parse_verifier_key(v) for v in verifier_keys(folder, origin)]
             report = await verify_log(storage, verifiers, origin)
         except LogTampered as exc:
             print(f"log verification FAILED at index {exc.index}: {exc.problem}")
@@ -123,7 +175,7 @@ def verify_local(config: Path | None, data: Path | None, storage_url: str | None
     return asyncio.run(run())
 
 
-def verify_remote(args: argparse.Namespace) -> int:
+def _verify_remote(args: argparse.Namespace) -> int:
     """Check a remote gateway's log is consistent with a checkpoint saved earlier."""
     missing = [
         flag
@@ -171,7 +223,7 @@ def verify_remote(args: argparse.Namespace) -> int:
     return 0
 
 
-def export_log(args: argparse.Namespace) -> int:
+def _export(args: argparse.Namespace) -> int:
     """Write the log as LDV records (OTLP/JSON) or FHIR AuditEvents (a Bundle) to a file."""
     from gateway.config import load_catalogue, load_partners
     from gateway.log.entry import parse_time

@@ -22,13 +22,12 @@ from gateway.runtime import DEFAULT_CONFIG, build_gateway
 from gateway.store.base import StorageUnusable
 from gateway.subject import looks_like_bsn
 
-__all__ = ["add_officer_commands", "run_officer_command"]
+__all__ = ["add_commands"]
 
 _ACTOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 
 
-def add_officer_commands(subparsers: Any) -> None:
-    """Add `officer sign-in-link` to the `gateway` command's subparsers."""
+def add_commands(subparsers: Any) -> None:
     officer = subparsers.add_parser("officer", help="the privacy officer's workspace")
     officer_sub = officer.add_subparsers(dest="officer_command", required=True)
     link = officer_sub.add_parser(
@@ -47,12 +46,10 @@ def add_officer_commands(subparsers: Any) -> None:
     link.add_argument(
         "--url", default=None, help="base URL officers open (default: public_url of gateway.toml)"
     )
+    link.set_defaults(run=_sign_in_link)
 
 
-def run_officer_command(args: argparse.Namespace) -> int:
-    """Run `gateway officer ...`; returns the exit status."""
-    if args.officer_command != "sign-in-link":
-        return 2
+def _sign_in_link(args: argparse.Namespace) -> int:
     actor = args.actor or args.officer_id
     if not _ACTOR.fullmatch(actor) or looks_like_bsn(actor):
         print(
