@@ -25,8 +25,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from gateway.client.http import PartnerClient
 from tests.conftest import BSN_CHILD, BSN_OTHER, REPO, Running, example
 
-# The installed console script: `python -m gateway.cli log ...` dies with a NameError, because
-# cli.py runs main() under `if __name__ == "__main__"` before it defines _log.
+# The installed console script, as operators run it.
 GATEWAY = str(Path(sys.executable).with_name("gateway"))
 SIGNED_NOTE_VECTORS = REPO.parent / "shared" / "vectors" / "signed-note" / "notes.json"
 OFFICER = "fg-denhelder"

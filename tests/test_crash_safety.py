@@ -29,8 +29,7 @@ from tests.conftest import BSN_CHILD, BSN_OTHER, REPO, example, private_jwks
 
 pytestmark = pytest.mark.slow
 
-# The installed console script: `python -m gateway.cli log ...` dies with a NameError, because
-# cli.py runs main() under `if __name__ == "__main__"` before it defines _log.
+# The installed console script, as operators run it.
 GATEWAY = str(Path(sys.executable).with_name("gateway"))
 CONFIG = REPO / "config"
 AUDIENCE = load_settings(CONFIG).id

@@ -31,8 +31,7 @@ from gateway.runtime import DEFAULT_CONFIG, build_gateway
 from gateway.web import create_app
 from tests.conftest import BSN_CHILD, BSN_OTHER, ROLES, example, private_jwks
 
-# The installed console script: `python -m gateway.cli log ...` dies with a NameError, because
-# cli.py runs main() under `if __name__ == "__main__"` before it defines _log.
+# The installed console script, as operators run it.
 GATEWAY = str(Path(sys.executable).with_name("gateway"))
 BATCH = 9  # entries per signed checkpoint: 7 disclosures, 1 refusal, 1 delivery receipt
 BATCHES = 4

@@ -44,7 +44,7 @@ from tests.storage_fixtures import POSTGRES_DSN, require_postgres
 
 pytestmark = pytest.mark.slow
 
-# The installed console script (see test_crash_safety: `python -m gateway.cli log` misbehaves).
+# The installed console script, as operators run it.
 GATEWAY = str(Path(sys.executable).with_name("gateway"))
 CONFIG = REPO / "config"
 SETTINGS = load_settings(CONFIG)

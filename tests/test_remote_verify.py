@@ -25,8 +25,7 @@ from gateway.log.checkpoint import (
 )
 from tests.conftest import BSN_CHILD, DEMO_KEYS, Running, example
 
-# The installed console script: `python -m gateway.cli log ...` dies with a NameError, because
-# cli.py runs main() under `if __name__ == "__main__"` before it defines _log.
+# The installed console script, as operators run it.
 GATEWAY = str(Path(sys.executable).with_name("gateway"))
 OFFICER = "fg-denhelder"
 MakeClient = Callable[..., PartnerClient]
