@@ -44,7 +44,8 @@ def shipped() -> Any:
 # -- the loader: no purpose or direction without a complete ground ------------------------------
 
 
-def _catalogue_with(tmp_path: Path, old: str, new: str) -> Path:
+def catalogue_with(tmp_path: Path, old: str, new: str) -> Path:
+    """A copy of the shipped config whose purposes.toml has `old` replaced by `new` once."""
     config = copy_config(tmp_path / "config")
     text = (config / "purposes.toml").read_text()
     changed = text.replace(old, new, 1)
@@ -80,7 +81,7 @@ def test_a_default_ground_missing_a_field_is_refused_at_start_up(
     tmp_path: Path, key: str, line: str
 ):
     trimmed = START_STOP_GROUND.replace(line, "")
-    message = _refused(_catalogue_with(tmp_path, START_STOP_GROUND, trimmed))
+    message = _refused(catalogue_with(tmp_path, START_STOP_GROUND, trimmed))
     assert "purposes.toml" in message
     assert "purpose 'start-stop'.legal_basis" in message
     assert f"incomplete ground: missing '{key}'" in message
@@ -93,7 +94,7 @@ def test_every_default_ground_field_is_required(tmp_path: Path, key: str):
     line = re.compile(rf"^{key} = .*\n", re.MULTILINE).search(text, start)
     assert line is not None
     message = _refused(
-        _catalogue_with(tmp_path, text[start : line.end()], text[start : line.start()])
+        catalogue_with(tmp_path, text[start : line.end()], text[start : line.start()])
     )
     assert "purpose 'evaluation-feedback'.legal_basis" in message
     assert f"incomplete ground: missing '{key}'" in message
@@ -101,10 +102,10 @@ def test_every_default_ground_field_is_required(tmp_path: Path, key: str):
 
 def test_an_empty_field_is_no_ground(tmp_path: Path):
     message = _refused(
-        _catalogue_with(tmp_path, 'uavg = "UAVG art. 30"\nsector_law', 'uavg = " "\nsector_law')
+        catalogue_with(tmp_path, 'uavg = "UAVG art. 30"\nsector_law', 'uavg = " "\nsector_law')
     )
     assert "incomplete ground: 'uavg' is empty" in message
-    message = _refused(_catalogue_with(tmp_path / "b", 'avg_art6 = ["c"]\n', "avg_art6 = []\n"))
+    message = _refused(catalogue_with(tmp_path / "b", 'avg_art6 = ["c"]\n', "avg_art6 = []\n"))
     assert "incomplete ground: 'avg_art6' is empty" in message
 
 
@@ -127,7 +128,7 @@ def test_an_empty_field_is_no_ground(tmp_path: Path):
     ],
 )
 def test_a_ground_with_a_wrong_value_is_refused(tmp_path: Path, old: str, new: str, words: str):
-    message = _refused(_catalogue_with(tmp_path, old, new))
+    message = _refused(catalogue_with(tmp_path, old, new))
     assert "purpose 'start-stop'" in message
     assert words in message
 
@@ -137,7 +138,7 @@ def test_an_agreement_ground_that_does_not_require_agreement_is_refused(tmp_path
         'agreement_required = true\nretention = "Jeugdwet art. 7.3.8 by analogy: 20 years"\n\n'
     )
     closure += '[[purpose]]\nid = "referrer-status"'
-    message = _refused(_catalogue_with(tmp_path, closure, closure.replace("= true", "= false", 1)))
+    message = _refused(catalogue_with(tmp_path, closure, closure.replace("= true", "= false", 1)))
     assert "purpose 'closure-notice'.legal_basis" in message
     assert "agreement_required must be true" in message
 
@@ -145,13 +146,13 @@ def test_an_agreement_ground_that_does_not_require_agreement_is_refused(tmp_path
 def test_a_reference_claiming_avg_consent_needs_avg_art6_sub_a(tmp_path: Path):
     old = 'reference = "AVG art. 6 lid 1 sub e; Jeugdwet art. 7.3.11 lid 1 / BW'
     new = 'reference = "AVG art. 6 lid 1 sub a; Jeugdwet art. 7.3.11 lid 1 / BW'
-    message = _refused(_catalogue_with(tmp_path, old, new))
+    message = _refused(catalogue_with(tmp_path, old, new))
     assert "claims AVG art. 6(1)(a) consent" in message
 
 
 def test_consent_required_must_follow_the_grounds(tmp_path: Path):
     old = 'schema = "start-stop.schema.json"\nconsent_required = false'
-    message = _refused(_catalogue_with(tmp_path, old, old.replace("false", "true")))
+    message = _refused(catalogue_with(tmp_path, old, old.replace("false", "true")))
     assert "purpose 'start-stop'" in message
     assert "contradicts its grounds" in message
 
@@ -174,14 +175,14 @@ DIRECTION = 'from = ["certified_institution"]\nto = ["social_team"]\ntype = "sta
     ],
 )
 def test_a_wrong_direction_ground_is_refused(tmp_path: Path, new: str, words: str):
-    message = _refused(_catalogue_with(tmp_path, DIRECTION, new))
+    message = _refused(catalogue_with(tmp_path, DIRECTION, new))
     assert "purpose 'start-stop'.ground[0]" in message
     assert words in message
 
 
 def test_a_direction_ground_missing_a_field_is_refused(tmp_path: Path):
     old = DIRECTION + 'reference = "Jeugdwet art. 7.4.0 lid 2"\navg_art6 = ["c"]\n'
-    message = _refused(_catalogue_with(tmp_path, old, DIRECTION + 'reference = "x"\n'))
+    message = _refused(catalogue_with(tmp_path, old, DIRECTION + 'reference = "x"\n'))
     assert "purpose 'start-stop'.ground[0]" in message
     assert "incomplete ground: missing 'avg_art6'" in message
 
@@ -191,7 +192,7 @@ def test_two_grounds_for_one_direction_are_refused(tmp_path: Path):
     start = text.index('[[purpose.ground]]\nfrom = ["certified_institution"]')
     end = text.index("[[purpose]]", start)
     ground = text[start:end].rstrip("\n") + "\n"
-    message = _refused(_catalogue_with(tmp_path, ground, ground + ground))
+    message = _refused(catalogue_with(tmp_path, ground, ground + ground))
     assert "purpose 'start-stop'.ground[1]" in message
     assert "direction certified_institution -> social_team already has a ground" in message
 
@@ -253,7 +254,7 @@ def test_a_direction_that_needs_agreement_is_refused_without_it_while_others_pas
     # start-stop message only with the client's agreement; from a care provider as shipped.
     old = DIRECTION + 'reference = "Jeugdwet art. 7.4.0 lid 2"'
     new = DIRECTION.replace("statute", "consent") + 'reference = "client\'s agreement"'
-    config = _catalogue_with(tmp_path, old, new)
+    config = catalogue_with(tmp_path, old, new)
     text = (config / "purposes.toml").read_text()
     start = text.index('from = ["certified_institution"]\nto = ["social_team"]')
     flag = text.index("agreement_required = false", start)

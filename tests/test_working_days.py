@@ -18,6 +18,7 @@ from gateway.config import ConfigError, load_catalogue
 from gateway.config.deadlines import CALENDAR_DAYS, DayCount, Deadline, load_holidays
 from gateway.policy.workflow import due_date
 from tests.conftest import DEFAULT_CONFIG, REPO, copy_config
+from tests.test_legal_catalogue import catalogue_with
 
 HOLIDAYS = load_holidays(DEFAULT_CONFIG / "holidays.toml")
 WORKING = DayCount("working", HOLIDAYS)
@@ -124,15 +125,6 @@ def test_a_deadline_names_its_source_and_a_valid_count():
     }
 
 
-def _config_with(tmp_path: Path, old: str, new: str) -> Path:
-    config = copy_config(tmp_path / "config")
-    shipped = (config / "purposes.toml").read_text()
-    changed = shipped.replace(old, new, 1)
-    assert changed != shipped
-    (config / "purposes.toml").write_text(changed)
-    return config
-
-
 GI_TERMS = 'source = "local_agreement"\nreference = "Improvement plan'
 
 
@@ -153,7 +145,7 @@ GI_TERMS = 'source = "local_agreement"\nreference = "Improvement plan'
 def test_a_term_without_its_source_or_count_is_refused_at_start_up(
     tmp_path: Path, old: str, new: str, words: str
 ):
-    config = _config_with(tmp_path, old, new)
+    config = catalogue_with(tmp_path, old, new)
     with pytest.raises(ConfigError) as raised:
         load_catalogue(config, REPO / "schemas")
     assert "purposes.toml" in str(raised.value)
