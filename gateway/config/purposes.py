@@ -444,8 +444,7 @@ def _purpose(
     ground = read_ground(basis_table)
     directions = _direction_grounds(table, sender_kinds, recipient_kinds)
     consent_required = table.flag("consent_required")
-    if ground.type == "consent" and not consent_required:
-        raise table.fail("a purpose on the basis of consent must have consent_required = true")
+    # A "consent" ground requires agreement (grounds.py), so it needs consent_required too.
     needs_agreement = any(g.agreement_required for g in (ground, *directions))
     if consent_required != needs_agreement:
         raise table.fail(
