@@ -33,14 +33,14 @@ from cryptography.exceptions import InvalidTag
 
 from gateway.config import Partner
 from gateway.config.outbox import Logbook
+from gateway.container import Gateway
 from gateway.log.entry import LogEntry
+from gateway.metrics import Metrics
 from gateway.standards.export import ldv_for_rows
 from gateway.standards.ldv import otlp_json, otlp_request
 from gateway.standards.verwerkingenlogging import ActivityTerms, verwerkingsactie
 from gateway.store.base import OutboxItem, OutboxRow
 from gateway.subject import Subject
-from gateway.web.context import Gateway
-from gateway.web.metrics import Metrics
 
 __all__ = [
     "LDV_DESTINATION",

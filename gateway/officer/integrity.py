@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from gateway.container import Gateway
 from gateway.errors import NotFound
 from gateway.log.checkpoint import Checkpoint, NoteError, NoteVerifier, open_checkpoint
 from gateway.log.merkle import (
@@ -23,7 +24,6 @@ from gateway.log.merkle import (
 )
 from gateway.store.base import LogRow, StoredCheckpoint
 from gateway.web.audit import proof_hashes
-from gateway.web.context import Gateway
 
 __all__ = [
     "EntryProof",

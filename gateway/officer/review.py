@@ -12,13 +12,13 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.container import Gateway
 from gateway.errors import NotFound
 from gateway.officer.names import partner_name, purpose_title
 from gateway.officer.render import gateway_of, render
 from gateway.officer.signin import SignedIn, checked_form, form_text, frame_for, signed_in
 from gateway.store.base import BreakGlassRecord
 from gateway.web.audit import break_glass_view, log_look, record_review
-from gateway.web.context import Gateway
 
 __all__ = ["routes"]
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.container import Gateway
 from gateway.errors import InvalidRequest, InvalidSubject, NotFound
 from gateway.log.entry import DECISIONS
 from gateway.officer.i18n import Translator
@@ -27,7 +28,6 @@ from gateway.store.base import LogFilter, LogRow
 from gateway.subject import IdentifierSystem, Subject, parse_subject, validate_bsn
 from gateway.web.audit import entry_json, log_look, officer_page
 from gateway.web.common import whole_number
-from gateway.web.context import Gateway
 
 __all__ = [
     "FormProblem",

@@ -22,6 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.container import Gateway
 from gateway.errors import InvalidRequest, NotFound
 from gateway.log.entry import LogEntry, Sender, format_time, parse_time
 from gateway.log.merkle import consistency_proof_nodes, inclusion_proof_nodes, resolve_proof
@@ -32,7 +33,6 @@ from gateway.standards.tracecontext import current_trace_json
 from gateway.store.base import BreakGlassRecord, LogFilter, LogRow
 from gateway.subject import parse_subject_query
 from gateway.web.common import authenticate, gateway, read_json, whole_number
-from gateway.web.context import Gateway
 
 __all__ = [
     "break_glass_view",

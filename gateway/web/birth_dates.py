@@ -17,13 +17,13 @@ from typing import Any, Final
 from aiohttp import web
 
 from gateway.clock import DUTCH_TIME
+from gateway.container import Gateway
 from gateway.errors import Forbidden, InvalidRequest
 from gateway.log.entry import LogEntry, Sender
 from gateway.policy.decision import Caller
 from gateway.standards.tracecontext import current_trace_json
 from gateway.subject import parse_subject
 from gateway.web.common import authenticate, gateway, read_json
-from gateway.web.context import Gateway
 
 __all__ = [
     "CORRECTION_REASONS",

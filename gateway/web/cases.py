@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.config.purposes import GI_REPORTING
+from gateway.container import Gateway
 from gateway.errors import Forbidden, InvalidRequest, UnknownRecipient
 from gateway.log.entry import LogEntry, Sender, format_time
 from gateway.policy import parse_exchange_request
@@ -35,7 +36,6 @@ from gateway.standards.tracecontext import current_trace_json
 from gateway.store.base import Case, Expectation, HouseholdChild, NetworkMember
 from gateway.subject import looks_like_bsn, parse_subject
 from gateway.web.common import authenticate, gateway, new_id, random_bytes, read_json
-from gateway.web.context import Gateway
 from gateway.web.exchanges import execute_exchange
 from gateway.web.expectations import expectation_json
 

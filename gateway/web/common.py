@@ -14,9 +14,10 @@ import orjson
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
+from gateway.container import Gateway
 from gateway.errors import Forbidden, InvalidRequest, InvalidToken
 from gateway.policy.decision import Caller
-from gateway.web.context import GATEWAY, Gateway
+from gateway.web.context import GATEWAY
 from gateway.web.limits import check_json_shape
 
 __all__ = [

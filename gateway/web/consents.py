@@ -33,6 +33,7 @@ from consent import (
     withdraw,
 )
 from gateway.clock import DUTCH_TIME
+from gateway.container import Gateway
 from gateway.errors import (
     BirthDateMismatch,
     ConsentInvalid,
@@ -49,7 +50,6 @@ from gateway.store.base import StoredConsent
 from gateway.subject import parse_subject, parse_subject_query, require_accepted
 from gateway.web.birth_dates import claim_birth_date, held_birth_date
 from gateway.web.common import authenticate, gateway, new_id, read_json
-from gateway.web.context import Gateway
 
 __all__ = ["load_consents", "routes"]
 

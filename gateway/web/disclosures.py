@@ -14,6 +14,7 @@ import base64
 
 from aiohttp import web
 
+from gateway.container import Gateway
 from gateway.errors import InvalidRequest, NotFound
 from gateway.log.entry import LogEntry
 from gateway.log.merkle import inclusion_proof_nodes
@@ -22,7 +23,6 @@ from gateway.store.base import LogFilter, LogRow
 from gateway.subject import parse_subject_query
 from gateway.web.audit import entry_json, proof_hashes, query_time
 from gateway.web.common import authenticate, gateway, whole_number
-from gateway.web.context import Gateway
 
 __all__ = ["routes"]
 

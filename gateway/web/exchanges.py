@@ -15,6 +15,7 @@ import structlog
 from aiohttp import web
 
 from gateway.config import Purpose
+from gateway.container import Gateway
 from gateway.delivery import sealed
 from gateway.delivery.outbox import vng_outbox_items
 from gateway.errors import GatewayError, InvalidRequest, UnknownCase, UnknownCaseNetwork
@@ -45,7 +46,6 @@ from gateway.web.common import (
     read_json,
 )
 from gateway.web.consents import load_consents
-from gateway.web.context import Gateway
 
 __all__ = ["routes"]
 

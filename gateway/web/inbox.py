@@ -9,13 +9,13 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.container import Gateway
 from gateway.delivery import sealed
 from gateway.errors import InvalidRequest, NotFound
 from gateway.log.entry import LogEntry, Sender, format_time
 from gateway.standards.tracecontext import current_trace_json
 from gateway.store.base import StoredMessage
 from gateway.web.common import authenticate, gateway, whole_number
-from gateway.web.context import Gateway
 
 __all__ = ["purge_entry", "routes"]
 
