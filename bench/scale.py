@@ -41,9 +41,9 @@ from gateway.logsetup import configure_logging
 from gateway.policy import parse_exchange_request
 from gateway.policy.decision import Caller
 from gateway.runtime import build_gateway
+from gateway.service.exchanges import execute_exchange
 from gateway.store.base import LogFilter
 from gateway.web import create_app
-from gateway.web.exchanges import execute_exchange
 
 __all__ = ["main", "measure_consents", "measure_log"]
 

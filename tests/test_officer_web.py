@@ -1059,7 +1059,7 @@ def test_every_text_exists_in_english_and_dutch_with_the_same_placeholders() -> 
 
 
 def test_every_decision_and_every_logged_refusal_has_words_in_both_languages() -> None:
-    from gateway.web.exchanges import _LOGGED_REFUSALS
+    from gateway.service.exchanges import _LOGGED_REFUSALS
 
     for language in ("nl", "en"):
         t = Translator(language)

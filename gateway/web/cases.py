@@ -32,11 +32,11 @@ from gateway.policy.cases import (
     visible_members,
 )
 from gateway.policy.decision import Caller
+from gateway.service.exchanges import execute_exchange
 from gateway.standards.tracecontext import current_trace_json
 from gateway.store.base import Case, Expectation, HouseholdChild, NetworkMember
 from gateway.subject import looks_like_bsn, parse_subject
 from gateway.web.common import authenticate, gateway, new_id, random_bytes, read_json
-from gateway.web.exchanges import execute_exchange
 from gateway.web.expectations import expectation_json
 
 __all__ = ["routes"]
