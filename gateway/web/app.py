@@ -15,6 +15,7 @@ from gateway.delivery.notify import notification_signer, run_dispatcher
 from gateway.delivery.outbox import OutboxDispatcher
 from gateway.identity import claim_identity, instance_keys
 from gateway.metrics import Metrics
+from gateway.service.inbox import purge_entry
 from gateway.web import (
     audit,
     birth_dates,
@@ -143,7 +144,7 @@ async def _purger(app: web.Application) -> AsyncIterator[None]:
         while True:
             try:
                 now = gw.now()
-                count = await gw.storage.purge_expired(now, inbox.purge_entry(now))
+                count = await gw.storage.purge_expired(now, purge_entry(now))
                 if count:
                     log.info("inbox_purged", count=count)
             except Exception:
