@@ -119,6 +119,30 @@ class _Exchange:
     now: datetime
     trace: TraceContext
 
+    @classmethod
+    def settle(
+        cls,
+        gw: Gateway,
+        caller: Caller,
+        parsed: ExchangeRequest,
+        trace: TraceContext | None,
+        *,
+        exchange_id: str,
+    ) -> _Exchange:
+        """The exchange's facts: its purpose looked up once, its trace settled once (the given
+        one, else the call's, else a new one outside a call)."""
+        return cls(
+            gw=gw,
+            caller=caller,
+            parsed=parsed,
+            purpose=gw.catalogue.get(parsed.purpose),
+            subject=gw.pseudonymiser.pseudonym_of(parsed.subject),
+            sender=Sender(caller.partner.id, caller.actor_id, caller.actor_role),
+            exchange_id=exchange_id,
+            now=gw.now(),
+            trace=trace or current_trace() or child_of(None),
+        )
+
     def standards(self) -> dict[str, Any]:
         """Every entry's trace and its purpose's processing activity and confidentiality."""
         return {
@@ -139,18 +163,8 @@ async def execute_exchange(
     before the log entries, the sealed messages and the expectations are committed together.
     Every entry names the exchange's W3C trace (the call's, or a new one outside a call).
     """
-    purpose = gw.catalogue.get(parsed.purpose)
-    ex = _Exchange(
-        gw=gw,
-        caller=caller,
-        parsed=parsed,
-        purpose=purpose,
-        subject=gw.pseudonymiser.pseudonym_of(parsed.subject),
-        sender=Sender(caller.partner.id, caller.actor_id, caller.actor_role),
-        exchange_id=new_id("ex"),
-        now=gw.now(),
-        trace=trace or current_trace() or child_of(None),
-    )
+    ex = _Exchange.settle(gw, caller, parsed, trace, exchange_id=new_id("ex"))
+    purpose = ex.purpose
     # A purpose outside the catalogue is the caller's text: log lines say only that it was one.
     known_purpose = parsed.purpose if purpose is not None else "unknown"
     structlog.contextvars.bind_contextvars(partner=caller.partner.id, purpose=known_purpose)
@@ -178,18 +192,8 @@ async def execute_exchange(
 
 async def check_exchange(gw: Gateway, caller: Caller, parsed: ExchangeRequest) -> dict[str, Any]:
     """Whether this exchange would be allowed now, and on which basis: nothing is written."""
-    purpose = gw.catalogue.get(parsed.purpose)
-    ex = _Exchange(
-        gw=gw,
-        caller=caller,
-        parsed=parsed,
-        purpose=purpose,
-        subject=gw.pseudonymiser.pseudonym_of(parsed.subject),
-        sender=Sender(caller.partner.id, caller.actor_id, caller.actor_role),
-        exchange_id="",  # nothing is recorded
-        now=gw.now(),
-        trace=current_trace() or child_of(None),
-    )
+    ex = _Exchange.settle(gw, caller, parsed, None, exchange_id="")  # nothing is recorded
+    purpose = ex.purpose
     fields = list(allowed_fields(purpose.schema)) if purpose is not None else []
     try:
         await _verify_case(gw.storage, caller, parsed)
