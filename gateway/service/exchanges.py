@@ -8,40 +8,32 @@ effect, break-glass record and outbox item is planned (`ExchangePlan`) before th
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
 import structlog
 
-from gateway.config import Purpose
 from gateway.container import Gateway
-from gateway.delivery import sealed
-from gateway.delivery.outbox import vng_outbox_items
 from gateway.errors import GatewayError, InvalidRequest, UnknownCase, UnknownCaseNetwork
 from gateway.ids import new_id, random_bytes
-from gateway.log.entry import LogEntry, Sender, canonical_json, format_time
+from gateway.log.entry import format_time
 from gateway.policy import CaseNetworkTarget, ExchangeRequest, allowed_fields, decide
 from gateway.policy.cases import is_member, reachable_members
 from gateway.policy.decision import Caller, Decision, RecipientDecision
-from gateway.policy.workflow import check_reply, plan_effects
+from gateway.policy.workflow import check_reply
 from gateway.service.birth_dates import held_birth_date
 from gateway.service.consents import load_consents
-from gateway.standards.tracecontext import TraceContext, child_of, current_trace
-from gateway.store.base import (
-    BreakGlassRecord,
-    CaseStore,
-    ExchangeEffects,
-    Expectation,
-    ExpectationStore,
-    OutboxItem,
-    StoredMessage,
+from gateway.service.exchange_plan import (
+    Exchange,
+    ExchangePlan,
+    payload_digest,
+    plan_exchange,
+    refusal_entry,
+    wants_household,
 )
+from gateway.standards.tracecontext import TraceContext
+from gateway.store.base import CaseStore, Expectation, ExpectationStore
 
 __all__ = ["check_exchange", "execute_exchange"]
 
@@ -65,27 +57,6 @@ _LOGGED_REFUSALS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Disclosed:
-    """One recipient's disclosure, as the answer names it (its log index comes with the commit)."""
-
-    disclosure_id: str
-    recipient: str
-    message_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class ExchangePlan:
-    """Everything an allowed exchange writes, planned before its one commit."""
-
-    entries: tuple[LogEntry, ...]
-    messages: tuple[StoredMessage, ...]
-    effects: ExchangeEffects
-    outbox: tuple[OutboxItem, ...]
-    disclosed: tuple[Disclosed, ...]
-    warnings: tuple[str, ...]
-
-
 class _OwedBySender:
     """The sender's open expectations of the exchange's purpose, read at most once."""
 
@@ -105,55 +76,6 @@ class _OwedBySender:
         return self._owed
 
 
-@dataclass(frozen=True, slots=True)
-class _Exchange:
-    """What every step of one exchange refers to, settled once at its start."""
-
-    gw: Gateway
-    caller: Caller
-    parsed: ExchangeRequest
-    purpose: Purpose | None  # the catalogue's entry, None for a purpose outside it
-    subject: str  # the pseudonym
-    sender: Sender
-    exchange_id: str
-    now: datetime
-    trace: TraceContext
-
-    @classmethod
-    def settle(
-        cls,
-        gw: Gateway,
-        caller: Caller,
-        parsed: ExchangeRequest,
-        trace: TraceContext | None,
-        *,
-        exchange_id: str,
-    ) -> _Exchange:
-        """The exchange's facts: its purpose looked up once, its trace settled once (the given
-        one, else the call's, else a new one outside a call)."""
-        return cls(
-            gw=gw,
-            caller=caller,
-            parsed=parsed,
-            purpose=gw.catalogue.get(parsed.purpose),
-            subject=gw.pseudonymiser.pseudonym_of(parsed.subject),
-            sender=Sender(caller.partner.id, caller.actor_id, caller.actor_role),
-            exchange_id=exchange_id,
-            now=gw.now(),
-            trace=trace or current_trace() or child_of(None),
-        )
-
-    def standards(self) -> dict[str, Any]:
-        """Every entry's trace and its purpose's processing activity and confidentiality."""
-        return {
-            "trace": self.trace.to_json(),
-            "processing_activity": None
-            if self.purpose is None
-            else self.purpose.processing_activity,
-            "confidentiality": None if self.purpose is None else self.purpose.confidentiality,
-        }
-
-
 async def execute_exchange(
     gw: Gateway, caller: Caller, parsed: ExchangeRequest, trace: TraceContext | None = None
 ) -> dict[str, Any]:
@@ -163,7 +85,7 @@ async def execute_exchange(
     before the log entries, the sealed messages and the expectations are committed together.
     Every entry names the exchange's W3C trace (the call's, or a new one outside a call).
     """
-    ex = _Exchange.settle(gw, caller, parsed, trace, exchange_id=new_id("ex"))
+    ex = Exchange.settle(gw, caller, parsed, trace, exchange_id=new_id("ex"))
     purpose = ex.purpose
     # A purpose outside the catalogue is the caller's text: log lines say only that it was one.
     known_purpose = parsed.purpose if purpose is not None else "unknown"
@@ -175,12 +97,20 @@ async def execute_exchange(
         decision = await _decide(ex)
     except GatewayError as refusal:
         if refusal.code in _LOGGED_REFUSALS:
-            await gw.storage.append_log([_refusal_entry(ex, refusal)])
+            await gw.storage.append_log([refusal_entry(ex, refusal)])
         raise
     assert owed is not None  # a decision was made, so the purpose is the catalogue's
     salt = random_bytes(16)
-    digest = _payload_digest(parsed.payload, salt)
-    plan = await _plan(ex, decision, salt, digest, owed)
+    digest = payload_digest(parsed.payload, salt)
+    household = (
+        await gw.storage.household(parsed.case_id)
+        if parsed.case_id is not None and wants_household(decision.purpose)
+        else []
+    )
+    # plan_effects closes only expectations of this purpose that answer `in_reply_to` or share
+    # the case, so an exchange naming neither closes nothing and needs no storage read.
+    closable = [] if parsed.in_reply_to is None and parsed.case_id is None else await owed.read()
+    plan = plan_exchange(ex, decision, salt, digest, household=household, closable=closable)
     indices = await gw.storage.record_exchange(
         plan.entries, plan.messages, plan.effects, plan.outbox
     )
@@ -192,7 +122,7 @@ async def execute_exchange(
 
 async def check_exchange(gw: Gateway, caller: Caller, parsed: ExchangeRequest) -> dict[str, Any]:
     """Whether this exchange would be allowed now, and on which basis: nothing is written."""
-    ex = _Exchange.settle(gw, caller, parsed, None, exchange_id="")  # nothing is recorded
+    ex = Exchange.settle(gw, caller, parsed, None, exchange_id="")  # nothing is recorded
     purpose = ex.purpose
     fields = list(allowed_fields(purpose.schema)) if purpose is not None else []
     try:
@@ -242,7 +172,7 @@ async def _verify_case(store: CaseStore, caller: Caller, request: ExchangeReques
         raise UnknownCase()
 
 
-async def _check_reply(ex: _Exchange, owed: _OwedBySender | None) -> None:
+async def _check_reply(ex: Exchange, owed: _OwedBySender | None) -> None:
     """Refuse a reply purpose that answers no open request of the caller, or more than it asked."""
     purpose, parsed = ex.purpose, ex.parsed
     if purpose is None or purpose.reply_to is None:
@@ -268,7 +198,7 @@ async def _check_reply(ex: _Exchange, owed: _OwedBySender | None) -> None:
     )
 
 
-async def _recipients(ex: _Exchange) -> tuple[list[str], bool]:
+async def _recipients(ex: Exchange) -> tuple[list[str], bool]:
     """The partner ids the request names; or, sent to a case network, the members it reaches."""
     gw, request, caller = ex.gw, ex.parsed, ex.caller
     if not isinstance(request.to, CaseNetworkTarget):
@@ -289,7 +219,7 @@ async def _recipients(ex: _Exchange) -> tuple[list[str], bool]:
     return reached, True
 
 
-async def _decide(ex: _Exchange) -> Decision:
+async def _decide(ex: Exchange) -> Decision:
     gw, purpose = ex.gw, ex.purpose
     recipients, fan_out = await _recipients(ex)
     # Only a consent-based purpose without break-glass reads consents: a statutory exchange
@@ -312,144 +242,8 @@ async def _decide(ex: _Exchange) -> Decision:
     )
 
 
-def _payload_digest(payload: Any, salt: bytes) -> str:
-    """SHA-256 over a per-exchange salt and the canonical payload.
-
-    The salt keeps low-entropy payloads (a status code) from being guessed from the log; the
-    recipient receives it with the message and can recompute the digest.
-    """
-    return hashlib.sha256(salt + canonical_json(payload)).hexdigest()
-
-
-async def _plan(
-    ex: _Exchange, decision: Decision, salt: bytes, digest: str, owed: _OwedBySender
-) -> ExchangePlan:
-    """Every entry, message, expectation effect, break-glass record and outbox item to commit."""
-    standards = ex.standards()
-    entries: list[LogEntry] = []
-    messages: list[StoredMessage] = []
-    disclosed: list[Disclosed] = []
-    for outcome in decision.recipients:
-        if outcome.refusal is not None:
-            entries.append(_refusal_entry(ex, outcome.refusal.to_error()))
-            continue
-        assert outcome.legal_basis is not None
-        item = Disclosed(new_id("dis"), outcome.recipient, new_id("msg"))
-        entries.append(_disclosed_entry(ex, decision, outcome, item, digest, standards))
-        messages.append(_message(ex, decision.purpose, item, salt))
-        disclosed.append(item)
-    effects, warnings = await _effects(ex, decision, owed)
-    return ExchangePlan(
-        entries=tuple(entries),
-        messages=tuple(messages),
-        effects=effects,
-        outbox=tuple(vng_outbox_items(ex.gw, entries, _subject_as_given(ex.parsed))),
-        disclosed=tuple(disclosed),
-        warnings=tuple(warnings),
-    )
-
-
-def _disclosed_entry(
-    ex: _Exchange,
-    decision: Decision,
-    outcome: RecipientDecision,
-    item: Disclosed,
-    digest: str,
-    standards: dict[str, Any],
-) -> LogEntry:
-    assert outcome.legal_basis is not None
-    return LogEntry(
-        time=ex.now,
-        decision="disclosed",
-        reason=outcome.legal_basis.type,
-        exchange_id=ex.exchange_id,
-        disclosure_id=item.disclosure_id,
-        purpose=decision.purpose.id,
-        legal_basis=outcome.legal_basis.to_json(),
-        consent_id=outcome.consent_id,
-        sender=ex.sender,
-        recipient=outcome.recipient,
-        subject=ex.subject,
-        subject_system=ex.parsed.subject.system,
-        case_id=ex.parsed.case_id,
-        fields=decision.fields,
-        payload_sha256=digest,
-        break_glass=decision.break_glass,
-        details={
-            "message_id": item.message_id,
-            **({"review": "pending"} if decision.break_glass else {}),
-        },
-        **standards,
-    )
-
-
-async def _effects(
-    ex: _Exchange, decision: Decision, owed: _OwedBySender
-) -> tuple[ExchangeEffects, list[str]]:
-    """The expectations this exchange opens and closes, its break-glass record, and warnings."""
-    gw, parsed, purpose = ex.gw, ex.parsed, decision.purpose
-    assert parsed.payload is not None
-    per_child = any(e.per_child for e in purpose.expects_reply)
-    household = (
-        await gw.storage.household(parsed.case_id)
-        if parsed.case_id is not None and per_child
-        else []
-    )
-    # plan_effects closes only expectations of this purpose that answer `in_reply_to` or share
-    # the case, so an exchange naming neither closes nothing and needs no storage read.
-    closable = [] if parsed.in_reply_to is None and parsed.case_id is None else await owed.read()
-    planned = plan_effects(
-        purpose=purpose,
-        exchange_id=ex.exchange_id,
-        sender=ex.caller.partner.id,
-        recipients=[r.recipient for r in decision.allowed],
-        case_id=parsed.case_id,
-        subject=ex.subject,
-        payload=parsed.payload,
-        in_reply_to=parsed.in_reply_to,
-        owed_by_sender=closable,
-        household=household,
-        now=ex.now,
-        seal=lambda data, eid: gw.cipher.seal(data, eid.encode()),
-        new_id=lambda: new_id("exp"),
-    )
-    warnings = []
-    if per_child and not household:
-        warnings.append(
-            "no household is registered for this case: only the referred child is expected to "
-            "get a safety assessment; register every child with PUT /v1/cases/{case_id}/household "
-            "so none is missed"
-        )
-    effects = ExchangeEffects(
-        open=planned.open,
-        close=planned.close,
-        closed_by=planned.closed_by,
-        closed_at=planned.closed_at,
-        break_glass=_break_glass_record(ex),
-    )
-    return effects, warnings
-
-
-def _break_glass_record(ex: _Exchange) -> BreakGlassRecord | None:
-    """The sealed reason for a break-glass exchange, for the officer's review; else None."""
-    parsed = ex.parsed
-    if parsed.break_glass is None:
-        return None
-    assert ex.purpose is not None
-    return BreakGlassRecord(
-        exchange_id=ex.exchange_id,
-        sender=ex.caller.partner.id,
-        purpose=ex.purpose.id,
-        created_at=ex.now,
-        sealed=ex.gw.cipher.seal(
-            json.dumps({**parsed.break_glass.to_json(), "actor": ex.caller.actor_id}).encode(),
-            b"break-glass:" + ex.exchange_id.encode(),
-        ),
-    )
-
-
 def _answer(
-    ex: _Exchange, decision: Decision, plan: ExchangePlan, indices: Sequence[int], digest: str
+    ex: Exchange, decision: Decision, plan: ExchangePlan, indices: Sequence[int], digest: str
 ) -> dict[str, Any]:
     """The contract's 201 body, with the log index each disclosure got in the commit."""
     by_disclosure = {e.disclosure_id: i for e, i in zip(plan.entries, indices, strict=True)}
@@ -496,90 +290,6 @@ def _answer(
     if plan.warnings:
         answer["warnings"] = list(plan.warnings)
     return answer
-
-
-def _message(ex: _Exchange, purpose: Purpose, item: Disclosed, salt: bytes) -> StoredMessage:
-    """The recipient's message, sealed before it is stored: HPKE to its key, else at rest."""
-    parsed, trace, now = ex.parsed, ex.trace, ex.now
-    plaintext = orjson.dumps(
-        {
-            "subject": parsed.subject.to_json(),
-            "payload": parsed.payload,
-            "payload_salt": base64.urlsafe_b64encode(salt).decode().rstrip("="),
-            # W3C Trace Context passed on, so the recipient continues the same trace.
-            "traceparent": trace.traceparent(),
-            **({"tracestate": trace.tracestate} if trace.tracestate is not None else {}),
-        }
-    )
-    partner = ex.gw.partners.get(item.recipient)
-    enc = None if partner is None else partner.keys.encryption
-    if enc is not None:
-        sealing, body = "hpke", sealed.seal(plaintext, enc.public_key, item.message_id)
-    else:
-        sealing, body = "at-rest", ex.gw.cipher.seal(plaintext, item.message_id.encode())
-    return StoredMessage(
-        message_id=item.message_id,
-        recipient=item.recipient,
-        subject=ex.subject,
-        exchange_id=ex.exchange_id,
-        disclosure_id=item.disclosure_id,
-        purpose=purpose.id,
-        sender_partner=ex.caller.partner.id,
-        sender_role=ex.caller.actor_role,
-        case_id=parsed.case_id,
-        in_reply_to=parsed.in_reply_to,
-        sent_at=now,
-        retain_until=now + timedelta(days=purpose.inbox_retention_days),
-        sealing=sealing,
-        body=body,
-        subject_system=parsed.subject.system,
-    )
-
-
-def _subject_as_given(parsed: ExchangeRequest) -> dict[str, Any]:
-    """The subject as the sender named it (what a partner's own processing log records)."""
-    return dict(parsed.subject.to_json())
-
-
-def _refusal_entry(ex: _Exchange, refusal: GatewayError) -> LogEntry:
-    """A refused exchange (or one refused recipient of it), with nothing the caller made up.
-
-    Whatever refused the exchange (and checks run in an order), the log takes a purpose only
-    from the catalogue and a recipient only from the partner registry: anything else is the
-    caller's own text (a BSN, a name), which never enters the log.
-    """
-    parsed = ex.parsed
-    recipient = refusal.extra.get("recipient")
-    if recipient is None and isinstance(parsed.to, tuple) and len(parsed.to) == 1:
-        recipient = parsed.to[0]
-    if not isinstance(recipient, str) or ex.gw.partners.get(recipient) is None:
-        recipient = None
-    missing = refusal.extra.get("missing_consent")
-    details: dict[str, Any] = {}
-    if missing is not None:
-        details["missing_consent"] = missing
-    violations = refusal.extra.get("violations")
-    if violations:
-        details["violation_paths"] = [v["path"] for v in violations]
-    # A case id that is not the caller's case is the caller's text: kept out like the rest.
-    case_known = not isinstance(refusal, UnknownCase | UnknownCaseNetwork)
-    if isinstance(parsed.to, CaseNetworkTarget) and case_known:
-        details["case_network"] = parsed.to.case_id
-    return LogEntry(
-        time=ex.now,
-        decision="refused",
-        reason=refusal.code,
-        exchange_id=ex.exchange_id,
-        purpose=None if ex.purpose is None else parsed.purpose,
-        sender=ex.sender,
-        recipient=recipient,
-        subject=ex.subject,
-        subject_system=parsed.subject.system,
-        case_id=parsed.case_id if case_known else None,
-        break_glass=parsed.break_glass is not None,
-        details=details,
-        **ex.standards(),
-    )
 
 
 def _recipient_check(outcome: RecipientDecision) -> dict[str, Any]:
