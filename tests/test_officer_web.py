@@ -22,13 +22,13 @@ from typing import Any
 import aiohttp
 import pytest
 
+from gateway.audit.activity import daily_series, period_ending, refusal_matrix, repeated_refusals
+from gateway.audit.integrity import IntegrityProblem, prove_entry, verify_tree_head
 from gateway.client.http import PartnerClient
 from gateway.log.entry import DECISIONS, LogEntry, Sender
 from gateway.log.merkle import subtree_nodes_for_range
-from gateway.officer.activity import daily_series, period_ending, refusal_matrix, repeated_refusals
 from gateway.officer.charts import daily_bar_chart
 from gateway.officer.i18n import TEXTS, Translator
-from gateway.officer.integrity import IntegrityProblem, prove_entry, verify_tree_head
 from gateway.officer.sessions import (
     SESSION_ABSOLUTE,
     SESSION_IDLE,

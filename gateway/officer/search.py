@@ -16,12 +16,12 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.audit.integrity import prove_entry
 from gateway.audit.search import entry_json, log_look, officer_page
 from gateway.container import Gateway
 from gateway.errors import InvalidRequest, InvalidSubject, NotFound
 from gateway.log.entry import DECISIONS
 from gateway.officer.i18n import Translator
-from gateway.officer.integrity import prove_entry
 from gateway.officer.names import partner_name, purpose_title
 from gateway.officer.render import Frame, gateway_of, render
 from gateway.officer.signin import SignedIn, checked_form, form_text, frame_for, signed_in
