@@ -161,7 +161,9 @@ def plan_exchange(
         entries=tuple(entries),
         messages=tuple(messages),
         effects=effects,
-        outbox=tuple(vng_outbox_items(ex.gw, entries, _subject_as_given(ex.parsed))),
+        outbox=tuple(
+            vng_outbox_items(ex.gw.partners, ex.gw.cipher, entries, _subject_as_given(ex.parsed))
+        ),
         disclosed=tuple(disclosed),
         warnings=tuple(warnings),
     )
