@@ -14,7 +14,6 @@ gets them.
 from __future__ import annotations
 
 import html
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -25,15 +24,14 @@ from gateway.audit.review import break_glass_view, record_review
 from gateway.audit.search import entry_json, log_look, officer_page, officer_sender, visible_row
 from gateway.container import Gateway
 from gateway.errors import InvalidRequest, NotFound
-from gateway.log.entry import parse_time
 from gateway.policy.decision import Caller
 from gateway.policy.oversight import OVERSEES_ALL, oversight_of
 from gateway.standards.fhir_audit import audit_event
 from gateway.store.base import LogFilter, LogRow
 from gateway.subject import parse_subject_query
-from gateway.web.common import authenticate, gateway, read_json, whole_number
+from gateway.web.common import authenticate, gateway, query_time, read_json, whole_number
 
-__all__ = ["query_time", "routes"]
+__all__ = ["routes"]
 
 routes = web.RouteTableDef()
 MAX_LIMIT = 500
@@ -49,21 +47,6 @@ def _int(request: web.Request, name: str, *, default: int | None = None, low: in
     if number is None or number < low:
         raise InvalidRequest(f"query parameter '{name}' must be a whole number of at least {low}")
     return number
-
-
-def query_time(request: web.Request, name: str) -> datetime | None:
-    raw = request.query.get(name)
-    if not raw:
-        return None
-    try:
-        moment = parse_time(raw) if "T" in raw else parse_time(raw + "T00:00:00+00:00")
-    except ValueError:
-        raise InvalidRequest(
-            f"query parameter '{name}' must be an RFC 3339 time or a date"
-        ) from None
-    if moment.tzinfo is None:
-        raise InvalidRequest(f"query parameter '{name}' must carry a time zone (e.g. Z)")
-    return moment
 
 
 @routes.get("/v1/audit/entries")

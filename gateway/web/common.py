@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -14,6 +15,7 @@ from multidict import MultiDict, MultiDictProxy
 from gateway.container import Gateway
 from gateway.errors import Forbidden, InvalidRequest, InvalidToken
 from gateway.ids import new_id, random_bytes
+from gateway.log.entry import parse_time
 from gateway.policy.decision import Caller
 from gateway.web.context import GATEWAY
 from gateway.web.limits import check_json_shape
@@ -23,6 +25,7 @@ __all__ = [
     "gateway",
     "json_answer",
     "new_id",
+    "query_time",
     "random_bytes",
     "read_form",
     "read_json",
@@ -145,3 +148,19 @@ def whole_number(raw: str) -> int | None:
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
         return None
     return int(raw)
+
+
+def query_time(request: web.Request, name: str) -> datetime | None:
+    """Query parameter `name` as an aware time (RFC 3339, or a date at midnight UTC), or None."""
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    try:
+        moment = parse_time(raw) if "T" in raw else parse_time(raw + "T00:00:00+00:00")
+    except ValueError:
+        raise InvalidRequest(
+            f"query parameter '{name}' must be an RFC 3339 time or a date"
+        ) from None
+    if moment.tzinfo is None:
+        raise InvalidRequest(f"query parameter '{name}' must carry a time zone (e.g. Z)")
+    return moment

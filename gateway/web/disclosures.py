@@ -17,8 +17,7 @@ from gateway.audit.search import entry_json, own_page
 from gateway.errors import InvalidRequest, NotFound
 from gateway.store.base import LogFilter
 from gateway.subject import parse_subject_query
-from gateway.web.audit import query_time
-from gateway.web.common import authenticate, gateway, whole_number
+from gateway.web.common import authenticate, gateway, query_time, whole_number
 
 __all__ = ["routes"]
 
