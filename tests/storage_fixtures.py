@@ -102,6 +102,23 @@ class SqliteBackend:
         rows = self._sql("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
         return {r[0] for r in rows}
 
+    async def ddl(self) -> list[str]:
+        """The whole schema, one line per table, column, index and trigger, in a fixed order."""
+        lines = [
+            f"{kind} {name} ON {table}: {' '.join((sql or '').split())}"
+            for kind, name, table, sql in self._sql(
+                "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+            )
+        ]
+        for (name,) in self._sql(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+        ):
+            lines += [
+                f"column {name}.{r[1]} {r[2]} notnull={r[3]} default={r[4]} pk={r[5]}"
+                for r in self._sql(f"PRAGMA table_info({name})")
+            ]
+        return lines
+
     async def close(self) -> None:
         for instance in self.opened:
             await instance.close()
@@ -164,6 +181,30 @@ class PostgresBackend:
             self.schema,
         )
         return {r[0] for r in rows}
+
+    async def ddl(self) -> list[str]:
+        """The whole schema: columns with types, nullability and defaults, constraints, indexes."""
+        columns = await self.sql_rows(
+            "SELECT table_name, column_name, data_type, is_nullable, column_default "
+            "FROM information_schema.columns WHERE table_schema = $1 "
+            "ORDER BY table_name, ordinal_position",
+            self.schema,
+        )
+        constraints = await self.sql_rows(
+            "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) "
+            "FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
+            "WHERE n.nspname = $1 ORDER BY 1, 2",
+            self.schema,
+        )
+        indexes = await self.sql_rows(
+            "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = $1 "
+            "ORDER BY tablename, indexname",
+            self.schema,
+        )
+        lines = [f"column {t}.{c} {kind} nullable={n} default={d}" for t, c, kind, n, d in columns]
+        lines += [f"constraint {t} {name}: {definition}" for t, name, definition in constraints]
+        lines += [f"index {t} {name}: {definition}" for t, name, definition in indexes]
+        return [line.replace(f"{self.schema}.", "SCHEMA.") for line in lines]
 
     async def sql_rows(self, sql: str, *args: Any) -> list[Any]:
         """Run SQL in the test schema on a connection of its own."""

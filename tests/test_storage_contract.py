@@ -1383,3 +1383,20 @@ async def test_each_back_end_elects_its_sequencer_with_a_lock_of_its_own(
     finally:
         await first.release()
         await second.release()
+
+
+# -- the schema a fresh database gets ------------------------------------------------------------
+
+SCHEMA_DUMPS = Path(__file__).parent / "storage_schema"
+
+
+async def test_a_fresh_database_gets_exactly_the_schema_of_version_8(
+    storage_backend: Backend,
+) -> None:
+    """Tables, columns, types, constraints and indexes of a fresh database, as the code at
+    schema version 8 made them before the two back ends shared one schema definition (the dump
+    in tests/storage_schema was taken from a database that code created)."""
+    await storage_backend.open()
+
+    expected = (SCHEMA_DUMPS / f"{storage_backend.name}-v8.txt").read_text().splitlines()
+    assert await storage_backend.ddl() == expected
