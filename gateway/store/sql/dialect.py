@@ -1,0 +1,62 @@
+"""What SQLite and PostgreSQL spell differently: bound parameters, type names, a few clauses.
+
+Statements are written once, with `?` for each bound argument and `{name}` for the words a
+dialect spells its own way (`{int64}`, `{bytes}`, `{skip_locked}`...), and rendered per dialect.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+__all__ = ["POSTGRESQL", "SQLITE", "Dialect"]
+
+_PARAM = re.compile(r"\?")
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    name: str  # "sqlite" | "postgresql"
+    numbered: bool  # $1, $2... instead of ?
+    words: dict[str, str] = field(default_factory=dict)
+
+    def render(self, template: str) -> str:
+        """`template` with this dialect's words and, on PostgreSQL, `?` numbered from $1."""
+        text = template.format_map(self.words) if "{" in template else template
+        if not self.numbered:
+            return text
+        counter = iter(range(1, 10_000))
+        return _PARAM.sub(lambda _: f"${next(counter)}", text)
+
+    def param(self, n: int) -> str:
+        """The n-th bound argument (1-based)."""
+        return f"${n}" if self.numbered else "?"
+
+
+SQLITE = Dialect(
+    "sqlite",
+    numbered=False,
+    words={
+        "int64": "INTEGER",
+        "bytes": "BLOB",
+        "counted_key": "INTEGER PRIMARY KEY AUTOINCREMENT",
+        "serial_key": "INTEGER PRIMARY KEY AUTOINCREMENT",
+        "flag": "INTEGER NOT NULL DEFAULT 0",
+        "skip_locked": "",
+        "greatest": "MAX",
+    },
+)
+POSTGRESQL = Dialect(
+    "postgresql",
+    numbered=True,
+    words={
+        "int64": "BIGINT",
+        "bytes": "BYTEA",
+        # The inbox's sequence numbers come from the `inbox_head` counter (see schema.py).
+        "counted_key": "BIGINT PRIMARY KEY",
+        "serial_key": "BIGSERIAL PRIMARY KEY",
+        "flag": "BOOLEAN NOT NULL DEFAULT FALSE",
+        "skip_locked": " FOR UPDATE SKIP LOCKED",
+        "greatest": "GREATEST",
+    },
+)
