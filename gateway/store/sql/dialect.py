@@ -43,7 +43,10 @@ SQLITE = Dialect(
         "serial_key": "INTEGER PRIMARY KEY AUTOINCREMENT",
         "flag": "INTEGER NOT NULL DEFAULT 0",
         "skip_locked": "",
+        "for_update": "",
         "greatest": "MAX",
+        # Inside the writer's IMMEDIATE transaction no other process appends: max + 1 is gap-free.
+        "log_size": "SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries",
     },
 )
 POSTGRESQL = Dialect(
@@ -57,6 +60,8 @@ POSTGRESQL = Dialect(
         "serial_key": "BIGSERIAL PRIMARY KEY",
         "flag": "BOOLEAN NOT NULL DEFAULT FALSE",
         "skip_locked": " FOR UPDATE SKIP LOCKED",
+        "for_update": " FOR UPDATE",
         "greatest": "GREATEST",
+        "log_size": "SELECT size FROM log_head",
     },
 )
