@@ -33,7 +33,7 @@ from gateway.errors import StorageUnavailable
 from gateway.store._rows import dt as _dt
 from gateway.store._rows import ms as _ms
 from gateway.store.base import Lock, OutboxRow, PendingNotification, check_schema_version
-from gateway.store.schema import POSTGRES_MIGRATIONS, SCHEMA_VERSION
+from gateway.store.schema import POSTGRES_MIGRATIONS, SCHEMA_VERSION, migration
 from gateway.store.sql.dialect import POSTGRESQL
 from gateway.store.sql.storage import SqlStorage
 from gateway.store.sql.txn import Insert, Op, Txn, row
@@ -244,26 +244,8 @@ class PostgresStorage(SqlStorage):
             )
             if self.schema is not None:
                 await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-            await conn.execute(
-                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-            )
-            version = await _read_version(conn)
-            if version > SCHEMA_VERSION:
-                check_schema_version(
-                    version,
-                    SCHEMA_VERSION,
-                    f"PostgreSQL schema {self.schema or 'public'!r}",
-                )
-            for target, statements in POSTGRES_MIGRATIONS:
-                if target > version:
-                    for statement in statements:
-                        await conn.execute(statement)
-            await conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', $1) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                str(SCHEMA_VERSION),
-            )
-        return SCHEMA_VERSION
+            where = f"PostgreSQL schema {self.schema or 'public'!r}"
+            return await _run(conn, migration(POSTGRES_MIGRATIONS, where))
 
     async def schema_version(self) -> int:
         """The schema version the database holds; 0 before the first migration."""

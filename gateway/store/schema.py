@@ -14,9 +14,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway.store.base import check_schema_version
 from gateway.store.sql.dialect import POSTGRESQL, SQLITE, Dialect
+from gateway.store.sql.txn import Statement, Txn, row, run
 
-__all__ = ["MIGRATIONS", "POSTGRES_MIGRATIONS", "SCHEMA_VERSION", "SQLITE_MIGRATIONS", "Only"]
+__all__ = [
+    "MIGRATIONS",
+    "POSTGRES_MIGRATIONS",
+    "SCHEMA_VERSION",
+    "SQLITE_MIGRATIONS",
+    "Only",
+    "migration",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,3 +353,23 @@ def rendered(dialect: Dialect) -> list[tuple[int, list[str]]]:
 SQLITE_MIGRATIONS = rendered(SQLITE)
 POSTGRES_MIGRATIONS = rendered(POSTGRESQL)
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def migration(migrations: list[tuple[int, list[str]]], where: str) -> Txn[int]:
+    """Bring the schema to SCHEMA_VERSION inside the caller's transaction (`migrations`: one
+    back end's rendering); refuse a database newer than this code."""
+    yield from run("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    found = yield from row("SELECT value FROM meta WHERE key = 'schema_version'")
+    version = 0 if found is None else int(found[0])
+    if version > SCHEMA_VERSION:
+        check_schema_version(version, SCHEMA_VERSION, where)
+    for target, statements in migrations:
+        if target > version:
+            for statement in statements:
+                yield Statement(statement, verbatim=True)
+    yield from run(
+        "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        str(SCHEMA_VERSION),
+    )
+    return SCHEMA_VERSION

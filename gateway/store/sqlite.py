@@ -35,7 +35,7 @@ from gateway.store.base import (
     check_schema_version,
 )
 from gateway.store.locks import FileSequencerLock
-from gateway.store.schema import SCHEMA_VERSION, SQLITE_MIGRATIONS
+from gateway.store.schema import SCHEMA_VERSION, SQLITE_MIGRATIONS, migration
 from gateway.store.sql.dialect import SQLITE
 from gateway.store.sql.storage import SqlStorage, blob
 from gateway.store.sql.txn import Insert, Op, Txn
@@ -335,25 +335,14 @@ class SqliteStorage(SqlStorage):
         try:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("BEGIN IMMEDIATE")
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-            )
-            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            version = int(row[0]) if row else 0
-            if version > SCHEMA_VERSION:
-                conn.execute("ROLLBACK")
-                check_schema_version(version, SCHEMA_VERSION, str(self.path))
-            for target, statements in SQLITE_MIGRATIONS:
-                if target > version:
-                    for statement in statements:
-                        conn.execute(statement)
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (str(SCHEMA_VERSION),),
-            )
+            try:
+                version = _run(conn, migration(SQLITE_MIGRATIONS, str(self.path)))
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
             conn.execute("COMMIT")
-            return SCHEMA_VERSION
+            return version
         finally:
             conn.close()
 

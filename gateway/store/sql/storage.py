@@ -58,41 +58,27 @@ __all__ = ["PURGE_BATCH", "SqlStorage", "blob", "log_values"]
 T = TypeVar("T")
 PURGE_BATCH = 1000
 
-_LOG_TYPES = (
-    ("idx", "bigint"),
-    ("leaf", "bytea"),
-    ("time_ms", "bigint"),
-    ("decision", "text"),
-    ("purpose", "text"),
-    ("sender", "text"),
-    ("recipient", "text"),
-    ("subject", "text"),
-    ("exchange_id", "text"),
-    ("reason", "text"),
-    ("break_glass", "boolean"),
+
+def _typed(columns: str) -> tuple[tuple[str, str], ...]:
+    """`"name type, ..."` as (name, PostgreSQL type) pairs, for `insert`."""
+    return tuple((name, kind) for name, kind in (c.split() for c in columns.split(", ")))
+
+
+_LOG_TYPES = _typed(
+    "idx bigint, leaf bytea, time_ms bigint, decision text, purpose text, sender text, "
+    "recipient text, subject text, exchange_id text, reason text, break_glass boolean"
 )
-_INBOX_TYPES = (
-    ("seq", "bigint"),
-    ("message_id", "text"),
-    ("recipient", "text"),
-    ("subject", "text"),
-    ("exchange_id", "text"),
-    ("disclosure_id", "text"),
-    ("purpose", "text"),
-    ("sender_partner", "text"),
-    ("sender_role", "text"),
-    ("case_id", "text"),
-    ("in_reply_to", "text"),
-    ("sent_ms", "bigint"),
-    ("retain_ms", "bigint"),
-    ("sealing", "text"),
-    ("body", "bytea"),
-    ("subject_system", "text"),
+_INBOX_TYPES = _typed(
+    "seq bigint, message_id text, recipient text, subject text, exchange_id text, "
+    "disclosure_id text, purpose text, sender_partner text, sender_role text, case_id text, "
+    "in_reply_to text, sent_ms bigint, retain_ms bigint, sealing text, body bytea, "
+    "subject_system text"
 )
-_TREE_TYPES = (("level", "integer"), ("idx", "bigint"), ("hash", "bytea"))
-_EXPECTATION_TYPES = tuple(
-    (name, "bigint" if name.endswith("_ms") else "bytea" if name == "constraints" else "text")
-    for name in _EXPECTATION_COLUMNS.split(", ")
+_TREE_TYPES = _typed("level integer, idx bigint, hash bytea")
+_EXPECTATION_TYPES = _typed(
+    "expectation_id text, purpose text, origin_purpose text, origin_exchange_id text, "
+    "case_id text, owed_by text, owed_to text, subject text, child_ref text, opened_ms bigint, "
+    "due_ms bigint, closed_ms bigint, closed_by text, constraints bytea"
 )
 _CONSENT = "SELECT consent_id, subject, recorded_by, record FROM consents"
 _FINGERPRINTS = (
