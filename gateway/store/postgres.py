@@ -30,9 +30,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import asyncpg
 
 from gateway.errors import StorageUnavailable
-from gateway.store._rows import dt as _dt
 from gateway.store._rows import ms as _ms
-from gateway.store.base import Lock, OutboxRow, PendingNotification, check_schema_version
+from gateway.store.base import Lock, OutboxRow, check_schema_version
 from gateway.store.schema import POSTGRES_MIGRATIONS, SCHEMA_VERSION, migration
 from gateway.store.sql.dialect import POSTGRESQL
 from gateway.store.sql.storage import SqlStorage
@@ -328,26 +327,6 @@ class PostgresStorage(SqlStorage):
 
         return await self._write(write)
 
-    async def claim_notifications(
-        self, now: datetime, *, lease_s: float, limit: int
-    ) -> list[PendingNotification]:
-        async def write(conn: Connection) -> list[PendingNotification]:
-            # SKIP LOCKED: instances claiming at the same moment never take the same poke.
-            rows = await conn.fetch(
-                "WITH due AS (SELECT partner, kind, next_ms FROM notifications "
-                "WHERE next_ms <= $1 ORDER BY next_ms LIMIT $2 FOR UPDATE SKIP LOCKED) "
-                "UPDATE notifications n SET next_ms = $3 FROM due "
-                "WHERE n.partner = due.partner AND n.kind = due.kind "
-                "RETURNING n.partner, n.kind, n.created_ms, n.attempts, due.next_ms",
-                _ms(now),
-                limit,
-                _ms(now) + int(lease_s * 1000),
-            )
-            rows = sorted(rows, key=lambda r: (r[4], r[0], r[1]))
-            return [PendingNotification(r[0], r[1], _dt(r[2]), r[3]) for r in rows]
-
-        return await self._write(write)
-
     async def claim_outbox(
         self, destination: str, now: datetime, *, lease_s: float, limit: int
     ) -> list[OutboxRow]:
@@ -488,18 +467,6 @@ async def _read_version(conn: Connection) -> int:
     return 0 if value is None else int(value)
 
 
-_texts: dict[str, str] = {}
-
-
-def _text(sql: str) -> str:
-    text = _texts.get(sql)
-    if text is None:
-        text = POSTGRESQL.render(sql)
-        if len(_texts) < 4096:  # statements built per call (lists of parties) are not kept
-            _texts[sql] = text
-    return text
-
-
 async def _run(conn: Connection, txn: Txn[T]) -> T:
     """Run a shared transaction's statements on `conn`, handing each its answer."""
     answer: Any = None
@@ -524,7 +491,7 @@ async def _execute(conn: Connection, op: Op) -> Any:
         return None
     if op.only not in (None, POSTGRESQL.name):
         return None
-    sql = op.sql if op.verbatim else _text(op.sql)
+    sql = op.sql if op.verbatim else POSTGRESQL.render(op.sql)
     if op.many is not None:
         await conn.executemany(sql, op.many)
         return None

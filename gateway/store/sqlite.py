@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import functools
 import os
 import queue
 import sqlite3
@@ -23,14 +22,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gateway.errors import StorageUnavailable
-from gateway.store._rows import dt as _dt
 from gateway.store._rows import ms as _ms
 from gateway.store._search import search_log_query
 from gateway.store.base import (
     Lock,
     LogFilter,
     OutboxRow,
-    PendingNotification,
     StorageUnusable,
     check_schema_version,
 )
@@ -393,18 +390,12 @@ class SqliteStorage(SqlStorage):
     async def _transact(self, txn: Callable[[], Txn[T]]) -> T:
         return await self._write(lambda c: _run(c, txn()))
 
-    def _index_hint(self, name: str) -> str:
-        return f" INDEXED BY {name}"
-
     @staticmethod
     def search_sql(flt: LogFilter, *, after: int | None, limit: int) -> tuple[str, list[Any]]:
-        """The statement search_log runs, with its arguments (tests read its plan)."""
+        """The statement search_log runs, with its arguments (tests read its plan): SQLite plans
+        without statistics, so the subject's index is named."""
         return search_log_query(
-            flt,
-            after=after,
-            limit=limit,
-            placeholder=lambda _: "?",
-            index_hint=lambda name: f" INDEXED BY {name}",
+            flt, after=after, limit=limit, index_hint=lambda name: f" INDEXED BY {name}"
         )
 
     async def use_jti(
@@ -418,24 +409,6 @@ class SqliteStorage(SqlStorage):
                 (partner, jti, _ms(remember_until)),
             )
             return cur.rowcount == 1
-
-        return await self._write(write)
-
-    async def claim_notifications(
-        self, now: datetime, *, lease_s: float, limit: int
-    ) -> list[PendingNotification]:
-        def write(c: sqlite3.Connection) -> list[PendingNotification]:
-            rows = c.execute(
-                "SELECT partner, kind, created_ms, attempts FROM notifications WHERE next_ms <= ? "
-                "ORDER BY next_ms LIMIT ?",
-                (_ms(now), limit),
-            ).fetchall()
-            lease = _ms(now) + int(lease_s * 1000)
-            c.executemany(
-                "UPDATE notifications SET next_ms = ? WHERE partner = ? AND kind = ?",
-                [(lease, r[0], r[1]) for r in rows],
-            )
-            return [PendingNotification(r[0], r[1], _dt(r[2]), r[3]) for r in rows]
 
         return await self._write(write)
 
@@ -497,11 +470,6 @@ class SqliteStorage(SqlStorage):
         return await self._read(read)
 
 
-@functools.lru_cache(maxsize=1024)
-def _text(sql: str) -> str:
-    return SQLITE.render(sql)
-
-
 def _run(c: sqlite3.Connection, txn: Txn[T]) -> T:
     """Run a shared transaction's statements on `c`, handing each its answer."""
     answer: Any = None
@@ -522,7 +490,7 @@ def _execute(c: sqlite3.Connection, op: Op) -> Any:
         return None
     if op.only not in (None, SQLITE.name):
         return None
-    sql = op.sql if op.verbatim else _text(op.sql)
+    sql = op.sql if op.verbatim else SQLITE.render(op.sql)
     if op.many is not None:
         c.executemany(sql, op.many)
         return None

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 __all__ = ["POSTGRESQL", "SQLITE", "Dialect"]
 
 _PARAM = re.compile(r"\?")
+_KEPT = 4096  # rendered statements remembered per dialect
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,14 +20,19 @@ class Dialect:
     name: str  # "sqlite" | "postgresql"
     numbered: bool  # $1, $2... instead of ?
     words: dict[str, str] = field(default_factory=dict)
+    _rendered: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def render(self, template: str) -> str:
         """`template` with this dialect's words and, on PostgreSQL, `?` numbered from $1."""
-        text = template.format_map(self.words) if "{" in template else template
-        if not self.numbered:
-            return text
-        counter = iter(range(1, 10_000))
-        return _PARAM.sub(lambda _: f"${next(counter)}", text)
+        text = self._rendered.get(template)
+        if text is None:
+            text = template.format_map(self.words) if "{" in template else template
+            if self.numbered:
+                counter = iter(range(1, 100_000))
+                text = _PARAM.sub(lambda _: f"${next(counter)}", text)
+            if len(self._rendered) < _KEPT:  # statements built per call are not all kept
+                self._rendered[template] = text
+        return text
 
     def param(self, n: int) -> str:
         """The n-th bound argument (1-based)."""

@@ -45,6 +45,7 @@ from gateway.store.base import (
     OfficerLink,
     OfficerSession,
     OutboxItem,
+    PendingNotification,
     RefusalCount,
     StoredCheckpoint,
     StoredConsent,
@@ -120,7 +121,7 @@ def blob(value: object) -> bytes:
 
 
 def _among(parties: frozenset[str] | None, columns: tuple[str, ...]) -> tuple[str, list[Any]]:
-    return parties_condition(parties, columns, lambda _: "?", 0)
+    return parties_condition(parties, columns)
 
 
 def _consent(r: Row) -> StoredConsent:
@@ -165,9 +166,10 @@ class SqlStorage:
         yield from ()
         return None
 
-    def _index_hint(self, name: str) -> str:
-        """What follows a table's name to make the planner use index `name` ("" for none)."""
-        return ""
+    @staticmethod
+    def search_sql(flt: LogFilter, *, after: int | None, limit: int) -> tuple[str, list[Any]]:
+        """The statement search_log runs, with its arguments (PostgreSQL plans by statistics)."""
+        return search_log_query(flt, after=after, limit=limit)
 
     # -- the log ---------------------------------------------------------------------------------
     def _append(self, values: Sequence[LogValues]) -> Txn[list[int]]:
@@ -207,9 +209,7 @@ class SqlStorage:
         return await self._query(txn)
 
     async def search_log(self, flt: LogFilter, *, after: int | None, limit: int) -> list[LogRow]:
-        sql, args = search_log_query(
-            flt, after=after, limit=limit, placeholder=lambda _: "?", index_hint=self._index_hint
-        )
+        sql, args = self.search_sql(flt, after=after, limit=limit)
 
         def txn() -> Txn[list[LogRow]]:
             return [_log_row(r) for r in (yield from rows(sql, *args))]
@@ -550,6 +550,26 @@ class SqlStorage:
             parties = {p for e in due for p in (e.owed_by, e.owed_to)}
             yield from _poke(sorted(parties), "expectation_overdue", now)
             return due
+
+        return await self._transact(txn)
+
+    async def claim_notifications(
+        self, now: datetime, *, lease_s: float, limit: int
+    ) -> list[PendingNotification]:
+        def txn() -> Txn[list[PendingNotification]]:
+            # SKIP LOCKED: instances claiming at the same moment never take the same poke.
+            due = yield from rows(
+                "SELECT partner, kind, created_ms, attempts FROM notifications WHERE next_ms <= ? "
+                "ORDER BY next_ms, partner, kind LIMIT ?{skip_locked}",
+                _ms(now),
+                limit,
+            )
+            lease = _ms(now) + int(lease_s * 1000)
+            yield from run_many(
+                "UPDATE notifications SET next_ms = ? WHERE partner = ? AND kind = ?",
+                [(lease, r[0], r[1]) for r in due],
+            )
+            return [PendingNotification(r[0], r[1], _dt(r[2]), r[3]) for r in due]
 
         return await self._transact(txn)
 
