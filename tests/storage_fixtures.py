@@ -24,6 +24,7 @@ import pytest
 
 from gateway.store.base import Storage
 from gateway.store.postgres import PostgresStorage
+from gateway.store.schema import POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS
 from gateway.store.sqlite import SqliteStorage
 
 __all__ = [
@@ -39,6 +40,8 @@ __all__ = [
 POSTGRES_DSN = os.environ.get("GATEWAY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 _reachability: dict[str, str | None] = {}
+_META = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+_VERSION = "INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
 
 
 async def require_postgres() -> None:
@@ -101,6 +104,19 @@ class SqliteBackend:
     async def indexes(self) -> set[str]:
         rows = self._sql("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
         return {r[0] for r in rows}
+
+    async def create_at_version(self, version: int) -> None:
+        """A database as the migrations up to `version` leave it (an older gateway's)."""
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            conn.execute(_META)
+            for target, statements in SQLITE_MIGRATIONS[:version]:
+                assert target <= version
+                for statement in statements:
+                    conn.execute(statement)
+            conn.execute(_VERSION, (str(version),))
+        finally:
+            conn.close()
 
     async def ddl(self) -> list[str]:
         """The whole schema, one line per table, column, index and trigger, in a fixed order."""
@@ -181,6 +197,21 @@ class PostgresBackend:
             self.schema,
         )
         return {r[0] for r in rows}
+
+    async def create_at_version(self, version: int) -> None:
+        """A schema as the migrations up to `version` leave it (an older gateway's)."""
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            await conn.execute(f'CREATE SCHEMA "{self.schema}"')
+            await conn.execute(f'SET search_path = "{self.schema}"')
+            await conn.execute(_META)
+            for target, statements in POSTGRES_MIGRATIONS[:version]:
+                assert target <= version
+                for statement in statements:
+                    await conn.execute(statement)
+            await conn.execute(_VERSION.replace("?", "$1"), str(version))
+        finally:
+            await conn.close()
 
     async def ddl(self) -> list[str]:
         """The whole schema: columns with types, nullability and defaults, constraints, indexes."""

@@ -1402,3 +1402,17 @@ async def test_a_fresh_database_gets_exactly_the_schema_of_version_8(
 
     expected = (SCHEMA_DUMPS / f"{storage_backend.name}-v8.txt").read_text().splitlines()
     assert await storage_backend.ddl() == expected
+
+
+@pytest.mark.parametrize("version", range(1, SCHEMA_VERSION))
+async def test_a_database_of_any_earlier_version_migrates_to_exactly_that_schema(
+    storage_backend: Backend, version: int
+) -> None:
+    await storage_backend.create_at_version(version)
+    assert await storage_backend.schema_version() == version
+
+    assert await storage_backend.migrate(storage_backend.make()) == SCHEMA_VERSION
+
+    expected = (SCHEMA_DUMPS / f"{storage_backend.name}-v8.txt").read_text().splitlines()
+    assert await storage_backend.ddl() == expected
+    await storage_backend.open()  # and it opens
