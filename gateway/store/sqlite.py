@@ -34,7 +34,8 @@ from gateway.store.base import (
 from gateway.store.locks import FileSequencerLock
 from gateway.store.schema import SCHEMA_VERSION, SQLITE_MIGRATIONS, migration
 from gateway.store.sql.dialect import SQLITE
-from gateway.store.sql.storage import SqlStorage, blob
+from gateway.store.sql.runner import blob
+from gateway.store.sql.storage import SqlStorage
 from gateway.store.sql.txn import Insert, Op, Txn
 
 __all__ = ["SqliteStorage"]
