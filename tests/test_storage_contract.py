@@ -35,6 +35,7 @@ from gateway.store.base import (
 from gateway.store.postgres import PostgresSequencerLock, PostgresStorage
 from gateway.store.postgres_schema import POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION
 from gateway.store.schema import SCHEMA_VERSION, SQLITE_MIGRATIONS
+from gateway.store.sql.dialect import POSTGRESQL, SQLITE
 from gateway.store.sqlite import SqliteStorage
 from tests.storage_fixtures import (  # noqa: F401  (pytest finds the fixtures by name)
     PostgresBackend,
@@ -1416,3 +1417,18 @@ async def test_a_database_of_any_earlier_version_migrates_to_exactly_that_schema
     expected = (SCHEMA_DUMPS / f"{storage_backend.name}-v8.txt").read_text().splitlines()
     assert await storage_backend.ddl() == expected
     await storage_backend.open()  # and it opens
+
+
+def test_a_statement_is_written_once_and_rendered_in_each_dialects_words() -> None:
+    template = "SELECT x FROM t WHERE a = ? AND b <= ? LIMIT ?{skip_locked}"
+
+    assert SQLITE.render(template) == "SELECT x FROM t WHERE a = ? AND b <= ? LIMIT ?"
+    assert POSTGRESQL.render(template) == (
+        "SELECT x FROM t WHERE a = $1 AND b <= $2 LIMIT $3 FOR UPDATE SKIP LOCKED"
+    )
+    assert POSTGRESQL.render("CREATE TABLE t (n {int64}, b {bytes})") == (
+        "CREATE TABLE t (n BIGINT, b BYTEA)"
+    )
+    assert SQLITE.render("CREATE TABLE t (n {int64}, b {bytes})") == (
+        "CREATE TABLE t (n INTEGER, b BLOB)"
+    )

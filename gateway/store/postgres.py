@@ -286,7 +286,8 @@ class PostgresStorage(SqlStorage):
             server: datetime = await conn.fetchval("SELECT now()")
         return server
 
-    # -- what PostgreSQL runs its own way --------------------------------------------------------
+    # -- the executor of the shared SQL, and what PostgreSQL says in its own words ---------------
+    # Counters held until commit, claims with SKIP LOCKED in one statement, lists as arrays.
     async def _query(self, txn: Callable[[], Txn[T]], *, quick: bool = False) -> T:
         return await self._read(lambda c: _run(c, txn()))
 

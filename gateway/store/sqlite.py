@@ -384,7 +384,8 @@ class SqliteStorage(SqlStorage):
 
         return await self._write(write)
 
-    # -- what SQLite runs its own way ------------------------------------------------------------
+    # -- the executor of the shared SQL, and what SQLite says in its own words -------------------
+    # One writer at a time needs no SKIP LOCKED; without arrays, lists of rows go by executemany.
     async def _query(self, txn: Callable[[], Txn[T]], *, quick: bool = False) -> T:
         return await self._read(lambda c: _run(c, txn()), here=quick)
 
