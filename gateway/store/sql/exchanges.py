@@ -66,8 +66,7 @@ class ExchangeSql(SqlRunner):
                 recipients = sorted({m.recipient for m in messages})
                 yield from poke(recipients, "new_messages", messages[0].sent_at)
             if effects is not None:
-                # Closed at the exchange's own time when the caller names none.
-                yield from _apply_effects(effects, effects.closed_at or entries[0].time)
+                yield from _apply_effects(effects, entries[0].time if entries else None)
             indices = yield from self._append(values)
             if outbox:
                 now_ms = _ms(entries[0].time)
@@ -286,10 +285,15 @@ class ExchangeSql(SqlRunner):
         return await self._transact(txn)
 
 
-def _apply_effects(effects: ExchangeEffects, closed_at: datetime) -> Txn[None]:
-    """An exchange's side effects: expectations opened and closed, a break-glass record."""
+def _apply_effects(effects: ExchangeEffects, exchanged_at: datetime | None) -> Txn[None]:
+    """An exchange's side effects: expectations opened and closed, a break-glass record.
+    Expectations close at `effects.closed_at`, else at the exchange's own time (its first
+    entry's): the storage reads no clock."""
     yield from open_expectations(effects.open)
     if effects.close:
+        closed_at = effects.closed_at or exchanged_at
+        if closed_at is None:
+            raise ValueError("closing expectations needs closed_at or an entry to take it from")
         # Lock in id order, so two exchanges closing overlapping sets cannot deadlock; of two
         # replies closing one expectation, the first to commit closes it and the other finds
         # it closed (the row is re-checked after the wait).
