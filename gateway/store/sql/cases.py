@@ -93,27 +93,21 @@ class CaseSql(SqlRunner):
         return await self._transact(txn)
 
     async def register_child(self, child: HouseholdChild) -> bool:
-        def txn() -> Txn[bool]:
-            inserted = yield from row(
-                "INSERT INTO household (case_id, child_ref, subject, registered_by, registered_ms) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING TRUE",
-                child.case_id,
-                child.child_ref,
-                child.subject,
-                child.registered_by,
-                _ms(child.registered_at),
-            )
-            if inserted is not None:
-                return True
-            yield from run(
+        return await self._transact(
+            lambda: _insert_else_update(
+                "INSERT INTO household (case_id, child_ref, subject, registered_by, "
+                "registered_ms) VALUES (?, ?, ?, ?, ?)",
+                (
+                    child.case_id,
+                    child.child_ref,
+                    child.subject,
+                    child.registered_by,
+                    _ms(child.registered_at),
+                ),
                 "UPDATE household SET subject = ? WHERE case_id = ? AND child_ref = ?",
-                child.subject,
-                child.case_id,
-                child.child_ref,
+                (child.subject, child.case_id, child.child_ref),
             )
-            return False
-
-        return await self._transact(txn)
+        )
 
     async def household(self, case_id: str) -> list[HouseholdChild]:
         def txn() -> Txn[list[HouseholdChild]]:
@@ -268,28 +262,38 @@ def poke(partners: Sequence[str], kind: str, now: datetime) -> Txn[None]:
 
 
 def _upsert_member(member: NetworkMember) -> Txn[bool]:
-    """Insert or update a member; True when it was new.
+    """Insert or update a member; True when it was new."""
+    return (
+        yield from _insert_else_update(
+            "INSERT INTO case_network (case_id, partner_id, role, contact, registered_by, "
+            "registered_ms) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                member.case_id,
+                member.partner_id,
+                member.role,
+                member.contact,
+                member.registered_by,
+                _ms(member.registered_at),
+            ),
+            "UPDATE case_network SET role = ?, contact = ? WHERE case_id = ? AND partner_id = ?",
+            (member.role, member.contact, member.case_id, member.partner_id),
+        )
+    )
 
-    Insert first: if another instance inserts the same member concurrently, this waits for it
+
+def _insert_else_update(
+    insert_sql: str,
+    insert_args: Sequence[object],
+    update_sql: str,
+    update_args: Sequence[object],
+) -> Txn[bool]:
+    """Insert a row, or update it where it is held already; True when it was new.
+
+    Insert first: if another instance inserts the same row concurrently, this waits for it
     and then updates, so exactly one of them reports "new".
     """
-    inserted = yield from row(
-        "INSERT INTO case_network (case_id, partner_id, role, contact, registered_by, "
-        "registered_ms) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING TRUE",
-        member.case_id,
-        member.partner_id,
-        member.role,
-        member.contact,
-        member.registered_by,
-        _ms(member.registered_at),
-    )
+    inserted = yield from row(f"{insert_sql} ON CONFLICT DO NOTHING RETURNING TRUE", *insert_args)
     if inserted is not None:
         return True
-    yield from run(
-        "UPDATE case_network SET role = ?, contact = ? WHERE case_id = ? AND partner_id = ?",
-        member.role,
-        member.contact,
-        member.case_id,
-        member.partner_id,
-    )
+    yield from run(update_sql, *update_args)
     return False
