@@ -21,7 +21,6 @@ def _consent(r: Row) -> StoredConsent:
 class ConsentSql(SqlRunner):
     """Consent records and the birth date held per subject."""
 
-    # -- consents and birth dates ----------------------------------------------------------------
     async def add_consent(self, consent: StoredConsent, entry: LogEntry) -> int:
         def txn() -> Txn[int]:
             yield from run(

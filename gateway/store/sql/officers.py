@@ -21,7 +21,6 @@ __all__ = ["OfficerSql"]
 class OfficerSql(SqlRunner):
     """Privacy officers' sign-in links and sessions."""
 
-    # -- privacy officers' sign-in ---------------------------------------------------------------
     async def add_officer_link(self, link: OfficerLink, entry: LogEntry, now: datetime) -> int:
         def txn() -> Txn[int]:
             yield from run(
