@@ -34,16 +34,16 @@ from aiohttp.test_utils import TestServer
 from bench.datagen import LogFill, fill_consents, fill_log, sample_bsns
 from bench.machine import describe_machine, load_average
 from gateway.client.http import PartnerClient
+from gateway.container import Gateway
 from gateway.log.merkle import inclusion_proof_nodes, resolve_proof, verify_inclusion
 from gateway.log.verify import verify_log
 from gateway.logsetup import configure_logging
 from gateway.policy import parse_exchange_request
 from gateway.policy.decision import Caller
 from gateway.runtime import build_gateway
+from gateway.service.exchanges import execute_exchange
 from gateway.store.base import LogFilter
 from gateway.web import create_app
-from gateway.web.context import Gateway
-from gateway.web.exchanges import execute_exchange
 
 __all__ = ["main", "measure_consents", "measure_log"]
 

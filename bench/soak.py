@@ -425,7 +425,7 @@ def fresh_storage(backend: str) -> Iterator[str | None]:
     if backend == "sqlite":
         yield None
         return
-    import asyncpg  # type: ignore[import-untyped]
+    import asyncpg
 
     schema = f"soak_{secrets.token_hex(6)}"
     try:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.config import ConfigError, load_catalogue, load_settings
+from gateway.container import Gateway
 from gateway.datadir import KEY_NAMES, DataDir
 from gateway.errors import StorageUnavailable
 from gateway.identity import (
@@ -28,7 +29,6 @@ from gateway.log.verify import LogTampered, verify_log
 from gateway.runtime import build_gateway, load_checked_partners
 from gateway.store.base import StorageUnusable
 from gateway.store.schema import SCHEMA_VERSION
-from gateway.web.context import Gateway
 
 __all__ = ["Finding", "diagnose"]
 

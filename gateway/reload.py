@@ -7,9 +7,9 @@ from typing import Any
 import structlog
 
 from gateway.config import ConfigError, PartnerRegistry
+from gateway.container import Gateway
 from gateway.log.entry import LogEntry
 from gateway.runtime import load_checked_partners, load_own_keys
-from gateway.web.context import Gateway
 
 __all__ = ["reload_partners_and_keys"]
 

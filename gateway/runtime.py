@@ -15,13 +15,13 @@ from gateway.config import (
     load_partners,
     load_settings,
 )
+from gateway.container import Gateway
 from gateway.datadir import DataDir
 from gateway.delivery.atrest import AtRestCipher
+from gateway.limits import FailedAssertions, Rate, RateLimiter
 from gateway.log.checkpoint import NoteSigner, NoteVerifier, parse_verifier_key, verifier_key
 from gateway.store import open_storage
 from gateway.subject import Pseudonymiser
-from gateway.web.context import Gateway
-from gateway.web.limits import FailedAssertions, Rate, RateLimiter
 
 __all__ = ["DEFAULT_CONFIG", "OwnKeys", "build_gateway", "load_checked_partners", "load_own_keys"]
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
+from gateway.container import Gateway
 from gateway.memory import trim_periodically
 from gateway.reload import reload_partners_and_keys
 from gateway.web import create_app
-from gateway.web.context import Gateway
 from gateway.web.metrics import METRICS, metrics_app
 from gateway.web.read_timeout import ReadTimeoutRunner
 

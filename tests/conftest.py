@@ -19,11 +19,11 @@ from aiohttp.test_utils import TestServer
 
 from gateway.client.http import PartnerClient
 from gateway.clock import FixedClock
+from gateway.container import Gateway
 from gateway.logsetup import redact
 from gateway.runtime import DEFAULT_CONFIG, build_gateway
 from gateway.subject import passes_onderwijsnummer_check
 from gateway.web import create_app
-from gateway.web.context import Gateway
 from tests.storage_fixtures import POSTGRES_DSN, require_postgres
 
 REPO = Path(__file__).resolve().parents[1]

@@ -24,6 +24,7 @@ import pytest
 
 from gateway.store.base import Storage
 from gateway.store.postgres import PostgresStorage
+from gateway.store.schema import POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS
 from gateway.store.sqlite import SqliteStorage
 
 __all__ = [
@@ -39,6 +40,8 @@ __all__ = [
 POSTGRES_DSN = os.environ.get("GATEWAY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 _reachability: dict[str, str | None] = {}
+_META = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+_VERSION = "INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
 
 
 async def require_postgres() -> None:
@@ -102,6 +105,36 @@ class SqliteBackend:
         rows = self._sql("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
         return {r[0] for r in rows}
 
+    async def create_at_version(self, version: int) -> None:
+        """A database as the migrations up to `version` leave it (an older gateway's)."""
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            conn.execute(_META)
+            for target, statements in SQLITE_MIGRATIONS[:version]:
+                assert target <= version
+                for statement in statements:
+                    conn.execute(statement)
+            conn.execute(_VERSION, (str(version),))
+        finally:
+            conn.close()
+
+    async def ddl(self) -> list[str]:
+        """The whole schema, one line per table, column, index and trigger, in a fixed order."""
+        lines = [
+            f"{kind} {name} ON {table}: {' '.join((sql or '').split())}"
+            for kind, name, table, sql in self._sql(
+                "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+            )
+        ]
+        for (name,) in self._sql(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+        ):
+            lines += [
+                f"column {name}.{r[1]} {r[2]} notnull={r[3]} default={r[4]} pk={r[5]}"
+                for r in self._sql(f"PRAGMA table_info({name})")
+            ]
+        return lines
+
     async def close(self) -> None:
         for instance in self.opened:
             await instance.close()
@@ -164,6 +197,45 @@ class PostgresBackend:
             self.schema,
         )
         return {r[0] for r in rows}
+
+    async def create_at_version(self, version: int) -> None:
+        """A schema as the migrations up to `version` leave it (an older gateway's)."""
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            await conn.execute(f'CREATE SCHEMA "{self.schema}"')
+            await conn.execute(f'SET search_path = "{self.schema}"')
+            await conn.execute(_META)
+            for target, statements in POSTGRES_MIGRATIONS[:version]:
+                assert target <= version
+                for statement in statements:
+                    await conn.execute(statement)
+            await conn.execute(_VERSION.replace("?", "$1"), str(version))
+        finally:
+            await conn.close()
+
+    async def ddl(self) -> list[str]:
+        """The whole schema: columns with types, nullability and defaults, constraints, indexes."""
+        columns = await self.sql_rows(
+            "SELECT table_name, column_name, data_type, is_nullable, column_default "
+            "FROM information_schema.columns WHERE table_schema = $1 "
+            "ORDER BY table_name, ordinal_position",
+            self.schema,
+        )
+        constraints = await self.sql_rows(
+            "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) "
+            "FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
+            "WHERE n.nspname = $1 ORDER BY 1, 2",
+            self.schema,
+        )
+        indexes = await self.sql_rows(
+            "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = $1 "
+            "ORDER BY tablename, indexname",
+            self.schema,
+        )
+        lines = [f"column {t}.{c} {kind} nullable={n} default={d}" for t, c, kind, n, d in columns]
+        lines += [f"constraint {t} {name}: {definition}" for t, name, definition in constraints]
+        lines += [f"index {t} {name}: {definition}" for t, name, definition in indexes]
+        return [line.replace(f"{self.schema}.", "SCHEMA.") for line in lines]
 
     async def sql_rows(self, sql: str, *args: Any) -> list[Any]:
         """Run SQL in the test schema on a connection of its own."""

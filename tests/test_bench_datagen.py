@@ -14,6 +14,7 @@ from contextlib import closing
 from pathlib import Path
 
 from bench.datagen import bench_subject, fill_consents, fill_log, sample_bsns
+from gateway.container import Gateway
 from gateway.log.entry import LogEntry
 from gateway.log.merkle import inclusion_proof_nodes, resolve_proof, verify_inclusion
 from gateway.log.verify import verify_log
@@ -21,7 +22,6 @@ from gateway.runtime import DEFAULT_CONFIG, build_gateway
 from gateway.store.base import LogFilter, StoredConsent
 from gateway.store.sqlite import SqliteStorage
 from gateway.subject import validate_bsn
-from gateway.web.context import Gateway
 
 SIZE = 1234
 EVERY = 500

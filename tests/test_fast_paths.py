@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from gateway.auth import tokens
 from gateway.auth.tokens import AccessTokenIssuer
 from gateway.errors import InvalidToken
+from gateway.ids import new_id, random_bytes
 from gateway.log.merkle import MerkleAccumulator, leaf_hash
-from gateway.web.common import new_id, random_bytes
 
 KEY = b"k" * 32
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from gateway.client.http import GatewayClientError
-from gateway.web.inbox import purge_entry
+from gateway.service.inbox import purge_entry
 from tests.conftest import BSN_CHILD, Running, example, private_jwks
 from tests.helpers import ClockedClient, ClockedClients, Http, assert_contract_error, log_entries
 

@@ -22,13 +22,13 @@ from typing import Any
 import aiohttp
 import pytest
 
+from gateway.audit.activity import daily_series, period_ending, refusal_matrix, repeated_refusals
+from gateway.audit.integrity import IntegrityProblem, prove_entry, verify_tree_head
 from gateway.client.http import PartnerClient
 from gateway.log.entry import DECISIONS, LogEntry, Sender
 from gateway.log.merkle import subtree_nodes_for_range
-from gateway.officer.activity import daily_series, period_ending, refusal_matrix, repeated_refusals
 from gateway.officer.charts import daily_bar_chart
 from gateway.officer.i18n import TEXTS, Translator
-from gateway.officer.integrity import IntegrityProblem, prove_entry, verify_tree_head
 from gateway.officer.sessions import (
     SESSION_ABSOLUTE,
     SESSION_IDLE,
@@ -1059,7 +1059,7 @@ def test_every_text_exists_in_english_and_dutch_with_the_same_placeholders() -> 
 
 
 def test_every_decision_and_every_logged_refusal_has_words_in_both_languages() -> None:
-    from gateway.web.exchanges import _LOGGED_REFUSALS
+    from gateway.service.exchanges import _LOGGED_REFUSALS
 
     for language in ("nl", "en"):
         t = Translator(language)

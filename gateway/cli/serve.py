@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gateway.container import Gateway
 from gateway.errors import StorageUnavailable
 from gateway.runtime import DEFAULT_CONFIG, build_gateway
 from gateway.store.base import StorageUnusable
-from gateway.web.context import Gateway
 
 __all__ = ["add_commands"]
 

@@ -22,9 +22,9 @@ import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from gateway.container import Gateway
 from gateway.log.entry import format_time
 from gateway.store.base import PendingNotification
-from gateway.web.context import Gateway
 
 __all__ = ["NotificationSigner", "dispatch_once", "notification_signer", "run_dispatcher"]
 

@@ -31,16 +31,17 @@ import jwt
 import structlog
 from cryptography.exceptions import InvalidTag
 
-from gateway.config import Partner
+from gateway.config import Partner, PartnerRegistry
 from gateway.config.outbox import Logbook
+from gateway.container import Gateway
+from gateway.delivery.atrest import AtRestCipher
 from gateway.log.entry import LogEntry
+from gateway.metrics import Metrics
 from gateway.standards.export import ldv_for_rows
 from gateway.standards.ldv import otlp_json, otlp_request
 from gateway.standards.verwerkingenlogging import ActivityTerms, verwerkingsactie
 from gateway.store.base import OutboxItem, OutboxRow
 from gateway.subject import Subject
-from gateway.web.context import Gateway
-from gateway.web.metrics import Metrics
 
 __all__ = [
     "LDV_DESTINATION",
@@ -66,7 +67,10 @@ def _aad(destination: str, disclosure_id: str) -> bytes:
 
 
 def vng_outbox_items(
-    gw: Gateway, entries: Sequence[LogEntry], subject: dict[str, Any]
+    partners: PartnerRegistry,
+    cipher: AtRestCipher,
+    entries: Sequence[LogEntry],
+    subject: dict[str, Any],
 ) -> list[OutboxItem]:
     """Rows for the disclosures of one exchange that partners with a Verwerkingenlogging want.
 
@@ -80,13 +84,13 @@ def vng_outbox_items(
             continue
         concerned = {entry.recipient, None if entry.sender is None else entry.sender.partner}
         for partner_id in sorted(p for p in concerned if p is not None):
-            partner = gw.partners.get(partner_id)
+            partner = partners.get(partner_id)
             if partner is None or partner.verwerkingenlogging is None:
                 continue
             if plaintext is None:
                 plaintext = json.dumps(subject, separators=(",", ":")).encode()
             destination = vng_destination(partner_id)
-            sealed = gw.cipher.seal(plaintext, _aad(destination, entry.disclosure_id))
+            sealed = cipher.seal(plaintext, _aad(destination, entry.disclosure_id))
             items.append(OutboxItem(destination, position, sealed))
     return items
 

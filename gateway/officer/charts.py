@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from markupsafe import Markup, escape
 
-from gateway.officer.activity import DailySeries
+from gateway.audit.activity import DailySeries
 
 __all__ = ["SERIES", "daily_bar_chart"]
 

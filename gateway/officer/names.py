@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.web.context import Gateway
+from gateway.container import Gateway
 
 __all__ = ["partner_name", "purpose_title"]
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from aiohttp import web
 from markupsafe import Markup
 
-from gateway.officer.activity import PERIODS, DailySeries, daily_series, period_ending
+from gateway.audit.activity import PERIODS, DailySeries, daily_series, period_ending
+from gateway.audit.integrity import log_integrity
 from gateway.officer.charts import daily_bar_chart
 from gateway.officer.i18n import Translator
-from gateway.officer.integrity import log_integrity
 from gateway.officer.names import partner_name, purpose_title
 from gateway.officer.render import gateway_of, render
 from gateway.officer.signin import frame_for, signed_in

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.officer.activity import PERIODS, period_ending, refusal_matrix, repeated_refusals
+from gateway.audit.activity import PERIODS, period_ending, refusal_matrix, repeated_refusals
 from gateway.officer.names import partner_name, purpose_title
 from gateway.officer.overview import period_of
 from gateway.officer.render import gateway_of, render

@@ -13,9 +13,10 @@ from urllib.parse import urlencode
 import jinja2
 from aiohttp import web
 
+from gateway.container import Gateway
 from gateway.log.entry import format_time
 from gateway.officer.i18n import Translator
-from gateway.web.context import GATEWAY, Gateway
+from gateway.web.context import GATEWAY
 
 __all__ = [
     "PAGES",

@@ -1,6 +1,6 @@
 """The subject access report (AVG art. 15) as a printable page: type a BSN, get the report.
 
-The report is the audit API's own (`gateway.web.audit.subject_report`), which also logs the
+The report is the audit API's own (`gateway.audit.reports.subject_report`), which also logs the
 look; this page only lays it out in the officer's language, with the date and the officer.
 """
 
@@ -10,11 +10,11 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.audit.reports import subject_report
 from gateway.officer.names import partner_name, purpose_title
 from gateway.officer.render import gateway_of, render
 from gateway.officer.search import FormProblem, form_subject, identifier_systems
 from gateway.officer.signin import checked_form, form_text, frame_for, signed_in
-from gateway.web.audit import subject_report
 
 __all__ = ["routes"]
 

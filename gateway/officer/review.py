@@ -12,13 +12,14 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.audit.review import break_glass_view, record_review
+from gateway.audit.search import log_look
+from gateway.container import Gateway
 from gateway.errors import NotFound
 from gateway.officer.names import partner_name, purpose_title
 from gateway.officer.render import gateway_of, render
 from gateway.officer.signin import SignedIn, checked_form, form_text, frame_for, signed_in
 from gateway.store.base import BreakGlassRecord
-from gateway.web.audit import break_glass_view, log_look, record_review
-from gateway.web.context import Gateway
 
 __all__ = ["routes"]
 
@@ -47,7 +48,7 @@ async def _queue(
     reviewed.sort(key=lambda r: (r.reviewed_at or r.created_at, r.exchange_id), reverse=True)
 
     def view(record: BreakGlassRecord) -> dict[str, Any]:
-        item = break_glass_view(gw, record)
+        item = break_glass_view(gw.cipher, record)
         item["sender_name"] = partner_name(gw, item["sender"])
         item["purpose_title"] = purpose_title(gw, item["purpose"], language)
         item["reviewer_name"] = partner_name(gw, item["reviewed_by"]) if item["reviewed_by"] else ""

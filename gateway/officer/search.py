@@ -16,18 +16,18 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.audit.integrity import prove_entry
+from gateway.audit.search import entry_json, log_look, officer_page
+from gateway.container import Gateway
 from gateway.errors import InvalidRequest, InvalidSubject, NotFound
 from gateway.log.entry import DECISIONS
 from gateway.officer.i18n import Translator
-from gateway.officer.integrity import prove_entry
 from gateway.officer.names import partner_name, purpose_title
 from gateway.officer.render import Frame, gateway_of, render
 from gateway.officer.signin import SignedIn, checked_form, form_text, frame_for, signed_in
 from gateway.store.base import LogFilter, LogRow
 from gateway.subject import IdentifierSystem, Subject, parse_subject, validate_bsn
-from gateway.web.audit import entry_json, log_look, officer_page
 from gateway.web.common import whole_number
-from gateway.web.context import Gateway
 
 __all__ = [
     "FormProblem",
@@ -242,7 +242,7 @@ async def search(request: web.Request) -> web.Response:
         chosen = {name: fields[name] for name in _FIELDS}
         return _search_page(request, frame, {"problem": problem, "chosen": chosen}, status=400)
     rows, following = await officer_page(
-        gw, query.log_filter(), officer.oversight, after=query.after, limit=PAGE_SIZE
+        gw.storage, query.log_filter(), officer.oversight, after=query.after, limit=PAGE_SIZE
     )
     facts: dict[str, Any] = {"filters": query.facts()}
     if query.after is not None:

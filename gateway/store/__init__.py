@@ -1,4 +1,4 @@
-"""Storage: one narrow interface (`Storage`), implemented for SQLite (and later PostgreSQL)."""
+"""Storage: small role protocols (`base`), their SQL written once (`sql/`), two back ends."""
 
 from gateway.store.base import LogFilter, LogRow, Storage, StoredConsent, StoredMessage
 from gateway.store.open import open_storage

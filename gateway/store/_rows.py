@@ -6,12 +6,11 @@ checks it), so they read rows back in the same way; only the drivers differ.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import Any
 
 from gateway.log.columns import SEARCHABLE_COLUMNS
 from gateway.store.base import BreakGlassRecord, Expectation, StoredMessage
+from gateway.store.sql.txn import Row
 
 __all__ = [
     "BREAK_GLASS_COLUMNS",
@@ -77,7 +76,7 @@ def message_values(m: StoredMessage) -> tuple[object, ...]:
     )
 
 
-def message_from_row(r: Sequence[Any]) -> StoredMessage:
+def message_from_row(r: Row) -> StoredMessage:
     return StoredMessage(
         seq=r[0],
         message_id=r[1],
@@ -98,7 +97,7 @@ def message_from_row(r: Sequence[Any]) -> StoredMessage:
     )
 
 
-def expectation_from_row(r: Sequence[Any]) -> Expectation:
+def expectation_from_row(r: Row) -> Expectation:
     return Expectation(
         expectation_id=r[0],
         purpose=r[1],
@@ -117,7 +116,7 @@ def expectation_from_row(r: Sequence[Any]) -> Expectation:
     )
 
 
-def break_glass_from_row(r: Sequence[Any]) -> BreakGlassRecord:
+def break_glass_from_row(r: Row) -> BreakGlassRecord:
     return BreakGlassRecord(
         exchange_id=r[0],
         sender=r[1],

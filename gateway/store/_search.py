@@ -46,12 +46,11 @@ def search_log_query(
     *,
     after: int | None,
     limit: int,
-    placeholder: Callable[[int], str],
     index_hint: Callable[[str], str] = lambda _: "",
 ) -> tuple[str, list[Any]]:
     """The SQL and its arguments for one page of entries after `after` matching `flt`.
 
-    `placeholder(n)` writes the n-th bound argument (1-based) in the driver's style;
+    Each bound argument is a `?` (gateway.store.sql.dialect numbers them for PostgreSQL);
     `index_hint(name)` is what follows the table's name to make the planner use that index
     ("" for none).
     """
@@ -60,7 +59,7 @@ def search_log_query(
 
     def bind(value: Any) -> str:
         args.append(value)
-        return placeholder(len(args))
+        return "?"
 
     def among(column: str, partners: frozenset[str]) -> str:
         return f"{column} IN ({', '.join(bind(p) for p in sorted(partners))})"
@@ -122,22 +121,16 @@ def search_log_query(
 
 
 def parties_condition(
-    parties: frozenset[str] | None,
-    columns: tuple[str, ...],
-    placeholder: Callable[[int], str],
-    first: int,
+    parties: frozenset[str] | None, columns: tuple[str, ...]
 ) -> tuple[str, list[Any]]:
     """`AND ...` that keeps rows where one of `columns` is one of `parties` ("" for None, never
-    true for an empty set), with its arguments; `first` is the number of its first placeholder.
+    true for an empty set), with its arguments.
     For the counts and the break-glass queue a privacy officer sees (`LogFilter.parties`)."""
     if parties is None:
         return "", []
     if not parties:
         return " AND 1 = 0", []
     names = sorted(parties)
-    places = [placeholder(first + n) for n in range(len(names) * len(columns))]
-    tests = [
-        f"{column} IN ({', '.join(places[i * len(names) : (i + 1) * len(names)])})"
-        for i, column in enumerate(columns)
-    ]
+    places = ", ".join("?" for _ in names)
+    tests = [f"{column} IN ({places})" for column in columns]
     return f" AND ({' OR '.join(tests)})", names * len(columns)

@@ -1,17 +1,57 @@
-"""Versioned schema migrations; a gateway refuses a database newer than the code it runs."""
+"""Versioned schema migrations, one definition for both back ends; a gateway refuses a database
+newer than the code it runs.
+
+Each statement is written once and rendered per dialect (`gateway.store.sql.dialect`: `{int64}`
+is INTEGER or BIGINT, `{bytes}` BLOB or BYTEA...), so "schema version N" means the same tables on
+either back end; `Only` marks the few statements one back end runs in its own words. Two one-row
+counters exist only in PostgreSQL: `log_head` and `inbox_head` hand out log indices and inbox
+sequence numbers inside the writing transaction, because with many gateway instances only a row
+lock held until commit keeps both gap-free and in commit order (a SEQUENCE would leave gaps on
+rollback and could commit out of order).
+"""
 
 from __future__ import annotations
 
-__all__ = ["SCHEMA_VERSION", "SQLITE_MIGRATIONS"]
+from dataclasses import dataclass
 
-SQLITE_MIGRATIONS: list[tuple[int, list[str]]] = [
+from gateway.store.base import check_schema_version
+from gateway.store.sql.dialect import POSTGRESQL, SQLITE, Dialect
+from gateway.store.sql.txn import Statement, Txn, row, run
+
+__all__ = [
+    "MIGRATIONS",
+    "POSTGRES_MIGRATIONS",
+    "SCHEMA_VERSION",
+    "SQLITE_MIGRATIONS",
+    "Only",
+    "migration",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Only:
+    """A statement in each back end's own words; None where that back end has nothing to do."""
+
+    sqlite: str | None
+    postgresql: str | None
+
+    def on(self, dialect: Dialect) -> str | None:
+        return self.sqlite if dialect is SQLITE else self.postgresql
+
+
+_COUNTER = """CREATE TABLE {name} (
+                one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),
+                {column} BIGINT NOT NULL
+            )"""
+
+MIGRATIONS: list[tuple[int, list[str | Only]]] = [
     (
         1,
         [
             """CREATE TABLE log_entries (
-                idx INTEGER PRIMARY KEY,
-                leaf BLOB NOT NULL,
-                time_ms INTEGER NOT NULL,
+                idx {int64} PRIMARY KEY,
+                leaf {bytes} NOT NULL,
+                time_ms {int64} NOT NULL,
                 decision TEXT NOT NULL,
                 purpose TEXT,
                 sender TEXT,
@@ -25,10 +65,12 @@ SQLITE_MIGRATIONS: list[tuple[int, list[str]]] = [
             "CREATE INDEX log_by_purpose ON log_entries (purpose, idx)",
             "CREATE INDEX log_by_decision ON log_entries (decision, idx)",
             "CREATE INDEX log_by_time ON log_entries (time_ms)",
+            Only(None, _COUNTER.format(name="log_head", column="size")),
+            Only(None, "INSERT INTO log_head (one, size) VALUES (TRUE, 0)"),
             """CREATE TABLE used_jti (
                 partner TEXT NOT NULL,
                 jti TEXT NOT NULL,
-                expires_ms INTEGER NOT NULL,
+                expires_ms {int64} NOT NULL,
                 PRIMARY KEY (partner, jti)
             )""",
             "CREATE INDEX used_jti_expiry ON used_jti (expires_ms)",
@@ -36,11 +78,11 @@ SQLITE_MIGRATIONS: list[tuple[int, list[str]]] = [
                 consent_id TEXT PRIMARY KEY,
                 subject TEXT NOT NULL,
                 recorded_by TEXT NOT NULL,
-                record BLOB NOT NULL
+                record {bytes} NOT NULL
             )""",
             "CREATE INDEX consents_by_subject ON consents (subject)",
             """CREATE TABLE inbox (
-                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                seq {counted_key},
                 message_id TEXT NOT NULL UNIQUE,
                 recipient TEXT NOT NULL,
                 subject TEXT NOT NULL,
@@ -51,39 +93,41 @@ SQLITE_MIGRATIONS: list[tuple[int, list[str]]] = [
                 sender_role TEXT,
                 case_id TEXT,
                 in_reply_to TEXT,
-                sent_ms INTEGER NOT NULL,
-                retain_ms INTEGER NOT NULL,
+                sent_ms {int64} NOT NULL,
+                retain_ms {int64} NOT NULL,
                 sealing TEXT NOT NULL,
-                body BLOB NOT NULL
+                body {bytes} NOT NULL
             )""",
             "CREATE INDEX inbox_by_recipient ON inbox (recipient, seq)",
             "CREATE INDEX inbox_by_retention ON inbox (retain_ms)",
+            Only(None, _COUNTER.format(name="inbox_head", column="seq")),
+            Only(None, "INSERT INTO inbox_head (one, seq) VALUES (TRUE, 0)"),
             """CREATE TABLE case_network (
                 case_id TEXT NOT NULL,
                 partner_id TEXT NOT NULL,
                 role TEXT NOT NULL,
                 contact TEXT,
                 registered_by TEXT NOT NULL,
-                registered_ms INTEGER NOT NULL,
+                registered_ms {int64} NOT NULL,
                 PRIMARY KEY (case_id, partner_id)
             )""",
             """CREATE TABLE tree_nodes (
                 level INTEGER NOT NULL,
-                idx INTEGER NOT NULL,
-                hash BLOB NOT NULL,
+                idx {int64} NOT NULL,
+                hash {bytes} NOT NULL,
                 PRIMARY KEY (level, idx)
             )""",
             """CREATE TABLE checkpoints (
-                size INTEGER PRIMARY KEY,
-                root_hash BLOB NOT NULL,
+                size {int64} PRIMARY KEY,
+                root_hash {bytes} NOT NULL,
                 note TEXT NOT NULL,
-                time_ms INTEGER NOT NULL
+                time_ms {int64} NOT NULL
             )""",
         ],
     ),
 ]
 
-SQLITE_MIGRATIONS.append(
+MIGRATIONS.append(
     (
         2,
         [
@@ -97,11 +141,11 @@ SQLITE_MIGRATIONS.append(
                 owed_to TEXT NOT NULL,
                 subject TEXT,
                 child_ref TEXT,
-                opened_ms INTEGER NOT NULL,
-                due_ms INTEGER NOT NULL,
-                closed_ms INTEGER,
+                opened_ms {int64} NOT NULL,
+                due_ms {int64} NOT NULL,
+                closed_ms {int64},
                 closed_by TEXT,
-                constraints BLOB
+                constraints {bytes}
             )""",
             "CREATE INDEX expectations_owed_by ON expectations (owed_by, closed_ms, due_ms)",
             "CREATE INDEX expectations_owed_to ON expectations (owed_to, closed_ms, due_ms)",
@@ -111,50 +155,50 @@ SQLITE_MIGRATIONS.append(
                 child_ref TEXT NOT NULL,
                 subject TEXT NOT NULL,
                 registered_by TEXT NOT NULL,
-                registered_ms INTEGER NOT NULL,
+                registered_ms {int64} NOT NULL,
                 PRIMARY KEY (case_id, child_ref)
             )""",
             """CREATE TABLE break_glass (
                 exchange_id TEXT PRIMARY KEY,
                 sender TEXT NOT NULL,
                 purpose TEXT NOT NULL,
-                created_ms INTEGER NOT NULL,
-                sealed BLOB NOT NULL,
+                created_ms {int64} NOT NULL,
+                sealed {bytes} NOT NULL,
                 status TEXT NOT NULL,
                 reviewed_by TEXT,
-                reviewed_ms INTEGER,
-                sealed_note BLOB
+                reviewed_ms {int64},
+                sealed_note {bytes}
             )""",
             "CREATE INDEX break_glass_by_status ON break_glass (status, created_ms)",
         ],
     )
 )
 
-SQLITE_MIGRATIONS.append(
+MIGRATIONS.append(
     (
         3,
         [
             """CREATE TABLE notifications (
                 partner TEXT NOT NULL,
                 kind TEXT NOT NULL,
-                created_ms INTEGER NOT NULL,
-                next_ms INTEGER NOT NULL,
+                created_ms {int64} NOT NULL,
+                next_ms {int64} NOT NULL,
                 attempts INTEGER NOT NULL DEFAULT 0,
                 PRIMARY KEY (partner, kind)
             )""",
             "CREATE INDEX notifications_due ON notifications (next_ms)",
-            "ALTER TABLE expectations ADD COLUMN overdue_notified_ms INTEGER",
+            "ALTER TABLE expectations ADD COLUMN overdue_notified_ms {int64}",
             "CREATE INDEX expectations_due ON expectations (closed_ms, overdue_notified_ms, due_ms)",
         ],
     )
 )
 
-SQLITE_MIGRATIONS.append((4, ["ALTER TABLE inbox ADD COLUMN leased_until_ms INTEGER"]))
+MIGRATIONS.append((4, ["ALTER TABLE inbox ADD COLUMN leased_until_ms {int64}"]))
 
 # The privacy officer's workspace: sign-in links and sessions (hashes only), and the reason and
 # break-glass flag as columns, so its charts and refusal patterns count with indexes instead of
 # parsing every leaf. Rows logged before this version get them from their leaf once, here.
-SQLITE_MIGRATIONS.append(
+MIGRATIONS.append(
     (
         5,
         [
@@ -162,25 +206,31 @@ SQLITE_MIGRATIONS.append(
                 link_hash TEXT PRIMARY KEY,
                 officer TEXT NOT NULL,
                 actor TEXT NOT NULL,
-                expires_ms INTEGER NOT NULL
+                expires_ms {int64} NOT NULL
             )""",
             "CREATE INDEX officer_links_expiry ON officer_links (expires_ms)",
             """CREATE TABLE officer_sessions (
                 session_hash TEXT PRIMARY KEY,
                 officer TEXT NOT NULL,
                 actor TEXT NOT NULL,
-                created_ms INTEGER NOT NULL,
-                seen_ms INTEGER NOT NULL,
+                created_ms {int64} NOT NULL,
+                seen_ms {int64} NOT NULL,
                 language TEXT NOT NULL
             )""",
             "CREATE INDEX officer_sessions_seen ON officer_sessions (seen_ms)",
             "ALTER TABLE log_entries ADD COLUMN reason TEXT",
-            "ALTER TABLE log_entries ADD COLUMN break_glass INTEGER NOT NULL DEFAULT 0",
-            """UPDATE log_entries SET
+            "ALTER TABLE log_entries ADD COLUMN break_glass {flag}",
+            Only(
+                """UPDATE log_entries SET
                 reason = json_extract(CAST(leaf AS TEXT), '$.reason'),
                 break_glass = CASE WHEN json_extract(CAST(leaf AS TEXT), '$.break_glass')
                     THEN 1 ELSE 0 END
             WHERE json_valid(CAST(leaf AS TEXT))""",
+                """UPDATE log_entries SET
+                reason = convert_from(leaf, 'UTF8')::jsonb ->> 'reason',
+                break_glass = COALESCE((convert_from(leaf, 'UTF8')::jsonb ->> 'break_glass')::boolean,
+                    FALSE)""",
+            ),
             "CREATE INDEX log_by_decision_time ON log_entries (decision, time_ms)",
         ],
     )
@@ -189,25 +239,25 @@ SQLITE_MIGRATIONS.append(
 # The outbox towards outside logs: a cursor over the log per logbook (every entry goes there, so
 # the log itself is the queue), and rows for deliveries that need more than the log holds (a
 # partner's Verwerkingenlogging needs the BSN, kept sealed until the partner's log accepts it).
-SQLITE_MIGRATIONS.append(
+MIGRATIONS.append(
     (
         6,
         [
             """CREATE TABLE outbox_cursors (
                 destination TEXT PRIMARY KEY,
-                next_idx INTEGER NOT NULL,
+                next_idx {int64} NOT NULL,
                 attempts INTEGER NOT NULL DEFAULT 0,
-                next_ms INTEGER NOT NULL DEFAULT 0,
-                lease_ms INTEGER NOT NULL DEFAULT 0
+                next_ms {int64} NOT NULL DEFAULT 0,
+                lease_ms {int64} NOT NULL DEFAULT 0
             )""",
             """CREATE TABLE outbox (
-                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                seq {serial_key},
                 destination TEXT NOT NULL,
-                log_idx INTEGER NOT NULL,
-                sealed BLOB NOT NULL,
+                log_idx {int64} NOT NULL,
+                sealed {bytes} NOT NULL,
                 attempts INTEGER NOT NULL DEFAULT 0,
-                next_ms INTEGER NOT NULL,
-                lease_ms INTEGER NOT NULL DEFAULT 0
+                next_ms {int64} NOT NULL,
+                lease_ms {int64} NOT NULL DEFAULT 0
             )""",
             "CREATE INDEX outbox_due ON outbox (destination, next_ms, seq)",
             # A subject named by an identifier system: its receipt and purge entries say which.
@@ -219,7 +269,7 @@ SQLITE_MIGRATIONS.append(
 # Audit searches by purpose and decision together walk one index in log order (see
 # gateway/store/_search.py): with an index per column, a rare purpose among a common decision
 # walked every entry of that decision.
-SQLITE_MIGRATIONS.append(
+MIGRATIONS.append(
     (7, ["CREATE INDEX log_by_purpose_decision ON log_entries (purpose, decision, idx)"])
 )
 
@@ -234,30 +284,35 @@ SQLITE_MIGRATIONS.append(
 #   is its procesregisseur member, else the partner that registered others (before this version only
 #   a social team could), else none; a director that was not a member becomes its procesregisseur.
 #   (The column is `regisseur`: the data-folder scan looks for payload words such as "direct".)
-SQLITE_MIGRATIONS.append(
+MIGRATIONS.append(
     (
         8,
         [
             """CREATE TABLE subject_birth_dates (
                 subject TEXT PRIMARY KEY,
-                sealed BLOB NOT NULL
+                sealed {bytes} NOT NULL
             )""",
             """CREATE TABLE key_fingerprints (
                 name TEXT NOT NULL,
                 fingerprint TEXT NOT NULL,
                 keys_folder TEXT NOT NULL,
-                recorded_ms INTEGER NOT NULL,
-                retired_ms INTEGER,
+                recorded_ms {int64} NOT NULL,
+                retired_ms {int64},
                 PRIMARY KEY (name, fingerprint)
             )""",
-            """INSERT INTO meta (key, value)
+            Only(
+                """INSERT INTO meta (key, value)
                 SELECT 'log_origin', substr(note, 1, instr(note, char(10)) - 1) FROM checkpoints
                 WHERE instr(note, char(10)) > 1 ORDER BY size DESC LIMIT 1""",
+                """INSERT INTO meta (key, value)
+                SELECT 'log_origin', split_part(note, E'\\n', 1) FROM checkpoints
+                WHERE position(E'\\n' in note) > 1 ORDER BY size DESC LIMIT 1""",
+            ),
             """CREATE TABLE cases (
                 case_id TEXT PRIMARY KEY,
                 regisseur TEXT,
                 dossier_reference TEXT,
-                opened_ms INTEGER NOT NULL
+                opened_ms {int64} NOT NULL
             )""",
             """INSERT INTO cases (case_id, regisseur, dossier_reference, opened_ms)
             SELECT n.case_id,
@@ -270,12 +325,51 @@ SQLITE_MIGRATIONS.append(
                      ORDER BY r.registered_ms, r.partner_id LIMIT 1)),
                 NULL, MIN(n.registered_ms)
             FROM case_network n GROUP BY n.case_id""",
-            """INSERT OR IGNORE INTO case_network
+            Only(
+                """INSERT OR IGNORE INTO case_network
                 (case_id, partner_id, role, contact, registered_by, registered_ms)
             SELECT case_id, regisseur, 'procesregisseur', NULL, regisseur, opened_ms
             FROM cases WHERE regisseur IS NOT NULL""",
+                """INSERT INTO case_network
+                (case_id, partner_id, role, contact, registered_by, registered_ms)
+            SELECT case_id, regisseur, 'procesregisseur', NULL, regisseur, opened_ms
+            FROM cases WHERE regisseur IS NOT NULL
+            ON CONFLICT DO NOTHING""",
+            ),
         ],
     )
 )
 
-SCHEMA_VERSION = SQLITE_MIGRATIONS[-1][0]
+
+def rendered(dialect: Dialect) -> list[tuple[int, list[str]]]:
+    """The migrations in `dialect`'s words."""
+    out: list[tuple[int, list[str]]] = []
+    for version, statements in MIGRATIONS:
+        texts = [s.on(dialect) if isinstance(s, Only) else dialect.render(s) for s in statements]
+        out.append((version, [text for text in texts if text is not None]))
+    return out
+
+
+SQLITE_MIGRATIONS = rendered(SQLITE)
+POSTGRES_MIGRATIONS = rendered(POSTGRESQL)
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def migration(migrations: list[tuple[int, list[str]]], where: str) -> Txn[int]:
+    """Bring the schema to SCHEMA_VERSION inside the caller's transaction (`migrations`: one
+    back end's rendering); refuse a database newer than this code."""
+    yield from run("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    found = yield from row("SELECT value FROM meta WHERE key = 'schema_version'")
+    version = 0 if found is None else int(found[0])
+    if version > SCHEMA_VERSION:
+        check_schema_version(version, SCHEMA_VERSION, where)
+    for target, statements in migrations:
+        if target > version:
+            for statement in statements:
+                yield Statement(statement, verbatim=True)
+    yield from run(
+        "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        str(SCHEMA_VERSION),
+    )
+    return SCHEMA_VERSION

@@ -10,9 +10,12 @@ import aiohttp
 import structlog
 from aiohttp import web
 
+from gateway.container import Gateway
 from gateway.delivery.notify import notification_signer, run_dispatcher
 from gateway.delivery.outbox import OutboxDispatcher
 from gateway.identity import claim_identity, instance_keys
+from gateway.metrics import Metrics
+from gateway.service.inbox import purge_entry
 from gateway.web import (
     audit,
     birth_dates,
@@ -25,9 +28,9 @@ from gateway.web import (
     meta,
     token,
 )
-from gateway.web.context import GATEWAY, Gateway
+from gateway.web.context import GATEWAY
 from gateway.web.limits import IN_FLIGHT, InFlight, shed_load
-from gateway.web.metrics import METRICS, Metrics
+from gateway.web.metrics import METRICS, measure_requests
 from gateway.web.middleware import edge_middleware, error_middleware, trace_middleware
 
 __all__ = ["create_app"]
@@ -42,7 +45,7 @@ def create_app(gw: Gateway, *, background: bool = True) -> web.Application:
     in_flight = InFlight(gw.settings.max_in_flight)
     app = web.Application(
         middlewares=[
-            metrics.middleware(),
+            measure_requests(metrics),
             trace_middleware,
             error_middleware,
             edge_middleware,
@@ -141,7 +144,7 @@ async def _purger(app: web.Application) -> AsyncIterator[None]:
         while True:
             try:
                 now = gw.now()
-                count = await gw.storage.purge_expired(now, inbox.purge_entry(now))
+                count = await gw.storage.purge_expired(now, purge_entry(now))
                 if count:
                     log.info("inbox_purged", count=count)
             except Exception:

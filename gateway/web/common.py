@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import json
-import os
-import threading
 import time
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -14,9 +12,12 @@ import orjson
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
+from gateway.container import Gateway
 from gateway.errors import Forbidden, InvalidRequest, InvalidToken
+from gateway.ids import new_id, random_bytes
+from gateway.log.entry import parse_time
 from gateway.policy.decision import Caller
-from gateway.web.context import GATEWAY, Gateway
+from gateway.web.context import GATEWAY
 from gateway.web.limits import check_json_shape
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "gateway",
     "json_answer",
     "new_id",
+    "query_time",
     "random_bytes",
     "read_form",
     "read_json",
@@ -33,51 +35,6 @@ __all__ = [
 
 def gateway(request: web.Request) -> Gateway:
     return request.app[GATEWAY]
-
-
-class _RandomPool:
-    """Bytes from the OS's random source, fetched a page at a time and each handed out once.
-
-    Every os.urandom call releases the interpreter lock, and under load taking it back costs
-    far more than the call itself (the storage threads hold it meanwhile); an exchange needs
-    five random values, so one system call now serves about fifty exchanges.
-    """
-
-    __slots__ = ("_buffer", "_lock", "_used")
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._buffer = b""
-        self._used = 0
-
-    def take(self, size: int) -> bytes:
-        with self._lock:
-            if self._used + size > len(self._buffer):
-                self._buffer = os.urandom(max(4096, size))
-                self._used = 0
-            start = self._used
-            self._used += size
-            return self._buffer[start : self._used]
-
-    def forget(self) -> None:
-        """Drop what is left: a forked worker must never hand out its parent's bytes."""
-        self._buffer = b""
-        self._used = 0
-        self._lock = threading.Lock()
-
-
-_POOL = _RandomPool()
-os.register_at_fork(after_in_child=_POOL.forget)
-
-
-def random_bytes(size: int) -> bytes:
-    """Unpredictable bytes (from os.urandom) for identifiers and salts; never reused."""
-    return _POOL.take(size)
-
-
-def new_id(prefix: str) -> str:
-    """A random, unguessable identifier such as `ex_3J...` (128 bits)."""
-    return f"{prefix}_{base64.urlsafe_b64encode(random_bytes(16)).rstrip(b'=').decode('ascii')}"
 
 
 async def read_json(request: web.Request) -> Any:
@@ -191,3 +148,19 @@ def whole_number(raw: str) -> int | None:
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
         return None
     return int(raw)
+
+
+def query_time(request: web.Request, name: str) -> datetime | None:
+    """Query parameter `name` as an aware time (RFC 3339, or a date at midnight UTC), or None."""
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    try:
+        moment = parse_time(raw) if "T" in raw else parse_time(raw + "T00:00:00+00:00")
+    except ValueError:
+        raise InvalidRequest(
+            f"query parameter '{name}' must be an RFC 3339 time or a date"
+        ) from None
+    if moment.tzinfo is None:
+        raise InvalidRequest(f"query parameter '{name}' must carry a time zone (e.g. Z)")
+    return moment

@@ -1,224 +1,26 @@
-"""`/v1/consents`: record, list and withdraw consent; records are sealed at rest.
-
-Who may record a consent: a partner for exchanges it sends itself, or the social team that directs
-a case for exchanges between the case's members (`consent.scope`); anything else is refused and
-logged. Who may see or change one: the partner that recorded it and the partners in its scope
-(`from` and `to`); the givers' names only the recorder. Withdrawal is for the recorder and the
-senders: they act for the person. The subject's birth date is held once (`birth_dates`).
-"""
+"""`/v1/consents`: record, list and withdraw consent (the rules: `gateway.service.consents`)."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import replace
-from datetime import date, datetime
-from typing import Any
-
 from aiohttp import web
 
-from consent import (
-    CaseScope,
-    ConsentDraft,
-    ConsentRecord,
-    Evidence,
-    Giver,
-    consent_body_from_fhir,
-    consent_to_fhir,
-    giver_names_shown_to,
-    is_party,
-    parse_consent_request,
-    status,
-    verify_givers,
-    verify_recording_scope,
-    withdraw,
-)
-from gateway.clock import DUTCH_TIME
-from gateway.errors import (
-    BirthDateMismatch,
-    ConsentInvalid,
-    ConsentScopeNotAllowed,
-    Forbidden,
-    GatewayError,
-    InvalidRequest,
-    NotFound,
-)
-from gateway.log.entry import LogEntry, Sender, format_time, parse_time
-from gateway.policy.decision import Caller
-from gateway.standards.tracecontext import current_trace_json
-from gateway.store.base import StoredConsent
-from gateway.subject import parse_subject, parse_subject_query, require_accepted
-from gateway.web.birth_dates import claim_birth_date, held_birth_date
-from gateway.web.common import authenticate, gateway, new_id, read_json
-from gateway.web.context import Gateway
+from consent import consent_body_from_fhir
+from gateway.errors import InvalidRequest
+from gateway.service import consents
+from gateway.subject import parse_subject_query
+from gateway.web.common import authenticate, gateway, read_json
 
-__all__ = ["load_consents", "routes"]
+__all__ = ["routes"]
 
 routes = web.RouteTableDef()
-
-
-def record_to_json(record: ConsentRecord) -> dict[str, Any]:
-    """The full record (as sealed at rest); names and birth date stay inside the seal."""
-    return {
-        "consent_id": record.consent_id,
-        "subject": record.subject,
-        "birth_date": None if record.birth_date is None else record.birth_date.isoformat(),
-        "given_by": [{"role": g.role, "name": g.name} for g in record.given_by],
-        "purposes": sorted(record.purposes),
-        "from": sorted(record.senders),
-        "to": sorted(record.recipients),
-        "valid_from": record.valid_from.isoformat(),
-        "valid_until": None if record.valid_until is None else record.valid_until.isoformat(),
-        "evidence": {"method": record.evidence.method, "reference": record.evidence.reference},
-        "recorded_by": record.recorded_by,
-        "recorded_at": format_time(record.recorded_at),
-        "withdrawn_at": None if record.withdrawn_at is None else format_time(record.withdrawn_at),
-        "subject_system": record.subject_system,
-    }
-
-
-def record_from_json(obj: dict[str, Any]) -> ConsentRecord:
-    return ConsentRecord(
-        consent_id=obj["consent_id"],
-        subject=obj["subject"],
-        birth_date=None if obj["birth_date"] is None else date.fromisoformat(obj["birth_date"]),
-        given_by=tuple(Giver(role=g["role"], name=g["name"]) for g in obj["given_by"]),
-        purposes=frozenset(obj["purposes"]),
-        senders=frozenset(obj["from"]),
-        recipients=frozenset(obj["to"]),
-        valid_from=date.fromisoformat(obj["valid_from"]),
-        valid_until=None if obj["valid_until"] is None else date.fromisoformat(obj["valid_until"]),
-        evidence=Evidence(method=obj["evidence"]["method"], reference=obj["evidence"]["reference"]),
-        recorded_by=obj["recorded_by"],
-        recorded_at=parse_time(obj["recorded_at"]),
-        withdrawn_at=None if obj["withdrawn_at"] is None else parse_time(obj["withdrawn_at"]),
-        # Records sealed before subjects without a BSN existed have no such key.
-        subject_system=obj.get("subject_system"),
-    )
-
-
-def _seal(gw: Gateway, record: ConsentRecord) -> StoredConsent:
-    plaintext = json.dumps(record_to_json(record), separators=(",", ":")).encode()
-    return StoredConsent(
-        consent_id=record.consent_id,
-        subject=record.subject,
-        recorded_by=record.recorded_by,
-        sealed_record=gw.cipher.seal(plaintext, b"consent:" + record.consent_id.encode()),
-    )
-
-
-def _unseal(gw: Gateway, stored: StoredConsent) -> ConsentRecord:
-    plaintext = gw.cipher.open(stored.sealed_record, b"consent:" + stored.consent_id.encode())
-    return record_from_json(json.loads(plaintext))
-
-
-async def load_consents(gw: Gateway, subject: str) -> list[ConsentRecord]:
-    """Every consent record of the subject behind this pseudonym."""
-    return [_unseal(gw, s) for s in await gw.storage.consents_for_subject(subject)]
-
-
-def _public(record: ConsentRecord, now: datetime, viewer: str) -> dict[str, Any]:
-    """A record as the API shows it to ``viewer``: no birth date; givers' names to the recorder.
-
-    The same rule decides the FHIR form's names (`giver_names_shown_to`).
-    """
-    out = record_to_json(record)
-    del out["birth_date"], out["subject"], out["subject_system"]
-    if not giver_names_shown_to(record, viewer):
-        out["given_by"] = [{"role": g.role} for g in record.given_by]
-    else:
-        out["given_by"] = [
-            {"role": g.role, **({"name": g.name} if g.name else {})} for g in record.given_by
-        ]
-    out["status"] = status(record, now)
-    return out
-
-
-def _as_seen_by(gw: Gateway, record: ConsentRecord, caller: Caller) -> ConsentRecord:
-    """The record with only the parties the caller's kind may know of ([case_network_visibility]).
-
-    A director's consent for a case names its members; a school party to it must not learn from
-    it that a certified institution or a care provider is involved, as the case network itself
-    would not tell it. The recorder sees the whole record; everyone sees itself and the recorder.
-    """
-    if caller.partner.id == record.recorded_by:
-        return record
-    visibility = gw.catalogue.case_network_visibility
-
-    def shown(party: str) -> bool:
-        if party in (caller.partner.id, record.recorded_by):
-            return True
-        kind = party.removeprefix("kind:") if party.startswith("kind:") else None
-        if kind is None:
-            partner = gw.partners.get(party)
-            kind = None if partner is None else partner.kind
-        return kind is not None and visibility.sees(caller.partner.kind, kind)
-
-    return replace(
-        record,
-        senders=frozenset(p for p in record.senders if shown(p)),
-        recipients=frozenset(p for p in record.recipients if shown(p)),
-    )
-
-
-def _involved(record: ConsentRecord, caller: Caller) -> bool:
-    return is_party(record, caller.partner.id, caller.partner.kind)
-
-
-def _entry(
-    now: datetime,
-    decision: str,
-    caller: Caller,
-    record: ConsentRecord,
-    *,
-    case_id: str | None = None,
-) -> LogEntry:
-    return LogEntry(
-        time=now,
-        decision=decision,
-        consent_id=record.consent_id,
-        sender=Sender(caller.partner.id, caller.actor_id, caller.actor_role),
-        subject=record.subject,
-        subject_system=record.subject_system,
-        case_id=case_id,
-        trace=current_trace_json(),
-        details={
-            "purposes": sorted(record.purposes),
-            "from": sorted(record.senders),
-            "to": sorted(record.recipients),
-            "given_by": sorted({g.role for g in record.given_by}),
-        },
-    )
-
-
-def _refused_entry(
-    now: datetime, caller: Caller, record: ConsentRecord, refusal: GatewayError
-) -> LogEntry:
-    """A refused recording: who tried, about whom (pseudonym), which purposes, and why.
-
-    No consent id (nothing was recorded), no date, no parties or case id as the caller wrote them.
-    """
-    field = refusal.extra.get("field")
-    return LogEntry(
-        time=now,
-        decision="refused",
-        reason=refusal.code,
-        sender=Sender(caller.partner.id, caller.actor_id, caller.actor_role),
-        subject=record.subject,
-        subject_system=record.subject_system,
-        trace=current_trace_json(),
-        details={
-            "act": "record_consent",
-            "purposes": sorted(record.purposes),
-            **({"field": field} if isinstance(field, str) else {}),
-        },
-    )
 
 
 @routes.post("/v1/consents")
 async def record_consent(request: web.Request) -> web.Response:
     gw = gateway(request)
     caller = authenticate(request)
-    return await _record(gw, caller, await read_json(request))
+    answer = await consents.record_consent(gw, caller, await read_json(request))
+    return web.json_response(answer, status=201)
 
 
 @routes.post("/v1/consents/fhir")
@@ -237,7 +39,8 @@ async def record_fhir_consent(request: web.Request) -> web.Response:
     case_id = request.query.get("case_id")
     if case_id is not None:
         body["case_id"] = case_id
-    return await _record(gw, caller, body)
+    answer = await consents.record_consent(gw, caller, body)
+    return web.json_response(answer, status=201)
 
 
 @routes.get("/v1/consents/{consent_id}/fhir")
@@ -245,134 +48,8 @@ async def fhir_consent(request: web.Request) -> web.Response:
     """The consent as an HL7 FHIR R4 Consent (the person by pseudonym: the BSN is not kept)."""
     gw = gateway(request)
     caller = authenticate(request)
-    record = await _involved_record(gw, caller, request.match_info["consent_id"])
-
-    def agb_of(partner_id: str) -> str | None:
-        partner = gw.partners.get(partner_id)
-        return None if partner is None else partner.identifiers.get("agb")
-
-    resource = consent_to_fhir(
-        _as_seen_by(gw, record, caller),
-        now=gw.now(),
-        agb_of=agb_of,
-        show_giver_names=giver_names_shown_to(record, caller.partner.id),
-    )
+    resource = await consents.fhir_consent(gw, caller, request.match_info["consent_id"])
     return web.json_response(resource, content_type="application/fhir+json")
-
-
-async def _involved_record(gw: Gateway, caller: Caller, consent_id: str) -> ConsentRecord:
-    stored = await gw.storage.get_consent(consent_id)
-    record = None if stored is None else _unseal(gw, stored)
-    if record is None or not _involved(record, caller):
-        raise NotFound(
-            "no such consent",
-            "Check the consent id (GET /v1/consents?bsn=... or "
-            "?identifier_system=...&identifier_value=...).",
-        )
-    return record
-
-
-async def _record(gw: Gateway, caller: Caller, body: Any) -> web.Response:
-    now = gw.now()
-    draft = parse_consent_request(
-        body,
-        recorded_by=caller.partner.id,
-        now=now.astimezone(DUTCH_TIME),
-        new_id=lambda: new_id("con"),
-        known_purposes=frozenset(p.id for p in gw.catalogue if p.consent_required),
-    )
-    systems = gw.catalogue.identifier_systems
-    named = {k: v for k, v in body["subject"].items() if k != "birth_date"}
-    subject = parse_subject(named, systems)
-    require_accepted(subject, draft.purposes, systems)
-    record = draft.to_record(gw.pseudonymiser.pseudonym_of(subject), subject.system)
-    try:
-        case_id = await _verify_scope(gw, caller, draft)
-        await _settle_birth_date(gw, draft, record, now)
-    except (ConsentScopeNotAllowed, BirthDateMismatch, ConsentInvalid) as refusal:
-        # Each of these may answer a probe about the person (is a birth date held, which age
-        # band): every such answer is a logged refusal an officer sees.
-        await gw.storage.append_log([_refused_entry(now, caller, record, refusal)])
-        raise
-    index = await gw.storage.add_consent(
-        _seal(gw, record), _entry(now, "consent_recorded", caller, record, case_id=case_id)
-    )
-    return web.json_response(
-        {"consent_id": record.consent_id, "status": status(record, now), "log_index": index},
-        status=201,
-    )
-
-
-async def _verify_scope(gw: Gateway, caller: Caller, draft: ConsentDraft) -> str | None:
-    """Refuse a scope the caller may not record; answer the case it records for, if any."""
-    case = None
-    if draft.case_id is not None:
-        members = await gw.storage.case_network(draft.case_id)
-        case = CaseScope(
-            directors=frozenset(m.partner_id for m in members if m.role == "procesregisseur"),
-            members=frozenset(m.partner_id for m in members),
-        )
-
-    def kind_of(partner_id: str) -> str | None:
-        partner = gw.partners.get(partner_id)
-        return None if partner is None else partner.kind
-
-    verify_recording_scope(
-        draft.scope,
-        recorder=caller.partner.id,
-        recorder_kind=caller.partner.kind,
-        kind_of=kind_of,
-        sender_kinds={p.id: p.sender_kinds for p in gw.catalogue},
-        case=case,
-    )
-    return draft.case_id
-
-
-async def _settle_birth_date(
-    gw: Gateway, draft: ConsentDraft, record: ConsentRecord, now: datetime
-) -> None:
-    """Hold the consent's birth date if none is held; refuse one that contradicts the held date.
-
-    Without a birth date of its own the consent's givers are checked against the held date too.
-    Messages name no other record, no recorder and not the held date.
-    """
-    held = await held_birth_date(gw, record.subject)
-    if held is None:
-        # A subject with consents from before the gateway held birth dates: one date agreed on
-        # by all its records is taken as held.
-        known = {r.birth_date for r in await load_consents(gw, record.subject) if r.birth_date}
-        if draft.birth_date is not None and known and draft.birth_date not in known:
-            raise _mismatch()
-        first = draft.birth_date or (next(iter(known)) if len(known) == 1 else None)
-        if first is not None:
-            held = await claim_birth_date(gw, record.subject, first)
-    if held is None:
-        return
-    if draft.birth_date is not None and draft.birth_date != held:
-        raise _mismatch()
-    if draft.birth_date is None:
-        try:
-            verify_givers(held, draft.given_by, now.astimezone(DUTCH_TIME).date())
-        except ConsentInvalid:
-            # Not the age band: the caller gave no birth date, so it is not told the held one's.
-            raise ConsentInvalid(
-                "The givers do not satisfy the age rules for this subject's birth date as the "
-                "gateway holds it.",
-                "Give subject.birth_date and the givers the age rules require for it (under 12: "
-                "a custodian; 12 to 15: the subject and a custodian; 16 or older: the subject).",
-                field="/given_by",
-            ) from None
-
-
-def _mismatch() -> BirthDateMismatch:
-    return BirthDateMismatch(
-        "Field /subject/birth_date differs from the birth date the gateway holds for this "
-        "subject; the consent is not recorded.",
-        "Check the birth date with the family or the Basisregistratie Personen. If the date the "
-        "gateway holds is wrong, the social team that directs a case of the child corrects it "
-        "(POST /v1/subjects/birth-date).",
-        field="/subject/birth_date",
-    )
 
 
 @routes.get("/v1/consents")
@@ -385,32 +62,12 @@ async def list_consents(request: web.Request) -> web.Response:
             "query parameter 'bsn' (or 'identifier_system' with 'identifier_value') is required",
             "Call GET /v1/consents?bsn=... or ?identifier_system=...&identifier_value=...",
         )
-    subject = gw.pseudonymiser.pseudonym_of(named)
-    now = gw.now()
-    records = sorted(
-        (r for r in await load_consents(gw, subject) if _involved(r, caller)),
-        key=lambda r: (r.recorded_at, r.consent_id),
-    )
-    return web.json_response(
-        {"consents": [_public(_as_seen_by(gw, r, caller), now, caller.partner.id) for r in records]}
-    )
+    return web.json_response({"consents": await consents.list_consents(gw, caller, named)})
 
 
 @routes.post("/v1/consents/{consent_id}/withdraw")
 async def withdraw_consent(request: web.Request) -> web.Response:
     gw = gateway(request)
     caller = authenticate(request)
-    record = await _involved_record(gw, caller, request.match_info["consent_id"])
-    if caller.partner.id != record.recorded_by and caller.partner.id not in record.senders:
-        raise Forbidden(
-            "only the partner that recorded a consent, or a sender it names, may withdraw it",
-            f"Ask {record.recorded_by} to record the withdrawal.",
-        )
-    now = gw.now()
-    if record.withdrawn_at is not None:
-        return web.json_response(_public(_as_seen_by(gw, record, caller), now, caller.partner.id))
-    withdrawn = withdraw(record, now=now)
-    await gw.storage.replace_consent(
-        _seal(gw, withdrawn), _entry(now, "consent_withdrawn", caller, withdrawn)
-    )
-    return web.json_response(_public(_as_seen_by(gw, withdrawn, caller), now, caller.partner.id))
+    answer = await consents.withdraw_consent(gw, caller, request.match_info["consent_id"])
+    return web.json_response(answer)

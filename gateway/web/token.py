@@ -21,11 +21,11 @@ import structlog
 from aiohttp import web
 
 from gateway.auth.assertion import AssertionRejected, verify_actor_role, verify_client_assertion
+from gateway.container import Gateway
 from gateway.errors import InvalidRequest
 from gateway.log.entry import LogEntry, Sender
 from gateway.standards.tracecontext import current_trace_json
 from gateway.web.common import gateway, read_form
-from gateway.web.context import Gateway
 
 __all__ = ["routes"]
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from gateway.audit.proofs import proof_hashes
+from gateway.container import Gateway
 from gateway.errors import NotFound
 from gateway.log.checkpoint import Checkpoint, NoteError, NoteVerifier, open_checkpoint
 from gateway.log.merkle import (
@@ -22,8 +24,6 @@ from gateway.log.merkle import (
     verify_inclusion,
 )
 from gateway.store.base import LogRow, StoredCheckpoint
-from gateway.web.audit import proof_hashes
-from gateway.web.context import Gateway
 
 __all__ = [
     "EntryProof",
@@ -128,7 +128,7 @@ async def prove_entry(gw: Gateway, row: LogRow) -> EntryProof:
     except IntegrityProblem as problem:
         return EntryProof("failed", leaf, problem=problem.key)
     try:
-        hashes = await proof_hashes(gw, inclusion_proof_nodes(row.index, checkpoint.size))
+        hashes = await proof_hashes(gw.storage, inclusion_proof_nodes(row.index, checkpoint.size))
     except NotFound:
         return EntryProof("failed", leaf, checkpoint, problem="integrity.missing_nodes")
     try:

@@ -1,0 +1,7 @@
+"""The gateway's use cases, with no HTTP in them: what an exchange, a consent, a case or an inbox
+call does between the parsed request and its answer.
+
+Handlers (`gateway.web`, `gateway.officer`, the CLI) parse, call a function here and answer;
+these functions take what they use (the container, or a store and a key), raise the error
+family of `gateway.errors`, and never import `gateway.web`, `gateway.officer` or aiohttp.
+"""

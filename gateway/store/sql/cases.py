@@ -1,0 +1,299 @@
+"""Cases, networks, households, expectations and notifications in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from gateway.log.entry import LogEntry
+from gateway.store._rows import EXPECTATION_COLUMNS as _EXPECTATION_COLUMNS
+from gateway.store._rows import dt as _dt
+from gateway.store._rows import expectation_from_row as _expectation
+from gateway.store._rows import ms as _ms
+from gateway.store.base import (
+    Case,
+    Expectation,
+    HouseholdChild,
+    NetworkMember,
+    PendingNotification,
+)
+from gateway.store.sql.runner import SqlRunner, typed
+from gateway.store.sql.txn import Txn, count, insert, row, rows, run, run_many
+
+__all__ = ["CaseSql", "open_expectations", "poke"]
+
+_EXPECTATION_TYPES = typed(
+    "expectation_id text, purpose text, origin_purpose text, origin_exchange_id text, "
+    "case_id text, owed_by text, owed_to text, subject text, child_ref text, opened_ms bigint, "
+    "due_ms bigint, closed_ms bigint, closed_by text, constraints bytea"
+)
+
+
+class CaseSql(SqlRunner):
+    """Cases, their networks and households, expectations and the notifications they cause."""
+
+    # -- cases, their networks and households ----------------------------------------------------
+    async def case_network(self, case_id: str) -> list[NetworkMember]:
+        def txn() -> Txn[list[NetworkMember]]:
+            found = yield from rows(
+                "SELECT case_id, partner_id, role, contact, registered_by, registered_ms "
+                "FROM case_network WHERE case_id = ? ORDER BY registered_ms, partner_id",
+                case_id,
+            )
+            return [NetworkMember(r[0], r[1], r[2], r[3], r[4], _dt(r[5])) for r in found]
+
+        return await self._query(txn, quick=True)
+
+    async def open_case(self, case: Case, director: NetworkMember, entry: LogEntry) -> int:
+        def txn() -> Txn[int]:
+            yield from run(
+                "INSERT INTO cases (case_id, regisseur, dossier_reference, opened_ms) "
+                "VALUES (?, ?, ?, ?)",
+                case.case_id,
+                case.director,
+                case.dossier_reference,
+                _ms(case.opened_at),
+            )
+            yield from _upsert_member(director)
+            return (yield from self._append_one(entry))
+
+        return await self._transact(txn)
+
+    async def get_case(self, case_id: str) -> Case | None:
+        def txn() -> Txn[Case | None]:
+            r = yield from row(
+                "SELECT case_id, regisseur, dossier_reference, opened_ms FROM cases "
+                "WHERE case_id = ?",
+                case_id,
+            )
+            return None if r is None else Case(r[0], r[1], r[2], _dt(r[3]))
+
+        return await self._query(txn, quick=True)
+
+    async def register_involvement(self, member: NetworkMember, entry: LogEntry) -> bool:
+        def txn() -> Txn[bool]:
+            created = yield from _upsert_member(member)
+            yield from self._append_one(entry)
+            return created
+
+        return await self._transact(txn)
+
+    async def remove_involvement(self, case_id: str, partner_id: str, entry: LogEntry) -> bool:
+        def txn() -> Txn[bool]:
+            gone = yield from count(
+                "DELETE FROM case_network WHERE case_id = ? AND partner_id = ?",
+                case_id,
+                partner_id,
+            )
+            if gone:
+                yield from self._append_one(entry)
+            return bool(gone)
+
+        return await self._transact(txn)
+
+    async def register_child(self, child: HouseholdChild) -> bool:
+        return await self._transact(
+            lambda: _insert_else_update(
+                "INSERT INTO household (case_id, child_ref, subject, registered_by, "
+                "registered_ms) VALUES (?, ?, ?, ?, ?)",
+                (
+                    child.case_id,
+                    child.child_ref,
+                    child.subject,
+                    child.registered_by,
+                    _ms(child.registered_at),
+                ),
+                "UPDATE household SET subject = ? WHERE case_id = ? AND child_ref = ?",
+                (child.subject, child.case_id, child.child_ref),
+            )
+        )
+
+    async def household(self, case_id: str) -> list[HouseholdChild]:
+        def txn() -> Txn[list[HouseholdChild]]:
+            found = yield from rows(
+                "SELECT case_id, child_ref, subject, registered_by, registered_ms FROM household "
+                "WHERE case_id = ? ORDER BY registered_ms, child_ref",
+                case_id,
+            )
+            return [HouseholdChild(r[0], r[1], r[2], r[3], _dt(r[4])) for r in found]
+
+        return await self._query(txn, quick=True)
+
+    # -- expectations and notifications ----------------------------------------------------------
+    async def add_expectations(self, expectations: Sequence[Expectation]) -> None:
+        await self._transact(lambda: open_expectations(expectations))
+
+    async def open_expectations(
+        self, *, owed_by: str, owed_to: str | None = None, purpose: str | None = None
+    ) -> list[Expectation]:
+        sql = f"SELECT {_EXPECTATION_COLUMNS} FROM expectations WHERE owed_by = ? AND closed_ms IS NULL"
+        args: list[Any] = [owed_by]
+        if owed_to is not None:
+            sql += " AND owed_to = ?"
+            args.append(owed_to)
+        if purpose is not None:
+            sql += " AND purpose = ?"
+            args.append(purpose)
+        sql += " ORDER BY due_ms, expectation_id"
+
+        def txn() -> Txn[list[Expectation]]:
+            return [_expectation(r) for r in (yield from rows(sql, *args))]
+
+        return await self._query(txn)
+
+    async def expectations_for(
+        self, partner: str, *, open_only: bool, limit: int
+    ) -> list[Expectation]:
+        only_open = " AND closed_ms IS NULL" if open_only else ""
+
+        def txn() -> Txn[list[Expectation]]:
+            found = yield from rows(
+                f"SELECT {_EXPECTATION_COLUMNS} FROM expectations "
+                f"WHERE (owed_by = ? OR owed_to = ?){only_open} "
+                "ORDER BY due_ms, expectation_id LIMIT ?",
+                partner,
+                partner,
+                limit,
+            )
+            return [_expectation(r) for r in found]
+
+        return await self._query(txn)
+
+    async def mark_newly_overdue(self, now: datetime, limit: int) -> list[Expectation]:
+        def txn() -> Txn[list[Expectation]]:
+            # SKIP LOCKED: instances checking at the same moment announce each expectation once.
+            found = yield from rows(
+                "UPDATE expectations SET overdue_notified_ms = ? WHERE expectation_id IN "
+                "(SELECT expectation_id FROM expectations WHERE closed_ms IS NULL "
+                "AND overdue_notified_ms IS NULL AND due_ms < ? ORDER BY due_ms LIMIT ?"
+                f"{{skip_locked}}) RETURNING {_EXPECTATION_COLUMNS}",
+                _ms(now),
+                _ms(now),
+                limit,
+            )
+            due = sorted(map(_expectation, found), key=lambda e: (e.due_at, e.expectation_id))
+            parties = {p for e in due for p in (e.owed_by, e.owed_to)}
+            yield from poke(sorted(parties), "expectation_overdue", now)
+            return due
+
+        return await self._transact(txn)
+
+    async def claim_notifications(
+        self, now: datetime, *, lease_s: float, limit: int
+    ) -> list[PendingNotification]:
+        def txn() -> Txn[list[PendingNotification]]:
+            # SKIP LOCKED: instances claiming at the same moment never take the same poke.
+            due = yield from rows(
+                "SELECT partner, kind, created_ms, attempts FROM notifications WHERE next_ms <= ? "
+                "ORDER BY next_ms, partner, kind LIMIT ?{skip_locked}",
+                _ms(now),
+                limit,
+            )
+            lease = _ms(now) + int(lease_s * 1000)
+            yield from run_many(
+                "UPDATE notifications SET next_ms = ? WHERE partner = ? AND kind = ?",
+                [(lease, r[0], r[1]) for r in due],
+            )
+            return [PendingNotification(r[0], r[1], _dt(r[2]), r[3]) for r in due]
+
+        return await self._transact(txn)
+
+    async def finish_notification(self, partner: str, kind: str, created_at: datetime) -> None:
+        await self._transact(
+            lambda: run(
+                "DELETE FROM notifications WHERE partner = ? AND kind = ? AND created_ms <= ?",
+                partner,
+                kind,
+                _ms(created_at),
+            )
+        )
+
+    async def retry_notification(
+        self, partner: str, kind: str, *, next_at: datetime, attempts: int
+    ) -> None:
+        await self._transact(
+            lambda: run(
+                "UPDATE notifications SET next_ms = ?, attempts = ? WHERE partner = ? AND kind = ?",
+                _ms(next_at),
+                attempts,
+                partner,
+                kind,
+            )
+        )
+
+
+def open_expectations(expectations: Sequence[Expectation]) -> Txn[None]:
+    values = [
+        (
+            e.expectation_id,
+            e.purpose,
+            e.origin_purpose,
+            e.origin_exchange_id,
+            e.case_id,
+            e.owed_by,
+            e.owed_to,
+            e.subject,
+            e.child_ref,
+            _ms(e.opened_at),
+            _ms(e.due_at),
+            None if e.closed_at is None else _ms(e.closed_at),
+            e.closed_by,
+            e.constraints,
+        )
+        for e in expectations
+    ]
+    yield from insert("expectations", _EXPECTATION_TYPES, values)
+
+
+def poke(partners: Sequence[str], kind: str, now: datetime) -> Txn[None]:
+    """Queue one pending poke per partner and kind: a burst of messages is one notification."""
+    # Callers pass partners sorted, so concurrent pokers lock the rows in one order.
+    for partner in partners:
+        yield from run(
+            "INSERT INTO notifications (partner, kind, created_ms, next_ms, attempts) "
+            "VALUES (?, ?, ?, ?, 0) ON CONFLICT (partner, kind) DO UPDATE SET "
+            "created_ms = excluded.created_ms",
+            partner,
+            kind,
+            _ms(now),
+            _ms(now),
+        )
+
+
+def _upsert_member(member: NetworkMember) -> Txn[bool]:
+    """Insert or update a member; True when it was new."""
+    return (
+        yield from _insert_else_update(
+            "INSERT INTO case_network (case_id, partner_id, role, contact, registered_by, "
+            "registered_ms) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                member.case_id,
+                member.partner_id,
+                member.role,
+                member.contact,
+                member.registered_by,
+                _ms(member.registered_at),
+            ),
+            "UPDATE case_network SET role = ?, contact = ? WHERE case_id = ? AND partner_id = ?",
+            (member.role, member.contact, member.case_id, member.partner_id),
+        )
+    )
+
+
+def _insert_else_update(
+    insert_sql: str,
+    insert_args: Sequence[object],
+    update_sql: str,
+    update_args: Sequence[object],
+) -> Txn[bool]:
+    """Insert a row, or update it where it is held already; True when it was new.
+
+    Insert first: if another instance inserts the same row concurrently, this waits for it
+    and then updates, so exactly one of them reports "new".
+    """
+    inserted = yield from row(f"{insert_sql} ON CONFLICT DO NOTHING RETURNING TRUE", *insert_args)
+    if inserted is not None:
+        return True
+    yield from run(update_sql, *update_args)
+    return False

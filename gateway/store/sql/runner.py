@@ -1,0 +1,103 @@
+"""What the SQL of every role shares: the runners a back end provides, appending to the log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from gateway.log.entry import LogEntry
+from gateway.store._rows import ms as _ms
+from gateway.store.base import LogRow
+from gateway.store.sql.txn import Row, Txn, insert, row
+
+__all__ = ["LogValues", "SqlRunner", "blob", "log_row", "log_values", "typed"]
+
+T = TypeVar("T")
+
+
+def typed(columns: str) -> tuple[tuple[str, str], ...]:
+    """`"name type, ..."` as (name, PostgreSQL type) pairs, for `insert`."""
+    return tuple((name, kind) for name, kind in (c.split() for c in columns.split(", ")))
+
+
+_LOG_TYPES = typed(
+    "idx bigint, leaf bytea, time_ms bigint, decision text, purpose text, sender text, "
+    "recipient text, subject text, exchange_id text, reason text, break_glass boolean"
+)
+
+LogValues = tuple[
+    bytes, int, str, str | None, str | None, str | None, str | None, str | None, str | None, bool
+]
+
+
+def log_values(entries: Sequence[LogEntry]) -> list[LogValues]:
+    """The log_entries columns but the index: made before the write, outside the shared lock
+    (the canonical leaf is most of the work of appending)."""
+    return [
+        (
+            entry.canonical(),
+            _ms(entry.time),
+            entry.decision,
+            entry.purpose,
+            None if entry.sender is None else entry.sender.partner,
+            entry.recipient,
+            entry.subject,
+            entry.exchange_id,
+            entry.reason,
+            entry.break_glass,
+        )
+        for entry in entries
+    ]
+
+
+def blob(value: object) -> bytes:
+    """Bytes of a BLOB column, also when someone rewrote it as TEXT (tampering must not crash)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    return str(value).encode("utf-8")
+
+
+def log_row(r: Row) -> LogRow:
+    return LogRow(r[0], blob(r[1]))
+
+
+class SqlRunner:
+    """The runners each back end provides, and appending to the log inside a transaction."""
+
+    # -- what each back end provides -------------------------------------------------------------
+    async def _query(self, txn: Callable[[], Txn[T]], *, quick: bool = False) -> T:
+        """Run a read-only transaction. `quick`: a lookup an index answers in a few page reads
+        (the exchange path's), which SQLite runs on the calling thread."""
+        raise NotImplementedError
+
+    async def _transact(self, txn: Callable[[], Txn[T]]) -> T:
+        """Run a transaction that writes; returns after its commit is durable."""
+        raise NotImplementedError
+
+    def _claim_indices(self, n: int) -> Txn[int]:
+        """The first of `n` consecutive log indices for this transaction's entries: the log's
+        size, where one writer at a time appends (SQLite)."""
+        r = yield from row("{log_size}")
+        assert r is not None  # an aggregate answers one row
+        return int(r[0])
+
+    def _claim_seqs(self, n: int) -> Txn[int | None]:
+        """The first of `n` inbox sequence numbers; None: the database numbers them (SQLite's
+        AUTOINCREMENT)."""
+        yield from ()
+        return None
+
+    # -- the log ---------------------------------------------------------------------------------
+    def _append(self, values: Sequence[LogValues]) -> Txn[list[int]]:
+        if not values:
+            return []
+        start = yield from self._claim_indices(len(values))
+        yield from insert(
+            "log_entries",
+            _LOG_TYPES,
+            [(start + offset, *value) for offset, value in enumerate(values)],
+        )
+        return list(range(start, start + len(values)))
+
+    def _append_one(self, entry: LogEntry) -> Txn[int]:
+        return (yield from self._append(log_values([entry])))[0]
