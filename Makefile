@@ -79,10 +79,11 @@ mutate: $(VENV)/.installed-mutate  ## mutation testing of the security core (not
 	done
 	$(BIN)/mutmut results --all true | $(BIN)/python -m bench.mutation_summary
 
-lint: $(VENV)/.installed-dev  ## ruff and mypy --strict
+lint: $(VENV)/.installed-dev  ## ruff, mypy --strict and the import layers (pyproject's [tool.importlinter])
 	$(BIN)/ruff check gateway consent tests bench
 	$(BIN)/ruff format --check gateway consent tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 fmt: $(VENV)/.installed-dev
 	$(BIN)/ruff format gateway consent tests bench

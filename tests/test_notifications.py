@@ -87,7 +87,7 @@ async def test_new_messages_poke_is_signed_and_carries_no_personal_data(hooked, 
         await provider.close()
     async with aiohttp.ClientSession() as session:
         keys = await (await session.get(hooked.url + "/v1/notifications/keys")).json()
-        delivered = await dispatch_once(hooked.gw, session, notification_signer(hooked.gw))
+        delivered = await dispatch_once(hooked.gw, session, notification_signer(hooked.gw.data))
     assert delivered == 1, "a burst of three messages is one poke"
     body, header, raw = rec.received[0]
     assert body["event"] == "new_messages"
@@ -109,7 +109,7 @@ async def test_a_receiver_that_is_down_gets_the_poke_once_it_is_back(hooked, rec
         )
     finally:
         await provider.close()
-    signer = notification_signer(hooked.gw)
+    signer = notification_signer(hooked.gw.data)
     async with aiohttp.ClientSession() as session:
         assert await dispatch_once(hooked.gw, session, signer) == 0
         # Still inside the backoff window: nothing is attempted.
@@ -137,7 +137,7 @@ async def test_an_overdue_expectation_is_announced_to_the_partner_owed(hooked, r
         )
     finally:
         await team.close()
-    signer = notification_signer(hooked.gw)
+    signer = notification_signer(hooked.gw.data)
     async with aiohttp.ClientSession() as session:
         await dispatch_once(hooked.gw, session, signer)
         assert rec.received == []

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from gateway.audit.deps import IntegrityContext
 from gateway.audit.proofs import proof_hashes
-from gateway.container import Gateway
 from gateway.errors import NotFound
 from gateway.log.checkpoint import Checkpoint, NoteError, NoteVerifier, open_checkpoint
 from gateway.log.merkle import (
@@ -92,7 +92,7 @@ class IntegrityStatus:
         return max(0, self.log_size - (0 if self.latest is None else self.latest.size))
 
 
-async def log_integrity(gw: Gateway) -> IntegrityStatus:
+async def log_integrity(gw: IntegrityContext) -> IntegrityStatus:
     """Check the latest checkpoint's signature and its root against the stored tree."""
     latest = await gw.storage.latest_checkpoint()
     size = await gw.storage.log_size()
@@ -117,7 +117,7 @@ class EntryProof:
     problem: str | None = None  # a text key, when failed
 
 
-async def prove_entry(gw: Gateway, row: LogRow) -> EntryProof:
+async def prove_entry(gw: IntegrityContext, row: LogRow) -> EntryProof:
     """Prove `row` included in the latest signed checkpoint, from the hash of its stored bytes."""
     leaf = leaf_hash(row.leaf)
     latest = await gw.storage.latest_checkpoint()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.audit.deps import AuditContext, Directory
 from gateway.audit.search import log_look, oversees_json
-from gateway.container import Gateway
 from gateway.log.entry import LogEntry, Sender, format_time
 from gateway.policy.oversight import Oversight
 from gateway.store.base import LogFilter, LogRow, LogStore
@@ -29,7 +29,7 @@ _DECISION_TEXT = {
 }
 
 
-def _sentence(gw: Gateway, entry: LogEntry) -> str:
+def _sentence(gw: Directory, entry: LogEntry) -> str:
     """One plain-language line: who did what, with whom, why."""
     sender = entry.sender.partner if entry.sender else "the gateway"
     sender_name = _partner_name(gw, sender)
@@ -48,7 +48,7 @@ def _sentence(gw: Gateway, entry: LogEntry) -> str:
     return text + "."
 
 
-def _partner_name(gw: Gateway, partner_id: str) -> str:
+def _partner_name(gw: Directory, partner_id: str) -> str:
     partner = gw.partners.get(partner_id)
     return partner_id if partner is None else partner.name
 
@@ -66,7 +66,7 @@ async def _subject_rows(store: LogStore, subject: str, oversight: Oversight) -> 
 
 
 async def subject_report(
-    gw: Gateway,
+    gw: AuditContext,
     subject: str,
     officer: Sender,
     *,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gateway.container import Gateway
+from gateway.audit.deps import ReviewContext
 from gateway.delivery.atrest import AtRestCipher
 from gateway.errors import NotFound
 from gateway.log.entry import LogEntry, Sender, format_time
@@ -38,7 +38,7 @@ def break_glass_view(cipher: AtRestCipher, record: BreakGlassRecord) -> dict[str
 
 
 async def record_review(
-    gw: Gateway,
+    gw: ReviewContext,
     exchange_id: str,
     *,
     justified: bool,

@@ -6,8 +6,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from gateway.audit.deps import AuditContext, AuditLog
 from gateway.config import Catalogue, PartnerRegistry
-from gateway.container import Gateway
 from gateway.errors import NotFound
 from gateway.log.entry import LogEntry, Sender
 from gateway.policy.decision import Caller
@@ -50,7 +50,7 @@ def oversees_json(oversight: Oversight) -> str | list[str]:
 
 
 async def log_look(
-    gw: Gateway,
+    gw: AuditLog,
     officer: Sender,
     subject: str | None,
     what: str,
@@ -128,7 +128,7 @@ def shown_to_partner(
 
 
 async def own_page(
-    gw: Gateway, caller: Caller, flt: LogFilter, *, after: int | None, limit: int
+    gw: AuditContext, caller: Caller, flt: LogFilter, *, after: int | None, limit: int
 ) -> tuple[list[LogRow], int | None]:
     """One page of the caller's own entries, and the cursor of the next (None on the last)."""
     shown: list[LogRow] = []

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from gateway.client.http import GatewayClientError
+from gateway.client.remote_log import check_remote_consistency
 from gateway.config import load_settings
 from gateway.datadir import DataDir
 from gateway.identity import log_origin, verifier_keys
 from gateway.log.checkpoint import NoteError, parse_verifier_key
 from gateway.log.merkle import ProofError
-from gateway.log.remote import check_remote_consistency
 from gateway.log.verify import LogTampered, verify_log
 from gateway.runtime import DEFAULT_CONFIG
 from gateway.store import open_storage

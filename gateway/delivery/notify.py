@@ -22,7 +22,8 @@ import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from gateway.container import Gateway
+from gateway.datadir import DataDir
+from gateway.delivery.deps import NotificationContext
 from gateway.log.entry import format_time
 from gateway.store.base import PendingNotification
 
@@ -59,10 +60,10 @@ class NotificationSigner:
         return f"t={stamp},kid={self.kid},ed25519={_b64url(signature)}"
 
 
-def notification_signer(gw: Gateway) -> NotificationSigner:
+def notification_signer(data: DataDir) -> NotificationSigner:
     """The key webhook notifications are signed with (kept in the data folder)."""
     return NotificationSigner(
-        Ed25519PrivateKey.from_private_bytes(gw.data.secret("notification-signing"))
+        Ed25519PrivateKey.from_private_bytes(data.secret("notification-signing"))
     )
 
 
@@ -71,7 +72,9 @@ def backoff(attempts: int) -> float:
     return float(min(MAX_BACKOFF_S, 2 ** max(0, attempts - 1)))
 
 
-async def _body(gw: Gateway, pending: PendingNotification, now: datetime) -> dict[str, Any]:
+async def _body(
+    gw: NotificationContext, pending: PendingNotification, now: datetime
+) -> dict[str, Any]:
     if pending.kind == "new_messages":
         count = await gw.storage.inbox_count(pending.partner)
     else:
@@ -86,7 +89,7 @@ async def _body(gw: Gateway, pending: PendingNotification, now: datetime) -> dic
 
 
 async def dispatch_once(
-    gw: Gateway, session: aiohttp.ClientSession, signer: NotificationSigner
+    gw: NotificationContext, session: aiohttp.ClientSession, signer: NotificationSigner
 ) -> int:
     """Announce overdue expectations and deliver what is due; return how many were delivered."""
     now = gw.now()
@@ -130,7 +133,9 @@ async def dispatch_once(
     return delivered
 
 
-async def run_dispatcher(gw: Gateway, signer: NotificationSigner, interval: float = 1.0) -> None:
+async def run_dispatcher(
+    gw: NotificationContext, signer: NotificationSigner, interval: float = 1.0
+) -> None:
     """Deliver notifications for as long as the gateway runs."""
     async with aiohttp.ClientSession() as session:
         while True:

@@ -33,8 +33,8 @@ from cryptography.exceptions import InvalidTag
 
 from gateway.config import Partner, PartnerRegistry
 from gateway.config.outbox import Logbook
-from gateway.container import Gateway
 from gateway.delivery.atrest import AtRestCipher
+from gateway.delivery.deps import OutboxContext
 from gateway.log.entry import LogEntry
 from gateway.metrics import Metrics
 from gateway.standards.export import ldv_for_rows
@@ -113,7 +113,7 @@ class OutboxDispatcher:
     within the lease: a worker that is alive never has its claim taken over and sent twice.
     """
 
-    def __init__(self, gw: Gateway, session: aiohttp.ClientSession, metrics: Metrics) -> None:
+    def __init__(self, gw: OutboxContext, session: aiohttp.ClientSession, metrics: Metrics) -> None:
         self._gw = gw
         self._session = session
         self._metrics = metrics

@@ -1,7 +1,7 @@
 """The policy decision: may this message go, to whom, on which basis, with which fields.
 
 Pure: a function of the parsed request, the caller, the catalogue, the partners, the subject's
-consents and the clock. No I/O happens here; `gateway.web.exchanges` does that around it.
+consents and the clock. No I/O happens here; `gateway.service.exchanges` does that around it.
 """
 
 from gateway.policy.decision import Decision, RecipientDecision, decide

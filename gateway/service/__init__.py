@@ -2,6 +2,7 @@
 call does between the parsed request and its answer.
 
 Handlers (`gateway.web`, `gateway.officer`, the CLI) parse, call a function here and answer;
-these functions take what they use (the container, or a store and a key), raise the error
-family of `gateway.errors`, and never import `gateway.web`, `gateway.officer` or aiohttp.
+these functions take what they use (a read-only protocol from `gateway.service.deps` that the
+container satisfies, or a store and a key), raise the error family of `gateway.errors`, and never
+import `gateway.container`, `gateway.web`, `gateway.officer` or aiohttp.
 """

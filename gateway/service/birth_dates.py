@@ -13,11 +13,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Final
 
-from gateway.container import Gateway
 from gateway.delivery.atrest import AtRestCipher
 from gateway.errors import Forbidden
 from gateway.log.entry import LogEntry, Sender
 from gateway.policy.decision import Caller
+from gateway.service.deps import BirthDateContext
 from gateway.standards.tracecontext import current_trace_json
 from gateway.store.base import BirthDateStore, CaseStore
 from gateway.subject import Subject
@@ -67,7 +67,12 @@ async def claim_birth_date(
 
 
 async def correct_birth_date(
-    gw: Gateway, caller: Caller, named: Subject, birth_date: date, case_id: str, reason: str
+    gw: BirthDateContext,
+    caller: Caller,
+    named: Subject,
+    birth_date: date,
+    case_id: str,
+    reason: str,
 ) -> int:
     """The social team that directs a case of the child corrects the birth date held for it.
 

@@ -12,9 +12,8 @@ import base64
 import json
 from typing import Any
 
-from gateway.config import Partner
+from gateway.config import Partner, PartnerRegistry
 from gateway.config.purposes import GI_REPORTING
-from gateway.container import Gateway
 from gateway.errors import Forbidden, InvalidRequest, UnknownRecipient
 from gateway.ids import new_id, random_bytes
 from gateway.log.entry import LogEntry, Sender, format_time
@@ -28,6 +27,7 @@ from gateway.policy.cases import (
     visible_members,
 )
 from gateway.policy.decision import Caller
+from gateway.service.deps import CaseContext, ExchangeContext
 from gateway.service.exchanges import execute_exchange
 from gateway.service.expectations import expectation_json
 from gateway.standards.tracecontext import current_trace_json
@@ -79,7 +79,7 @@ async def _member_of(store: CaseStore, caller: Caller, case_id: str) -> list[Net
 
 
 def _membership_entry(
-    gw: Gateway,
+    gw: CaseContext,
     caller: Caller,
     decision: str,
     case_id: str,
@@ -98,7 +98,7 @@ def _membership_entry(
 
 
 async def open_case(
-    gw: Gateway, caller: Caller, reference: str | None, contact: str | None
+    gw: CaseContext, caller: Caller, reference: str | None, contact: str | None
 ) -> dict[str, Any]:
     """A social team opens a case; the gateway chooses its id, the team directs it."""
     now = gw.now()
@@ -122,9 +122,9 @@ async def open_case(
     }
 
 
-def registered_partner(gw: Gateway, partner_id: str, reported_via: Any) -> Partner:
+def registered_partner(partners: PartnerRegistry, partner_id: str, reported_via: Any) -> Partner:
     """The registered partner to involve in a case; `reported_via` fits a GI only."""
-    partner = gw.partners.get(partner_id)
+    partner = partners.get(partner_id)
     if partner is None or partner.kind == "privacy_officer":
         raise UnknownRecipient(
             f"partner '{partner_id}' is not registered",
@@ -142,7 +142,7 @@ def registered_partner(gw: Gateway, partner_id: str, reported_via: Any) -> Partn
 
 
 async def register_member(
-    gw: Gateway,
+    gw: CaseContext,
     caller: Caller,
     case_id: str,
     partner: Partner,
@@ -197,7 +197,7 @@ async def register_member(
 
 
 async def remove_member(
-    gw: Gateway, caller: Caller, case_id: str, partner_id: str
+    gw: CaseContext, caller: Caller, case_id: str, partner_id: str
 ) -> dict[str, Any]:
     """The director ends a partner's involvement in its case; the change is logged."""
     case = await gw.storage.get_case(case_id)
@@ -213,7 +213,7 @@ async def remove_member(
 
 
 async def _expect_gi_report(
-    gw: Gateway, case: Case, gi: str, reported_via: str, member: NetworkMember
+    gw: CaseContext, case: Case, gi: str, reported_via: str, member: NetworkMember
 ) -> list[Expectation]:
     """A GI joining a case owes the case's director its waiting-list status, by a deadline."""
     director = case.director
@@ -253,7 +253,7 @@ async def require_director(store: CaseStore, caller: Caller, case_id: str) -> No
 
 
 async def register_household(
-    gw: Gateway, caller: Caller, case_id: str, children: list[tuple[str, Subject]]
+    gw: CaseContext, caller: Caller, case_id: str, children: list[tuple[str, Subject]]
 ) -> dict[str, Any]:
     """Hold the household's children (child_ref and the named child, kept as a pseudonym)."""
     now = gw.now()
@@ -280,7 +280,11 @@ async def _household_answer(store: CaseStore, case_id: str) -> dict[str, Any]:
 
 
 async def referrer_status(
-    gw: Gateway, caller: Caller, case_id: str, subject: dict[str, Any], payload: dict[str, Any]
+    gw: ExchangeContext,
+    caller: Caller,
+    case_id: str,
+    subject: dict[str, Any],
+    payload: dict[str, Any],
 ) -> dict[str, Any]:
     """One call for the team: tell the family's original referrer where the case stands."""
     members = visible_members(
@@ -310,7 +314,7 @@ async def referrer_status(
     return await execute_exchange(gw, caller, parsed)
 
 
-async def network(gw: Gateway, caller: Caller, case_id: str) -> dict[str, Any]:
+async def network(gw: CaseContext, caller: Caller, case_id: str) -> dict[str, Any]:
     """The members the caller may see (the catalogue's [case_network_visibility]), to members only."""
     members = visible_members(
         await _member_of(gw.storage, caller, case_id),

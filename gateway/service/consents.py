@@ -30,7 +30,6 @@ from consent import (
     withdraw,
 )
 from gateway.clock import DUTCH_TIME
-from gateway.container import Gateway
 from gateway.delivery.atrest import AtRestCipher
 from gateway.errors import (
     BirthDateMismatch,
@@ -44,6 +43,7 @@ from gateway.ids import new_id
 from gateway.log.entry import LogEntry, Sender, format_time, parse_time
 from gateway.policy.decision import Caller
 from gateway.service.birth_dates import claim_birth_date, held_birth_date
+from gateway.service.deps import ConsentContext, Settled
 from gateway.standards.tracecontext import current_trace_json
 from gateway.store.base import ConsentStore, StoredConsent
 from gateway.subject import Subject, parse_subject, require_accepted
@@ -141,7 +141,7 @@ def public(record: ConsentRecord, now: datetime, viewer: str) -> dict[str, Any]:
     return out
 
 
-def as_seen_by(gw: Gateway, record: ConsentRecord, caller: Caller) -> ConsentRecord:
+def as_seen_by(gw: Settled, record: ConsentRecord, caller: Caller) -> ConsentRecord:
     """The record with only the parties the caller's kind may know of ([case_network_visibility]).
 
     A director's consent for a case names its members; a school party to it must not learn from
@@ -222,7 +222,7 @@ def _refused_entry(
     )
 
 
-async def involved_record(gw: Gateway, caller: Caller, consent_id: str) -> ConsentRecord:
+async def involved_record(gw: ConsentContext, caller: Caller, consent_id: str) -> ConsentRecord:
     stored = await gw.storage.get_consent(consent_id)
     record = None if stored is None else _unseal(gw.cipher, stored)
     if record is None or not _involved(record, caller):
@@ -234,7 +234,7 @@ async def involved_record(gw: Gateway, caller: Caller, consent_id: str) -> Conse
     return record
 
 
-async def record_consent(gw: Gateway, caller: Caller, body: Any) -> dict[str, Any]:
+async def record_consent(gw: ConsentContext, caller: Caller, body: Any) -> dict[str, Any]:
     """Record a consent from its request body (JSON or converted FHIR); answer the 201 body."""
     now = gw.now()
     draft = parse_consent_request(
@@ -263,7 +263,7 @@ async def record_consent(gw: Gateway, caller: Caller, body: Any) -> dict[str, An
     return {"consent_id": record.consent_id, "status": status(record, now), "log_index": index}
 
 
-async def _verify_scope(gw: Gateway, caller: Caller, draft: ConsentDraft) -> str | None:
+async def _verify_scope(gw: ConsentContext, caller: Caller, draft: ConsentDraft) -> str | None:
     """Refuse a scope the caller may not record; answer the case it records for, if any."""
     case = None
     if draft.case_id is not None:
@@ -289,7 +289,7 @@ async def _verify_scope(gw: Gateway, caller: Caller, draft: ConsentDraft) -> str
 
 
 async def _settle_birth_date(
-    gw: Gateway, draft: ConsentDraft, record: ConsentRecord, now: datetime
+    gw: ConsentContext, draft: ConsentDraft, record: ConsentRecord, now: datetime
 ) -> None:
     """Hold the consent's birth date if none is held; refuse one that contradicts the held date.
 
@@ -336,7 +336,7 @@ def _mismatch() -> BirthDateMismatch:
     )
 
 
-async def list_consents(gw: Gateway, caller: Caller, named: Subject) -> list[dict[str, Any]]:
+async def list_consents(gw: ConsentContext, caller: Caller, named: Subject) -> list[dict[str, Any]]:
     """The subject's consents the caller is a party to, oldest first, as the caller may see them."""
     subject = gw.pseudonymiser.pseudonym_of(named)
     now = gw.now()
@@ -347,7 +347,7 @@ async def list_consents(gw: Gateway, caller: Caller, named: Subject) -> list[dic
     return [public(as_seen_by(gw, r, caller), now, caller.partner.id) for r in records]
 
 
-async def withdraw_consent(gw: Gateway, caller: Caller, consent_id: str) -> dict[str, Any]:
+async def withdraw_consent(gw: ConsentContext, caller: Caller, consent_id: str) -> dict[str, Any]:
     """The recorder or a sender withdraws a consent (again: the same answer, nothing logged)."""
     record = await involved_record(gw, caller, consent_id)
     if caller.partner.id != record.recorded_by and caller.partner.id not in record.senders:
@@ -365,7 +365,7 @@ async def withdraw_consent(gw: Gateway, caller: Caller, consent_id: str) -> dict
     return public(as_seen_by(gw, withdrawn, caller), now, caller.partner.id)
 
 
-async def fhir_consent(gw: Gateway, caller: Caller, consent_id: str) -> dict[str, Any]:
+async def fhir_consent(gw: ConsentContext, caller: Caller, consent_id: str) -> dict[str, Any]:
     """The consent as an HL7 FHIR R4 Consent (the person by pseudonym: the BSN is not kept)."""
     record = await involved_record(gw, caller, consent_id)
 

@@ -19,7 +19,6 @@ from typing import Any
 import orjson
 
 from gateway.config import Purpose
-from gateway.container import Gateway
 from gateway.delivery import sealed
 from gateway.delivery.outbox import vng_outbox_items
 from gateway.errors import GatewayError, UnknownCase, UnknownCaseNetwork
@@ -28,6 +27,7 @@ from gateway.log.entry import LogEntry, Sender, canonical_json
 from gateway.policy import CaseNetworkTarget, ExchangeRequest
 from gateway.policy.decision import Caller, Decision, RecipientDecision
 from gateway.policy.workflow import plan_effects
+from gateway.service.deps import ExchangeContext
 from gateway.standards.tracecontext import TraceContext, child_of, current_trace
 from gateway.store.base import (
     BreakGlassRecord,
@@ -74,7 +74,7 @@ class ExchangePlan:
 class Exchange:
     """What every step of one exchange refers to, settled once at its start."""
 
-    gw: Gateway
+    gw: ExchangeContext
     caller: Caller
     parsed: ExchangeRequest
     purpose: Purpose | None  # the catalogue's entry, None for a purpose outside it
@@ -87,7 +87,7 @@ class Exchange:
     @classmethod
     def settle(
         cls,
-        gw: Gateway,
+        gw: ExchangeContext,
         caller: Caller,
         parsed: ExchangeRequest,
         trace: TraceContext | None,

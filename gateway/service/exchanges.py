@@ -14,7 +14,6 @@ from typing import Any
 
 import structlog
 
-from gateway.container import Gateway
 from gateway.errors import GatewayError, InvalidRequest, UnknownCase, UnknownCaseNetwork
 from gateway.ids import new_id, random_bytes
 from gateway.log.entry import format_time
@@ -24,6 +23,7 @@ from gateway.policy.decision import Caller, Decision, RecipientDecision
 from gateway.policy.workflow import check_reply
 from gateway.service.birth_dates import held_birth_date
 from gateway.service.consents import load_consents
+from gateway.service.deps import ExchangeContext
 from gateway.service.exchange_plan import (
     Exchange,
     ExchangePlan,
@@ -77,7 +77,7 @@ class _OwedBySender:
 
 
 async def execute_exchange(
-    gw: Gateway, caller: Caller, parsed: ExchangeRequest, trace: TraceContext | None = None
+    gw: ExchangeContext, caller: Caller, parsed: ExchangeRequest, trace: TraceContext | None = None
 ) -> dict[str, Any]:
     """Decide, and when allowed record and deliver durably; answer the contract's 201 body.
 
@@ -120,7 +120,9 @@ async def execute_exchange(
     return _answer(ex, decision, plan, indices, digest)
 
 
-async def check_exchange(gw: Gateway, caller: Caller, parsed: ExchangeRequest) -> dict[str, Any]:
+async def check_exchange(
+    gw: ExchangeContext, caller: Caller, parsed: ExchangeRequest
+) -> dict[str, Any]:
     """Whether this exchange would be allowed now, and on which basis: nothing is written."""
     ex = Exchange.settle(gw, caller, parsed, None, exchange_id="")  # nothing is recorded
     purpose = ex.purpose

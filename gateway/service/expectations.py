@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from gateway.container import Gateway
 from gateway.log.entry import format_time
 from gateway.policy.decision import Caller
+from gateway.service.deps import ExpectationContext
 from gateway.store.base import Expectation
 
 __all__ = ["STATUSES", "expectation_json", "list_expectations", "status_of"]
@@ -41,7 +41,7 @@ def expectation_json(e: Expectation, now: datetime, caller: str) -> dict[str, An
 
 
 async def list_expectations(
-    gw: Gateway, caller: Caller, wanted: str, case_id: str | None
+    gw: ExpectationContext, caller: Caller, wanted: str, case_id: str | None
 ) -> dict[str, Any]:
     """The caller's expectations with status `wanted` ("open" includes overdue), as of now."""
     now = gw.now()

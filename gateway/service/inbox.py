@@ -9,12 +9,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from gateway.container import Gateway
 from gateway.delivery import sealed
 from gateway.delivery.atrest import AtRestCipher
 from gateway.errors import NotFound
 from gateway.log.entry import LogEntry, Sender, format_time
 from gateway.policy.decision import Caller
+from gateway.service.deps import InboxContext
 from gateway.standards.tracecontext import current_trace_json
 from gateway.store.base import StoredMessage
 
@@ -49,7 +49,9 @@ def message_json(cipher: AtRestCipher, message: StoredMessage) -> dict[str, Any]
     return out
 
 
-async def leased_page(gw: Gateway, caller: Caller, *, limit: int, lease_s: int) -> dict[str, Any]:
+async def leased_page(
+    gw: InboxContext, caller: Caller, *, limit: int, lease_s: int
+) -> dict[str, Any]:
     """The oldest messages, hidden from other leased pulls until acked or the lease runs out,
     so several workers (or instances) of one partner share the work."""
     now = gw.now()
@@ -63,7 +65,7 @@ async def leased_page(gw: Gateway, caller: Caller, *, limit: int, lease_s: int) 
     }
 
 
-async def inbox_page(gw: Gateway, caller: Caller, *, after: int, limit: int) -> dict[str, Any]:
+async def inbox_page(gw: InboxContext, caller: Caller, *, after: int, limit: int) -> dict[str, Any]:
     """One page of the caller's waiting messages after cursor `after`, and the next cursor."""
     page = await gw.storage.inbox_page(caller.partner.id, after=after, limit=limit + 1)
     more = len(page) > limit
@@ -74,7 +76,7 @@ async def inbox_page(gw: Gateway, caller: Caller, *, after: int, limit: int) -> 
     }
 
 
-async def acknowledge(gw: Gateway, caller: Caller, message_id: str) -> None:
+async def acknowledge(gw: InboxContext, caller: Caller, message_id: str) -> None:
     """Confirm receipt: the message leaves the inbox and a `delivered` entry is logged."""
     now = gw.now()
     sender = Sender(caller.partner.id, caller.actor_id, caller.actor_role)

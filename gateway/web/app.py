@@ -95,7 +95,7 @@ async def _outbox(app: web.Application) -> AsyncIterator[None]:
 async def _notifier(app: web.Application) -> AsyncIterator[None]:
     """Deliver webhook pokes; claims in storage keep workers from sending one twice."""
     gw = app[GATEWAY]
-    task = asyncio.create_task(run_dispatcher(gw, notification_signer(gw)))
+    task = asyncio.create_task(run_dispatcher(gw, notification_signer(gw.data)))
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

@@ -86,7 +86,7 @@ async def register(request: web.Request) -> web.Response:
     measure = parse_measure(body.get("measure"))
     contact = _contact(body.get("contact"))
     reported_via = body.get("reported_via")
-    partner = cases.registered_partner(gw, request.match_info["partner_id"], reported_via)
+    partner = cases.registered_partner(gw.partners, request.match_info["partner_id"], reported_via)
     answer, created = await cases.register_member(
         gw,
         caller,

@@ -92,4 +92,4 @@ async def partners(request: web.Request) -> web.Response:
 @routes.get("/v1/notifications/keys")
 async def notification_keys(request: web.Request) -> web.Response:
     """The public keys webhook notifications are signed with (JWKS)."""
-    return web.json_response({"keys": [notification_signer(gateway(request)).jwk]})
+    return web.json_response({"keys": [notification_signer(gateway(request).data).jwk]})
