@@ -136,7 +136,7 @@ async def serve_wider_town(root: Path, clock: FixedClock) -> AsyncIterator[Town]
     """A gateway on the demo configuration plus a second care provider with a fresh key pair."""
     config = root / "config"
     config.mkdir(parents=True)
-    for name in ("gateway.toml", "purposes.toml", "partners.toml"):
+    for name in ("gateway.toml", "purposes.toml", "holidays.toml", "partners.toml"):
         shutil.copy(DEFAULT_CONFIG / name, config / name)
     shutil.copytree(DEFAULT_CONFIG / "keys", config / "keys")
     # gateway.toml finds the schemas at ../schemas, as in the repository.

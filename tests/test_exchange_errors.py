@@ -507,7 +507,8 @@ async def test_disclosure_answer_names_each_recipient_and_its_log_entry(
     result = answer.body
     assert result["exchange_id"].startswith("ex_")
     assert result["purpose"] == "safety-assessment"
-    assert result["legal_basis"] == {"type": "statute", "reference": "Jeugdwet art. 7.3.11 lid 4"}
+    # The answer names the first recipient's ground; each direction has its own (issue 19).
+    assert result["legal_basis"] == {"type": "statute", "reference": "Jeugdwet art. 7.4.0 lid 2"}
     assert result["consent_id"] is None
     disclosures = result["disclosures"]
     assert sorted(d["recipient"] for d in disclosures) == ["gi-noordholland", "swt-denhelder"]
@@ -518,10 +519,16 @@ async def test_disclosure_answer_names_each_recipient_and_its_log_entry(
         assert rows[disclosure["log_index"]].index == disclosure["log_index"]
         assert entry.decision == "disclosed"
         assert entry.disclosure_id == disclosure["disclosure_id"]
+        assert entry.legal_basis == {
+            "type": "statute",
+            "reference": {
+                "swt-denhelder": "Jeugdwet art. 7.4.0 lid 2",
+                "gi-noordholland": "Jeugdwet art. 7.3.11 lid 4",
+            }[disclosure["recipient"]],
+        }
         assert entry.exchange_id == result["exchange_id"]
         assert entry.recipient == disclosure["recipient"]
         assert entry.purpose == "safety-assessment"
-        assert entry.legal_basis == result["legal_basis"]
         assert entry.case_id == case_id
         assert entry.subject == running.gw.pseudonymiser.pseudonym(BSN_CHILD)
         assert "children[].outcome" in entry.fields

@@ -183,9 +183,11 @@ async def test_provider_starting_help_closes_the_start_stop_expectation(town: To
 # -- The certified institution's waiting-list status ----------------------------------------------
 
 
-async def test_gi_joining_directly_owes_its_waiting_list_status_in_15_days_and_reporting_closes_it(
+async def test_gi_joining_directly_owes_its_waiting_list_status_in_15_working_days_and_reporting_closes_it(
     town: Town,
 ) -> None:
+    # Wednesday 25 November 2026 + 15 working days (the local agreement counts working days):
+    # 26, 27, 30 Nov, 1-4, 7-11, 14-16 Dec.
     team, gi = town("swt-denhelder"), town("gi-noordholland")
     await join_case(team, town.case, "swt-denhelder", role="procesregisseur")
 
@@ -198,7 +200,7 @@ async def test_gi_joining_directly_owes_its_waiting_list_status_in_15_days_and_r
         "waiting-list-status",
         "gi-noordholland",
         "swt-denhelder",
-        "2026-12-10T10:00:00.000Z",
+        "2026-12-16T10:00:00.000Z",
     )
     town.move_clock(days=14)
     [waiting] = await list_expectations(gi, "open")
@@ -225,7 +227,7 @@ async def test_gi_joining_directly_owes_its_waiting_list_status_in_15_days_and_r
     assert await list_expectations(team, "open") == []
 
 
-async def test_gi_case_from_the_beschermingstafel_is_due_in_5_days_and_overdue_after_6(
+async def test_gi_case_from_the_beschermingstafel_is_due_in_5_working_days_and_overdue_after(
     town: Town,
 ) -> None:
     team, gi = town("swt-denhelder"), town("gi-noordholland")
@@ -237,9 +239,10 @@ async def test_gi_case_from_the_beschermingstafel_is_due_in_5_days_and_overdue_a
         team, second_case, "gi-noordholland", reported_via="beschermingstafel"
     )
     [table_owed] = via_table["expectations_opened"]
-    assert table_owed["due_at"] == "2026-11-30T10:00:00.000Z"
+    # Wednesday 25 November + 5 working days: Thursday, Friday, Monday, Tuesday, Wednesday.
+    assert table_owed["due_at"] == "2026-12-02T10:00:00.000Z"
 
-    town.move_clock(days=4)
+    town.move_clock(days=6)  # Tuesday 1 December: the weekend did not count
     assert await list_expectations(team, "overdue", second_case) == []
     town.move_clock(days=2)
 

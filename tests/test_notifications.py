@@ -126,6 +126,10 @@ async def test_a_receiver_that_is_down_gets_the_poke_once_it_is_back(hooked, rec
 async def test_an_overdue_expectation_is_announced_to_the_partner_owed(hooked, receiver):
     rec, _ = receiver
     team = hooked.client("swt-denhelder")
+    # The 5 days are working days (a local agreement), counted from the clock's real date.
+    purpose = hooked.gw.catalogue.get("waiting-list-status")
+    assert purpose is not None
+    due = purpose.gi_join_due("beschermingstafel", hooked.clock.moment)
     try:
         case_id = (await team.open_case())["case_id"]
         await team.register_member(
@@ -137,7 +141,7 @@ async def test_an_overdue_expectation_is_announced_to_the_partner_owed(hooked, r
     async with aiohttp.ClientSession() as session:
         await dispatch_once(hooked.gw, session, signer)
         assert rec.received == []
-        hooked.clock.moment += timedelta(days=6)
+        hooked.clock.moment = due + timedelta(days=1)
         assert await dispatch_once(hooked.gw, session, signer) == 1
     body = rec.received[0][0]
     assert body == {

@@ -32,7 +32,9 @@ ROLES_BY_KIND = {
     "certified_institution": {"jeugdbeschermer", "gezinsvoogd"},
     "school": {"intern_begeleider", "zorgcoordinator"},
 }
-CONSENT_REFERENCE = "AVG art. 6 lid 1 sub a; art. 9 lid 2 sub a"
+# No shipped purpose rests on AVG art. 6(1)(a) consent: "consent" purposes record the client's
+# agreement to lift professional secrecy (docs/legal-basis.md), and their references say so.
+CLAIMS_AVG_CONSENT = ("6 lid 1 sub a", "6(1)(a)")
 # Subschemas under these keywords constrain values described elsewhere; they describe none.
 CONSTRAINT_KEYWORDS = ("allOf", "anyOf", "oneOf", "not", "if", "then", "else", "dependentSchemas")
 BSN_SHAPED = "111222333"
@@ -454,6 +456,7 @@ def test_catalogue_entry_names_parties_basis_and_retention_consistently(
             "expects_reply",
             "reply_to",
             "expected_when_gi_joins",
+            "ground",
         }
     )
     assert set(purpose["title"]) == {"nl", "en"}
@@ -466,9 +469,13 @@ def test_catalogue_entry_names_parties_basis_and_retention_consistently(
     )
     basis = purpose["legal_basis"]
     assert basis["type"] in ("statute", "consent")
-    if basis["type"] == "consent":
-        assert basis["reference"] == CONSENT_REFERENCE
-        assert purpose["consent_required"] is True
+    for ground in [basis, *purpose.get("ground", [])]:
+        assert ground["type"] in ("statute", "consent")
+        assert not any(claim in ground["reference"] for claim in CLAIMS_AVG_CONSENT)
+        assert "a" not in ground["avg_art6"]
+        if ground["type"] == "consent":
+            assert ground["agreement_required"] is True
+            assert purpose["consent_required"] is True
     assert purpose["break_glass"] is (purpose["id"] == "safety-report")
     assert purpose["inbox_retention_days"] >= 1
     assert purpose["record_retention_years"] >= 1

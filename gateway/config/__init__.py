@@ -5,6 +5,7 @@ from gateway.config.partners import PARTNER_KINDS, Partner, PartnerRegistry, loa
 from gateway.config.purposes import (
     Catalogue,
     ExpectedReply,
+    Ground,
     LegalBasis,
     Purpose,
     load_catalogue,
@@ -16,6 +17,7 @@ __all__ = [
     "Catalogue",
     "ConfigError",
     "ExpectedReply",
+    "Ground",
     "LegalBasis",
     "Partner",
     "PartnerRegistry",

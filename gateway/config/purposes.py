@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,9 @@ from jsonschema.exceptions import SchemaError
 
 from gateway.config._toml import Table, read_toml
 from gateway.config.compiled_schema import SchemaCheck, Undecided, compile_schema
+from gateway.config.deadlines import Deadline, HolidayCalendar, load_holidays, read_deadline
 from gateway.config.errors import ConfigError
+from gateway.config.grounds import Ground, LegalBasis, read_direction_ground, read_ground
 from gateway.config.partners import PARTNER_KINDS, SENDING_KINDS
 from gateway.subject import CHECKS, RESERVED_SYSTEMS, SYSTEM_SHAPE, IdentifierSystem
 
@@ -22,6 +25,7 @@ __all__ = [
     "CaseNetworkVisibility",
     "Catalogue",
     "ExpectedReply",
+    "Ground",
     "IdentifierSystem",
     "LegalBasis",
     "PayloadSchema",
@@ -52,23 +56,14 @@ _KNOWN = frozenset(
         "expected_when_gi_joins",
         "processing_activity",
         "confidentiality",
+        "ground",
     }
 )
 _SYSTEM_KEYS = frozenset({"system", "title", "pattern", "check", "purposes"})
 # VNG Verwerkingenlogging's `vertrouwelijkheid`; "opgeheven" is a later state, never a start.
 CONFIDENTIALITY = frozenset({"normaal", "vertrouwelijk"})
 GI_REPORTING = frozenset({"direct", "beschermingstafel"})
-
-
-@dataclass(frozen=True, slots=True)
-class LegalBasis:
-    """Why a disclosure is lawful: consent, a statutory ground, or break-glass."""
-
-    type: str  # "consent" | "statute" | "break_glass"
-    reference: str
-
-    def to_json(self) -> dict[str, str]:
-        return {"type": self.type, "reference": self.reference}
+_DEADLINE_KEYS = frozenset({"source", "reference", "count"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +73,13 @@ class ExpectedReply:
     `due_from_payload` names a date field of the asking payload that sets the deadline (e.g. a
     referral's evaluation date; `within_days` applies when it is absent). `per_child` opens one
     expectation per child of the case's household. `carry` names a payload field (codes only) the
-    reply is bound to, e.g. the topics an information request asks about.
+    reply is bound to, e.g. the topics an information request asks about. `deadline` names where
+    the term comes from and whether `within_days` counts calendar or working days.
     """
 
     purpose: str
     within_days: int
+    deadline: Deadline
     due_from_payload: str | None = None
     per_child: bool = False
     carry: str | None = None
@@ -93,6 +90,7 @@ class ExpectedReply:
             "within_days": self.within_days,
             "due_from_payload": self.due_from_payload,
             "per_child": self.per_child,
+            **self.deadline.to_json(),
         }
 
 
@@ -151,7 +149,7 @@ class Purpose:
     recipient_kinds: frozenset[str]
     schema_file: str
     payload_schema: PayloadSchema
-    legal_basis: LegalBasis
+    ground: Ground  # the default ground, `[purpose.legal_basis]`
     consent_required: bool
     inbox_retention_days: int
     record_retention_years: int
@@ -161,11 +159,37 @@ class Purpose:
     expected_when_gi_joins: Mapping[str, int]
     processing_activity: str = ""  # URI into the controller's register (AVG art. 30)
     confidentiality: str = "normaal"
+    # `[[purpose.ground]]`: directions (sender kind -> recipient kind) with a ground of their own.
+    direction_grounds: tuple[Ground, ...] = ()
+    # Where the `expected_when_gi_joins` terms come from and how their days are counted.
+    gi_join_deadline: Deadline | None = None
 
     @property
     def schema(self) -> Mapping[str, Any]:
         """The minimal dataset's JSON Schema document."""
         return self.payload_schema.document
+
+    @property
+    def legal_basis(self) -> LegalBasis:
+        """The default ground's type and reference."""
+        return self.ground.basis
+
+    def ground_for(self, sender_kind: str, recipient_kind: str) -> Ground:
+        """The ground of a message from `sender_kind` to `recipient_kind`.
+
+        A direction with a `[[purpose.ground]]` of its own takes that one (the loader allows no
+        two for one direction); every other direction takes the purpose's default ground.
+        """
+        for ground in self.direction_grounds:
+            if ground.covers(sender_kind, recipient_kind):
+                return ground
+        return self.ground
+
+    def gi_join_due(self, reported_via: str, joined_at: datetime) -> datetime:
+        """When a certified institution that joined a case at `joined_at` owes this purpose."""
+        # The loader gives every purpose with `expected_when_gi_joins` its deadline rule.
+        assert self.gi_join_deadline is not None
+        return self.gi_join_deadline.due(joined_at, self.expected_when_gi_joins[reported_via])
 
     def to_json(self) -> dict[str, Any]:
         """The purpose as `GET /v1/purposes` shows it."""
@@ -176,7 +200,8 @@ class Purpose:
             "sender_kinds": sorted(self.sender_kinds),
             "sender_roles": sorted(self.sender_roles),
             "recipient_kinds": sorted(self.recipient_kinds),
-            "legal_basis": self.legal_basis.to_json(),
+            "legal_basis": self.ground.to_json(),
+            "grounds": [g.to_json() for g in self.direction_grounds],
             "consent_required": self.consent_required,
             "break_glass": self.break_glass,
             "inbox_retention_days": self.inbox_retention_days,
@@ -186,6 +211,9 @@ class Purpose:
             if self.reply_to is None
             else {"purpose": self.reply_to.purpose, "answers_only": self.reply_to.allowed_from},
             "expected_when_gi_joins": dict(self.expected_when_gi_joins),
+            "expected_when_gi_joins_deadline": None
+            if self.gi_join_deadline is None
+            else self.gi_join_deadline.to_json(),
             "schema": self.schema_file,
             "processing_activity": self.processing_activity,
             "confidentiality": self.confidentiality,
@@ -273,13 +301,17 @@ def load_catalogue(config_dir: Path, schemas_dir: Path) -> Catalogue:
             "and a [case_network_visibility] table",
         )
     roles = _actor_roles(path, data)
+    # Working-day terms skip the holidays of `holidays.toml`; without the file only
+    # calendar-day terms can be configured (the loader says so where one counts working days).
+    holidays_path = config_dir / "holidays.toml"
+    holidays = load_holidays(holidays_path) if holidays_path.exists() else None
     raw = data.get("purpose")
     if not isinstance(raw, list) or not raw:
         raise ConfigError(path, "needs at least one [[purpose]] table")
     purposes: dict[str, Purpose] = {}
     for n, item in enumerate(raw):
         table = Table(path, f"purpose #{n + 1}", item)
-        purpose = _purpose(table, schemas_dir, roles)
+        purpose = _purpose(table, schemas_dir, roles, holidays)
         if purpose.id in purposes:
             raise table.fail("duplicate purpose id")
         purposes[purpose.id] = purpose
@@ -379,7 +411,10 @@ def _identifier_system(table: Table, purpose_ids: frozenset[str]) -> IdentifierS
 
 
 def _purpose(
-    table: Table, schemas_dir: Path, roles_by_kind: Mapping[str, frozenset[str]]
+    table: Table,
+    schemas_dir: Path,
+    roles_by_kind: Mapping[str, frozenset[str]],
+    holidays: HolidayCalendar | None,
 ) -> Purpose:
     purpose_id = table.text("id")
     table.entry = f"purpose '{purpose_id}'"
@@ -406,25 +441,29 @@ def _purpose(
             raise table.fail(f"no role in 'sender_roles' belongs to sender kind '{kind}'")
     basis_table = table.table("legal_basis")
     assert basis_table is not None
-    basis = LegalBasis(basis_table.text("type"), basis_table.text("reference"))
-    if basis.type not in ("consent", "statute"):
-        raise basis_table.fail("'type' must be 'consent' or 'statute'")
-    if not basis.reference.strip():
-        raise basis_table.fail("'reference' must name the article or ground")
+    ground = read_ground(basis_table)
+    directions = _direction_grounds(table, sender_kinds, recipient_kinds)
     consent_required = table.flag("consent_required")
-    if basis.type == "consent" and not consent_required:
-        raise table.fail("a purpose on the basis of consent must have consent_required = true")
-    replies = _expected_replies(table)
+    # A "consent" ground requires agreement (grounds.py), so it needs consent_required too.
+    needs_agreement = any(g.agreement_required for g in (ground, *directions))
+    if consent_required != needs_agreement:
+        raise table.fail(
+            f"consent_required = {str(consent_required).lower()} contradicts its grounds: "
+            "it must be true exactly when a ground of the purpose has agreement_required = true"
+        )
+    replies = _expected_replies(table, holidays)
     reply_to = None
     rule = table.table("reply_to", required=False)
     if rule is not None:
         rule.reject_unknown(frozenset({"purpose", "items", "allowed_from"}))
         reply_to = ReplyRule(rule.text("purpose"), rule.text("items"), rule.text("allowed_from"))
     gi_joins: dict[str, int] = {}
+    gi_deadline = None
     joins = table.table("expected_when_gi_joins", required=False)
     if joins is not None:
-        joins.reject_unknown(GI_REPORTING)
+        joins.reject_unknown(GI_REPORTING | _DEADLINE_KEYS)
         gi_joins = {way: joins.integer(way, minimum=1) for way in sorted(GI_REPORTING)}
+        gi_deadline = read_deadline(joins, holidays)
     activity = table.text("processing_activity")
     if not activity.startswith(("https://", "http://", "urn:")):
         raise table.fail("'processing_activity' must be a URI into the register of processing")
@@ -442,7 +481,7 @@ def _purpose(
         recipient_kinds=recipient_kinds,
         schema_file=schema_file,
         payload_schema=PayloadSchema.compile(schema),
-        legal_basis=basis,
+        ground=ground,
         consent_required=consent_required,
         inbox_retention_days=table.integer("inbox_retention_days", minimum=1),
         record_retention_years=table.integer("record_retention_years", minimum=1),
@@ -452,10 +491,35 @@ def _purpose(
         expected_when_gi_joins=gi_joins,
         processing_activity=activity,
         confidentiality=confidentiality,
+        direction_grounds=directions,
+        gi_join_deadline=gi_deadline,
     )
 
 
-def _expected_replies(table: Table) -> tuple[ExpectedReply, ...]:
+def _direction_grounds(
+    table: Table, sender_kinds: frozenset[str], recipient_kinds: frozenset[str]
+) -> tuple[Ground, ...]:
+    """The `[[purpose.ground]]` tables; no direction may be named by two of them."""
+    raw = table.data.get("ground", [])
+    if not isinstance(raw, list):
+        raise table.fail("'ground' must be a list of [[purpose.ground]] tables")
+    grounds: list[Ground] = []
+    for n, item in enumerate(raw):
+        sub = Table(table.path, f"{table.entry}.ground[{n}]", item)
+        ground = read_direction_ground(sub, sender_kinds, recipient_kinds)
+        for earlier in grounds:
+            both = sorted(
+                f"{a} -> {b}"
+                for a in ground.from_kinds & earlier.from_kinds
+                for b in ground.to_kinds & earlier.to_kinds
+            )
+            if both:
+                raise sub.fail(f"direction {both[0]} already has a ground of its own")
+        grounds.append(ground)
+    return tuple(grounds)
+
+
+def _expected_replies(table: Table, holidays: HolidayCalendar | None) -> tuple[ExpectedReply, ...]:
     raw = table.data.get("expects_reply")
     if raw is None:
         return ()
@@ -467,11 +531,13 @@ def _expected_replies(table: Table) -> tuple[ExpectedReply, ...]:
         sub = Table(table.path, f"{table.entry}.expects_reply[{n}]", item)
         sub.reject_unknown(
             frozenset({"purpose", "within_days", "due_from_payload", "per_child", "carry"})
+            | _DEADLINE_KEYS
         )
         out.append(
             ExpectedReply(
                 purpose=sub.text("purpose"),
                 within_days=sub.integer("within_days", minimum=1),
+                deadline=read_deadline(sub, holidays),
                 due_from_payload=sub.opt_text("due_from_payload"),
                 per_child=sub.flag("per_child", False),
                 carry=sub.opt_text("carry"),

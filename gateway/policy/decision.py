@@ -293,13 +293,17 @@ def _decide_recipient(
 
 
 def _on_a_basis(delivery: _Delivery, consents: _Consents, now: datetime) -> RecipientDecision:
-    """Rule 6: break-glass, else the purpose's statute, else a covering consent; none refuses."""
+    """Rule 6: break-glass, else the direction's statute, else a covering consent; none refuses.
+
+    The ground is the one the catalogue gives this direction (sender kind -> recipient kind).
+    """
     purpose, recipient, sender = delivery.purpose, delivery.recipient, delivery.sender
+    ground = purpose.ground_for(sender.kind, recipient.kind)
     if delivery.message.request.break_glass is not None:
-        basis = LegalBasis("break_glass", f"{purpose.legal_basis.reference} (break-glass)")
+        basis = LegalBasis("break_glass", f"{ground.reference} (break-glass)")
         return RecipientDecision(recipient.id, basis, None, None)
-    if not purpose.consent_required:
-        return RecipientDecision(recipient.id, purpose.legal_basis, None, None)
+    if not ground.agreement_required:
+        return RecipientDecision(recipient.id, ground.basis, None, None)
     found = find_covering_consent(
         consents.records,
         purpose=purpose.id,
@@ -310,7 +314,7 @@ def _on_a_basis(delivery: _Delivery, consents: _Consents, now: datetime) -> Reci
         held_birth_date=consents.held_birth_date,
     )
     if found is not None:
-        basis = LegalBasis("consent", purpose.legal_basis.reference)
+        basis = LegalBasis("consent", ground.reference)
         return RecipientDecision(recipient.id, basis, found.consent_id, None)
     # The refusal is answered to the caller: it learns about the consents it is party to only.
     missing = explain_missing(

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 
 from gateway.clock import DUTCH_TIME
 from gateway.config import Purpose
+from gateway.config.deadlines import CALENDAR_DAYS, DayCount
 from gateway.errors import InvalidRequest, PayloadNotMinimal
 from gateway.store.base import ExchangeEffects, Expectation, HouseholdChild
 
@@ -46,9 +47,17 @@ def codes_at(payload: Mapping[str, Any], path: str) -> list[str]:
 
 
 def due_date(
-    payload: Mapping[str, Any], field: str | None, within_days: int, now: datetime
+    payload: Mapping[str, Any],
+    field: str | None,
+    within_days: int,
+    now: datetime,
+    count: DayCount = CALENDAR_DAYS,
 ) -> datetime:
-    """The deadline: the end of the payload's date in Dutch time, else now + within_days."""
+    """The deadline: the end of the payload's date in Dutch time, else now + within_days.
+
+    `count` says whether `within_days` are calendar days or working days (the catalogue's
+    `count` for the expected reply); a date from the payload is taken as it is.
+    """
     raw = payload.get(field) if field else None
     if isinstance(raw, str):
         try:
@@ -57,7 +66,7 @@ def due_date(
             day = None
         if day is not None:
             return datetime.combine(day, time(23, 59, 59), tzinfo=DUTCH_TIME)
-    return now + timedelta(days=within_days)
+    return count.after(now, within_days)
 
 
 def plan_effects(
@@ -92,7 +101,13 @@ def plan_effects(
     )
     opens: list[Expectation] = []
     for expected in purpose.expects_reply:
-        due = due_date(payload, expected.due_from_payload, expected.within_days, now)
+        due = due_date(
+            payload,
+            expected.due_from_payload,
+            expected.within_days,
+            now,
+            expected.deadline.count,
+        )
         carried = None
         if expected.carry is not None:
             carried = json.dumps({expected.carry: codes_at(payload, expected.carry)}).encode()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import timedelta
 from typing import Any
 
 from gateway.config import Partner, PartnerRegistry
@@ -233,7 +232,7 @@ async def _expect_gi_report(
             subject=None,
             child_ref=None,
             opened_at=member.registered_at,
-            due_at=member.registered_at + timedelta(days=p.expected_when_gi_joins[reported_via]),
+            due_at=p.gi_join_due(reported_via, member.registered_at),
         )
         for p in gw.catalogue
         if reported_via in p.expected_when_gi_joins

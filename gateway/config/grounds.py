@@ -1,0 +1,192 @@
+"""The legal ground of a purpose, per direction: two separate tests, both recorded.
+
+Every disclosure must pass two independent tests (docs/legal-basis.md):
+
+1. AVG lawfulness: a ground under AVG art. 6(1) (`avg_art6`), and where special categories such
+   as health are involved an exception under art. 9(2) (`avg_art9`) with the UAVG article that
+   implements it (`uavg`);
+2. professional secrecy: whether the sender's sector law lets it speak without the client's
+   agreement (`sector_law`, `agreement_required`).
+
+A purpose has one default ground (`[purpose.legal_basis]`) and may have grounds of their own for
+some directions (`[[purpose.ground]]` with `from` and `to` partner kinds). The loader refuses a
+ground that leaves any of these out, so a purpose cannot start without a complete ground.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from gateway.config._toml import Table
+
+__all__ = ["Ground", "LegalBasis", "read_direction_ground", "read_ground"]
+
+BASIS_TYPES = frozenset({"statute", "consent"})
+AVG_ART6 = frozenset("abcdef")
+AVG_ART9 = frozenset("abcdefghij")
+_GROUND_KEYS = frozenset(
+    {
+        "type",
+        "reference",
+        "avg_art6",
+        "special_categories",
+        "avg_art9",
+        "uavg",
+        "sector_law",
+        "agreement_required",
+        "retention",
+    }
+)
+# A reference that claims AVG consent as the ground: "art. 6 lid 1 sub a" or "6(1)(a)".
+_CLAIMS_CONSENT = re.compile(r"6 lid 1 sub a\b|6\(1\)\(a\)")
+
+
+@dataclass(frozen=True, slots=True)
+class LegalBasis:
+    """Why a disclosure is lawful, as answers and log entries name it: its type and reference."""
+
+    type: str  # "consent" | "statute" | "break_glass"
+    reference: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"type": self.type, "reference": self.reference}
+
+
+@dataclass(frozen=True, slots=True)
+class Ground:
+    """A complete legal ground for a purpose, or for some of its directions.
+
+    `type` and `reference` are what an answer and a log entry show (`basis`); the rest says on
+    which AVG articles and which sector-law article the sharing rests, whether professional
+    secrecy needs the client's agreement, and where the retention term comes from. Empty
+    `from_kinds` and `to_kinds` mark the purpose's default ground.
+    """
+
+    type: str  # "statute" | "consent"
+    reference: str
+    avg_art6: tuple[str, ...]
+    avg_art9: tuple[str, ...]
+    uavg: str | None
+    sector_law: str
+    agreement_required: bool
+    retention: str
+    from_kinds: frozenset[str] = frozenset()
+    to_kinds: frozenset[str] = frozenset()
+
+    @property
+    def basis(self) -> LegalBasis:
+        return LegalBasis(self.type, self.reference)
+
+    @property
+    def special_categories(self) -> bool:
+        return bool(self.avg_art9)
+
+    def covers(self, sender_kind: str, recipient_kind: str) -> bool:
+        """Whether this direction ground applies to a message from one kind to another."""
+        return sender_kind in self.from_kinds and recipient_kind in self.to_kinds
+
+    def to_json(self) -> dict[str, object]:
+        """The ground as `GET /v1/purposes` shows it: `type` and `reference` first, as always."""
+        shown: dict[str, object] = {
+            "type": self.type,
+            "reference": self.reference,
+            "avg_art6": [f"AVG art. 6 lid 1 sub {letter}" for letter in self.avg_art6],
+            "special_categories": self.special_categories,
+            "avg_art9": [f"AVG art. 9 lid 2 sub {letter}" for letter in self.avg_art9],
+            "uavg": self.uavg,
+            "sector_law": self.sector_law,
+            "agreement_required": self.agreement_required,
+            "retention": self.retention,
+        }
+        if self.from_kinds:
+            shown = {"from": sorted(self.from_kinds), "to": sorted(self.to_kinds), **shown}
+        return shown
+
+
+def read_ground(table: Table) -> Ground:
+    """A purpose's default ground: every field required, and consistent with each other."""
+    table.reject_unknown(_GROUND_KEYS)
+    return _ground(table, frozenset(), frozenset())
+
+
+def read_direction_ground(
+    table: Table, sender_kinds: frozenset[str], recipient_kinds: frozenset[str]
+) -> Ground:
+    """A `[[purpose.ground]]`: the ground of the directions `from` -> `to` of this purpose."""
+    table.reject_unknown(_GROUND_KEYS | {"from", "to"})
+    from_kinds = frozenset(table.texts("from", allowed=sender_kinds))
+    to_kinds = frozenset(table.texts("to", allowed=recipient_kinds))
+    if not from_kinds or not to_kinds:
+        raise table.fail("'from' and 'to' must each name at least one partner kind")
+    return _ground(table, from_kinds, to_kinds)
+
+
+def _ground(table: Table, from_kinds: frozenset[str], to_kinds: frozenset[str]) -> Ground:
+    basis_type = table.text("type")
+    if basis_type not in BASIS_TYPES:
+        raise table.fail("'type' must be 'consent' or 'statute'")
+    reference = _filled(table, "reference", "the article or ground answers and log entries name")
+    avg_art6 = _letters(table, "avg_art6", AVG_ART6, "the AVG art. 6(1) ground(s), e.g. ['e']")
+    special = _flag(table, "special_categories", "whether health or other art. 9 data is involved")
+    avg_art9: tuple[str, ...] = ()
+    uavg = None
+    if special:
+        avg_art9 = _letters(table, "avg_art9", AVG_ART9, "the AVG art. 9(2) exception, e.g. ['h']")
+        uavg = _filled(table, "uavg", "the UAVG article that implements the art. 9(2) exception")
+    elif "avg_art9" in table.data or "uavg" in table.data:
+        raise table.fail("'avg_art9' and 'uavg' belong to a ground with special_categories = true")
+    sector_law = _filled(
+        table, "sector_law", "the sector-law article that allows, obliges or restricts the sharing"
+    )
+    agreement = _flag(
+        table, "agreement_required", "whether professional secrecy needs the client's agreement"
+    )
+    retention = _filled(table, "retention", "where the retention term comes from")
+    if basis_type == "consent" and not agreement:
+        raise table.fail(
+            "a ground of type 'consent' records the client's agreement: "
+            "agreement_required must be true"
+        )
+    if _CLAIMS_CONSENT.search(reference) and "a" not in avg_art6:
+        raise table.fail(
+            "'reference' claims AVG art. 6(1)(a) consent, but 'avg_art6' does not list 'a'"
+        )
+    return Ground(
+        basis_type,
+        reference,
+        avg_art6,
+        avg_art9,
+        uavg,
+        sector_law,
+        agreement,
+        retention,
+        from_kinds,
+        to_kinds,
+    )
+
+
+def _filled(table: Table, key: str, meaning: str) -> str:
+    if key not in table.data:
+        raise table.fail(f"incomplete ground: missing '{key}' ({meaning})")
+    value = table.text(key)
+    if not value.strip():
+        raise table.fail(f"incomplete ground: '{key}' is empty ({meaning})")
+    return value
+
+
+def _flag(table: Table, key: str, meaning: str) -> bool:
+    if key not in table.data:
+        raise table.fail(f"incomplete ground: missing '{key}' ({meaning})")
+    return table.flag(key)
+
+
+def _letters(table: Table, key: str, allowed: frozenset[str], meaning: str) -> tuple[str, ...]:
+    if key not in table.data:
+        raise table.fail(f"incomplete ground: missing '{key}' ({meaning})")
+    letters = table.texts(key, allowed=allowed)
+    if not letters:
+        raise table.fail(f"incomplete ground: '{key}' is empty ({meaning})")
+    if len(set(letters)) != len(letters):
+        raise table.fail(f"'{key}' names a letter twice")
+    return letters

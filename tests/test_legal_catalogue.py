@@ -1,0 +1,561 @@
+"""The legal catalogue (issue 19): a complete ground per purpose and direction, and its rows tested.
+
+- The loader refuses at start-up a purpose or a direction without a complete ground: the AVG
+  art. 6 ground, the art. 9 exception and UAVG article where special categories are involved,
+  the sector-law article, whether the client's agreement is required, and the retention source.
+- The decision takes the ground of the direction (sender kind -> recipient kind).
+- Every row of docs/legal-basis.md is backed by an exchange it allows and one it refuses, asked
+  over real HTTP with POST /v1/exchanges/check (the "may I share?" path runs the same decision
+  as a send) on SQLite and PostgreSQL, plus real sends for the per-direction grounds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from gateway.config import ConfigError, load_catalogue
+from gateway.config.grounds import Ground
+from gateway.policy import decide
+from gateway.policy.decision import Caller
+from gateway.policy.request import parse_exchange_request
+from tests.conftest import BSN_CHILD, DEFAULT_CONFIG, REPO, ROLES, Running, copy_config, example
+from tests.helpers import Http, break_glass
+
+KINDS = {
+    "swt-denhelder": "social_team",
+    "zorg-noord": "care_provider",
+    "gi-noordholland": "certified_institution",
+    "school-de-es": "school",
+}
+
+
+def shipped() -> Any:
+    return load_catalogue(DEFAULT_CONFIG, REPO / "schemas")
+
+
+# -- the loader: no purpose or direction without a complete ground ------------------------------
+
+
+def catalogue_with(tmp_path: Path, old: str, new: str) -> Path:
+    """A copy of the shipped config whose purposes.toml has `old` replaced by `new` once."""
+    config = copy_config(tmp_path / "config")
+    text = (config / "purposes.toml").read_text()
+    changed = text.replace(old, new, 1)
+    assert changed != text, old
+    (config / "purposes.toml").write_text(changed)
+    return config
+
+
+def _refused(config: Path) -> str:
+    with pytest.raises(ConfigError) as raised:
+        load_catalogue(config, REPO / "schemas")
+    return str(raised.value)
+
+
+START_STOP_GROUND = """reference = "Jeugdwet art. 7.4.0 lid 2"
+avg_art6 = ["c"]
+special_categories = true
+avg_art9 = ["h"]
+uavg = "UAVG art. 30"
+"""
+
+
+@pytest.mark.parametrize(
+    ("key", "line"),
+    [
+        ("avg_art6", 'avg_art6 = ["c"]\n'),
+        ("special_categories", "special_categories = true\n"),
+        ("avg_art9", 'avg_art9 = ["h"]\n'),
+        ("uavg", 'uavg = "UAVG art. 30"\n'),
+    ],
+)
+def test_a_default_ground_missing_a_field_is_refused_at_start_up(
+    tmp_path: Path, key: str, line: str
+):
+    trimmed = START_STOP_GROUND.replace(line, "")
+    message = _refused(catalogue_with(tmp_path, START_STOP_GROUND, trimmed))
+    assert "purposes.toml" in message
+    assert "purpose 'start-stop'.legal_basis" in message
+    assert f"incomplete ground: missing '{key}'" in message
+
+
+@pytest.mark.parametrize("key", ["sector_law", "agreement_required", "retention"])
+def test_every_default_ground_field_is_required(tmp_path: Path, key: str):
+    text = (DEFAULT_CONFIG / "purposes.toml").read_text()
+    start = text.index('id = "evaluation-feedback"')
+    line = re.compile(rf"^{key} = .*\n", re.MULTILINE).search(text, start)
+    assert line is not None
+    message = _refused(
+        catalogue_with(tmp_path, text[start : line.end()], text[start : line.start()])
+    )
+    assert "purpose 'evaluation-feedback'.legal_basis" in message
+    assert f"incomplete ground: missing '{key}'" in message
+
+
+def test_an_empty_field_is_no_ground(tmp_path: Path):
+    message = _refused(
+        catalogue_with(tmp_path, 'uavg = "UAVG art. 30"\nsector_law', 'uavg = " "\nsector_law')
+    )
+    assert "incomplete ground: 'uavg' is empty" in message
+    message = _refused(catalogue_with(tmp_path / "b", 'avg_art6 = ["c"]\n', "avg_art6 = []\n"))
+    assert "incomplete ground: 'avg_art6' is empty" in message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "words"),
+    [
+        ('avg_art6 = ["c"]\n', 'avg_art6 = ["g"]\n', "'avg_art6' has 'g'"),
+        ('avg_art9 = ["h"]\n', 'avg_art9 = ["k"]\n', "'avg_art9' has 'k'"),
+        ('avg_art6 = ["c"]\n', 'avg_art6 = ["c", "c"]\n', "names a letter twice"),
+        (
+            START_STOP_GROUND,
+            START_STOP_GROUND.replace("= true", "= false"),
+            "'avg_art9' and 'uavg' belong to a ground with special_categories = true",
+        ),
+        (
+            'type = "statute"\nreference = "Jeugdwet art. 7.4.0',
+            'type = "law"\nreference = "J',
+            "'type'",
+        ),
+    ],
+)
+def test_a_ground_with_a_wrong_value_is_refused(tmp_path: Path, old: str, new: str, words: str):
+    message = _refused(catalogue_with(tmp_path, old, new))
+    assert "purpose 'start-stop'" in message
+    assert words in message
+
+
+def test_an_agreement_ground_that_does_not_require_agreement_is_refused(tmp_path: Path):
+    closure = (
+        'agreement_required = true\nretention = "Jeugdwet art. 7.3.8 by analogy: 20 years"\n\n'
+    )
+    closure += '[[purpose]]\nid = "referrer-status"'
+    message = _refused(catalogue_with(tmp_path, closure, closure.replace("= true", "= false", 1)))
+    assert "purpose 'closure-notice'.legal_basis" in message
+    assert "agreement_required must be true" in message
+
+
+def test_a_reference_claiming_avg_consent_needs_avg_art6_sub_a(tmp_path: Path):
+    old = 'reference = "AVG art. 6 lid 1 sub e; Jeugdwet art. 7.3.11 lid 1 / BW'
+    new = 'reference = "AVG art. 6 lid 1 sub a; Jeugdwet art. 7.3.11 lid 1 / BW'
+    message = _refused(catalogue_with(tmp_path, old, new))
+    assert "claims AVG art. 6(1)(a) consent" in message
+
+
+def test_consent_required_must_follow_the_grounds(tmp_path: Path):
+    old = 'schema = "start-stop.schema.json"\nconsent_required = false'
+    message = _refused(catalogue_with(tmp_path, old, old.replace("false", "true")))
+    assert "purpose 'start-stop'" in message
+    assert "contradicts its grounds" in message
+
+
+DIRECTION = 'from = ["certified_institution"]\nto = ["social_team"]\ntype = "statute"\n'
+
+
+@pytest.mark.parametrize(
+    ("new", "words"),
+    [
+        ('from = ["school"]\nto = ["social_team"]\ntype = "statute"\n', "'from' has 'school'"),
+        (
+            'from = ["certified_institution"]\nto = ["school"]\ntype = "statute"\n',
+            "'to' has 'school'",
+        ),
+        ('from = []\nto = ["social_team"]\ntype = "statute"\n', "'from' and 'to' must each"),
+        ('to = ["social_team"]\ntype = "statute"\n', "missing required key 'from'"),
+        (DIRECTION + "agreement = true\n", "unknown key(s) 'agreement'"),
+        (DIRECTION.replace('type = "statute"\n', ""), "missing required key 'type'"),
+    ],
+)
+def test_a_wrong_direction_ground_is_refused(tmp_path: Path, new: str, words: str):
+    message = _refused(catalogue_with(tmp_path, DIRECTION, new))
+    assert "purpose 'start-stop'.ground[0]" in message
+    assert words in message
+
+
+def test_a_direction_ground_missing_a_field_is_refused(tmp_path: Path):
+    old = DIRECTION + 'reference = "Jeugdwet art. 7.4.0 lid 2"\navg_art6 = ["c"]\n'
+    message = _refused(catalogue_with(tmp_path, old, DIRECTION + 'reference = "x"\n'))
+    assert "purpose 'start-stop'.ground[0]" in message
+    assert "incomplete ground: missing 'avg_art6'" in message
+
+
+def test_two_grounds_for_one_direction_are_refused(tmp_path: Path):
+    text = (DEFAULT_CONFIG / "purposes.toml").read_text()
+    start = text.index('[[purpose.ground]]\nfrom = ["certified_institution"]')
+    end = text.index("[[purpose]]", start)
+    ground = text[start:end].rstrip("\n") + "\n"
+    message = _refused(catalogue_with(tmp_path, ground, ground + ground))
+    assert "purpose 'start-stop'.ground[1]" in message
+    assert "direction certified_institution -> social_team already has a ground" in message
+
+
+def test_every_shipped_ground_is_complete_and_none_rests_on_avg_consent():
+    for purpose in shipped():
+        for ground in (purpose.ground, *purpose.direction_grounds):
+            assert ground.avg_art6
+            assert "a" not in ground.avg_art6
+            assert ground.sector_law.strip()
+            assert ground.retention.strip()
+            assert ground.special_categories == bool(ground.uavg)
+            assert "6 lid 1 sub a" not in ground.reference
+            if ground.type == "consent":
+                assert ground.agreement_required
+        assert purpose.consent_required == any(
+            g.agreement_required for g in (purpose.ground, *purpose.direction_grounds)
+        )
+
+
+# -- the decision takes the direction's ground --------------------------------------------------
+
+
+def test_ground_for_picks_the_direction_and_falls_back_to_the_default():
+    catalogue = shipped()
+    assessment = catalogue.get("safety-assessment")
+    to_gi = assessment.ground_for("care_provider", "certified_institution")
+    assert to_gi.reference == "Jeugdwet art. 7.3.11 lid 4"
+    assert assessment.ground_for("social_team", "certified_institution") is to_gi
+    assert assessment.ground_for("care_provider", "social_team") is assessment.ground
+    assert assessment.ground.reference == "Jeugdwet art. 7.4.0 lid 2"
+    start_stop = catalogue.get("start-stop")
+    assert start_stop.ground_for("certified_institution", "social_team").avg_art9 == ("g",)
+    assert start_stop.ground_for("care_provider", "social_team").avg_art9 == ("h",)
+
+
+def _decide_with(catalogue: Any, purpose: str, sender: str, recipient: str) -> Any:
+    from tests.test_properties import world
+
+    partners = world()[1]
+    body = {"purpose": purpose, "to": [recipient], "subject": {"bsn": BSN_CHILD}}
+    body["payload"] = example(purpose)
+    partner = partners.get(sender)
+    assert partner is not None
+    return decide(
+        parse_exchange_request(body, payload_required=False),
+        caller=Caller(partner, "actor-1", ROLES[sender]),
+        recipients=[recipient],
+        fan_out=False,
+        catalogue=catalogue,
+        partners=partners,
+        consents=[],
+        now=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+    )
+
+
+def test_a_direction_that_needs_agreement_is_refused_without_it_while_others_pass(tmp_path: Path):
+    # A municipality whose social team is not the college: from the GI the team gets the
+    # start-stop message only with the client's agreement; from a care provider as shipped.
+    old = DIRECTION + 'reference = "Jeugdwet art. 7.4.0 lid 2"'
+    new = DIRECTION.replace("statute", "consent") + 'reference = "client\'s agreement"'
+    config = catalogue_with(tmp_path, old, new)
+    text = (config / "purposes.toml").read_text()
+    start = text.index('from = ["certified_institution"]\nto = ["social_team"]')
+    flag = text.index("agreement_required = false", start)
+    text = (
+        text[:flag] + "agreement_required = true" + text[flag + len("agreement_required = false") :]
+    )
+    text = text.replace(
+        'schema = "start-stop.schema.json"\nconsent_required = false',
+        'schema = "start-stop.schema.json"\nconsent_required = true',
+    )
+    (config / "purposes.toml").write_text(text)
+    catalogue = load_catalogue(config, REPO / "schemas")
+    from gateway.errors import ConsentRequired
+
+    with pytest.raises(ConsentRequired):
+        _decide_with(catalogue, "start-stop", "gi-noordholland", "swt-denhelder")
+    (allowed,) = _decide_with(catalogue, "start-stop", "zorg-noord", "swt-denhelder").allowed
+    assert allowed.legal_basis.to_json() == {
+        "type": "statute",
+        "reference": "Jeugdwet art. 7.4.0 lid 2",
+    }
+
+
+def test_break_glass_names_the_directions_ground():
+    from tests.test_properties import world
+
+    catalogue, partners = world()
+    body = {
+        "purpose": "safety-report",
+        "to": ["swt-denhelder"],
+        "subject": {"bsn": BSN_CHILD},
+        "payload": example("safety-report"),
+        "break_glass": break_glass(
+            "Kind vertelt op school over geweld thuis, vandaag.",
+            "De veiligheid van het kind gaat voor.",
+            "Ouders zijn vandaag niet bereikbaar.",
+        ),
+    }
+    school = partners.get("school-de-es")
+    assert school is not None
+    decision = decide(
+        parse_exchange_request(body, payload_required=False),
+        caller=Caller(school, "actor-1", ROLES["school-de-es"]),
+        recipients=["swt-denhelder"],
+        fan_out=False,
+        catalogue=catalogue,
+        partners=partners,
+        consents=[],
+        now=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+    )
+    (allowed,) = decision.allowed
+    ground = catalogue.get("safety-report").ground_for("school", "social_team")
+    assert allowed.legal_basis.to_json() == {
+        "type": "break_glass",
+        "reference": f"{ground.reference} (break-glass)",
+    }
+
+
+# -- every row of docs/legal-basis.md, over real HTTP -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of the table: a direction, the article its ground must name, and a refusal."""
+
+    purpose: str
+    sender: str
+    recipient: str
+    article: str  # a piece of the ground's reference that the row relies on
+    agreement: bool
+    # For a statutory row: an exchange of the same purpose outside the row, and its code.
+    outside: tuple[str, str, str] | None = None
+
+
+ROWS = [
+    Row("referral", "swt-denhelder", "zorg-noord", "Jeugdwet art. 2.3", True),
+    Row(
+        "start-stop",
+        "zorg-noord",
+        "swt-denhelder",
+        "Jeugdwet art. 7.4.0 lid 2",
+        False,
+        ("zorg-noord", "gi-noordholland", "recipient_not_allowed"),
+    ),
+    Row(
+        "start-stop",
+        "gi-noordholland",
+        "swt-denhelder",
+        "Jeugdwet art. 7.4.0 lid 2",
+        False,
+        ("school-de-es", "swt-denhelder", "sender_not_allowed"),
+    ),
+    Row(
+        "evaluation-feedback",
+        "zorg-noord",
+        "swt-denhelder",
+        "Jeugdwet art. 7.4.0 lid 2",
+        False,
+        ("gi-noordholland", "swt-denhelder", "sender_not_allowed"),
+    ),
+    Row("closure-notice", "zorg-noord", "gi-noordholland", "Jeugdwet art. 7.3.11 lid 1", True),
+    Row("closure-notice", "swt-denhelder", "school-de-es", "BW art. 7:457 lid 1", True),
+    Row("referrer-status", "swt-denhelder", "school-de-es", "AVG art. 6 lid 1 sub e", True),
+    Row(
+        "safety-assessment",
+        "zorg-noord",
+        "gi-noordholland",
+        "Jeugdwet art. 7.3.11 lid 4",
+        False,
+        ("school-de-es", "gi-noordholland", "sender_not_allowed"),
+    ),
+    Row(
+        "safety-assessment",
+        "swt-denhelder",
+        "gi-noordholland",
+        "Jeugdwet art. 7.3.11 lid 4",
+        False,
+        ("gi-noordholland", "swt-denhelder", "sender_not_allowed"),
+    ),
+    Row(
+        "safety-assessment",
+        "zorg-noord",
+        "swt-denhelder",
+        "Jeugdwet art. 7.4.0 lid 2",
+        False,
+        ("zorg-noord", "school-de-es", "recipient_not_allowed"),
+    ),
+    Row(
+        "waiting-list-status",
+        "gi-noordholland",
+        "swt-denhelder",
+        "Jeugdwet art. 2.4 lid 2",
+        False,
+        ("zorg-noord", "swt-denhelder", "sender_not_allowed"),
+    ),
+    Row("information-request", "swt-denhelder", "school-de-es", "AVG art. 6 lid 1 sub e", True),
+    Row("information-request", "swt-denhelder", "zorg-noord", "AVG art. 6 lid 1 sub e", True),
+    Row("information-reply", "school-de-es", "swt-denhelder", "parents' agreement", True),
+    Row("information-reply", "zorg-noord", "swt-denhelder", "BW art. 7:457 lid 1", True),
+    Row(
+        "safety-report",
+        "school-de-es",
+        "swt-denhelder",
+        "Wet verplichte meldcode",
+        False,
+        ("school-de-es", "zorg-noord", "recipient_not_allowed"),
+    ),
+]
+
+
+def row_id(row: Row) -> str:
+    return f"{row.purpose}:{KINDS[row.sender]}->{KINDS[row.recipient]}"
+
+
+def test_the_rows_cover_every_direction_ground_of_the_catalogue():
+    covered = {(r.purpose, KINDS[r.sender], KINDS[r.recipient]) for r in ROWS}
+    for purpose in shipped():
+        assert any(p == purpose.id for p, _, _ in covered), purpose.id
+        for ground in purpose.direction_grounds:
+            assert any(p == purpose.id and ground.covers(s, r) for p, s, r in covered), (
+                purpose.id,
+                sorted(ground.from_kinds),
+                sorted(ground.to_kinds),
+            )
+
+
+@pytest.fixture
+async def http(running: Running) -> AsyncIterator[Http]:
+    async with aiohttp.ClientSession() as session:
+        yield Http(running, session)
+
+
+def check_body(row: Row, sender: str, recipient: str) -> dict[str, Any]:
+    return {"purpose": row.purpose, "to": recipient, "subject": {"bsn": BSN_CHILD}}
+
+
+async def record_agreement(http: Http, row: Row) -> str:
+    """The client's agreement, recorded by the social team for this one direction."""
+    team = await http.token("swt-denhelder")
+    body = {
+        "subject": {"bsn": BSN_CHILD, "birth_date": "1990-01-01"},
+        "given_by": [{"role": "subject"}],
+        "purposes": [row.purpose],
+        "from": [row.sender],
+        "to": [row.recipient],
+        "evidence": {"method": "written", "reference": "dossier-2026-0042"},
+    }
+    if row.sender != "swt-denhelder":
+        opened = await http.call("POST", "/v1/cases", token=team, json_body={})
+        assert opened.status == 201, opened.text
+        case_id = opened.body["case_id"]
+        for member in {row.sender, row.recipient} - {"swt-denhelder"}:
+            joined = await http.call(
+                "PUT",
+                f"/v1/cases/{case_id}/network/{member}",
+                token=team,
+                json_body={"role": "involved"},
+            )
+            assert joined.status == 201, joined.text
+        body["case_id"] = case_id
+    recorded = await http.call("POST", "/v1/consents", token=team, json_body=body)
+    assert recorded.status == 201, recorded.text
+    return str(recorded.body["consent_id"])
+
+
+async def check(http: Http, row: Row, sender: str, recipient: str) -> dict[str, Any]:
+    token = await http.token(sender)
+    answer = await http.call(
+        "POST", "/v1/exchanges/check", token=token, json_body=check_body(row, sender, recipient)
+    )
+    assert answer.status == 200, answer.text
+    result: dict[str, Any] = answer.body
+    return result
+
+
+@pytest.mark.parametrize("row", ROWS, ids=row_id)
+async def test_each_row_allows_its_exchange_on_its_own_ground(
+    running: Running, http: Http, row: Row
+) -> None:
+    ground: Ground = running.gw.catalogue.get(row.purpose).ground_for(
+        KINDS[row.sender], KINDS[row.recipient]
+    )
+    assert ground.agreement_required is row.agreement
+    assert row.article in ground.reference or row.article in ground.sector_law
+    consent_id = await record_agreement(http, row) if row.agreement else None
+    answer = await check(http, row, row.sender, row.recipient)
+    assert answer["allowed"] is True, answer
+    expected_type = "consent" if row.agreement else "statute"
+    assert answer["legal_basis"] == {"type": expected_type, "reference": ground.reference}
+    assert answer["consent_id"] == consent_id
+
+
+@pytest.mark.parametrize("row", ROWS, ids=row_id)
+async def test_each_row_refuses_what_it_does_not_allow(
+    running: Running, http: Http, row: Row
+) -> None:
+    if row.agreement:
+        # Without the client's agreement the row refuses, naming what is missing.
+        answer = await check(http, row, row.sender, row.recipient)
+        assert (answer["allowed"], answer["code"]) == (False, "consent_required")
+        assert answer["missing_consent"]["purpose"] == row.purpose
+        return
+    assert row.outside is not None
+    sender, recipient, code = row.outside
+    answer = await check(http, row, sender, recipient)
+    assert (answer["allowed"], answer["code"]) == (False, code)
+
+
+async def test_one_send_to_two_directions_logs_each_on_its_own_ground(
+    running: Running, http: Http
+) -> None:
+    team = await http.token("swt-denhelder")
+    opened = await http.call("POST", "/v1/cases", token=team, json_body={})
+    assert opened.status == 201, opened.text
+    case_id = opened.body["case_id"]
+    for member in ("zorg-noord", "gi-noordholland"):
+        joined = await http.call(
+            "PUT", f"/v1/cases/{case_id}/network/{member}", token=team, json_body={}
+        )
+        assert joined.status == 201, joined.text
+    provider = await http.token("zorg-noord")
+    body = {
+        "purpose": "safety-assessment",
+        "to": ["gi-noordholland", "swt-denhelder"],
+        "subject": {"bsn": BSN_CHILD},
+        "payload": example("safety-assessment"),
+        "case_id": case_id,
+    }
+    sent = await http.call("POST", "/v1/exchanges", token=provider, json_body=body)
+    assert sent.status == 201, sent.text
+    rows = await running.gw.storage.log_rows(0, await running.gw.storage.log_size())
+    grounds = {
+        rows[d["log_index"]].entry.recipient: rows[d["log_index"]].entry.legal_basis
+        for d in sent.body["disclosures"]
+    }
+    assert grounds == {
+        "gi-noordholland": {"type": "statute", "reference": "Jeugdwet art. 7.3.11 lid 4"},
+        "swt-denhelder": {"type": "statute", "reference": "Jeugdwet art. 7.4.0 lid 2"},
+    }
+
+
+async def test_the_catalogue_lists_each_ground_with_its_fields(http: Http) -> None:
+    answer = await http.call("GET", "/v1/purposes")
+    assert answer.status == 200, answer.text
+    by_id = {p["id"]: p for p in answer.body["purposes"]}
+    basis = by_id["start-stop"]["legal_basis"]
+    assert (basis["type"], basis["reference"]) == ("statute", "Jeugdwet art. 7.4.0 lid 2")
+    assert basis["avg_art6"] == ["AVG art. 6 lid 1 sub c"]
+    assert basis["avg_art9"] == ["AVG art. 9 lid 2 sub h"]
+    assert basis["special_categories"] is True
+    assert basis["uavg"] == "UAVG art. 30"
+    assert basis["agreement_required"] is False
+    assert "Jeugdwet art. 7.4.0 lid 2" in basis["sector_law"]
+    assert "20 years" in basis["retention"]
+    [gi] = by_id["start-stop"]["grounds"]
+    assert (gi["from"], gi["to"]) == (["certified_institution"], ["social_team"])
+    assert gi["avg_art9"] == ["AVG art. 9 lid 2 sub g"]
+    assert by_id["referral"]["grounds"] == []
+    wait = by_id["waiting-list-status"]
+    assert wait["expected_when_gi_joins"] == {"direct": 15, "beschermingstafel": 5}
+    assert wait["expected_when_gi_joins_deadline"]["source"] == "local_agreement"
+    assert wait["expected_when_gi_joins_deadline"]["count"] == "working"
+    [reply] = by_id["information-request"]["expects_reply"]
+    assert (reply["source"], reply["count"]) == ("local_agreement", "calendar")
