@@ -558,3 +558,27 @@ async def test_a_caller_of_the_case_service_is_held_to_who_may_open_a_case_and_r
     assert await running.gw.storage.household(case_id) == []
     assert await log_size(running) == size
 
+
+async def test_a_case_id_with_a_trailing_newline_names_no_case_and_changes_nothing(
+    running: Running, clients: Clients
+) -> None:
+    team = clients("swt-denhelder")
+    case_id = (await team.open_case())["case_id"]
+    size = await log_size(running)
+
+    for method, path, body in (
+        ("PUT", f"/v1/cases/{case_id}%0A/network/zorg-noord", {"role": "involved"}),
+        (
+            "PUT",
+            f"/v1/cases/{case_id}%0A/household",
+            {"children": [{"bsn": BSN_CHILD, "child_ref": "kind-1"}]},
+        ),
+        ("GET", f"/v1/cases/{case_id}%0A/network", None),
+    ):
+        refused = await refusal(team.request(method, path, json_body=body))
+        assert (refused.status, refused.code) == (400, "invalid_request"), path
+
+    assert await members(team, case_id) == [("swt-denhelder", "procesregisseur")]
+    assert await running.gw.storage.get_case(case_id + "\n") is None
+    assert await running.gw.storage.household(case_id) == []
+    assert await log_size(running) == size

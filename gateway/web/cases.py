@@ -21,15 +21,15 @@ from gateway.web.common import authenticate, gateway, read_json
 __all__ = ["routes"]
 
 routes = web.RouteTableDef()
-_CASE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_CASE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _CONTACT_FIELDS = {"name": 100, "phone": 20, "email": 254}
-_CHILD_REF = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_CHILD_REF = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_CHILDREN = 20
 
 
 def _case_id(request: web.Request) -> str:
     case_id = request.match_info["case_id"]
-    if not _CASE_ID.match(case_id):
+    if not _CASE_ID.fullmatch(case_id):
         raise InvalidRequest("the case id must be 1-64 letters, digits, '.', '_' or '-'")
     return case_id
 
@@ -131,7 +131,7 @@ async def register_household(request: web.Request) -> web.Response:
                 "'identifier' (a child without a BSN)"
             )
         ref = child["child_ref"]
-        if not isinstance(ref, str) or not _CHILD_REF.match(ref) or looks_like_bsn(ref):
+        if not isinstance(ref, str) or not _CHILD_REF.fullmatch(ref) or looks_like_bsn(ref):
             raise InvalidRequest(
                 f"children[{n}].child_ref must be a short opaque reference (letters, digits, '-', "
                 "'_'; nothing that could be a BSN, such as 8 or more digits in a row)"
