@@ -21,6 +21,7 @@ from gateway.policy import parse_exchange_request
 from gateway.policy.cases import (
     Measure,
     case_not_found,
+    directs,
     is_member,
     verify_may_open,
     verify_may_register,
@@ -245,8 +246,7 @@ async def _expect_gi_report(
 async def _require_director(store: CaseStore, caller: Caller, case_id: str) -> None:
     """Return when the caller directs the case; a non-member gets the case's 404."""
     await _member_of(store, caller, case_id)
-    case = await store.get_case(case_id)
-    if case is None or caller.partner.id != case.director:
+    if not directs(await store.get_case(case_id), caller.partner):
         raise Forbidden(
             "only the social team that directs the case registers its household",
             "Ask the procesregisseur of the case to register the children.",
