@@ -290,3 +290,28 @@ async def test_a_school_party_to_a_case_consent_learns_from_it_no_member_its_kin
     # The recorder, who directs the case, sees the whole consent.
     assert sorted(team_view.body["consents"][0]["to"]) == sorted([SCHOOL, PROVIDER, gi])
 
+
+async def test_a_sender_reading_its_own_refusal_in_its_disclosures_learns_no_more_than_the_refusal_said(
+    running: Running, http: Http
+) -> None:
+    child = valid_bsn(211)
+    consent_id = await record(http, TEAM, child, ["closure-notice"], [SCHOOL])
+    refused = await send(http, PROVIDER, exchange("closure-notice", SCHOOL, child))
+    assert refused.status == 403, refused.text
+    told = refused.body["error"]["missing_consent"]
+    assert told["given_by"] == EVERY_AGE_BAND
+
+    # The log keeps the missing consent as the refusal gave it to the sender, not the full one
+    # (which would name the child's age band): /v1/disclosures shows the sender its own entry.
+    listed = await http.call(
+        "GET",
+        "/v1/disclosures",
+        token=await http.token(PROVIDER),
+        params={"bsn": child},
+    )
+    assert listed.status == 200, listed.text
+    [entry] = [e for e in listed.body["entries"] if e["decision"] == "refused"]
+    assert entry["reason"] == "consent_required"
+    assert entry["details"]["missing_consent"] == told
+    for secret in (consent_id, "12 to 15", '"custodian"', CUSTODIAN, THIRTEEN, TEAM):
+        assert secret not in listed.text
