@@ -98,6 +98,14 @@ async def record(http: Http, partner: str, body: dict[str, Any]) -> Answer:
     return await http.call("POST", "/v1/consents", token=await http.token(partner), json_body=body)
 
 
+async def record_for_a_ten_year_old(http: Http, bsn: str) -> Answer:
+    """The team records a custodian's consent for a child of 10, for its closure notice."""
+    body = consent_body(
+        bsn, purposes=["closure-notice"], to=[SCHOOL], birth_date=TEN, givers=["custodian"]
+    )
+    return await record(http, TEAM, body)
+
+
 async def check(http: Http, sender: str, purpose: str, to: str, bsn: str) -> dict[str, Any]:
     answer = await http.call(
         "POST",
@@ -423,13 +431,7 @@ async def test_a_consent_without_a_birth_date_is_held_to_the_date_the_gateway_ho
     running: Running, http: Http
 ) -> None:
     bsn = valid_bsn(112)
-    held = await record(
-        http,
-        TEAM,
-        consent_body(
-            bsn, purposes=["closure-notice"], to=[SCHOOL], birth_date=TEN, givers=["custodian"]
-        ),
-    )
+    held = await record_for_a_ten_year_old(http, bsn)
     assert held.status == 201, held.text
     # Without a date the child alone used to pass as 16 or older; the held date says 10.
     before = await running.gw.storage.log_size()
@@ -467,13 +469,7 @@ async def test_a_birth_date_is_corrected_only_by_the_director_of_a_case_holding_
     running: Running, http: Http
 ) -> None:
     bsn = valid_bsn(113)
-    recorded = await record(
-        http,
-        TEAM,
-        consent_body(
-            bsn, purposes=["closure-notice"], to=[SCHOOL], birth_date=TEN, givers=["custodian"]
-        ),
-    )
+    recorded = await record_for_a_ten_year_old(http, bsn)
     assert recorded.status == 201, recorded.text
     assert (await check(http, TEAM, "closure-notice", SCHOOL, bsn))["allowed"] is True
     elsewhere = await open_case(http, "case-birth-0", {SCHOOL: "referrer"})
@@ -506,13 +502,7 @@ async def test_a_birth_date_is_corrected_only_by_the_director_of_a_case_holding_
         False,
         ["subject", "custodian"],
     )
-    old = await record(
-        http,
-        TEAM,
-        consent_body(
-            bsn, purposes=["closure-notice"], to=[SCHOOL], birth_date=TEN, givers=["custodian"]
-        ),
-    )
+    old = await record_for_a_ten_year_old(http, bsn)
     assert_contract_error(old, 422, "birth_date_mismatch")
     new = await record(
         http,
@@ -667,13 +657,7 @@ async def test_a_second_procesregisseur_left_from_before_schema_8_neither_record
     running: Running, http: Http
 ) -> None:
     bsn = valid_bsn(123)
-    recorded = await record(
-        http,
-        TEAM,
-        consent_body(
-            bsn, purposes=["closure-notice"], to=[SCHOOL], birth_date=TEN, givers=["custodian"]
-        ),
-    )
+    recorded = await record_for_a_ten_year_old(http, bsn)
     assert recorded.status == 201, recorded.text
     case_id = await legacy_case_with_a_second_procesregisseur(running, bsn)
     assert (await running.gw.storage.get_case(case_id)) == Case(
