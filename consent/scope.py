@@ -5,11 +5,11 @@ are open (CONTRACT.md "Consent"):
 
 - for itself: the recording partner is the consent's only sender (``from``), and its kind may send
   every purpose the consent names (the purpose's ``sender_kinds``);
-- for a case it directs: the social team that is a case's procesregisseur records the family's
-  agreement for exchanges between that case's members; every sender and every recipient named is
-  a member, recipients are named by partner id (a partner kind, ``kind:school``, would reach
-  partners outside the case), every purpose is one a named sender's kind may send, and every
-  sender's kind may send one of the purposes.
+- for a case it directs: the social team the case records as its director records the family's
+  agreement for exchanges between that case's members, about a child registered in the case's
+  household; every sender and every recipient named is a member, recipients are named by partner
+  id (a partner kind, ``kind:school``, would reach partners outside the case), every purpose is
+  one a named sender's kind may send, and every sender's kind may send one of the purposes.
 
 Anything else raises ConsentScopeNotAllowed. Messages point at fields by JSON Pointer and never
 echo a partner id, and a refusal in the case way reads the same whether the case does not exist
@@ -30,14 +30,17 @@ _DIRECTOR_KIND = "social_team"
 
 @dataclass(frozen=True, slots=True)
 class CaseScope:
-    """What the recording rule needs of a case: who directs it and who its members are.
+    """What the recording rule needs of a case: who directs it, its members, its household.
 
-    ``directors`` are the members in the role procesregisseur; it is empty when the case has
-    none, or does not exist at all: both are refused alike.
+    ``directors`` are the members that direct the case by ``gateway.policy.cases.directs`` (the
+    case's recorded director, never a member's role); it is empty when the case has none, or does
+    not exist at all: both are refused alike. ``household`` holds the subject pseudonyms of the
+    children registered in the case's household.
     """
 
     directors: frozenset[str]
     members: frozenset[str]
+    household: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,18 +60,30 @@ def verify_recording_scope(
     kind_of: Callable[[str], str | None],
     sender_kinds: Mapping[str, Collection[str]],
     case: CaseScope | None,
+    subject: str,
 ) -> None:
     """Return if ``recorder`` may record a consent of this scope; else raise ConsentScopeNotAllowed.
 
     ``kind_of`` gives a registered partner's kind (None for an unknown id); ``sender_kinds`` maps
     each purpose to the partner kinds that may send it. ``case`` is given when the recorder
-    records as the director of a case (the body's ``case_id``), None otherwise.
+    records as the director of a case (the body's ``case_id``), None otherwise; ``subject`` is
+    the consent's subject pseudonym, which a case consent must find in the case's household.
     """
     if case is None:
         _verify_own(scope, recorder, recorder_kind, sender_kinds)
         _verify_recipients_exist(scope, kind_of)
     else:
         _verify_for_case(scope, recorder, recorder_kind, kind_of, sender_kinds, case)
+        if subject not in case.household:
+            # A case is no legal basis for a child of another family.
+            raise ConsentScopeNotAllowed(
+                "Field /subject names a child that is not registered in the household of the "
+                "case named in /case_id: consent recorded for a case covers the case's children "
+                "only.",
+                "Register the child in the case first (PUT /v1/cases/{case_id}/household), then "
+                "record the consent for the case.",
+                field="/subject",
+            )
 
 
 def _verify_own(

@@ -15,9 +15,13 @@ from typing import Any
 import pytest
 
 from gateway.client.http import GatewayClientError, PartnerClient
+from gateway.errors import Forbidden, NotFound
+from gateway.policy.decision import Caller
+from gateway.service import cases
 from gateway.store.base import LogFilter
 from gateway.store.postgres_schema import POSTGRES_MIGRATIONS
 from gateway.store.schema import SCHEMA_VERSION, SQLITE_MIGRATIONS
+from gateway.subject import parse_subject
 from tests.conftest import BSN_CHILD, Running, example
 from tests.storage_fixtures import (  # noqa: F401  (pytest finds the fixtures by name)
     PostgresBackend,
@@ -487,3 +491,94 @@ async def test_migration_8_makes_every_existing_case_id_a_case_with_its_director
         ]
     finally:
         await instance.close()
+
+
+# -- The household, and the rules held by the services themselves ------------------------------
+
+
+async def test_registering_a_child_in_a_household_is_a_logged_act_naming_the_child_by_pseudonym_only(
+    running: Running, clients: Clients
+) -> None:
+    team, provider = clients("swt-denhelder"), clients("zorg-noord")
+    case_id = (await team.open_case())["case_id"]
+    await team.register_member(case_id, "zorg-noord", role="involved")
+    children = {"children": [{"bsn": BSN_CHILD, "child_ref": "kind-1"}]}
+
+    # A member that does not direct the case registers no child, and leaves no trace.
+    size = await log_size(running)
+    refused = await refusal(
+        provider.request("PUT", f"/v1/cases/{case_id}/household", json_body=children)
+    )
+    assert (refused.status, refused.code) == (403, "forbidden")
+    assert await running.gw.storage.household(case_id) == []
+    assert await log_size(running) == size
+
+    # The director's registration is what lets it record consent and correct a birth date for
+    # the child: an officer finds it in the log, with the child as a pseudonym.
+    await team.request("PUT", f"/v1/cases/{case_id}/household", json_body=children)
+    rows = await running.gw.storage.log_rows(size, await log_size(running))
+    [entry] = [row.entry for row in rows]
+    assert entry.sender is not None
+    assert (entry.decision, entry.sender.partner, entry.case_id, entry.subject) == (
+        "household_child_registered",
+        "swt-denhelder",
+        case_id,
+        running.gw.pseudonymiser.pseudonym(BSN_CHILD),
+    )
+    assert BSN_CHILD not in entry.canonical().decode()
+    found = await running.gw.storage.search_log(
+        LogFilter(subject=running.gw.pseudonymiser.pseudonym(BSN_CHILD)), after=None, limit=50
+    )
+    assert "household_child_registered" in [row.entry.decision for row in found]
+
+
+async def test_a_caller_of_the_case_service_is_held_to_who_may_open_a_case_and_register_children(
+    running: Running, clients: Clients
+) -> None:
+    team = clients("swt-denhelder")
+    case_id = (await team.open_case())["case_id"]
+    await team.register_member(case_id, "zorg-noord", role="involved")
+    child = [("kind-1", parse_subject({"bsn": BSN_CHILD}, running.gw.catalogue.identifier_systems))]
+    school_partner = running.gw.partners.get("school-de-es")
+    provider_partner = running.gw.partners.get("zorg-noord")
+    assert school_partner is not None
+    assert provider_partner is not None
+    school = Caller(school_partner, "actor-1", "intern_begeleider")
+    provider = Caller(provider_partner, "actor-1", "casusregisseur")
+    size = await log_size(running)
+
+    # Any route, the CLI or the demo calling the service directly meets the same rules as HTTP.
+    with pytest.raises(Forbidden):
+        await cases.open_case(running.gw, school, None, None)
+    with pytest.raises(Forbidden):
+        await cases.register_household(running.gw, provider, case_id, child)
+    with pytest.raises(NotFound):
+        await cases.register_household(running.gw, school, case_id, child)
+
+    assert await running.gw.storage.household(case_id) == []
+    assert await log_size(running) == size
+
+
+async def test_a_case_id_with_a_trailing_newline_names_no_case_and_changes_nothing(
+    running: Running, clients: Clients
+) -> None:
+    team = clients("swt-denhelder")
+    case_id = (await team.open_case())["case_id"]
+    size = await log_size(running)
+
+    for method, path, body in (
+        ("PUT", f"/v1/cases/{case_id}%0A/network/zorg-noord", {"role": "involved"}),
+        (
+            "PUT",
+            f"/v1/cases/{case_id}%0A/household",
+            {"children": [{"bsn": BSN_CHILD, "child_ref": "kind-1"}]},
+        ),
+        ("GET", f"/v1/cases/{case_id}%0A/network", None),
+    ):
+        refused = await refusal(team.request(method, path, json_body=body))
+        assert (refused.status, refused.code) == (400, "invalid_request"), path
+
+    assert await members(team, case_id) == [("swt-denhelder", "procesregisseur")]
+    assert await running.gw.storage.get_case(case_id + "\n") is None
+    assert await running.gw.storage.household(case_id) == []
+    assert await log_size(running) == size

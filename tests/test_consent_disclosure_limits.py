@@ -152,8 +152,9 @@ async def test_the_partner_that_recorded_a_withdrawn_consent_is_told_why_it_no_l
     assert error["missing_consent"]["given_by"] == ["subject", "custodian"]
 
 
-async def open_case(http: Http, members: dict[str, str]) -> str:
-    """The team opens a case (the gateway chooses its id) and registers these members."""
+async def open_case(http: Http, members: dict[str, str], children: Sequence[str] = ()) -> str:
+    """The team opens a case (the gateway chooses its id), registers these members and these
+    children of the household (a consent recorded for the case covers its children only)."""
     token = await http.token(TEAM)
     opened = await http.call("POST", "/v1/cases", token=token, json_body={})
     assert opened.status == 201, opened.text
@@ -163,6 +164,15 @@ async def open_case(http: Http, members: dict[str, str]) -> str:
             "PUT", f"/v1/cases/{case_id}/network/{partner}", token=token, json_body={"role": role}
         )
         assert joined.status == 201, joined.text
+    if children:
+        household = [{"bsn": bsn, "child_ref": f"kind-{n}"} for n, bsn in enumerate(children)]
+        registered = await http.call(
+            "PUT",
+            f"/v1/cases/{case_id}/household",
+            token=token,
+            json_body={"children": household},
+        )
+        assert registered.status == 200, registered.text
     return case_id
 
 
@@ -219,7 +229,7 @@ async def test_a_sender_named_in_a_consent_it_did_not_record_reads_no_custodian_
 ) -> None:
     child = valid_bsn(209)
     token = await http.token(TEAM)
-    case_id = await open_case(http, {SCHOOL: "referrer"})
+    case_id = await open_case(http, {SCHOOL: "referrer"}, [child])
     recorded = await http.call(
         "POST",
         "/v1/consents",
@@ -245,7 +255,9 @@ async def test_a_school_party_to_a_case_consent_learns_from_it_no_member_its_kin
 ) -> None:
     child = valid_bsn(209)
     gi = "gi-noordholland"
-    case_id = await open_case(http, {SCHOOL: "referrer", PROVIDER: "involved", gi: "involved"})
+    case_id = await open_case(
+        http, {SCHOOL: "referrer", PROVIDER: "involved", gi: "involved"}, [child]
+    )
     recorded = await http.call(
         "POST",
         "/v1/consents",
@@ -277,3 +289,29 @@ async def test_a_school_party_to_a_case_consent_learns_from_it_no_member_its_kin
         assert hidden not in fhir.text
     # The recorder, who directs the case, sees the whole consent.
     assert sorted(team_view.body["consents"][0]["to"]) == sorted([SCHOOL, PROVIDER, gi])
+
+
+async def test_a_sender_reading_its_own_refusal_in_its_disclosures_learns_no_more_than_the_refusal_said(
+    running: Running, http: Http
+) -> None:
+    child = valid_bsn(211)
+    consent_id = await record(http, TEAM, child, ["closure-notice"], [SCHOOL])
+    refused = await send(http, PROVIDER, exchange("closure-notice", SCHOOL, child))
+    assert refused.status == 403, refused.text
+    told = refused.body["error"]["missing_consent"]
+    assert told["given_by"] == EVERY_AGE_BAND
+
+    # The log keeps the missing consent as the refusal gave it to the sender, not the full one
+    # (which would name the child's age band): /v1/disclosures shows the sender its own entry.
+    listed = await http.call(
+        "GET",
+        "/v1/disclosures",
+        token=await http.token(PROVIDER),
+        params={"bsn": child},
+    )
+    assert listed.status == 200, listed.text
+    [entry] = [e for e in listed.body["entries"] if e["decision"] == "refused"]
+    assert entry["reason"] == "consent_required"
+    assert entry["details"]["missing_consent"] == told
+    for secret in (consent_id, "12 to 15", '"custodian"', CUSTODIAN, THIRTEEN, TEAM):
+        assert secret not in listed.text

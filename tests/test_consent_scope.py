@@ -16,8 +16,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from gateway.log.entry import LogEntry
-from gateway.store.base import Storage
+from gateway.log.entry import LogEntry, Sender
+from gateway.store.base import Case, HouseholdChild, NetworkMember, Storage
 from tests.conftest import Running, example
 from tests.helpers import Answer, Http, assert_contract_error, log_entries, valid_bsn
 from tests.storage_fixtures import (  # noqa: F401  (pytest finds the fixtures by name)
@@ -58,6 +58,17 @@ async def open_case(http: Http, case_id: str, members: dict[str, str]) -> str:
     return case_id
 
 
+async def register_in_household(http: Http, case_id: str, bsn: str) -> None:
+    """The director registers the child in the case's household, as a case consent needs."""
+    answer = await http.call(
+        "PUT",
+        f"/v1/cases/{case_id}/household",
+        token=await http.token(TEAM),
+        json_body={"children": [{"bsn": bsn, "child_ref": "kind-1"}]},
+    )
+    assert answer.status == 200, answer.text
+
+
 def consent_body(
     bsn: str,
     *,
@@ -85,6 +96,14 @@ def consent_body(
 
 async def record(http: Http, partner: str, body: dict[str, Any]) -> Answer:
     return await http.call("POST", "/v1/consents", token=await http.token(partner), json_body=body)
+
+
+async def record_for_a_ten_year_old(http: Http, bsn: str) -> Answer:
+    """The team records a custodian's consent for a child of 10, for its closure notice."""
+    body = consent_body(
+        bsn, purposes=["closure-notice"], to=[SCHOOL], birth_date=TEN, givers=["custodian"]
+    )
+    return await record(http, TEAM, body)
 
 
 async def check(http: Http, sender: str, purpose: str, to: str, bsn: str) -> dict[str, Any]:
@@ -239,6 +258,7 @@ async def test_the_director_of_a_case_records_the_familys_agreement_for_the_scho
 ) -> None:
     bsn = valid_bsn(106)
     case_id = await open_case(http, "case-scope-2", {SCHOOL: "referrer"})
+    await register_in_household(http, case_id, bsn)
     before = await running.gw.storage.log_size()
     answer = await record(
         http,
@@ -341,6 +361,20 @@ async def test_the_fhir_form_is_held_to_the_same_recording_scope(
     )
     await assert_refused_and_logged(running, refused, before, 403, "consent_scope_not_allowed", bsn)
     case_id = await open_case(http, "case-scope-4", {SCHOOL: "referrer"})
+    # A case consent covers the case's own children only: not yet registered, it is refused.
+    before = await running.gw.storage.log_size()
+    outside = await http.call(
+        "POST",
+        "/v1/consents/fhir",
+        token=await http.token(TEAM),
+        json_body=resource(SCHOOL),
+        params={"case_id": case_id},
+    )
+    error = await assert_refused_and_logged(
+        running, outside, before, 403, "consent_scope_not_allowed", bsn
+    )
+    assert error["field"] == "/subject"
+    await register_in_household(http, case_id, bsn)
     recorded = await http.call(
         "POST",
         "/v1/consents/fhir",
@@ -397,13 +431,7 @@ async def test_a_consent_without_a_birth_date_is_held_to_the_date_the_gateway_ho
     running: Running, http: Http
 ) -> None:
     bsn = valid_bsn(112)
-    held = await record(
-        http,
-        TEAM,
-        consent_body(
-            bsn, purposes=["closure-notice"], to=[SCHOOL], birth_date=TEN, givers=["custodian"]
-        ),
-    )
+    held = await record_for_a_ten_year_old(http, bsn)
     assert held.status == 201, held.text
     # Without a date the child alone used to pass as 16 or older; the held date says 10.
     before = await running.gw.storage.log_size()
@@ -419,13 +447,7 @@ async def test_a_consent_without_a_birth_date_is_held_to_the_date_the_gateway_ho
 
 async def open_case_with_child(http: Http, case_id: str, bsn: str) -> str:
     case_id = await open_case(http, case_id, {SCHOOL: "referrer"})
-    answer = await http.call(
-        "PUT",
-        f"/v1/cases/{case_id}/household",
-        token=await http.token(TEAM),
-        json_body={"children": [{"bsn": bsn, "child_ref": "kind-1"}]},
-    )
-    assert answer.status == 200, answer.text
+    await register_in_household(http, case_id, bsn)
     return case_id
 
 
@@ -447,13 +469,7 @@ async def test_a_birth_date_is_corrected_only_by_the_director_of_a_case_holding_
     running: Running, http: Http
 ) -> None:
     bsn = valid_bsn(113)
-    recorded = await record(
-        http,
-        TEAM,
-        consent_body(
-            bsn, purposes=["closure-notice"], to=[SCHOOL], birth_date=TEN, givers=["custodian"]
-        ),
-    )
+    recorded = await record_for_a_ten_year_old(http, bsn)
     assert recorded.status == 201, recorded.text
     assert (await check(http, TEAM, "closure-notice", SCHOOL, bsn))["allowed"] is True
     elsewhere = await open_case(http, "case-birth-0", {SCHOOL: "referrer"})
@@ -486,13 +502,7 @@ async def test_a_birth_date_is_corrected_only_by_the_director_of_a_case_holding_
         False,
         ["subject", "custodian"],
     )
-    old = await record(
-        http,
-        TEAM,
-        consent_body(
-            bsn, purposes=["closure-notice"], to=[SCHOOL], birth_date=TEN, givers=["custodian"]
-        ),
-    )
+    old = await record_for_a_ten_year_old(http, bsn)
     assert_contract_error(old, 422, "birth_date_mismatch")
     new = await record(
         http,
@@ -565,3 +575,106 @@ async def test_two_consents_racing_to_set_a_birth_date_both_see_the_one_that_won
     assert await storage.held_birth_date(subject) == b"corrected"
     assert [row.entry for row in await storage.log_rows(index, index + 1)] == [entry]
     assert await storage.held_birth_date("cd" * 32) is None
+
+
+# -- the case's recorded director, and the case's own children ------------------------------------
+
+
+async def record_for_case(http: Http, bsn: str, case_id: str) -> Answer:
+    """The team records, for the case, the family's agreement for the school's reply to it."""
+    body = consent_body(
+        bsn, purposes=["information-reply"], to=[TEAM], senders=[SCHOOL], case_id=case_id
+    )
+    return await record(http, TEAM, body)
+
+
+async def test_a_director_recording_case_consent_about_a_child_of_another_family_is_refused(
+    running: Running, http: Http
+) -> None:
+    family, other = valid_bsn(121), valid_bsn(122)
+    case_id = await open_case(http, "case-scope-5", {SCHOOL: "referrer"})
+    await register_in_household(http, case_id, family)
+    before = await running.gw.storage.log_size()
+    # The team directs a case of one family, and tries to make it a legal basis for another child.
+    answer = await record_for_case(http, other, case_id)
+    error = await assert_refused_and_logged(
+        running, answer, before, 403, "consent_scope_not_allowed", other
+    )
+    assert error["field"] == "/subject"
+    assert "household" in error["message"]
+    assert "PUT /v1/cases/{case_id}/household" in error["how_to_fix"]
+    for named in (other, family, case_id, SCHOOL):
+        assert named not in answer.text
+    assert (await log_entries(running, before))[0].case_id is None
+    assert await listed(http, TEAM, other) == []
+    assert (await check(http, SCHOOL, "information-reply", TEAM, other))["allowed"] is False
+
+
+async def legacy_case_with_a_second_procesregisseur(running: Running, bsn: str) -> str:
+    """A case as migration 8 leaves one from before schema 8: its recorded director is another
+    social team, and the team under test was once let in as a second procesregisseur (when any
+    social team could name itself so). Written through storage, as the migration leaves it."""
+    storage, now = running.gw.storage, EXCHANGE_DAY
+    case_id, director = "case-2026-0042", "swt-texel"
+
+    def logged(decision: str, partner: str, role: str) -> LogEntry:
+        return LogEntry(
+            time=now,
+            decision=decision,
+            sender=Sender(partner, "actor-1", "procesregisseur"),
+            recipient=partner,
+            case_id=case_id,
+            details={"role": role},
+        )
+
+    await storage.open_case(
+        Case(case_id, director, None, now),
+        NetworkMember(case_id, director, "procesregisseur", None, director, now),
+        logged("case_opened", director, "procesregisseur"),
+    )
+    for partner, role in ((SCHOOL, "referrer"), (TEAM, "procesregisseur")):
+        await storage.register_involvement(
+            NetworkMember(case_id, partner, role, None, partner, now),
+            logged("case_member_added", partner, role),
+        )
+    child = HouseholdChild(
+        case_id, "kind-1", running.gw.pseudonymiser.pseudonym(bsn), director, now
+    )
+    await storage.register_child(
+        child,
+        LogEntry(
+            time=now,
+            decision="household_child_registered",
+            sender=Sender(director, "actor-1", "procesregisseur"),
+            subject=child.subject,
+            case_id=case_id,
+        ),
+    )
+    return case_id
+
+
+async def test_a_second_procesregisseur_left_from_before_schema_8_neither_records_case_consent_nor_corrects_a_birth_date(
+    running: Running, http: Http
+) -> None:
+    bsn = valid_bsn(123)
+    recorded = await record_for_a_ten_year_old(http, bsn)
+    assert recorded.status == 201, recorded.text
+    case_id = await legacy_case_with_a_second_procesregisseur(running, bsn)
+    assert (await running.gw.storage.get_case(case_id)) == Case(
+        case_id, "swt-texel", None, EXCHANGE_DAY
+    )
+
+    # Its role says procesregisseur; the case says another team directs it.
+    before = await running.gw.storage.log_size()
+    consent = await record_for_case(http, bsn, case_id)
+    error = await assert_refused_and_logged(
+        running, consent, before, 403, "consent_scope_not_allowed", bsn
+    )
+    assert error["field"] == "/case_id"
+    assert (await check(http, SCHOOL, "information-reply", TEAM, bsn))["allowed"] is False
+
+    before = await running.gw.storage.log_size()
+    corrected = await correct(http, TEAM, bsn, THIRTEEN, case_id)
+    await assert_refused_and_logged(running, corrected, before, 403, "forbidden", bsn)
+    # The held date is unchanged: the custodian's consent still covers a child of 10.
+    assert (await check(http, TEAM, "closure-notice", SCHOOL, bsn))["allowed"] is True

@@ -401,7 +401,11 @@ SENDER_KINDS = {
     "care-plan": frozenset({"social_team"}),
     "care-report": frozenset({"care_provider"}),
 }
-CASE = CaseScope(directors=frozenset({"swt"}), members=frozenset({"swt", "school", "care"}))
+CASE = CaseScope(
+    directors=frozenset({"swt"}),
+    members=frozenset({"swt", "school", "care"}),
+    household=frozenset({"child"}),
+)
 
 
 def record_scope(
@@ -411,6 +415,7 @@ def record_scope(
     *,
     recorder: str = "school",
     case: CaseScope | None = None,
+    subject: str = "child",
 ) -> None:
     verify_recording_scope(
         RecordingScope(purposes, senders, recipients),
@@ -419,6 +424,7 @@ def record_scope(
         kind_of=KINDS.get,
         sender_kinds=SENDER_KINDS,
         case=case,
+        subject=subject,
     )
 
 
@@ -459,14 +465,21 @@ def test_the_director_of_a_case_records_for_exchanges_between_its_members():
 
 
 def test_recording_for_a_case_one_does_not_direct_reads_as_a_case_that_does_not_exist():
-    nobody = CaseScope(frozenset(), frozenset())
+    nobody = CaseScope(frozenset(), frozenset(), frozenset())
     args = (("referral",), ("school",), ("swt",))
     assert scope_refusal(*args, recorder="swt-2", case=CASE) == "/case_id"
     assert scope_refusal(*args, recorder="swt", case=nobody) == "/case_id"
     # a member that is not the director, and a director that is not a social team
     assert scope_refusal(*args, recorder="school", case=CASE) == "/case_id"
-    odd = CaseScope(frozenset({"school"}), CASE.members)
+    odd = CaseScope(frozenset({"school"}), CASE.members, CASE.household)
     assert scope_refusal(*args, recorder="school", case=odd) == "/case_id"
+
+
+def test_the_director_of_a_case_recording_for_a_child_outside_its_household_is_refused():
+    args = (("referral",), ("school",), ("swt",))
+    assert scope_refusal(*args, recorder="swt", case=CASE, subject="other-child") == "/subject"
+    # Without a case the household plays no part: a partner records for what it sends itself.
+    record_scope(*args, subject="other-child")
 
 
 def test_consent_for_a_case_naming_a_kind_or_a_non_member_is_refused_at_that_field():

@@ -560,6 +560,14 @@ async def ask_school(http: Http, topics: list[str]) -> tuple[str, str]:
         json_body={"role": "referrer"},
     )
     assert joined.status == 201, joined.text
+    # A consent recorded for the case covers the case's own household only.
+    registered = await http.call(
+        "PUT",
+        f"/v1/cases/{case_id}/household",
+        token=team,
+        json_body={"children": [{"bsn": consent["subject"]["bsn"], "child_ref": "kind-1"}]},
+    )
+    assert registered.status == 200, registered.text
     consent["case_id"] = case_id
     recorded = await http.call("POST", "/v1/consents", token=team, json_body=consent)
     assert recorded.status == 201, recorded.text

@@ -514,6 +514,12 @@ async def ask_the_school(town: Town) -> dict[str, Any]:
     # The team directs the case, so it may record the family's agreement for the school's reply.
     await join_case(team, town.case, "swt-denhelder", role="procesregisseur")
     await join_case(team, town.case, "school-de-es", role="referrer")
+    # A consent recorded for the case covers the case's own children: the eldest is registered.
+    await team.request(
+        "PUT",
+        f"/v1/cases/{town.case}/household",
+        json_body={"children": [{"bsn": ELDEST.bsn, "child_ref": ELDEST.child_ref}]},
+    )
     await team.record_consent(
         {
             **family_consent(

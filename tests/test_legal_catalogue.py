@@ -454,6 +454,14 @@ async def record_agreement(http: Http, row: Row) -> str:
                 json_body={"role": "involved"},
             )
             assert joined.status == 201, joined.text
+        # A consent recorded for the case covers the case's own household only.
+        registered = await http.call(
+            "PUT",
+            f"/v1/cases/{case_id}/household",
+            token=team,
+            json_body={"children": [{"bsn": BSN_CHILD, "child_ref": "kind-1"}]},
+        )
+        assert registered.status == 200, registered.text
         body["case_id"] = case_id
     recorded = await http.call("POST", "/v1/consents", token=team, json_body=body)
     assert recorded.status == 201, recorded.text

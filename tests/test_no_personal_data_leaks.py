@@ -134,6 +134,12 @@ async def run_story(running: Running, clocked: ClockedClients) -> None:
     case_id = (await team.open_case())["case_id"]
     for partner in PARTNERS[1:]:
         await team.register_member(case_id, partner, role="involved")
+    # A consent recorded for the case covers the case's own children: the child is registered.
+    await team.request(
+        "PUT",
+        f"/v1/cases/{case_id}/household",
+        json_body={"children": [{"bsn": BSN_CHILD, "child_ref": "hh-a"}]},
+    )
     consent = await team.record_consent(
         {
             "subject": {"bsn": BSN_CHILD, "birth_date": BIRTH_DATE},

@@ -699,6 +699,16 @@ async def test_concurrent_first_registrations_on_two_instances_report_new_once(
         assert sorted(outcomes) == [False, True]
 
 
+def registration(child: HouseholdChild) -> LogEntry:
+    return LogEntry(
+        time=child.registered_at,
+        decision="household_child_registered",
+        sender=Sender(child.registered_by, "actor-1", "procesregisseur"),
+        subject=child.subject,
+        case_id=child.case_id,
+    )
+
+
 async def test_registering_a_household_child_reports_new_once_then_updates_its_subject(
     storage: Storage,
 ) -> None:
@@ -706,11 +716,14 @@ async def test_registering_a_household_child_reports_new_once_then_updates_its_s
     sibling = HouseholdChild("case-7", "child-0", "pseudo-b", "swt-denhelder", T0)
     elsewhere = HouseholdChild("case-9", "child-1", "pseudo-c", "swt-denhelder", T0)
 
-    assert await storage.register_child(child) is True
-    assert await storage.register_child(sibling) is True
-    assert await storage.register_child(elsewhere) is True
+    before = await storage.log_size()
+    assert await storage.register_child(child, registration(child)) is True
+    assert await storage.register_child(sibling, registration(sibling)) is True
+    assert await storage.register_child(elsewhere, registration(elsewhere)) is True
     changed = replace(child, subject="pseudo-z", registered_by="zorg-noord")
-    assert await storage.register_child(changed) is False
+    assert await storage.register_child(changed, registration(changed)) is False
+    # Each registration is stored together with its own log entry.
+    assert await storage.log_size() == before + 4
 
     assert await storage.household("case-7") == [sibling, replace(child, subject="pseudo-z")]
     assert await storage.household("case-404") == []

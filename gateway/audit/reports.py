@@ -26,6 +26,7 @@ _DECISION_TEXT = {
     "case_member_added": "registered a case network membership",
     "case_member_changed": "changed a case network membership",
     "case_member_removed": "ended a case network membership",
+    "household_child_registered": "registered the person as a child in a case's household",
 }
 
 

@@ -41,6 +41,8 @@ DECISIONS = frozenset(
         "case_member_added",
         "case_member_changed",
         "case_member_removed",
+        # A child registered in a case's household (subject: its pseudonym).
+        "household_child_registered",
     }
 )
 

@@ -499,6 +499,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "removed from a case network",
         "verwijderd uit casusnetwerk",
     ),
+    "decision.household_child_registered": (
+        "child registered in a case's household",
+        "kind geregistreerd in huishouden van casus",
+    ),
 }
 
 

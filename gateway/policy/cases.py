@@ -33,6 +33,7 @@ __all__ = [
     "ROLES",
     "Measure",
     "case_not_found",
+    "directs",
     "is_member",
     "parse_dossier_reference",
     "parse_measure",
@@ -124,6 +125,16 @@ def verify_may_open(caller: Partner) -> None:
         )
 
 
+def directs(case: Case | None, partner: Partner) -> bool:
+    """Whether `partner` directs the case: the social team the case records as its director.
+
+    The one test of "directs this case" for every rule (network, household, consents, birth
+    dates). A member's role is not it: a database from before schema 8 may hold a second member
+    in the role `procesregisseur`, registered when any social team could name itself so.
+    """
+    return case is not None and partner.kind == "social_team" and case.director == partner.id
+
+
 def _member(members: Sequence[NetworkMember], partner_id: str) -> NetworkMember | None:
     return next((m for m in members if m.partner_id == partner_id), None)
 
@@ -167,7 +178,7 @@ def verify_may_register(
         return
     if not caller_is_member:
         raise case_not_found()
-    if caller.id != case.director or caller.kind != "social_team":
+    if not directs(case, caller):
         raise Forbidden(
             "only the social team that directs the case registers others in its network",
             "Ask the case's procesregisseur to register the partner.",
@@ -187,7 +198,7 @@ def verify_may_remove(
     """Return when `caller` may remove `target_id` from the case's network; raise otherwise."""
     if case is None or not is_member(members, caller.id):
         raise case_not_found()
-    if caller.id != case.director or caller.kind != "social_team":
+    if not directs(case, caller):
         raise Forbidden(
             "only the social team that directs the case removes members from its network",
             "Ask the case's procesregisseur to end the registration.",

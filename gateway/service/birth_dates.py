@@ -16,6 +16,7 @@ from typing import Final
 from gateway.delivery.atrest import AtRestCipher
 from gateway.errors import Forbidden
 from gateway.log.entry import LogEntry, Sender
+from gateway.policy.cases import directs
 from gateway.policy.decision import Caller
 from gateway.service.deps import BirthDateContext
 from gateway.standards.tracecontext import current_trace_json
@@ -119,12 +120,6 @@ async def correct_birth_date(
 
 
 async def _directs_a_case_of(store: CaseStore, caller: Caller, case_id: str, subject: str) -> bool:
-    if caller.partner.kind != "social_team":
-        return False
-    members = await store.case_network(case_id)
-    directs = any(
-        m.partner_id == caller.partner.id and m.role == "procesregisseur" for m in members
-    )
-    if not directs:
+    if not directs(await store.get_case(case_id), caller.partner):
         return False
     return any(child.subject == subject for child in await store.household(case_id))

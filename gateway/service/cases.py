@@ -21,7 +21,9 @@ from gateway.policy import parse_exchange_request
 from gateway.policy.cases import (
     Measure,
     case_not_found,
+    directs,
     is_member,
+    verify_may_open,
     verify_may_register,
     verify_may_remove,
     visible_members,
@@ -43,7 +45,6 @@ __all__ = [
     "register_member",
     "registered_partner",
     "remove_member",
-    "require_director",
 ]
 
 
@@ -101,6 +102,7 @@ async def open_case(
     gw: CaseContext, caller: Caller, reference: str | None, contact: str | None
 ) -> dict[str, Any]:
     """A social team opens a case; the gateway chooses its id, the team directs it."""
+    verify_may_open(caller.partner)
     now = gw.now()
     case = Case(_new_case_id(), caller.partner.id, reference, now)
     director = NetworkMember(
@@ -241,11 +243,10 @@ async def _expect_gi_report(
     return opened
 
 
-async def require_director(store: CaseStore, caller: Caller, case_id: str) -> None:
+async def _require_director(store: CaseStore, caller: Caller, case_id: str) -> None:
     """Return when the caller directs the case; a non-member gets the case's 404."""
     await _member_of(store, caller, case_id)
-    case = await store.get_case(case_id)
-    if case is None or caller.partner.id != case.director:
+    if not directs(await store.get_case(case_id), caller.partner):
         raise Forbidden(
             "only the social team that directs the case registers its household",
             "Ask the procesregisseur of the case to register the children.",
@@ -255,16 +256,36 @@ async def require_director(store: CaseStore, caller: Caller, case_id: str) -> No
 async def register_household(
     gw: CaseContext, caller: Caller, case_id: str, children: list[tuple[str, Subject]]
 ) -> dict[str, Any]:
-    """Hold the household's children (child_ref and the named child, kept as a pseudonym)."""
+    """Hold the household's children (child_ref and the named child, kept as a pseudonym).
+
+    Only the case's director registers them, and each registration is a log entry naming the
+    child by its pseudonym: it is what makes the director one who may record consent for the
+    child's case and correct the child's birth date.
+    """
+    await _require_director(gw.storage, caller, case_id)
     now = gw.now()
     parsed = [
-        HouseholdChild(case_id, ref, gw.pseudonymiser.pseudonym_of(named), caller.partner.id, now)
+        (
+            HouseholdChild(
+                case_id, ref, gw.pseudonymiser.pseudonym_of(named), caller.partner.id, now
+            ),
+            named.system,
+        )
         for ref, named in children
     ]
-    if len({c.child_ref for c in parsed}) != len(parsed):
+    if len({c.child_ref for c, _ in parsed}) != len(parsed):
         raise InvalidRequest("each child needs its own child_ref")
-    for child in parsed:
-        await gw.storage.register_child(child)
+    for child, system in parsed:
+        entry = LogEntry(
+            time=now,
+            decision="household_child_registered",
+            sender=Sender(caller.partner.id, caller.actor_id, caller.actor_role),
+            subject=child.subject,
+            subject_system=system,
+            case_id=case_id,
+            trace=current_trace_json(),
+        )
+        await gw.storage.register_child(child, entry)
     return await _household_answer(gw.storage, case_id)
 
 

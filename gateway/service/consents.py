@@ -41,6 +41,7 @@ from gateway.errors import (
 )
 from gateway.ids import new_id
 from gateway.log.entry import LogEntry, Sender, format_time, parse_time
+from gateway.policy.cases import directs
 from gateway.policy.decision import Caller
 from gateway.service.birth_dates import claim_birth_date, held_birth_date
 from gateway.service.deps import ConsentContext, Settled
@@ -250,7 +251,7 @@ async def record_consent(gw: ConsentContext, caller: Caller, body: Any) -> dict[
     require_accepted(subject, draft.purposes, systems)
     record = draft.to_record(gw.pseudonymiser.pseudonym_of(subject), subject.system)
     try:
-        case_id = await _verify_scope(gw, caller, draft)
+        case_id = await _verify_scope(gw, caller, draft, record.subject)
         await _settle_birth_date(gw, draft, record, now)
     except (ConsentScopeNotAllowed, BirthDateMismatch, ConsentInvalid) as refusal:
         # Each of these may answer a probe about the person (is a birth date held, which age
@@ -263,14 +264,19 @@ async def record_consent(gw: ConsentContext, caller: Caller, body: Any) -> dict[
     return {"consent_id": record.consent_id, "status": status(record, now), "log_index": index}
 
 
-async def _verify_scope(gw: ConsentContext, caller: Caller, draft: ConsentDraft) -> str | None:
+async def _verify_scope(
+    gw: ConsentContext, caller: Caller, draft: ConsentDraft, subject: str
+) -> str | None:
     """Refuse a scope the caller may not record; answer the case it records for, if any."""
     case = None
     if draft.case_id is not None:
+        recorded = await gw.storage.get_case(draft.case_id)
         members = await gw.storage.case_network(draft.case_id)
+        partners = [gw.partners.get(m.partner_id) for m in members]
         case = CaseScope(
-            directors=frozenset(m.partner_id for m in members if m.role == "procesregisseur"),
+            directors=frozenset(p.id for p in partners if p is not None and directs(recorded, p)),
             members=frozenset(m.partner_id for m in members),
+            household=frozenset(c.subject for c in await gw.storage.household(draft.case_id)),
         )
 
     def kind_of(partner_id: str) -> str | None:
@@ -284,6 +290,7 @@ async def _verify_scope(gw: ConsentContext, caller: Caller, draft: ConsentDraft)
         kind_of=kind_of,
         sender_kinds={p.id: p.sender_kinds for p in gw.catalogue},
         case=case,
+        subject=subject,
     )
     return draft.case_id
 

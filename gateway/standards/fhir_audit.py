@@ -40,6 +40,7 @@ _ACTION = {
     "case_member_added": "C",
     "case_member_changed": "U",
     "case_member_removed": "D",
+    "household_child_registered": "C",
 }
 _FAILED = frozenset({"refused", "token_refused", "partners_reload_failed"})
 

@@ -483,8 +483,8 @@ class CaseStore(Protocol):
     async def remove_involvement(self, case_id: str, partner_id: str, entry: LogEntry) -> bool:
         """Remove a member together with its log entry; False (and nothing logged) if absent."""
 
-    async def register_child(self, child: HouseholdChild) -> bool:
-        """Insert or update a child of a case's household; True when it was new."""
+    async def register_child(self, child: HouseholdChild, entry: LogEntry) -> bool:
+        """Insert or update a child of a case's household with its log entry; True when new."""
 
     async def household(self, case_id: str) -> list[HouseholdChild]: ...
 

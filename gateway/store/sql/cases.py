@@ -92,9 +92,9 @@ class CaseSql(SqlRunner):
 
         return await self._transact(txn)
 
-    async def register_child(self, child: HouseholdChild) -> bool:
-        return await self._transact(
-            lambda: _insert_else_update(
+    async def register_child(self, child: HouseholdChild, entry: LogEntry) -> bool:
+        def txn() -> Txn[bool]:
+            created = yield from _insert_else_update(
                 "INSERT INTO household (case_id, child_ref, subject, registered_by, "
                 "registered_ms) VALUES (?, ?, ?, ?, ?)",
                 (
@@ -107,7 +107,10 @@ class CaseSql(SqlRunner):
                 "UPDATE household SET subject = ? WHERE case_id = ? AND child_ref = ?",
                 (child.subject, child.case_id, child.child_ref),
             )
-        )
+            yield from self._append_one(entry)
+            return created
+
+        return await self._transact(txn)
 
     async def household(self, case_id: str) -> list[HouseholdChild]:
         def txn() -> Txn[list[HouseholdChild]]:
