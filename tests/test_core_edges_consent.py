@@ -501,3 +501,34 @@ def test_consent_for_a_case_naming_a_kind_says_a_kind_reaches_beyond_the_case():
     with pytest.raises(ConsentScopeNotAllowed) as refused:
         record_scope(("referral",), ("school",), ("kind:school",), recorder="swt", case=CASE)
     assert "names a partner kind" in refused.value.message
+
+
+def test_the_consent_required_refusal_tells_the_partner_exactly_what_to_record():
+    unknown_age = explain_missing([], **EXCHANGE, on=NOW, viewer=RECORDER)  # type: ignore[arg-type]
+    assert unknown_age.to_error().to_body() == {
+        "error": {
+            "code": "consent_required",
+            "message": "No active consent covers purpose 'closure-notice' from 'swt-noord' to "
+            "'school-de-es' for this subject.",
+            "how_to_fix": "Record consent (POST /v1/consents) given by the subject or, for a "
+            "minor, the custodians as the age rules require for purpose 'closure-notice', from "
+            "'swt-noord', to 'school-de-es'.",
+            "missing_consent": {
+                "purpose": "closure-notice",
+                "from": "swt-noord",
+                "to": "school-de-es",
+                "given_by": ["subject_or_custodian"],
+            },
+        }
+    }
+    child = explain_missing(
+        [_record(purposes=frozenset({"referral"}))],
+        **EXCHANGE,  # type: ignore[arg-type]
+        on=NOW,
+        viewer=RECORDER,
+        held_birth_date=date(2012, 1, 1),
+    )
+    assert child.to_error().how_to_fix == (
+        "Record consent (POST /v1/consents) given by the subject and a custodian "
+        "(gezagsdrager) for purpose 'closure-notice', from 'swt-noord', to 'school-de-es'."
+    )
