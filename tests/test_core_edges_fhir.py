@@ -898,3 +898,40 @@ def test_an_undeclared_identifier_system_is_refused_listing_the_accepted_ones(
         patient={"reference": "#p"},
     )
     assert refusal(contained, systems) == expected
+
+
+def test_absent_null_and_foreign_entries_in_lists_are_skipped_not_misread():
+    resource = fhir(
+        scope={"text": "privacy", "coding": ["x", {"system": SCOPE, "code": "patient-privacy"}]},
+        provision=provision(
+            actor=[
+                {
+                    "role": {"coding": [None, {"system": PARTICIPATION, "code": "IRCP"}]},
+                    "reference": {"identifier": {"system": KIND, "value": "school"}},
+                }
+            ]
+        ),
+    )
+    resource["contained"] = None
+    resource["extension"] = None
+    assert body_of(resource) == BODY
+    assert refusal(fhir(scope={"text": "privacy"}))[0] == "Consent.scope"
+    unnamed = fhir(
+        contained=[
+            related(
+                name=["M. de Vries"],
+                relationship=[{"coding": [{"system": ROLE_CODES, "code": "GUARD"}]}],
+            )
+        ],
+        performer=[{"identifier": {"system": BSN, "value": A_BSN}}, {"reference": "#r"}],
+    )
+    assert body_of(unnamed)["given_by"] == [{"role": "subject"}, {"role": "custodian"}]
+
+
+def test_a_refused_performer_is_named_by_its_own_index():
+    resource = fhir(performer=[{"identifier": {"system": BSN, "value": A_BSN}}, {"reference": ""}])
+    assert refusal(resource) == (
+        "Consent.performer[1]",
+        "FHIR Consent.performer[1]: must be the patient or a contained RelatedPerson",
+        "Consent is given by the person or by a custodian.",
+    )
