@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from gateway.errors import GatewayError
-from tests.test_core_edges_policy import SCHOOL, ZORG, _decide
+from gateway.policy.cases import case_not_found
+from tests.test_core_edges_policy import GI, SCHOOL, SWT, ZORG, _decide
 
 
 def refusal_body(purpose: str, sender: str, recipients: list[str]) -> dict[str, Any]:
@@ -44,5 +45,30 @@ def test_an_unknown_recipient_is_refused_pointing_at_the_partner_list():
             "how_to_fix": "Check the partner id; GET /v1/partners lists the registered partners.",
             "purpose": "safety-report",
             "recipient": "nobody",
+        }
+    }
+
+
+def test_a_purpose_reaching_several_kinds_names_them_all_in_order():
+    assert refusal_body("information-request", SWT, [GI]) == {
+        "error": {
+            "code": "recipient_not_allowed",
+            "message": "recipient 'gi-noordholland' (kind 'certified_institution') may not "
+            "receive purpose 'information-request'",
+            "how_to_fix": "Purpose 'information-request' goes only to care_provider, school (and "
+            "never to the sender itself).",
+            "purpose": "information-request",
+            "recipient": "gi-noordholland",
+        }
+    }
+
+
+def test_a_case_a_partner_is_no_member_of_is_answered_as_not_found_saying_who_can_add_it():
+    assert case_not_found().to_body() == {
+        "error": {
+            "code": "not_found",
+            "message": "no case you are a member of has this id",
+            "how_to_fix": "Check the case id; the social team that directs the case can "
+            "register your organisation in its network.",
         }
     }
