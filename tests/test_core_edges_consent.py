@@ -532,3 +532,24 @@ def test_the_consent_required_refusal_tells_the_partner_exactly_what_to_record()
         "Record consent (POST /v1/consents) given by the subject and a custodian "
         "(gezagsdrager) for purpose 'closure-notice', from 'swt-noord', to 'school-de-es'."
     )
+
+
+@pytest.mark.parametrize("case_id", ["case_1", "c", "A.b-9_z", "x" * 64, "0.1"])
+def test_a_case_consent_keeps_its_case_id(case_id: str):
+    assert _parse(_body(case_id=case_id)).case_id == case_id
+    assert _parse(_body()).case_id is None
+
+
+@pytest.mark.parametrize("case_id", ["", "x" * 65, "12345", "case 1", "case/1", "case_1\n", 7, []])
+def test_a_case_id_that_is_not_one_is_refused_naming_the_field(case_id: object):
+    with pytest.raises(InvalidRequest) as refused:
+        _parse(_body(case_id=case_id))
+    assert refused.value.extra == {"field": "/case_id"}
+
+
+def test_a_record_of_a_person_without_a_bsn_keeps_the_identifier_system():
+    draft = _parse(_body())
+    kept = draft.to_record("cd" * 32, "urn:example:leerlingnummer")
+    assert kept.subject_system == "urn:example:leerlingnummer"
+    assert kept.subject == "cd" * 32
+    assert draft.to_record("cd" * 32).subject_system is None

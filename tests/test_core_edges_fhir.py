@@ -691,6 +691,7 @@ def related(**extra: Any) -> dict[str, Any]:
         (fhir(performer=[]), PERFORMER_REQUIRED),
         (fhir(performer={"reference": "#r"}), PERFORMER_REQUIRED),
         (fhir(performer=["#r"]), NOT_A_GIVER),
+        (fhir(performer=[{"reference": ["#r"]}]), NOT_A_GIVER),
         (fhir(performer=[{"reference": "#r"}]), NOT_A_GIVER),
         (fhir(performer=[{"identifier": {"system": BSN, "value": "999999999"}}]), NOT_A_GIVER),
         (fhir(performer=[{"identifier": {"system": LEERLING, "value": A_BSN}}]), NOT_A_GIVER),
