@@ -553,3 +553,50 @@ def test_a_record_of_a_person_without_a_bsn_keeps_the_identifier_system():
     assert kept.subject_system == "urn:example:leerlingnummer"
     assert kept.subject == "cd" * 32
     assert draft.to_record("cd" * 32).subject_system is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        (
+            {"given_by": [{"role": "subject", "note": "x"}]},
+            "/given_by/0/note",
+            "Field /given_by/0/note is not taken by this call; allowed in /given_by/0 are name, "
+            "role.",
+        ),
+        (
+            {"evidence": {"method": "written", "reference": "r", "note": "x"}},
+            "/evidence/note",
+            "Field /evidence/note is not taken by this call; allowed in /evidence are method, "
+            "reference.",
+        ),
+        (
+            {"evidence": {"reference": "r"}},
+            "/evidence/method",
+            "Field /evidence/method is required.",
+        ),
+        (
+            {"evidence": {"method": 1, "reference": "r"}},
+            "/evidence/method",
+            "Field /evidence/method must be a string.",
+        ),
+    ],
+)
+def test_a_refused_giver_or_evidence_field_is_named_by_its_pointer(
+    changes: dict[str, object], field: str, message: str
+):
+    with pytest.raises(InvalidRequest) as refused:
+        _parse(_body(**changes))
+    assert (refused.value.extra, refused.value.message) == ({"field": field}, message)
+
+
+def test_a_one_character_giver_name_and_evidence_reference_are_kept():
+    draft = _parse(
+        _body(
+            given_by=[{"role": "subject", "name": "J"}],
+            evidence={"method": "verbal", "reference": "7"},
+        )
+    )
+    assert draft.given_by == (Giver("subject", "J"),)
+    assert draft.given_by[0].name == "J"
+    assert draft.evidence == Evidence("verbal", "7")
