@@ -600,3 +600,64 @@ def test_a_one_character_giver_name_and_evidence_reference_are_kept():
     assert draft.given_by == (Giver("subject", "J"),)
     assert draft.given_by[0].name == "J"
     assert draft.evidence == Evidence("verbal", "7")
+
+
+def test_the_birth_date_the_gateway_holds_outranks_the_one_a_record_was_given_with():
+    adult_by_record = _record()  # 1990: the subject's own consent suffices by the record
+    held = date(2016, 1, 1)  # the gateway holds a 10-year-old: a custodian must consent
+    assert _covering([adult_by_record]) is adult_by_record
+    found = find_covering_consent([adult_by_record], **EXCHANGE, on=NOW, held_birth_date=held)  # type: ignore[arg-type]
+    assert found is None
+    missing = explain_missing(
+        [adult_by_record],
+        **EXCHANGE,  # type: ignore[arg-type]
+        on=NOW,
+        viewer=RECORDER,
+        held_birth_date=held,
+    )
+    assert missing.given_by == ("custodian",)
+    assert missing.reasons == (
+        "consent cns-1: givers not sufficient for a subject aged under 12: a custodian "
+        "(gezagsdrager) must consent too",
+    )
+
+
+def test_a_pending_record_is_explained_as_pending_whatever_end_or_later_withdrawal_it_has():
+    pending = _record(
+        valid_from=date(2027, 1, 1),
+        valid_until=date(2027, 6, 1),
+        withdrawn_at=datetime(2027, 2, 1, tzinfo=UTC),
+    )
+    missing = explain_missing([pending], **EXCHANGE, on=NOW, viewer=RECORDER)  # type: ignore[arg-type]
+    assert missing.reasons == ("consent cns-1: not valid before 2027-01-01",)
+
+
+def test_a_record_without_any_birth_date_known_needs_the_subject_and_says_so():
+    by_custodian = _record(birth_date=None, given_by=(CUSTODIAN,))
+    missing = explain_missing([by_custodian], **EXCHANGE, on=NOW, viewer=RECORDER)  # type: ignore[arg-type]
+    assert missing.reasons == (
+        "consent cns-1: givers not sufficient: the birth date is unknown, so the subject must "
+        "consent",
+    )
+
+
+def test_a_child_born_on_the_exchange_day_is_aged_0_not_unborn():
+    by_custodian = _record(birth_date=None, given_by=(CUSTODIAN,))
+    today = NOW.date()
+    found = find_covering_consent([by_custodian], **EXCHANGE, on=NOW, held_birth_date=today)  # type: ignore[arg-type]
+    assert found is by_custodian
+    other = [_record(purposes=frozenset({"referral"}))]
+    missing = explain_missing(other, **EXCHANGE, on=NOW, viewer=RECORDER, held_birth_date=today)  # type: ignore[arg-type]
+    assert missing.given_by == ("custodian",)
+
+
+def test_without_a_held_date_the_givers_asked_for_cover_every_birth_date_the_records_know():
+    child = _record(
+        purposes=frozenset({"referral"}), birth_date=date(2016, 1, 1), given_by=(CUSTODIAN,)
+    )
+    adult = _record(
+        consent_id="cns-2", purposes=frozenset({"referral"}), birth_date=date(2009, 1, 1)
+    )
+    for records in ([child, adult], [adult, child]):
+        missing = explain_missing(records, **EXCHANGE, on=NOW, viewer=RECORDER)  # type: ignore[arg-type]
+        assert missing.given_by == ("subject", "custodian")
