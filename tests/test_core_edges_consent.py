@@ -6,7 +6,7 @@ mutation testing (`make mutate`, docs/mutation-testing.md) showed the suite let 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 import pytest
@@ -661,3 +661,25 @@ def test_without_a_held_date_the_givers_asked_for_cover_every_birth_date_the_rec
     for records in ([child, adult], [adult, child]):
         missing = explain_missing(records, **EXCHANGE, on=NOW, viewer=RECORDER)  # type: ignore[arg-type]
         assert missing.given_by == ("subject", "custodian")
+
+
+class _NoOffset(tzinfo):
+    """A time zone that knows no offset: as unusable for comparing as no zone at all."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+
+@pytest.mark.parametrize(
+    ("make", "name"),
+    [
+        (lambda moment: _record(recorded_at=moment), "recorded_at"),
+        (lambda moment: _record(withdrawn_at=moment), "withdrawn_at"),
+        (lambda moment: status(_record(), moment), "now"),
+        (lambda moment: withdraw(_record(), now=moment), "now"),
+    ],
+)
+def test_a_moment_without_a_usable_zone_is_refused_naming_the_argument(make: Any, name: str):
+    for moment in (datetime(2026, 1, 1, 9), datetime(2026, 1, 1, 9, tzinfo=_NoOffset())):
+        with pytest.raises(ValueError, match=f"^{name} must be a timezone-aware datetime$"):
+            make(moment)
