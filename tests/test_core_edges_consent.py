@@ -683,3 +683,83 @@ def test_a_moment_without_a_usable_zone_is_refused_naming_the_argument(make: Any
     for moment in (datetime(2026, 1, 1, 9), datetime(2026, 1, 1, 9, tzinfo=_NoOffset())):
         with pytest.raises(ValueError, match=f"^{name} must be a timezone-aware datetime$"):
             make(moment)
+
+
+def test_a_subject_named_by_an_identifier_without_a_bsn_is_taken():
+    subject = {"identifier": {"system": "urn:example:leerlingnummer", "value": "123"}}
+    draft = _parse(_body(subject={**subject, "birth_date": "1990-01-01"}))
+    assert draft.birth_date == date(1990, 1, 1)
+
+
+def test_the_recording_scope_holds_the_senders_the_request_named():
+    named = _parse(_body(**{"from": ["swt-noord", "zorg-noord"]}))
+    assert named.scope == RecordingScope(
+        purposes=("closure-notice",),
+        senders=("swt-noord", "zorg-noord"),
+        recipients=("school-de-es",),
+    )
+    assert _parse(_body()).scope.senders == ("swt-noord",)
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        (
+            {**_body(), "Bad Key!": 1},
+            "",
+            "Object / has a field this call does not take; allowed in / are case_id, evidence, "
+            "from, given_by, purposes, subject, to, valid_from, valid_until.",
+        ),
+        (
+            _body(given_by=[{"role": "subject", "na me": 1}]),
+            "/given_by/0",
+            "Object /given_by/0 has a field this call does not take; allowed in /given_by/0 are "
+            "name, role.",
+        ),
+    ],
+)
+def test_a_field_whose_name_is_no_field_name_is_refused_without_echoing_it(
+    body: dict[str, object], field: str, message: str
+):
+    with pytest.raises(InvalidRequest) as refused:
+        _parse(body)
+    assert (refused.value.extra, refused.value.message) == ({"field": field}, message)
+
+
+@pytest.mark.parametrize(
+    ("record", "held", "reason"),
+    [
+        (
+            _record(birth_date=None, given_by=(CUSTODIAN,)),
+            date(2027, 1, 1),
+            "givers not sufficient: the exchange date lies before the subject's birth date",
+        ),
+        (
+            # Recorded on the day of birth, when a custodian's consent sufficed.
+            _record(
+                birth_date=date(2014, 11, 25),
+                given_by=(CUSTODIAN,),
+                recorded_at=datetime(2014, 11, 25, 12, tzinfo=UTC),
+            ),
+            None,
+            "givers no longer sufficient because the subject turned 12: the subject must "
+            "consent too",
+        ),
+        (
+            # Sixteen on the exchange day.
+            _record(
+                birth_date=date(2010, 11, 25),
+                given_by=(CUSTODIAN,),
+                recorded_at=datetime(2015, 3, 1, 12, tzinfo=UTC),
+            ),
+            None,
+            "givers no longer sufficient because the subject turned 16: the subject must "
+            "consent too",
+        ),
+    ],
+)
+def test_a_record_the_age_rules_outgrew_is_explained_by_the_birthday_that_did_it(
+    record: ConsentRecord, held: date | None, reason: str
+):
+    missing = explain_missing([record], **EXCHANGE, on=NOW, viewer=RECORDER, held_birth_date=held)  # type: ignore[arg-type]
+    assert missing.reasons == (f"consent cns-1: {reason}",)

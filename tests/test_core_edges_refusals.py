@@ -8,13 +8,30 @@ showed the suite let such slips through in the lines after a `raise`).
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 
-from gateway.errors import GatewayError
+from gateway.config.purposes import LegalBasis
+from gateway.errors import ConsentRequired, GatewayError
+from gateway.policy import decide
 from gateway.policy.cases import case_not_found
-from tests.test_core_edges_policy import GI, SCHOOL, SWT, ZORG, _decide
+from gateway.policy.decision import Caller, RecipientDecision
+from gateway.policy.request import parse_exchange_request
+from tests.conftest import ROLES, example
+from tests.test_core_edges_policy import (
+    BSN,
+    GI,
+    JUSTIFICATION,
+    MELDCODE,
+    SCHOOL,
+    SWT,
+    ZORG,
+    _covering,
+    _decide,
+)
+from tests.test_properties import SETTLED, world
 
 
 def refusal_body(purpose: str, sender: str, recipients: list[str]) -> dict[str, Any]:
@@ -72,3 +89,48 @@ def test_a_case_a_partner_is_no_member_of_is_answered_as_not_found_saying_who_ca
             "register your organisation in its network.",
         }
     }
+
+
+SAFETY_BASIS = "Wmo 2015 art. 5.2.6; Wet verplichte meldcode"
+
+
+def test_each_allowed_recipient_is_named_with_the_basis_it_receives_on():
+    assert _decide("safety-report", SCHOOL, [SWT]).recipients == (
+        RecipientDecision(SWT, LegalBasis("statute", SAFETY_BASIS), None, None),
+    )
+    glass = {"justification": JUSTIFICATION, "meldcode": MELDCODE}
+    assert _decide("safety-report", SCHOOL, [SWT], break_glass=glass).recipients == (
+        RecipientDecision(
+            SWT, LegalBasis("break_glass", f"{SAFETY_BASIS} (break-glass)"), None, None
+        ),
+    )
+
+
+def test_the_birth_date_the_gateway_holds_decides_whose_consent_the_exchange_needs():
+    catalogue, partners = world()
+    body = {"purpose": "closure-notice", "to": [SCHOOL], "subject": BSN}
+    request = parse_exchange_request(
+        {**body, "payload": example("closure-notice")}, payload_required=False
+    )
+    partner = partners.get(SWT)
+    assert partner is not None
+    # An adult's own consent by its record; the gateway holds a 10-year-old.
+    records = [_covering("closure-notice", SWT, SCHOOL)]
+
+    def decided(held: date | None) -> Any:
+        return decide(
+            request,
+            caller=Caller(partner, "actor-1", ROLES[SWT]),
+            recipients=[SCHOOL],
+            fan_out=False,
+            catalogue=catalogue,
+            partners=partners,
+            consents=records,
+            now=SETTLED,
+            held_birth_date=held,
+        )
+
+    assert decided(None).recipients[0].consent_id == "cns-1"
+    with pytest.raises(ConsentRequired) as refused:
+        decided(date(2016, 1, 1))
+    assert refused.value.extra["missing_consent"]["given_by"] == ["custodian"]
