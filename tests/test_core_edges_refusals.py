@@ -8,7 +8,8 @@ showed the suite let such slips through in the lines after a `raise`).
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from gateway.config.purposes import LegalBasis
 from gateway.errors import ConsentRequired, GatewayError
 from gateway.policy import decide
 from gateway.policy.cases import case_not_found
-from gateway.policy.decision import Caller, RecipientDecision
+from gateway.policy.decision import Caller, Decision, RecipientDecision
 from gateway.policy.request import parse_exchange_request
 from tests.conftest import ROLES, example
 from tests.test_core_edges_policy import (
@@ -31,7 +32,7 @@ from tests.test_core_edges_policy import (
     _covering,
     _decide,
 )
-from tests.test_properties import SETTLED, world
+from tests.test_properties import SETTLED, consent, world
 
 
 def refusal_body(purpose: str, sender: str, recipients: list[str]) -> dict[str, Any]:
@@ -106,7 +107,10 @@ def test_each_allowed_recipient_is_named_with_the_basis_it_receives_on():
     )
 
 
-def test_the_birth_date_the_gateway_holds_decides_whose_consent_the_exchange_needs():
+def _closure_notice(
+    records: list[Any], *, held: date | None = None, now: datetime = SETTLED
+) -> Decision:
+    """The team's closure notice to the school, decided on these records at ``now``."""
     catalogue, partners = world()
     body = {"purpose": "closure-notice", "to": [SCHOOL], "subject": BSN}
     request = parse_exchange_request(
@@ -114,23 +118,76 @@ def test_the_birth_date_the_gateway_holds_decides_whose_consent_the_exchange_nee
     )
     partner = partners.get(SWT)
     assert partner is not None
+    return decide(
+        request,
+        caller=Caller(partner, "actor-1", ROLES[SWT]),
+        recipients=[SCHOOL],
+        fan_out=False,
+        catalogue=catalogue,
+        partners=partners,
+        consents=records,
+        now=now,
+        held_birth_date=held,
+    )
+
+
+CONSENT_BASIS = LegalBasis("consent", "AVG art. 6 lid 1 sub a; art. 9 lid 2 sub a")
+
+
+def test_the_birth_date_the_gateway_holds_decides_whose_consent_the_exchange_needs():
     # An adult's own consent by its record; the gateway holds a 10-year-old.
     records = [_covering("closure-notice", SWT, SCHOOL)]
-
-    def decided(held: date | None) -> Any:
-        return decide(
-            request,
-            caller=Caller(partner, "actor-1", ROLES[SWT]),
-            recipients=[SCHOOL],
-            fan_out=False,
-            catalogue=catalogue,
-            partners=partners,
-            consents=records,
-            now=SETTLED,
-            held_birth_date=held,
-        )
-
-    assert decided(None).recipients[0].consent_id == "cns-1"
+    assert _closure_notice(records).recipients == (
+        RecipientDecision(SCHOOL, CONSENT_BASIS, "cns-1", None),
+    )
     with pytest.raises(ConsentRequired) as refused:
-        decided(date(2016, 1, 1))
+        _closure_notice(records, held=date(2016, 1, 1))
     assert refused.value.extra["missing_consent"]["given_by"] == ["custodian"]
+
+
+def test_a_consent_counts_from_its_first_day_in_dutch_time():
+    starts = consent(
+        "cns-1",
+        purposes_=frozenset({"closure-notice"}),
+        senders=frozenset({SWT}),
+        recipients=frozenset({SCHOOL}),
+        valid_from=date(2026, 1, 5),
+    )
+    # 23:30 UTC on 4 January is 00:30 on 5 January in the Netherlands.
+    decision = _closure_notice([starts], now=datetime(2026, 1, 4, 23, 30, tzinfo=UTC))
+    assert decision.recipients == (RecipientDecision(SCHOOL, CONSENT_BASIS, "cns-1", None),)
+
+
+def test_a_consent_required_refusal_names_what_to_record_and_why_each_known_record_falls_short():
+    # Recorded by another partner, naming the team only by its kind: the team is party to it.
+    other = consent(
+        "cns-7",
+        purposes_=frozenset({"referral"}),
+        senders=frozenset({ZORG}),
+        recipients=frozenset({"kind:social_team"}),
+    )
+    with pytest.raises(ConsentRequired) as refused:
+        _closure_notice([replace(other, recorded_by=ZORG)])
+    assert refused.value.to_body() == {
+        "error": {
+            "code": "consent_required",
+            "message": "purpose 'closure-notice' needs consent, and no active consent covers "
+            "sending it from 'swt-denhelder' to 'school-de-es' about this subject",
+            "how_to_fix": "Record the consent of the person themselves with POST /v1/consents "
+            "(purposes ['closure-notice'], from ['swt-denhelder'], to ['school-de-es'] or "
+            "['kind:school']), then send again.",
+            "purpose": "closure-notice",
+            "recipient": "school-de-es",
+            "missing_consent": {
+                "purpose": "closure-notice",
+                "from": "swt-denhelder",
+                "to": "school-de-es",
+                "given_by": ["subject"],
+            },
+            "reasons": [
+                "consent cns-7: purpose 'closure-notice' not in scope",
+                "consent cns-7: sender 'swt-denhelder' not in scope",
+                "consent cns-7: recipient 'school-de-es' (kind school) not in scope",
+            ],
+        }
+    }
