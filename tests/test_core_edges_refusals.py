@@ -15,7 +15,13 @@ from typing import Any
 import pytest
 
 from gateway.config.purposes import LegalBasis
-from gateway.errors import ConsentRequired, GatewayError
+from gateway.errors import (
+    ConsentRequired,
+    GatewayError,
+    InvalidRequest,
+    InvalidSubject,
+    PayloadNotMinimal,
+)
 from gateway.policy import decide
 from gateway.policy.cases import case_not_found
 from gateway.policy.decision import Caller, Decision, RecipientDecision
@@ -191,3 +197,65 @@ def test_a_consent_required_refusal_names_what_to_record_and_why_each_known_reco
             ],
         }
     }
+
+
+LOCAL_PUPIL = {"system": "https://denhelder.nl/id/leerling-lokaal", "value": "DH-123456"}
+
+
+def _request(**changes: Any) -> dict[str, Any]:
+    return {"purpose": "closure-notice", "to": [SCHOOL], "subject": BSN, **changes}
+
+
+def test_a_subject_by_a_declared_identifier_is_taken_only_where_the_catalogue_declares_it():
+    body = _request(subject={"identifier": LOCAL_PUPIL})
+    systems = world()[0].identifier_systems
+    parsed = parse_exchange_request(body, payload_required=False, identifier_systems=systems)
+    assert (parsed.subject.kind, parsed.subject.system) == ("identifier", LOCAL_PUPIL["system"])
+    for undeclared in ({}, {"identifier_systems": None}):
+        with pytest.raises(InvalidSubject) as refused:
+            parse_exchange_request(body, payload_required=False, **undeclared)
+        assert refused.value.to_body()["error"]["how_to_fix"] == (
+            'This gateway accepts a subject only as {"bsn": "<9 digits>"}.'
+        )
+
+
+def test_a_missing_payload_is_named_where_one_is_required_and_a_one_letter_purpose_is_parsed():
+    with pytest.raises(InvalidRequest) as refused:
+        parse_exchange_request(_request(), payload_required=True)
+    assert refused.value.message == "missing required field(s): payload"
+    assert parse_exchange_request(_request(purpose="x"), payload_required=False).purpose == "x"
+
+
+@pytest.mark.parametrize(
+    "break_glass",
+    ["now", {"justification": "too short", "meldcode": MELDCODE}, {"justification": "j" * 30}],
+)
+def test_a_malformed_break_glass_is_answered_with_the_five_meldcode_questions(break_glass: Any):
+    with pytest.raises(InvalidRequest) as refused:
+        parse_exchange_request(_request(break_glass=break_glass), payload_required=False)
+    assert refused.value.how_to_fix == (
+        "Give break_glass as {justification, meldcode: {interest_served, no_other_way, "
+        "consent_not_possible, proportionate, minimal_information}}: the five questions of the "
+        "meldcode's conflict-of-duties test."
+    )
+
+
+def test_a_decision_without_a_payload_discloses_no_fields_and_a_refused_payload_names_its_purpose():
+    assert _decide("safety-report", SCHOOL, [SWT], payload=False).fields == ()
+    catalogue, partners = world()
+    body = _request(purpose="safety-report", to=[SWT], payload={**example("safety-report")})
+    body["payload"]["diagnosis"] = "x"
+    partner = partners.get(SCHOOL)
+    assert partner is not None
+    with pytest.raises(PayloadNotMinimal) as refused:
+        decide(
+            parse_exchange_request(body, payload_required=False),
+            caller=Caller(partner, "actor-1", ROLES[SCHOOL]),
+            recipients=[SWT],
+            fan_out=False,
+            catalogue=catalogue,
+            partners=partners,
+            consents=[],
+            now=SETTLED,
+        )
+    assert refused.value.extra["purpose"] == "safety-report"
