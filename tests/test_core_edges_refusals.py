@@ -1,4 +1,4 @@
-"""Refusals of the policy core as the partner receives them: code, message, fix and details.
+"""The policy core's answers as the partner receives them: refusals, decisions, payload checks.
 
 The error object is the contract's answer to a refused exchange (CONTRACT.md, errors); a
 partner's developer acts on its `how_to_fix`. Each test pins the whole body, so a changed
@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from gateway.config.purposes import LegalBasis
 from gateway.errors import (
@@ -24,11 +25,13 @@ from gateway.errors import (
 )
 from gateway.policy import decide
 from gateway.policy.cases import case_not_found
+from gateway.policy.compiled import compile_schema
 from gateway.policy.decision import Caller, Decision, RecipientDecision
 from gateway.policy.request import parse_exchange_request
 from tests.conftest import ROLES, example
 from tests.test_core_edges_policy import (
     BSN,
+    FORMATS,
     GI,
     JUSTIFICATION,
     MELDCODE,
@@ -259,3 +262,53 @@ def test_a_decision_without_a_payload_discloses_no_fields_and_a_refused_payload_
             now=SETTLED,
         )
     assert refused.value.extra["purpose"] == "safety-report"
+
+
+def test_a_declared_identifier_is_refused_for_a_purpose_its_system_is_not_declared_for():
+    body = _request(purpose="referral", to=[ZORG], subject={"identifier": LOCAL_PUPIL})
+    systems = world()[0].identifier_systems
+    with pytest.raises(InvalidSubject) as refused:
+        parse_exchange_request(body, payload_required=False, identifier_systems=systems)
+    assert refused.value.message == (
+        "identifier system 'https://denhelder.nl/id/leerling-lokaal' is not accepted for "
+        "purpose(s) referral"
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("case_id", "bad id", "'case_id' must be a case id of letters, digits, '.', '_' or '-'"),
+        ("in_reply_to", "nope", "'in_reply_to' must be an exchange id ('ex_...')"),
+    ],
+)
+def test_a_malformed_reference_is_refused_saying_what_it_must_be(
+    field: str, value: str, message: str
+):
+    with pytest.raises(InvalidRequest) as refused:
+        parse_exchange_request(_request(**{field: value}), payload_required=False)
+    assert refused.value.message == message
+
+
+# -- the payload check's quick yes (gateway/policy/compiled.py) -------------------------------
+# The compiled check's answer stands in for jsonschema's, so where it answers it must agree.
+
+
+@pytest.mark.parametrize(
+    ("schema", "instance", "valid"),
+    [
+        ({"properties": {"a": {}}, "additionalProperties": True}, {"b": 1}, True),
+        ({"properties": {"a": {}}, "additionalProperties": False}, {"b": 1}, False),
+        ({"maxLength": 0}, "", True),
+        ({"maxLength": 0}, "a", False),
+        ({"minItems": 0}, [], True),
+        ({"maxItems": 0}, [1], False),
+    ],
+)
+def test_the_compiled_check_answers_as_jsonschema_for_open_objects_and_zero_limits(
+    schema: dict[str, Any], instance: Any, valid: bool
+):
+    check = compile_schema(schema, FORMATS)
+    assert check is not None
+    assert check(instance) is valid
+    assert Draft202012Validator(schema, format_checker=FORMATS).is_valid(instance) is valid
