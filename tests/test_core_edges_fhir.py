@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from fhir.resources.R4B.consent import Consent
 
 from consent import ConsentRecord, Evidence, Giver, withdraw
 from consent.fhir import consent_body_from_fhir, consent_to_fhir
@@ -79,6 +80,7 @@ def guardian(n: int, **extra: Any) -> dict[str, Any]:
 
 
 def test_a_consent_given_by_the_subject_alone_is_the_whole_resource_below():
+    Consent.parse_obj(consent_to_fhir(record(), now=NOW, agb_of=no_agb))
     assert consent_to_fhir(record(), now=NOW, agb_of=no_agb) == {
         "resourceType": "Consent",
         "id": "cns.0001",
@@ -174,6 +176,7 @@ def test_a_consent_by_a_child_and_a_named_custodian_from_two_senders_to_three_pa
         evidence=Evidence("verbal", "call note 17"),
     )
     resource = consent_to_fhir(consent, now=NOW, agb_of=AGB_OF)
+    Consent.parse_obj(resource)  # what a FHIR client reads is a valid R4 Consent
     assert resource["contained"] == [guardian(1)]
     assert resource["performer"] == [
         {"identifier": {"system": PSEUDONYM, "value": SUBJECT}},
@@ -219,6 +222,7 @@ def test_a_custodians_name_appears_only_where_names_are_shown():
     assert hidden["contained"] == [guardian(0), guardian(1)]
     assert hidden["performer"] == [{"reference": "#custodian-0"}, {"reference": "#custodian-1"}]
     shown = consent_to_fhir(consent, now=NOW, agb_of=no_agb, show_giver_names=True)
+    Consent.parse_obj(shown)
     assert shown["contained"] == [guardian(0, name=[{"text": "M. de Vries"}]), guardian(1)]
     assert "M. de Vries" not in repr(hidden)
 
