@@ -167,6 +167,20 @@ def test_a_consent_counts_from_its_first_day_in_dutch_time():
     assert decision.recipients == (RecipientDecision(SCHOOL, CONSENT_BASIS, "cns-1", None),)
 
 
+def test_a_consent_that_ended_at_dutch_midnight_is_explained_as_expired():
+    ended = consent(
+        "cns-1",
+        purposes_=frozenset({"closure-notice"}),
+        senders=frozenset({SWT}),
+        recipients=frozenset({SCHOOL}),
+        valid_until=date(2026, 1, 5),
+    )
+    # 23:30 UTC on 4 January is 00:30 on 5 January in the Netherlands: the consent has ended.
+    with pytest.raises(ConsentRequired) as refused:
+        _closure_notice([ended], now=datetime(2026, 1, 4, 23, 30, tzinfo=UTC))
+    assert refused.value.extra["reasons"] == ["consent cns-1: expired on 2026-01-05"]
+
+
 def test_a_consent_required_refusal_names_what_to_record_and_why_each_known_record_falls_short():
     # Recorded by another partner, naming the team only by its kind: the team is party to it.
     other = consent(
