@@ -535,6 +535,7 @@ def _leaf_at(time: object) -> bytes:
         ("2026-11-25T10:00:00.12Z", _T_MS - 3),
         ("2026-11-25T11:00:00.123+01:00", _T_MS),
         ("1970-01-01T00:00:00.001Z", 1),
+        ("2026-11-25T10:00:00.1235Z", _T_MS),  # a tenth of a millisecond is cut, not kept
     ],
 )
 def test_a_leafs_time_becomes_the_milliseconds_its_row_stores(time: str, ms: int):
@@ -550,6 +551,9 @@ def test_a_leafs_time_becomes_the_milliseconds_its_row_stores(time: str, ms: int
         _leaf_at(None),  # a time that is not text
         _leaf_at("2026-11-25T10:00:00.1234"),  # 24 characters, no zone: no instant at all
         _leaf_at("yesterday"),
+        _leaf_at("2026-11-25T10:00:00.123ZZ"),  # near the canonical form, but none of these
+        _leaf_at("2026-11-25T10:00:00.123z"),
+        _leaf_at("2026-11-25T10:00:00.+23Z"),
         json.dumps({"time": "2026-11-25T10:00:00.123Z"}).encode(),  # no decision and the rest
         json.dumps({**_COLUMNS_ENTRY.to_json(), "sender": {"actor": "a"}}).encode(),
         json.dumps({**_COLUMNS_ENTRY.to_json(), "sender": "swt-denhelder"}).encode(),
