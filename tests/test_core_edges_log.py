@@ -554,6 +554,7 @@ def test_a_leafs_time_becomes_the_milliseconds_its_row_stores(time: str, ms: int
         _leaf_at("2026-11-25T10:00:00.123ZZ"),  # near the canonical form, but none of these
         _leaf_at("2026-11-25T10:00:00.123z"),
         _leaf_at("2026-11-25T10:00:00.+23Z"),
+        _leaf_at("2026-11-25T10:00:00X123Z"),
         json.dumps({"time": "2026-11-25T10:00:00.123Z"}).encode(),  # no decision and the rest
         json.dumps({**_COLUMNS_ENTRY.to_json(), "sender": {"actor": "a"}}).encode(),
         json.dumps({**_COLUMNS_ENTRY.to_json(), "sender": "swt-denhelder"}).encode(),
