@@ -576,3 +576,25 @@ def test_the_columns_that_disagree_with_the_leaf_are_named_in_column_order():
     assert disagreeing_columns(moved, leaf) == ["time_ms", "subject"]
     moved = [*stored[:-1], False]
     assert disagreeing_columns(moved, leaf) == ["break_glass"]
+
+
+async def test_a_row_moved_to_another_subject_by_editing_its_column_is_caught_and_named(
+    storage_backend: Backend, log_signer: NoteSigner, log_verifiers: list[NoteVerifier]
+) -> None:
+    # In-process twin of tests/test_log_columns_verify.py (which runs the command): every leaf
+    # and checkpoint still verifies, only the searchable column was changed.
+    storage = await storage_backend.open()
+    await _signed_log(storage, log_signer)
+    await _sql(
+        storage_backend,
+        "UPDATE log_entries SET subject = ? WHERE idx = 5",
+        "UPDATE log_entries SET subject = $1 WHERE idx = 5",
+        "pseudo-other",
+    )
+    with pytest.raises(LogTampered) as caught:
+        await verify_log(storage, log_verifiers, LOG_ORIGIN)
+    assert caught.value.index == 5
+    assert caught.value.problem == (
+        "column subject of its database row disagrees with its signed leaf (edited in the "
+        "database: searches and subject access reports would misplace it)"
+    )
