@@ -3,8 +3,9 @@
 Reads `mutmut results --all true` on standard input and the survivors judged equivalent from
 docs/mutation-testing.md (each named in backticks at the start of a table row), and prints one
 row per module: mutants generated, killed, survived, equivalent, timeout, and the kill rate over
-the mutants that change behaviour, (killed + timeout) / (generated - equivalent). A mutant that
-no selected test reaches ("no tests") counts as a survivor: it changes behaviour nobody checks.
+the mutants that ran and change behaviour, (killed + timeout) / (generated - equivalent - not
+checked). A mutant that no selected test reaches ("no tests") counts as a survivor: it changes
+behaviour nobody checks.
 """
 
 from __future__ import annotations
@@ -47,7 +48,12 @@ def summarise(results: str, equivalent: set[str]) -> list[dict[str, object]]:
         if not names:
             continue
         count = Counter(statuses[n] for n in names)
-        eq = sum(1 for n in names if n in equivalent and statuses[n] != "killed")
+        # Only a mutant that ran and survived can be judged equivalent.
+        eq = sum(
+            1
+            for n in names
+            if n in equivalent and statuses[n] not in {"killed", "timeout", "not checked"}
+        )
         killed, timeout = count["killed"], count["timeout"]
         survived = len(names) - killed - timeout - count["not checked"]
         behaviour = len(names) - count["not checked"] - eq

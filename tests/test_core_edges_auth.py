@@ -736,3 +736,10 @@ def test_keys_with_the_key_ops_their_use_needs_are_registered():
     assert keys.encryption.kid == "enc-1"
     with pytest.raises(JwksError, match="key_ops must include 'deriveBits'"):
         parse_jwks({"keys": [{**encryption, "key_ops": ["verify"]}]}, source="x")
+
+
+def test_an_access_token_with_a_second_dot_is_malformed_not_a_bad_signature():
+    payload, mac = _token(_issuer())[len(TOKEN_PREFIX) :].split(".")
+    for token in (f"{TOKEN_PREFIX}{payload}.{mac}.{mac}", f"{TOKEN_PREFIX}{payload}.x.{mac}"):
+        with pytest.raises(InvalidToken, match=r"^malformed access token$"):
+            _issuer().verify(token, now=NOW)

@@ -6,7 +6,7 @@ mutation testing (`make mutate`, docs/mutation-testing.md) showed the suite let 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 import pytest
@@ -514,3 +514,265 @@ def test_consent_for_a_case_naming_a_kind_says_a_kind_reaches_beyond_the_case():
     with pytest.raises(ConsentScopeNotAllowed) as refused:
         record_scope(("referral",), ("school",), ("kind:school",), recorder="swt", case=CASE)
     assert "names a partner kind" in refused.value.message
+
+
+def test_the_consent_required_refusal_tells_the_partner_exactly_what_to_record():
+    unknown_age = explain_missing([], **EXCHANGE, on=NOW, viewer=RECORDER)  # type: ignore[arg-type]
+    assert unknown_age.to_error().to_body() == {
+        "error": {
+            "code": "consent_required",
+            "message": "No active consent covers purpose 'closure-notice' from 'swt-noord' to "
+            "'school-de-es' for this subject.",
+            "how_to_fix": "Record consent (POST /v1/consents) given by the subject or, for a "
+            "minor, the custodians as the age rules require for purpose 'closure-notice', from "
+            "'swt-noord', to 'school-de-es'.",
+            "missing_consent": {
+                "purpose": "closure-notice",
+                "from": "swt-noord",
+                "to": "school-de-es",
+                "given_by": ["subject_or_custodian"],
+            },
+        }
+    }
+    child = explain_missing(
+        [_record(purposes=frozenset({"referral"}))],
+        **EXCHANGE,  # type: ignore[arg-type]
+        on=NOW,
+        viewer=RECORDER,
+        held_birth_date=date(2012, 1, 1),
+    )
+    assert child.to_error().how_to_fix == (
+        "Record consent (POST /v1/consents) given by the subject and a custodian "
+        "(gezagsdrager) for purpose 'closure-notice', from 'swt-noord', to 'school-de-es'."
+    )
+
+
+@pytest.mark.parametrize("case_id", ["case_1", "c", "A.b-9_z", "x" * 64, "0.1"])
+def test_a_case_consent_keeps_its_case_id(case_id: str):
+    assert _parse(_body(case_id=case_id)).case_id == case_id
+    assert _parse(_body()).case_id is None
+
+
+@pytest.mark.parametrize("case_id", ["", "x" * 65, "12345", "case 1", "case/1", "case_1\n", 7, []])
+def test_a_case_id_that_is_not_one_is_refused_naming_the_field(case_id: object):
+    with pytest.raises(InvalidRequest) as refused:
+        _parse(_body(case_id=case_id))
+    assert refused.value.extra == {"field": "/case_id"}
+
+
+def test_a_record_of_a_person_without_a_bsn_keeps_the_identifier_system():
+    draft = _parse(_body())
+    kept = draft.to_record("cd" * 32, "urn:example:leerlingnummer")
+    assert kept.subject_system == "urn:example:leerlingnummer"
+    assert kept.subject == "cd" * 32
+    assert draft.to_record("cd" * 32).subject_system is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        (
+            {"given_by": [{"role": "subject", "note": "x"}]},
+            "/given_by/0/note",
+            "Field /given_by/0/note is not taken by this call; allowed in /given_by/0 are name, "
+            "role.",
+        ),
+        (
+            {"evidence": {"method": "written", "reference": "r", "note": "x"}},
+            "/evidence/note",
+            "Field /evidence/note is not taken by this call; allowed in /evidence are method, "
+            "reference.",
+        ),
+        (
+            {"evidence": {"reference": "r"}},
+            "/evidence/method",
+            "Field /evidence/method is required.",
+        ),
+        (
+            {"evidence": {"method": 1, "reference": "r"}},
+            "/evidence/method",
+            "Field /evidence/method must be a string.",
+        ),
+    ],
+)
+def test_a_refused_giver_or_evidence_field_is_named_by_its_pointer(
+    changes: dict[str, object], field: str, message: str
+):
+    with pytest.raises(InvalidRequest) as refused:
+        _parse(_body(**changes))
+    assert (refused.value.extra, refused.value.message) == ({"field": field}, message)
+
+
+def test_a_one_character_giver_name_and_evidence_reference_are_kept():
+    draft = _parse(
+        _body(
+            given_by=[{"role": "subject", "name": "J"}],
+            evidence={"method": "verbal", "reference": "7"},
+        )
+    )
+    assert draft.given_by == (Giver("subject", "J"),)
+    assert draft.given_by[0].name == "J"
+    assert draft.evidence == Evidence("verbal", "7")
+
+
+def test_the_birth_date_the_gateway_holds_outranks_the_one_a_record_was_given_with():
+    adult_by_record = _record()  # 1990: the subject's own consent suffices by the record
+    held = date(2016, 1, 1)  # the gateway holds a 10-year-old: a custodian must consent
+    assert _covering([adult_by_record]) is adult_by_record
+    found = find_covering_consent([adult_by_record], **EXCHANGE, on=NOW, held_birth_date=held)  # type: ignore[arg-type]
+    assert found is None
+    missing = explain_missing(
+        [adult_by_record],
+        **EXCHANGE,  # type: ignore[arg-type]
+        on=NOW,
+        viewer=RECORDER,
+        held_birth_date=held,
+    )
+    assert missing.given_by == ("custodian",)
+    assert missing.reasons == (
+        "consent cns-1: givers not sufficient for a subject aged under 12: a custodian "
+        "(gezagsdrager) must consent too",
+    )
+
+
+def test_a_pending_record_is_explained_as_pending_whatever_end_or_later_withdrawal_it_has():
+    pending = _record(
+        valid_from=date(2027, 1, 1),
+        valid_until=date(2027, 6, 1),
+        withdrawn_at=datetime(2027, 2, 1, tzinfo=UTC),
+    )
+    missing = explain_missing([pending], **EXCHANGE, on=NOW, viewer=RECORDER)  # type: ignore[arg-type]
+    assert missing.reasons == ("consent cns-1: not valid before 2027-01-01",)
+
+
+def test_a_record_without_any_birth_date_known_needs_the_subject_and_says_so():
+    by_custodian = _record(birth_date=None, given_by=(CUSTODIAN,))
+    missing = explain_missing([by_custodian], **EXCHANGE, on=NOW, viewer=RECORDER)  # type: ignore[arg-type]
+    assert missing.reasons == (
+        "consent cns-1: givers not sufficient: the birth date is unknown, so the subject must "
+        "consent",
+    )
+
+
+def test_a_child_born_on_the_exchange_day_is_aged_0_not_unborn():
+    by_custodian = _record(birth_date=None, given_by=(CUSTODIAN,))
+    today = NOW.date()
+    found = find_covering_consent([by_custodian], **EXCHANGE, on=NOW, held_birth_date=today)  # type: ignore[arg-type]
+    assert found is by_custodian
+    other = [_record(purposes=frozenset({"referral"}))]
+    missing = explain_missing(other, **EXCHANGE, on=NOW, viewer=RECORDER, held_birth_date=today)  # type: ignore[arg-type]
+    assert missing.given_by == ("custodian",)
+
+
+def test_without_a_held_date_the_givers_asked_for_cover_every_birth_date_the_records_know():
+    child = _record(
+        purposes=frozenset({"referral"}), birth_date=date(2016, 1, 1), given_by=(CUSTODIAN,)
+    )
+    adult = _record(
+        consent_id="cns-2", purposes=frozenset({"referral"}), birth_date=date(2009, 1, 1)
+    )
+    for records in ([child, adult], [adult, child]):
+        missing = explain_missing(records, **EXCHANGE, on=NOW, viewer=RECORDER)  # type: ignore[arg-type]
+        assert missing.given_by == ("subject", "custodian")
+
+
+class _NoOffset(tzinfo):
+    """A time zone that knows no offset: as unusable for comparing as no zone at all."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+
+@pytest.mark.parametrize(
+    ("make", "name"),
+    [
+        (lambda moment: _record(recorded_at=moment), "recorded_at"),
+        (lambda moment: _record(withdrawn_at=moment), "withdrawn_at"),
+        (lambda moment: status(_record(), moment), "now"),
+        (lambda moment: withdraw(_record(), now=moment), "now"),
+    ],
+)
+def test_a_moment_without_a_usable_zone_is_refused_naming_the_argument(make: Any, name: str):
+    for moment in (datetime(2026, 1, 1, 9), datetime(2026, 1, 1, 9, tzinfo=_NoOffset())):
+        with pytest.raises(ValueError, match=f"^{name} must be a timezone-aware datetime$"):
+            make(moment)
+
+
+def test_a_subject_named_by_an_identifier_without_a_bsn_is_taken():
+    subject = {"identifier": {"system": "urn:example:leerlingnummer", "value": "123"}}
+    draft = _parse(_body(subject={**subject, "birth_date": "1990-01-01"}))
+    assert draft.birth_date == date(1990, 1, 1)
+
+
+def test_the_recording_scope_holds_the_senders_the_request_named():
+    named = _parse(_body(**{"from": ["swt-noord", "zorg-noord"]}))
+    assert named.scope == RecordingScope(
+        purposes=("closure-notice",),
+        senders=("swt-noord", "zorg-noord"),
+        recipients=("school-de-es",),
+    )
+    assert _parse(_body()).scope.senders == ("swt-noord",)
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        (
+            {**_body(), "Bad Key!": 1},
+            "",
+            "Object / has a field this call does not take; allowed in / are case_id, evidence, "
+            "from, given_by, purposes, subject, to, valid_from, valid_until.",
+        ),
+        (
+            _body(given_by=[{"role": "subject", "na me": 1}]),
+            "/given_by/0",
+            "Object /given_by/0 has a field this call does not take; allowed in /given_by/0 are "
+            "name, role.",
+        ),
+    ],
+)
+def test_a_field_whose_name_is_no_field_name_is_refused_without_echoing_it(
+    body: dict[str, object], field: str, message: str
+):
+    with pytest.raises(InvalidRequest) as refused:
+        _parse(body)
+    assert (refused.value.extra, refused.value.message) == ({"field": field}, message)
+
+
+@pytest.mark.parametrize(
+    ("record", "held", "reason"),
+    [
+        (
+            _record(birth_date=None, given_by=(CUSTODIAN,)),
+            date(2027, 1, 1),
+            "givers not sufficient: the exchange date lies before the subject's birth date",
+        ),
+        (
+            # Recorded on the day of birth, when a custodian's consent sufficed.
+            _record(
+                birth_date=date(2014, 11, 25),
+                given_by=(CUSTODIAN,),
+                recorded_at=datetime(2014, 11, 25, 12, tzinfo=UTC),
+            ),
+            None,
+            "givers no longer sufficient because the subject turned 12: the subject must "
+            "consent too",
+        ),
+        (
+            # Sixteen on the exchange day.
+            _record(
+                birth_date=date(2010, 11, 25),
+                given_by=(CUSTODIAN,),
+                recorded_at=datetime(2015, 3, 1, 12, tzinfo=UTC),
+            ),
+            None,
+            "givers no longer sufficient because the subject turned 16: the subject must "
+            "consent too",
+        ),
+    ],
+)
+def test_a_record_the_age_rules_outgrew_is_explained_by_the_birthday_that_did_it(
+    record: ConsentRecord, held: date | None, reason: str
+):
+    missing = explain_missing([record], **EXCHANGE, on=NOW, viewer=RECORDER, held_birth_date=held)  # type: ignore[arg-type]
+    assert missing.reasons == (f"consent cns-1: {reason}",)

@@ -30,6 +30,7 @@ from gateway.log.checkpoint import (
     verifier_key,
     verify_note,
 )
+from gateway.log.columns import SEARCHABLE_COLUMNS, disagreeing_columns, leaf_columns
 from gateway.log.entry import LogEntry, Sender, canonical_json, format_time, parse_time
 from gateway.log.merkle import (
     ProofError,
@@ -473,3 +474,127 @@ async def test_an_edited_leaf_is_reported_as_differing_from_what_was_signed(
     with pytest.raises(LogTampered) as caught:
         await verify_log(storage, log_verifiers, LOG_ORIGIN)
     assert caught.value.problem == "entry differs from the leaf that was signed (edited or moved)"
+
+
+# -- the searchable columns of a row, as its leaf says they must be (gateway/log/columns.py) ----
+
+_COLUMNS_ENTRY = LogEntry(
+    time=datetime(2026, 11, 25, 10, 0, 0, 123000, tzinfo=UTC),
+    decision="refused",
+    reason="consent_required",
+    purpose="referral",
+    sender=Sender("swt-denhelder", "actor", "role"),
+    recipient="zorg-noord",
+    subject="ab" * 32,
+    exchange_id="ex_1",
+    break_glass=True,
+)
+_T_MS = 1795600800123  # 2026-11-25T10:00:00.123Z in milliseconds since the epoch
+
+
+def test_a_leaf_implies_every_searchable_column_in_order():
+    assert SEARCHABLE_COLUMNS == (
+        "time_ms",
+        "decision",
+        "purpose",
+        "sender",
+        "recipient",
+        "subject",
+        "exchange_id",
+        "reason",
+        "break_glass",
+    )
+    assert leaf_columns(_COLUMNS_ENTRY.canonical()) == (
+        _T_MS,
+        "refused",
+        "referral",
+        "swt-denhelder",
+        "zorg-noord",
+        "ab" * 32,
+        "ex_1",
+        "consent_required",
+        True,
+    )
+    bare = LogEntry(time=_COLUMNS_ENTRY.time, decision="purged")
+    assert leaf_columns(bare.canonical()) == (_T_MS, "purged", *[None] * 6, False)
+
+
+def _leaf_at(time: object) -> bytes:
+    obj = _COLUMNS_ENTRY.to_json()
+    obj["time"] = time
+    return json.dumps(obj).encode()
+
+
+@pytest.mark.parametrize(
+    ("time", "ms"),
+    [
+        ("2026-11-25T10:00:00.123Z", _T_MS),
+        ("2026-11-25T10:00:00.000Z", _T_MS - 123),
+        ("2026-11-25T10:00:00.999Z", _T_MS - 123 + 999),
+        ("2026-11-25T10:00:00Z", _T_MS - 123),
+        ("2026-11-25T10:00:00.12Z", _T_MS - 3),
+        ("2026-11-25T11:00:00.123+01:00", _T_MS),
+        ("1970-01-01T00:00:00.001Z", 1),
+        ("2026-11-25T10:00:00.1235Z", _T_MS),  # a tenth of a millisecond is cut, not kept
+    ],
+)
+def test_a_leafs_time_becomes_the_milliseconds_its_row_stores(time: str, ms: int):
+    columns = leaf_columns(_leaf_at(time))
+    assert columns is not None
+    assert columns[0] == ms
+
+
+@pytest.mark.parametrize(
+    "leaf",
+    [
+        b"not json",
+        _leaf_at(None),  # a time that is not text
+        _leaf_at("2026-11-25T10:00:00.1234"),  # 24 characters, no zone: no instant at all
+        _leaf_at("yesterday"),
+        _leaf_at("2026-11-25T10:00:00.123ZZ"),  # near the canonical form, but none of these
+        _leaf_at("2026-11-25T10:00:00.123z"),
+        _leaf_at("2026-11-25T10:00:00.+23Z"),
+        _leaf_at("2026-11-25T10:00:00X123Z"),
+        json.dumps({"time": "2026-11-25T10:00:00.123Z"}).encode(),  # no decision and the rest
+        json.dumps({**_COLUMNS_ENTRY.to_json(), "sender": {"actor": "a"}}).encode(),
+        json.dumps({**_COLUMNS_ENTRY.to_json(), "sender": "swt-denhelder"}).encode(),
+    ],
+)
+def test_a_leaf_that_is_no_entry_implies_no_columns(leaf: bytes):
+    assert leaf_columns(leaf) is None
+    assert disagreeing_columns([None] * 9, leaf) == list(SEARCHABLE_COLUMNS)
+
+
+def test_the_columns_that_disagree_with_the_leaf_are_named_in_column_order():
+    leaf = _COLUMNS_ENTRY.canonical()
+    stored = [_T_MS, "refused", "referral", "swt-denhelder", "zorg-noord", "ab" * 32, "ex_1"]
+    stored += ["consent_required", 1]  # SQLite stores break_glass as 1
+    assert disagreeing_columns(stored, leaf) == []
+    moved = [*stored]
+    moved[5] = "cd" * 32
+    moved[0] = _T_MS + 1
+    assert disagreeing_columns(moved, leaf) == ["time_ms", "subject"]
+    moved = [*stored[:-1], False]
+    assert disagreeing_columns(moved, leaf) == ["break_glass"]
+
+
+async def test_a_row_moved_to_another_subject_by_editing_its_column_is_caught_and_named(
+    storage_backend: Backend, log_signer: NoteSigner, log_verifiers: list[NoteVerifier]
+) -> None:
+    # In-process twin of tests/test_log_columns_verify.py (which runs the command): every leaf
+    # and checkpoint still verifies, only the searchable column was changed.
+    storage = await storage_backend.open()
+    await _signed_log(storage, log_signer)
+    await _sql(
+        storage_backend,
+        "UPDATE log_entries SET subject = ? WHERE idx = 5",
+        "UPDATE log_entries SET subject = $1 WHERE idx = 5",
+        "pseudo-other",
+    )
+    with pytest.raises(LogTampered) as caught:
+        await verify_log(storage, log_verifiers, LOG_ORIGIN)
+    assert caught.value.index == 5
+    assert caught.value.problem == (
+        "column subject of its database row disagrees with its signed leaf (edited in the "
+        "database: searches and subject access reports would misplace it)"
+    )

@@ -17,6 +17,7 @@ from gateway.subject import (
     IdentifierSystem,
     Pseudonymiser,
     Subject,
+    looks_like_bsn,
     parse_subject,
     parse_subject_query,
     passes_onderwijsnummer_check,
@@ -290,3 +291,10 @@ def test_an_identifier_system_that_is_not_a_string_is_refused_without_naming_it(
         refused.value.message
         == "subject.identifier.system is not an identifier system of this gateway"
     )
+
+
+@pytest.mark.parametrize("separator", ["-", ":", ".", " "])
+def test_a_bsn_with_zeros_and_nines_written_in_groups_is_seen_in_an_actor_id(separator: str):
+    # 100000009 passes the elfproef; written in groups no run of 8 digits shows it.
+    assert looks_like_bsn(f"actor 1000{separator}0000{separator}9")
+    assert not looks_like_bsn(f"actor 1000{separator}0000{separator}8")
