@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from gateway.config.compiled_schema import compile_schema
 from gateway.config.purposes import LegalBasis
 from gateway.errors import (
     ConsentRequired,
@@ -25,7 +26,6 @@ from gateway.errors import (
 )
 from gateway.policy import decide
 from gateway.policy.cases import case_not_found
-from gateway.policy.compiled import compile_schema
 from gateway.policy.decision import Caller, Decision, RecipientDecision
 from gateway.policy.request import parse_exchange_request
 from tests.conftest import ROLES, example
@@ -101,7 +101,9 @@ def test_a_case_a_partner_is_no_member_of_is_answered_as_not_found_saying_who_ca
     }
 
 
-SAFETY_BASIS = "Wmo 2015 art. 5.2.6; Wet verplichte meldcode"
+SAFETY_BASIS = (
+    "Wet verplichte meldcode (weighing under the reporting code); AVG art. 6 lid 1 sub d and e"
+)
 
 
 def test_each_allowed_recipient_is_named_with_the_basis_it_receives_on():
@@ -140,7 +142,10 @@ def _closure_notice(
     )
 
 
-CONSENT_BASIS = LegalBasis("consent", "AVG art. 6 lid 1 sub a; art. 9 lid 2 sub a")
+CONSENT_BASIS = LegalBasis(
+    "consent",
+    "AVG art. 6 lid 1 sub e; Jeugdwet art. 7.3.11 lid 1 / BW art. 7:457 lid 1 (client's agreement)",
+)
 
 
 def test_the_birth_date_the_gateway_holds_decides_whose_consent_the_exchange_needs():
