@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -61,18 +62,18 @@ def log_row(r: Row) -> LogRow:
     return LogRow(r[0], blob(r[1]))
 
 
-class SqlRunner:
+class SqlRunner(ABC):
     """The runners each back end provides, and appending to the log inside a transaction."""
 
     # -- what each back end provides -------------------------------------------------------------
+    @abstractmethod
     async def _query(self, txn: Callable[[], Txn[T]], *, quick: bool = False) -> T:
         """Run a read-only transaction. `quick`: a lookup an index answers in a few page reads
         (the exchange path's), which SQLite runs on the calling thread."""
-        raise NotImplementedError
 
+    @abstractmethod
     async def _transact(self, txn: Callable[[], Txn[T]]) -> T:
         """Run a transaction that writes; returns after its commit is durable."""
-        raise NotImplementedError
 
     def _claim_indices(self, n: int) -> Txn[int]:
         """The first of `n` consecutive log indices for this transaction's entries: the log's
