@@ -43,6 +43,10 @@ DECISIONS = frozenset(
         "case_member_removed",
         # A child registered in a case's household (subject: its pseudonym).
         "household_child_registered",
+        # Retention and erasure (docs/retention.md): records removed at the end of their term
+        # (a count per kind per run), and an officer's erasure of a subject's link.
+        "records_removed",
+        "subject_link_erased",
     }
 )
 

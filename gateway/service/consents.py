@@ -30,6 +30,7 @@ from consent import (
     withdraw,
 )
 from gateway.clock import DUTCH_TIME
+from gateway.config import Catalogue
 from gateway.delivery.atrest import AtRestCipher
 from gateway.errors import (
     BirthDateMismatch,
@@ -43,10 +44,12 @@ from gateway.ids import new_id
 from gateway.log.entry import LogEntry, Sender, format_time, parse_time
 from gateway.policy.cases import directs
 from gateway.policy.decision import Caller
+from gateway.policy.retention import consent_retained_until
 from gateway.service.birth_dates import claim_birth_date, held_birth_date
 from gateway.service.deps import ConsentContext, Settled
 from gateway.standards.tracecontext import current_trace_json
 from gateway.store.base import ConsentStore, StoredConsent
+from gateway.store.links import find_pseudonym, pseudonym_for
 from gateway.subject import Subject, parse_subject, require_accepted
 
 __all__ = [
@@ -103,13 +106,19 @@ def record_from_json(obj: dict[str, Any]) -> ConsentRecord:
     )
 
 
-def _seal(cipher: AtRestCipher, record: ConsentRecord) -> StoredConsent:
+def _seal(cipher: AtRestCipher, record: ConsentRecord, catalogue: Catalogue) -> StoredConsent:
     plaintext = json.dumps(record_to_json(record), separators=(",", ":")).encode()
     return StoredConsent(
         consent_id=record.consent_id,
         subject=record.subject,
         recorded_by=record.recorded_by,
         sealed_record=cipher.seal(plaintext, b"consent:" + record.consent_id.encode()),
+        retain_until=consent_retained_until(
+            withdrawn_at=record.withdrawn_at,
+            valid_until=record.valid_until,
+            purposes=record.purposes,
+            catalogue=catalogue,
+        ),
     )
 
 
@@ -249,7 +258,9 @@ async def record_consent(gw: ConsentContext, caller: Caller, body: Any) -> dict[
     named = {k: v for k, v in body["subject"].items() if k != "birth_date"}
     subject = parse_subject(named, systems)
     require_accepted(subject, draft.purposes, systems)
-    record = draft.to_record(gw.pseudonymiser.pseudonym_of(subject), subject.system)
+    record = draft.to_record(
+        await pseudonym_for(gw.storage, gw.pseudonymiser, subject, now), subject.system
+    )
     try:
         case_id = await _verify_scope(gw, caller, draft, record.subject)
         await _settle_birth_date(gw, draft, record, now)
@@ -259,7 +270,8 @@ async def record_consent(gw: ConsentContext, caller: Caller, body: Any) -> dict[
         await gw.storage.append_log([_refused_entry(now, caller, record, refusal)])
         raise
     index = await gw.storage.add_consent(
-        _seal(gw.cipher, record), _entry(now, "consent_recorded", caller, record, case_id=case_id)
+        _seal(gw.cipher, record, gw.catalogue),
+        _entry(now, "consent_recorded", caller, record, case_id=case_id),
     )
     return {"consent_id": record.consent_id, "status": status(record, now), "log_index": index}
 
@@ -345,10 +357,11 @@ def _mismatch() -> BirthDateMismatch:
 
 async def list_consents(gw: ConsentContext, caller: Caller, named: Subject) -> list[dict[str, Any]]:
     """The subject's consents the caller is a party to, oldest first, as the caller may see them."""
-    subject = gw.pseudonymiser.pseudonym_of(named)
+    subject = await find_pseudonym(gw.storage, gw.pseudonymiser, named)
     now = gw.now()
+    held = [] if subject is None else await load_consents(gw.storage, gw.cipher, subject)
     records = sorted(
-        (r for r in await load_consents(gw.storage, gw.cipher, subject) if _involved(r, caller)),
+        (r for r in held if _involved(r, caller)),
         key=lambda r: (r.recorded_at, r.consent_id),
     )
     return [public(as_seen_by(gw, r, caller), now, caller.partner.id) for r in records]
@@ -367,7 +380,8 @@ async def withdraw_consent(gw: ConsentContext, caller: Caller, consent_id: str) 
         return public(as_seen_by(gw, record, caller), now, caller.partner.id)
     withdrawn = withdraw(record, now=now)
     await gw.storage.replace_consent(
-        _seal(gw.cipher, withdrawn), _entry(now, "consent_withdrawn", caller, withdrawn)
+        _seal(gw.cipher, withdrawn, gw.catalogue),
+        _entry(now, "consent_withdrawn", caller, withdrawn),
     )
     return public(as_seen_by(gw, withdrawn, caller), now, caller.partner.id)
 
