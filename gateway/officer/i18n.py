@@ -503,6 +503,14 @@ TEXTS: dict[str, tuple[str, str]] = {
         "child registered in a case's household",
         "kind geregistreerd in huishouden van casus",
     ),
+    "decision.records_removed": (
+        "records removed after their retention",
+        "gegevens verwijderd na bewaartermijn",
+    ),
+    "decision.subject_link_erased": (
+        "a person's link to the records erased",
+        "koppeling van een persoon aan de gegevens gewist",
+    ),
 }
 
 
