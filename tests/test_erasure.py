@@ -285,3 +285,66 @@ async def test_a_subject_with_records_from_before_schema_9_keeps_its_pseudonym_u
     fresh = await pseudonym_for(storage, KEY, CHILD, NOW)
     assert fresh != legacy
     assert await storage.consents_for_subject(fresh) == []
+
+
+# -- the operator's command ---------------------------------------------------------------------
+
+
+def _erase_cli(
+    tmp_path: Path, storage_url: str | None, officer: str, stdin: str, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    args = [GATEWAY, "subjects", "erase", officer, "--data", str(tmp_path / "data"), *extra]
+    if storage_url is not None:
+        args += ["--storage", storage_url]
+    return subprocess.run(
+        args, input=stdin, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+async def test_the_operator_erases_a_link_with_the_command_reading_the_bsn_from_stdin(
+    running: Running, clients: MakeClient, tmp_path: Path, storage_url: str | None
+) -> None:
+    await _feedback(clients)
+    size = await running.gw.storage.log_size()
+
+    not_an_officer = _erase_cli(
+        tmp_path,
+        storage_url,
+        "zorg-noord",
+        BSN_CHILD + "\n",
+        "--actor",
+        "j-de-vries",
+        "--reason",
+        "objection",
+    )
+    done = _erase_cli(
+        tmp_path,
+        storage_url,
+        OFFICER,
+        BSN_CHILD + "\n",
+        "--actor",
+        "j-de-vries",
+        "--reason",
+        "objection",
+    )
+    again = _erase_cli(
+        tmp_path,
+        storage_url,
+        OFFICER,
+        BSN_CHILD + "\n",
+        "--actor",
+        "j-de-vries",
+        "--reason",
+        "objection",
+    )
+
+    assert not_an_officer.returncode == 2
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert again.returncode == 1
+    for run in (not_an_officer, done, again):
+        assert BSN_CHILD not in run.stdout + run.stderr
+    [entry] = await log_entries(running, size)
+    assert entry.decision == "subject_link_erased"
+    assert entry.sender == Sender(OFFICER, "j-de-vries", "privacy_officer")
+    assert (entry.reason, entry.subject) == ("objection", None)
+    assert await linked_pseudonym(running, BSN_CHILD) is None
