@@ -33,7 +33,9 @@ from tests.storage_fixtures import POSTGRES_DSN, require_postgres
 # What schema 9 added to existing tables, undone first to make a log from before schema 8.
 UNDO_SCHEMA_9 = [
     "DROP INDEX consents_by_retention",
+    "DROP INDEX consents_by_term_known",
     "ALTER TABLE consents DROP COLUMN retain_ms",
+    "ALTER TABLE consents DROP COLUMN term_known",
 ]
 # The tables schemas 8 and later made: dropped (with the version set back) to make a log from
 # before schema 8.

@@ -35,6 +35,7 @@ from gateway.store.base import (
     StoredConsent,
 )
 from gateway.store.sql.subjects import RETENTION_KINDS
+from gateway.store.sql.txn import Txn, count
 from tests.conftest import REPO, Running
 from tests.helpers import Http, log_entries, valid_bsn
 from tests.storage_fixtures import (  # noqa: F401  (pytest finds the fixtures by name)
@@ -309,7 +310,11 @@ async def test_a_withdrawn_consent_is_listed_until_its_term_has_passed_and_then_
 
     running.clock.moment = term_ends - timedelta(minutes=1)
     kept = await run_retention(
-        running.gw.storage, running.gw.catalogue, running.clock.now(), SESSION_IDLE
+        running.gw.storage,
+        running.gw.catalogue,
+        running.gw.cipher,
+        running.clock.now(),
+        SESSION_IDLE,
     )
     assert kept["consents"] == 0
     assert await listed() == [consent_id]
@@ -317,7 +322,11 @@ async def test_a_withdrawn_consent_is_listed_until_its_term_has_passed_and_then_
     running.clock.moment = term_ends
     size = await running.gw.storage.log_size()
     removed = await run_retention(
-        running.gw.storage, running.gw.catalogue, running.clock.now(), SESSION_IDLE
+        running.gw.storage,
+        running.gw.catalogue,
+        running.gw.cipher,
+        running.clock.now(),
+        SESSION_IDLE,
     )
 
     assert removed["consents"] == 1
@@ -328,3 +337,52 @@ async def test_a_withdrawn_consent_is_listed_until_its_term_has_passed_and_then_
         ("records_removed", {"kind": "consents", "count": 1})
     ]
     assert bsn not in logged[0].canonical().decode()
+
+
+async def test_a_consent_recorded_before_its_end_was_stored_gets_its_term_from_its_sealed_record(
+    running: Running, http: Http
+) -> None:
+    bsn = valid_bsn(8)
+    body = {
+        "subject": {"bsn": bsn, "birth_date": "1990-01-01"},
+        "given_by": [{"role": "subject", "name": "Noor Jansen"}],
+        "purposes": ["information-request"],
+        "to": ["school-de-es"],
+        "evidence": {"method": "written", "reference": "dossier-2026-0043"},
+        "valid_until": "2027-01-01",
+    }
+    recorded = await http.call(
+        "POST", "/v1/consents", token=await http.token("swt-denhelder"), json_body=body
+    )
+    assert recorded.status == 201, recorded.text
+    consent_id = recorded.body["consent_id"]
+    storage = running.gw.storage
+
+    # As a consent recorded before schema 9 is: its end only inside the sealed record.
+    def forget() -> Txn[int]:
+        return (yield from count("UPDATE consents SET retain_ms = NULL, term_known = ?", False))
+
+    assert await storage._transact(forget) == 1
+    assert [c.consent_id for c in await storage.consents_without_term(10)] == [consent_id]
+    purpose = running.gw.catalogue.get("information-request")
+    assert purpose is not None
+    term_ends = datetime(2027 + purpose.record_retention_years, 1, 1, tzinfo=UTC)
+
+    running.clock.moment = term_ends - timedelta(minutes=1)
+    first = await run_retention(
+        storage, running.gw.catalogue, running.gw.cipher, running.clock.now(), SESSION_IDLE
+    )
+    stored = await storage.get_consent(consent_id)
+
+    assert (first["consent_terms_set"], first["consents"]) == (1, 0)
+    assert stored is not None
+    assert stored.retain_until == term_ends
+    assert await storage.consents_without_term(10) == []
+
+    running.clock.moment = term_ends
+    second = await run_retention(
+        storage, running.gw.catalogue, running.gw.cipher, running.clock.now(), SESSION_IDLE
+    )
+
+    assert (second["consent_terms_set"], second["consents"]) == (0, 1)
+    assert await storage.get_consent(consent_id) is None

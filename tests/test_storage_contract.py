@@ -1412,7 +1412,7 @@ async def test_a_fresh_database_gets_exactly_the_schema_of_version_9(
     """Tables, columns, types, constraints and indexes of a fresh database. The dump of version
     8 was taken from a database the code made before the two back ends shared one schema
     definition; version 9's adds exactly subject_links, legacy_subjects and consents.retain_ms
-    with its index to it (reviewed as a diff)."""
+    and consents.term_known with their indexes to it (reviewed as a diff)."""
     await storage_backend.open()
 
     expected = (SCHEMA_DUMPS / f"{storage_backend.name}-v9.txt").read_text().splitlines()

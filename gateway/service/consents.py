@@ -54,6 +54,7 @@ from gateway.subject import Subject, parse_subject, require_accepted
 
 __all__ = [
     "as_seen_by",
+    "consent_term",
     "fhir_consent",
     "involved_record",
     "list_consents",
@@ -113,13 +114,25 @@ def _seal(cipher: AtRestCipher, record: ConsentRecord, catalogue: Catalogue) -> 
         subject=record.subject,
         recorded_by=record.recorded_by,
         sealed_record=cipher.seal(plaintext, b"consent:" + record.consent_id.encode()),
-        retain_until=consent_retained_until(
-            withdrawn_at=record.withdrawn_at,
-            valid_until=record.valid_until,
-            purposes=record.purposes,
-            catalogue=catalogue,
-        ),
+        retain_until=_retained_until(record, catalogue),
     )
+
+
+def _retained_until(record: ConsentRecord, catalogue: Catalogue) -> datetime | None:
+    return consent_retained_until(
+        withdrawn_at=record.withdrawn_at,
+        valid_until=record.valid_until,
+        purposes=record.purposes,
+        catalogue=catalogue,
+    )
+
+
+def consent_term(
+    cipher: AtRestCipher, stored: StoredConsent, catalogue: Catalogue
+) -> datetime | None:
+    """When a stored consent's retention ends, from its sealed record (for consents recorded
+    before the end was stored beside it)."""
+    return _retained_until(_unseal(cipher, stored), catalogue)
 
 
 def _unseal(cipher: AtRestCipher, stored: StoredConsent) -> ConsentRecord:

@@ -683,6 +683,13 @@ class SubjectLinkStore(Protocol):
 class RetentionStore(Protocol):
     """Removing records whose retention has passed."""
 
+    async def consents_without_term(self, limit: int) -> list[StoredConsent]:
+        """Consents whose retention end is not known yet (recorded before schema 9)."""
+
+    async def set_consent_terms(self, terms: Sequence[tuple[str, datetime | None]]) -> None:
+        """Record (consent id, retain_until) for consents whose term was not known; a consent
+        changed meanwhile (its term then known) keeps the term its change set."""
+
     async def remove_expired_records(
         self, terms: RetentionTerms, make_entry: Callable[[str, int], LogEntry]
     ) -> dict[str, int]:

@@ -348,7 +348,8 @@ MIGRATIONS.append(
 #   subject itself; `legacy_subjects` lists them once, here, so a subject seen before keeps its
 #   pseudonym (its consents, birth date and log entries) when first looked up, unless erased.
 # - Consents carry when their retention ends (set when recorded or withdrawn; NULL while the
-#   consent has no end, and for consents recorded before this version until they change).
+#   consent has no end) and whether that is known: consents recorded before this version are
+#   not (their end is sealed), until a retention run opens them and sets it.
 MIGRATIONS.append(
     (
         9,
@@ -370,6 +371,8 @@ MIGRATIONS.append(
             UNION SELECT subject FROM inbox""",
             "ALTER TABLE consents ADD COLUMN retain_ms {int64}",
             "CREATE INDEX consents_by_retention ON consents (retain_ms)",
+            "ALTER TABLE consents ADD COLUMN term_known {flag}",
+            "CREATE INDEX consents_by_term_known ON consents (term_known)",
         ],
     )
 )

@@ -147,9 +147,13 @@ async def _retention(app: web.Application) -> AsyncIterator[None]:
     async def loop() -> None:
         while True:
             try:
-                removed = await run_retention(gw.storage, gw.catalogue, gw.now(), SESSION_IDLE)
+                removed = await run_retention(
+                    gw.storage, gw.catalogue, gw.cipher, gw.now(), SESSION_IDLE
+                )
                 while any(count >= RETENTION_BATCH for count in removed.values()):
-                    removed = await run_retention(gw.storage, gw.catalogue, gw.now(), SESSION_IDLE)
+                    removed = await run_retention(
+                        gw.storage, gw.catalogue, gw.cipher, gw.now(), SESSION_IDLE
+                    )
                 if any(removed.values()):
                     log.info("records_removed", **{k: v for k, v in removed.items() if v})
             except Exception:

@@ -30,13 +30,15 @@ class ConsentSql(SqlRunner):
     async def add_consent(self, consent: StoredConsent, entry: LogEntry) -> int:
         def txn() -> Txn[int]:
             yield from run(
-                "INSERT INTO consents (consent_id, subject, recorded_by, record, retain_ms) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO consents "
+                "(consent_id, subject, recorded_by, record, retain_ms, term_known) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 consent.consent_id,
                 consent.subject,
                 consent.recorded_by,
                 consent.sealed_record,
                 _retain_ms(consent),
+                True,
             )
             return (yield from self._append_one(entry))
 
@@ -45,9 +47,10 @@ class ConsentSql(SqlRunner):
     async def replace_consent(self, consent: StoredConsent, entry: LogEntry) -> int:
         def txn() -> Txn[int]:
             yield from run(
-                "UPDATE consents SET record = ?, retain_ms = ? WHERE consent_id = ?",
+                "UPDATE consents SET record = ?, retain_ms = ?, term_known = ? WHERE consent_id = ?",
                 consent.sealed_record,
                 _retain_ms(consent),
+                True,
                 consent.consent_id,
             )
             return (yield from self._append_one(entry))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from gateway.log.entry import LogEntry
 from gateway.store._rows import ms as _ms
-from gateway.store.base import RetentionTerms
+from gateway.store.base import RetentionTerms, StoredConsent
 from gateway.store.sql.runner import SqlRunner, log_values
-from gateway.store.sql.txn import Txn, count, row
+from gateway.store.sql.txn import Txn, count, row, rows
 
 __all__ = ["RETENTION_KINDS", "SubjectSql"]
 
@@ -103,6 +103,32 @@ class SubjectSql(SqlRunner):
             return (yield from self._append(values))[0]
 
         return await self._transact(txn)
+
+    async def consents_without_term(self, limit: int) -> list[StoredConsent]:
+        def txn() -> Txn[list[StoredConsent]]:
+            found = yield from rows(
+                "SELECT consent_id, subject, recorded_by, record FROM consents "
+                "WHERE term_known = ? ORDER BY consent_id LIMIT ?",
+                False,
+                limit,
+            )
+            return [StoredConsent(r[0], r[1], r[2], bytes(r[3])) for r in found]
+
+        return await self._query(txn)
+
+    async def set_consent_terms(self, terms: Sequence[tuple[str, datetime | None]]) -> None:
+        def txn() -> Txn[None]:
+            for consent_id, retain_until in terms:
+                yield from count(
+                    "UPDATE consents SET retain_ms = ?, term_known = ? "
+                    "WHERE consent_id = ? AND term_known = ?",
+                    None if retain_until is None else _ms(retain_until),
+                    True,
+                    consent_id,
+                    False,
+                )
+
+        await self._transact(txn)
 
     async def remove_expired_records(
         self, terms: RetentionTerms, make_entry: Callable[[str, int], LogEntry]
