@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from gateway.clock import SystemClock
 from gateway.config import ConfigError, load_catalogue, load_settings
+from gateway.config.deadlines import load_holidays
 from gateway.container import Gateway
 from gateway.datadir import KEY_NAMES, DataDir
 from gateway.errors import StorageUnavailable
@@ -60,6 +62,14 @@ def _config(config: Path) -> Iterator[Finding]:
     yield Finding(
         True, f"configuration: {len(list(catalogue))} purposes, {len(partners)} partners ({config})"
     )
+    holidays_path = config / "holidays.toml"
+    if holidays_path.exists():
+        problem = load_holidays(holidays_path).coverage_problem(SystemClock().now().date())
+        yield Finding(
+            problem is None,
+            problem or "holidays: the list covers at least the coming year",
+            "add the coming years' holidays to holidays.toml (its header says which days count)",
+        )
     if partners.uses_demo_keys:
         yield Finding(
             not settings.production,
