@@ -70,6 +70,16 @@ def _config(config: Path) -> Iterator[Finding]:
             problem or "holidays: the list covers at least the coming year",
             "add the coming years' holidays to holidays.toml (its header says which days count)",
         )
+    examples = sorted(p.id for p in catalogue if "example.org/" in p.processing_activity)
+    if examples:
+        yield Finding(
+            not settings.production,
+            f"{len(examples)} purpose(s) name an example processing activity URI "
+            f"({', '.join(examples[:3])}{', ...' if len(examples) > 3 else ''})"
+            + ("" if settings.production else " (fine for trying it out; not for production)"),
+            "name your own register's URIs in register.toml [processing_activity] "
+            "(docs/processing-register.md)",
+        )
     if partners.uses_demo_keys:
         yield Finding(
             not settings.production,
