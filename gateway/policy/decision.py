@@ -46,6 +46,7 @@ from gateway.errors import (
 from gateway.policy.minimal import check_payload, disclosed_fields
 from gateway.policy.request import ExchangeRequest
 from gateway.policy.rules import AllOf
+from gateway.policy.visibility import knows_of
 
 __all__ = ["Caller", "Decision", "RecipientDecision", "decide"]
 
@@ -114,7 +115,12 @@ def decide(
     refusal = _MESSAGE_RULES(message)
     if refusal is not None:
         raise refusal.to_error()
-    held = _Consents(consents, held_birth_date)
+    viewer = Viewer(
+        caller.partner.id,
+        caller.partner.kind,
+        knows_of(caller.partner, partners, catalogue.case_network_visibility),
+    )
+    held = _Consents(consents, held_birth_date, viewer)
     outcomes = tuple(_decide_recipient(message, rid, partners, held, now) for rid in recipients)
     refused = [o.refusal for o in outcomes if o.refusal is not None]
     if refused and (not fan_out or len(refused) == len(outcomes)):
@@ -217,6 +223,8 @@ class _Consents:
 
     records: Sequence[ConsentRecord]
     held_birth_date: date | None
+    # The sender, to whom a refusal speaks only of records it may know of (consent.shown_to).
+    viewer: Viewer
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,7 +332,7 @@ def _on_a_basis(delivery: _Delivery, consents: _Consents, now: datetime) -> Reci
         recipient=recipient.id,
         recipient_kind=recipient.kind,
         on=now.astimezone(DUTCH_TIME),
-        viewer=Viewer(sender.id, sender.kind),
+        viewer=consents.viewer,
         held_birth_date=consents.held_birth_date,
     )
     refusal = Refusal(
