@@ -23,13 +23,16 @@ from typing import Any
 import aiohttp
 import pytest
 
+from consent import ConsentRecord, Evidence, Giver, is_party, shown_to
 from gateway.client.assertion import make_client_assertion
 from gateway.log.entry import LogEntry, Sender
 from gateway.policy.cases import issued_case_id
 from gateway.policy.oversight import oversight_of
+from gateway.policy.visibility import knows_of
 from gateway.store.base import Case, LogFilter, NetworkMember
 from tests.conftest import ROLES, Running, example
 from tests.helpers import Answer, Http, signing_jwk, valid_bsn
+from tests.test_properties import world
 
 DAY = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 TEAM, PROVIDER, SCHOOL, GI = "swt-denhelder", "zorg-noord", "school-de-es", "gi-noordholland"
@@ -370,3 +373,47 @@ async def test_a_thief_holding_a_partners_token_cannot_read_why_its_forged_asser
     assert seen.status == 200, seen.text
     assert {r.entry.reason for r in refused} <= {e["reason"] for e in seen.body["entries"]}
     assert "jti_replayed" in {e["reason"] for e in seen.body["entries"]}
+
+
+# -- the rules themselves, in-process (for `make mutate`) -----------------------------------------
+
+
+def test_a_school_may_know_of_teams_and_schools_by_id_or_kind_never_of_care_or_an_unknown_id() -> (
+    None
+):
+    catalogue, partners = world()
+    school = partners.get(SCHOOL)
+    assert school is not None
+    known = knows_of(school, partners, catalogue.case_network_visibility)
+    for party in (SCHOOL, TEAM, "kind:social_team", "kind:school"):
+        assert known(party), party
+    for party in (PROVIDER, GI, "kind:care_provider", "kind:certified_institution", "nobody-here"):
+        assert not known(party), party
+
+
+def test_a_consent_is_shown_to_its_recorder_and_to_named_parties_that_may_know_of_every_other():
+    record = ConsentRecord(
+        consent_id="con-1",
+        subject="ab" * 32,
+        birth_date=None,
+        given_by=(Giver("subject"),),
+        purposes=frozenset({"closure-notice"}),
+        senders=frozenset({PROVIDER}),
+        recipients=frozenset({SCHOOL, "kind:school"}),
+        valid_from=DAY.date(),
+        valid_until=None,
+        evidence=Evidence("written", "ref"),
+        recorded_by=TEAM,
+        recorded_at=DAY,
+    )
+    sees_all = lambda party: True  # noqa: E731
+    assert shown_to(record, TEAM, lambda party: False)
+    assert shown_to(record, PROVIDER, sees_all)
+    assert shown_to(record, SCHOOL, sees_all)
+    assert not shown_to(record, SCHOOL, lambda party: party != PROVIDER)
+    assert not shown_to(record, SCHOOL, lambda party: party != "kind:school")
+    # A school covered by the kind entry only is no party, whatever it may know of.
+    assert not shown_to(record, "school-other", sees_all)
+    assert not is_party(record, "school-other")
+    for party in (SCHOOL, PROVIDER, TEAM):
+        assert is_party(record, party), party
