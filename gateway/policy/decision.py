@@ -8,8 +8,9 @@
    sender itself
 6. a legal basis covers each recipient (statute, consent,     consent_required
    or break-glass); a refusal tells the sender about consents
-   it is party to only, and the subject's age band only when
-   it is party to one of the subject's consents
+   it may see only (`consent.shown_to`: recorded, or named by
+   id with every other party one its kind may see), and the
+   subject's age band only when it may see one of them
 7. the payload is the purpose's minimal dataset               payload_not_minimal, schema_violation
 
 Rules 1-3 and 7 concern the whole message and refuse it whole. Rules 4-6 are per recipient: for
