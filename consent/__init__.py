@@ -16,6 +16,7 @@ from .model import (
     Giver,
     giver_names_shown_to,
     is_party,
+    shown_to,
     status,
     withdraw,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "missing_givers",
     "parse_consent_request",
     "required_givers",
+    "shown_to",
     "status",
     "verify_givers",
     "verify_recording_scope",
