@@ -15,11 +15,13 @@ from datetime import date, datetime
 from typing import Any
 
 from consent import (
+    Authority,
     CaseScope,
     ConsentDraft,
     ConsentRecord,
     Evidence,
     Giver,
+    MinorDecision,
     consent_to_fhir,
     giver_names_shown_to,
     is_party,
@@ -69,7 +71,7 @@ def record_to_json(record: ConsentRecord) -> dict[str, Any]:
         "consent_id": record.consent_id,
         "subject": record.subject,
         "birth_date": None if record.birth_date is None else record.birth_date.isoformat(),
-        "given_by": [{"role": g.role, "name": g.name} for g in record.given_by],
+        "given_by": [_giver_to_json(g) for g in record.given_by],
         "purposes": sorted(record.purposes),
         "from": sorted(record.senders),
         "to": sorted(record.recipients),
@@ -88,7 +90,7 @@ def record_from_json(obj: dict[str, Any]) -> ConsentRecord:
         consent_id=obj["consent_id"],
         subject=obj["subject"],
         birth_date=None if obj["birth_date"] is None else date.fromisoformat(obj["birth_date"]),
-        given_by=tuple(Giver(role=g["role"], name=g["name"]) for g in obj["given_by"]),
+        given_by=tuple(_giver_from_json(g) for g in obj["given_by"]),
         purposes=frozenset(obj["purposes"]),
         senders=frozenset(obj["from"]),
         recipients=frozenset(obj["to"]),
@@ -100,6 +102,37 @@ def record_from_json(obj: dict[str, Any]) -> ConsentRecord:
         withdrawn_at=None if obj["withdrawn_at"] is None else parse_time(obj["withdrawn_at"]),
         # Records sealed before subjects without a BSN existed have no such key.
         subject_system=obj.get("subject_system"),
+    )
+
+
+def _giver_to_json(giver: Giver) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": giver.role, "name": giver.name}
+    if giver.authority is not None:
+        out["authority"] = {
+            "established_by": giver.authority.established_by,
+            "reference": giver.authority.reference,
+        }
+    if giver.decides_alone is not None:
+        out["decides_alone"] = {
+            "ground": giver.decides_alone.ground,
+            "reference": giver.decides_alone.reference,
+        }
+    return out
+
+
+def _giver_from_json(obj: dict[str, Any]) -> Giver:
+    # Records sealed before representation was recorded have neither key.
+    authority = obj.get("authority")
+    decision = obj.get("decides_alone")
+    return Giver(
+        role=obj["role"],
+        name=obj["name"],
+        authority=None
+        if authority is None
+        else Authority(established_by=authority["established_by"], reference=authority["reference"]),
+        decides_alone=None
+        if decision is None
+        else MinorDecision(ground=decision["ground"], reference=decision["reference"]),
     )
 
 
@@ -135,8 +168,11 @@ def public(record: ConsentRecord, now: datetime, viewer: str) -> dict[str, Any]:
     if not giver_names_shown_to(record, viewer):
         out["given_by"] = [{"role": g.role} for g in record.given_by]
     else:
+        # The recorder took the agreement down and holds its evidence: names and the evidence
+        # of authority and of a child's own decision are shown to it, roles only to the others.
         out["given_by"] = [
-            {"role": g.role, **({"name": g.name} if g.name else {})} for g in record.given_by
+            {k: v for k, v in _giver_to_json(g).items() if v is not None}
+            for g in record.given_by
         ]
     out["status"] = status(record, now)
     return out
