@@ -120,6 +120,17 @@ def _giver_to_json(giver: Giver) -> dict[str, Any]:
     return out
 
 
+def _giver_without_names(giver: Giver) -> dict[str, Any]:
+    """A giver as a party other than the recorder sees it: the role, and the kind of evidence
+    for a representative's authority or a child's own decision, never names or references."""
+    out: dict[str, Any] = {"role": giver.role}
+    if giver.authority is not None:
+        out["authority"] = {"established_by": giver.authority.established_by}
+    if giver.decides_alone is not None:
+        out["decides_alone"] = {"ground": giver.decides_alone.ground}
+    return out
+
+
 def _giver_from_json(obj: dict[str, Any]) -> Giver:
     # Records sealed before representation was recorded have neither key.
     authority = obj.get("authority")
@@ -166,7 +177,7 @@ def public(record: ConsentRecord, now: datetime, viewer: str) -> dict[str, Any]:
     out = record_to_json(record)
     del out["birth_date"], out["subject"], out["subject_system"]
     if not giver_names_shown_to(record, viewer):
-        out["given_by"] = [{"role": g.role} for g in record.given_by]
+        out["given_by"] = [_giver_without_names(g) for g in record.given_by]
     else:
         # The recorder took the agreement down and holds its evidence: names and the evidence
         # of authority and of a child's own decision are shown to it, roles only to the others.
