@@ -98,7 +98,9 @@ class Authority:
         if self.established_by not in AUTHORITY_SOURCES:
             raise ValueError(f"authority source must be one of {sorted(AUTHORITY_SOURCES)}")
         if not 1 <= len(self.reference) <= MAX_EVIDENCE_REFERENCE:
-            raise ValueError(f"authority reference must be 1 to {MAX_EVIDENCE_REFERENCE} characters")
+            raise ValueError(
+                f"authority reference must be 1 to {MAX_EVIDENCE_REFERENCE} characters"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +114,9 @@ class MinorDecision:
         if self.ground not in MINOR_DECISION_GROUNDS:
             raise ValueError(f"ground must be one of {sorted(MINOR_DECISION_GROUNDS)}")
         if not 1 <= len(self.reference) <= MAX_EVIDENCE_REFERENCE:
-            raise ValueError(f"assessment reference must be 1 to {MAX_EVIDENCE_REFERENCE} characters")
+            raise ValueError(
+                f"assessment reference must be 1 to {MAX_EVIDENCE_REFERENCE} characters"
+            )
 
 
 @dataclass(frozen=True, slots=True)
