@@ -222,7 +222,8 @@ def test_givers_who_cannot_act_together_are_named_as_a_contradiction(
     givers: tuple[Giver, ...], problem: str
 ) -> None:
     found = contradiction(givers)
-    assert found is not None and problem in found
+    assert found is not None
+    assert problem in found
 
 
 def test_a_legacy_custodian_may_stand_beside_any_kind_of_authority() -> None:

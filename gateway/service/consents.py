@@ -140,7 +140,9 @@ def _giver_from_json(obj: dict[str, Any]) -> Giver:
         name=obj["name"],
         authority=None
         if authority is None
-        else Authority(established_by=authority["established_by"], reference=authority["reference"]),
+        else Authority(
+            established_by=authority["established_by"], reference=authority["reference"]
+        ),
         decides_alone=None
         if decision is None
         else MinorDecision(ground=decision["ground"], reference=decision["reference"]),
@@ -182,8 +184,7 @@ def public(record: ConsentRecord, now: datetime, viewer: str) -> dict[str, Any]:
         # The recorder took the agreement down and holds its evidence: names and the evidence
         # of authority and of a child's own decision are shown to it, roles only to the others.
         out["given_by"] = [
-            {k: v for k, v in _giver_to_json(g).items() if v is not None}
-            for g in record.given_by
+            {k: v for k, v in _giver_to_json(g).items() if v is not None} for g in record.given_by
         ]
     out["status"] = status(record, now)
     return out
