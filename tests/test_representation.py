@@ -86,6 +86,8 @@ BOUNDARIES: dict[str, tuple[date, tuple[Giver, ...], bool]] = {
     "11: a certified institution as guardian": (DAY_BEFORE_12, (GUARDIAN_GI,), True),
     "11: a legacy custodian": (DAY_BEFORE_12, (CUSTODIAN,), True),
     "11: the child alone": (DAY_BEFORE_12, (SUBJECT,), False),
+    "11: the child deciding alone": (DAY_BEFORE_12, (ALONE,), False),
+    "11: a curator": (DAY_BEFORE_12, (CURATOR,), False),
     "12: the parent with sole authority alone": (ON_12, (SOLE,), False),
     "12: child and the parent with sole authority": (ON_12, (SUBJECT, SOLE), True),
     "12: child and one holder of joint authority": (ON_12, (SUBJECT, JOINT_A), False),
@@ -346,3 +348,21 @@ def test_a_representative_without_evidence_of_authority_cannot_exist_in_the_core
         Giver("subject", authority=REGISTER)
     with pytest.raises(ValueError, match="only the subject"):
         Giver("mentor", authority=ORDER, decides_alone=MinorDecision("serious_harm", "r"))
+
+
+@pytest.mark.parametrize(
+    "role",
+    [
+        "parent_sole_authority",
+        "parent_joint_authority",
+        "guardian",
+        "guardian_gi",
+        "mentor",
+        "curator",
+    ],
+)
+def test_every_representative_kind_without_evidence_of_authority_is_refused(role: str) -> None:
+    with pytest.raises(ConsentInvalid) as refused:
+        _parse("1990-01-01", {"role": role})
+    assert refused.value.extra["field"] == "/given_by/0/authority"
+    assert f"required for role {role}" in refused.value.message
