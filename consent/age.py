@@ -141,8 +141,16 @@ def verify_givers(birth_date: date | None, given_by: Iterable[Giver], on: date) 
         raise ConsentInvalid(
             f"Consent for a subject aged {age_band(age)} lacks "
             f"{describe_missing(missing, givers)}.",
-            f"Record the consent with given_by including {describe_givers(required_givers(age))}.",
+            f"Record the consent with given_by including {describe_givers(required_givers(age))}"
+            f"{_HOLDERS_HINT if 'custodian' in missing else ''}.",
         )
+
+
+# What fills "a custodian" since the representative kinds exist (consent.representation).
+_HOLDERS_HINT: Final = (
+    " (a holder of authority: the parent with sole authority, both holders of joint authority, "
+    "or the guardian, each with its authority evidence)"
+)
 
 
 def _verify_roles_fit_age(givers: tuple[Giver, ...], age: int) -> None:

@@ -142,6 +142,11 @@ def test_recording_for_one_holder_of_joint_authority_is_refused_naming_the_other
     assert "lacks the other holder of joint authority (parent_joint_authority)" in str(
         refused.value.message
     )
+    assert refused.value.how_to_fix == (
+        "Record the consent with given_by including a custodian (gezagsdrager) (a holder of "
+        "authority: the parent with sole authority, both holders of joint authority, or the "
+        "guardian, each with its authority evidence)."
+    )
 
 
 def test_the_childs_decision_to_agree_alone_still_holds_after_its_16th_birthday() -> None:
