@@ -81,7 +81,10 @@ async def test_both_joint_holders_agreement_carries_an_exchange_until_the_12th_b
         "GET", "/v1/consents", token=await http.token("swt-denhelder"), params={"bsn": bsn}
     )
     assert mine.status == 200, mine.text
-    assert json.loads(mine.text)["consents"][0]["given_by"] == [JOINT_A, JOINT_B]
+    [listed] = json.loads(mine.text)["consents"]
+    assert listed["given_by"] == [JOINT_A, JOINT_B]
+    # The agreement lifts professional secrecy; no shipped purpose makes it an AVG consent.
+    assert listed["avg_consent_purposes"] == []
     theirs = await http.call(
         "GET", "/v1/consents", token=await http.token("school-de-es"), params={"bsn": bsn}
     )

@@ -32,6 +32,7 @@ from consent import (
     withdraw,
 )
 from gateway.clock import DUTCH_TIME
+from gateway.config.purposes import Catalogue
 from gateway.delivery.atrest import AtRestCipher
 from gateway.errors import (
     BirthDateMismatch,
@@ -53,6 +54,7 @@ from gateway.subject import Subject, parse_subject, require_accepted
 
 __all__ = [
     "as_seen_by",
+    "avg_consent_purposes",
     "fhir_consent",
     "involved_record",
     "list_consents",
@@ -171,10 +173,31 @@ async def load_consents(
     return [_unseal(cipher, s) for s in await store.consents_for_subject(subject)]
 
 
-def public(record: ConsentRecord, now: datetime, viewer: str) -> dict[str, Any]:
+def avg_consent_purposes(catalogue: Catalogue, record: ConsentRecord) -> list[str]:
+    """The record's purposes whose ground, for some direction, rests on AVG art. 6(1)(a).
+
+    For those purposes the agreement is also the AVG consent; for every other purpose it is the
+    client's agreement that professional secrecy asks for, and the AVG ground is another one
+    (docs/legal-basis.md section 8.1). The shipped catalogue has no such purpose.
+    """
+    found = []
+    for purpose_id in sorted(record.purposes):
+        purpose = catalogue.get(purpose_id)
+        if purpose is None:
+            continue
+        grounds = (purpose.ground, *purpose.direction_grounds)
+        if any("a" in ground.avg_art6 for ground in grounds):
+            found.append(purpose_id)
+    return found
+
+
+def public(
+    record: ConsentRecord, now: datetime, viewer: str, catalogue: Catalogue | None = None
+) -> dict[str, Any]:
     """A record as the API shows it to ``viewer``: no birth date; givers' names to the recorder.
 
-    The same rule decides the FHIR form's names (`giver_names_shown_to`).
+    The same rule decides the FHIR form's names (`giver_names_shown_to`). With the catalogue,
+    ``avg_consent_purposes`` names the purposes for which the agreement is also AVG consent.
     """
     out = record_to_json(record)
     del out["birth_date"], out["subject"], out["subject_system"]
@@ -187,6 +210,8 @@ def public(record: ConsentRecord, now: datetime, viewer: str) -> dict[str, Any]:
             {k: v for k, v in _giver_to_json(g).items() if v is not None} for g in record.given_by
         ]
     out["status"] = status(record, now)
+    if catalogue is not None:
+        out["avg_consent_purposes"] = avg_consent_purposes(catalogue, record)
     return out
 
 
@@ -399,7 +424,9 @@ async def list_consents(gw: ConsentContext, caller: Caller, named: Subject) -> l
         (r for r in await load_consents(gw.storage, gw.cipher, subject) if _involved(r, caller)),
         key=lambda r: (r.recorded_at, r.consent_id),
     )
-    return [public(as_seen_by(gw, r, caller), now, caller.partner.id) for r in records]
+    return [
+        public(as_seen_by(gw, r, caller), now, caller.partner.id, gw.catalogue) for r in records
+    ]
 
 
 async def withdraw_consent(gw: ConsentContext, caller: Caller, consent_id: str) -> dict[str, Any]:
@@ -412,12 +439,12 @@ async def withdraw_consent(gw: ConsentContext, caller: Caller, consent_id: str) 
         )
     now = gw.now()
     if record.withdrawn_at is not None:
-        return public(as_seen_by(gw, record, caller), now, caller.partner.id)
+        return public(as_seen_by(gw, record, caller), now, caller.partner.id, gw.catalogue)
     withdrawn = withdraw(record, now=now)
     await gw.storage.replace_consent(
         _seal(gw.cipher, withdrawn), _entry(now, "consent_withdrawn", caller, withdrawn)
     )
-    return public(as_seen_by(gw, withdrawn, caller), now, caller.partner.id)
+    return public(as_seen_by(gw, withdrawn, caller), now, caller.partner.id, gw.catalogue)
 
 
 async def fhir_consent(gw: ConsentContext, caller: Caller, consent_id: str) -> dict[str, Any]:
