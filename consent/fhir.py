@@ -84,6 +84,10 @@ _V3_CODE: Final = {
     "curator": "GUARD",
 }
 _REPRESENTATIVE_CODES: Final = frozenset(_V3_CODE) - {"custodian"}
+_EXTENSION_PARTS: Final = {
+    AUTHORITY_EXTENSION: frozenset({"establishedBy", "reference"}),
+    DECIDES_ALONE_EXTENSION: frozenset({"ground", "reference"}),
+}
 
 _SUPPORTED_TOP: Final = frozenset(
     {
@@ -314,9 +318,15 @@ def _sub_extensions(owner: Mapping[str, Any], url: str, element: str) -> dict[st
         raise _invalid(element, f"has extension {url} more than once", "Give it once.")
     parts: dict[str, Any] = {}
     for part in found[0].get("extension", []) or []:
-        if isinstance(part, Mapping) and isinstance(part.get("url"), str):
-            value = part.get("valueCode", part.get("valueString"))
-            parts[part["url"]] = value
+        name = part.get("url") if isinstance(part, Mapping) else None
+        if name not in _EXTENSION_PARTS[url] or name in parts:
+            # Not dropped in silence: a part the gateway does not record would be lost.
+            raise _invalid(
+                element,
+                f"extension {url} has a part the gateway does not take, or one twice",
+                f"Give each of {', '.join(sorted(_EXTENSION_PARTS[url]))} once.",
+            )
+        parts[name] = part.get("valueCode", part.get("valueString"))
     return parts
 
 
@@ -441,6 +451,13 @@ def consent_body_from_fhir(
     contained = _contained(resource)
     subject, birth_date, patient_ref = _subject(resource, contained, identifier_systems)
     givers = _givers(resource, contained, subject, patient_ref)
+    decided = _sub_extensions(resource, DECIDES_ALONE_EXTENSION, "extension")
+    if decided is not None and not any(giver["role"] == "subject" for giver in givers):
+        raise _invalid(
+            "extension",
+            "minor-decides-alone is given, but the patient is not among the performers",
+            "Name the patient in performer: the child decides alone, or remove the extension.",
+        )
     purposes, senders, recipients, start, end = _provision(resource, partner_by_agb)
     body: dict[str, Any] = {
         "subject": {**subject, **({"birth_date": birth_date} if birth_date else {})},

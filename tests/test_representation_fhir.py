@@ -239,3 +239,42 @@ def test_the_authority_evidence_extension_given_twice_is_refused() -> None:
     with pytest.raises(ConsentInvalid) as refused:
         consent_body_from_fhir(resource, partner_by_agb=lambda _: None)
     assert refused.value.extra == {"element": "Consent.performer[0].extension"}
+
+
+def test_a_childs_decision_without_the_child_among_the_performers_is_refused() -> None:
+    resource = _incoming(
+        [{"coding": [{"system": ROLE_CODES, "code": "GUARD"}]}],
+    )
+    resource["extension"] = [
+        {
+            "url": DECIDES_ALONE_EXTENSION,
+            "extension": [{"url": "ground", "valueCode": "serious_harm"}],
+        }
+    ]
+    with pytest.raises(ConsentInvalid) as refused:
+        consent_body_from_fhir(resource, partner_by_agb=lambda _: None)
+    assert refused.value.extra == {"element": "Consent.extension"}
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        [{"url": "establishedBy", "valueCode": "court_order"}, {"url": "note", "valueString": "x"}],
+        [
+            {"url": "establishedBy", "valueCode": "court_order"},
+            {"url": "establishedBy", "valueCode": "brp"},
+        ],
+        ["not a part"],
+    ],
+    ids=["an unknown part", "a part twice", "a part that is no object"],
+)
+def test_an_authority_evidence_part_the_gateway_does_not_record_is_refused_not_dropped(
+    parts: list[Any],
+) -> None:
+    resource = _incoming(
+        [{"coding": [{"system": REPRESENTATION_SYSTEM, "code": "curator"}]}],
+        extension=[{"url": AUTHORITY_EXTENSION, "extension": parts}],
+    )
+    with pytest.raises(ConsentInvalid) as refused:
+        consent_body_from_fhir(resource, partner_by_agb=lambda _: None)
+    assert refused.value.extra == {"element": "Consent.performer[0].extension"}
