@@ -18,6 +18,7 @@ from .model import (
     MinorDecision,
     giver_names_shown_to,
     is_party,
+    shown_to,
     status,
     withdraw,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "missing_givers",
     "parse_consent_request",
     "required_givers",
+    "shown_to",
     "status",
     "verify_givers",
     "verify_recording_scope",

@@ -17,6 +17,7 @@ date of the ``now`` the caller passes in, so pass a time in the Dutch local zone
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Final, Literal
@@ -38,6 +39,7 @@ __all__ = [
     "MinorDecision",
     "giver_names_shown_to",
     "is_party",
+    "shown_to",
     "status",
     "withdraw",
 ]
@@ -195,16 +197,33 @@ class ConsentRecord:
             _require_aware(self.withdrawn_at, "withdrawn_at")
 
 
-def is_party(record: ConsentRecord, partner: str, kind: str) -> bool:
-    """Whether ``partner`` (of ``kind``) recorded the record or is named in its from or to.
+def is_party(record: ConsentRecord, partner: str) -> bool:
+    """Whether ``partner`` recorded the record or is named in its from or to by its own id.
 
-    A party may list the record and read explanations about it; nobody else learns of it.
+    A ``kind:<kind>`` entry makes no partner a party: it widens whom the record covers (every
+    partner of that kind may receive under it), not who may learn of it, so that a care
+    provider's consent for ``kind:school`` does not tell every school that it recorded one.
     """
     return (
-        record.recorded_by == partner
-        or partner in record.senders
-        or partner in record.recipients
-        or f"kind:{kind}" in record.recipients
+        record.recorded_by == partner or partner in record.senders or partner in record.recipients
+    )
+
+
+def shown_to(record: ConsentRecord, partner: str, knows_of: Callable[[str], bool]) -> bool:
+    """Whether ``partner`` may learn of the record at all: listing, FHIR form, refusal reasons.
+
+    The recorder always may. A partner named in it by id may when it may know of every other
+    party the record names (``knows_of`` takes a partner id or ``kind:<kind>``); a record with a
+    party hidden from it is, for it, as absent as one it has no part in, so what it gets carries
+    no trace of that party (no shorter or empty ``from``). Anyone else may not.
+    """
+    if record.recorded_by == partner:
+        return True
+    if not is_party(record, partner):
+        return False
+    return all(
+        party in (partner, record.recorded_by) or knows_of(party)
+        for party in record.senders | record.recipients
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from gateway.config.deadlines import Deadline, HolidayCalendar, load_holidays, r
 from gateway.config.errors import ConfigError
 from gateway.config.grounds import Ground, LegalBasis, read_direction_ground, read_ground
 from gateway.config.partners import PARTNER_KINDS, SENDING_KINDS
+from gateway.config.register import load_register
 from gateway.subject import CHECKS, RESERVED_SYSTEMS, SYSTEM_SHAPE, IdentifierSystem
 
 __all__ = [
@@ -324,6 +325,13 @@ def load_catalogue(config_dir: Path, schemas_dir: Path) -> Catalogue:
                 raise ConfigError(
                     path, f"names unknown purpose '{other}' as a reply", f"purpose '{purpose.id}'"
                 )
+    # The municipality's own register (register.toml) names the activities' URIs where it says.
+    register = load_register(config_dir, frozenset(purposes))
+    if register is not None and register.activities:
+        purposes = {
+            pid: replace(p, processing_activity=register.activities.get(pid, p.processing_activity))
+            for pid, p in purposes.items()
+        }
     return Catalogue(
         purposes,
         _identifier_systems(path, data, frozenset(purposes)),

@@ -2,15 +2,15 @@
 
 Who may record a consent: a partner for exchanges it sends itself, or the social team that directs
 a case for exchanges between the case's members (`consent.scope`); anything else is refused and
-logged. Who may see or change one: the partner that recorded it and the partners in its scope
-(`from` and `to`); the givers' names only the recorder. Withdrawal is for the recorder and the
+logged. Who may see or change one: the partner that recorded it and the partners its `from` and
+`to` name by id, when they may know of every other party it names (`shown`); the givers' names
+only the recorder. Withdrawal is for the recorder and the
 senders: they act for the person. The subject's birth date is held once (`service.birth_dates`).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -24,8 +24,8 @@ from consent import (
     MinorDecision,
     consent_to_fhir,
     giver_names_shown_to,
-    is_party,
     parse_consent_request,
+    shown_to,
     status,
     verify_givers,
     verify_recording_scope,
@@ -46,6 +46,7 @@ from gateway.ids import new_id
 from gateway.log.entry import LogEntry, Sender, format_time, parse_time
 from gateway.policy.cases import directs
 from gateway.policy.decision import Caller
+from gateway.policy.visibility import knows_of
 from gateway.service.birth_dates import claim_birth_date, held_birth_date
 from gateway.service.deps import ConsentContext, Settled
 from gateway.standards.tracecontext import current_trace_json
@@ -53,7 +54,6 @@ from gateway.store.base import ConsentStore, StoredConsent
 from gateway.subject import Subject, parse_subject, require_accepted
 
 __all__ = [
-    "as_seen_by",
     "avg_consent_purposes",
     "fhir_consent",
     "involved_record",
@@ -63,6 +63,7 @@ __all__ = [
     "record_consent",
     "record_from_json",
     "record_to_json",
+    "shown",
     "withdraw_consent",
 ]
 
@@ -215,35 +216,18 @@ def public(
     return out
 
 
-def as_seen_by(gw: Settled, record: ConsentRecord, caller: Caller) -> ConsentRecord:
-    """The record with only the parties the caller's kind may know of ([case_network_visibility]).
+def shown(gw: Settled, record: ConsentRecord, caller: Caller) -> bool:
+    """Whether the caller may learn of the record at all (`consent.shown_to`).
 
-    A director's consent for a case names its members; a school party to it must not learn from
-    it that a certified institution or a care provider is involved, as the case network itself
-    would not tell it. The recorder sees the whole record; everyone sees itself and the recorder.
+    The recorder may. A partner named in it by id may when its kind may know of every other
+    party ([case_network_visibility]): a director's consent for a case names its members, and a
+    school must not learn from it that a certified institution or a care provider is involved,
+    as the case network itself would not tell it; the record is then as absent as one it has no
+    part in, rather than shown with a gap. A partner that a `kind:` entry covers is no party: a
+    care provider's consent for `kind:school` tells no school that it was recorded.
     """
-    if caller.partner.id == record.recorded_by:
-        return record
-    visibility = gw.catalogue.case_network_visibility
-
-    def shown(party: str) -> bool:
-        if party in (caller.partner.id, record.recorded_by):
-            return True
-        kind = party.removeprefix("kind:") if party.startswith("kind:") else None
-        if kind is None:
-            partner = gw.partners.get(party)
-            kind = None if partner is None else partner.kind
-        return kind is not None and visibility.sees(caller.partner.kind, kind)
-
-    return replace(
-        record,
-        senders=frozenset(p for p in record.senders if shown(p)),
-        recipients=frozenset(p for p in record.recipients if shown(p)),
-    )
-
-
-def _involved(record: ConsentRecord, caller: Caller) -> bool:
-    return is_party(record, caller.partner.id, caller.partner.kind)
+    sees = knows_of(caller.partner, gw.partners, gw.catalogue.case_network_visibility)
+    return shown_to(record, caller.partner.id, sees)
 
 
 def _entry(
@@ -299,7 +283,7 @@ def _refused_entry(
 async def involved_record(gw: ConsentContext, caller: Caller, consent_id: str) -> ConsentRecord:
     stored = await gw.storage.get_consent(consent_id)
     record = None if stored is None else _unseal(gw.cipher, stored)
-    if record is None or not _involved(record, caller):
+    if record is None or not shown(gw, record, caller):
         raise NotFound(
             "no such consent",
             "Check the consent id (GET /v1/consents?bsn=... or "
@@ -421,12 +405,10 @@ async def list_consents(gw: ConsentContext, caller: Caller, named: Subject) -> l
     subject = gw.pseudonymiser.pseudonym_of(named)
     now = gw.now()
     records = sorted(
-        (r for r in await load_consents(gw.storage, gw.cipher, subject) if _involved(r, caller)),
+        (r for r in await load_consents(gw.storage, gw.cipher, subject) if shown(gw, r, caller)),
         key=lambda r: (r.recorded_at, r.consent_id),
     )
-    return [
-        public(as_seen_by(gw, r, caller), now, caller.partner.id, gw.catalogue) for r in records
-    ]
+    return [public(r, now, caller.partner.id, gw.catalogue) for r in records]
 
 
 async def withdraw_consent(gw: ConsentContext, caller: Caller, consent_id: str) -> dict[str, Any]:
@@ -439,12 +421,12 @@ async def withdraw_consent(gw: ConsentContext, caller: Caller, consent_id: str) 
         )
     now = gw.now()
     if record.withdrawn_at is not None:
-        return public(as_seen_by(gw, record, caller), now, caller.partner.id, gw.catalogue)
+        return public(record, now, caller.partner.id, gw.catalogue)
     withdrawn = withdraw(record, now=now)
     await gw.storage.replace_consent(
         _seal(gw.cipher, withdrawn), _entry(now, "consent_withdrawn", caller, withdrawn)
     )
-    return public(as_seen_by(gw, withdrawn, caller), now, caller.partner.id, gw.catalogue)
+    return public(withdrawn, now, caller.partner.id, gw.catalogue)
 
 
 async def fhir_consent(gw: ConsentContext, caller: Caller, consent_id: str) -> dict[str, Any]:
@@ -456,7 +438,7 @@ async def fhir_consent(gw: ConsentContext, caller: Caller, consent_id: str) -> d
         return None if partner is None else partner.identifiers.get("agb")
 
     return consent_to_fhir(
-        as_seen_by(gw, record, caller),
+        record,
         now=gw.now(),
         agb_of=agb_of,
         show_giver_names=giver_names_shown_to(record, caller.partner.id),

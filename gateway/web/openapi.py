@@ -382,7 +382,9 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 },
             ),
             "get": _op(
-                "List the consents of a subject that the caller is party to",
+                "List the consents of a subject that the caller recorded, or is named in by id "
+                "with every other party one its kind may see ([case_network_visibility]); a "
+                "kind:<kind> entry makes no party",
                 {"200": _json({"type": "object"}), **_errors(400, 403)},
                 parameters=[_query(n, d) for n, d in _SUBJECT_QUERY],
             ),
@@ -618,7 +620,8 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         },
         "/v1/disclosures": {
             "get": _op(
-                "The log entries in which the caller is sender or recipient",
+                "The log entries in which the caller is sender or recipient; never a refused "
+                "share to it, nor a token_refused entry (its privacy officers read those)",
                 {"200": _json({"type": "object"}), **_errors(400, 403)},
                 parameters=[
                     _query(n, d)

@@ -5,7 +5,10 @@ that is not a well-formed token request (not form-encoded, a required parameter 
 repeated, a client assertion type other than jwt-bearer), `unsupported_grant_type` for a grant
 other than client_credentials, and the terse `invalid_client` for anything about the assertion
 or the client, including an actor role the partner's kind may not hold. What exactly was wrong
-goes only into the disclosure log, where a privacy officer can see it and an attacker cannot.
+goes only into the disclosure log as a `token_refused` entry, which the privacy officers who
+oversee the partner (and the operator's officer) can read and an attacker cannot: the entry is
+never in the partner's own `GET /v1/disclosures` nor its proofs (`gateway.audit.search`
+`shown_to_partner`), so a stolen access token does not tell which forged assertions failed how.
 """
 
 from __future__ import annotations
