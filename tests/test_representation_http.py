@@ -223,3 +223,52 @@ async def test_a_mentor_agrees_for_an_adult_through_the_fhir_route_and_the_excha
         "information-request", "school-de-es", bsn, example("information-request")
     )
     assert sent["consent_id"] == answer.body["consent_id"]
+
+
+ORDER = {"established_by": "court_order", "reference": "beschikking-2026-0031"}
+# giver list, birth date: the recording day is the day before the 12th birthday of BORN.
+EACH_KIND: dict[str, tuple[list[dict[str, Any]], str]] = {
+    "parent with sole authority": (
+        [{"role": "parent_sole_authority", "authority": REGISTER}],
+        BORN,
+    ),
+    "both holders of joint authority": ([JOINT_A, JOINT_B], BORN),
+    "guardian": ([{"role": "guardian", "authority": ORDER}], BORN),
+    "certified institution as guardian": ([{"role": "guardian_gi", "authority": ORDER}], BORN),
+    "child of 13 deciding alone": (
+        [{"role": "subject", "decides_alone": {"ground": "serious_harm", "reference": "a-17"}}],
+        "2013-06-01",
+    ),
+    "mentor on the adult's 18th birthday": (
+        [{"role": "mentor", "authority": ORDER}],
+        "2008-11-24",
+    ),
+    "curator": ([{"role": "curator", "authority": ORDER}], "1970-01-01"),
+}
+
+
+@pytest.mark.parametrize(("givers", "birth_date"), EACH_KIND.values(), ids=EACH_KIND)
+async def test_each_representative_kind_records_an_agreement_that_carries_an_exchange(
+    clocked: ClockedClients, givers: list[dict[str, Any]], birth_date: str
+) -> None:
+    bsn = valid_bsn(40 + list(EACH_KIND.values()).index((givers, birth_date)))
+    team = clocked("swt-denhelder")
+    body = {**agreement(bsn, *givers), "subject": {"bsn": bsn, "birth_date": birth_date}}
+    recorded = await team.record_consent(body)
+    sent = await team.send(
+        "information-request", "school-de-es", bsn, example("information-request")
+    )
+    assert sent["consent_id"] == recorded["consent_id"]
+
+
+async def test_a_mentor_the_day_before_the_adults_18th_birthday_is_refused(http: Http) -> None:
+    body = {
+        **agreement(valid_bsn(50), {"role": "mentor", "authority": ORDER}),
+        "subject": {"bsn": valid_bsn(50), "birth_date": "2008-11-25"},
+    }
+    answer = await http.call(
+        "POST", "/v1/consents", token=await http.token("swt-denhelder"), json_body=body
+    )
+    error = assert_contract_error(answer, 422, "consent_invalid")
+    assert error["field"] == "/given_by"
+    assert "A mentor or curator acts for an adult" in error["message"]
