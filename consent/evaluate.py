@@ -36,6 +36,7 @@ from .age import (
     required_givers,
 )
 from .model import ConsentRecord, shown_to, status
+from .representation import describe_missing
 
 __all__ = [
     "UNKNOWN_AGE_GIVERS",
@@ -273,11 +274,11 @@ def _givers_gap_for(record: ConsentRecord, birth_date: date | None, on: date) ->
         threshold = ADULT_AGE if age >= ADULT_AGE else CHILD_CONSENT_AGE
         return (
             f"givers no longer sufficient because the subject turned {threshold}: "
-            f"{describe_givers(missing)} must consent too"
+            f"{describe_missing(missing, record.given_by)} must consent too"
         )
     return (
         f"givers not sufficient for a subject aged {age_band(age)}: "
-        f"{describe_givers(missing)} must consent too"
+        f"{describe_missing(missing, record.given_by)} must consent too"
     )
 
 

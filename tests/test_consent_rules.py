@@ -96,12 +96,14 @@ def missing(records: list[ConsentRecord], **overrides: Any) -> consent.MissingCo
 
 def test_public_api_of_the_consent_package_is_pinned() -> None:
     assert consent.__all__ == [
+        "Authority",
         "CaseScope",
         "ConsentDraft",
         "ConsentRecord",
         "ConsentStatus",
         "Evidence",
         "Giver",
+        "MinorDecision",
         "MissingConsent",
         "RecordingScope",
         "Viewer",
@@ -792,7 +794,7 @@ SHAPE_ERRORS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("too many givers", _set(("given_by",), [{"role": "custodian"}] * 5), "/given_by"),
     ("giver not an object", _set(("given_by", 0), "subject"), "/given_by/0"),
     ("giver without role", _set(("given_by", 0), {"name": "Sam"}), "/given_by/0/role"),
-    ("unknown giver role", _set(("given_by", 0, "role"), "guardian"), "/given_by/0/role"),
+    ("unknown giver role", _set(("given_by", 0, "role"), "voogd"), "/given_by/0/role"),
     ("giver name too long", _set(("given_by", 1, "name"), "K" * 101), "/given_by/1/name"),
     ("giver name empty", _set(("given_by", 1, "name"), ""), "/given_by/1/name"),
     ("giver name not a string", _set(("given_by", 1, "name"), 7), "/given_by/1/name"),

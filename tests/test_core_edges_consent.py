@@ -582,8 +582,8 @@ def test_a_record_of_a_person_without_a_bsn_keeps_the_identifier_system():
         (
             {"given_by": [{"role": "subject", "note": "x"}]},
             "/given_by/0/note",
-            "Field /given_by/0/note is not taken by this call; allowed in /given_by/0 are name, "
-            "role.",
+            "Field /given_by/0/note is not taken by this call; allowed in /given_by/0 are "
+            "authority, decides_alone, name, role.",
         ),
         (
             {"evidence": {"method": "written", "reference": "r", "note": "x"}},
@@ -735,7 +735,7 @@ def test_the_recording_scope_holds_the_senders_the_request_named():
             _body(given_by=[{"role": "subject", "na me": 1}]),
             "/given_by/0",
             "Object /given_by/0 has a field this call does not take; allowed in /given_by/0 are "
-            "name, role.",
+            "authority, decides_alone, name, role.",
         ),
     ],
 )

@@ -164,6 +164,65 @@ def _errors(*statuses: int) -> dict[str, Any]:
     return {str(s): _json("Error", "refused; see error.code") for s in statuses}
 
 
+# Who gave the client's agreement (docs/contract-extensions.md, "The representative acting").
+_REFERENCE = {"type": "string", "minLength": 1, "maxLength": 200}
+_GIVERS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": 4,
+    "description": "the subject and/or the representative(s) acting: under 12 the holder(s) of "
+    "authority (both holders of joint authority), 12-15 the child and the holder(s) (or the child "
+    "alone with decides_alone), 16+ the subject, 18+ the subject or a mentor or curator; "
+    "custodian is the legacy role (a holder whose kind of authority was not recorded)",
+    "items": {
+        "type": "object",
+        "required": ["role"],
+        "additionalProperties": False,
+        "properties": {
+            "role": {
+                "type": "string",
+                "enum": [
+                    "subject",
+                    "custodian",
+                    "parent_sole_authority",
+                    "parent_joint_authority",
+                    "guardian",
+                    "guardian_gi",
+                    "mentor",
+                    "curator",
+                ],
+            },
+            "name": {"type": "string", "minLength": 1, "maxLength": 100},
+            "authority": {
+                "type": "object",
+                "description": "how the representative's authority was established; required "
+                "for every representative role but custodian, never on the subject",
+                "required": ["established_by", "reference"],
+                "additionalProperties": False,
+                "properties": {
+                    "established_by": {
+                        "type": "string",
+                        "enum": ["gezagsregister", "court_order", "brp"],
+                    },
+                    "reference": _REFERENCE,
+                },
+            },
+            "decides_alone": {
+                "type": "object",
+                "description": "on the subject only: a child of 12 to 15 agrees without the "
+                "holders of authority (BW 7:450 lid 2), with the professional's assessment",
+                "required": ["ground", "reference"],
+                "additionalProperties": False,
+                "properties": {
+                    "ground": {"type": "string", "enum": ["serious_harm", "persistent_wish"]},
+                    "reference": _REFERENCE,
+                },
+            },
+        },
+    },
+}
+
+
 def _op(
     summary: str, responses: dict[str, Any], *, auth: bool = True, **extra: Any
 ) -> dict[str, Any]:
@@ -314,7 +373,8 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                                         "description": "the case whose director (procesregisseur) "
                                         "records the family's agreement for its members; every "
                                         "partner in from and to is a member, no kinds in to",
-                                    }
+                                    },
+                                    "given_by": _GIVERS_SCHEMA,
                                 },
                             }
                         }
