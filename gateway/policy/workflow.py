@@ -185,7 +185,7 @@ def check_reply(
             f"Send it to '{request.owed_to}' only.",
             purpose=purpose.id,
         )
-    if payload is None or asked is None:
+    if payload is None or asked is None or rule.items is None or rule.allowed_from is None:
         return
     allowed = set(asked.get(rule.allowed_from, []))
     items = rule.items.split("[]")[0]
