@@ -34,6 +34,7 @@ __all__ = [
     "ExchangeStorage",
     "ExpectationContext",
     "InboxContext",
+    "InboxStorage",
     "Settled",
 ]
 
@@ -111,6 +112,10 @@ class ExpectationContext(Clocked, Protocol):
     def storage(self) -> ExpectationStore: ...
 
 
+class InboxStorage(ExchangeStore, ExpectationStore, Protocol):
+    """The inbox, and the receipts of urgent messages its recipient still owes."""
+
+
 class InboxContext(Clocked, Protocol):
     """What reading and acknowledging an inbox uses."""
 
@@ -118,4 +123,4 @@ class InboxContext(Clocked, Protocol):
     def cipher(self) -> AtRestCipher: ...
 
     @property
-    def storage(self) -> ExchangeStore: ...
+    def storage(self) -> InboxStorage: ...

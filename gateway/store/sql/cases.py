@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from gateway.store.base import (
     NetworkMember,
     PendingNotification,
 )
-from gateway.store.sql.runner import SqlRunner, typed
+from gateway.store.sql.runner import SqlRunner, log_values, typed
 from gateway.store.sql.txn import Txn, count, insert, row, rows, run, run_many
 
 __all__ = ["CaseSql", "open_expectations", "poke"]
@@ -163,7 +163,12 @@ class CaseSql(SqlRunner):
 
         return await self._query(txn)
 
-    async def mark_newly_overdue(self, now: datetime, limit: int) -> list[Expectation]:
+    async def mark_newly_overdue(
+        self,
+        now: datetime,
+        limit: int,
+        escalate: Callable[[Expectation], LogEntry | None] | None = None,
+    ) -> list[Expectation]:
         def txn() -> Txn[list[Expectation]]:
             # SKIP LOCKED: instances checking at the same moment announce each expectation once.
             found = yield from rows(
@@ -178,6 +183,11 @@ class CaseSql(SqlRunner):
             due = sorted(map(_expectation, found), key=lambda e: (e.due_at, e.expectation_id))
             parties = {p for e in due for p in (e.owed_by, e.owed_to)}
             yield from poke(sorted(parties), "expectation_overdue", now)
+            made = [(e, escalate(e)) for e in due] if escalate is not None else []
+            escalated = [(e, entry) for e, entry in made if entry is not None]
+            if escalated:
+                yield from self._append(log_values([entry for _, entry in escalated]))
+                yield from poke(sorted({e.owed_by for e, _ in escalated}), "urgent_message", now)
             return due
 
         return await self._transact(txn)
