@@ -458,6 +458,14 @@ ROWS = [
         False,
         ("leerplicht-denhelder", "school-de-es", "recipient_not_allowed"),
     ),
+    Row(
+        "child-protection-board-information",
+        "huisarts-zuid",
+        "rvdk-noordholland",
+        "BW art. 1:240",
+        False,
+        ("wi-denhelder", "rvdk-noordholland", "sender_not_allowed"),
+    ),
 ]
 
 

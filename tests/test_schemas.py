@@ -255,6 +255,7 @@ def test_every_message_type_of_the_design_has_a_schema() -> None:
         "vt-feedback",
         "medical-referral",
         "leerplicht-signal",
+        "child-protection-board-information",
     }
 
 
