@@ -241,3 +241,22 @@ async def test_an_urgent_report_not_acknowledged_in_time_is_escalated_until_it_i
     assert rec.received[before:] == []
     escalations = [e for e in await log_entries(hooked) if e.decision == "urgent_escalated"]
     assert len(escalations) == 1
+
+
+async def test_a_new_urgent_report_is_announced_at_once_even_while_an_older_one_is_re_announced(
+    hooked: Running, made: ClockedClients, receiver: tuple[Receiver, str]
+) -> None:
+    rec, _ = receiver
+    school = made(SCHOOL, "intern_begeleider")
+    await school.send("safety-report-vt", VT, BSN_CHILD, report(acute=True))
+    await dispatch(hooked)
+    hooked.clock.moment += timedelta(minutes=61)
+    await dispatch(hooked)  # escalated: the next re-announcement is five minutes away
+    hooked.clock.moment += timedelta(seconds=10)
+    before = len(rec.received)
+    await school.send("safety-report-vt", VT, BSN_OTHER, report(acute=True))
+    await dispatch(hooked)
+    urgent = [
+        b for who, b, _ in rec.received[before:] if who == VT and b["event"] == "urgent_message"
+    ]
+    assert [(e["count"], e["overdue"]) for e in urgent] == [(2, 1)]

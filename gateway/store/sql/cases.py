@@ -187,7 +187,9 @@ class CaseSql(SqlRunner):
             escalated = [(e, entry) for e, entry in made if entry is not None]
             if escalated:
                 yield from self._append(log_values([entry for _, entry in escalated]))
-                yield from poke(sorted({e.owed_by for e, _ in escalated}), "urgent_message", now)
+                yield from poke(
+                    sorted({e.owed_by for e, _ in escalated}), "urgent_message", now, at_once=True
+                )
             return due
 
         return await self._transact(txn)
@@ -259,14 +261,24 @@ def open_expectations(expectations: Sequence[Expectation]) -> Txn[None]:
     yield from insert("expectations", _EXPECTATION_TYPES, values)
 
 
-def poke(partners: Sequence[str], kind: str, now: datetime) -> Txn[None]:
-    """Queue one pending poke per partner and kind: a burst of messages is one notification."""
+def poke(partners: Sequence[str], kind: str, now: datetime, *, at_once: bool = False) -> Txn[None]:
+    """Queue one pending poke per partner and kind: a burst of messages is one notification.
+
+    `at_once` (urgent messages) also brings a poke already waiting for a later attempt (a retry's
+    backoff, a re-announcement) forward to now, so a new urgent message never waits behind it.
+    """
+    sooner = (
+        ", next_ms = CASE WHEN excluded.next_ms < notifications.next_ms "
+        "THEN excluded.next_ms ELSE notifications.next_ms END"
+        if at_once
+        else ""
+    )
     # Callers pass partners sorted, so concurrent pokers lock the rows in one order.
     for partner in partners:
         yield from run(
             "INSERT INTO notifications (partner, kind, created_ms, next_ms, attempts) "
             "VALUES (?, ?, ?, ?, 0) ON CONFLICT (partner, kind) DO UPDATE SET "
-            "created_ms = excluded.created_ms",
+            f"created_ms = excluded.created_ms{sooner}",
             partner,
             kind,
             _ms(now),

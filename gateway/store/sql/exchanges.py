@@ -82,7 +82,7 @@ class ExchangeSql(SqlRunner):
                 urgent = sorted(
                     {e.owed_by for e in (effects.open if effects else ()) if _is_receipt(e)}
                 )
-                yield from poke(urgent, "urgent_message", messages[0].sent_at)
+                yield from poke(urgent, "urgent_message", messages[0].sent_at, at_once=True)
             if effects is not None:
                 yield from _apply_effects(effects, entries[0].time if entries else None)
             indices = yield from self._append(values)
