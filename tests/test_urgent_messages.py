@@ -26,11 +26,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from gateway.clock import FixedClock
+from gateway.config import ConfigError, load_catalogue
 from gateway.delivery.notify import RENOTIFY_S, dispatch_once, notification_signer
 from gateway.log.entry import format_time
 from gateway.runtime import build_gateway
 from gateway.web import create_app
-from tests.conftest import BSN_CHILD, BSN_OTHER, Running, copy_config, example
+from tests.conftest import BSN_CHILD, BSN_OTHER, REPO, Running, copy_config, example
 from tests.helpers import ClockedClients, log_entries
 
 VT = "veiligthuis-nhn"
@@ -260,3 +261,46 @@ async def test_a_new_urgent_report_is_announced_at_once_even_while_an_older_one_
         b for who, b, _ in rec.received[before:] if who == VT and b["event"] == "urgent_message"
     ]
     assert [(e["count"], e["overdue"]) for e in urgent] == [(2, 1)]
+
+
+# -- the catalogue's `urgent` rule is checked at start-up ------------------------------------------
+
+SHIPPED_RULE = 'urgent = { when = "acute_danger", acknowledge_within_minutes = 60,'
+
+
+def catalogue_with(tmp_path: Path, old: str, new: str) -> Path:
+    config = copy_config(tmp_path / "config")
+    text = (config / "purposes.toml").read_text()
+    assert old in text, old
+    (config / "purposes.toml").write_text(text.replace(old, new, 1))
+    return config
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "named"),
+    [
+        (
+            SHIPPED_RULE,
+            'urgent = { when = "description", acknowledge_within_minutes = 60,',
+            "no boolean field",
+        ),
+        (
+            SHIPPED_RULE,
+            'urgent = { when = "acute_danger", acknowledge_within_minutes = 1441,',
+            "at most 1440",
+        ),
+        (
+            'source = "local_agreement", reference = "Example term: an acute',
+            'source = "habit", reference = "Example term: an acute',
+            "'source'",
+        ),
+        ('id = "leerplicht-signal"', 'id = "acknowledgement"', "reserved"),
+    ],
+)
+def test_a_catalogue_with_a_wrong_urgent_rule_does_not_start(
+    tmp_path: Path, old: str, new: str, named: str
+) -> None:
+    config = catalogue_with(tmp_path, old, new)
+    with pytest.raises(ConfigError) as raised:
+        load_catalogue(config, REPO / "schemas")
+    assert named in str(raised.value)
