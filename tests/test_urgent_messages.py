@@ -304,3 +304,17 @@ def test_a_catalogue_with_a_wrong_urgent_rule_does_not_start(
     with pytest.raises(ConfigError) as raised:
         load_catalogue(config, REPO / "schemas")
     assert named in str(raised.value)
+
+
+async def test_acute_danger_in_a_safety_report_to_the_social_team_is_no_longer_ignored(
+    hooked: Running, made: ClockedClients
+) -> None:
+    school = made(SCHOOL, "intern_begeleider")
+    acute = {**example("safety-report"), "acute_danger": True}
+    await school.send("safety-report", "swt-denhelder", BSN_OTHER, example("safety-report"))
+    sent = await school.send("safety-report", "swt-denhelder", BSN_CHILD, acute)
+    receipts = [e for e in sent["expectations_opened"] if e["purpose"] == "acknowledgement"]
+    assert [e["owed_by"] for e in receipts] == ["swt-denhelder"]
+    page = await made("swt-denhelder", "procesregisseur").request("GET", "/v1/inbox")
+    assert [m["exchange_id"] for m in page["urgent"]] == [sent["exchange_id"]]
+    assert [m["urgent"] for m in page["messages"]] == [False, True]
