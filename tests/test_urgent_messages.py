@@ -119,6 +119,10 @@ async def test_an_acute_report_is_marked_urgent_and_comes_first_in_the_inbox(
     assert on_top["acknowledge_by"] == format_time(sent_at + timedelta(minutes=60))
     flags = [(m["exchange_id"] == acute, m["urgent"]) for m in page["messages"]]
     assert flags == [(False, False), (False, False), (True, True)], "in its place as well"
+    # Sealed to Veilig Thuis's key like the others; the partner client opens both lists.
+    assert "payload" not in on_top
+    opened = await vt.inbox()
+    assert opened["urgent"][0]["payload"]["acute_danger"] is True
     leased = await vt.request("GET", "/v1/inbox", params={"lease": "60", "limit": "2"})
     first, second = leased["messages"]
     assert (first["exchange_id"], first["urgent"]) == (acute, True)
