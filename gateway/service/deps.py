@@ -120,6 +120,9 @@ class InboxContext(Clocked, Protocol):
     """What reading and acknowledging an inbox uses."""
 
     @property
+    def catalogue(self) -> Catalogue: ...
+
+    @property
     def cipher(self) -> AtRestCipher: ...
 
     @property

@@ -72,10 +72,15 @@ async def leased_page(
     """The oldest messages, hidden from other leased pulls until acked or the lease runs out,
     so several workers (or instances) of one partner share the work."""
     now = gw.now()
+    receives_urgent = _receives_urgent(gw, caller)
     page = await gw.storage.lease_inbox(
-        caller.partner.id, limit=limit, now=now, until=now + timedelta(seconds=lease_s)
+        caller.partner.id,
+        limit=limit,
+        now=now,
+        until=now + timedelta(seconds=lease_s),
+        urgent_first=receives_urgent,
     )
-    urgent = await _urgent(gw, caller.partner.id) if page else {}
+    urgent = await _urgent(gw, caller.partner.id) if page and receives_urgent else {}
     return {
         "messages": [message_json(gw.cipher, m, urgent.get(m.exchange_id)) for m in page],
         "next": None,
@@ -88,7 +93,7 @@ async def inbox_page(gw: InboxContext, caller: Caller, *, after: int, limit: int
     page = await gw.storage.inbox_page(caller.partner.id, after=after, limit=limit + 1)
     more = len(page) > limit
     page = page[:limit]
-    urgent = await _urgent(gw, caller.partner.id)
+    urgent = await _urgent(gw, caller.partner.id) if _receives_urgent(gw, caller) else {}
     out: dict[str, Any] = {
         "messages": [message_json(gw.cipher, m, urgent.get(m.exchange_id)) for m in page],
         "next": str(page[-1].seq) if more and page else None,
@@ -103,6 +108,13 @@ async def inbox_page(gw: InboxContext, caller: Caller, *, after: int, limit: int
         )
         out["urgent"] = [message_json(gw.cipher, m, urgent.get(m.exchange_id)) for m in waiting]
     return out
+
+
+def _receives_urgent(gw: InboxContext, caller: Caller) -> bool:
+    """Whether the caller's kind receives a purpose that can be urgent; others skip the lookups
+    (a care provider owing many replies would scan them on every pull for nothing)."""
+    kind = caller.partner.kind
+    return any(p.urgent is not None and kind in p.recipient_kinds for p in gw.catalogue)
 
 
 async def _urgent(gw: InboxContext, recipient: str) -> dict[str, datetime]:

@@ -636,11 +636,17 @@ class ExchangeStore(Protocol):
     ) -> list[StoredMessage]: ...
 
     async def lease_inbox(
-        self, recipient: str, *, limit: int, now: datetime, until: datetime
+        self,
+        recipient: str,
+        *,
+        limit: int,
+        now: datetime,
+        until: datetime,
+        urgent_first: bool = False,
     ) -> list[StoredMessage]:
-        """Take up to `limit` unleased messages, urgent ones first and then oldest first, hiding
-        them from other leased pulls until `until` (or their ack): two concurrent pullers never
-        get the same message."""
+        """Take up to `limit` unleased messages, oldest first (with `urgent_first`, the urgent
+        ones before the rest), hiding them from other leased pulls until `until` (or their ack):
+        two concurrent pullers never get the same message."""
 
     async def urgent_inbox(self, recipient: str, *, limit: int) -> list[StoredMessage]:
         """The recipient's waiting urgent messages (unacknowledged receipt owed), oldest first."""

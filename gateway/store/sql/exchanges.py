@@ -120,7 +120,13 @@ class ExchangeSql(SqlRunner):
         return await self._query(txn)
 
     async def lease_inbox(
-        self, recipient: str, *, limit: int, now: datetime, until: datetime
+        self,
+        recipient: str,
+        *,
+        limit: int,
+        now: datetime,
+        until: datetime,
+        urgent_first: bool = False,
     ) -> list[StoredMessage]:
         def take(urgent_only: bool, n: int) -> Txn[list[StoredMessage]]:
             # SKIP LOCKED: a concurrent lease on another instance passes over the rows this one
@@ -141,7 +147,7 @@ class ExchangeSql(SqlRunner):
 
         def txn() -> Txn[list[StoredMessage]]:
             # Urgent messages first, so an acute report never waits behind a backlog.
-            urgent = yield from take(True, limit)
+            urgent = (yield from take(True, limit)) if urgent_first else []
             rest = (yield from take(False, limit - len(urgent))) if len(urgent) < limit else []
             return urgent + rest
 
