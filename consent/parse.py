@@ -54,7 +54,18 @@ MAX_PURPOSES: Final = 20
 MAX_PARTIES: Final = 50
 MAX_GIVERS: Final = 4
 RECIPIENT_KINDS: Final[frozenset[str]] = frozenset(
-    {"social_team", "care_provider", "certified_institution", "school"}
+    {
+        "social_team",
+        "care_provider",
+        "certified_institution",
+        "school",
+        "veilig_thuis",
+        "general_practitioner",
+        "youth_health_care",
+        "work_and_income",
+        "compulsory_education",
+        "child_protection_board",
+    }
 )
 
 _PARTNER_ID: Final = re.compile(r"[a-z0-9-]{2,64}")

@@ -333,7 +333,10 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         },
         "/v1/inbox": {
             "get": _op(
-                "Pull messages addressed to the caller, oldest first",
+                "Pull messages addressed to the caller, oldest first; urgent messages (a purpose's "
+                "urgent rule, e.g. a report to Veilig Thuis with acute danger) carry urgent: true "
+                "and acknowledge_by, come first in a leased pull and are listed again on top of "
+                "the first page in 'urgent'",
                 {"200": _json("InboxPage"), **_errors(400, 403)},
                 parameters=[
                     _query("limit", "1-100, default 50"),
@@ -958,8 +961,34 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     "type": "object",
                     "required": ["messages", "next"],
                     "properties": {
-                        "messages": {"type": "array", "items": {"type": "object"}},
+                        "messages": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/InboxMessage"},
+                        },
                         "next": {"type": ["string", "null"]},
+                        "leased_until": {"type": "string", "format": "date-time"},
+                        "urgent": {
+                            "description": "First page of a paged pull only: the waiting urgent "
+                            "messages (at most 50, oldest first), each also in 'messages' in its "
+                            "place",
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/InboxMessage"},
+                        },
+                    },
+                },
+                "InboxMessage": {
+                    "type": "object",
+                    "required": ["id", "exchange_id", "purpose", "urgent"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "exchange_id": {"type": "string"},
+                        "purpose": {"type": "string"},
+                        "urgent": {
+                            "description": "true while the receipt of this urgent message is "
+                            "owed: acknowledge it by acknowledge_by or the gateway escalates",
+                            "type": "boolean",
+                        },
+                        "acknowledge_by": {"type": "string", "format": "date-time"},
                     },
                 },
             },
