@@ -172,7 +172,7 @@ def test_gateway_register_without_a_register_file_says_what_is_missing(tmp_path:
 def test_the_doctor_names_example_activity_uris_as_not_for_production(tmp_path: Path) -> None:
     result = run("doctor", "--data", str(tmp_path / "none"))
     assert re.search(
-        r"ok       [0-9]+ purpose\(s\) name an example processing activity URI \(closure-notice, "
+        r"ok       [0-9]+ purpose\(s\) name an example processing activity URI \([a-z-]+, "
         r".*\(fine for trying it out; not for production\)",
         result.stdout,
     )
