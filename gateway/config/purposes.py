@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,8 @@ from gateway.config.deadlines import Deadline, HolidayCalendar, load_holidays, r
 from gateway.config.errors import ConfigError
 from gateway.config.grounds import Ground, LegalBasis, read_direction_ground, read_ground
 from gateway.config.partners import PARTNER_KINDS, SENDING_KINDS
+from gateway.config.register import load_register
+from gateway.config.urgency import ACKNOWLEDGEMENT, UrgentRule, read_urgent_rule
 from gateway.subject import CHECKS, RESERVED_SYSTEMS, SYSTEM_SHAPE, IdentifierSystem
 
 __all__ = [
@@ -57,6 +59,7 @@ _KNOWN = frozenset(
         "processing_activity",
         "confidentiality",
         "ground",
+        "urgent",
     }
 )
 _SYSTEM_KEYS = frozenset({"system", "title", "pattern", "check", "purposes"})
@@ -103,8 +106,8 @@ class ReplyRule:
     """
 
     purpose: str
-    items: str
-    allowed_from: str
+    items: str | None = None  # None: the reply may answer whatever its schema allows
+    allowed_from: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +166,8 @@ class Purpose:
     direction_grounds: tuple[Ground, ...] = ()
     # Where the `expected_when_gi_joins` terms come from and how their days are counted.
     gi_join_deadline: Deadline | None = None
+    # `urgent`: when a message of this purpose cannot wait, and how soon it must be acknowledged.
+    urgent: UrgentRule | None = None
 
     @property
     def schema(self) -> Mapping[str, Any]:
@@ -217,6 +222,7 @@ class Purpose:
             "schema": self.schema_file,
             "processing_activity": self.processing_activity,
             "confidentiality": self.confidentiality,
+            "urgent": None if self.urgent is None else self.urgent.to_json(),
         }
 
 
@@ -324,6 +330,13 @@ def load_catalogue(config_dir: Path, schemas_dir: Path) -> Catalogue:
                 raise ConfigError(
                     path, f"names unknown purpose '{other}' as a reply", f"purpose '{purpose.id}'"
                 )
+    # The municipality's own register (register.toml) names the activities' URIs where it says.
+    register = load_register(config_dir, frozenset(purposes))
+    if register is not None and register.activities:
+        purposes = {
+            pid: replace(p, processing_activity=register.activities.get(pid, p.processing_activity))
+            for pid, p in purposes.items()
+        }
     return Catalogue(
         purposes,
         _identifier_systems(path, data, frozenset(purposes)),
@@ -421,6 +434,8 @@ def _purpose(
     table.reject_unknown(_KNOWN)
     if not PURPOSE_ID.match(purpose_id):
         raise table.fail("'id' must be lower-case letters, digits and dashes")
+    if purpose_id == ACKNOWLEDGEMENT:
+        raise table.fail(f"'{ACKNOWLEDGEMENT}' is reserved for an urgent message's receipt")
     title = table.table("title")
     assert title is not None
     titles = {"nl": title.text("nl"), "en": title.text("en")}
@@ -456,7 +471,10 @@ def _purpose(
     rule = table.table("reply_to", required=False)
     if rule is not None:
         rule.reject_unknown(frozenset({"purpose", "items", "allowed_from"}))
-        reply_to = ReplyRule(rule.text("purpose"), rule.text("items"), rule.text("allowed_from"))
+        items, allowed_from = rule.opt_text("items"), rule.opt_text("allowed_from")
+        if (items is None) != (allowed_from is None):
+            raise rule.fail("'items' and 'allowed_from' go together: name both or neither")
+        reply_to = ReplyRule(rule.text("purpose"), items, allowed_from)
     gi_joins: dict[str, int] = {}
     gi_deadline = None
     joins = table.table("expected_when_gi_joins", required=False)
@@ -472,6 +490,8 @@ def _purpose(
         raise table.fail("'confidentiality' must be 'normaal' or 'vertrouwelijk'")
     schema_file = table.text("schema")
     schema = _schema(table, schemas_dir / schema_file)
+    urgent_table = table.table("urgent", required=False)
+    urgent = None if urgent_table is None else read_urgent_rule(urgent_table, schema)
     return Purpose(
         id=purpose_id,
         title=titles,
@@ -493,6 +513,7 @@ def _purpose(
         confidentiality=confidentiality,
         direction_grounds=directions,
         gi_join_deadline=gi_deadline,
+        urgent=urgent,
     )
 
 

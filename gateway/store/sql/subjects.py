@@ -62,7 +62,7 @@ class SubjectSql(SqlRunner):
         return await self._query(txn, quick=True)
 
     async def link_subject(self, link_key: str, legacy: str, fresh: str, now: datetime) -> str:
-        linked = await self.linked_pseudonym_only(link_key)
+        linked = await self._linked_only(link_key)
         if linked is not None:
             return linked
 
@@ -84,8 +84,8 @@ class SubjectSql(SqlRunner):
 
         return await self._transact(txn)
 
-    async def linked_pseudonym_only(self, link_key: str) -> str | None:
-        """The pseudonym linked to `link_key`, without the legacy fallback."""
+    async def _linked_only(self, link_key: str) -> str | None:
+        """The pseudonym linked to `link_key`, without the legacy list."""
 
         def txn() -> Txn[str | None]:
             return (yield from _linked(link_key))
