@@ -89,6 +89,11 @@ MAX_EVIDENCE_REFERENCE: Final = 200
 _PSEUDONYM: Final = re.compile(r"[0-9a-f]{32,128}")
 
 
+def _check_reference(reference: str, what: str) -> None:
+    if not 1 <= len(reference) <= MAX_EVIDENCE_REFERENCE:
+        raise ValueError(f"{what} must be 1 to {MAX_EVIDENCE_REFERENCE} characters")
+
+
 @dataclass(frozen=True, slots=True)
 class Authority:
     """How a representative's authority was established, and where the proof of it is kept."""
@@ -99,10 +104,7 @@ class Authority:
     def __post_init__(self) -> None:
         if self.established_by not in AUTHORITY_SOURCES:
             raise ValueError(f"authority source must be one of {sorted(AUTHORITY_SOURCES)}")
-        if not 1 <= len(self.reference) <= MAX_EVIDENCE_REFERENCE:
-            raise ValueError(
-                f"authority reference must be 1 to {MAX_EVIDENCE_REFERENCE} characters"
-            )
+        _check_reference(self.reference, "authority reference")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,10 +117,7 @@ class MinorDecision:
     def __post_init__(self) -> None:
         if self.ground not in MINOR_DECISION_GROUNDS:
             raise ValueError(f"ground must be one of {sorted(MINOR_DECISION_GROUNDS)}")
-        if not 1 <= len(self.reference) <= MAX_EVIDENCE_REFERENCE:
-            raise ValueError(
-                f"assessment reference must be 1 to {MAX_EVIDENCE_REFERENCE} characters"
-            )
+        _check_reference(self.reference, "assessment reference")
 
 
 @dataclass(frozen=True, slots=True)
