@@ -18,6 +18,8 @@ import aiohttp
 from gateway.client.assertion import make_client_assertion
 from gateway.client.http import PartnerClient
 from gateway.log.entry import LogEntry
+from gateway.store.links import find_pseudonym
+from gateway.subject import Subject
 from tests.conftest import ROLES, Running, private_jwks
 
 __all__ = [
@@ -226,3 +228,10 @@ def assert_contract_error(answer: Answer, status: int, code: str) -> dict[str, A
     assert isinstance(error["how_to_fix"], str)
     assert error["how_to_fix"]
     return error
+
+
+async def linked_pseudonym(running: Running, subject: str | Subject) -> str | None:
+    """The pseudonym the gateway's records carry for a person (a BSN, or a Subject) through
+    its link; None when nothing is linked."""
+    named = Subject("bsn", subject) if isinstance(subject, str) else subject
+    return await find_pseudonym(running.gw.storage, running.gw.pseudonymiser, named)
