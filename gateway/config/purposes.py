@@ -22,6 +22,8 @@ from gateway.config.partners import PARTNER_KINDS, SENDING_KINDS
 from gateway.subject import CHECKS, RESERVED_SYSTEMS, SYSTEM_SHAPE, IdentifierSystem
 
 __all__ = [
+    "RELATIONS",
+    "RELATION_PURPOSES",
     "CaseNetworkVisibility",
     "Catalogue",
     "ExpectedReply",
@@ -57,6 +59,7 @@ _KNOWN = frozenset(
         "processing_activity",
         "confidentiality",
         "ground",
+        "relation",
     }
 )
 _SYSTEM_KEYS = frozenset({"system", "title", "pattern", "check", "purposes"})
@@ -64,6 +67,15 @@ _SYSTEM_KEYS = frozenset({"system", "title", "pattern", "check", "purposes"})
 CONFIDENTIALITY = frozenset({"normaal", "vertrouwelijk"})
 GI_REPORTING = frozenset({"direct", "beschermingstafel"})
 _DEADLINE_KEYS = frozenset({"source", "reference", "count"})
+# The relations to the subject a purpose may presume of its sender (`relation`, any one will do),
+# each with the purpose whose message establishes it (None: the case network does);
+# gateway.policy.relations says how.
+RELATION_PURPOSES: Mapping[str, str | None] = {
+    "referral_received": "referral",  # a referral the sender received about the subject
+    "case_member": None,  # the sender is in a case network whose household holds the subject
+    "help_started": "start-stop",  # the sender's own start (or stop) message about the subject
+}
+RELATIONS = frozenset(RELATION_PURPOSES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +175,9 @@ class Purpose:
     direction_grounds: tuple[Ground, ...] = ()
     # Where the `expected_when_gi_joins` terms come from and how their days are counted.
     gi_join_deadline: Deadline | None = None
+    # `relation`: the sender's relations to the subject, any one of which the purpose presumes;
+    # empty when it presumes none.
+    relation: tuple[str, ...] = ()
 
     @property
     def schema(self) -> Mapping[str, Any]:
@@ -217,6 +232,7 @@ class Purpose:
             "schema": self.schema_file,
             "processing_activity": self.processing_activity,
             "confidentiality": self.confidentiality,
+            "relation": list(self.relation),
         }
 
 
@@ -323,6 +339,15 @@ def load_catalogue(config_dir: Path, schemas_dir: Path) -> Catalogue:
             if other not in purposes:
                 raise ConfigError(
                     path, f"names unknown purpose '{other}' as a reply", f"purpose '{purpose.id}'"
+                )
+        for relation in purpose.relation:
+            establishing = RELATION_PURPOSES[relation]
+            if establishing is not None and establishing not in purposes:
+                raise ConfigError(
+                    path,
+                    f"'relation' has '{relation}', which a '{establishing}' message establishes, "
+                    "and the catalogue has no such purpose",
+                    f"purpose '{purpose.id}'",
                 )
     return Catalogue(
         purposes,
@@ -493,7 +518,22 @@ def _purpose(
         confidentiality=confidentiality,
         direction_grounds=directions,
         gi_join_deadline=gi_deadline,
+        relation=_relation(table),
     )
+
+
+def _relation(table: Table) -> tuple[str, ...]:
+    """The optional `relation` list: known names, none twice, not empty when given."""
+    if "relation" not in table.data:
+        return ()
+    names = table.texts("relation", allowed=RELATIONS)
+    if not names:
+        raise table.fail(
+            "'relation' must not be empty; leave it out when the purpose presumes no relation"
+        )
+    if len(set(names)) != len(names):
+        raise table.fail("'relation' names a relation twice")
+    return tuple(names)
 
 
 def _direction_grounds(

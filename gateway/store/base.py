@@ -41,6 +41,7 @@ __all__ = [
     "OutboxStore",
     "PendingNotification",
     "RefusalCount",
+    "RelationStore",
     "ReplayCache",
     "SchemaVersionError",
     "Storage",
@@ -489,6 +490,20 @@ class CaseStore(Protocol):
     async def household(self, case_id: str) -> list[HouseholdChild]: ...
 
 
+class RelationStore(Protocol):
+    """The facts that tie a partner to a subject (a pseudonym), for the relations purposes presume."""
+
+    async def received_about(self, partner: str, subject: str, purpose: str) -> bool:
+        """Whether a `purpose` message about the subject was disclosed to the partner, or one the
+        partner received asked it about the subject (an expectation it owes about the subject)."""
+
+    async def sent_about(self, partner: str, subject: str, purpose: str) -> bool:
+        """Whether the partner's own `purpose` message about the subject was disclosed."""
+
+    async def in_case_of(self, partner: str, subject: str) -> bool:
+        """Whether the partner is in the network of a case whose household holds the subject."""
+
+
 class ExpectationStore(Protocol):
     """What partners owe each other (feedback, status reports) and by when."""
 
@@ -669,6 +684,7 @@ class Storage(
     ConsentStore,
     BirthDateStore,
     CaseStore,
+    RelationStore,
     ExpectationStore,
     NotificationStore,
     OutboxStore,
