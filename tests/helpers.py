@@ -31,6 +31,8 @@ __all__ = [
     "break_glass",
     "gateway_state",
     "log_entries",
+    "relate",
+    "relate_client",
     "signing_jwk",
     "valid_bsn",
 ]
@@ -226,3 +228,35 @@ def assert_contract_error(answer: Answer, status: int, code: str) -> dict[str, A
     assert isinstance(error["how_to_fix"], str)
     assert error["how_to_fix"]
     return error
+
+
+async def relate(http: Http, partner: str, *bsns: str, team: str = "swt-denhelder") -> str:
+    """Give `partner` the relation to each person that start-stop messages, evaluation feedback
+    and safety assessments presume (issue 19): a case the social team directs, with the partner
+    in its network and the persons in its household. Returns the case id."""
+    token = await http.token(team)
+    opened = await http.call("POST", "/v1/cases", token=token, json_body={})
+    assert opened.status == 201, opened.text
+    case_id = str(opened.body["case_id"])
+    if partner != team:
+        joined = await http.call(
+            "PUT", f"/v1/cases/{case_id}/network/{partner}", token=token, json_body={}
+        )
+        assert joined.status == 201, joined.text
+    children = [{"bsn": bsn, "child_ref": f"kind-{n + 1}"} for n, bsn in enumerate(bsns)]
+    registered = await http.call(
+        "PUT", f"/v1/cases/{case_id}/household", token=token, json_body={"children": children}
+    )
+    assert registered.status == 200, registered.text
+    return case_id
+
+
+async def relate_client(team: PartnerClient, partner: str, *bsns: str) -> str:
+    """`relate` through a social team's PartnerClient; returns the case id."""
+    opened = await team.open_case()
+    case_id = str(opened["case_id"])
+    if partner != team.partner_id:
+        await team.register_member(case_id, partner)
+    children = [{"bsn": bsn, "child_ref": f"kind-{n + 1}"} for n, bsn in enumerate(bsns)]
+    await team.request("PUT", f"/v1/cases/{case_id}/household", json_body={"children": children})
+    return case_id
