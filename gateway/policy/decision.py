@@ -2,10 +2,11 @@
 
 1. the purpose is in the catalogue                          unknown_purpose
 2. the sender's kind and actor role may send it               sender_not_allowed
+3. break-glass is only asked where the purpose allows it      break_glass_not_allowed
    and, where the purpose presumes that the sender helps the   relation_required
    subject, a relation of the sender shows it (a referral
-   received, a case membership, its own start of help)
-3. break-glass is only asked where the purpose allows it      break_glass_not_allowed
+   received, a case membership, its own start of help);
+   break-glass never stands in for it
 4. there is a recipient, and every one is registered          unknown_recipient
 5. every recipient's kind may receive it, and none is the     recipient_not_allowed
    sender itself
@@ -215,8 +216,8 @@ _MESSAGE_RULES: Final[AllOf[_Message]] = AllOf(
     [
         _sender_kind_may_send,  # sender_not_allowed
         _sender_role_may_send,  # sender_not_allowed
-        _sender_relates_to_subject,  # relation_required
         _break_glass_only_where_allowed,  # break_glass_not_allowed
+        _sender_relates_to_subject,  # relation_required
         _someone_to_send_to,  # unknown_recipient
     ]
 )
