@@ -26,6 +26,7 @@ __all__ = [
     "fetch_token",
     "free_port",
     "gateway_command",
+    "relate",
     "running",
 ]
 
@@ -137,6 +138,25 @@ def _post(url: str, body: bytes, content_type: str, token: str | None = None) ->
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - loopback http
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
         return json.loads(response.read())
+
+
+def relate(base_url: str, config: Path, partner: str, bsn: str) -> None:
+    """Give `partner` the relation to `bsn` that its reports presume (issue 19): the social team
+    opens a case, registers the partner in its network and the person in its household."""
+    token = fetch_token(base_url, config, "swt-denhelder", "procesregisseur", "bench-team")
+    case_id = post_json(f"{base_url}/v1/cases", {}, token)["case_id"]
+    for path, body in (
+        (f"/v1/cases/{case_id}/network/{partner}", {}),
+        (f"/v1/cases/{case_id}/household", {"children": [{"bsn": bsn, "child_ref": "kind-1"}]}),
+    ):
+        request = urllib.request.Request(  # noqa: S310 - loopback http
+            f"{base_url}{path}",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+            method="PUT",
+        )
+        with urllib.request.urlopen(request, timeout=30):  # noqa: S310
+            pass
 
 
 def post_json(url: str, value: Any, token: str | None = None) -> Any:
