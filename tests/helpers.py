@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ import aiohttp
 from gateway.client.assertion import make_client_assertion
 from gateway.client.http import PartnerClient
 from gateway.log.entry import LogEntry
+from gateway.store.base import Expectation
 from tests.conftest import ROLES, Running, private_jwks
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "log_entries",
     "relate",
     "relate_client",
+    "seed_referral",
     "signing_jwk",
     "valid_bsn",
 ]
@@ -230,7 +233,17 @@ def assert_contract_error(answer: Answer, status: int, code: str) -> dict[str, A
     return error
 
 
-async def relate(http: Http, partner: str, *bsns: str, team: str = "swt-denhelder") -> str:
+def _children(people: tuple[str | Mapping[str, Any], ...]) -> list[dict[str, Any]]:
+    """Household children: a BSN, or a subject object such as `{"identifier": {...}}`."""
+    return [
+        {**({"bsn": p} if isinstance(p, str) else dict(p)), "child_ref": f"kind-{n + 1}"}
+        for n, p in enumerate(people)
+    ]
+
+
+async def relate(
+    http: Http, partner: str, *people: str | Mapping[str, Any], team: str = "swt-denhelder"
+) -> str:
     """Give `partner` the relation to each person that start-stop messages, evaluation feedback
     and safety assessments presume (issue 19): a case the social team directs, with the partner
     in its network and the persons in its household. Returns the case id."""
@@ -243,20 +256,55 @@ async def relate(http: Http, partner: str, *bsns: str, team: str = "swt-denhelde
             "PUT", f"/v1/cases/{case_id}/network/{partner}", token=token, json_body={}
         )
         assert joined.status == 201, joined.text
-    children = [{"bsn": bsn, "child_ref": f"kind-{n + 1}"} for n, bsn in enumerate(bsns)]
     registered = await http.call(
-        "PUT", f"/v1/cases/{case_id}/household", token=token, json_body={"children": children}
+        "PUT",
+        f"/v1/cases/{case_id}/household",
+        token=token,
+        json_body={"children": _children(people)},
     )
     assert registered.status == 200, registered.text
     return case_id
 
 
-async def relate_client(team: PartnerClient, partner: str, *bsns: str) -> str:
+async def relate_client(team: PartnerClient, partner: str, *people: str | Mapping[str, Any]) -> str:
     """`relate` through a social team's PartnerClient; returns the case id."""
     opened = await team.open_case()
     case_id = str(opened["case_id"])
     if partner != team.partner_id:
         await team.register_member(case_id, partner)
-    children = [{"bsn": bsn, "child_ref": f"kind-{n + 1}"} for n, bsn in enumerate(bsns)]
-    await team.request("PUT", f"/v1/cases/{case_id}/household", json_body={"children": children})
+    await team.request(
+        "PUT", f"/v1/cases/{case_id}/household", json_body={"children": _children(people)}
+    )
     return case_id
+
+
+async def seed_referral(running: Running, partner: str, *bsns: str) -> None:
+    """Give `partner` the relation to each person its reports presume (issue 19) as a referral
+    would: an expectation such a referral opens, owed by the partner about the person (and
+    already answered, so nothing is due or overdue).
+
+    Written through the storage interface, without the referral's own log entry, message or
+    consent: for tests about other things (the outbox, the log's columns, tampering, crashes)
+    that count what the log, the outbox or an inbox holds. Tests about exchanges use `relate`.
+    """
+    now = running.clock.now()
+    await running.gw.storage.add_expectations(
+        [
+            Expectation(
+                expectation_id=f"exp_seeded_{secrets.token_hex(8)}",
+                purpose="start-stop",
+                origin_purpose="referral",
+                origin_exchange_id=None,
+                case_id=None,
+                owed_by=partner,
+                owed_to="swt-denhelder",
+                subject=running.gw.pseudonymiser.pseudonym(bsn),
+                child_ref=None,
+                opened_at=now,
+                due_at=now,
+                closed_at=now,
+                closed_by="seeded",
+            )
+            for bsn in bsns
+        ]
+    )
