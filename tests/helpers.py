@@ -18,6 +18,7 @@ import aiohttp
 
 from gateway.client.assertion import make_client_assertion
 from gateway.client.http import PartnerClient
+from gateway.container import Gateway
 from gateway.log.entry import LogEntry
 from gateway.store.base import Expectation
 from tests.conftest import ROLES, Running, private_jwks
@@ -278,7 +279,7 @@ async def relate_client(team: PartnerClient, partner: str, *people: str | Mappin
     return case_id
 
 
-async def seed_referral(running: Running, partner: str, *bsns: str) -> None:
+async def seed_referral(running: Running | Gateway, partner: str, *bsns: str) -> None:
     """Give `partner` the relation to each person its reports presume (issue 19) as a referral
     would: an expectation such a referral opens, owed by the partner about the person (and
     already answered, so nothing is due or overdue).
@@ -287,8 +288,9 @@ async def seed_referral(running: Running, partner: str, *bsns: str) -> None:
     consent: for tests about other things (the outbox, the log's columns, tampering, crashes)
     that count what the log, the outbox or an inbox holds. Tests about exchanges use `relate`.
     """
-    now = running.clock.now()
-    await running.gw.storage.add_expectations(
+    gw = running.gw if isinstance(running, Running) else running
+    now = gw.now()
+    await gw.storage.add_expectations(
         [
             Expectation(
                 expectation_id=f"exp_seeded_{secrets.token_hex(8)}",
@@ -298,7 +300,7 @@ async def seed_referral(running: Running, partner: str, *bsns: str) -> None:
                 case_id=None,
                 owed_by=partner,
                 owed_to="swt-denhelder",
-                subject=running.gw.pseudonymiser.pseudonym(bsn),
+                subject=gw.pseudonymiser.pseudonym(bsn),
                 child_ref=None,
                 opened_at=now,
                 due_at=now,
