@@ -21,6 +21,7 @@ from gateway.client.http import PartnerClient
 from gateway.container import Gateway
 from gateway.log.entry import LogEntry
 from gateway.store.base import Expectation
+from gateway.subject import Subject
 from tests.conftest import ROLES, Running, private_jwks
 
 __all__ = [
@@ -279,9 +280,12 @@ async def relate_client(team: PartnerClient, partner: str, *people: str | Mappin
     return case_id
 
 
-async def seed_referral(running: Running | Gateway, partner: str, *bsns: str) -> None:
+async def seed_referral(
+    running: Running | Gateway, partner: str, *people: str | Mapping[str, Any]
+) -> None:
     """Give `partner` the relation to each person its reports presume (issue 19) as a referral
-    would: an expectation such a referral opens, owed by the partner about the person (and
+    would (a BSN, or a subject object such as `{"identifier": {...}}`): an expectation such a
+    referral opens, owed by the partner about the person (and
     already answered, so nothing is due or overdue).
 
     Written through the storage interface, without the referral's own log entry, message or
@@ -300,13 +304,15 @@ async def seed_referral(running: Running | Gateway, partner: str, *bsns: str) ->
                 case_id=None,
                 owed_by=partner,
                 owed_to="swt-denhelder",
-                subject=gw.pseudonymiser.pseudonym(bsn),
+                subject=gw.pseudonymiser.pseudonym_of(
+                    Subject.from_json({"bsn": person} if isinstance(person, str) else person)
+                ),
                 child_ref=None,
                 opened_at=now,
                 due_at=now,
                 closed_at=now,
                 closed_by="seeded",
             )
-            for bsn in bsns
+            for person in people
         ]
     )
