@@ -127,6 +127,7 @@ async def test_a_provider_with_a_valid_token_reporting_about_a_child_it_never_re
         purpose,
     )
     assert entry.recipient == recipient
+    assert entry.details["missing_relation"] == ALL_THREE
     assert entry.subject is not None
     assert BSN_CHILD not in entry.canonical().decode()
 
