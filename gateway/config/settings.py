@@ -11,6 +11,7 @@ from typing import Any
 
 from gateway.config._toml import Table, read_toml
 from gateway.config.outbox import Logbook, OutboxSettings, read_logbook, read_outbox
+from gateway.config.partners import PARTNER_KINDS
 
 __all__ = ["Settings", "load_settings"]
 
@@ -39,17 +40,7 @@ _KNOWN = frozenset(
         "outbox",
     }
 )
-_RATE_KEYS = frozenset(
-    {
-        "social_team",
-        "care_provider",
-        "certified_institution",
-        "school",
-        "privacy_officer",
-        "actor",
-        "failed_assertions_per_minute",
-    }
-)
+_RATE_KEYS = PARTNER_KINDS | {"actor", "failed_assertions_per_minute"}
 # Generous defaults: a limit is there to stop a runaway client, not to pace ordinary work.
 DEFAULT_RATES = {
     "social_team": (200.0, 400),
@@ -57,6 +48,12 @@ DEFAULT_RATES = {
     "certified_institution": (200.0, 400),
     "school": (100.0, 200),
     "privacy_officer": (50.0, 100),
+    "veilig_thuis": (200.0, 400),
+    "general_practitioner": (100.0, 200),
+    "youth_health_care": (100.0, 200),
+    "work_and_income": (100.0, 200),
+    "compulsory_education": (100.0, 200),
+    "child_protection_board": (100.0, 200),
     "actor": (100.0, 200),
 }
 
