@@ -43,13 +43,24 @@ async def test_a_disclosed_referral_ties_only_its_recipient_to_only_its_subject(
             logged("disclosed", "closure-notice", "swt-denhelder", "school-de-es", CHILD),
         ]
     )
-    assert await storage.received_about("zorg-noord", CHILD, "referral") is True
-    assert await storage.received_about("zorg-noord", OTHER, "referral") is False
-    assert await storage.received_about("gi-noordholland", CHILD, "referral") is False
-    assert await storage.received_about("school-de-es", CHILD, "referral") is False
-    assert await storage.received_about("school-de-es", CHILD, "closure-notice") is True
+    assert await storage.received_about("zorg-noord", CHILD, ("referral",)) is True
+    assert await storage.received_about("zorg-noord", OTHER, ("referral",)) is False
+    assert await storage.received_about("gi-noordholland", CHILD, ("referral",)) is False
+    assert await storage.received_about("school-de-es", CHILD, ("referral",)) is False
+    assert await storage.received_about("school-de-es", CHILD, ("closure-notice",)) is True
     # The sender of the referral did not receive it.
-    assert await storage.received_about("swt-denhelder", CHILD, "referral") is False
+    assert await storage.received_about("swt-denhelder", CHILD, ("referral",)) is False
+    # Any of several purposes will do; none asked is no fact.
+    assert await storage.received_about("zorg-noord", CHILD, ("medical-referral", "referral"))
+    assert await storage.received_about("zorg-noord", CHILD, ()) is False
+
+
+async def test_a_gps_referral_counts_as_a_referral_received(storage: Storage) -> None:
+    await storage.append_log(
+        [logged("disclosed", "medical-referral", "huisarts-noord", "zorg-noord", CHILD)]
+    )
+    assert await storage.received_about("zorg-noord", CHILD, ("referral", "medical-referral"))
+    assert not await storage.received_about("zorg-noord", CHILD, ("referral",))
 
 
 async def test_a_referral_that_asked_about_a_brother_or_sister_counts_as_received_for_them(
@@ -72,10 +83,10 @@ async def test_a_referral_that_asked_about_a_brother_or_sister_counts_as_receive
             )
         ]
     )
-    assert await storage.received_about("zorg-noord", OTHER, "referral") is True
-    assert await storage.received_about("zorg-noord", CHILD, "referral") is False
-    assert await storage.received_about("gi-noordholland", OTHER, "referral") is False
-    assert await storage.received_about("zorg-noord", OTHER, "information-request") is False
+    assert await storage.received_about("zorg-noord", OTHER, ("referral",)) is True
+    assert await storage.received_about("zorg-noord", CHILD, ("referral",)) is False
+    assert await storage.received_about("gi-noordholland", OTHER, ("referral",)) is False
+    assert await storage.received_about("zorg-noord", OTHER, ("information-request",)) is False
 
 
 async def test_only_the_partners_own_disclosed_message_counts_as_sent(storage: Storage) -> None:
@@ -85,11 +96,11 @@ async def test_only_the_partners_own_disclosed_message_counts_as_sent(storage: S
             logged("refused", "start-stop", "gi-noordholland", "swt-denhelder", OTHER),
         ]
     )
-    assert await storage.sent_about("zorg-noord", CHILD, "start-stop") is True
-    assert await storage.sent_about("zorg-noord", OTHER, "start-stop") is False
-    assert await storage.sent_about("gi-noordholland", OTHER, "start-stop") is False
-    assert await storage.sent_about("swt-denhelder", CHILD, "start-stop") is False
-    assert await storage.sent_about("zorg-noord", CHILD, "evaluation-feedback") is False
+    assert await storage.sent_about("zorg-noord", CHILD, ("start-stop",)) is True
+    assert await storage.sent_about("zorg-noord", OTHER, ("start-stop",)) is False
+    assert await storage.sent_about("gi-noordholland", OTHER, ("start-stop",)) is False
+    assert await storage.sent_about("swt-denhelder", CHILD, ("start-stop",)) is False
+    assert await storage.sent_about("zorg-noord", CHILD, ("evaluation-feedback",)) is False
 
 
 async def test_a_case_ties_its_network_members_to_its_household_children_only(
