@@ -435,7 +435,8 @@ ROWS = [
         "huisarts-zuid",
         "Wmo 2015 art. 4.1.1",
         False,
-        ("zorg-noord", "huisarts-zuid", "sender_not_allowed"),
+        # A reply: the check, as the send, first asks for an open report it answers.
+        ("zorg-noord", "huisarts-zuid", "invalid_request"),
     ),
     Row("medical-referral", "huisarts-zuid", "zorg-noord", "Jeugdwet art. 2.6 lid 1 sub g", True),
     Row(
@@ -542,10 +543,23 @@ async def related(running: Running, http: Http, purpose: str, sender: str) -> No
 
 
 async def open_request(http: Http, row: Row) -> str | None:
-    """For a reply purpose, the open information request it answers (as the team's, on the
-    family's agreement); None for other purposes."""
-    if row.purpose != "information-reply":
+    """For a reply purpose, the open request it answers (the team's information request on the
+    family's agreement, or the reporter's report to Veilig Thuis); None for other purposes."""
+    reply_to = http.running.gw.catalogue.get(row.purpose).reply_to
+    if reply_to is None:
         return None
+    if reply_to.purpose != "information-request":
+        # The row's recipient asked: e.g. the GP's report that Veilig Thuis's feedback answers.
+        asker = await http.token(row.recipient)
+        body = {
+            "purpose": reply_to.purpose,
+            "to": row.sender,
+            "subject": {"bsn": BSN_CHILD},
+            "payload": example(reply_to.purpose),
+        }
+        asked = await http.call("POST", "/v1/exchanges", token=asker, json_body=body)
+        assert asked.status == 201, asked.text
+        return str(asked.body["exchange_id"])
     asking = Row("information-request", "swt-denhelder", row.sender, "", True)
     await record_agreement(http, asking)
     team = await http.token("swt-denhelder")
