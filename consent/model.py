@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 __all__ = [
     "AUTHORITY_SOURCES",
@@ -66,18 +66,7 @@ AuthoritySource = Literal["gezagsregister", "court_order", "brp"]
 # the child keeps wanting it, well-considered, after the parents refused (BW 7:450 lid 2).
 MinorDecisionGround = Literal["serious_harm", "persistent_wish"]
 
-GIVER_ROLES: Final[frozenset[str]] = frozenset(
-    {
-        "subject",
-        "custodian",
-        "parent_sole_authority",
-        "parent_joint_authority",
-        "guardian",
-        "guardian_gi",
-        "mentor",
-        "curator",
-    }
-)
+GIVER_ROLES: Final[frozenset[str]] = frozenset(get_args(GiverRole))
 EVIDENCE_METHODS: Final[frozenset[str]] = frozenset({"written", "verbal", "digital"})
 AUTHORITY_SOURCES: Final[frozenset[str]] = frozenset({"gezagsregister", "court_order", "brp"})
 MINOR_DECISION_GROUNDS: Final[frozenset[str]] = frozenset({"serious_harm", "persistent_wish"})
