@@ -36,6 +36,7 @@ from bench.servers import (
     fetch_token,
     free_port,
     gateway_command,
+    relate,
     running,
 )
 from bench.wrk import LoadResult, ensure_wrk, run_wrk
@@ -167,6 +168,8 @@ def measure(plan: Plan, work: Path, say: Any = print) -> dict[str, dict[int, Loa
                 log,
             ) as gateway,
         ):
+            # The provider's relation to the person its feedback is about (issue 19).
+            relate(gateway.url, config, SENDER, BSN)
             for server in (bare, floor, gateway):
                 warm = _drive(wrk, server, config, body, 16, plan.warmup_s, plan.wrk_threads)
                 answered += warm.requests if server is gateway else 0

@@ -26,6 +26,7 @@ __all__ = [
     "fetch_token",
     "free_port",
     "gateway_command",
+    "relate",
     "running",
 ]
 
@@ -137,6 +138,33 @@ def _post(url: str, body: bytes, content_type: str, token: str | None = None) ->
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - loopback http
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
         return json.loads(response.read())
+
+
+def relate(base_url: str, config: Path, partner: str, bsn: str) -> None:
+    """Give `partner` the relation to `bsn` that its reports presume (issue 19) the way a care
+    provider gets it: the social team records the person's agreement and refers the person.
+
+    A referral, not a case: the relation check reads the person's log entries from the oldest,
+    and the referral is among the first, so every exchange of the run finds it at once.
+    """
+    token = fetch_token(base_url, config, "swt-denhelder", "procesregisseur", "bench-team")
+    post_json(
+        f"{base_url}/v1/consents",
+        {
+            "subject": {"bsn": bsn, "birth_date": "1990-01-01"},
+            "given_by": [{"role": "subject"}],
+            "purposes": ["referral"],
+            "to": [partner],
+            "evidence": {"method": "written", "reference": "bench"},
+        },
+        token,
+    )
+    referral = json.loads((REPO / "schemas" / "examples" / "referral.json").read_text())
+    post_json(
+        f"{base_url}/v1/exchanges",
+        {"purpose": "referral", "to": partner, "subject": {"bsn": bsn}, "payload": referral},
+        token,
+    )
 
 
 def post_json(url: str, value: Any, token: str | None = None) -> Any:

@@ -135,7 +135,29 @@ async def _story(config: Path, data: Path) -> int:
         _say(
             1,
             "Zorgaanbieder Noord sends evaluation feedback to the social team "
-            "(statutory basis, no consent needed).",
+            "(statutory basis, no consent needed) ... but the statute presumes it helps this "
+            "child, and nothing the gateway holds shows that yet:",
+        )
+        try:
+            await provider.send(
+                "evaluation-feedback",
+                "swt-denhelder",
+                DEMO_BSN,
+                _example(config, "evaluation-feedback"),
+                case_id=case,
+            )
+            print("   unexpectedly allowed")
+            return 1
+        except GatewayClientError as error:
+            _refusal(error)
+        await team.request(
+            "PUT",
+            f"/v1/cases/{case}/household",
+            json_body={"children": [{"bsn": DEMO_BSN, "child_ref": "kind-1"}]},
+        )
+        print(
+            "   The team registers the child in the case's household: the provider, a member "
+            "of the case, now has a relation to the child (case_member), and sends again."
         )
         sent = await provider.send(
             "evaluation-feedback",

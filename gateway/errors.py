@@ -10,6 +10,7 @@ GatewayError (code, status, message, how_to_fix, extra fields)
 ├── RecipientNotAllowed     recipient_not_allowed    403
 ├── ConsentRequired         consent_required         403  (+ missing_consent)
 ├── BreakGlassNotAllowed    break_glass_not_allowed  403
+├── RelationRequired        relation_required        403  (+ missing_relation)
 ├── ConsentScopeNotAllowed  consent_scope_not_allowed 403
 ├── UnknownRecipient        unknown_recipient        404
 │   └── UnknownCaseNetwork                           404  (a case network the caller is not in)
@@ -55,6 +56,7 @@ __all__ = [
     "RateLimited",
     "RecipientNotAllowed",
     "Refusal",
+    "RelationRequired",
     "RequestTimeout",
     "SchemaViolation",
     "SenderNotAllowed",
@@ -136,6 +138,13 @@ class ConsentRequired(GatewayError):
 
 class BreakGlassNotAllowed(GatewayError):
     code = "break_glass_not_allowed"
+    status = 403
+
+
+class RelationRequired(GatewayError):
+    """The purpose presumes the sender helps this subject, and no relation of the sender shows it."""
+
+    code = "relation_required"
     status = 403
 
 

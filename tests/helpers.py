@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import io
 import json
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 
 from gateway.client.assertion import make_client_assertion
 from gateway.client.http import PartnerClient
+from gateway.container import Gateway
 from gateway.log.entry import LogEntry
-from gateway.store.links import find_pseudonym
+from gateway.store.base import Expectation
+from gateway.store.links import find_pseudonym, pseudonym_for
 from gateway.subject import Subject
 from tests.conftest import ROLES, Running, private_jwks
 
@@ -33,6 +37,10 @@ __all__ = [
     "break_glass",
     "gateway_state",
     "log_entries",
+    "relate",
+    "relate_client",
+    "seed_referral",
+    "seed_request",
     "signing_jwk",
     "valid_bsn",
 ]
@@ -235,3 +243,126 @@ async def linked_pseudonym(running: Running, subject: str | Subject) -> str | No
     its link; None when nothing is linked."""
     named = Subject("bsn", subject) if isinstance(subject, str) else subject
     return await find_pseudonym(running.gw.storage, running.gw.pseudonymiser, named)
+
+
+def _children(people: tuple[str | Mapping[str, Any], ...]) -> list[dict[str, Any]]:
+    """Household children: a BSN, or a subject object such as `{"identifier": {...}}`."""
+    return [
+        {**({"bsn": p} if isinstance(p, str) else dict(p)), "child_ref": f"kind-{n + 1}"}
+        for n, p in enumerate(people)
+    ]
+
+
+async def relate(
+    http: Http, partner: str, *people: str | Mapping[str, Any], team: str = "swt-denhelder"
+) -> str:
+    """Give `partner` the relation to each person that start-stop messages, evaluation feedback
+    and safety assessments presume (issue 19): a case the social team directs, with the partner
+    in its network and the persons in its household. Returns the case id."""
+    token = await http.token(team)
+    opened = await http.call("POST", "/v1/cases", token=token, json_body={})
+    assert opened.status == 201, opened.text
+    case_id = str(opened.body["case_id"])
+    if partner != team:
+        joined = await http.call(
+            "PUT", f"/v1/cases/{case_id}/network/{partner}", token=token, json_body={}
+        )
+        assert joined.status == 201, joined.text
+    registered = await http.call(
+        "PUT",
+        f"/v1/cases/{case_id}/household",
+        token=token,
+        json_body={"children": _children(people)},
+    )
+    assert registered.status == 200, registered.text
+    return case_id
+
+
+async def relate_client(team: PartnerClient, partner: str, *people: str | Mapping[str, Any]) -> str:
+    """`relate` through a social team's PartnerClient; returns the case id."""
+    opened = await team.open_case()
+    case_id = str(opened["case_id"])
+    if partner != team.partner_id:
+        await team.register_member(case_id, partner)
+    await team.request(
+        "PUT", f"/v1/cases/{case_id}/household", json_body={"children": _children(people)}
+    )
+    return case_id
+
+
+async def seed_referral(
+    running: Running | Gateway, partner: str, *people: str | Mapping[str, Any]
+) -> None:
+    """Give `partner` the relation to each person its reports presume (issue 19) as a referral
+    would (a BSN, or a subject object such as `{"identifier": {...}}`): an expectation such a
+    referral opens, owed by the partner about the person (and
+    already answered, so nothing is due or overdue).
+
+    Written through the storage interface, without the referral's own log entry, message or
+    consent: for tests about other things (the outbox, the log's columns, tampering, crashes)
+    that count what the log, the outbox or an inbox holds. Tests about exchanges use `relate`.
+    """
+    gw = running.gw if isinstance(running, Running) else running
+    now = gw.now()
+    subjects = [
+        await pseudonym_for(
+            gw.storage,
+            gw.pseudonymiser,
+            Subject.from_json({"bsn": person} if isinstance(person, str) else person),
+            now,
+        )
+        for person in people
+    ]
+    await gw.storage.add_expectations(
+        [
+            Expectation(
+                expectation_id=f"exp_seeded_{secrets.token_hex(8)}",
+                purpose="start-stop",
+                origin_purpose="referral",
+                origin_exchange_id=None,
+                case_id=None,
+                owed_by=partner,
+                owed_to="swt-denhelder",
+                subject=subject,
+                child_ref=None,
+                opened_at=now,
+                due_at=now,
+                closed_at=now,
+                closed_by="seeded",
+            )
+            for subject in subjects
+        ]
+    )
+
+
+async def seed_request(running: Running, asker: str, asked: str, bsn: str) -> str:
+    """An open information request of `asker` to `asked` about the person, as sending one opens
+    it (no topics bound); returns the id a reply names in `in_reply_to`.
+
+    Written through the storage interface, without the request's log entry, message or the
+    consent it needs: for tests of what a reply's check tells a replier that is party to no
+    consent of the person (a check, like a send, first asks for the open request it answers).
+    """
+    now = running.clock.now()
+    origin = f"ex_seeded_{secrets.token_hex(8)}"
+    subject = await pseudonym_for(
+        running.gw.storage, running.gw.pseudonymiser, Subject("bsn", bsn), now
+    )
+    await running.gw.storage.add_expectations(
+        [
+            Expectation(
+                expectation_id=f"exp_seeded_{secrets.token_hex(8)}",
+                purpose="information-reply",
+                origin_purpose="information-request",
+                origin_exchange_id=origin,
+                case_id=None,
+                owed_by=asked,
+                owed_to=asker,
+                subject=subject,
+                child_ref=None,
+                opened_at=now,
+                due_at=now + timedelta(days=10),
+            )
+        ]
+    )
+    return origin

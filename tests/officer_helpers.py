@@ -17,7 +17,7 @@ import pytest
 from gateway.client.http import GatewayClientError, PartnerClient
 from gateway.officer.sessions import new_sign_in_link
 from tests.conftest import BSN_CHILD, BSN_OTHER, Running, example
-from tests.helpers import break_glass
+from tests.helpers import break_glass, seed_referral
 
 __all__ = [
     "ACTOR",
@@ -148,6 +148,8 @@ async def tell_story(running: Running, clients: MakeClient) -> Story:
     provider = clients("zorg-noord")
     team = clients("swt-denhelder")
     school = clients("school-de-es")
+    # The provider's relation to the child (issue 19), without entries the pages would count.
+    await seed_referral(running, "zorg-noord", BSN_CHILD)
     sent = await provider.send(
         "evaluation-feedback", "swt-denhelder", BSN_CHILD, example("evaluation-feedback")
     )

@@ -27,7 +27,7 @@ from gateway.clock import FixedClock
 from gateway.runtime import build_gateway
 from gateway.web import create_app
 from tests.conftest import BSN_CHILD, BSN_OTHER, Running, copy_config, example
-from tests.helpers import Answer, Http, break_glass
+from tests.helpers import Answer, Http, break_glass, seed_referral
 
 __all__ = [
     "OPERATOR_OFFICER",
@@ -149,6 +149,8 @@ async def tell_scope_story(town: ScopedTown, clients: MakeClient) -> ScopeStory:
         clients("swt-denhelder"),
         clients("school-de-es"),
     )
+    # The provider's relation to the child (issue 19), without entries the pages would count.
+    await seed_referral(running, "zorg-noord", BSN_CHILD)
     feedback = await provider.send(
         "evaluation-feedback", "swt-denhelder", BSN_CHILD, example("evaluation-feedback")
     )

@@ -23,6 +23,7 @@ import pytest
 
 from gateway.client.http import GatewayClientError, PartnerClient
 from tests.conftest import BSN_CHILD, BSN_OTHER, Running, example
+from tests.helpers import seed_referral
 
 VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "rfc9162"
 
@@ -257,6 +258,9 @@ async def tell_story(running: Running, clients: MakeClient) -> Story:
     feedback = example("evaluation-feedback")
     case_id = (await team.open_case())["case_id"]
     await team.register_member(case_id, "zorg-noord")
+    # The senders' relations to the children (issue 19), without entries the searches would count.
+    await seed_referral(running, "zorg-noord", BSN_CHILD, BSN_OTHER)
+    await seed_referral(running, "gi-noordholland", BSN_CHILD)
     child_feedback = await provider.send(
         "evaluation-feedback", "swt-denhelder", BSN_CHILD, feedback, case_id=case_id
     )
@@ -279,7 +283,11 @@ async def tell_story(running: Running, clients: MakeClient) -> Story:
     return Story(child_feedback, other_feedback, child_stop, child_safety, t0, t1, t2)
 
 
-async def send_feedback(clients: MakeClient, count: int, bsn: str = BSN_CHILD) -> None:
+async def send_feedback(
+    running: Running, clients: MakeClient, count: int, bsn: str = BSN_CHILD
+) -> None:
+    # The provider's relation to the child (issue 19), without entries the searches would count.
+    await seed_referral(running, "zorg-noord", bsn)
     provider = clients("zorg-noord")
     for _ in range(count):
         await provider.send(
@@ -311,7 +319,7 @@ AUDIT_ROUTES = [
 async def test_every_audit_route_refuses_partners_that_are_not_privacy_officers(
     running: Running, clients: MakeClient
 ) -> None:
-    await send_feedback(clients, 1)
+    await send_feedback(running, clients, 1)
     await integrate(running)
     before = await all_entries(clients(OFFICER))
     for partner in NON_OFFICERS:
@@ -390,7 +398,7 @@ async def test_a_disclosure_entry_carries_every_field_the_contract_lists(
 async def test_an_entry_that_does_not_exist_is_not_found(
     running: Running, clients: MakeClient
 ) -> None:
-    await send_feedback(clients, 2)
+    await send_feedback(running, clients, 2)
     officer = clients(OFFICER)
     for path in ("/v1/audit/entries/2", "/v1/audit/entries/2/leaf", "/v1/audit/entries/x/leaf"):
         status, body, _ = await raw_get(officer, path)
@@ -487,7 +495,7 @@ async def test_a_bsn_search_finds_entries_by_pseudonym_and_is_itself_logged(
 async def test_a_search_by_an_invalid_bsn_is_refused_and_not_logged(
     running: Running, clients: MakeClient
 ) -> None:
-    await send_feedback(clients, 1)
+    await send_feedback(running, clients, 1)
     officer = clients(OFFICER)
     before = await all_entries(officer)
     for bsn in ("123456789", "99999235", "9999923510", "abcdefghi"):
@@ -601,7 +609,7 @@ async def test_consistency_proofs_between_every_pair_of_earlier_checkpoints_veri
     officer = clients(OFFICER)
     heads: list[SignedHead] = []
     for batch in (1, 1, 2, 3, 1, 5, 4, 8):
-        await send_feedback(clients, batch, BSN_CHILD if batch % 2 else BSN_OTHER)
+        await send_feedback(running, clients, batch, BSN_CHILD if batch % 2 else BSN_OTHER)
         await integrate(running)
         heads.append(await checkpoint(officer))
     assert [h.size for h in heads] == [1, 2, 4, 7, 8, 13, 17, 25]
@@ -661,9 +669,9 @@ PROOF_PARAMETER_ERRORS = {
 async def test_bad_proof_parameters_are_invalid_requests_in_the_contract_shape(
     running: Running, clients: MakeClient
 ) -> None:
-    await send_feedback(clients, 3)
+    await send_feedback(running, clients, 3)
     await integrate(running)
-    await send_feedback(clients, 2)  # in the log but not yet under a checkpoint
+    await send_feedback(running, clients, 2)  # in the log but not yet under a checkpoint
     officer = clients(OFFICER)
     assert (await checkpoint(officer)).size == 3
     for case, (kind, params) in PROOF_PARAMETER_ERRORS.items():

@@ -99,6 +99,12 @@ async def test_a_member_ties_its_exchange_to_the_case_and_the_log_says_so(
     team, provider = clients("swt-denhelder"), clients("zorg-noord")
     case_id = (await team.open_case())["case_id"]
     await team.register_member(case_id, "zorg-noord")
+    # The child in the case's household: the provider's relation to it (issue 19).
+    await team.request(
+        "PUT",
+        f"/v1/cases/{case_id}/household",
+        json_body={"children": [{"bsn": BSN_CHILD, "child_ref": "kind-1"}]},
+    )
     size = await running.gw.storage.log_size()
 
     sent = await provider.send(

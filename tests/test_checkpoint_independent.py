@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from gateway.client.http import PartnerClient
 from tests.conftest import BSN_CHILD, BSN_OTHER, REPO, Running, example
+from tests.helpers import seed_referral
 
 # The installed console script, as operators run it.
 GATEWAY = str(Path(sys.executable).with_name("gateway"))
@@ -171,7 +172,9 @@ async def served_leaves(officer: PartnerClient, size: int) -> list[bytes]:
     return leaves
 
 
-async def exchange_a_few(clients: MakeClient, count: int) -> None:
+async def exchange_a_few(running: Running, clients: MakeClient, count: int) -> None:
+    # The provider's relation to the children (issue 19), without entries the log would count.
+    await seed_referral(running, "zorg-noord", BSN_CHILD, BSN_OTHER)
     provider = clients("zorg-noord")
     for n in range(count):
         bsn = BSN_CHILD if n % 2 else BSN_OTHER
@@ -196,7 +199,7 @@ async def test_every_served_checkpoint_verifies_with_the_printed_key_and_commits
     assert empty.size == 0
     assert empty.root == hashlib.sha256(b"").digest()
 
-    await exchange_a_few(clients, 11)
+    await exchange_a_few(running, clients, 11)
     await running.gw.sequencer().integrate()
     head = read_checkpoint(verify_signed_note(await served_checkpoint(officer), trusted))
     assert head.origin == running.gw.settings.log_origin
@@ -204,7 +207,7 @@ async def test_every_served_checkpoint_verifies_with_the_printed_key_and_commits
     assert head.root == rfc9162_root(await served_leaves(officer, head.size))
 
     # The log grows: the next checkpoint covers the new entries and still verifies.
-    await exchange_a_few(clients, 6)
+    await exchange_a_few(running, clients, 6)
     await running.gw.sequencer().integrate()
     later = read_checkpoint(verify_signed_note(await served_checkpoint(officer), trusted))
     assert later.size == 17
@@ -216,7 +219,7 @@ async def test_every_served_checkpoint_verifies_with_the_printed_key_and_commits
 async def test_an_altered_checkpoint_or_a_stranger_key_fails_the_independent_verifier(
     running: Running, clients: MakeClient
 ) -> None:
-    await exchange_a_few(clients, 3)
+    await exchange_a_few(running, clients, 3)
     await running.gw.sequencer().integrate()
     officer = clients(OFFICER)
     name = running.gw.settings.log_origin

@@ -100,6 +100,7 @@ def test_the_demo_tells_its_story_and_exits_cleanly(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     out = result.stdout
     for text in (
+        "relation_required",
         "consent_required",
         "payload_not_minimal",
         "/payload/diagnosis",

@@ -115,16 +115,40 @@ async def record_for_a_ten_year_old(http: Http, bsn: str) -> Answer:
     return await record(http, TEAM, body)
 
 
-async def check(http: Http, sender: str, purpose: str, to: str, bsn: str) -> dict[str, Any]:
+async def check(
+    http: Http, sender: str, purpose: str, to: str, bsn: str, in_reply_to: str | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"purpose": purpose, "to": to, "subject": {"bsn": bsn}}
+    if in_reply_to is not None:
+        body["in_reply_to"] = in_reply_to
     answer = await http.call(
-        "POST",
-        "/v1/exchanges/check",
-        token=await http.token(sender),
-        json_body={"purpose": purpose, "to": to, "subject": {"bsn": bsn}},
+        "POST", "/v1/exchanges/check", token=await http.token(sender), json_body=body
     )
     assert answer.status == 200, answer.text
     body: dict[str, Any] = answer.body
     return body
+
+
+async def ask_school(http: Http, bsn: str) -> str:
+    """The team's information request to the school about `bsn` (on the person's agreement),
+    open for the school's reply: a reply is checked, as it is sent, against an open request."""
+    recorded = await record(
+        http, TEAM, consent_body(bsn, purposes=["information-request"], to=[SCHOOL])
+    )
+    assert recorded.status == 201, recorded.text
+    asked = await http.call(
+        "POST",
+        "/v1/exchanges",
+        token=await http.token(TEAM),
+        json_body={
+            "purpose": "information-request",
+            "to": SCHOOL,
+            "subject": {"bsn": bsn},
+            "payload": {"topics": ["attendance"]},
+        },
+    )
+    assert asked.status == 201, asked.text
+    return str(asked.body["exchange_id"])
 
 
 async def listed(http: Http, partner: str, bsn: str) -> list[dict[str, Any]]:
@@ -279,7 +303,8 @@ async def test_the_director_of_a_case_records_the_familys_agreement_for_the_scho
     assert answer.status == 201, answer.text
     [entry] = await log_entries(running, before)
     assert (entry.decision, entry.case_id) == ("consent_recorded", case_id)
-    checked = await check(http, SCHOOL, "information-reply", TEAM, bsn)
+    asked = await ask_school(http, bsn)
+    checked = await check(http, SCHOOL, "information-reply", TEAM, bsn, asked)
     assert (checked["allowed"], checked["consent_id"]) == (True, answer.body["consent_id"])
     # The school, a sender named in it, may withdraw it; a member not named in it sees nothing.
     assert await listed(http, PROVIDER, bsn) == []
@@ -392,7 +417,8 @@ async def test_the_fhir_form_is_held_to_the_same_recording_scope(
         params={"case_id": case_id},
     )
     assert recorded.status == 201, recorded.text
-    checked = await check(http, SCHOOL, "information-reply", TEAM, bsn)
+    asked = await ask_school(http, bsn)
+    checked = await check(http, SCHOOL, "information-reply", TEAM, bsn, asked)
     assert checked["consent_id"] == recorded.body["consent_id"]
 
 

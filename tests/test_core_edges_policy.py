@@ -622,6 +622,7 @@ def test_the_decision_lists_its_rules_in_the_order_the_module_documents():
         "_sender_kind_may_send",
         "_sender_role_may_send",
         "_break_glass_only_where_allowed",
+        "_sender_relates_to_subject",
         "_someone_to_send_to",
     ]
     assert [rule.__name__ for rule in _RECIPIENT_RULES.rules] == [  # type: ignore[attr-defined]

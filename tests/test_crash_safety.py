@@ -26,6 +26,7 @@ import pytest
 from gateway.client.http import PartnerClient
 from gateway.config import load_settings
 from tests.conftest import BSN_CHILD, BSN_OTHER, REPO, example, private_jwks
+from tests.helpers import relate_client
 
 pytestmark = pytest.mark.slow
 
@@ -143,6 +144,12 @@ def client(url: str, partner: str, role: str, actor: str) -> PartnerClient:
     )
 
 
+async def related(url: str) -> None:
+    """The provider's relation to the children its feedback is about (issue 19)."""
+    async with client(url, "swt-denhelder", "procesregisseur", "swt-denhelder-actor-1") as team:
+        await relate_client(team, "zorg-noord", BSN_CHILD, BSN_OTHER)
+
+
 async def feedback(sender: PartnerClient, n: int) -> tuple[str, int]:
     """Send one evaluation feedback; return its acknowledged (disclosure_id, log_index)."""
     answer = await sender.send(
@@ -215,6 +222,7 @@ async def test_every_acknowledged_exchange_survives_a_sigkill_mid_stream(
 ) -> None:
     data = tmp_path / "data"
     server = await start_server(data)
+    await related(server.url)
     acknowledged: list[tuple[str, int]] = []
     killed = asyncio.Event()
 
@@ -269,8 +277,10 @@ async def test_entries_acknowledged_but_unsigned_at_a_crash_are_signed_after_res
     acknowledged: list[tuple[str, int]] = []
     # The sequencer signs every 0.5 s, so a kill right after a quick burst almost always lands
     # before it; should it not, the next attempt adds another burst and kills again.
-    for _ in range(KILL_ATTEMPTS):
+    for attempt in range(KILL_ATTEMPTS):
         server = await start_server(data)
+        if attempt == 0:
+            await related(server.url)
         async with (
             asyncio.timeout(30),
             client(server.url, "zorg-noord", "casusregisseur", "zorg-noord-actor-1") as sender,

@@ -30,6 +30,7 @@ from tests.helpers import (
     gateway_state,
     linked_pseudonym,
     log_entries,
+    relate,
 )
 
 BREAK_GLASS = break_glass(
@@ -43,6 +44,14 @@ BREAK_GLASS = break_glass(
 async def http(running: Running) -> AsyncIterator[Http]:
     async with aiohttp.ClientSession() as session:
         yield Http(running, session)
+
+
+@pytest.fixture(autouse=True)
+async def _provider_helps_the_child(http: Http) -> None:
+    """Zorgaanbieder Noord is in the network of the child's case, with the child in its household:
+    the relation its evaluation feedback and safety assessments presume (issue 19), so that the
+    refusals below are about what each test sends, not about a missing relation."""
+    await relate(http, "zorg-noord", BSN_CHILD)
 
 
 def request_body(

@@ -168,6 +168,13 @@ def seed(base_url: str) -> None:
     case_id = opened.json()["case_id"]
     calls: list[tuple[str, str, dict[str, str], Any]] = [
         ("PUT", f"/v1/cases/{case_id}/network/zorg-noord", team, {}),
+        # The child in the case's household: the provider's relation to it (issue 19).
+        (
+            "PUT",
+            f"/v1/cases/{case_id}/household",
+            team,
+            {"children": [{"bsn": BSN_CHILD, "child_ref": "kind-1"}]},
+        ),
         (
             "POST",
             "/v1/consents",

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tests.conftest import BSN_CHILD, example, private_jwks
+from tests.helpers import seed_referral
 
 VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "rfc9180" / "base-mode.json"
 KEM_X25519 = 0x0020
@@ -141,6 +142,8 @@ def test_the_independent_opener_reproduces_rfc_9180_appendix_a():
 async def test_a_sealed_message_opens_with_the_independent_rfc_9180_implementation(
     running, clients
 ):
+    # The provider's relation to the children (issue 19), without entries the log would count.
+    await seed_referral(running, "zorg-noord", BSN_CHILD)
     provider = clients("zorg-noord")
     team = clients("swt-denhelder")
     payload = example("evaluation-feedback")

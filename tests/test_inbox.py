@@ -16,7 +16,14 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from gateway.client.http import GatewayClientError
 from gateway.service.inbox import purge_entry
 from tests.conftest import BSN_CHILD, Running, example, private_jwks
-from tests.helpers import ClockedClient, ClockedClients, Http, assert_contract_error, log_entries
+from tests.helpers import (
+    ClockedClient,
+    ClockedClients,
+    Http,
+    assert_contract_error,
+    log_entries,
+    relate_client,
+)
 
 SUITE = "DHKEM-X25519-HKDF-SHA256/HKDF-SHA256/AES-256-GCM"
 
@@ -24,6 +31,8 @@ SUITE = "DHKEM-X25519-HKDF-SHA256/HKDF-SHA256/AES-256-GCM"
 @pytest.fixture
 async def clocked(running: Running) -> AsyncIterator[ClockedClients]:
     pool = ClockedClients(running)
+    # The provider's relation to the child its feedback is about (issue 19).
+    await relate_client(pool("swt-denhelder"), "zorg-noord", BSN_CHILD)
     yield pool
     await pool.close()
 

@@ -21,6 +21,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import BSN_CHILD, example
+from tests.helpers import relate_client
 from tests.test_slowloris import (
     Served,
     closed,
@@ -65,6 +66,12 @@ async def half_sent_bodies(
             writer.close()
 
 
+async def related(served: Served) -> None:
+    """The provider's relation to the child its feedback is about (issue 19)."""
+    async with served.client("swt-denhelder", "procesregisseur") as team:
+        await relate_client(team, "zorg-noord", BSN_CHILD)
+
+
 async def readiness(served: Served) -> tuple[int, dict[str, Any]]:
     async with (
         aiohttp.ClientSession() as session,
@@ -77,6 +84,7 @@ async def test_a_few_hundred_half_sent_bodies_do_not_turn_other_callers_away_wit
     tmp_path: Path,
 ) -> None:
     with serving(tmp_path, read_timeout_s=str(READ_TIMEOUT_S)) as served:
+        await related(served)
         async with served.client("zorg-noord", "casusregisseur") as provider:
             token = await provider.token()
             async with half_sent_bodies(served, token, HALF_SENT) as connections:
@@ -106,6 +114,7 @@ async def test_a_body_that_arrives_whole_after_a_pause_is_answered_normally(
 ) -> None:
     """Waiting for the body is not a refusal: once it is complete the call goes through."""
     with serving(tmp_path, read_timeout_s=str(READ_TIMEOUT_S)) as served:
+        await related(served)
         async with served.client("zorg-noord", "casusregisseur") as provider:
             token = await provider.token()
             async with half_sent_bodies(served, token, 1) as [(reader, writer)]:
@@ -124,6 +133,7 @@ async def test_readyz_says_shedding_load_while_every_slot_is_taken_and_ready_aga
     reached, `/readyz` answers 503 `shedding_load` with the count, a fourth call gets
     `503 overloaded`; once the lock is gone all three are acknowledged and readiness returns."""
     with serving(tmp_path, max_in_flight="3") as served:
+        await related(served)
         async with contextlib.AsyncExitStack() as stack:
             providers = [
                 await stack.enter_async_context(

@@ -25,9 +25,10 @@ from gateway.config import ConfigError, load_catalogue
 from gateway.config.grounds import Ground
 from gateway.policy import decide
 from gateway.policy.decision import Caller
+from gateway.policy.relations import RELATION_RULES, SubjectTies
 from gateway.policy.request import parse_exchange_request
 from tests.conftest import BSN_CHILD, DEFAULT_CONFIG, REPO, ROLES, Running, copy_config, example
-from tests.helpers import Http, break_glass
+from tests.helpers import Http, break_glass, relate
 
 KINDS = {
     "swt-denhelder": "social_team",
@@ -253,6 +254,8 @@ def _decide_with(catalogue: Any, purpose: str, sender: str, recipient: str) -> A
         partners=partners,
         consents=[],
         now=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+        # The sender is in the network of the child's case (issue 19's relation).
+        ties=SubjectTies(frozenset({RELATION_RULES["case_member"].tie})),
     )
 
 
@@ -432,7 +435,8 @@ ROWS = [
         "huisarts-zuid",
         "Wmo 2015 art. 4.1.1",
         False,
-        ("zorg-noord", "huisarts-zuid", "sender_not_allowed"),
+        # A reply: the check, as the send, first asks for an open report it answers.
+        ("zorg-noord", "huisarts-zuid", "invalid_request"),
     ),
     Row("medical-referral", "huisarts-zuid", "zorg-noord", "Jeugdwet art. 2.6 lid 1 sub g", True),
     Row(
@@ -532,11 +536,50 @@ async def record_agreement(http: Http, row: Row) -> str:
     return str(recorded.body["consent_id"])
 
 
-async def check(http: Http, row: Row, sender: str, recipient: str) -> dict[str, Any]:
+async def related(running: Running, http: Http, purpose: str, sender: str) -> None:
+    """Where the purpose presumes a relation to the child (issue 19), give the sender one."""
+    if running.gw.catalogue.get(purpose).relation:
+        await relate(http, sender, BSN_CHILD)
+
+
+async def open_request(http: Http, row: Row) -> str | None:
+    """For a reply purpose, the open request it answers (the team's information request on the
+    family's agreement, or the reporter's report to Veilig Thuis); None for other purposes."""
+    reply_to = http.running.gw.catalogue.get(row.purpose).reply_to
+    if reply_to is None:
+        return None
+    if reply_to.purpose != "information-request":
+        # The row's recipient asked: e.g. the GP's report that Veilig Thuis's feedback answers.
+        asker = await http.token(row.recipient)
+        body = {
+            "purpose": reply_to.purpose,
+            "to": row.sender,
+            "subject": {"bsn": BSN_CHILD},
+            "payload": example(reply_to.purpose),
+        }
+        asked = await http.call("POST", "/v1/exchanges", token=asker, json_body=body)
+        assert asked.status == 201, asked.text
+        return str(asked.body["exchange_id"])
+    asking = Row("information-request", "swt-denhelder", row.sender, "", True)
+    await record_agreement(http, asking)
+    team = await http.token("swt-denhelder")
+    body = {
+        **check_body(asking, "swt-denhelder", row.sender),
+        "payload": {"topics": ["attendance"]},
+    }
+    asked = await http.call("POST", "/v1/exchanges", token=team, json_body=body)
+    assert asked.status == 201, asked.text
+    return str(asked.body["exchange_id"])
+
+
+async def check(
+    http: Http, row: Row, sender: str, recipient: str, in_reply_to: str | None = None
+) -> dict[str, Any]:
     token = await http.token(sender)
-    answer = await http.call(
-        "POST", "/v1/exchanges/check", token=token, json_body=check_body(row, sender, recipient)
-    )
+    body = check_body(row, sender, recipient)
+    if in_reply_to is not None:
+        body["in_reply_to"] = in_reply_to
+    answer = await http.call("POST", "/v1/exchanges/check", token=token, json_body=body)
     assert answer.status == 200, answer.text
     result: dict[str, Any] = answer.body
     return result
@@ -552,7 +595,9 @@ async def test_each_row_allows_its_exchange_on_its_own_ground(
     assert ground.agreement_required is row.agreement
     assert row.article in ground.reference or row.article in ground.sector_law
     consent_id = await record_agreement(http, row) if row.agreement else None
-    answer = await check(http, row, row.sender, row.recipient)
+    await related(running, http, row.purpose, row.sender)
+    in_reply_to = await open_request(http, row)
+    answer = await check(http, row, row.sender, row.recipient, in_reply_to)
     assert answer["allowed"] is True, answer
     expected_type = "consent" if row.agreement else "statute"
     assert answer["legal_basis"] == {"type": expected_type, "reference": ground.reference}
@@ -565,12 +610,16 @@ async def test_each_row_refuses_what_it_does_not_allow(
 ) -> None:
     if row.agreement:
         # Without the client's agreement the row refuses, naming what is missing.
-        answer = await check(http, row, row.sender, row.recipient)
+        in_reply_to = await open_request(http, row)
+        answer = await check(http, row, row.sender, row.recipient, in_reply_to)
         assert (answer["allowed"], answer["code"]) == (False, "consent_required")
         assert answer["missing_consent"]["purpose"] == row.purpose
         return
     assert row.outside is not None
     sender, recipient, code = row.outside
+    # The sender outside the row holds the relation the purpose presumes, so that what refuses
+    # is the direction itself.
+    await related(running, http, row.purpose, sender)
     answer = await check(http, row, sender, recipient)
     assert (answer["allowed"], answer["code"]) == (False, code)
 
@@ -587,6 +636,14 @@ async def test_one_send_to_two_directions_logs_each_on_its_own_ground(
             "PUT", f"/v1/cases/{case_id}/network/{member}", token=team, json_body={}
         )
         assert joined.status == 201, joined.text
+    # The child in the case's household: the provider's relation to it (issue 19).
+    registered = await http.call(
+        "PUT",
+        f"/v1/cases/{case_id}/household",
+        token=team,
+        json_body={"children": [{"bsn": BSN_CHILD, "child_ref": "kind-1"}]},
+    )
+    assert registered.status == 200, registered.text
     provider = await http.token("zorg-noord")
     body = {
         "purpose": "safety-assessment",

@@ -24,6 +24,7 @@ from gateway.runtime import DEFAULT_CONFIG
 from gateway.store.base import LogFilter
 from gateway.store.open import split_schema
 from tests.conftest import BSN_CHILD, BSN_OTHER, Running, example
+from tests.helpers import seed_referral
 
 GATEWAY = str(Path(sys.executable).with_name("gateway"))
 
@@ -43,6 +44,8 @@ TAMPERINGS: dict[str, tuple[str, str]] = {
 
 async def _build_log(running: Running) -> None:
     """Disclosures about two children, a refusal and a receipt, all signed."""
+    # The provider's relation to the children (issue 19), without entries the log would count.
+    await seed_referral(running, "zorg-noord", BSN_CHILD, BSN_OTHER)
     provider = running.client("zorg-noord")
     team = running.client("swt-denhelder")
     school = running.client("school-de-es")

@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import BSN_CHILD, Running, example
-from tests.helpers import Answer, Http, assert_contract_error, gateway_state, log_entries
+from tests.helpers import Answer, Http, assert_contract_error, gateway_state, log_entries, relate
 from tests.test_standards_api import _open_sealed
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -31,7 +31,10 @@ UUID7 = "0189f7e5-c883-7106-8272-ccb7fcba0575"
 @pytest.fixture
 async def http(running: Running) -> AsyncIterator[Http]:
     async with aiohttp.ClientSession() as session:
-        yield Http(running, session)
+        http = Http(running, session)
+        # The provider's relation to the child its reports are about (issue 19).
+        await relate(http, "zorg-noord", BSN_CHILD)
+        yield http
 
 
 def exchange() -> dict[str, Any]:

@@ -30,6 +30,7 @@ from gateway.client.http import GatewayClientError, PartnerClient
 from gateway.runtime import DEFAULT_CONFIG, build_gateway
 from gateway.web import create_app
 from tests.conftest import BSN_CHILD, BSN_OTHER, ROLES, example, private_jwks
+from tests.helpers import seed_referral
 
 # The installed console script, as operators run it.
 GATEWAY = str(Path(sys.executable).with_name("gateway"))
@@ -65,6 +66,8 @@ async def _build_log(data: Path) -> None:
     server = TestServer(create_app(gw, background=False), host="127.0.0.1")
     await server.start_server()
     url = str(server.make_url("")).rstrip("/")
+    # The provider's relation to the children (issue 19), without entries the log would hold.
+    await seed_referral(gw, "zorg-noord", BSN_CHILD, BSN_OTHER)
     provider = _client(url, "zorg-noord", gw.settings.id)
     team = _client(url, "swt-denhelder", gw.settings.id)
     school = _client(url, "school-de-es", gw.settings.id)

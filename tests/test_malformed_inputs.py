@@ -27,7 +27,7 @@ from yarl import URL
 
 from gateway.log.verify import verify_log
 from tests.conftest import BSN_CHILD, Running, example
-from tests.helpers import Http, assert_contract_error
+from tests.helpers import Http, assert_contract_error, seed_referral
 
 TEAM, OFFICER = "swt-denhelder", "fg-denhelder"
 CASE = "case-malformed-1"
@@ -429,6 +429,8 @@ async def test_a_consistency_proof_from_the_empty_tree_is_an_invalid_request(
     running: Running, battery: Battery
 ) -> None:
     http = battery.http
+    # The provider's relation to the children (issue 19), without entries the log would count.
+    await seed_referral(running, "zorg-noord", BSN_CHILD)
     token = await http.token("zorg-noord")
     for _ in range(2):
         answer = await http.call(

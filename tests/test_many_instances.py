@@ -40,6 +40,7 @@ from gateway.client.http import PartnerClient
 from gateway.config import load_settings
 from gateway.store.postgres import PostgresSequencerLock
 from tests.conftest import BSN_CHILD, BSN_OTHER, REPO, ROLES, example, private_jwks
+from tests.helpers import relate_client
 from tests.storage_fixtures import POSTGRES_DSN, require_postgres
 
 pytestmark = pytest.mark.slow
@@ -346,6 +347,9 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
             assert keys_code == 0, keys_out
             assert migrate_code == 0, migrate_out
             await asyncio.gather(made.start("a"), made.start("b"))
+            # The provider's relation to the children its feedback is about (issue 19).
+            team = made.client_at(made.instances["a"], "swt-denhelder", "relation")
+            await relate_client(team, SENDER, BSN_CHILD, BSN_OTHER)
         yield made
     finally:
         try:

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestServer
 
 from gateway.web.metrics import METRICS, metrics_app
 from tests.conftest import BSN_CHILD, Running, example
+from tests.helpers import seed_referral
 
 
 @pytest.fixture
@@ -28,7 +29,11 @@ async def metrics_url(running: Running) -> AsyncIterator[str]:
         await server.close()
 
 
-async def test_metrics_count_requests_by_route_template_without_personal_data(clients, metrics_url):
+async def test_metrics_count_requests_by_route_template_without_personal_data(
+    running, clients, metrics_url
+):
+    # The provider's relation to the children (issue 19), without entries the log would count.
+    await seed_referral(running, "zorg-noord", BSN_CHILD)
     provider = clients("zorg-noord")
     team = clients("swt-denhelder")
     sent = await provider.send(

@@ -20,6 +20,7 @@ from gateway.delivery.notify import dispatch_once, notification_signer
 from gateway.runtime import build_gateway
 from gateway.web import create_app
 from tests.conftest import BSN_CHILD, Running, copy_config, example
+from tests.helpers import seed_referral
 
 
 class Receiver:
@@ -63,6 +64,8 @@ async def hooked(
     gw = build_gateway(config, tmp_path / "data", clock=clock)
     server = TestServer(create_app(gw, background=False), host="127.0.0.1")
     await server.start_server()
+    # The provider's relation to the child its feedback is about (issue 19).
+    await seed_referral(gw, "zorg-noord", BSN_CHILD)
     yield Running(gw, server, clock)
     await server.close()
 

@@ -51,7 +51,7 @@ from tests.conftest import (
     Running,
     example,
 )
-from tests.helpers import Http, log_entries
+from tests.helpers import Http, log_entries, seed_referral
 from tests.officer_helpers import (
     ACTOR,
     JUSTIFICATION,
@@ -587,6 +587,8 @@ async def test_a_bsn_search_finds_the_persons_entries_and_never_shows_the_bsn(
 async def test_paging_a_bsn_search_carries_the_pseudonym_never_the_bsn(
     running: Running, clients: MakeClient, signed_in: OfficerBrowser
 ) -> None:
+    # The provider's relation to the child (issue 19), without entries the search would find.
+    await seed_referral(running, "zorg-noord", BSN_CHILD)
     provider = clients("zorg-noord")
     for _ in range(55):
         await provider.send("start-stop", "swt-denhelder", BSN_CHILD, example("start-stop"))
@@ -1180,6 +1182,8 @@ async def test_a_pupil_without_a_bsn_is_found_and_reported_by_onderwijsnummer(
     running: Running, clients: MakeClient, signed_in: OfficerBrowser
 ) -> None:
     pupil = {"identifier": {"system": ONDERWIJSNUMMER_SYSTEM, "value": ONDERWIJSNUMMER_CHILD}}
+    # The provider's relation to the pupil (issue 19), without entries the search would find.
+    await seed_referral(running, "zorg-noord", pupil)
     sent = await clients("zorg-noord").request(
         "POST",
         "/v1/exchanges",

@@ -12,7 +12,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from tests.conftest import BSN_CHILD, Running, example
-from tests.helpers import Answer, Http
+from tests.helpers import Answer, Http, relate
 
 HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "options", "head", "trace"})
 DOCUMENT_URI = "urn:social-domain-gateway:openapi"
@@ -21,7 +21,10 @@ DOCUMENT_URI = "urn:social-domain-gateway:openapi"
 @pytest.fixture
 async def http(running: Running) -> AsyncIterator[Http]:
     async with aiohttp.ClientSession() as session:
-        yield Http(running, session)
+        http = Http(running, session)
+        # The provider's relation to the child its reports are about (issue 19).
+        await relate(http, "zorg-noord", BSN_CHILD)
+        yield http
 
 
 async def openapi(http: Http) -> dict[str, Any]:

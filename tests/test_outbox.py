@@ -34,7 +34,7 @@ from tests.conftest import (
     copy_config,
     example,
 )
-from tests.helpers import Http
+from tests.helpers import Http, relate, seed_referral
 from tests.outbox_helpers import OtlpReceiver, VngReceiver, outbox_config, serve
 
 Start = Callable[..., Awaitable[Running]]
@@ -69,6 +69,8 @@ async def logbook() -> AsyncIterator[OtlpReceiver]:
 
 
 async def send_feedback(running: Running, n: int) -> list[dict[str, Any]]:
+    # The provider's relation to the child (issue 19), without entries the logbook would count.
+    await seed_referral(running, "zorg-noord", BSN_CHILD)
     client = running.client("zorg-noord")
     try:
         return [
@@ -138,6 +140,7 @@ async def test_a_traceparent_sent_with_an_exchange_is_in_the_logbooks_records(
     running = await start(logbook=logbook.url)
     trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
     http = Http(running, session)
+    await seed_referral(running, "zorg-noord", BSN_CHILD)
     answer = await http.call(
         "POST",
         "/v1/exchanges",
@@ -300,6 +303,7 @@ async def test_a_pupil_named_by_onderwijsnummer_reaches_the_partners_log_by_that
     try:
         running = await start(vng={"swt-denhelder": team_log.url})
         http = Http(running, session)
+        await relate(http, "zorg-noord", PUPIL)  # the provider's relation to the pupil
         answer = await http.call(
             "POST",
             "/v1/exchanges",
@@ -327,7 +331,11 @@ async def test_a_pupil_named_by_onderwijsnummer_reaches_the_partners_log_by_that
             await team.close()
         entries = [row.entry for row in await running.gw.storage.log_rows(0, 10)]
         systems = {e.decision: e.subject_system for e in entries if e.subject is not None}
-        assert systems == {"disclosed": ONDERWIJSNUMMER_SYSTEM, "delivered": ONDERWIJSNUMMER_SYSTEM}
+        assert systems == {
+            "household_child_registered": ONDERWIJSNUMMER_SYSTEM,  # the relation's set-up
+            "disclosed": ONDERWIJSNUMMER_SYSTEM,
+            "delivered": ONDERWIJSNUMMER_SYSTEM,
+        }
         # The sender finds its own disclosures about the pupil by the same number.
         own = await http.call(
             "GET",

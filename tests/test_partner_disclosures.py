@@ -10,9 +10,12 @@ from gateway.client.http import GatewayClientError
 from gateway.log.checkpoint import open_checkpoint
 from gateway.log.merkle import leaf_hash, verify_inclusion
 from tests.conftest import BSN_CHILD, BSN_OTHER, example
+from tests.helpers import seed_referral
 
 
 async def test_a_partner_lists_only_entries_it_sent_or_received(running, clients):
+    # The provider's relation to the children (issue 19), without entries the log would count.
+    await seed_referral(running, "zorg-noord", BSN_CHILD, BSN_OTHER)
     provider, team, school = (
         clients("zorg-noord"),
         clients("swt-denhelder"),
@@ -48,6 +51,8 @@ async def test_a_partner_lists_only_entries_it_sent_or_received(running, clients
 
 
 async def test_a_partner_verifies_its_own_entry_against_the_signed_checkpoint(running, clients):
+    # The provider's relation to the children (issue 19), without entries the log would count.
+    await seed_referral(running, "zorg-noord", BSN_CHILD)
     provider, school = clients("zorg-noord"), clients("school-de-es")
     sent = await provider.send(
         "evaluation-feedback", "swt-denhelder", BSN_CHILD, example("evaluation-feedback")

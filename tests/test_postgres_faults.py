@@ -34,7 +34,7 @@ from gateway.runtime import DEFAULT_CONFIG, build_gateway
 from gateway.store.postgres import PostgresSequencerLock, PostgresStorage
 from gateway.web import create_app
 from tests.conftest import BSN_CHILD, BSN_OTHER, Running, example
-from tests.helpers import Answer, Http, assert_contract_error
+from tests.helpers import Answer, Http, assert_contract_error, seed_referral
 from tests.pg_cluster import PrivateCluster, private_cluster, require_postgres_binaries
 
 pytestmark = pytest.mark.slow
@@ -156,6 +156,8 @@ async def on_cluster(
     server = TestServer(create_app(gw), host="127.0.0.1")
     await server.start_server()
     try:
+        # The provider's relation to the children its feedback is about (issue 19).
+        await seed_referral(gw, "zorg-noord", BSN_CHILD, BSN_OTHER)
         yield Running(gw, server, clock)
     finally:
         await server.close()

@@ -32,9 +32,10 @@ from gateway.config.settings import load_settings
 from gateway.errors import ConsentRequired, PayloadNotMinimal
 from gateway.policy import decide, parse_exchange_request
 from gateway.policy.decision import Caller, Decision
+from gateway.policy.relations import RELATION_RULES, SubjectTies
 from gateway.runtime import DEFAULT_CONFIG, load_checked_partners
 from tests.conftest import BSN_CHILD, ROLES, Running, example
-from tests.helpers import Http
+from tests.helpers import Http, relate
 
 PSEUDONYM = "ab" * 32
 SETTLED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -117,7 +118,8 @@ def decide_body(
     *,
     fan_out: bool = False,
 ) -> Decision:
-    """Parse and decide a request body the way POST /v1/exchanges does (without storage)."""
+    """Parse and decide a request body the way POST /v1/exchanges does (without storage), for a
+    sender that holds every relation to the subject a purpose may presume (issue 19)."""
     catalogue, partners = world()
     parsed = parse_exchange_request(body, payload_required=True)
     assert isinstance(parsed.to, tuple)
@@ -130,7 +132,11 @@ def decide_body(
         partners=partners,
         consents=consents,
         now=now,
+        ties=EVERY_TIE,
     )
+
+
+EVERY_TIE = SubjectTies(frozenset(rule.tie for rule in RELATION_RULES.values()))
 
 
 # -- 1. an extra field at any depth ----------------------------------------------------------
@@ -270,6 +276,10 @@ async def test_an_extra_field_in_any_object_of_any_example_is_refused_over_http(
         assert sent.status == 201, sent.text
         asked[reply] = sent.body["exchange_id"]
 
+    # Each sender of a purpose that presumes a relation to the child holds one (issue 19).
+    for purpose in purposes():
+        if purpose.relation:
+            await relate(http, senders_of(purpose)[0].id, BSN_CHILD)
     tried = 0
     for purpose in purposes():
         for path in object_paths(example(purpose.id)):

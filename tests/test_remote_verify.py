@@ -24,6 +24,7 @@ from gateway.log.checkpoint import (
     verifier_key,
 )
 from tests.conftest import BSN_CHILD, DEMO_KEYS, Running, example
+from tests.helpers import seed_referral
 
 # The installed console script, as operators run it.
 GATEWAY = str(Path(sys.executable).with_name("gateway"))
@@ -72,7 +73,9 @@ async def served_checkpoint(officer: PartnerClient) -> str:
         return await response.text()
 
 
-async def exchange(clients: MakeClient, count: int) -> None:
+async def exchange(running: Running, clients: MakeClient, count: int) -> None:
+    # The provider's relation to the children (issue 19), without entries the log would count.
+    await seed_referral(running, "zorg-noord", BSN_CHILD)
     provider = clients("zorg-noord")
     for _ in range(count):
         await provider.send(
@@ -82,11 +85,11 @@ async def exchange(clients: MakeClient, count: int) -> None:
 
 async def saved_then_grown(running: Running, clients: MakeClient, tmp_path: Path) -> Path:
     """A checkpoint saved at size 5, and a log that has since grown to 12 and been signed."""
-    await exchange(clients, 5)
+    await exchange(running, clients, 5)
     await running.gw.sequencer().integrate()
     saved = tmp_path / "saved-checkpoint.txt"
     saved.write_text(await served_checkpoint(clients(OFFICER)), encoding="utf-8")
-    await exchange(clients, 7)
+    await exchange(running, clients, 7)
     await running.gw.sequencer().integrate()
     return saved
 

@@ -470,6 +470,7 @@ def test_catalogue_entry_names_parties_basis_and_retention_consistently(
             "reply_to",
             "expected_when_gi_joins",
             "ground",
+            "relation",  # issue 19: the sender's relation to the subject the ground presumes
             "urgent",
         }
     )

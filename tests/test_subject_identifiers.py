@@ -39,6 +39,7 @@ from tests.helpers import (
     gateway_state,
     linked_pseudonym,
     log_entries,
+    relate_client,
 )
 from tests.test_fhir_consent import fhir_consent
 
@@ -89,6 +90,8 @@ async def test_an_exchange_about_a_pupil_by_onderwijsnummer_is_disclosed_and_log
     running: Running, clients: MakeClient
 ) -> None:
     provider = clients("zorg-noord")
+    # The provider's relation to the pupil (issue 19): in the case, the pupil in its household.
+    await relate_client(clients("swt-denhelder"), "zorg-noord", PUPIL)
     sent = await provider.request("POST", "/v1/exchanges", json_body=exchange(PUPIL))
 
     [disclosure] = sent["disclosures"]
@@ -120,6 +123,7 @@ async def test_an_exchange_about_a_pupil_by_onderwijsnummer_is_disclosed_and_log
 async def test_a_bsn_exchange_still_logs_the_bsn_pseudonym_and_no_system(
     running: Running, clients: MakeClient
 ) -> None:
+    await relate_client(clients("swt-denhelder"), "zorg-noord", BSN_CHILD)
     sent = await clients("zorg-noord").send(
         "evaluation-feedback", "swt-denhelder", BSN_CHILD, example("evaluation-feedback")
     )
@@ -304,6 +308,9 @@ async def test_the_same_value_under_two_systems_or_as_a_bsn_is_logged_as_differe
         {"identifier": {"system": NUMERIC_SYSTEM, "value": BSN_CHILD}},
         {"bsn": BSN_CHILD},
     ]
+    async with running.client("swt-denhelder") as team:
+        # The provider's relation to each of the four (issue 19), each named as it is below.
+        await relate_client(team, "zorg-noord", *subjects)
     async with running.client("zorg-noord") as provider:
         sent = [
             await provider.request("POST", "/v1/exchanges", json_body=exchange(s)) for s in subjects
@@ -328,6 +335,7 @@ async def test_the_officer_finds_a_pupil_by_identifier_and_the_look_is_logged(
     running: Running, clients: MakeClient, http: Http
 ) -> None:
     provider = clients("zorg-noord")
+    await relate_client(clients("swt-denhelder"), "zorg-noord", PUPIL, BSN_CHILD)
     about_pupil = await provider.request("POST", "/v1/exchanges", json_body=exchange(PUPIL))
     await provider.send(
         "evaluation-feedback", "swt-denhelder", BSN_CHILD, example("evaluation-feedback")
@@ -336,8 +344,11 @@ async def test_the_officer_finds_a_pupil_by_identifier_and_the_look_is_logged(
     query = {"identifier_system": ONDERWIJSNUMMER_SYSTEM, "identifier_value": ONDERWIJSNUMMER_CHILD}
 
     found = await officer.request("GET", "/v1/audit/entries", params=query)
-    assert [e["exchange_id"] for e in found["entries"]] == [about_pupil["exchange_id"]]
-    assert found["entries"][0]["subject_system"] == ONDERWIJSNUMMER_SYSTEM
+    # Besides the exchange, the pupil's registration in the household (the relation) is found.
+    disclosed = [e for e in found["entries"] if e["decision"] == "disclosed"]
+    assert [e["exchange_id"] for e in disclosed] == [about_pupil["exchange_id"]]
+    assert {e["decision"] for e in found["entries"]} == {"disclosed", "household_child_registered"}
+    assert disclosed[0]["subject_system"] == ONDERWIJSNUMMER_SYSTEM
     look = (await log_entries(running))[-1]
     assert (look.decision, look.reason) == ("audit_access", "search_by_subject")
     assert look.subject == await subject_of(running, PUPIL)

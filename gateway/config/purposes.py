@@ -24,6 +24,8 @@ from gateway.config.urgency import ACKNOWLEDGEMENT, UrgentRule, read_urgent_rule
 from gateway.subject import CHECKS, RESERVED_SYSTEMS, SYSTEM_SHAPE, IdentifierSystem
 
 __all__ = [
+    "RELATIONS",
+    "RELATION_PURPOSES",
     "CaseNetworkVisibility",
     "Catalogue",
     "ExpectedReply",
@@ -59,6 +61,7 @@ _KNOWN = frozenset(
         "processing_activity",
         "confidentiality",
         "ground",
+        "relation",
         "urgent",
     }
 )
@@ -67,6 +70,17 @@ _SYSTEM_KEYS = frozenset({"system", "title", "pattern", "check", "purposes"})
 CONFIDENTIALITY = frozenset({"normaal", "vertrouwelijk"})
 GI_REPORTING = frozenset({"direct", "beschermingstafel"})
 _DEADLINE_KEYS = frozenset({"source", "reference", "count"})
+# The relations to the subject a purpose may presume of its sender (`relation`, any one will do),
+# each with the purposes whose messages establish it (none: the case network does);
+# gateway.policy.relations says how.
+RELATION_PURPOSES: Mapping[str, tuple[str, ...]] = {
+    # a referral the sender received about the subject: the social team's, or a GP's or youth
+    # physician's
+    "referral_received": ("referral", "medical-referral"),
+    "case_member": (),  # the sender is in a case network whose household holds the subject
+    "help_started": ("start-stop",),  # the sender's own start (or stop) message about the subject
+}
+RELATIONS = frozenset(RELATION_PURPOSES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +180,9 @@ class Purpose:
     direction_grounds: tuple[Ground, ...] = ()
     # Where the `expected_when_gi_joins` terms come from and how their days are counted.
     gi_join_deadline: Deadline | None = None
+    # `relation`: the sender's relations to the subject, any one of which the purpose presumes;
+    # empty when it presumes none.
+    relation: tuple[str, ...] = ()
     # `urgent`: when a message of this purpose cannot wait, and how soon it must be acknowledged.
     urgent: UrgentRule | None = None
 
@@ -222,6 +239,7 @@ class Purpose:
             "schema": self.schema_file,
             "processing_activity": self.processing_activity,
             "confidentiality": self.confidentiality,
+            "relation": list(self.relation),
             "urgent": None if self.urgent is None else self.urgent.to_json(),
         }
 
@@ -329,6 +347,16 @@ def load_catalogue(config_dir: Path, schemas_dir: Path) -> Catalogue:
             if other not in purposes:
                 raise ConfigError(
                     path, f"names unknown purpose '{other}' as a reply", f"purpose '{purpose.id}'"
+                )
+        for relation in purpose.relation:
+            establishing = RELATION_PURPOSES[relation]
+            if establishing and not any(p in purposes for p in establishing):
+                raise ConfigError(
+                    path,
+                    f"'relation' has '{relation}', which a "
+                    f"{' or '.join(repr(p) for p in establishing)} message establishes, "
+                    "and the catalogue has no such purpose",
+                    f"purpose '{purpose.id}'",
                 )
     # The municipality's own register (register.toml) names the activities' URIs where it says.
     register = load_register(config_dir, frozenset(purposes))
@@ -513,8 +541,23 @@ def _purpose(
         confidentiality=confidentiality,
         direction_grounds=directions,
         gi_join_deadline=gi_deadline,
+        relation=_relation(table),
         urgent=urgent,
     )
+
+
+def _relation(table: Table) -> tuple[str, ...]:
+    """The optional `relation` list: known names, none twice, not empty when given."""
+    if "relation" not in table.data:
+        return ()
+    names = table.texts("relation", allowed=RELATIONS)
+    if not names:
+        raise table.fail(
+            "'relation' must not be empty; leave it out when the purpose presumes no relation"
+        )
+    if len(set(names)) != len(names):
+        raise table.fail("'relation' names a relation twice")
+    return tuple(names)
 
 
 def _direction_grounds(

@@ -360,6 +360,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "reason.unknown_recipient": ("Unknown recipient", "Onbekende ontvanger"),
     "reason.unknown_purpose": ("Unknown purpose", "Onbekend doel"),
     "reason.break_glass_not_allowed": ("Break-glass not allowed", "Doorbraak niet toegestaan"),
+    "reason.relation_required": (
+        "No relation to the person",
+        "Geen relatie met de persoon",
+    ),
     "reason.schema_violation": (
         "Message not in the agreed form",
         "Bericht niet in de afgesproken vorm",
@@ -406,6 +410,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "hint.break_glass_not_allowed": (
         "Break-glass was asked for a purpose that does not allow it: training on the meldcode helps.",
         "Er werd een doorbraak gevraagd voor een doel dat dat niet toestaat: scholing over de meldcode helpt.",
+    ),
+    "hint.relation_required": (
+        "Partners report on people they have no recorded relation with: the social team refers "
+        "the person, or registers the partner in the case and the child in its household.",
+        "Partners berichten over personen met wie zij geen vastgelegde relatie hebben: het "
+        "sociaal team verwijst de persoon, of registreert de partner in de casus en het kind in "
+        "het huishouden.",
     ),
     "hint.schema_violation": (
         "Messages do not fit the minimal dataset: the partner's software needs fixing.",

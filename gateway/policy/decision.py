@@ -3,6 +3,10 @@
 1. the purpose is in the catalogue                          unknown_purpose
 2. the sender's kind and actor role may send it               sender_not_allowed
 3. break-glass is only asked where the purpose allows it      break_glass_not_allowed
+   and, where the purpose presumes that the sender helps the   relation_required
+   subject, a relation of the sender shows it (a referral
+   received, a case membership, its own start of help);
+   break-glass never stands in for it
 4. there is a recipient, and every one is registered          unknown_recipient
 5. every recipient's kind may receive it, and none is the     recipient_not_allowed
    sender itself
@@ -20,7 +24,8 @@ message goes to those that pass.
 
 Rules 1 and 4 look up what the request names (the purpose, each recipient); rules 2 and 3 (with
 "there is a recipient") and rule 5 are the two `AllOf` lists below, in the order above; rule 6
-finds the basis, rule 7 checks the payload. A per-recipient refusal is a `Refusal` value in its
+finds the basis, rule 7 checks the payload. The relation is decided on the facts the service read
+from the store (`SubjectTies`, gateway.policy.relations); without them no relation holds. A per-recipient refusal is a `Refusal` value in its
 `RecipientDecision`; a whole-message refusal is raised as its error.
 """
 
@@ -45,6 +50,7 @@ from gateway.errors import (
     UnknownRecipient,
 )
 from gateway.policy.minimal import check_payload, disclosed_fields
+from gateway.policy.relations import NO_TIES, SubjectTies, relation_rule
 from gateway.policy.request import ExchangeRequest
 from gateway.policy.rules import AllOf
 from gateway.policy.visibility import knows_of
@@ -104,15 +110,17 @@ def decide(
     consents: Sequence[ConsentRecord],
     now: datetime,
     held_birth_date: date | None = None,
+    ties: SubjectTies = NO_TIES,
 ) -> Decision:
     """Decide a request; raise the first whole-message refusal, or return per-recipient outcomes.
 
     `recipients` are the partner ids the request names, or the case network's members when
     `fan_out` is true. Consents are the subject's records and `held_birth_date` the birth date
-    the gateway holds for the subject (the age rules follow it); the clock is `now`.
+    the gateway holds for the subject (the age rules follow it); `ties` the facts that tie the
+    sender to the subject (none given: none holds); the clock is `now`.
     """
     purpose = _purpose(catalogue, request.purpose)
-    message = _Message(purpose, request, caller, recipients)
+    message = _Message(purpose, request, caller, recipients, ties)
     refusal = _MESSAGE_RULES(message)
     if refusal is not None:
         raise refusal.to_error()
@@ -152,6 +160,7 @@ class _Message:
     request: ExchangeRequest
     caller: Caller
     recipients: Sequence[str]
+    ties: SubjectTies
 
 
 def _sender_kind_may_send(message: _Message) -> Refusal | None:
@@ -178,6 +187,12 @@ def _sender_role_may_send(message: _Message) -> Refusal | None:
         f"{', '.join(sorted(purpose.sender_roles))}.",
         {"purpose": purpose.id},
     )
+
+
+def _sender_relates_to_subject(message: _Message) -> Refusal | None:
+    """Where the purpose presumes the sender helps the subject, one of its relations holds."""
+    rule = relation_rule(message.purpose)
+    return None if rule is None else rule(message.ties)
 
 
 def _break_glass_only_where_allowed(message: _Message) -> Refusal | None:
@@ -209,6 +224,7 @@ _MESSAGE_RULES: Final[AllOf[_Message]] = AllOf(
         _sender_kind_may_send,  # sender_not_allowed
         _sender_role_may_send,  # sender_not_allowed
         _break_glass_only_where_allowed,  # break_glass_not_allowed
+        _sender_relates_to_subject,  # relation_required
         _someone_to_send_to,  # unknown_recipient
     ]
 )

@@ -19,6 +19,7 @@ from gateway.store.base import (
     ExchangeStore,
     ExpectationStore,
     LogStore,
+    RelationStore,
     SubjectLinkStore,
 )
 from gateway.subject import Pseudonymiser
@@ -74,8 +75,8 @@ class CaseStorage(CaseStore, ExpectationStore, SubjectLinkStore, Protocol):
     """Case networks and the expectations joining one opens."""
 
 
-class ExchangeStorage(ExchangeStore, ConsentStorage, CaseStorage, Protocol):
-    """Everything one exchange reads or writes in its one commit."""
+class ExchangeStorage(ExchangeStore, ConsentStorage, CaseStorage, RelationStore, Protocol):
+    """Everything one exchange reads or writes in its one commit, and the facts it decides on."""
 
 
 class BirthDateContext(Settled, Protocol):

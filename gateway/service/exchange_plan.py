@@ -326,6 +326,10 @@ def refusal_entry(ex: Exchange, refusal: GatewayError) -> LogEntry:
     violations = refusal.extra.get("violations")
     if violations:
         details["violation_paths"] = [v["path"] for v in violations]
+    relations = refusal.extra.get("missing_relation")
+    if relations:
+        # Relation names from the catalogue's fixed vocabulary: what the sender lacked.
+        details["missing_relation"] = list(relations)
     # A case id that is not the caller's case is the caller's text: kept out like the rest.
     case_known = not isinstance(refusal, UnknownCase | UnknownCaseNetwork)
     if isinstance(parsed.to, CaseNetworkTarget) and case_known:

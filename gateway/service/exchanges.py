@@ -15,12 +15,14 @@ from typing import Any
 
 import structlog
 
-from gateway.errors import GatewayError, InvalidRequest, UnknownCase, UnknownCaseNetwork
+from gateway.config import LegalBasis
+from gateway.errors import GatewayError, UnknownCase, UnknownCaseNetwork
 from gateway.ids import new_id, random_bytes
 from gateway.log.entry import format_time
 from gateway.policy import CaseNetworkTarget, ExchangeRequest, allowed_fields, decide
 from gateway.policy.cases import is_member, reachable_members
 from gateway.policy.decision import Caller, Decision, RecipientDecision
+from gateway.policy.relations import NO_TIES, RELATION_RULES, SubjectTies, Tie
 from gateway.policy.workflow import check_reply
 from gateway.service.birth_dates import held_birth_date
 from gateway.service.consents import load_consents
@@ -34,7 +36,7 @@ from gateway.service.exchange_plan import (
     wants_household,
 )
 from gateway.standards.tracecontext import TraceContext
-from gateway.store.base import CaseStore, Expectation, ExpectationStore
+from gateway.store.base import CaseStore, Expectation, ExpectationStore, RelationStore
 from gateway.store.links import find_pseudonym, pseudonym_for
 
 __all__ = ["check_exchange", "execute_exchange"]
@@ -51,6 +53,7 @@ _LOGGED_REFUSALS = frozenset(
         "unknown_recipient",
         "consent_required",
         "break_glass_not_allowed",
+        "relation_required",
         "schema_violation",
         "payload_not_minimal",
         "invalid_request",  # only raised past parsing: a reply that answers no open request
@@ -126,7 +129,11 @@ async def execute_exchange(
 async def check_exchange(
     gw: ExchangeContext, caller: Caller, parsed: ExchangeRequest
 ) -> dict[str, Any]:
-    """Whether this exchange would be allowed now, and on which basis: nothing is written."""
+    """Whether this exchange would be allowed now, and on which basis: nothing is written.
+
+    The same checks as `execute_exchange`, in the same order (the case, a reply's open request,
+    the decision); a refusal send would answer is answered here as `allowed: false`.
+    """
     # Nothing is recorded, so no link is made: a person the gateway holds nothing about is
     # checked under a pseudonym that matches no record.
     subject = await find_pseudonym(gw.storage, gw.pseudonymiser, parsed.subject)
@@ -135,20 +142,23 @@ async def check_exchange(
     )
     purpose = ex.purpose
     fields = list(allowed_fields(purpose.schema)) if purpose is not None else []
+    owed = None if purpose is None else _OwedBySender(gw.storage, caller.partner.id, purpose.id)
     try:
         await _verify_case(gw.storage, caller, parsed)
+        # Past parsing, invalid_request is this check's: a reply to no open request of the caller.
+        await _check_reply(ex, owed)
         decision = await _decide(ex)
     except GatewayError as refusal:
-        if isinstance(refusal, InvalidRequest):
-            raise
+        basis = _ground_shown(ex, refusal)
         return {
             "allowed": False,
             "code": refusal.code,
             "purpose": parsed.purpose,
-            "legal_basis": None if purpose is None else purpose.legal_basis.to_json(),
+            "legal_basis": None if basis is None else basis.to_json(),
             "consent_id": None,
             "allowed_fields": fields,
             "missing_consent": refusal.extra.get("missing_consent"),
+            "missing_relation": refusal.extra.get("missing_relation"),
             "violations": refusal.extra.get("violations"),
             "explanation": refusal.message,
             "how_to_fix": refusal.how_to_fix,
@@ -166,6 +176,25 @@ async def check_exchange(
         "explanation": _explain_allowed(decision),
         "checked_at": format_time(ex.now),
     }
+
+
+def _ground_shown(ex: Exchange, refusal: GatewayError) -> LegalBasis | None:
+    """The basis a refused check names: the ground of the direction the request asked about.
+
+    The direction runs from the sender's kind to the kind of the refused recipient (else of the
+    first recipient the request names); a recipient that is not registered has no kind, and then
+    the purpose's default ground is shown. None for a purpose outside the catalogue.
+    """
+    purpose, parsed = ex.purpose, ex.parsed
+    if purpose is None:
+        return None
+    named = refusal.extra.get("recipient")
+    if not isinstance(named, str) and isinstance(parsed.to, tuple) and parsed.to:
+        named = parsed.to[0]
+    recipient = ex.gw.partners.get(named) if isinstance(named, str) else None
+    if recipient is None:
+        return purpose.legal_basis
+    return purpose.ground_for(ex.caller.partner.kind, recipient.kind).basis
 
 
 async def _verify_case(store: CaseStore, caller: Caller, request: ExchangeRequest) -> None:
@@ -239,6 +268,7 @@ async def _decide(ex: Exchange) -> Decision:
     )
     consents = await load_consents(gw.storage, gw.cipher, ex.subject) if needs_consent else []
     held = await held_birth_date(gw.storage, gw.cipher, ex.subject) if needs_consent else None
+    ties = await _ties(gw.storage, ex)
     return decide(
         ex.parsed,
         caller=ex.caller,
@@ -249,7 +279,33 @@ async def _decide(ex: Exchange) -> Decision:
         consents=consents,
         now=ex.now,
         held_birth_date=held,
+        ties=ties,
     )
+
+
+async def _ties(store: RelationStore, ex: Exchange) -> SubjectTies:
+    """The facts that tie the sender to the subject, for the relations the purpose presumes.
+
+    Read once per exchange, relation by relation in the catalogue's order, stopping at the first
+    that holds (one is enough); a purpose that presumes none reads nothing.
+    """
+    purpose = ex.purpose
+    if purpose is None or not purpose.relation:
+        return NO_TIES
+    partner = ex.caller.partner.id
+    for name in purpose.relation:
+        tie = RELATION_RULES[name].tie
+        if await _tie_holds(store, tie, partner, ex.subject):
+            return SubjectTies(frozenset({tie}))
+    return NO_TIES
+
+
+async def _tie_holds(store: RelationStore, tie: Tie, partner: str, subject: str) -> bool:
+    if tie.kind == "case_household":
+        return await store.in_case_of(partner, subject)
+    if tie.kind == "received":
+        return await store.received_about(partner, subject, tie.purposes)
+    return await store.sent_about(partner, subject, tie.purposes)
 
 
 def _answer(

@@ -22,6 +22,12 @@ _ERROR = {
                 "message": {"type": "string"},
                 "how_to_fix": {"type": "string"},
                 "missing_consent": {"$ref": "#/components/schemas/MissingConsent"},
+                "missing_relation": {
+                    "type": "array",
+                    "items": {"enum": ["referral_received", "case_member", "help_started"]},
+                    "description": "relation_required (403): the sender's relations to the "
+                    "subject any one of which the purpose presumes, none of which holds",
+                },
                 "violations": {
                     "type": "array",
                     "items": {
@@ -309,7 +315,9 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         },
         "/v1/exchanges": {
             "post": _op(
-                "Send a message for a purpose",
+                "Send a message for a purpose; start-stop, evaluation-feedback and "
+                "safety-assessment need a relation of the sender to the subject "
+                "(403 relation_required with missing_relation)",
                 {
                     "201": _json("ExchangeResult", "disclosed"),
                     **_errors(400, 403, 404, 408, 413, 422),
@@ -991,6 +999,12 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                                 {"$ref": "#/components/schemas/MissingConsent"},
                                 {"type": "null"},
                             ]
+                        },
+                        "missing_relation": {
+                            "type": ["array", "null"],
+                            "items": {"type": "string"},
+                            "description": "on relation_required: the relations any one of "
+                            "which would do",
                         },
                         "explanation": {"type": "string"},
                     },
