@@ -30,7 +30,13 @@ from gateway.store.base import Storage
 from gateway.store.links import find_pseudonym, pseudonym_for
 from gateway.subject import Pseudonymiser, Subject
 from tests.conftest import BSN_CHILD, BSN_OTHER, Running, example
-from tests.helpers import Http, assert_contract_error, linked_pseudonym, log_entries
+from tests.helpers import (
+    Http,
+    assert_contract_error,
+    linked_pseudonym,
+    log_entries,
+    seed_referral,
+)
 from tests.officer_helpers import OfficerBrowser, issue_link
 from tests.storage_fixtures import (  # noqa: F401  (pytest finds the fixtures by name)
     PostgresBackend,
@@ -46,8 +52,14 @@ GATEWAY = str(Path(sys.executable).with_name("gateway"))
 CHILD = Subject("bsn", BSN_CHILD)
 
 
-async def _feedback(clients: MakeClient, bsn: str = BSN_CHILD) -> int:
-    """An evaluation feedback from the provider to the team about `bsn`; its log index."""
+async def _feedback(running: Running, clients: MakeClient, bsn: str = BSN_CHILD) -> int:
+    """An evaluation feedback from the provider to the team about `bsn`; its log index.
+
+    The provider first gets the relation its report presumes (a referral for the person, seeded
+    without log entries so the searches below count only what the tests send). A relation is
+    held by pseudonym, so after an erasure the provider needs a new one, as it should.
+    """
+    await seed_referral(running, "zorg-noord", bsn)
     sent = await clients("zorg-noord").send(
         "evaluation-feedback", "swt-denhelder", bsn, example("evaluation-feedback")
     )
@@ -93,8 +105,8 @@ def _verify(running: Running, tmp_path: Path, storage_url: str | None) -> str:
 async def test_an_erased_subject_is_no_longer_found_by_bsn_in_any_search_or_report_while_the_log_still_verifies(
     running: Running, clients: MakeClient, tmp_path: Path, storage_url: str | None
 ) -> None:
-    disclosed = await _feedback(clients)
-    other = await _feedback(clients, BSN_OTHER)
+    disclosed = await _feedback(running, clients)
+    other = await _feedback(running, clients, BSN_OTHER)
     before = await _found_by_bsn(running, clients, BSN_CHILD)
     assert disclosed in before["audit"]
     assert disclosed in before["report"]
@@ -127,7 +139,7 @@ async def test_an_erased_subject_is_no_longer_found_by_bsn_in_any_search_or_repo
     assert "log verified" in _verify(running, tmp_path, storage_url)
 
     # A later exchange about the same person starts a new, unrelated pseudonym.
-    later = await _feedback(clients)
+    later = await _feedback(running, clients)
     fresh = await linked_pseudonym(running, BSN_CHILD)
     assert fresh is not None
     assert fresh != old
@@ -139,7 +151,7 @@ async def test_an_erased_subject_is_no_longer_found_by_bsn_in_any_search_or_repo
 async def test_erasing_a_person_nothing_is_linked_to_is_not_found_and_logs_nothing(
     running: Running, clients: MakeClient
 ) -> None:
-    await _feedback(clients)
+    await _feedback(running, clients)
     officer = clients(OFFICER)
     body = {"subject": {"bsn": BSN_CHILD}, "reason": "objection"}
     await officer.request("POST", ERASE, json_body=body)
@@ -164,7 +176,7 @@ async def http(running: Running) -> AsyncIterator[Http]:
 async def test_a_care_provider_trying_to_erase_a_childs_link_is_refused_and_the_link_stays(
     running: Running, clients: MakeClient, http: Http
 ) -> None:
-    await _feedback(clients)
+    await _feedback(running, clients)
     linked = await linked_pseudonym(running, BSN_CHILD)
     size = await running.gw.storage.log_size()
 
@@ -183,7 +195,7 @@ async def test_a_care_provider_trying_to_erase_a_childs_link_is_refused_and_the_
 async def test_an_officer_overseeing_only_a_school_trying_to_erase_a_link_is_refused(
     running: Running, clients: MakeClient
 ) -> None:
-    await _feedback(clients)
+    await _feedback(running, clients)
     linked = await linked_pseudonym(running, BSN_CHILD)
     school_officer = Oversight("fg-school-de-es", frozenset({"school-de-es"}))
     size = await running.gw.storage.log_size()
@@ -204,7 +216,7 @@ async def test_an_officer_overseeing_only_a_school_trying_to_erase_a_link_is_ref
 async def test_an_erasure_without_a_known_reason_is_refused_and_changes_nothing(
     running: Running, clients: MakeClient, http: Http
 ) -> None:
-    await _feedback(clients)
+    await _feedback(running, clients)
     linked = await linked_pseudonym(running, BSN_CHILD)
     token = await http.token(OFFICER)
     size = await running.gw.storage.log_size()
@@ -304,7 +316,7 @@ def _erase_cli(
 async def test_the_operator_erases_a_link_with_the_command_reading_the_bsn_from_stdin(
     running: Running, clients: MakeClient, tmp_path: Path, storage_url: str | None
 ) -> None:
-    await _feedback(clients)
+    await _feedback(running, clients)
     size = await running.gw.storage.log_size()
 
     not_an_officer = _erase_cli(
