@@ -27,6 +27,7 @@ from consent import ConsentRecord
 from consent.model import Evidence, Giver
 from gateway.clock import DUTCH_TIME
 from gateway.config import Catalogue, Partner, PartnerRegistry, Purpose
+from gateway.config.partners import SENDING_KINDS
 from gateway.config.purposes import load_catalogue
 from gateway.config.settings import load_settings
 from gateway.errors import ConsentRequired, PayloadNotMinimal
@@ -39,7 +40,7 @@ from tests.helpers import Http, relate
 
 PSEUDONYM = "ab" * 32
 SETTLED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-KINDS = ("social_team", "care_provider", "certified_institution", "school")
+KINDS = tuple(sorted(SENDING_KINDS))  # every kind that exchanges, the new ones of issue 19 too
 EXTRA_KEY = "extra_field"
 
 
@@ -265,7 +266,7 @@ async def test_an_extra_field_in_any_object_of_any_example_is_refused_over_http(
         assert recorded.status == 201, recorded.text
     # A reply must answer an open request: one information request is left open for them all.
     replies = {p.id: p.reply_to.purpose for p in purposes() if p.reply_to is not None}
-    asked: dict[str, str] = {}
+    asked: dict[str, tuple[str, str]] = {}  # reply purpose -> (the request's id, who asked)
     for reply, request_purpose in replies.items():
         request = world()[0].get(request_purpose)
         assert request is not None
@@ -274,7 +275,7 @@ async def test_an_extra_field_in_any_object_of_any_example_is_refused_over_http(
         body["to"] = replier.id
         sent = await http.call("POST", "/v1/exchanges", token=tokens[sender.id], json_body=body)
         assert sent.status == 201, sent.text
-        asked[reply] = sent.body["exchange_id"]
+        asked[reply] = (sent.body["exchange_id"], sender.id)
 
     # Each sender of a purpose that presumes a relation to the child holds one (issue 19).
     for purpose in purposes():
@@ -287,8 +288,7 @@ async def test_an_extra_field_in_any_object_of_any_example_is_refused_over_http(
             at(payload, path)[EXTRA_KEY] = "x"
             body, sender = example_body(purpose, payload)
             if purpose.id in asked:
-                body["in_reply_to"] = asked[purpose.id]
-                body["to"] = "swt-denhelder"
+                body["in_reply_to"], body["to"] = asked[purpose.id]
             before = await running.gw.storage.log_size()
             answer = await http.call(
                 "POST", "/v1/exchanges", token=tokens[sender.id], json_body=body
