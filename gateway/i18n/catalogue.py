@@ -39,6 +39,9 @@ class Text:
 
     en: str
     nl: str
+    # A template that only joins other texts ("{a:phrase} and {b:phrase}"): it translates a
+    # joined text, but is no refusal's own template (`template_for` passes it over).
+    joins: bool = False
 
 
 def template_fields(template: str) -> list[tuple[str, str]]:
@@ -112,6 +115,8 @@ class Catalogue:
     def template_for(self, english: str) -> Text | None:
         """The entry whose English template matches `english` wholly, or None."""
         for entry in self._entries:
+            if entry.text.joins:
+                continue
             if english.startswith(entry.prefix) and entry.pattern.fullmatch(english):
                 return entry.text
         return None

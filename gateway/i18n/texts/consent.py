@@ -16,7 +16,7 @@ __all__ = ["CONSENT_TEXTS"]
 
 CONSENT_TEXTS: Final = (
     # -- who gives consent, as words inside other texts (consent.age, consent.representation) ---
-    Text("{first:phrase} and {second:phrase}", "{first:phrase} en {second:phrase}"),
+    Text("{first:phrase} and {second:phrase}", "{first:phrase} en {second:phrase}", joins=True),
     Text("the subject", "de persoon zelf"),
     Text("a custodian (gezagsdrager)", "een gezagsdrager"),
     Text("the parent with sole authority", "de ouder met eenhoofdig gezag"),
