@@ -137,7 +137,7 @@ def test_the_words_for_who_must_consent_have_dutch_texts() -> None:
 
 def test_a_dutch_text_uses_only_the_fields_of_its_english_text() -> None:
     for text in CATALOGUE:
-        english = {name: kind for name, kind in template_fields(text.en)}
+        english = dict(template_fields(text.en))
         for name, kind in template_fields(text.nl):
             assert english.get(name) == kind, text.en
 
