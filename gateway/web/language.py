@@ -11,14 +11,14 @@ from gateway.i18n import Language, negotiate_language
 
 __all__ = ["mark_language", "request_language", "vary_on_language"]
 
-_LANGUAGE: Final = "gateway.language"
+_LANGUAGE: Final[web.RequestKey[str]] = web.RequestKey("api_language", str)
 
 
 def request_language(request: web.Request) -> Language:
     """The language this request's texts are written in (read once, then kept on the request)."""
     chosen = request.get(_LANGUAGE)
-    if chosen in ("nl", "en"):
-        return "nl" if chosen == "nl" else "en"
+    if chosen is not None:
+        return "en" if chosen == "en" else "nl"
     language = negotiate_language(request.headers.get("Accept-Language"))
     request[_LANGUAGE] = language
     return language
