@@ -163,18 +163,16 @@ def _json(schema: dict[str, Any] | str, description: str = "OK") -> dict[str, An
 # Dutch first (docs/contract-extensions.md, "Dutch first"): texts a professional reads come in
 # the language Accept-Language asks for (Dutch without one), and say which in Content-Language.
 _CONTENT_LANGUAGE = {"Content-Language": {"$ref": "#/components/headers/ContentLanguage"}}
+_ACCEPT_LANGUAGE: dict[str, Any] = {
+    "name": "Accept-Language",
+    "in": "header",
+    "required": False,
+    "description": "the language of the answer's message, how_to_fix, violations and "
+    "explanation (RFC 9110 12.5.4, quality values honoured): nl or nl-* Dutch, en or en-* "
+    "English; absent or any other language: Dutch. Codes never change.",
+    "schema": {"type": "string", "maxLength": 1024},
+}
 _LANGUAGE_COMPONENTS: dict[str, Any] = {
-    "parameters": {
-        "AcceptLanguage": {
-            "name": "Accept-Language",
-            "in": "header",
-            "required": False,
-            "description": "the language of the answer's message, how_to_fix, violations and "
-            "explanation (RFC 9110 12.5.4, quality values honoured): nl or nl-* Dutch, en or "
-            "en-* English; absent or any other language: Dutch. Codes never change.",
-            "schema": {"type": "string", "maxLength": 1024},
-        }
-    },
     "headers": {
         "ContentLanguage": {
             "description": "nl or en: the language the answer's texts are in. en where the "
@@ -195,12 +193,11 @@ def _errors(*statuses: int) -> dict[str, Any]:
 
 def _with_accept_language(paths: dict[str, Any]) -> dict[str, Any]:
     """Every operation but the token endpoint (RFC 6749's English shape) takes Accept-Language."""
-    header = {"$ref": "#/components/parameters/AcceptLanguage"}
     for path, operations in paths.items():
         if path == "/v1/token":
             continue
         for operation in operations.values():
-            operation["parameters"] = [*operation.get("parameters", []), header]
+            operation["parameters"] = [*operation.get("parameters", []), dict(_ACCEPT_LANGUAGE)]
     return paths
 
 
