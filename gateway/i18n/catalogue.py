@@ -121,6 +121,25 @@ class Catalogue:
                 return entry.text
         return None
 
+    def covers(self, sample: str, placeholder: str) -> bool:
+        """Whether a template matches `sample` with every field standing on placeholders only.
+
+        `sample` is a refusal's source text with each value made elsewhere written as
+        `placeholder`; a field that would have to swallow literal English words (a generic
+        template matching a text no reviewer wrote Dutch for) does not count as covering it.
+        """
+        one = f"(?:{re.escape(placeholder)})+"  # two values side by side read "xx"
+        field = re.compile(f"{one}(?: {one})*")
+        for entry in self._entries:
+            if entry.text.joins or not sample.startswith(entry.prefix):
+                continue
+            match = entry.pattern.fullmatch(sample)
+            if match is not None and all(
+                field.fullmatch(match.group(name)) for name in entry.kinds
+            ):
+                return True
+        return False
+
     def dutch(self, english: str) -> str | None:
         """The Dutch text for an English one, or None when the catalogue has none."""
         for entry in self._entries:

@@ -13,7 +13,10 @@ from gateway.i18n.texts.api import API_TEXTS
 from gateway.i18n.texts.consent import CONSENT_TEXTS
 from gateway.i18n.texts.policy import POLICY_TEXTS
 from gateway.i18n.texts.requests import REQUEST_TEXTS
+from gateway.i18n.texts.web import WEB_TEXTS
 
 __all__ = ["CATALOGUE"]
 
-CATALOGUE: Final = Catalogue((*POLICY_TEXTS, *CONSENT_TEXTS, *REQUEST_TEXTS, *API_TEXTS))
+CATALOGUE: Final = Catalogue(
+    (*POLICY_TEXTS, *CONSENT_TEXTS, *REQUEST_TEXTS, *WEB_TEXTS, *API_TEXTS)
+)

@@ -180,8 +180,6 @@ API_TEXTS: Final = (
         "staan in de configuratie van de gateway).",
     ),
     Text("storage is not open", "de opslag is niet geopend"),
-    Text("storage read failed: {kind}", "lezen uit de opslag mislukt: {kind}"),
-    Text("storage write failed: {kind}", "schrijven naar de opslag mislukt: {kind}"),
     # -- cases, inbox, purposes, audit -----------------------------------------------------------
     Text(
         "partner '{partner}' is not registered",

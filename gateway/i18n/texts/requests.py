@@ -257,6 +257,7 @@ REQUEST_TEXTS: Final = (
     ),
     Text("Use one of {codes} ({system}).", "Gebruik een van {codes} ({system})."),
     Text("is not a custodian relationship", "is geen relatie van een gezagsdrager"),
+    Text("Use one of {codes} (v3-RoleCode).", "Gebruik een van {codes} (v3-RoleCode)."),
     Text("has extension {url} more than once", "heeft extensie {url} meer dan eens"),
     Text("Give it once.", "Geef haar één keer."),
     Text(
