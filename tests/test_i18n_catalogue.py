@@ -20,7 +20,14 @@ import pytest
 import gateway.errors as errors
 from consent.age import age_band, describe_givers
 from consent.representation import ROLE_PHRASES, authority_gap, describe_missing
-from gateway.i18n import CATALOGUE, Catalogue, Text, localize_check, localize_error
+from gateway.i18n import (
+    CATALOGUE,
+    Catalogue,
+    Text,
+    localize_check,
+    localize_error,
+    localize_exchange,
+)
 from gateway.i18n.catalogue import template_fields
 
 REPO = Path(__file__).resolve().parents[1]
@@ -227,3 +234,33 @@ def test_a_generic_template_does_not_count_as_the_dutch_of_words_it_would_swallo
     assert CATALOGUE.template_for("'colour' must be one of x") is not None
     assert not CATALOGUE.covers("'colour' must be one of x", SAMPLE)
     assert CATALOGUE.covers("'x' must be x", SAMPLE)
+
+
+def test_the_recipients_a_fan_out_left_out_and_the_warnings_of_an_exchange_come_in_dutch() -> None:
+    answer = {
+        "exchange_id": "ex_1",
+        "refused": [
+            {
+                "recipient": "school-de-es",
+                "code": "recipient_not_allowed",
+                "message": "recipient 'school-de-es' (kind 'school') may not receive purpose 'p'",
+                "how_to_fix": "Purpose 'p' goes only to social_team (and never to the sender itself).",
+                "reasons": [],
+            }
+        ],
+        "warnings": [
+            "no household is registered for this case: only the referred child is expected to "
+            "get a safety assessment; register every child with PUT /v1/cases/{case_id}/household "
+            "so none is missed"
+        ],
+    }
+    dutch, language = localize_exchange(answer, "nl")
+    assert language == "nl"
+    assert dutch["exchange_id"] == "ex_1"
+    assert dutch["refused"][0]["message"] == (
+        "ontvanger 'school-de-es' (soort 'school') mag doel 'p' niet ontvangen"
+    )
+    assert dutch["warnings"][0].startswith("voor deze casus is geen huishouden geregistreerd")
+    assert localize_exchange(answer, "en") == (answer, "en")
+    untranslated = {**answer, "warnings": ["a warning no reviewer has seen"]}
+    assert localize_exchange(untranslated, "nl") == (untranslated, "en")

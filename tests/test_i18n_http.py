@@ -227,3 +227,34 @@ async def test_an_allowed_answer_also_varies_with_accept_language(http: Http) ->
     answer = await call(http, "GET", "/v1/purposes", NO_LANGUAGE)
     assert answer.status == 200
     assert "Accept-Language" in answer.headers["Vary"]
+
+
+async def test_a_withdrawn_consent_is_named_as_a_reason_in_dutch(http: Http) -> None:
+    team = await http.token("swt-denhelder")
+    consent = {
+        "subject": {"bsn": BSN_CHILD, "birth_date": "1990-01-01"},
+        "given_by": [{"role": "subject"}],
+        "purposes": ["information-request"],
+        "to": ["school-de-es"],
+        "evidence": {"method": "written", "reference": "dossier-2026-0042"},
+    }
+    recorded = await http.call("POST", "/v1/consents", token=team, json_body=consent)
+    assert recorded.status == 201, recorded.text
+    consent_id = recorded.body["consent_id"]
+    withdrawn = await http.call("POST", f"/v1/consents/{consent_id}/withdraw", token=team)
+    assert withdrawn.status == 200, withdrawn.text
+    answer = await call(http, "POST", "/v1/exchanges", NO_LANGUAGE, team, information_request())
+    assert answer.status == 403, answer.text
+    day = http.running.clock.now().date().isoformat()
+    assert answer.body["error"]["reasons"] == [f"toestemming {consent_id}: ingetrokken op {day}"]
+    checked = await call(
+        http,
+        "POST",
+        "/v1/exchanges/check",
+        NO_LANGUAGE,
+        team,
+        information_request(with_payload=False),
+    )
+    assert checked.body["explanation"] == answer.body["error"]["message"]
+    assert checked.body["explanation"].startswith("doel 'information-request' vraagt toestemming")
+    assert_in_language(checked, "nl")

@@ -7,7 +7,13 @@ answer wholly in Dutch, or wholly in English where a text has no Dutch yet. The 
 
 from gateway.i18n.catalogue import Catalogue, Text
 from gateway.i18n.language import DEFAULT_LANGUAGE, LANGUAGES, Language, negotiate_language
-from gateway.i18n.localize import Localized, localize_check, localize_error, localize_text
+from gateway.i18n.localize import (
+    Localized,
+    localize_check,
+    localize_error,
+    localize_exchange,
+    localize_text,
+)
 from gateway.i18n.texts import CATALOGUE
 
 __all__ = [
@@ -20,6 +26,7 @@ __all__ = [
     "Text",
     "localize_check",
     "localize_error",
+    "localize_exchange",
     "localize_text",
     "negotiate_language",
 ]

@@ -54,6 +54,7 @@ CONSENT_TEXTS: Final = (
         "deze persoon. {reasons:sentences}",
     ),
     Text("consent {consent}: {gap:phrase}.", "toestemming {consent}: {gap:phrase}."),
+    Text("consent {consent}: {gap:phrase}", "toestemming {consent}: {gap:phrase}"),
     Text("withdrawn on {date}", "ingetrokken op {date}"),
     Text("expired on {date}", "verlopen op {date}"),
     Text("not valid before {date}", "niet geldig vóór {date}"),

@@ -105,6 +105,15 @@ POLICY_TEXTS: Final = (
     Text("statute", "de wet"),
     Text("consent", "toestemming"),
     Text("break_glass", "doorbreking van het beroepsgeheim zonder toestemming (break-glass)"),
+    # -- exchange_plan.py: a warning in the 201 answer ---------------------------------------
+    Text(
+        "no household is registered for this case: only the referred child is expected to get a "
+        "safety assessment; register every child with PUT /v1/cases/{{case_id}}/household so "
+        "none is missed",
+        "voor deze casus is geen huishouden geregistreerd: alleen voor het verwezen kind wordt "
+        "een veiligheidsbeoordeling verwacht; registreer elk kind met "
+        "PUT /v1/cases/{{case_id}}/household, zodat er geen wordt gemist",
+    ),
     # -- minimal.py: the minimal dataset ------------------------------------------------------
     Text(
         "the payload carries {count} field(s) that purpose '{purpose}' does not allow",
