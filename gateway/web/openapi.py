@@ -355,7 +355,10 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "post": _op(
                 "Send a message for a purpose",
                 {
-                    "201": _json("ExchangeResult", "disclosed"),
+                    "201": {
+                        **_json("ExchangeResult", "disclosed"),
+                        "headers": _CONTENT_LANGUAGE,
+                    },
                     **_errors(400, 403, 404, 408, 413, 422),
                 },
                 requestBody=body,
