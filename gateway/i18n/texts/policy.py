@@ -25,7 +25,7 @@ POLICY_TEXTS: Final = (
     ),
     Text(
         "Only {kinds} may send it; choose the purpose that fits your role.",
-        "Alleen {kinds} mag dit versturen; kies het doel dat bij uw rol past.",
+        "Alleen partners van de soort(en) {kinds} mogen dit versturen; kies het doel dat bij uw rol past.",
     ),
     Text(
         "actor role '{role}' may not send purpose '{purpose}'",
@@ -60,7 +60,7 @@ POLICY_TEXTS: Final = (
     ),
     Text(
         "Purpose '{purpose}' goes only to {kinds} (and never to the sender itself).",
-        "Doel '{purpose}' gaat alleen naar {kinds} (en nooit naar de afzender zelf).",
+        "Doel '{purpose}' gaat alleen naar partners van de soort(en) {kinds} (en nooit naar de afzender zelf).",
     ),
     Text(
         "recipient '{recipient}' is not a registered partner",
