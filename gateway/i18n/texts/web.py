@@ -222,6 +222,41 @@ WEB_TEXTS: Final = (
         "Vraag om 0 < first <= second; elke boom breidt de lege boom vanzelf uit.",
     ),
     Text("first must not be larger than second", "first mag niet groter zijn dan second"),
+    # -- erasing a subject's link (gateway/audit/erasure.py, gateway/web/audit.py) ---------------
+    Text(
+        "only the privacy officer who oversees every organisation may erase a subject's link",
+        "alleen de privacyfunctionaris die toezicht houdt op alle organisaties mag de koppeling "
+        "van een persoon wissen",
+    ),
+    Text(
+        "The link leads to the records of every organisation; ask the gateway operator's privacy "
+        'officer (oversees = "all" in partners.toml).',
+        "De koppeling leidt naar de gegevens van alle organisaties; vraag het de "
+        'privacyfunctionaris van de beheerder van de gateway (oversees = "all" in partners.toml).',
+    ),
+    Text(
+        "'reason' must name why the link is erased",
+        "'reason' moet noemen waarom de koppeling wordt gewist",
+    ),
+    Text("Give one of: {codes}.", "Geef een van: {codes}."),
+    Text(
+        "the gateway holds no link for this person",
+        "de gateway heeft geen koppeling voor deze persoon",
+    ),
+    Text(
+        "Nothing leads from this number to any record: it was never used here, or its link was "
+        "erased before.",
+        "Niets leidt van dit nummer naar gegevens: het is hier nooit gebruikt, of de koppeling is "
+        "eerder gewist.",
+    ),
+    Text(
+        "the body must be {{subject: {{bsn: '...'}} or {{identifier: {{...}}}}, reason: '...'}}",
+        "de body moet {{subject: {{bsn: '...'}} of {{identifier: {{...}}}}, reason: '...'}} zijn",
+    ),
+    Text(
+        "Name the person as an exchange does and give the reason code (see the OpenAPI).",
+        "Noem de persoon zoals een bericht dat doet en geef de code van de reden (zie de OpenAPI).",
+    ),
     # -- storage (gateway/store/) ----------------------------------------------------------------
     Text(
         "storage {action:phrase} failed: {kind}",
