@@ -272,3 +272,14 @@ def test_the_recipients_a_fan_out_left_out_and_the_warnings_of_an_exchange_come_
     assert localize_exchange(answer, "en") == (answer, "en")
     untranslated = {**answer, "warnings": ["a warning no reviewer has seen"]}
     assert localize_exchange(untranslated, "nl") == (untranslated, "en")
+
+
+def test_a_value_longer_than_any_real_one_is_not_translated_and_the_answer_stays_english() -> None:
+    # An unknown field's name is the caller's text: beyond the bounds there is no Dutch (and no
+    # unbounded matching work either); the answer then falls back to English.
+    short = "unknown top-level field(s): colour, shoe_size"
+    assert CATALOGUE.dutch(short) == "onbekend(e) veld(en) op het hoogste niveau: colour, shoe_size"
+    long_names = "unknown top-level field(s): " + ", ".join(f"field_{n}" for n in range(200))
+    assert CATALOGUE.dutch(long_names) is None
+    joined = " and ".join(["the subject"] * 2000)
+    assert CATALOGUE.dutch(joined) is None

@@ -30,6 +30,12 @@ from typing import Final
 __all__ = ["Catalogue", "Text", "template_fields"]
 
 _KINDS: Final = frozenset({"", "phrase", "sentences", "list"})
+# Bounds on the work one text may cost, whoever wrote the words inside it (an unknown field's
+# name is the caller's): a value, a phrase or a whole text longer than these, or phrases nested
+# deeper, has no Dutch, and the answer falls back to English. Real texts stay far below them.
+MAX_TEXT: Final = 20_000
+MAX_VALUE: Final = 400
+MAX_DEPTH: Final = 4
 _SENTENCE_END: Final = re.compile(r"(?<=\.)\s+")
 
 
@@ -79,7 +85,10 @@ def _compile(text: Text) -> _Compiled:
         if name in seen:
             regex.append(f"(?P={name})")
         else:
-            regex.append(f"(?P<{name}>.+?)")
+            # Bounded, so that a failing match costs at most the value bound per position; a run
+            # of sentences or a list is unbounded but split before its items are matched.
+            bound = "" if spec in ("sentences", "list") else str(MAX_VALUE)
+            regex.append(f"(?P<{name}>.{{1,{bound}}}?)")
             seen.add(name)
         kinds[name] = spec or ""
     template_fields(text.en)
@@ -140,29 +149,31 @@ class Catalogue:
                 return True
         return False
 
-    def dutch(self, english: str) -> str | None:
+    def dutch(self, english: str, depth: int = 0) -> str | None:
         """The Dutch text for an English one, or None when the catalogue has none."""
+        if len(english) > MAX_TEXT or depth > MAX_DEPTH:
+            return None
         for entry in self._entries:
             if not english.startswith(entry.prefix):
                 continue
             match = entry.pattern.fullmatch(english)
             if match is None:
                 continue
-            rendered = self._render(entry, match)
+            rendered = self._render(entry, match, depth)
             if rendered is not None:
                 return rendered
         return None
 
-    def _render(self, entry: _Compiled, match: re.Match[str]) -> str | None:
+    def _render(self, entry: _Compiled, match: re.Match[str], depth: int) -> str | None:
         values: dict[str, str] = {}
         for name, kind in entry.kinds.items():
             value = match.group(name)
             if kind == "phrase":
-                translated = self.dutch(value)
+                translated = self.dutch(value, depth + 1)
             elif kind == "sentences":
-                translated = self._each(_SENTENCE_END.split(value.strip()), " ")
+                translated = self._each(_SENTENCE_END.split(value.strip()), " ", depth)
             elif kind == "list":
-                translated = self._each(value.split("; "), "; ")
+                translated = self._each(value.split("; "), "; ", depth)
             else:
                 translated = value
             if translated is None:
@@ -173,10 +184,12 @@ class Catalogue:
             for literal, name, _, _ in Formatter().parse(entry.text.nl)
         )
 
-    def _each(self, parts: list[str], separator: str) -> str | None:
+    def _each(self, parts: list[str], separator: str, depth: int) -> str | None:
         out = []
         for part in parts:
-            dutch = self.dutch(part)
+            if len(part) > MAX_VALUE:
+                return None
+            dutch = self.dutch(part, depth + 1)
             if dutch is None:
                 return None
             out.append(dutch)
