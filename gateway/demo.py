@@ -77,6 +77,9 @@ def _client(base: str, config: Path, audience: str, partner: str, role: str) -> 
         actor_id=f"{partner}-demo-actor",
         actor_role=role,
         audience=audience,
+        # The demo narrates in English, so it reads the gateway's refusals in English too
+        # (without this they would come in Dutch, the gateway's default, amid English lines).
+        language="en",
     )
 
 

@@ -96,6 +96,8 @@ class Running:
             actor_role=role or ROLES[partner_id],
             audience=self.gw.settings.id,
             clock=self.clock.now,
+            # Tests read the gateway's English texts; Dutch is tested in test_i18n_http.py.
+            language="en",
         )
 
 

@@ -112,6 +112,10 @@ class Http:
         params: Mapping[str, str] | None = None,
     ) -> Answer:
         sent = dict(headers or {})
+        # The gateway answers in Dutch by default; these tests read its English texts unless a
+        # test names a language itself (test_i18n_http.py).
+        if not any(name.lower() == "accept-language" for name in sent):
+            sent["Accept-Language"] = "en"
         if token is not None:
             sent["Authorization"] = f"Bearer {token}"
         extra: dict[str, Any] = {}
@@ -176,6 +180,8 @@ class ClockedClient(PartnerClient):
             actor_role=role or ROLES[partner_id],
             audience=running.gw.settings.id,
             clock=running.clock.now,
+            # Tests read the gateway's English texts; Dutch is tested in test_i18n_http.py.
+            language="en",
         )
 
 

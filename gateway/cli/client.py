@@ -44,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--audience", default=os.environ.get("GATEWAY_AUDIENCE"), help="default: URL/v1/token"
         )
+        p.add_argument(
+            "--language",
+            choices=("nl", "en"),
+            default=os.environ.get("GATEWAY_LANGUAGE"),
+            help="language of refusals and explanations (Accept-Language); default: the "
+            "gateway's, Dutch",
+        )
 
     for name, text in (("send", "send a message"), ("check", "may I share? (changes nothing)")):
         p = sub.add_parser(name, help=text)
@@ -118,6 +125,7 @@ async def _call(args: argparse.Namespace) -> int:
         actor_id=args.actor,
         actor_role=args.role,
         audience=args.audience,
+        language=args.language,
     ) as client:
         if args.command == "token":
             print(await client.token())

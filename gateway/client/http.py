@@ -61,8 +61,12 @@ class PartnerClient:
         audience: str | None = None,
         session: aiohttp.ClientSession | None = None,
         clock: Callable[[], datetime] | None = None,
+        language: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # The language of the gateway's refusals and explanations (Accept-Language): "nl" or
+        # "en"; None sends no preference, and the gateway answers in Dutch.
+        self.language = language
         # The time assertions are signed at; tests pass the gateway's own movable clock.
         self._clock = clock or SystemClock().now
         self.partner_id = partner_id
@@ -140,6 +144,8 @@ class PartnerClient:
     ) -> Any:
         """Call the API with a fresh token; raise GatewayClientError on any refusal."""
         headers = {"Authorization": f"Bearer {await self.token()}"}
+        if self.language is not None:
+            headers["Accept-Language"] = self.language
         async with self.session.request(
             method, self.base_url + path, json=json_body, params=params, headers=headers
         ) as response:

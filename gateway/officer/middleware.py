@@ -13,6 +13,7 @@ import structlog
 from aiohttp import web
 
 from gateway.errors import GatewayError
+from gateway.i18n import localize_text
 from gateway.officer.i18n import TEXTS, Translator
 from gateway.officer.render import SECURITY_HEADERS, frame, render
 from gateway.officer.signin import request_language
@@ -33,8 +34,17 @@ def _error_page(
     request_id: str | None = None,
 ) -> web.Response:
     t = Translator(request_language(request))
+    texts_language = t.language
     if text_key is not None:
         message, how_to_fix = t(text_key), t(f"{text_key}.fix")
+    elif t.language == "nl":
+        # A refusal's own texts, in Dutch where the catalogue has them; else both stay English
+        # and are marked so (lang="en"), never half translated.
+        dutch = [localize_text(text, "nl") if text else "" for text in (message, how_to_fix)]
+        if None in dutch:
+            texts_language = "en"
+        else:
+            message, how_to_fix = (text or "" for text in dutch)
     heading = f"error.{status}"
     return render(
         request,
@@ -45,6 +55,7 @@ def _error_page(
             "heading": t(heading) if heading in TEXTS else t("error.title"),
             "message": message,
             "how_to_fix": how_to_fix,
+            "texts_language": texts_language,
             "signed_out": status == 401,
             "request_id": request_id,
         },

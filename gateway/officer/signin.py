@@ -14,6 +14,7 @@ import structlog
 from aiohttp import web
 
 from gateway.config import Partner
+from gateway.i18n import negotiate_language
 from gateway.log.entry import LogEntry, Sender
 from gateway.officer.i18n import Translator, pick_language
 from gateway.officer.render import Frame, frame, gateway_of, render
@@ -93,11 +94,10 @@ def _policy(request: web.Request) -> CookiePolicy:
 
 def request_language(request: web.Request) -> str:
     """The language a page answers in before (or without) a session."""
-    accept = request.headers.get("Accept-Language", "").strip().lower()
     return pick_language(
         request.get(LANGUAGE),
         request.query.get("lang"),
-        "en" if accept.startswith("en") else None,
+        negotiate_language(request.headers.get("Accept-Language")),
     )
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from gateway.i18n import localize_check, localize_exchange
 from gateway.policy import parse_exchange_request
 from gateway.service.exchanges import check_exchange, execute_exchange
 from gateway.web.common import authenticate, gateway, json_answer, read_json
+from gateway.web.language import mark_language, request_language
 
 __all__ = ["routes"]
 
@@ -22,7 +24,12 @@ async def send(request: web.Request) -> web.Response:
         body, payload_required=True, identifier_systems=gw.catalogue.identifier_systems
     )
     # The exchange continues the call's trace (trace_middleware made it current).
-    return json_answer(await execute_exchange(gw, caller, parsed), status=201)
+    answer, language = localize_exchange(
+        await execute_exchange(gw, caller, parsed), request_language(request)
+    )
+    response = json_answer(answer, status=201)
+    mark_language(response, language)
+    return response
 
 
 @routes.post("/v1/exchanges/check")
@@ -33,4 +40,9 @@ async def check(request: web.Request) -> web.Response:
     parsed = parse_exchange_request(
         body, payload_required=False, identifier_systems=gw.catalogue.identifier_systems
     )
-    return web.json_response(await check_exchange(gw, caller, parsed))
+    answer, language = localize_check(
+        await check_exchange(gw, caller, parsed), request_language(request)
+    )
+    response = web.json_response(answer)
+    mark_language(response, language)
+    return response

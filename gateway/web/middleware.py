@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
 from aiohttp import web
 
 from gateway.errors import GatewayError, InvalidRequest, NotFound, PayloadTooLarge
+from gateway.i18n import Language, localize_error
 from gateway.standards.tracecontext import fsc_transaction_problem, trace_from_headers, use_trace
 from gateway.web.common import random_bytes
+from gateway.web.language import mark_language, request_language, vary_on_language
 
 __all__ = ["edge_middleware", "error_middleware", "error_response", "trace_middleware"]
 
@@ -20,9 +23,11 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
-def error_response(error: GatewayError) -> web.Response:
-    """The contract's error body with the error's status (and Bearer challenge for 401)."""
-    response = web.json_response(error.to_body(), status=error.status)
+def error_response(error: GatewayError, language: Language = "en") -> web.Response:
+    """The contract's error body with the error's status (and Bearer challenge for 401), its
+    texts in `language` where the catalogue has them (else wholly English), and
+    `Content-Language` saying which."""
+    response = _localized(error.to_body(), error.status, language)
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     retry_after = error.extra.get("retry_after")
@@ -30,6 +35,13 @@ def error_response(error: GatewayError) -> web.Response:
         retry_after = 1  # storage or capacity trouble passes; say when to try again
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _localized(body: dict[str, Any], status: int, language: Language) -> web.Response:
+    localized, answered_in = localize_error(body, language)
+    response = web.json_response(localized, status=status)
+    mark_language(response, answered_in)
     return response
 
 
@@ -101,40 +113,41 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     structlog.contextvars.bind_contextvars(
         request_id=request_id, method=request.method, path=request.path
     )
+    language = request_language(request)
     try:
         response = await handler(request)
     except GatewayError as error:
         log.info("request_refused", code=error.code, status=error.status)
-        response = error_response(error)
+        response = error_response(error, language)
     except web.HTTPRequestEntityTooLarge:
         response = error_response(
-            PayloadTooLarge("the request body is larger than the gateway accepts")
+            PayloadTooLarge("the request body is larger than the gateway accepts"), language
         )
     except web.HTTPNotFound:
         response = error_response(
-            NotFound("no such resource", "Check the path against /v1/openapi.json.")
+            NotFound("no such resource", "Check the path against /v1/openapi.json."), language
         )
     except web.HTTPMethodNotAllowed as exc:
         wrong_method = InvalidRequest(
             f"method {request.method} is not allowed here",
             f"Use one of: {', '.join(sorted(exc.allowed_methods))}.",
         )
-        response = web.json_response(wrong_method.to_body(), status=405)
+        response = _localized(wrong_method.to_body(), 405, language)
         response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
     except web.HTTPException:
         raise
     except Exception:
         log.exception("internal_error")
-        response = web.json_response(
-            {
-                "error": {
-                    "code": "internal_error",
-                    "message": "the gateway failed to handle this request",
-                    "how_to_fix": "Retry later; if it persists, give the operator the request id "
-                    + request_id,
-                }
-            },
-            status=500,
-        )
+        body = {
+            "error": {
+                "code": "internal_error",
+                "message": "the gateway failed to handle this request",
+                "how_to_fix": "Retry later; if it persists, give the operator the request id "
+                + request_id,
+            }
+        }
+        response = _localized(body, 500, language)
     response.headers["X-Request-Id"] = request_id
+    # Any answer may be a refusal in the caller's language, so every answer varies with it.
+    vary_on_language(response)
     return response

@@ -168,8 +168,45 @@ def _json(schema: dict[str, Any] | str, description: str = "OK") -> dict[str, An
     return {"description": description, "content": {"application/json": {"schema": ref}}}
 
 
+# Dutch first (docs/contract-extensions.md, "Dutch first"): texts a professional reads come in
+# the language Accept-Language asks for (Dutch without one), and say which in Content-Language.
+_CONTENT_LANGUAGE = {"Content-Language": {"$ref": "#/components/headers/ContentLanguage"}}
+_ACCEPT_LANGUAGE: dict[str, Any] = {
+    "name": "Accept-Language",
+    "in": "header",
+    "required": False,
+    "description": "the language of the answer's message, how_to_fix, violations and "
+    "explanation (RFC 9110 12.5.4, quality values honoured): nl or nl-* Dutch, en or en-* "
+    "English; absent or any other language: Dutch. Codes never change.",
+    "schema": {"type": "string", "maxLength": 1024},
+}
+_LANGUAGE_COMPONENTS: dict[str, Any] = {
+    "headers": {
+        "ContentLanguage": {
+            "description": "nl or en: the language the answer's texts are in. en where the "
+            "caller asked for Dutch but a text has no reviewed Dutch yet (the whole answer is "
+            "then English, never a mix)",
+            "schema": {"enum": ["nl", "en"]},
+        }
+    },
+}
+
+
 def _errors(*statuses: int) -> dict[str, Any]:
-    return {str(s): _json("Error", "refused; see error.code") for s in statuses}
+    return {
+        str(s): {**_json("Error", "refused; see error.code"), "headers": _CONTENT_LANGUAGE}
+        for s in statuses
+    }
+
+
+def _with_accept_language(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every operation but the token endpoint (RFC 6749's English shape) takes Accept-Language."""
+    for path, operations in paths.items():
+        if path == "/v1/token":
+            continue
+        for operation in operations.values():
+            operation["parameters"] = [*operation.get("parameters", []), dict(_ACCEPT_LANGUAGE)]
+    return paths
 
 
 # Who gave the client's agreement (docs/contract-extensions.md, "The representative acting").
@@ -319,7 +356,10 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 "safety-assessment need a relation of the sender to the subject "
                 "(403 relation_required with missing_relation)",
                 {
-                    "201": _json("ExchangeResult", "disclosed"),
+                    "201": {
+                        **_json("ExchangeResult", "disclosed"),
+                        "headers": _CONTENT_LANGUAGE,
+                    },
                     **_errors(400, 403, 404, 408, 413, 422),
                 },
                 requestBody=body,
@@ -328,7 +368,10 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         "/v1/exchanges/check": {
             "post": _op(
                 "May I share? Decides without changing anything",
-                {"200": _json("CheckResult"), **_errors(400, 403, 408, 413)},
+                {
+                    "200": {**_json("CheckResult"), "headers": _CONTENT_LANGUAGE},
+                    **_errors(400, 403, 408, 413),
+                },
                 requestBody=check_body,
             )
         },
@@ -904,8 +947,9 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "providers, certified institutions and schools. See CONTRACT.md.",
         },
         "servers": [{"url": server_url}],
-        "paths": paths,
+        "paths": _with_accept_language(paths),
         "components": {
+            **_LANGUAGE_COMPONENTS,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
                 "Error": _ERROR,

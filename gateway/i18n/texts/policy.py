@@ -1,0 +1,316 @@
+"""Dutch for the policy's refusals (`gateway/policy/`) and the "may I share?" explanations.
+
+Reviewed wording: u-vorm in `how_to_fix`, the domain's own words (toestemming, grondslag,
+gezagsdrager, casusnetwerk, procesregisseur, gecertificeerde instelling). Codes, ids and paths
+stay as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from gateway.i18n.catalogue import Text
+
+__all__ = ["POLICY_TEXTS"]
+
+POLICY_TEXTS: Final = (
+    # -- decision.py: who may send, to whom, on which basis -----------------------------------
+    Text(
+        "purpose '{purpose}' is not in the catalogue",
+        "doel '{purpose}' staat niet in de catalogus",
+    ),
+    Text(
+        "a partner of kind '{kind}' may not send purpose '{purpose}'",
+        "een partner van de soort '{kind}' mag doel '{purpose}' niet versturen",
+    ),
+    Text(
+        "Only {kinds} may send it; choose the purpose that fits your role.",
+        "Alleen partners van de soort(en) {kinds} mogen dit versturen; kies het doel dat bij uw rol past.",
+    ),
+    Text(
+        "actor role '{role}' may not send purpose '{purpose}'",
+        "een medewerker met de rol '{role}' mag doel '{purpose}' niet versturen",
+    ),
+    Text(
+        "Let a professional with one of these roles send it: {roles}.",
+        "Laat een professional met een van deze rollen het versturen: {roles}.",
+    ),
+    Text(
+        "purpose '{purpose}' does not allow break-glass",
+        "doel '{purpose}' staat doorbreken zonder toestemming (break-glass) niet toe",
+    ),
+    Text(
+        "Share on the purpose's own basis (record consent first where it needs consent); "
+        "break-glass exists only for safety reports.",
+        "Deel op de eigen grondslag van het doel (leg eerst toestemming vast waar het doel die "
+        "vraagt); doorbreken zonder toestemming (break-glass) bestaat alleen voor "
+        "veiligheidsmeldingen.",
+    ),
+    Text(
+        "there is no recipient to send to (the case network is empty)",
+        "er is geen ontvanger om naar te versturen (het casusnetwerk is leeg)",
+    ),
+    Text(
+        "Register the partners involved with PUT /v1/cases/{{case_id}}/network/{{partner_id}}.",
+        "Registreer de betrokken partners met PUT /v1/cases/{{case_id}}/network/{{partner_id}}.",
+    ),
+    Text(
+        "recipient '{recipient}' (kind '{kind}') may not receive purpose '{purpose}'",
+        "ontvanger '{recipient}' (soort '{kind}') mag doel '{purpose}' niet ontvangen",
+    ),
+    Text(
+        "Purpose '{purpose}' goes only to {kinds} (and never to the sender itself).",
+        "Doel '{purpose}' gaat alleen naar partners van de soort(en) {kinds} (en nooit naar de afzender zelf).",
+    ),
+    Text(
+        "recipient '{recipient}' is not a registered partner",
+        "ontvanger '{recipient}' is geen geregistreerde partner",
+    ),
+    Text(
+        "Check the partner id; GET /v1/partners lists the registered partners.",
+        "Controleer de partner-id; GET /v1/partners toont de geregistreerde partners.",
+    ),
+    Text(
+        "purpose '{purpose}' needs consent, and no active consent covers sending it from "
+        "'{sender}' to '{recipient}' about this subject",
+        "doel '{purpose}' vraagt toestemming, en geen geldige toestemming dekt het versturen van "
+        "'{sender}' aan '{recipient}' over deze persoon",
+    ),
+    Text(
+        "Record the consent of {givers:phrase} with POST /v1/consents (purposes ['{purpose}'], "
+        "from ['{sender}'], to ['{recipient}'] or ['kind:{kind}']), then send again.",
+        "Leg de toestemming van {givers:phrase} vast met POST /v1/consents (purposes "
+        "['{purpose}'], from ['{sender}'], to ['{recipient}'] of ['kind:{kind}']) en verstuur "
+        "het bericht daarna opnieuw.",
+    ),
+    Text(
+        "the person (16 or older), or for a child the custodians (and from 12 the child too)",
+        "de persoon zelf (16 jaar of ouder), of voor een kind de gezagsdragers (en vanaf 12 "
+        "jaar ook het kind)",
+    ),
+    Text("the person themselves", "de persoon zelf"),
+    # -- the "may I share?" answer: explanation of an allowed exchange -------------------------
+    Text(
+        "Purpose '{purpose}' may be shared with {recipients:list}.",
+        "Doel '{purpose}' mag worden gedeeld met {recipients:list}.",
+    ),
+    Text(
+        "{recipient}: on {basis:phrase} ({reference})",
+        "{recipient}: op grond van {basis:phrase} ({reference})",
+    ),
+    Text(
+        "{recipient}: on {basis:phrase} ({reference}), consent {consent}",
+        "{recipient}: op grond van {basis:phrase} ({reference}), toestemming {consent}",
+    ),
+    Text("statute", "de wet"),
+    Text("consent", "toestemming"),
+    Text("break_glass", "doorbreking van het beroepsgeheim zonder toestemming (break-glass)"),
+    # -- exchange_plan.py: a warning in the 201 answer ---------------------------------------
+    Text(
+        "no household is registered for this case: only the referred child is expected to get a "
+        "safety assessment; register every child with PUT /v1/cases/{{case_id}}/household so "
+        "none is missed",
+        "voor deze casus is geen huishouden geregistreerd: alleen voor het verwezen kind wordt "
+        "een veiligheidsbeoordeling verwacht; registreer elk kind met "
+        "PUT /v1/cases/{{case_id}}/household, zodat er geen wordt gemist",
+    ),
+    # -- minimal.py: the minimal dataset ------------------------------------------------------
+    Text(
+        "the payload carries {count} field(s) that purpose '{purpose}' does not allow",
+        "de payload bevat {count} veld(en) die doel '{purpose}' niet toestaat",
+    ),
+    Text(
+        "Remove the fields named in 'violations'; send only the purpose's minimal dataset "
+        "(GET /v1/purposes/{purpose} shows it).",
+        "Verwijder de velden die in 'violations' staan; stuur alleen de minimale gegevensset "
+        "van het doel (GET /v1/purposes/{purpose} toont die).",
+    ),
+    Text("field not allowed for this purpose", "veld niet toegestaan voor dit doel"),
+    Text(
+        "the payload does not match the schema of purpose '{purpose}'",
+        "de payload voldoet niet aan het schema van doel '{purpose}'",
+    ),
+    Text(
+        "Correct the fields named in 'violations'; the purpose's schema is at "
+        "GET /v1/purposes/{purpose}.",
+        "Verbeter de velden die in 'violations' staan; het schema van het doel staat op "
+        "GET /v1/purposes/{purpose}.",
+    ),
+    Text(
+        "missing required field(s): {fields}", "verplicht(e) veld(en) ontbreekt/ontbreken: {fields}"
+    ),
+    Text("value is not one of the allowed codes", "waarde is geen van de toegestane codes"),
+    Text("must be of type {type}", "moet van het type {type} zijn"),
+    Text("violates {rule} {limit}", "voldoet niet aan {rule} {limit}"),
+    Text("does not have the required format", "heeft niet de vereiste vorm"),
+    Text("fails the schema rule '{rule}'", "voldoet niet aan schemaregel '{rule}'"),
+    # -- workflow.py: replies to a request -----------------------------------------------------
+    Text(
+        "purpose '{purpose}' answers a '{asked}': name it in 'in_reply_to'",
+        "doel '{purpose}' beantwoordt een '{asked}': noem dat bericht in 'in_reply_to'",
+    ),
+    Text(
+        "Set in_reply_to to the exchange id of the {asked} you answer "
+        "(GET /v1/expectations lists what is asked of you).",
+        "Zet in_reply_to op de exchange-id van de {asked} die u beantwoordt "
+        "(GET /v1/expectations toont wat van u gevraagd wordt).",
+    ),
+    Text(
+        "there is no open {asked} {exchange} for you to answer",
+        "er staat geen open {asked} {exchange} voor u klaar om te beantwoorden",
+    ),
+    Text(
+        "Answer an open request of yours (GET /v1/expectations?status=open); "
+        "a request is answered once.",
+        "Beantwoord een open verzoek aan u (GET /v1/expectations?status=open); een verzoek "
+        "wordt één keer beantwoord.",
+    ),
+    Text(
+        "the {asked} {exchange} asked about another person than this {purpose}",
+        "de {asked} {exchange} ging over een andere persoon dan deze {purpose}",
+    ),
+    Text(
+        "Answer a {asked} with a message about the person it asked about; a message about "
+        "someone else is not its answer.",
+        "Beantwoord een {asked} met een bericht over de persoon waarover gevraagd werd; een "
+        "bericht over iemand anders is geen antwoord.",
+    ),
+    Text(
+        "a {purpose} goes back to the partner that asked: '{owed_to}'",
+        "een {purpose} gaat terug naar de partner die het vroeg: '{owed_to}'",
+    ),
+    Text("Send it to '{owed_to}' only.", "Stuur het alleen aan '{owed_to}'."),
+    Text(
+        "the reply answers {count} topic(s) the {asked} did not ask about",
+        "het antwoord behandelt {count} onderwerp(en) waarnaar de {asked} niet vroeg",
+    ),
+    Text(
+        "Answer only the topics asked: {topics}.",
+        "Beantwoord alleen de gevraagde onderwerpen: {topics}.",
+    ),
+    Text("topic not asked in the request", "onderwerp niet gevraagd in het verzoek"),
+    # -- cases.py: the case network ------------------------------------------------------------
+    Text(
+        "no case you are a member of has this id",
+        "er is geen casus met deze id waarvan u lid bent",
+    ),
+    Text(
+        "Check the case id; the social team that directs the case can register your "
+        "organisation in its network.",
+        "Controleer de casus-id; het sociaal team dat de regie over de casus voert kan uw "
+        "organisatie in het casusnetwerk registreren.",
+    ),
+    Text(
+        "{what} may not hold 8 or more digits in a row, nor nine digits that could be a BSN",
+        "{what} mag geen 8 of meer cijfers achter elkaar bevatten, en ook geen negen cijfers "
+        "die een BSN kunnen zijn",
+    ),
+    Text(
+        "Use your own reference without any personal number in it.",
+        "Gebruik uw eigen kenmerk zonder persoonsnummer erin.",
+    ),
+    Text(
+        "only a social team opens a case",
+        "alleen een sociaal team opent een casus",
+    ),
+    Text(
+        "Ask the social team that directs the help for this family to open the case and "
+        "register your organisation in its network.",
+        "Vraag het sociaal team dat de regie over de hulp aan dit gezin voert de casus te "
+        "openen en uw organisatie in het casusnetwerk te registreren.",
+    ),
+    Text(
+        "only the social team that directs the case registers others in its network",
+        "alleen het sociaal team dat de regie over de casus voert registreert anderen in het "
+        "casusnetwerk",
+    ),
+    Text(
+        "Ask the case's procesregisseur to register the partner.",
+        "Vraag de procesregisseur van de casus de partner te registreren.",
+    ),
+    Text(
+        "the procesregisseur of a case is the social team that opened it, and stays so",
+        "de procesregisseur van een casus is het sociaal team dat de casus opende, en blijft dat",
+    ),
+    Text(
+        "Register other partners as 'involved' or 'referrer'.",
+        "Registreer andere partners als 'involved' (betrokken) of 'referrer' (verwijzer).",
+    ),
+    Text(
+        "only the social team that directs the case removes members from its network",
+        "alleen het sociaal team dat de regie over de casus voert verwijdert leden uit het "
+        "casusnetwerk",
+    ),
+    Text(
+        "Ask the case's procesregisseur to end the registration.",
+        "Vraag de procesregisseur van de casus de registratie te beëindigen.",
+    ),
+    Text(
+        "the director of a case stays in its network",
+        "de regievoerder van een casus blijft in het casusnetwerk",
+    ),
+    Text(
+        "partner '{partner}' is not a member of this case network",
+        "partner '{partner}' is geen lid van dit casusnetwerk",
+    ),
+    Text(
+        "GET /v1/cases/{{case_id}}/network lists the members.",
+        "GET /v1/cases/{{case_id}}/network toont de leden.",
+    ),
+    Text(
+        "only a certified institution registers itself in a case network, as the holder of a "
+        "child-protection measure, and only in a case opened with POST /v1/cases",
+        "alleen een gecertificeerde instelling registreert zichzelf in een casusnetwerk, als "
+        "uitvoerder van een kinderbeschermingsmaatregel, en alleen in een casus die met "
+        "POST /v1/cases is geopend",
+    ),
+    Text(
+        "Ask the social team that directs the case to register your organisation.",
+        "Vraag het sociaal team dat de regie over de casus voert uw organisatie te registreren.",
+    ),
+    Text(
+        "a certified institution registers itself as 'involved' only",
+        "een gecertificeerde instelling registreert zichzelf alleen als 'involved' (betrokken)",
+    ),
+    Text(
+        "Register with role 'involved'; the social team that directs the case registers the "
+        "referrer.",
+        "Registreer u met de rol 'involved'; het sociaal team dat de regie over de casus voert "
+        "registreert de verwijzer.",
+    ),
+    Text(
+        "'measure' applies to a certified institution only",
+        "'measure' geldt alleen voor een gecertificeerde instelling",
+    ),
+    Text(
+        "no case you are a member of has this case_id",
+        "er is geen casus met deze case_id waarvan u lid bent",
+    ),
+    Text(
+        "Send the case id the case's social team gave you when it registered your organisation "
+        "in the case (GET /v1/cases/{{case_id}}/network), or leave case_id out.",
+        "Stuur de casus-id die het sociaal team van de casus u gaf toen het uw organisatie in "
+        "de casus registreerde (GET /v1/cases/{{case_id}}/network), of laat case_id weg.",
+    ),
+    Text(
+        "no case network you are a member of has this id",
+        "er is geen casusnetwerk met deze id waarvan u lid bent",
+    ),
+    Text(
+        "Check the case id, or send to the partners you know by their ids.",
+        "Controleer de casus-id, of verstuur aan de partners die u kent, met hun id.",
+    ),
+    # -- request.py: break-glass, the meldcode's conflict-of-duties test ------------------------
+    Text(
+        "by your own answers the conflict-of-duties test is not met ({failed}): "
+        "break-glass is not justified",
+        "volgens uw eigen antwoorden is niet voldaan aan de toets van het conflict van plichten "
+        "({failed}): doorbreken zonder toestemming (break-glass) is niet gerechtvaardigd",
+    ),
+    Text(
+        "Share only when there is no other way, it is proportionate and minimal; otherwise ask "
+        "for consent or discuss the case with Veilig Thuis anonymously.",
+        "Deel alleen als er geen andere weg is en het delen proportioneel en minimaal is; vraag "
+        "anders om toestemming of bespreek de casus anoniem met Veilig Thuis.",
+    ),
+)
