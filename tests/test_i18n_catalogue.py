@@ -283,3 +283,28 @@ def test_a_value_longer_than_any_real_one_is_not_translated_and_the_answer_stays
     assert CATALOGUE.dutch(long_names) is None
     joined = " and ".join(["the subject"] * 2000)
     assert CATALOGUE.dutch(joined) is None
+
+
+def test_a_relation_required_refusal_naming_every_relation_is_wholly_dutch() -> None:
+    from gateway.config import load_catalogue
+    from gateway.policy.relations import SubjectTies, relation_rule
+    from tests.conftest import DEFAULT_CONFIG, REPO
+
+    purpose = load_catalogue(DEFAULT_CONFIG, REPO / "schemas").get("safety-assessment")
+    assert purpose is not None
+    rule = relation_rule(purpose)
+    assert rule is not None
+    refusal = rule(SubjectTies(frozenset()))
+    assert refusal is not None
+    message = CATALOGUE.dutch(refusal.message)
+    how_to_fix = CATALOGUE.dutch(refusal.how_to_fix)
+    assert message == (
+        "doel 'safety-assessment' veronderstelt dat u deze persoon helpt, en geen relatie van u "
+        "met deze persoon laat dat zien; elk van deze zou volstaan: een verwijzing voor deze "
+        "persoon die u hebt ontvangen (referral_received); een deelname aan een casusnetwerk "
+        "waarvan het huishouden deze persoon bevat (case_member); een door u vastgelegde start "
+        "van hulp aan deze persoon (help_started)"
+    )
+    assert how_to_fix is not None
+    assert how_to_fix.startswith("Elk van deze legt de relatie vast. Verstuur het zodra de")
+    assert "Vraag het sociaal team dat de casus van deze persoon regisseert" in how_to_fix

@@ -135,12 +135,13 @@ def relation_rule(purpose: Purpose) -> Rule[SubjectTies] | None:
 
     def none_holds(refusals: Sequence[Refusal]) -> Refusal:
         names = [name for r in refusals for name in r.extra["missing_relation"]]
-        wanted = "; or ".join(f"a {RELATION_RULES[n].description} ({n})" for n in names)
+        wanted = "; ".join(f"a {RELATION_RULES[n].description} ({n})" for n in names)
         return Refusal(
             RelationRequired,
             f"purpose '{purpose.id}' presumes that you help this person, and no relation of "
-            f"yours to this subject shows it: it needs {wanted}",
-            " Or: ".join(RELATION_RULES[n].how_to_establish for n in names),
+            f"yours to this subject shows it; any one of these would: {wanted}",
+            "Any one of these establishes it. "
+            + " ".join(RELATION_RULES[n].how_to_establish for n in names),
             {"purpose": purpose.id, "missing_relation": names},
         )
 

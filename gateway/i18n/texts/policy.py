@@ -313,4 +313,53 @@ POLICY_TEXTS: Final = (
         "Deel alleen als er geen andere weg is en het delen proportioneel en minimaal is; vraag "
         "anders om toestemming of bespreek de casus anoniem met Veilig Thuis.",
     ),
+    # -- relations.py: the relation to the person a purpose presumes -------------------------
+    Text(
+        "purpose '{purpose}' presumes that you help this person, and no relation of yours to "
+        "this subject shows it; any one of these would: {wanted:list}",
+        "doel '{purpose}' veronderstelt dat u deze persoon helpt, en geen relatie van u met deze "
+        "persoon laat dat zien; elk van deze zou volstaan: {wanted:list}",
+    ),
+    Text("a {relation:phrase} ({name})", "een {relation:phrase} ({name})", joins=True),
+    Text(
+        "Any one of these establishes it. {ways:sentences}",
+        "Elk van deze legt de relatie vast. {ways:sentences}",
+    ),
+    Text("no {relation:phrase} ({name})", "geen {relation:phrase} ({name})"),
+    Text(
+        "referral received by you for this subject",
+        "verwijzing voor deze persoon die u hebt ontvangen",
+        joins=True,
+    ),
+    Text(
+        "membership of a case network whose household holds this subject",
+        "deelname aan een casusnetwerk waarvan het huishouden deze persoon bevat",
+        joins=True,
+    ),
+    Text(
+        "start of help recorded by you for this subject",
+        "door u vastgelegde start van hulp aan deze persoon",
+        joins=True,
+    ),
+    Text(
+        "Send it once the social team's referral about this person has reached you (a referral "
+        "of a brother or sister counts for the children of the household it names).",
+        "Verstuur het zodra de verwijzing van het sociaal team over deze persoon u heeft bereikt "
+        "(een verwijzing van een broer of zus telt voor de kinderen van het huishouden dat die "
+        "noemt).",
+    ),
+    Text(
+        "Ask the social team that directs the person's case to register your organisation in the "
+        "case network (PUT /v1/cases/{{case_id}}/network/{{partner_id}}) and the child in the "
+        "case's household (PUT /v1/cases/{{case_id}}/household).",
+        "Vraag het sociaal team dat de casus van deze persoon regisseert uw organisatie in het "
+        "casusnetwerk op te nemen (PUT /v1/cases/{{case_id}}/network/{{partner_id}}) en het kind "
+        "in het huishouden van de casus (PUT /v1/cases/{{case_id}}/household).",
+    ),
+    Text(
+        "Send your start message (purpose 'start-stop') for this person first; that message "
+        "itself needs a referral received or a case membership.",
+        "Verstuur eerst uw startbericht (doel 'start-stop') voor deze persoon; dat bericht "
+        "vraagt zelf een ontvangen verwijzing of deelname aan een casusnetwerk.",
+    ),
 )
