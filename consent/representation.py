@@ -111,15 +111,36 @@ def describe_missing(missing: Iterable[str], givers: Iterable[Giver]) -> str:
     return " and ".join(words)
 
 
+def _same_person(one: Giver, other: Giver) -> bool:
+    """Whether two givers are named as one person. Only names tell: both parents' authority is
+    usually shown by one and the same gezagsregister extract, so equal evidence proves nothing."""
+    if one.name is None or other.name is None:
+        return False
+    return " ".join(one.name.split()).casefold() == " ".join(other.name.split()).casefold()
+
+
 def contradiction(givers: Iterable[Giver]) -> str | None:
     """Why these givers cannot all be acting for one person at once, or None when they can.
 
     One kind of authority over a minor at a time: sole authority, joint authority (at most two
-    holders) or guardianship; the legacy ``custodian`` may stand beside any of them (its kind was
-    not recorded). A minor's and an adult's representatives never act together.
+    holders, two different people) or guardianship. The legacy ``custodian`` (a holder whose
+    kind of authority was not recorded) stands alone: beside a recorded kind it would let one
+    joint holder pass as both. A minor's and an adult's representatives never act together.
     """
-    roles = [giver.role for giver in givers]
+    present = tuple(givers)
+    roles = [giver.role for giver in present]
     kinds = {_AUTHORITY_KIND[role] for role in roles if role in _AUTHORITY_KIND}
+    if kinds and "custodian" in roles:
+        return (
+            "lists the legacy role custodian beside a recorded kind of authority; record each "
+            "holder with the role of its own authority"
+        )
+    joint = [giver for giver in present if giver.role == "parent_joint_authority"]
+    if len(joint) == JOINT_HOLDERS and _same_person(joint[0], joint[1]):
+        return (
+            "lists the same holder of joint authority twice; the two holders are two different "
+            "people"
+        )
     if len(kinds) > 1:
         return (
             "lists more than one kind of authority (sole, joint, guardianship); a minor is under "

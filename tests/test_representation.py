@@ -233,9 +233,14 @@ def test_givers_who_cannot_act_together_are_named_as_a_contradiction(
     assert problem in found
 
 
-def test_a_legacy_custodian_may_stand_beside_any_kind_of_authority() -> None:
-    assert contradiction((CUSTODIAN, SOLE)) is None
-    assert contradiction((CUSTODIAN, JOINT_A, JOINT_B)) is None
+def test_a_legacy_custodian_stands_alone_never_beside_a_recorded_kind_of_authority() -> None:
+    # Beside one joint holder it would fill the other holder's place without evidence.
+    for givers in ((CUSTODIAN, JOINT_A), (CUSTODIAN, SOLE), (CUSTODIAN, GUARDIAN_GI)):
+        found = contradiction(givers)
+        assert found is not None
+        assert "legacy role custodian beside a recorded kind of authority" in found
+    assert contradiction((CUSTODIAN,)) is None
+    assert contradiction((CUSTODIAN, CUSTODIAN)) is None
     assert authority_satisfied((CUSTODIAN,))
     assert not authority_satisfied((JOINT_A,))
     assert not authority_satisfied((MENTOR,))
@@ -371,3 +376,15 @@ def test_every_representative_kind_without_evidence_of_authority_is_refused(role
         _parse("1990-01-01", {"role": role})
     assert refused.value.extra["field"] == "/given_by/0/authority"
     assert f"required for role {role}" in refused.value.message
+
+
+def test_one_holder_of_joint_authority_named_twice_does_not_count_as_both() -> None:
+    again = Giver("parent_joint_authority", " a.  de VRIES ", authority=ORDER)
+    found = contradiction((JOINT_A, again))
+    assert found is not None
+    assert "the same holder of joint authority twice" in found
+    assert contradiction((JOINT_A, JOINT_B)) is None
+    # One gezagsregister extract shows both parents: equal evidence is no sign of one person.
+    unnamed = Giver("parent_joint_authority", authority=REGISTER)
+    assert contradiction((unnamed, unnamed)) is None
+    assert contradiction((JOINT_A, unnamed)) is None

@@ -210,6 +210,17 @@ CONSENT_TEXTS: Final = (
     ),
     Text("Field /given_by {problem:phrase}.", "Veld /given_by {problem:phrase}."),
     Text(
+        "lists the legacy role custodian beside a recorded kind of authority; record each "
+        "holder with the role of its own authority",
+        "noemt de oude rol custodian naast een vastgelegde soort gezag; leg iedere gezagsdrager "
+        "vast met de rol van diens eigen gezag",
+    ),
+    Text(
+        "lists the same holder of joint authority twice; the two holders are two different people",
+        "noemt dezelfde gezagsdrager met gezamenlijk gezag twee keer; de twee gezagsdragers zijn "
+        "twee verschillende personen",
+    ),
+    Text(
         "lists more than one kind of authority (sole, joint, guardianship); a minor is under "
         "one of them at a time",
         "noemt meer dan één soort gezag (eenhoofdig, gezamenlijk, voogdij); een minderjarige "
