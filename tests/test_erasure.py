@@ -35,6 +35,7 @@ from tests.helpers import (
     assert_contract_error,
     linked_pseudonym,
     log_entries,
+    relate,
     seed_referral,
 )
 from tests.officer_helpers import OfficerBrowser, issue_link
@@ -360,3 +361,47 @@ async def test_the_operator_erases_a_link_with_the_command_reading_the_bsn_from_
     assert entry.sender == Sender(OFFICER, "j-de-vries", "privacy_officer")
     assert (entry.reason, entry.subject) == ("objection", None)
     assert await linked_pseudonym(running, BSN_CHILD) is None
+
+
+async def test_erasing_a_link_removes_the_records_that_would_lead_back_to_the_person(
+    running: Running, clients: MakeClient, http: Http
+) -> None:
+    """A consent (with a giver's name), the held birth date, the case household's child_ref and
+    what is owed about the child would each let someone who knows the family find the old
+    pseudonym, and with it every entry; they go with the link. The log's entries stay."""
+    case_id = await relate(http, "zorg-noord", BSN_CHILD)
+    team = await http.token("swt-denhelder")
+    recorded = await http.call(
+        "POST",
+        "/v1/consents",
+        token=team,
+        json_body={
+            "subject": {"bsn": BSN_CHILD, "birth_date": "2016-03-01"},
+            "given_by": [{"role": "custodian", "name": "P. Jansen"}],
+            "purposes": ["closure-notice"],
+            "to": ["zorg-noord"],
+            "evidence": {"method": "written", "reference": "dossier 2026-17"},
+        },
+    )
+    assert recorded.status == 201, recorded.text
+    disclosed = await _feedback(running, clients)
+    old = await linked_pseudonym(running, BSN_CHILD)
+    assert old is not None
+    storage = running.gw.storage
+    assert await storage.consents_for_subject(old)
+    assert await storage.held_birth_date(old) is not None
+    assert [c.subject for c in await storage.household(case_id)] == [old]
+    owed = await storage.expectations_for("zorg-noord", open_only=False, limit=100)
+    assert any(e.subject == old for e in owed)  # the seeded referral's expectation
+
+    await clients(OFFICER).request(
+        "POST", ERASE, json_body={"subject": {"bsn": BSN_CHILD}, "reason": "no_longer_necessary"}
+    )
+
+    assert await storage.consents_for_subject(old) == []
+    assert await storage.held_birth_date(old) is None
+    assert await storage.household(case_id) == []
+    owed = await storage.expectations_for("zorg-noord", open_only=False, limit=100)
+    assert not any(e.subject == old for e in owed)
+    entry = (await log_entries(running, disclosed))[0]
+    assert entry.subject == old  # the entry itself is unchanged

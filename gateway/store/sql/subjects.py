@@ -17,6 +17,10 @@ __all__ = ["RETENTION_KINDS", "SubjectSql"]
 RETENTION_KINDS = ("consents", "expectations", "break_glass", "officer_sessions", "officer_links")
 
 
+# Records about a person that erasing its link removes (docs/retention.md, "What erasure removes").
+_ERASED_WITH_THE_LINK = ("consents", "subject_birth_dates", "household", "expectations")
+
+
 def _linked(link_key: str) -> Txn[str | None]:
     r = yield from row("SELECT pseudonym FROM subject_links WHERE link_key = ?", link_key)
     return None if r is None else str(r[0])
@@ -96,10 +100,19 @@ class SubjectSql(SqlRunner):
         values = log_values([entry])
 
         def txn() -> Txn[int | None]:
+            linked = yield from _linked(link_key)
             unlinked = yield from count("DELETE FROM subject_links WHERE link_key = ?", link_key)
             unlisted = yield from count("DELETE FROM legacy_subjects WHERE pseudonym = ?", legacy)
             if not unlinked and not unlisted:
                 return None
+            # The records the gateway may change go with the link: each ties the pseudonym to
+            # something a partner knows (a giver's name, a birth date, a case's child_ref), so
+            # keeping them would leave a way back to the person and every entry under it.
+            # The log's entries stay (they are verified against their leaves); so do messages
+            # still waiting in an inbox (acknowledged to their sender, they are never dropped).
+            for pseudonym in {linked if unlinked else None, legacy if unlisted else None} - {None}:
+                for table in _ERASED_WITH_THE_LINK:
+                    yield from count(f"DELETE FROM {table} WHERE subject = ?", pseudonym)
             return (yield from self._append(values))[0]
 
         return await self._transact(txn)
