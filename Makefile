@@ -53,7 +53,7 @@ $(VENV)/.installed-mutate: pyproject.toml | $(BIN)/python
 
 # One mutmut session per module of the security core (docs/mutation-testing.md), each under a
 # time limit; MUTATE_MODULES=... runs some of them. The store's session mutates use_jti only.
-MUTATE_MODULES ?= subject replay auth log policy consent
+MUTATE_MODULES ?= subject replay auth log policy compiled consent
 MUTATE_TIMEOUT ?= 3600
 MUTATE_JOBS    ?= 2
 mutate_subject := gateway.subject.*
@@ -61,6 +61,7 @@ mutate_log     := gateway.log.*
 mutate_auth    := gateway.auth.*
 mutate_replay  := gateway.store.*use_jti__mutmut_*
 mutate_policy  := gateway.policy.*
+mutate_compiled := gateway.config.compiled_schema.*
 mutate_consent := consent.*
 
 mutate: $(VENV)/.installed-mutate  ## mutation testing of the security core (not part of make test)
@@ -71,6 +72,7 @@ mutate: $(VENV)/.installed-mutate  ## mutation testing of the security core (not
 	  case $$m in \
 	    subject) p='$(mutate_subject)';; log) p='$(mutate_log)';; auth) p='$(mutate_auth)';; \
 	    replay) p='$(mutate_replay)';; policy) p='$(mutate_policy)';; consent) p='$(mutate_consent)';; \
+	    compiled) p='$(mutate_compiled)';; \
 	    *) echo "make mutate: unknown module $$m"; exit 2;; \
 	  esac; \
 	  echo "== mutmut session: $$m ($$p)"; \

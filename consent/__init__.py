@@ -1,4 +1,4 @@
-"""The consent registry's pure core: consent records, who may consent, and whether one covers.
+"""The consent registry's pure core: the client's agreements, who may give them, what they cover.
 
 No I/O and no clock: storage, the web API and FHIR mapping sit around these functions,
 and every time-dependent call takes the moment as a parameter.
@@ -10,12 +10,15 @@ from .age import age_on, missing_givers, required_givers, verify_givers
 from .evaluate import MissingConsent, Viewer, explain_missing, find_covering_consent
 from .fhir import consent_body_from_fhir, consent_to_fhir
 from .model import (
+    Authority,
     ConsentRecord,
     ConsentStatus,
     Evidence,
     Giver,
+    MinorDecision,
     giver_names_shown_to,
     is_party,
+    shown_to,
     status,
     withdraw,
 )
@@ -23,12 +26,14 @@ from .parse import ConsentDraft, parse_consent_request
 from .scope import CaseScope, RecordingScope, verify_recording_scope
 
 __all__ = [
+    "Authority",
     "CaseScope",
     "ConsentDraft",
     "ConsentRecord",
     "ConsentStatus",
     "Evidence",
     "Giver",
+    "MinorDecision",
     "MissingConsent",
     "RecordingScope",
     "Viewer",
@@ -42,6 +47,7 @@ __all__ = [
     "missing_givers",
     "parse_consent_request",
     "required_givers",
+    "shown_to",
     "status",
     "verify_givers",
     "verify_recording_scope",

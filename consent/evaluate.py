@@ -8,8 +8,8 @@ share these rules, so the explanation always matches the decision.
 Reasons end up in error messages sent to partners: they name consent ids, purposes,
 partner ids, dates of withdrawal and validity and age bands, never names or birth dates. So an
 explanation is written for one ``Viewer``: it gives reasons only about the records that partner
-recorded or is named in, and the givers this subject's age requires only to a partner party to
-one of the subject's records; anyone else learns that no consent covers the exchange and the
+recorded or is named in by id (and whose other parties it may know of: ``shown_to``), and the
+givers this subject's age requires only to a partner party to one of the subject's records; anyone else learns that no consent covers the exchange and the
 rule for every age band, not this child's state.
 
 The age rules are evaluated against the birth date the gateway holds for the subject
@@ -35,7 +35,8 @@ from .age import (
     missing_givers,
     required_givers,
 )
-from .model import ConsentRecord, is_party, status
+from .model import ConsentRecord, shown_to, status
+from .representation import describe_missing
 
 __all__ = [
     "UNKNOWN_AGE_GIVERS",
@@ -49,16 +50,27 @@ UNKNOWN_AGE_GIVERS: Final = ("subject_or_custodian",)
 _ROLE_ORDER: Final = ("subject", "custodian")
 
 
+def _knows_of_no_one(party: str) -> bool:
+    """Fail closed: a viewer built without a visibility rule knows of no other party."""
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class Viewer:
-    """The partner an explanation is written for: its id and kind."""
+    """The partner an explanation is written for: its id, its kind, and whom it may know of.
+
+    ``knows_of`` says whether it may learn that a party (a partner id or ``kind:<kind>``) is
+    involved (the catalogue's ``[case_network_visibility]``); without one it knows of no one.
+    """
 
     partner: str
     kind: str
+    knows_of: Callable[[str], bool] = _knows_of_no_one
 
     def is_party_to(self, record: ConsentRecord) -> bool:
-        """Whether this partner recorded the record or is named in its from or to."""
-        return is_party(record, self.partner, self.kind)
+        """Whether this partner may hear of the record (``shown_to``): recorder, or named by id
+        in a record whose every other party it may know of."""
+        return shown_to(record, self.partner, self.knows_of)
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,11 +274,11 @@ def _givers_gap_for(record: ConsentRecord, birth_date: date | None, on: date) ->
         threshold = ADULT_AGE if age >= ADULT_AGE else CHILD_CONSENT_AGE
         return (
             f"givers no longer sufficient because the subject turned {threshold}: "
-            f"{describe_givers(missing)} must consent too"
+            f"{describe_missing(missing, record.given_by)} must consent too"
         )
     return (
         f"givers not sufficient for a subject aged {age_band(age)}: "
-        f"{describe_givers(missing)} must consent too"
+        f"{describe_missing(missing, record.given_by)} must consent too"
     )
 
 

@@ -9,7 +9,15 @@ Mapping (see docs/standards.md):
 - patient: `Reference.identifier` with the BSN naming system or an identifier system the
   catalogue declares (a person without a BSN, e.g. by onderwijsnummer), or a contained Patient
   with such an identifier (the BSN preferred) and `birthDate`;
-- performer: the patient (the person consents), or a contained RelatedPerson (a custodian);
+- performer: the patient (the person consents), or a contained RelatedPerson (a representative):
+  its `relationship` holds a v3-RoleCode (PRN for a parent, GUARD for a guardian, mentor or
+  curator) and, for the representative kinds, a code of the gateway's representation code system
+  (`parent_sole_authority`, `parent_joint_authority`, `guardian`, `guardian_gi`, `mentor`,
+  `curator`); without that code a custodian relationship code (GUARD, PRN, FTH, ...) makes the
+  legacy `custodian`. The evidence of authority is the RelatedPerson's authority-evidence
+  extension (`establishedBy`, `reference`); a child of 12 to 15 deciding alone is the Consent's
+  minor-decides-alone extension (`ground`, `reference`). `provision.actor` stays for the parties
+  the agreement lets share (senders and recipients), not for who gave it;
 - provision.type `permit`; provision.period -> valid_from / valid_until (FHIR's end is inclusive,
   the gateway's valid_until is the first day it no longer holds);
 - provision.actor: role `CST` (custodian of the information: the sender, `from`) or `IRCP`
@@ -31,11 +39,14 @@ from .model import ConsentRecord, status
 
 __all__ = [
     "AGB_SYSTEM",
+    "AUTHORITY_EXTENSION",
     "BSN_SYSTEM",
+    "DECIDES_ALONE_EXTENSION",
     "KIND_SYSTEM",
     "PARTNER_SYSTEM",
     "PSEUDONYM_SYSTEM",
     "PURPOSE_SYSTEM",
+    "REPRESENTATION_SYSTEM",
     "consent_body_from_fhir",
     "consent_to_fhir",
 ]
@@ -54,6 +65,29 @@ SCOPE_SYSTEM: Final = "http://terminology.hl7.org/CodeSystem/consentscope"
 PARTICIPATION_SYSTEM: Final = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 LOINC: Final = "http://loinc.org"
 CUSTODIAN_CODES: Final = frozenset({"GUARD", "PRN", "FTH", "MTH", "PRNFOST", "STPPRN", "NPRN"})
+ROLE_CODE_SYSTEM: Final = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+REPRESENTATION_SYSTEM: Final = "https://social-domain-gateway.nl/fhir/CodeSystem/representation"
+AUTHORITY_EXTENSION: Final = (
+    "https://social-domain-gateway.nl/fhir/StructureDefinition/authority-evidence"
+)
+DECIDES_ALONE_EXTENSION: Final = (
+    "https://social-domain-gateway.nl/fhir/StructureDefinition/minor-decides-alone"
+)
+# The v3-RoleCode each representative kind is shown with beside the gateway's own code.
+_V3_CODE: Final = {
+    "custodian": "GUARD",
+    "parent_sole_authority": "PRN",
+    "parent_joint_authority": "PRN",
+    "guardian": "GUARD",
+    "guardian_gi": "GUARD",
+    "mentor": "GUARD",
+    "curator": "GUARD",
+}
+_REPRESENTATIVE_CODES: Final = frozenset(_V3_CODE) - {"custodian"}
+_EXTENSION_PARTS: Final = {
+    AUTHORITY_EXTENSION: frozenset({"establishedBy", "reference"}),
+    DECIDES_ALONE_EXTENSION: frozenset({"ground", "reference"}),
+}
 
 _SUPPORTED_TOP: Final = frozenset(
     {
@@ -209,7 +243,14 @@ def _givers(
             (patient_ref is not None and ref.get("reference") == patient_ref)
             or _names_patient(ref, subject)
         ):
-            givers.append({"role": "subject"})
+            giver: dict[str, Any] = {"role": "subject"}
+            decision = _sub_extensions(resource, DECIDES_ALONE_EXTENSION, "extension")
+            if decision is not None:
+                giver["decides_alone"] = {
+                    "ground": decision.get("ground"),
+                    "reference": decision.get("reference"),
+                }
+            givers.append(giver)
             continue
         if target is None or target.get("resourceType") != "RelatedPerson":
             raise _invalid(
@@ -218,13 +259,20 @@ def _givers(
                 "Consent is given by the person or by a custodian.",
             )
         relationships = set().union(*(_codes(r) for r in target.get("relationship", []) or [{}]))
-        if not {code for _, code in relationships} & CUSTODIAN_CODES:
+        giver = {"role": _representative_role(relationships, element)}
+        authority = _sub_extensions(target, AUTHORITY_EXTENSION, f"{element}.extension")
+        if authority is not None:
+            giver["authority"] = {
+                "established_by": authority.get("establishedBy"),
+                "reference": authority.get("reference"),
+            }
+        elif giver["role"] != "custodian":
             raise _invalid(
-                f"{element}.relationship",
-                "is not a custodian relationship",
-                f"Use one of {', '.join(sorted(CUSTODIAN_CODES))} (v3-RoleCode).",
+                f"{element}.extension",
+                f"a {giver['role']} needs the authority-evidence extension",
+                f"Add extension {AUTHORITY_EXTENSION} with establishedBy (gezagsregister, "
+                "court_order or brp) and reference to the RelatedPerson.",
             )
-        giver: dict[str, Any] = {"role": "custodian"}
         names = target.get("name") or []
         if names and isinstance(names[0], Mapping):
             text = (
@@ -235,6 +283,51 @@ def _givers(
                 giver["name"] = text
         givers.append(giver)
     return givers
+
+
+def _representative_role(relationships: set[tuple[str, str]], element: str) -> str:
+    """The giver role a RelatedPerson's relationship codes stand for."""
+    ours = {code for system, code in relationships if system == REPRESENTATION_SYSTEM}
+    if ours:
+        if len(ours) > 1 or not ours <= _REPRESENTATIVE_CODES:
+            raise _invalid(
+                f"{element}.relationship",
+                "needs exactly one code of the representation code system",
+                f"Use one of {', '.join(sorted(_REPRESENTATIVE_CODES))} ({REPRESENTATION_SYSTEM}).",
+            )
+        return next(iter(ours))
+    if not {code for _, code in relationships} & CUSTODIAN_CODES:
+        raise _invalid(
+            f"{element}.relationship",
+            "is not a custodian relationship",
+            f"Use one of {', '.join(sorted(CUSTODIAN_CODES))} (v3-RoleCode).",
+        )
+    return "custodian"
+
+
+def _sub_extensions(owner: Mapping[str, Any], url: str, element: str) -> dict[str, Any] | None:
+    """The values of a complex extension's parts by their url, or None when it is absent."""
+    found = [
+        ext
+        for ext in owner.get("extension", []) or []
+        if isinstance(ext, Mapping) and ext.get("url") == url
+    ]
+    if not found:
+        return None
+    if len(found) > 1:
+        raise _invalid(element, f"has extension {url} more than once", "Give it once.")
+    parts: dict[str, Any] = {}
+    for part in found[0].get("extension", []) or []:
+        name = part.get("url") if isinstance(part, Mapping) else None
+        if name not in _EXTENSION_PARTS[url] or name in parts:
+            # Not dropped in silence: a part the gateway does not record would be lost.
+            raise _invalid(
+                element,
+                f"extension {url} has a part the gateway does not take, or one twice",
+                f"Give each of {', '.join(sorted(_EXTENSION_PARTS[url]))} once.",
+            )
+        parts[name] = part.get("valueCode", part.get("valueString"))
+    return parts
 
 
 def _party(ref: Any, element: str, partner_by_agb: Callable[[str], str | None]) -> str:
@@ -358,6 +451,13 @@ def consent_body_from_fhir(
     contained = _contained(resource)
     subject, birth_date, patient_ref = _subject(resource, contained, identifier_systems)
     givers = _givers(resource, contained, subject, patient_ref)
+    decided = _sub_extensions(resource, DECIDES_ALONE_EXTENSION, "extension")
+    if decided is not None and not any(giver["role"] == "subject" for giver in givers):
+        raise _invalid(
+            "extension",
+            "minor-decides-alone is given, but the patient is not among the performers",
+            "Name the patient in performer: the child decides alone, or remove the extension.",
+        )
     purposes, senders, recipients, start, end = _provision(resource, partner_by_agb)
     body: dict[str, Any] = {
         "subject": {**subject, **({"birth_date": birth_date} if birth_date else {})},
@@ -407,29 +507,43 @@ def consent_to_fhir(
     """
     contained: list[dict[str, Any]] = []
     performers: list[dict[str, Any]] = []
+    decision: dict[str, Any] | None = None
     for n, giver in enumerate(record.given_by):
         if giver.role == "subject":
             performers.append({"identifier": {"system": PSEUDONYM_SYSTEM, "value": record.subject}})
+            if giver.decides_alone is not None:
+                decision = _complex(
+                    DECIDES_ALONE_EXTENSION,
+                    ("ground", "valueCode", giver.decides_alone.ground),
+                    ("reference", "valueString", giver.decides_alone.reference)
+                    if show_giver_names
+                    else None,
+                )
             continue
+        coding = [{"system": ROLE_CODE_SYSTEM, "code": _V3_CODE[giver.role]}]
+        if giver.role != "custodian":
+            coding.append({"system": REPRESENTATION_SYSTEM, "code": giver.role})
+        local = f"custodian-{n}" if giver.role == "custodian" else f"representative-{n}"
         related: dict[str, Any] = {
             "resourceType": "RelatedPerson",
-            "id": f"custodian-{n}",
+            "id": local,
             "patient": {"identifier": {"system": PSEUDONYM_SYSTEM, "value": record.subject}},
-            "relationship": [
-                {
-                    "coding": [
-                        {
-                            "system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode",
-                            "code": "GUARD",
-                        }
-                    ]
-                }
-            ],
+            "relationship": [{"coding": coding}],
         }
+        if giver.authority is not None:
+            related["extension"] = [
+                _complex(
+                    AUTHORITY_EXTENSION,
+                    ("establishedBy", "valueCode", giver.authority.established_by),
+                    ("reference", "valueString", giver.authority.reference)
+                    if show_giver_names
+                    else None,
+                )
+            ]
         if giver.name and show_giver_names:
             related["name"] = [{"text": giver.name}]
         contained.append(related)
-        performers.append({"reference": f"#custodian-{n}"})
+        performers.append({"reference": f"#{local}"})
 
     def actor(role: str, party: str) -> dict[str, Any]:
         if party.startswith("kind:"):
@@ -482,6 +596,16 @@ def consent_to_fhir(
             "purpose": [{"system": PURPOSE_SYSTEM, "code": p} for p in sorted(record.purposes)],
         },
     }
+    if decision is not None:
+        resource["extension"].append(decision)
     if contained:
         resource["contained"] = contained
     return resource
+
+
+def _complex(url: str, *parts: tuple[str, str, str] | None) -> dict[str, Any]:
+    """A complex extension of ``(url, value[x] name, value)`` parts; None parts are left out."""
+    return {
+        "url": url,
+        "extension": [{"url": name, kind: value} for name, kind, value in filter(None, parts)],
+    }

@@ -1,4 +1,11 @@
-"""Consent records: who agreed to which exchanges about a subject, and whether that still holds.
+"""The client's agreement: who agreed to which exchanges about a subject, and whether it holds.
+
+What the registry records (and the API calls a "consent") is the client's agreement to share,
+given by the person or by the legal representative acting for them: the agreement professional
+secrecy asks for before a professional speaks (toestemming om het beroepsgeheim te doorbreken).
+It is not AVG art. 6(1)(a) consent unless a purpose's ground says so (docs/legal-basis.md).
+Each giver is the person (``subject``) or the representative acting, by kind of authority
+(``consent.representation``), with the evidence of that authority.
 
 Validity window: a record is valid on the calendar days d with
 ``valid_from <= d < valid_until``; ``valid_until`` is an exclusive end date (the first
@@ -10,33 +17,70 @@ date of the ``now`` the caller passes in, so pass a time in the Dutch local zone
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Final, Literal
 
 __all__ = [
+    "AUTHORITY_SOURCES",
     "EVIDENCE_METHODS",
     "GIVER_ROLES",
     "MAX_EVIDENCE_REFERENCE",
     "MAX_GIVER_NAME",
+    "MINOR_DECISION_GROUNDS",
+    "Authority",
     "ConsentRecord",
     "ConsentStatus",
     "Evidence",
     "EvidenceMethod",
     "Giver",
     "GiverRole",
+    "MinorDecision",
     "giver_names_shown_to",
     "is_party",
+    "shown_to",
     "status",
     "withdraw",
 ]
 
-GiverRole = Literal["subject", "custodian"]
+# ``custodian`` is the contract's first representative role: a holder of authority (gezag)
+# whose kind was not recorded. It keeps its meaning (one suffices for a minor) as a legacy alias.
+GiverRole = Literal[
+    "subject",
+    "custodian",
+    "parent_sole_authority",
+    "parent_joint_authority",
+    "guardian",
+    "guardian_gi",
+    "mentor",
+    "curator",
+]
 EvidenceMethod = Literal["written", "verbal", "digital"]
 ConsentStatus = Literal["active", "withdrawn", "expired", "pending"]
+# How a representative's authority was established: an extract of the gezagsregister (BW 1:244),
+# the court's order (a guardian, a GI as voogd, sole authority, a mentor or curator), or the
+# Basisregistratie Personen (parents married or in a registered partnership, BW 1:251, 1:253aa).
+AuthoritySource = Literal["gezagsregister", "court_order", "brp"]
+# Why a child of 12 to 15 agrees alone: the help is clearly needed to prevent serious harm, or
+# the child keeps wanting it, well-considered, after the parents refused (BW 7:450 lid 2).
+MinorDecisionGround = Literal["serious_harm", "persistent_wish"]
 
-GIVER_ROLES: Final[frozenset[str]] = frozenset({"subject", "custodian"})
+GIVER_ROLES: Final[frozenset[str]] = frozenset(
+    {
+        "subject",
+        "custodian",
+        "parent_sole_authority",
+        "parent_joint_authority",
+        "guardian",
+        "guardian_gi",
+        "mentor",
+        "curator",
+    }
+)
 EVIDENCE_METHODS: Final[frozenset[str]] = frozenset({"written", "verbal", "digital"})
+AUTHORITY_SOURCES: Final[frozenset[str]] = frozenset({"gezagsregister", "court_order", "brp"})
+MINOR_DECISION_GROUNDS: Final[frozenset[str]] = frozenset({"serious_harm", "persistent_wish"})
 MAX_GIVER_NAME: Final = 100
 MAX_EVIDENCE_REFERENCE: Final = 200
 
@@ -46,18 +90,63 @@ _PSEUDONYM: Final = re.compile(r"[0-9a-f]{32,128}")
 
 
 @dataclass(frozen=True, slots=True)
+class Authority:
+    """How a representative's authority was established, and where the proof of it is kept."""
+
+    established_by: AuthoritySource
+    reference: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if self.established_by not in AUTHORITY_SOURCES:
+            raise ValueError(f"authority source must be one of {sorted(AUTHORITY_SOURCES)}")
+        if not 1 <= len(self.reference) <= MAX_EVIDENCE_REFERENCE:
+            raise ValueError(
+                f"authority reference must be 1 to {MAX_EVIDENCE_REFERENCE} characters"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class MinorDecision:
+    """The professional's recorded assessment that a child of 12 to 15 agrees alone, and why."""
+
+    ground: MinorDecisionGround
+    reference: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if self.ground not in MINOR_DECISION_GROUNDS:
+            raise ValueError(f"ground must be one of {sorted(MINOR_DECISION_GROUNDS)}")
+        if not 1 <= len(self.reference) <= MAX_EVIDENCE_REFERENCE:
+            raise ValueError(
+                f"assessment reference must be 1 to {MAX_EVIDENCE_REFERENCE} characters"
+            )
+
+
+@dataclass(frozen=True, slots=True)
 class Giver:
-    """A person who gave the consent: the subject or a custodian (gezagsdrager)."""
+    """Who gave the agreement: the subject, or the representative acting and its authority.
+
+    ``authority`` is how a representative's authority was established (required for every
+    representative role but the legacy ``custodian``, never for the subject); ``decides_alone``
+    only on the subject: the child of 12 to 15 agrees without the holders of authority.
+    """
 
     role: GiverRole
     # Kept out of repr so a record printed into a log line carries no names.
     name: str | None = field(default=None, repr=False)
+    authority: Authority | None = None
+    decides_alone: MinorDecision | None = None
 
     def __post_init__(self) -> None:
         if self.role not in GIVER_ROLES:
             raise ValueError(f"giver role must be one of {sorted(GIVER_ROLES)}")
         if self.name is not None and not 1 <= len(self.name) <= MAX_GIVER_NAME:
             raise ValueError(f"giver name must be 1 to {MAX_GIVER_NAME} characters")
+        if self.role == "subject" and self.authority is not None:
+            raise ValueError("the subject acts for themselves: no authority is recorded")
+        if self.role not in ("subject", "custodian") and self.authority is None:
+            raise ValueError("a representative's authority must be recorded with its evidence")
+        if self.role != "subject" and self.decides_alone is not None:
+            raise ValueError("only the subject (a child of 12 to 15) decides alone")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,16 +197,33 @@ class ConsentRecord:
             _require_aware(self.withdrawn_at, "withdrawn_at")
 
 
-def is_party(record: ConsentRecord, partner: str, kind: str) -> bool:
-    """Whether ``partner`` (of ``kind``) recorded the record or is named in its from or to.
+def is_party(record: ConsentRecord, partner: str) -> bool:
+    """Whether ``partner`` recorded the record or is named in its from or to by its own id.
 
-    A party may list the record and read explanations about it; nobody else learns of it.
+    A ``kind:<kind>`` entry makes no partner a party: it widens whom the record covers (every
+    partner of that kind may receive under it), not who may learn of it, so that a care
+    provider's consent for ``kind:school`` does not tell every school that it recorded one.
     """
     return (
-        record.recorded_by == partner
-        or partner in record.senders
-        or partner in record.recipients
-        or f"kind:{kind}" in record.recipients
+        record.recorded_by == partner or partner in record.senders or partner in record.recipients
+    )
+
+
+def shown_to(record: ConsentRecord, partner: str, knows_of: Callable[[str], bool]) -> bool:
+    """Whether ``partner`` may learn of the record at all: listing, FHIR form, refusal reasons.
+
+    The recorder always may. A partner named in it by id may when it may know of every other
+    party the record names (``knows_of`` takes a partner id or ``kind:<kind>``); a record with a
+    party hidden from it is, for it, as absent as one it has no part in, so what it gets carries
+    no trace of that party (no shorter or empty ``from``). Anyone else may not.
+    """
+    if record.recorded_by == partner:
+        return True
+    if not is_party(record, partner):
+        return False
+    return all(
+        party in (partner, record.recorded_by) or knows_of(party)
+        for party in record.senders | record.recipients
     )
 
 

@@ -22,16 +22,23 @@ from gateway.errors import ConsentInvalid, InvalidRequest
 
 from .age import verify_givers
 from .model import (
+    AUTHORITY_SOURCES,
     EVIDENCE_METHODS,
     GIVER_ROLES,
     MAX_EVIDENCE_REFERENCE,
     MAX_GIVER_NAME,
+    MINOR_DECISION_GROUNDS,
+    Authority,
+    AuthoritySource,
     ConsentRecord,
     Evidence,
     EvidenceMethod,
     Giver,
     GiverRole,
+    MinorDecision,
+    MinorDecisionGround,
 )
+from .representation import contradiction
 from .scope import RecordingScope
 
 __all__ = [
@@ -47,7 +54,18 @@ MAX_PURPOSES: Final = 20
 MAX_PARTIES: Final = 50
 MAX_GIVERS: Final = 4
 RECIPIENT_KINDS: Final[frozenset[str]] = frozenset(
-    {"social_team", "care_provider", "certified_institution", "school"}
+    {
+        "social_team",
+        "care_provider",
+        "certified_institution",
+        "school",
+        "veilig_thuis",
+        "general_practitioner",
+        "youth_health_care",
+        "work_and_income",
+        "compulsory_education",
+        "child_protection_board",
+    }
 )
 
 _PARTNER_ID: Final = re.compile(r"[a-z0-9-]{2,64}")
@@ -69,7 +87,9 @@ _TOP_LEVEL: Final = frozenset(
     }
 )
 _SUBJECT_FIELDS: Final = frozenset({"bsn", "identifier", "birth_date"})
-_GIVER_FIELDS: Final = frozenset({"role", "name"})
+_GIVER_FIELDS: Final = frozenset({"role", "name", "authority", "decides_alone"})
+_AUTHORITY_FIELDS: Final = frozenset({"established_by", "reference"})
+_DECISION_FIELDS: Final = frozenset({"ground", "reference"})
 _EVIDENCE_FIELDS: Final = frozenset({"method", "reference"})
 
 
@@ -234,7 +254,14 @@ def _givers(body: Mapping[str, Any]) -> tuple[Giver, ...]:
                 f"Field {pointer}/name must be a string of 1 to {MAX_GIVER_NAME} characters.",
                 field=f"{pointer}/name",
             )
-        givers.append(Giver(role=cast(GiverRole, role), name=name))
+        givers.append(
+            Giver(
+                role=cast(GiverRole, role),
+                name=name,
+                authority=_authority(entry, role, pointer),
+                decides_alone=_decides_alone(entry, role, pointer),
+            )
+        )
     if not givers:
         raise ConsentInvalid(
             "Field /given_by is empty: nobody gave the consent.",
@@ -247,7 +274,78 @@ def _givers(body: Mapping[str, Any]) -> tuple[Giver, ...]:
             "List the subject once; list each custodian as a separate giver.",
             field="/given_by",
         )
+    problem = contradiction(givers)
+    if problem is not None:
+        raise ConsentInvalid(
+            f"Field /given_by {problem}.",
+            "List the representatives who hold authority now, as the gezagsregister or the "
+            "court's order shows: one parent with sole authority, both holders of joint "
+            "authority, or the guardian; for an adult the mentor or curator.",
+            field="/given_by",
+        )
     return tuple(givers)
+
+
+def _authority(entry: Mapping[str, Any], role: str, pointer: str) -> Authority | None:
+    """A representative's authority evidence; required for every role but subject and custodian."""
+    where = f"{pointer}/authority"
+    if entry.get("authority") is None:
+        if role in ("subject", "custodian"):
+            return None
+        raise ConsentInvalid(
+            f"Field {where} is required for role {role}: how the authority was established.",
+            "Give authority.established_by (gezagsregister, court_order or brp) and "
+            "authority.reference (e.g. the number of the gezagsregister extract or the order).",
+            field=where,
+        )
+    if role == "subject":
+        raise ConsentInvalid(
+            f"Field {where} is for a representative; the subject acts for themselves.",
+            f"Remove {where}.",
+            field=where,
+        )
+    evidence = _object(entry, "authority", where)
+    _only_fields(evidence, _AUTHORITY_FIELDS, where)
+    source = _string(evidence, "established_by", f"{where}/established_by")
+    if source not in AUTHORITY_SOURCES:
+        raise InvalidRequest(
+            f"Field {where}/established_by must be one of {', '.join(sorted(AUTHORITY_SOURCES))}.",
+            field=f"{where}/established_by",
+        )
+    reference = _bounded(evidence, "reference", f"{where}/reference")
+    return Authority(established_by=cast(AuthoritySource, source), reference=reference)
+
+
+def _decides_alone(entry: Mapping[str, Any], role: str, pointer: str) -> MinorDecision | None:
+    """The assessment that a child of 12 to 15 agrees alone; only on the subject's giver."""
+    where = f"{pointer}/decides_alone"
+    if entry.get("decides_alone") is None:
+        return None
+    if role != "subject":
+        raise ConsentInvalid(
+            f"Field {where} is for the subject: only a child of 12 to 15 decides alone.",
+            f"Remove {where}.",
+            field=where,
+        )
+    decision = _object(entry, "decides_alone", where)
+    _only_fields(decision, _DECISION_FIELDS, where)
+    ground = _string(decision, "ground", f"{where}/ground")
+    if ground not in MINOR_DECISION_GROUNDS:
+        raise InvalidRequest(
+            f"Field {where}/ground must be one of {', '.join(sorted(MINOR_DECISION_GROUNDS))}.",
+            field=f"{where}/ground",
+        )
+    reference = _bounded(decision, "reference", f"{where}/reference")
+    return MinorDecision(ground=cast(MinorDecisionGround, ground), reference=reference)
+
+
+def _bounded(container: Mapping[str, Any], key: str, pointer: str) -> str:
+    value = _string(container, key, pointer)
+    if not 1 <= len(value) <= MAX_EVIDENCE_REFERENCE:
+        raise InvalidRequest(
+            f"Field {pointer} must be 1 to {MAX_EVIDENCE_REFERENCE} characters.", field=pointer
+        )
+    return value
 
 
 def _purposes(body: Mapping[str, Any], known_purposes: frozenset[str]) -> frozenset[str]:

@@ -3,7 +3,9 @@
 A provider's evaluation feedback reaches the social team; a closure notice to a school is
 refused for lack of consent; the team records the consent of a 14-year-old and a parent; the
 notice then goes through; a field outside the minimal dataset is refused; the recipients pull
-and acknowledge their messages. Then the disclosure records are printed as a table.
+and acknowledge their messages. Part two follows one family over time; part three is a school's
+urgent report to Veilig Thuis and Veilig Thuis's feedback. Then the disclosure records are
+printed as a table.
 """
 
 from __future__ import annotations
@@ -114,7 +116,8 @@ async def _story(config: Path, data: Path) -> int:
     print(f"Gateway running at {base} on a temporary data folder ({data}).")
     print(
         "Demo partners: swt-denhelder (social team), zorg-noord (care provider), "
-        "school-de-es (school)."
+        "school-de-es (school), gi-noordholland (certified institution), veiligthuis-nhn "
+        "(Veilig Thuis)."
     )
     aud = gw.settings.id
     provider = _client(base, config, aud, "zorg-noord", "casusregisseur")
@@ -219,14 +222,20 @@ async def _story(config: Path, data: Path) -> int:
                 return 1
         finally:
             await gi.close()
+        vt = _client(base, config, aud, "veiligthuis-nhn", "triagist")
+        try:
+            if await _veilig_thuis_story(config, school, team, vt) != 0:
+                return 1
+        finally:
+            await vt.close()
 
-        _say(20, "The disclosure records (no payload, no BSN: pseudonyms, field names, hashes).")
+        _say(23, "The disclosure records (no payload, no BSN: pseudonyms, field names, hashes).")
         size = await gw.storage.log_size()
         rows = await gw.storage.log_rows(0, size)
         _table([(row.index, row.entry) for row in rows])
 
         _say(
-            21, "The privacy officer checks that the closure notice's record is in the signed log."
+            24, "The privacy officer checks that the closure notice's record is in the signed log."
         )
         return await _officer_checks(base, config, gw, closure_index)
 
@@ -260,7 +269,7 @@ async def _family_story(
     """Part two: the flows the inspections missed, over the weeks of one family's help."""
     print("\n--- Part two: one family over time (case " + case + ") ---")
     _say(
-        8,
+        7,
         "The team, which opened and directs the case (procesregisseur), registers the school "
         "that referred the family in the case network (the provider is in it already) and the "
         "household's three children.",
@@ -274,7 +283,7 @@ async def _family_story(
     print("   network: swt-denhelder, school-de-es (referrer), zorg-noord; children kind-1..3")
 
     _say(
-        9,
+        8,
         "The child (14) and a parent consent to the referral, to status updates for the "
         "school, to questions to the school and its answers, and to closure notices. The team "
         "records it; for the school's answers it does so as the director of the case.",
@@ -305,7 +314,7 @@ async def _family_story(
         }
     )
 
-    _say(10, "The team refers the family to Zorgaanbieder Noord. The gateway now expects replies.")
+    _say(9, "The team refers the family to Zorgaanbieder Noord. The gateway now expects replies.")
     referral = await team.send(
         "referral", "zorg-noord", DEMO_BSN, _example(config, "referral"), case_id=case
     )
@@ -316,7 +325,7 @@ async def _family_story(
         ]
     )
 
-    _say(11, "The provider starts the help (start-stop): that expectation closes.")
+    _say(10, "The provider starts the help (start-stop): that expectation closes.")
     start = {**_example(config, "start-stop"), "event": "start"}
     for key in ("end_date", "end_reason"):
         start.pop(key)
@@ -331,7 +340,7 @@ async def _family_story(
     print(f"   closed: {started.get('expectations_closed')}")
 
     _say(
-        12,
+        11,
         "The GI joins the case itself, as holder of a child-protection measure (OTS), citing "
         "the court's ruling (reported directly): its waiting-list status is due in 15 days. "
         "It reports, and the expectation closes.",
@@ -359,7 +368,7 @@ async def _family_story(
     )
     print(f"   closed: {reported.get('expectations_closed')}")
 
-    _say(13, "The provider assesses the safety of two of the three children, one message each.")
+    _say(12, "The provider assesses the safety of two of the three children, one message each.")
     closed = 0
     siblings = dict(SIBLINGS)
     for entry in _example(config, "safety-assessment")["children"]:
@@ -375,7 +384,7 @@ async def _family_story(
     print(f"   closed: {closed} of 3; kind-3 is still owed")
 
     _say(
-        14,
+        13,
         "The team tells the school that referred the family that help has started "
         "(one call: POST /v1/cases/{id}/referrer-status).",
     )
@@ -386,7 +395,7 @@ async def _family_story(
     )
     print(f"   sent to {told['disclosures'][0]['recipient']} on {told['legal_basis']['type']}")
 
-    _say(15, "The team asks the school about attendance and wellbeing.")
+    _say(14, "The team asks the school about attendance and wellbeing.")
     asked = await team.send(
         "information-request",
         "school-de-es",
@@ -396,7 +405,7 @@ async def _family_story(
     )
     print(f"   the school owes an answer by {asked['expectations_opened'][0]['due_at'][:10]}")
 
-    _say(16, "The school answers a topic it was not asked about as well ...")
+    _say(15, "The school answers a topic it was not asked about as well ...")
     reply = _example(config, "information-reply")
     try:
         await school.send(
@@ -425,11 +434,11 @@ async def _family_story(
         f"{answered.get('expectations_closed')}"
     )
 
-    _say(17, "What the team is still owed (GET /v1/expectations):")
+    _say(16, "What the team is still owed (GET /v1/expectations):")
     open_items = await team.request("GET", "/v1/expectations", params={"status": "open"})
     _expectations(open_items["expectations"])
 
-    _say(18, "Help ends: the team sends a closure notice to the whole case network.")
+    _say(17, "Help ends: the team sends a closure notice to the whole case network.")
     closed = await team.send(
         "closure-notice",
         {"case_network": case},
@@ -442,12 +451,77 @@ async def _family_story(
     for r in closed.get("refused", []):
         print(f"   refused for {r['recipient']}: {r['code']} (missing: {r.get('missing_consent')})")
 
-    _say(19, "Every recipient pulls and acknowledges its messages.")
+    _say(18, "Every recipient pulls and acknowledges its messages.")
     for client in (provider, team, school, gi):
         page = await client.inbox(limit=100)
         for message in page["messages"]:
             await client.ack(message["id"])
         print(f"   {client.partner_id}: {len(page['messages'])} message(s)")
+    return 0
+
+
+async def _veilig_thuis_story(
+    config: Path, school: PartnerClient, team: PartnerClient, vt: PartnerClient
+) -> int:
+    """Part three: a report to Veilig Thuis under the reporting code, urgent, and its feedback."""
+    print("\n--- Part three: a report to Veilig Thuis ---")
+    _say(
+        19,
+        "Months later the school's intern begeleider sees a fresh bruise; the child tells of "
+        "violence at home last night. Acute danger: under the reporting code the school reports "
+        "to Veilig Thuis (Wmo 2015 art. 5.2.6: no consent needed). First it tries the social "
+        "team, out of habit ...",
+    )
+    report = _example(config, "safety-report-vt")
+    try:
+        await school.send("safety-report-vt", "swt-denhelder", DEMO_BSN, report)
+        print("   unexpectedly allowed")
+        return 1
+    except GatewayClientError as error:
+        _refusal(error)
+    sent = await school.send("safety-report-vt", "veiligthuis-nhn", DEMO_BSN, report)
+    _show("legal basis", sent["legal_basis"])
+    for e in sent["expectations_opened"]:
+        print(f"   {e['owed_by']} owes {e['purpose']} by {e['due_at']}")
+
+    _say(
+        20,
+        "Veilig Thuis's inbox: the acute report is marked urgent and listed on top (its webhook, "
+        "if it had one, was poked at once). Unacknowledged within the hour, the gateway would "
+        "escalate: a log entry, the school told, Veilig Thuis poked again every five minutes.",
+    )
+    page = await vt.inbox()
+    for message in page["urgent"]:
+        print(
+            f"   URGENT {message['purpose']} from {message['from']['partner']}, acknowledge by "
+            f"{message['acknowledge_by']}"
+        )
+
+    _say(21, "The triagist acknowledges it at once: the receipt the school is owed closes.")
+    for message in page["messages"]:
+        await vt.ack(message["id"])
+    owed = await school.request("GET", "/v1/expectations", params={"status": "all"})
+    _expectations([e for e in owed["expectations"] if e["origin_purpose"] == "safety-report-vt"])
+
+    _say(
+        22,
+        "After its safety assessment Veilig Thuis tells the school what it does with the report "
+        "(feedback to the reporter, in reply to the report only), and hands over to the team.",
+    )
+    feedback = await vt.send(
+        "vt-feedback",
+        "school-de-es",
+        DEMO_BSN,
+        _example(config, "vt-feedback"),
+        in_reply_to=sent["exchange_id"],
+    )
+    print(f"   closed: {feedback.get('expectations_closed')}")
+    for client in (school, team):
+        inbox = await client.inbox(limit=100)
+        for message in inbox["messages"]:
+            if message["purpose"] == "vt-feedback":
+                _show("the school reads", message["payload"])
+            await client.ack(message["id"])
     return 0
 
 

@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from gateway.clock import SystemClock
 from gateway.config import ConfigError, load_catalogue, load_settings
+from gateway.config.deadlines import load_holidays
 from gateway.container import Gateway
 from gateway.datadir import KEY_NAMES, DataDir
 from gateway.errors import StorageUnavailable
@@ -60,6 +62,24 @@ def _config(config: Path) -> Iterator[Finding]:
     yield Finding(
         True, f"configuration: {len(list(catalogue))} purposes, {len(partners)} partners ({config})"
     )
+    holidays_path = config / "holidays.toml"
+    if holidays_path.exists():
+        problem = load_holidays(holidays_path).coverage_problem(SystemClock().now().date())
+        yield Finding(
+            problem is None,
+            problem or "holidays: the list covers at least the coming year",
+            "add the coming years' holidays to holidays.toml (its header says which days count)",
+        )
+    examples = sorted(p.id for p in catalogue if "example.org/" in p.processing_activity)
+    if examples:
+        yield Finding(
+            not settings.production,
+            f"{len(examples)} purpose(s) name an example processing activity URI "
+            f"({', '.join(examples[:3])}{', ...' if len(examples) > 3 else ''})"
+            + ("" if settings.production else " (fine for trying it out; not for production)"),
+            "name your own register's URIs in register.toml [processing_activity] "
+            "(docs/processing-register.md)",
+        )
     if partners.uses_demo_keys:
         yield Finding(
             not settings.production,

@@ -45,6 +45,13 @@ ROLES = {
     "gi-noordholland": "jeugdbeschermer",
     "school-de-es": "intern_begeleider",
     "fg-denhelder": "privacy_officer",
+    # issue 19: the partner kinds the seeds name
+    "veiligthuis-nhn": "triagist",
+    "huisarts-zuid": "huisarts",
+    "jgz-hollandsnoorden": "jeugdarts",
+    "leerplicht-denhelder": "leerplichtambtenaar",
+    "wi-denhelder": "klantmanager",
+    "rvdk-noordholland": "raadsonderzoeker",
 }
 
 

@@ -282,11 +282,13 @@ async def test_a_school_party_to_a_case_consent_learns_from_it_no_member_its_kin
         "GET", "/v1/consents", token=await http.token(TEAM), params={"bsn": child}
     )
 
-    [seen] = listed.body["consents"]
-    assert (seen["from"], seen["to"]) == ([TEAM], [SCHOOL])
-    assert fhir.status == 200, fhir.text
+    # Not shown with the hidden members cut out (that gap told the school they exist), but not
+    # at all: for the school it is as absent as a consent it has no part in (review finding F4).
+    assert listed.body["consents"] == []
+    assert fhir.status == 404, fhir.text
     for hidden in (gi, PROVIDER, "12345678"):  # the provider's AGB would name it too
         assert hidden not in fhir.text
+        assert hidden not in listed.text
     # The recorder, who directs the case, sees the whole consent.
     assert sorted(team_view.body["consents"][0]["to"]) == sorted([SCHOOL, PROVIDER, gi])
 

@@ -21,6 +21,7 @@ from gateway.errors import Forbidden, GatewayError, InvalidRequest, NotFound
 from gateway.log.entry import LogEntry, Sender
 from gateway.policy.cases import (
     Measure,
+    issued_case_id,
     parse_dossier_reference,
     parse_measure,
     reachable_members,
@@ -55,11 +56,15 @@ SCHOOL = partner("school", "school")
 CARE = partner("care", "care_provider")
 GI = partner("gi", "certified_institution")
 GI_2 = partner("gi-2", "certified_institution")
-CASE = Case("case_x", "swt", None, T0)
+# A case opened with POST /v1/cases: an id of the gateway's form.
+CASE_ID = "case_" + "x" * 26
+CASE = Case(CASE_ID, "swt", None, T0)
+# A case migrated from before schema 8, under the id a caller chose.
+LEGACY = Case("case-2026-0042", "swt", None, T0)
 
 
 def member(pid: str, role: str = "involved") -> NetworkMember:
-    return NetworkMember("case_x", pid, role, None, "swt", T0)
+    return NetworkMember(CASE_ID, pid, role, None, "swt", T0)
 
 
 MEMBERS = [member("swt", "procesregisseur"), member("school"), member("gi")]
@@ -142,6 +147,32 @@ def test_a_certified_institution_with_a_measure_registers_itself_as_involved() -
     # not yet a member: the one self-registration there is
     register(GI_2, GI_2, measure=MEASURE)
     register(GI_2, GI_2, measure=MEASURE, members=[member("swt", "procesregisseur")])
+
+
+def test_a_certified_institution_with_a_measure_may_not_register_itself_in_a_legacy_case() -> None:
+    # a non-member learns nothing (as for an unknown case); a member is told it may not
+    assert type(refused(register, caller=GI_2, target=GI_2, measure=MEASURE, case=LEGACY)) is (
+        NotFound
+    )
+    assert type(refused(register, caller=GI, target=GI, measure=MEASURE, case=LEGACY)) is (
+        Forbidden
+    )
+    # its director still registers it
+    register(TEAM, GI_2, measure=MEASURE, case=LEGACY)
+
+
+def test_only_an_id_of_the_gateways_form_counts_as_issued() -> None:
+    assert issued_case_id(CASE_ID)
+    for legacy in (
+        "case-2026-0042",
+        "case_" + "x" * 25,
+        "case_" + "x" * 27,
+        "case_" + "1" * 26,
+        "CASE_" + "x" * 26,
+        CASE_ID + "\n",
+        " " + CASE_ID,
+    ):
+        assert not issued_case_id(legacy), legacy
 
 
 def test_a_certified_institution_registering_itself_as_referrer_is_forbidden() -> None:

@@ -498,16 +498,24 @@ def test_consent_for_a_case_with_a_sender_whose_kind_sends_none_of_the_purposes_
     )
 
 
-def test_a_viewer_is_party_to_a_consent_it_recorded_sent_or_received_by_id_or_kind():
+def test_a_viewer_is_party_to_a_consent_it_recorded_sent_or_received_by_id_never_by_kind():
     record = _record(
         senders=frozenset({"school-a"}), recipients=frozenset({"care-b", "kind:school"})
     )
+    sees_all = lambda party: True  # noqa: E731
     assert Viewer("swt-noord", "social_team").is_party_to(record)
-    assert Viewer("school-a", "school").is_party_to(record)
-    assert Viewer("care-b", "care_provider").is_party_to(record)
-    assert Viewer("school-c", "school").is_party_to(record)
-    assert not Viewer("care-c", "care_provider").is_party_to(record)
-    assert not Viewer("school-a-2", "social_team").is_party_to(record)
+    assert Viewer("school-a", "school", sees_all).is_party_to(record)
+    assert Viewer("care-b", "care_provider", sees_all).is_party_to(record)
+    # Covered by the kind entry, but no party: it does not hear of the record.
+    assert not Viewer("school-c", "school", sees_all).is_party_to(record)
+    assert not Viewer("care-c", "care_provider", sees_all).is_party_to(record)
+    assert not Viewer("school-a-2", "social_team", sees_all).is_party_to(record)
+    # Named, but another party is hidden from it: as if it had no part in the record.
+    assert not Viewer("school-a", "school").is_party_to(record)
+    assert not Viewer("school-a", "school", lambda p: p != "care-b").is_party_to(record)
+    assert Viewer("school-a", "school", lambda p: p in ("care-b", "kind:school")).is_party_to(
+        record
+    )
 
 
 def test_consent_for_a_case_naming_a_kind_says_a_kind_reaches_beyond_the_case():
@@ -574,8 +582,8 @@ def test_a_record_of_a_person_without_a_bsn_keeps_the_identifier_system():
         (
             {"given_by": [{"role": "subject", "note": "x"}]},
             "/given_by/0/note",
-            "Field /given_by/0/note is not taken by this call; allowed in /given_by/0 are name, "
-            "role.",
+            "Field /given_by/0/note is not taken by this call; allowed in /given_by/0 are "
+            "authority, decides_alone, name, role.",
         ),
         (
             {"evidence": {"method": "written", "reference": "r", "note": "x"}},
@@ -727,7 +735,7 @@ def test_the_recording_scope_holds_the_senders_the_request_named():
             _body(given_by=[{"role": "subject", "na me": 1}]),
             "/given_by/0",
             "Object /given_by/0 has a field this call does not take; allowed in /given_by/0 are "
-            "name, role.",
+            "authority, decides_alone, name, role.",
         ),
     ],
 )

@@ -187,12 +187,13 @@ def test_a_consent_that_ended_at_dutch_midnight_is_explained_as_expired():
 
 
 def test_a_consent_required_refusal_names_what_to_record_and_why_each_known_record_falls_short():
-    # Recorded by another partner, naming the team only by its kind: the team is party to it.
+    # Recorded by another partner, naming the team by its id: the team is party to it (a
+    # `kind:social_team` entry would not make it one: tests/test_review_findings_i17.py).
     other = consent(
         "cns-7",
         purposes_=frozenset({"referral"}),
         senders=frozenset({ZORG}),
-        recipients=frozenset({"kind:social_team"}),
+        recipients=frozenset({SWT}),
     )
     with pytest.raises(ConsentRequired) as refused:
         _closure_notice([replace(other, recorded_by=ZORG)])

@@ -35,6 +35,13 @@ KINDS = {
     "zorg-noord": "care_provider",
     "gi-noordholland": "certified_institution",
     "school-de-es": "school",
+    # issue 19: the partner kinds the seeds name
+    "veiligthuis-nhn": "veilig_thuis",
+    "huisarts-zuid": "general_practitioner",
+    "jgz-hollandsnoorden": "youth_health_care",
+    "leerplicht-denhelder": "compulsory_education",
+    "wi-denhelder": "work_and_income",
+    "rvdk-noordholland": "child_protection_board",
 }
 
 
@@ -404,6 +411,63 @@ ROWS = [
         "Wet verplichte meldcode",
         False,
         ("school-de-es", "zorg-noord", "recipient_not_allowed"),
+    ),
+    # issue 19: the partner kinds the seeds name
+    Row(
+        "safety-report-vt",
+        "school-de-es",
+        "veiligthuis-nhn",
+        "Wmo 2015 art. 5.2.6",
+        False,
+        ("school-de-es", "swt-denhelder", "recipient_not_allowed"),
+    ),
+    Row(
+        "safety-report-vt",
+        "huisarts-zuid",
+        "veiligthuis-nhn",
+        "Wet verplichte meldcode",
+        False,
+        ("veiligthuis-nhn", "veiligthuis-nhn", "sender_not_allowed"),
+    ),
+    Row(
+        "vt-feedback",
+        "veiligthuis-nhn",
+        "huisarts-zuid",
+        "Wmo 2015 art. 4.1.1",
+        False,
+        ("zorg-noord", "huisarts-zuid", "sender_not_allowed"),
+    ),
+    Row("medical-referral", "huisarts-zuid", "zorg-noord", "Jeugdwet art. 2.6 lid 1 sub g", True),
+    Row(
+        "medical-referral",
+        "jgz-hollandsnoorden",
+        "zorg-noord",
+        "Wet publieke gezondheid art. 5",
+        True,
+    ),
+    Row("medical-referral", "huisarts-zuid", "swt-denhelder", "BW art. 7:457 lid 1", True),
+    Row(
+        "medical-referral",
+        "jgz-hollandsnoorden",
+        "swt-denhelder",
+        "BW art. 7:457 lid 1",
+        True,
+    ),
+    Row(
+        "leerplicht-signal",
+        "leerplicht-denhelder",
+        "swt-denhelder",
+        "Leerplichtwet 1969 art. 16 lid 4",
+        False,
+        ("leerplicht-denhelder", "school-de-es", "recipient_not_allowed"),
+    ),
+    Row(
+        "child-protection-board-information",
+        "huisarts-zuid",
+        "rvdk-noordholland",
+        "BW art. 1:240",
+        False,
+        ("wi-denhelder", "rvdk-noordholland", "sender_not_allowed"),
     ),
 ]
 

@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.conftest import copy_config
+
 GATEWAY = [sys.executable, "-m", "gateway.cli"]
 
 
@@ -143,6 +145,20 @@ def test_doctor_passes_a_healthy_installation(installed: Path, tmp_path: Path) -
     assert result.returncode == 0, result.stdout
     assert "all checks passed" in result.stdout
     assert "latest checkpoint signed and matching the stored tree" in result.stdout
+    assert "ok       holidays: the list covers at least the coming year" in result.stdout
+
+
+def test_doctor_warns_when_the_holiday_list_ends_within_the_coming_year(
+    installed: Path, tmp_path: Path
+) -> None:
+    config = copy_config(tmp_path / "config")
+    holidays = config / "holidays.toml"
+    kept = holidays.read_text().split("# -- 2027")[0]  # only the 2026 holidays
+    holidays.write_text(kept)
+    result = run("doctor", "--config", str(config), "--data", str(copy_of(installed, tmp_path)))
+    assert result.returncode == 1, result.stdout
+    assert "holidays.toml lists holidays until 2026-12-31" in result.stdout
+    assert "add the coming years' holidays to holidays.toml" in result.stdout
 
 
 def test_doctor_names_a_key_readable_by_others_and_how_to_fix_it(

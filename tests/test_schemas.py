@@ -25,13 +25,20 @@ EXAMPLES = SCHEMAS / "examples"
 CATALOGUE = ROOT / "config" / "purposes.toml"
 ID_PREFIX = "https://schemas.social-domain-gateway.nl/v1/"
 SCHEMA_IDS = sorted(p.name.removesuffix(".schema.json") for p in SCHEMAS.glob("*.schema.json"))
-KINDS = ("social_team", "care_provider", "certified_institution", "school")
 ROLES_BY_KIND = {
     "social_team": {"procesregisseur", "wijkteammedewerker"},
     "care_provider": {"casusregisseur", "jeugdhulpverlener"},
     "certified_institution": {"jeugdbeschermer", "gezinsvoogd"},
     "school": {"intern_begeleider", "zorgcoordinator"},
+    # issue 19: the partner kinds the seeds name
+    "veilig_thuis": {"triagist", "veilig_thuis_medewerker"},
+    "general_practitioner": {"huisarts", "poh_jeugd"},
+    "youth_health_care": {"jeugdarts", "jeugdverpleegkundige"},
+    "work_and_income": {"klantmanager"},
+    "compulsory_education": {"leerplichtambtenaar"},
+    "child_protection_board": {"raadsonderzoeker"},
 }
+KINDS = tuple(ROLES_BY_KIND)
 # No shipped purpose rests on AVG art. 6(1)(a) consent: "consent" purposes record the client's
 # agreement to lift professional secrecy (docs/legal-basis.md), and their references say so.
 CLAIMS_AVG_CONSENT = ("6 lid 1 sub a", "6(1)(a)")
@@ -243,6 +250,12 @@ def test_every_message_type_of_the_design_has_a_schema() -> None:
         "information-request",
         "information-reply",
         "safety-report",
+        # issue 19: the partner kinds the seeds name
+        "safety-report-vt",
+        "vt-feedback",
+        "medical-referral",
+        "leerplicht-signal",
+        "child-protection-board-information",
     }
 
 
@@ -458,6 +471,7 @@ def test_catalogue_entry_names_parties_basis_and_retention_consistently(
             "expected_when_gi_joins",
             "ground",
             "relation",  # issue 19: the sender's relation to the subject the ground presumes
+            "urgent",
         }
     )
     assert set(purpose["title"]) == {"nl", "en"}
@@ -494,6 +508,7 @@ def test_an_expected_reply_can_be_sent_back_by_the_recipients_to_the_senders() -
     assert replies == {
         "referral": ["start-stop", "evaluation-feedback", "safety-assessment"],
         "information-request": ["information-reply"],
+        "safety-report-vt": ["vt-feedback"],
     }
     for purpose_id, expected in replies.items():
         for reply in expected:

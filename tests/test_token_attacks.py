@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-import gateway.web.token as token_endpoint
+import gateway.service.tokens as token_endpoint
 from gateway.client.keygen import generate_partner_jwks
 from gateway.clock import FixedClock
 from gateway.reload import reload_partners_and_keys

@@ -15,7 +15,13 @@ import pytest
 
 from gateway.clock import DUTCH_TIME
 from gateway.config import ConfigError, load_catalogue
-from gateway.config.deadlines import CALENDAR_DAYS, DayCount, Deadline, load_holidays
+from gateway.config.deadlines import (
+    CALENDAR_DAYS,
+    DayCount,
+    Deadline,
+    HolidayCalendar,
+    load_holidays,
+)
 from gateway.policy.workflow import due_date
 from tests.conftest import DEFAULT_CONFIG, REPO, copy_config
 from tests.test_legal_catalogue import catalogue_with
@@ -192,3 +198,18 @@ def test_a_local_holiday_list_changes_the_count(tmp_path: Path):
     # Friday 13 February 2026 + 1 working day: Monday is a local closing day here.
     assert local.after(dutch(2026, 2, 13), 1) == dutch(2026, 2, 17)
     assert WORKING.after(dutch(2026, 2, 13), 1) == dutch(2026, 2, 16)
+
+
+def test_a_holiday_list_that_ends_within_a_year_is_reported_with_its_last_day() -> None:
+    calendar = HolidayCalendar({date(2030, 12, 25): "Eerste Kerstdag"})
+    assert calendar.listed_until() == date(2030, 12, 31)
+    assert calendar.coverage_problem(date(2029, 12, 31)) is None
+    assert calendar.coverage_problem(date(2029, 12, 30)) is None
+    problem = calendar.coverage_problem(date(2030, 1, 1))
+    assert problem is not None
+    assert "until 2030-12-31" in problem
+
+
+def test_an_empty_holiday_calendar_has_no_coverage_to_report() -> None:
+    assert HolidayCalendar().listed_until() is None
+    assert HolidayCalendar().coverage_problem(date(2026, 1, 1)) is None

@@ -27,6 +27,7 @@ _DECISION_TEXT = {
     "case_member_changed": "changed a case network membership",
     "case_member_removed": "ended a case network membership",
     "household_child_registered": "registered the person as a child in a case's household",
+    "urgent_escalated": "sent an urgent message that was not acknowledged in time",
 }
 
 

@@ -113,8 +113,16 @@ async def visible_row(store: LogStore, index: int, oversight: Oversight) -> LogR
 def shown_to_partner(
     catalogue: Catalogue, partners: PartnerRegistry, caller: Caller, entry: LogEntry
 ) -> bool:
-    """Whether an entry of the log is the caller's to see in its disclosure list."""
+    """Whether an entry of the log is the caller's to see in its disclosure list.
+
+    Never a `token_refused` entry: whoever holds one of the partner's access tokens could read
+    in it which of its forged or replayed assertions failed and why (`bad_signature`,
+    `jti_replayed`, ...), the very thing `/v1/token` keeps terse. The partner's privacy officers
+    see those entries (`Oversight`), and investigate misuse of its credentials from there.
+    """
     pid = caller.partner.id
+    if entry.decision == "token_refused":
+        return False
     if entry.sender is not None and entry.sender.partner == pid:
         if entry.recipient is None or entry.recipient == pid or "case_network" not in entry.details:
             return True

@@ -209,6 +209,8 @@ class PartnerClient:
             params["after"] = after
         page = await self.request("GET", "/v1/inbox", params=params)
         page["messages"] = [self.unseal(m) for m in page["messages"]]
+        if "urgent" in page:  # the first page lists urgent messages on top as well
+            page["urgent"] = [self.unseal(m) for m in page["urgent"]]
         return page
 
     def unseal(self, message: dict[str, Any]) -> dict[str, Any]:

@@ -40,6 +40,24 @@ class HolidayCalendar:
     def is_working_day(self, day: date) -> bool:
         return day.weekday() < 5 and day not in self.days
 
+    def listed_until(self) -> date | None:
+        """The last day of the last year the list covers (past it only weekends are skipped)."""
+        return None if not self.days else date(max(self.days).year, 12, 31)
+
+    def coverage_problem(self, today: date, *, ahead_days: int = 365) -> str | None:
+        """Why working-day deadlines set from `today` may soon be miscounted, or None.
+
+        Deadlines run up to a few months ahead; a list that ends within `ahead_days` of today
+        would let a term that crosses into an unlisted year count its holidays as working days.
+        """
+        until = self.listed_until()
+        if until is None or until >= today + timedelta(days=ahead_days):
+            return None
+        return (
+            f"holidays.toml lists holidays until {until.isoformat()}: working-day deadlines "
+            f"that run past it count that year's holidays as working days"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class DayCount:

@@ -17,7 +17,20 @@ from gateway.config.outbox import VerwerkingenloggingTarget, read_verwerkingenlo
 __all__ = ["PARTNER_KINDS", "SENDING_KINDS", "Partner", "PartnerRegistry", "load_partners"]
 
 PARTNER_KINDS = frozenset(
-    {"social_team", "care_provider", "certified_institution", "school", "privacy_officer"}
+    {
+        "social_team",
+        "care_provider",
+        "certified_institution",
+        "school",
+        "privacy_officer",
+        # Issue 19, the partners the seeds name (docs/contract-extensions.md, "Partner kinds"):
+        "veilig_thuis",
+        "general_practitioner",
+        "youth_health_care",
+        "work_and_income",
+        "compulsory_education",
+        "child_protection_board",
+    }
 )
 SENDING_KINDS = PARTNER_KINDS - {"privacy_officer"}
 PARTNER_ID = re.compile(r"^[a-z0-9-]{2,64}$")

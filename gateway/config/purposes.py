@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,8 @@ from gateway.config.deadlines import Deadline, HolidayCalendar, load_holidays, r
 from gateway.config.errors import ConfigError
 from gateway.config.grounds import Ground, LegalBasis, read_direction_ground, read_ground
 from gateway.config.partners import PARTNER_KINDS, SENDING_KINDS
+from gateway.config.register import load_register
+from gateway.config.urgency import ACKNOWLEDGEMENT, UrgentRule, read_urgent_rule
 from gateway.subject import CHECKS, RESERVED_SYSTEMS, SYSTEM_SHAPE, IdentifierSystem
 
 __all__ = [
@@ -60,6 +62,7 @@ _KNOWN = frozenset(
         "confidentiality",
         "ground",
         "relation",
+        "urgent",
     }
 )
 _SYSTEM_KEYS = frozenset({"system", "title", "pattern", "check", "purposes"})
@@ -115,8 +118,8 @@ class ReplyRule:
     """
 
     purpose: str
-    items: str
-    allowed_from: str
+    items: str | None = None  # None: the reply may answer whatever its schema allows
+    allowed_from: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +181,8 @@ class Purpose:
     # `relation`: the sender's relations to the subject, any one of which the purpose presumes;
     # empty when it presumes none.
     relation: tuple[str, ...] = ()
+    # `urgent`: when a message of this purpose cannot wait, and how soon it must be acknowledged.
+    urgent: UrgentRule | None = None
 
     @property
     def schema(self) -> Mapping[str, Any]:
@@ -233,6 +238,7 @@ class Purpose:
             "processing_activity": self.processing_activity,
             "confidentiality": self.confidentiality,
             "relation": list(self.relation),
+            "urgent": None if self.urgent is None else self.urgent.to_json(),
         }
 
 
@@ -349,6 +355,13 @@ def load_catalogue(config_dir: Path, schemas_dir: Path) -> Catalogue:
                     "and the catalogue has no such purpose",
                     f"purpose '{purpose.id}'",
                 )
+    # The municipality's own register (register.toml) names the activities' URIs where it says.
+    register = load_register(config_dir, frozenset(purposes))
+    if register is not None and register.activities:
+        purposes = {
+            pid: replace(p, processing_activity=register.activities.get(pid, p.processing_activity))
+            for pid, p in purposes.items()
+        }
     return Catalogue(
         purposes,
         _identifier_systems(path, data, frozenset(purposes)),
@@ -446,6 +459,8 @@ def _purpose(
     table.reject_unknown(_KNOWN)
     if not PURPOSE_ID.match(purpose_id):
         raise table.fail("'id' must be lower-case letters, digits and dashes")
+    if purpose_id == ACKNOWLEDGEMENT:
+        raise table.fail(f"'{ACKNOWLEDGEMENT}' is reserved for an urgent message's receipt")
     title = table.table("title")
     assert title is not None
     titles = {"nl": title.text("nl"), "en": title.text("en")}
@@ -481,7 +496,10 @@ def _purpose(
     rule = table.table("reply_to", required=False)
     if rule is not None:
         rule.reject_unknown(frozenset({"purpose", "items", "allowed_from"}))
-        reply_to = ReplyRule(rule.text("purpose"), rule.text("items"), rule.text("allowed_from"))
+        items, allowed_from = rule.opt_text("items"), rule.opt_text("allowed_from")
+        if (items is None) != (allowed_from is None):
+            raise rule.fail("'items' and 'allowed_from' go together: name both or neither")
+        reply_to = ReplyRule(rule.text("purpose"), items, allowed_from)
     gi_joins: dict[str, int] = {}
     gi_deadline = None
     joins = table.table("expected_when_gi_joins", required=False)
@@ -497,6 +515,8 @@ def _purpose(
         raise table.fail("'confidentiality' must be 'normaal' or 'vertrouwelijk'")
     schema_file = table.text("schema")
     schema = _schema(table, schemas_dir / schema_file)
+    urgent_table = table.table("urgent", required=False)
+    urgent = None if urgent_table is None else read_urgent_rule(urgent_table, schema)
     return Purpose(
         id=purpose_id,
         title=titles,
@@ -519,6 +539,7 @@ def _purpose(
         direction_grounds=directions,
         gi_join_deadline=gi_deadline,
         relation=_relation(table),
+        urgent=urgent,
     )
 
 

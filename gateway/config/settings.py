@@ -46,6 +46,12 @@ _RATE_KEYS = frozenset(
         "certified_institution",
         "school",
         "privacy_officer",
+        "veilig_thuis",
+        "general_practitioner",
+        "youth_health_care",
+        "work_and_income",
+        "compulsory_education",
+        "child_protection_board",
         "actor",
         "failed_assertions_per_minute",
     }
@@ -57,6 +63,12 @@ DEFAULT_RATES = {
     "certified_institution": (200.0, 400),
     "school": (100.0, 200),
     "privacy_officer": (50.0, 100),
+    "veilig_thuis": (200.0, 400),
+    "general_practitioner": (100.0, 200),
+    "youth_health_care": (100.0, 200),
+    "work_and_income": (100.0, 200),
+    "compulsory_education": (100.0, 200),
+    "child_protection_board": (100.0, 200),
     "actor": (100.0, 200),
 }
 

@@ -43,6 +43,9 @@ DECISIONS = frozenset(
         "case_member_removed",
         # A child registered in a case's household (subject: its pseudonym).
         "household_child_registered",
+        # An urgent message not acknowledged within its purpose's term (sender: who sent it,
+        # recipient: who did not acknowledge it; details: the receipt's expectation id and term).
+        "urgent_escalated",
     }
 )
 

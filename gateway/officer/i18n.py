@@ -514,6 +514,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "child registered in a case's household",
         "kind geregistreerd in huishouden van casus",
     ),
+    "decision.urgent_escalated": (
+        "urgent message not acknowledged in time",
+        "urgent bericht niet op tijd bevestigd",
+    ),
 }
 
 

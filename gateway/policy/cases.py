@@ -9,7 +9,10 @@ The rules, in the order they are checked (docs/contract-extensions.md, "Case net
 3. The director registers and removes the other members; the role `procesregisseur` is the
    director's alone, and the director is never removed.
 4. A certified institution may register itself, and only as the holder of a child-protection
-   measure, citing the court ruling. Nobody else registers itself.
+   measure, citing the court ruling, and only in a case opened under an id the gateway chose
+   (`issued_case_id`). Nobody else registers itself. A case migrated from before schema 8 kept
+   the id a caller chose (often guessable, such as `case-2026-0042`): only its director adds a
+   certified institution to it.
 5. A member sees the members whose kind the catalogue's `[case_network_visibility]` lets its
    own kind see, and always itself; a case-network send reaches only the members that see the
    sender and that it sees.
@@ -35,6 +38,7 @@ __all__ = [
     "case_not_found",
     "directs",
     "is_member",
+    "issued_case_id",
     "parse_dossier_reference",
     "parse_measure",
     "reachable_members",
@@ -54,6 +58,9 @@ MEASURE_TYPES = frozenset(
     {"ots", "voorlopige_ots", "voogdij", "voorlopige_voogdij", "jeugdreclassering"}
 )
 ROLES = frozenset({"procesregisseur", "referrer", "involved"})
+# The form of a case id the gateway chose (`POST /v1/cases`): `case_` and 128 random bits in
+# lower-case base32. Before schema 8 callers chose case ids; those cases kept them.
+_ISSUED_CASE_ID = re.compile(r"case_[a-z2-7]{26}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +142,15 @@ def directs(case: Case | None, partner: Partner) -> bool:
     return case is not None and partner.kind == "social_team" and case.director == partner.id
 
 
+def issued_case_id(case_id: str) -> bool:
+    """Whether the id has the form of one the gateway chose, so that it cannot be guessed.
+
+    A case migrated from before schema 8 whose caller-chosen id happens to have this form counts
+    as issued (docs/threat-model.md, residual of rule 4).
+    """
+    return _ISSUED_CASE_ID.fullmatch(case_id) is not None
+
+
 def _member(members: Sequence[NetworkMember], partner_id: str) -> NetworkMember | None:
     return next((m for m in members if m.partner_id == partner_id), None)
 
@@ -159,12 +175,18 @@ def verify_may_register(
     caller_is_member = is_member(members, caller.id)
     if target.id == caller.id and caller.id != case.director:
         # Rule 4: the only self-registration there is.
-        if caller.kind != "certified_institution" or measure is None:
+        if (
+            caller.kind != "certified_institution"
+            or measure is None
+            or not issued_case_id(case.case_id)
+        ):
+            # A legacy case's id may be guessed: a measure opens none of them, and the answer
+            # is the one for a case that does not exist, so a probe learns nothing.
             if not caller_is_member:
                 raise case_not_found()
             raise Forbidden(
                 "only a certified institution registers itself in a case network, as the holder "
-                "of a child-protection measure",
+                "of a child-protection measure, and only in a case opened with POST /v1/cases",
                 "Ask the social team that directs the case to register your organisation.",
             )
         if role != "involved":

@@ -12,8 +12,9 @@
    sender itself
 6. a legal basis covers each recipient (statute, consent,     consent_required
    or break-glass); a refusal tells the sender about consents
-   it is party to only, and the subject's age band only when
-   it is party to one of the subject's consents
+   it may see only (`consent.shown_to`: recorded, or named by
+   id with every other party one its kind may see), and the
+   subject's age band only when it may see one of them
 7. the payload is the purpose's minimal dataset               payload_not_minimal, schema_violation
 
 Rules 1-3 and 7 concern the whole message and refuse it whole. Rules 4-6 are per recipient: for
@@ -52,6 +53,7 @@ from gateway.policy.minimal import check_payload, disclosed_fields
 from gateway.policy.relations import NO_TIES, SubjectTies, relation_rule
 from gateway.policy.request import ExchangeRequest
 from gateway.policy.rules import AllOf
+from gateway.policy.visibility import knows_of
 
 __all__ = ["Caller", "Decision", "RecipientDecision", "decide"]
 
@@ -122,7 +124,12 @@ def decide(
     refusal = _MESSAGE_RULES(message)
     if refusal is not None:
         raise refusal.to_error()
-    held = _Consents(consents, held_birth_date)
+    viewer = Viewer(
+        caller.partner.id,
+        caller.partner.kind,
+        knows_of(caller.partner, partners, catalogue.case_network_visibility),
+    )
+    held = _Consents(consents, held_birth_date, viewer)
     outcomes = tuple(_decide_recipient(message, rid, partners, held, now) for rid in recipients)
     refused = [o.refusal for o in outcomes if o.refusal is not None]
     if refused and (not fan_out or len(refused) == len(outcomes)):
@@ -233,6 +240,8 @@ class _Consents:
 
     records: Sequence[ConsentRecord]
     held_birth_date: date | None
+    # The sender, to whom a refusal speaks only of records it may know of (consent.shown_to).
+    viewer: Viewer
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,7 +349,7 @@ def _on_a_basis(delivery: _Delivery, consents: _Consents, now: datetime) -> Reci
         recipient=recipient.id,
         recipient_kind=recipient.kind,
         on=now.astimezone(DUTCH_TIME),
-        viewer=Viewer(sender.id, sender.kind),
+        viewer=consents.viewer,
         held_birth_date=consents.held_birth_date,
     )
     refusal = Refusal(

@@ -22,13 +22,17 @@ def _pointer(parts: Iterator[Any] | list[Any]) -> str:
     return out
 
 
-def _extra_paths(error: ValidationError) -> list[str]:
+def _extra_paths(error: ValidationError, root: Any, payload: Any) -> list[str]:
     """The paths of fields the schema forbids: unknown properties, or a field ruled out (`false`)."""
     if error.validator is None:
         # A `false` subschema: a field allowed only in another branch (e.g. end_date on a start).
         path = list(error.absolute_path)
-        if not path and error.schema_path and isinstance(error.schema_path[-1], str):
-            path = [error.schema_path[-1]]
+        if error.schema_path and error.schema_path[-1] == "properties":
+            # jsonschema reports a `false` property schema without the property's name (its path
+            # ends at `properties`); the names are those ruled out there that the object holds.
+            names = _ruled_out(root, list(error.schema_path), _at(payload, path))
+            if names:
+                return [_pointer([*path, name]) for name in names]
         return [_pointer(path)]
     if error.validator != "additionalProperties":
         return []
@@ -39,6 +43,23 @@ def _extra_paths(error: ValidationError) -> list[str]:
     return [
         _pointer([*error.absolute_path, name]) for name in sorted(instance) if name not in allowed
     ]
+
+
+def _at(document: Any, path: list[Any]) -> Any:
+    for part in path:
+        try:
+            document = document[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return document
+
+
+def _ruled_out(root: Any, schema_path: list[Any], instance: Any) -> list[str]:
+    """The properties of `instance` whose subschema at `schema_path` (a `properties`) is `false`."""
+    properties = _at(root, schema_path)
+    if not isinstance(properties, dict) or not isinstance(instance, dict):
+        return []
+    return sorted(name for name, sub in properties.items() if sub is False and name in instance)
 
 
 def check_payload(purpose_id: str, schema: PayloadSchema, payload: Mapping[str, Any]) -> None:
@@ -56,7 +77,7 @@ def check_payload(purpose_id: str, schema: PayloadSchema, payload: Mapping[str, 
     )
     if not errors:
         return
-    extras = [p for e in errors for p in _extra_paths(e)]
+    extras = [p for e in errors for p in _extra_paths(e, schema.validator.schema, payload)]
     if extras:
         raise PayloadNotMinimal(
             f"the payload carries {len(extras)} field(s) that purpose '{purpose_id}' does not allow",

@@ -22,6 +22,7 @@ from typing import Any
 from gateway.clock import DUTCH_TIME
 from gateway.config import Purpose
 from gateway.config.deadlines import CALENDAR_DAYS, DayCount
+from gateway.config.urgency import ACKNOWLEDGEMENT
 from gateway.errors import InvalidRequest, PayloadNotMinimal
 from gateway.store.base import ExchangeEffects, Expectation, HouseholdChild
 
@@ -136,7 +137,49 @@ def plan_effects(
                         constraints=None if carried is None else seal(carried, expectation_id),
                     )
                 )
+    opens.extend(
+        _acknowledgements(
+            purpose, exchange_id, sender, recipients, case_id, subject, payload, now, new_id
+        )
+    )
     return ExchangeEffects(open=tuple(opens), close=closes, closed_by=exchange_id, closed_at=now)
+
+
+def _acknowledgements(
+    purpose: Purpose,
+    exchange_id: str,
+    sender: str,
+    recipients: Sequence[str],
+    case_id: str | None,
+    subject: str,
+    payload: Mapping[str, Any],
+    now: datetime,
+    new_id: Callable[[], str],
+) -> list[Expectation]:
+    """An urgent message's receipt, owed by each recipient within the purpose's short term.
+
+    Only acknowledging the message closes it (never a reply exchange: no catalogue purpose is
+    called `ACKNOWLEDGEMENT`); when it lapses the gateway escalates.
+    """
+    rule = purpose.urgent
+    if rule is None or not rule.applies(payload):
+        return []
+    return [
+        Expectation(
+            expectation_id=new_id(),
+            purpose=ACKNOWLEDGEMENT,
+            origin_purpose=purpose.id,
+            origin_exchange_id=exchange_id,
+            case_id=case_id,
+            owed_by=recipient,
+            owed_to=sender,
+            subject=subject,
+            child_ref=None,
+            opened_at=now,
+            due_at=rule.acknowledge_by(now),
+        )
+        for recipient in recipients
+    ]
 
 
 def _about(expectation: Expectation, subject: str) -> bool:
@@ -185,7 +228,7 @@ def check_reply(
             f"Send it to '{request.owed_to}' only.",
             purpose=purpose.id,
         )
-    if payload is None or asked is None:
+    if payload is None or asked is None or rule.items is None or rule.allowed_from is None:
         return
     allowed = set(asked.get(rule.allowed_from, []))
     items = rule.items.split("[]")[0]

@@ -2,34 +2,37 @@
 
 Who may record a consent: a partner for exchanges it sends itself, or the social team that directs
 a case for exchanges between the case's members (`consent.scope`); anything else is refused and
-logged. Who may see or change one: the partner that recorded it and the partners in its scope
-(`from` and `to`); the givers' names only the recorder. Withdrawal is for the recorder and the
+logged. Who may see or change one: the partner that recorded it and the partners its `from` and
+`to` name by id, when they may know of every other party it names (`shown`); the givers' names
+only the recorder. Withdrawal is for the recorder and the
 senders: they act for the person. The subject's birth date is held once (`service.birth_dates`).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
 from consent import (
+    Authority,
     CaseScope,
     ConsentDraft,
     ConsentRecord,
     Evidence,
     Giver,
+    MinorDecision,
     consent_to_fhir,
     giver_names_shown_to,
-    is_party,
     parse_consent_request,
+    shown_to,
     status,
     verify_givers,
     verify_recording_scope,
     withdraw,
 )
 from gateway.clock import DUTCH_TIME
+from gateway.config.purposes import Catalogue
 from gateway.delivery.atrest import AtRestCipher
 from gateway.errors import (
     BirthDateMismatch,
@@ -43,6 +46,7 @@ from gateway.ids import new_id
 from gateway.log.entry import LogEntry, Sender, format_time, parse_time
 from gateway.policy.cases import directs
 from gateway.policy.decision import Caller
+from gateway.policy.visibility import knows_of
 from gateway.service.birth_dates import claim_birth_date, held_birth_date
 from gateway.service.deps import ConsentContext, Settled
 from gateway.standards.tracecontext import current_trace_json
@@ -50,7 +54,7 @@ from gateway.store.base import ConsentStore, StoredConsent
 from gateway.subject import Subject, parse_subject, require_accepted
 
 __all__ = [
-    "as_seen_by",
+    "avg_consent_purposes",
     "fhir_consent",
     "involved_record",
     "list_consents",
@@ -59,6 +63,7 @@ __all__ = [
     "record_consent",
     "record_from_json",
     "record_to_json",
+    "shown",
     "withdraw_consent",
 ]
 
@@ -69,7 +74,7 @@ def record_to_json(record: ConsentRecord) -> dict[str, Any]:
         "consent_id": record.consent_id,
         "subject": record.subject,
         "birth_date": None if record.birth_date is None else record.birth_date.isoformat(),
-        "given_by": [{"role": g.role, "name": g.name} for g in record.given_by],
+        "given_by": [_giver_to_json(g) for g in record.given_by],
         "purposes": sorted(record.purposes),
         "from": sorted(record.senders),
         "to": sorted(record.recipients),
@@ -88,7 +93,7 @@ def record_from_json(obj: dict[str, Any]) -> ConsentRecord:
         consent_id=obj["consent_id"],
         subject=obj["subject"],
         birth_date=None if obj["birth_date"] is None else date.fromisoformat(obj["birth_date"]),
-        given_by=tuple(Giver(role=g["role"], name=g["name"]) for g in obj["given_by"]),
+        given_by=tuple(_giver_from_json(g) for g in obj["given_by"]),
         purposes=frozenset(obj["purposes"]),
         senders=frozenset(obj["from"]),
         recipients=frozenset(obj["to"]),
@@ -100,6 +105,50 @@ def record_from_json(obj: dict[str, Any]) -> ConsentRecord:
         withdrawn_at=None if obj["withdrawn_at"] is None else parse_time(obj["withdrawn_at"]),
         # Records sealed before subjects without a BSN existed have no such key.
         subject_system=obj.get("subject_system"),
+    )
+
+
+def _giver_to_json(giver: Giver) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": giver.role, "name": giver.name}
+    if giver.authority is not None:
+        out["authority"] = {
+            "established_by": giver.authority.established_by,
+            "reference": giver.authority.reference,
+        }
+    if giver.decides_alone is not None:
+        out["decides_alone"] = {
+            "ground": giver.decides_alone.ground,
+            "reference": giver.decides_alone.reference,
+        }
+    return out
+
+
+def _giver_without_names(giver: Giver) -> dict[str, Any]:
+    """A giver as a party other than the recorder sees it: the role, and the kind of evidence
+    for a representative's authority or a child's own decision, never names or references."""
+    out: dict[str, Any] = {"role": giver.role}
+    if giver.authority is not None:
+        out["authority"] = {"established_by": giver.authority.established_by}
+    if giver.decides_alone is not None:
+        out["decides_alone"] = {"ground": giver.decides_alone.ground}
+    return out
+
+
+def _giver_from_json(obj: dict[str, Any]) -> Giver:
+    # Records sealed before representation was recorded have neither key.
+    authority = obj.get("authority")
+    decision = obj.get("decides_alone")
+    return Giver(
+        role=obj["role"],
+        name=obj["name"],
+        authority=None
+        if authority is None
+        else Authority(
+            established_by=authority["established_by"], reference=authority["reference"]
+        ),
+        decides_alone=None
+        if decision is None
+        else MinorDecision(ground=decision["ground"], reference=decision["reference"]),
     )
 
 
@@ -125,52 +174,60 @@ async def load_consents(
     return [_unseal(cipher, s) for s in await store.consents_for_subject(subject)]
 
 
-def public(record: ConsentRecord, now: datetime, viewer: str) -> dict[str, Any]:
+def avg_consent_purposes(catalogue: Catalogue, record: ConsentRecord) -> list[str]:
+    """The record's purposes whose ground, for some direction, rests on AVG art. 6(1)(a).
+
+    For those purposes the agreement is also the AVG consent; for every other purpose it is the
+    client's agreement that professional secrecy asks for, and the AVG ground is another one
+    (docs/legal-basis.md section 8.1). The shipped catalogue has no such purpose.
+    """
+    found = []
+    for purpose_id in sorted(record.purposes):
+        purpose = catalogue.get(purpose_id)
+        if purpose is None:
+            continue
+        grounds = (purpose.ground, *purpose.direction_grounds)
+        if any("a" in ground.avg_art6 for ground in grounds):
+            found.append(purpose_id)
+    return found
+
+
+def public(
+    record: ConsentRecord, now: datetime, viewer: str, catalogue: Catalogue | None = None
+) -> dict[str, Any]:
     """A record as the API shows it to ``viewer``: no birth date; givers' names to the recorder.
 
-    The same rule decides the FHIR form's names (`giver_names_shown_to`).
+    The same rule decides the FHIR form's names (`giver_names_shown_to`). With the catalogue,
+    ``avg_consent_purposes`` names the purposes for which the agreement is also AVG consent.
     """
     out = record_to_json(record)
     del out["birth_date"], out["subject"], out["subject_system"]
     if not giver_names_shown_to(record, viewer):
-        out["given_by"] = [{"role": g.role} for g in record.given_by]
+        out["given_by"] = [_giver_without_names(g) for g in record.given_by]
     else:
+        # The recorder took the agreement down and holds its evidence: names and the evidence
+        # of authority and of a child's own decision are shown to it, roles only to the others.
         out["given_by"] = [
-            {"role": g.role, **({"name": g.name} if g.name else {})} for g in record.given_by
+            {k: v for k, v in _giver_to_json(g).items() if v is not None} for g in record.given_by
         ]
     out["status"] = status(record, now)
+    if catalogue is not None:
+        out["avg_consent_purposes"] = avg_consent_purposes(catalogue, record)
     return out
 
 
-def as_seen_by(gw: Settled, record: ConsentRecord, caller: Caller) -> ConsentRecord:
-    """The record with only the parties the caller's kind may know of ([case_network_visibility]).
+def shown(gw: Settled, record: ConsentRecord, caller: Caller) -> bool:
+    """Whether the caller may learn of the record at all (`consent.shown_to`).
 
-    A director's consent for a case names its members; a school party to it must not learn from
-    it that a certified institution or a care provider is involved, as the case network itself
-    would not tell it. The recorder sees the whole record; everyone sees itself and the recorder.
+    The recorder may. A partner named in it by id may when its kind may know of every other
+    party ([case_network_visibility]): a director's consent for a case names its members, and a
+    school must not learn from it that a certified institution or a care provider is involved,
+    as the case network itself would not tell it; the record is then as absent as one it has no
+    part in, rather than shown with a gap. A partner that a `kind:` entry covers is no party: a
+    care provider's consent for `kind:school` tells no school that it was recorded.
     """
-    if caller.partner.id == record.recorded_by:
-        return record
-    visibility = gw.catalogue.case_network_visibility
-
-    def shown(party: str) -> bool:
-        if party in (caller.partner.id, record.recorded_by):
-            return True
-        kind = party.removeprefix("kind:") if party.startswith("kind:") else None
-        if kind is None:
-            partner = gw.partners.get(party)
-            kind = None if partner is None else partner.kind
-        return kind is not None and visibility.sees(caller.partner.kind, kind)
-
-    return replace(
-        record,
-        senders=frozenset(p for p in record.senders if shown(p)),
-        recipients=frozenset(p for p in record.recipients if shown(p)),
-    )
-
-
-def _involved(record: ConsentRecord, caller: Caller) -> bool:
-    return is_party(record, caller.partner.id, caller.partner.kind)
+    sees = knows_of(caller.partner, gw.partners, gw.catalogue.case_network_visibility)
+    return shown_to(record, caller.partner.id, sees)
 
 
 def _entry(
@@ -226,7 +283,7 @@ def _refused_entry(
 async def involved_record(gw: ConsentContext, caller: Caller, consent_id: str) -> ConsentRecord:
     stored = await gw.storage.get_consent(consent_id)
     record = None if stored is None else _unseal(gw.cipher, stored)
-    if record is None or not _involved(record, caller):
+    if record is None or not shown(gw, record, caller):
         raise NotFound(
             "no such consent",
             "Check the consent id (GET /v1/consents?bsn=... or "
@@ -348,10 +405,10 @@ async def list_consents(gw: ConsentContext, caller: Caller, named: Subject) -> l
     subject = gw.pseudonymiser.pseudonym_of(named)
     now = gw.now()
     records = sorted(
-        (r for r in await load_consents(gw.storage, gw.cipher, subject) if _involved(r, caller)),
+        (r for r in await load_consents(gw.storage, gw.cipher, subject) if shown(gw, r, caller)),
         key=lambda r: (r.recorded_at, r.consent_id),
     )
-    return [public(as_seen_by(gw, r, caller), now, caller.partner.id) for r in records]
+    return [public(r, now, caller.partner.id, gw.catalogue) for r in records]
 
 
 async def withdraw_consent(gw: ConsentContext, caller: Caller, consent_id: str) -> dict[str, Any]:
@@ -364,12 +421,12 @@ async def withdraw_consent(gw: ConsentContext, caller: Caller, consent_id: str) 
         )
     now = gw.now()
     if record.withdrawn_at is not None:
-        return public(as_seen_by(gw, record, caller), now, caller.partner.id)
+        return public(record, now, caller.partner.id, gw.catalogue)
     withdrawn = withdraw(record, now=now)
     await gw.storage.replace_consent(
         _seal(gw.cipher, withdrawn), _entry(now, "consent_withdrawn", caller, withdrawn)
     )
-    return public(as_seen_by(gw, withdrawn, caller), now, caller.partner.id)
+    return public(withdrawn, now, caller.partner.id, gw.catalogue)
 
 
 async def fhir_consent(gw: ConsentContext, caller: Caller, consent_id: str) -> dict[str, Any]:
@@ -381,7 +438,7 @@ async def fhir_consent(gw: ConsentContext, caller: Caller, consent_id: str) -> d
         return None if partner is None else partner.identifiers.get("agb")
 
     return consent_to_fhir(
-        as_seen_by(gw, record, caller),
+        record,
         now=gw.now(),
         agb_of=agb_of,
         show_giver_names=giver_names_shown_to(record, caller.partner.id),

@@ -35,6 +35,7 @@ __all__ = [
     "ExchangeStorage",
     "ExpectationContext",
     "InboxContext",
+    "InboxStorage",
     "Settled",
 ]
 
@@ -112,11 +113,18 @@ class ExpectationContext(Clocked, Protocol):
     def storage(self) -> ExpectationStore: ...
 
 
+class InboxStorage(ExchangeStore, ExpectationStore, Protocol):
+    """The inbox, and the receipts of urgent messages its recipient still owes."""
+
+
 class InboxContext(Clocked, Protocol):
     """What reading and acknowledging an inbox uses."""
+
+    @property
+    def catalogue(self) -> Catalogue: ...
 
     @property
     def cipher(self) -> AtRestCipher: ...
 
     @property
-    def storage(self) -> ExchangeStore: ...
+    def storage(self) -> InboxStorage: ...

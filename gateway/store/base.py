@@ -519,8 +519,18 @@ class ExpectationStore(Protocol):
     ) -> list[Expectation]:
         """Expectations a partner owes or is owed, oldest deadline first."""
 
-    async def mark_newly_overdue(self, now: datetime, limit: int) -> list[Expectation]:
-        """Overdue expectations not yet announced: mark them announced and queue notifications."""
+    async def mark_newly_overdue(
+        self,
+        now: datetime,
+        limit: int,
+        escalate: Callable[[Expectation], LogEntry | None] | None = None,
+    ) -> list[Expectation]:
+        """Overdue expectations not yet announced: mark them announced and queue notifications.
+
+        `escalate` makes the log entry of a lapsed expectation that is escalated (an urgent
+        message's unacknowledged receipt), appended in the same transaction; None for others.
+        An escalated expectation's debtor is poked `urgent_message` again.
+        """
 
 
 class NotificationStore(Protocol):
@@ -641,15 +651,28 @@ class ExchangeStore(Protocol):
     ) -> list[StoredMessage]: ...
 
     async def lease_inbox(
-        self, recipient: str, *, limit: int, now: datetime, until: datetime
+        self,
+        recipient: str,
+        *,
+        limit: int,
+        now: datetime,
+        until: datetime,
+        urgent_first: bool = False,
     ) -> list[StoredMessage]:
-        """Take up to `limit` unleased messages, oldest first, hiding them from other leased
-        pulls until `until` (or their ack): two concurrent pullers never get the same message."""
+        """Take up to `limit` unleased messages, oldest first (with `urgent_first`, the urgent
+        ones before the rest), hiding them from other leased pulls until `until` (or their ack):
+        two concurrent pullers never get the same message."""
+
+    async def urgent_inbox(self, recipient: str, *, limit: int) -> list[StoredMessage]:
+        """The recipient's waiting urgent messages (unacknowledged receipt owed), oldest first."""
 
     async def ack_message(
         self, recipient: str, message_id: str, make_entry: Callable[[StoredMessage], LogEntry]
     ) -> int | None:
-        """Remove an acknowledged message and log its receipt; None when it is not there."""
+        """Remove an acknowledged message and log its receipt; None when it is not there.
+
+        Acknowledging an urgent message also closes the receipt its recipient owed for it.
+        """
 
     async def purge_expired(
         self, now: datetime, make_entry: Callable[[StoredMessage], LogEntry]

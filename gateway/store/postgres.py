@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -480,13 +481,18 @@ async def _run(conn: Connection, txn: Txn[T]) -> T:
         answer = await _execute(conn, op)
 
 
+@functools.lru_cache(maxsize=64)
+def _insert_text(table: str, columns: tuple[tuple[str, str], ...], suffix: str) -> str:
+    """Many rows in one round trip: one typed array per column, zipped by unnest."""
+    names = ", ".join(name for name, _ in columns)
+    arrays = ", ".join(f"${n}::{kind}[]" for n, (_, kind) in enumerate(columns, 1))
+    return f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {suffix}"
+
+
 async def _execute(conn: Connection, op: Op) -> Any:
     if isinstance(op, Insert):
-        # Many rows in one round trip: one typed array per column, zipped by unnest.
-        names = ", ".join(name for name, _ in op.columns)
-        arrays = ", ".join(f"${n}::{kind}[]" for n, (_, kind) in enumerate(op.columns, 1))
         await conn.execute(
-            f"INSERT INTO {op.table} ({names}) SELECT * FROM unnest({arrays}) {op.suffix}",
+            _insert_text(op.table, op.columns, op.suffix),
             *(list(column) for column in zip(*op.rows, strict=True)),
         )
         return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import os
 import queue
 import sqlite3
@@ -484,11 +485,17 @@ def _run(c: sqlite3.Connection, txn: Txn[T]) -> T:
         answer = _execute(c, op)
 
 
+@functools.lru_cache(maxsize=64)
+def _insert_text(table: str, columns: tuple[tuple[str, str], ...], suffix: str) -> str:
+    """The INSERT of an `Insert`, made once per shape: the writer runs it under the shared lock."""
+    names = ", ".join(name for name, _ in columns)
+    marks = ", ".join("?" for _ in columns)
+    return f"INSERT INTO {table} ({names}) VALUES ({marks}) {suffix}"
+
+
 def _execute(c: sqlite3.Connection, op: Op) -> Any:
     if isinstance(op, Insert):
-        names = ", ".join(name for name, _ in op.columns)
-        marks = ", ".join("?" for _ in op.columns)
-        c.executemany(f"INSERT INTO {op.table} ({names}) VALUES ({marks}) {op.suffix}", op.rows)
+        c.executemany(_insert_text(op.table, op.columns, op.suffix), op.rows)
         return None
     if op.only not in (None, SQLITE.name):
         return None

@@ -5,7 +5,8 @@ every entry in which it is the recipient of what was disclosed to it; for each o
 exact leaf, an RFC 9162 inclusion proof and the signed checkpoint it leads to: so it can verify,
 without trusting the operator, what was disclosed in its name. It never learns from this list that
 a share *to* it was refused, nor of a case network's member its kind may not see
-(`[case_network_visibility]`).
+(`[case_network_visibility]`), nor why a token request in its name was refused (`token_refused`:
+its privacy officers read those).
 """
 
 from __future__ import annotations

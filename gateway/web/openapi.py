@@ -170,6 +170,65 @@ def _errors(*statuses: int) -> dict[str, Any]:
     return {str(s): _json("Error", "refused; see error.code") for s in statuses}
 
 
+# Who gave the client's agreement (docs/contract-extensions.md, "The representative acting").
+_REFERENCE = {"type": "string", "minLength": 1, "maxLength": 200}
+_GIVERS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": 4,
+    "description": "the subject and/or the representative(s) acting: under 12 the holder(s) of "
+    "authority (both holders of joint authority), 12-15 the child and the holder(s) (or the child "
+    "alone with decides_alone), 16+ the subject, 18+ the subject or a mentor or curator; "
+    "custodian is the legacy role (a holder whose kind of authority was not recorded)",
+    "items": {
+        "type": "object",
+        "required": ["role"],
+        "additionalProperties": False,
+        "properties": {
+            "role": {
+                "type": "string",
+                "enum": [
+                    "subject",
+                    "custodian",
+                    "parent_sole_authority",
+                    "parent_joint_authority",
+                    "guardian",
+                    "guardian_gi",
+                    "mentor",
+                    "curator",
+                ],
+            },
+            "name": {"type": "string", "minLength": 1, "maxLength": 100},
+            "authority": {
+                "type": "object",
+                "description": "how the representative's authority was established; required "
+                "for every representative role but custodian, never on the subject",
+                "required": ["established_by", "reference"],
+                "additionalProperties": False,
+                "properties": {
+                    "established_by": {
+                        "type": "string",
+                        "enum": ["gezagsregister", "court_order", "brp"],
+                    },
+                    "reference": _REFERENCE,
+                },
+            },
+            "decides_alone": {
+                "type": "object",
+                "description": "on the subject only: a child of 12 to 15 agrees without the "
+                "holders of authority (BW 7:450 lid 2), with the professional's assessment",
+                "required": ["ground", "reference"],
+                "additionalProperties": False,
+                "properties": {
+                    "ground": {"type": "string", "enum": ["serious_harm", "persistent_wish"]},
+                    "reference": _REFERENCE,
+                },
+            },
+        },
+    },
+}
+
+
 def _op(
     summary: str, responses: dict[str, Any], *, auth: bool = True, **extra: Any
 ) -> dict[str, Any]:
@@ -282,7 +341,10 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         },
         "/v1/inbox": {
             "get": _op(
-                "Pull messages addressed to the caller, oldest first",
+                "Pull messages addressed to the caller, oldest first; urgent messages (a purpose's "
+                "urgent rule, e.g. a report to Veilig Thuis with acute danger) carry urgent: true "
+                "and acknowledge_by, come first in a leased pull and are listed again on top of "
+                "the first page in 'urgent'",
                 {"200": _json("InboxPage"), **_errors(400, 403)},
                 parameters=[
                     _query("limit", "1-100, default 50"),
@@ -322,7 +384,8 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                                         "description": "the case whose director (procesregisseur) "
                                         "records the family's agreement for its members; every "
                                         "partner in from and to is a member, no kinds in to",
-                                    }
+                                    },
+                                    "given_by": _GIVERS_SCHEMA,
                                 },
                             }
                         }
@@ -330,7 +393,9 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 },
             ),
             "get": _op(
-                "List the consents of a subject that the caller is party to",
+                "List the consents of a subject that the caller recorded, or is named in by id "
+                "with every other party one its kind may see ([case_network_visibility]); a "
+                "kind:<kind> entry makes no party",
                 {"200": _json({"type": "object"}), **_errors(400, 403)},
                 parameters=[_query(n, d) for n, d in _SUBJECT_QUERY],
             ),
@@ -566,7 +631,8 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         },
         "/v1/disclosures": {
             "get": _op(
-                "The log entries in which the caller is sender or recipient",
+                "The log entries in which the caller is sender or recipient; never a refused "
+                "share to it, nor a token_refused entry (its privacy officers read those)",
                 {"200": _json({"type": "object"}), **_errors(400, 403)},
                 parameters=[
                     _query(n, d)
@@ -909,8 +975,34 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     "type": "object",
                     "required": ["messages", "next"],
                     "properties": {
-                        "messages": {"type": "array", "items": {"type": "object"}},
+                        "messages": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/InboxMessage"},
+                        },
                         "next": {"type": ["string", "null"]},
+                        "leased_until": {"type": "string", "format": "date-time"},
+                        "urgent": {
+                            "description": "First page of a paged pull only: the waiting urgent "
+                            "messages (at most 50, oldest first), each also in 'messages' in its "
+                            "place",
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/InboxMessage"},
+                        },
+                    },
+                },
+                "InboxMessage": {
+                    "type": "object",
+                    "required": ["id", "exchange_id", "purpose", "urgent"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "exchange_id": {"type": "string"},
+                        "purpose": {"type": "string"},
+                        "urgent": {
+                            "description": "true while the receipt of this urgent message is "
+                            "owed: acknowledge it by acknowledge_by or the gateway escalates",
+                            "type": "boolean",
+                        },
+                        "acknowledge_by": {"type": "string", "format": "date-time"},
                     },
                 },
             },

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from gateway.store.base import (
     NetworkMember,
     PendingNotification,
 )
-from gateway.store.sql.runner import SqlRunner, typed
+from gateway.store.sql.runner import SqlRunner, log_values, typed
 from gateway.store.sql.txn import Txn, count, insert, row, rows, run, run_many
 
 __all__ = ["CaseSql", "open_expectations", "poke"]
@@ -163,7 +163,12 @@ class CaseSql(SqlRunner):
 
         return await self._query(txn)
 
-    async def mark_newly_overdue(self, now: datetime, limit: int) -> list[Expectation]:
+    async def mark_newly_overdue(
+        self,
+        now: datetime,
+        limit: int,
+        escalate: Callable[[Expectation], LogEntry | None] | None = None,
+    ) -> list[Expectation]:
         def txn() -> Txn[list[Expectation]]:
             # SKIP LOCKED: instances checking at the same moment announce each expectation once.
             found = yield from rows(
@@ -178,6 +183,13 @@ class CaseSql(SqlRunner):
             due = sorted(map(_expectation, found), key=lambda e: (e.due_at, e.expectation_id))
             parties = {p for e in due for p in (e.owed_by, e.owed_to)}
             yield from poke(sorted(parties), "expectation_overdue", now)
+            made = [(e, escalate(e)) for e in due] if escalate is not None else []
+            escalated = [(e, entry) for e, entry in made if entry is not None]
+            if escalated:
+                yield from self._append(log_values([entry for _, entry in escalated]))
+                yield from poke(
+                    sorted({e.owed_by for e, _ in escalated}), "urgent_message", now, at_once=True
+                )
             return due
 
         return await self._transact(txn)
@@ -249,14 +261,24 @@ def open_expectations(expectations: Sequence[Expectation]) -> Txn[None]:
     yield from insert("expectations", _EXPECTATION_TYPES, values)
 
 
-def poke(partners: Sequence[str], kind: str, now: datetime) -> Txn[None]:
-    """Queue one pending poke per partner and kind: a burst of messages is one notification."""
+def poke(partners: Sequence[str], kind: str, now: datetime, *, at_once: bool = False) -> Txn[None]:
+    """Queue one pending poke per partner and kind: a burst of messages is one notification.
+
+    `at_once` (urgent messages) also brings a poke already waiting for a later attempt (a retry's
+    backoff, a re-announcement) forward to now, so a new urgent message never waits behind it.
+    """
+    sooner = (
+        ", next_ms = CASE WHEN excluded.next_ms < notifications.next_ms "
+        "THEN excluded.next_ms ELSE notifications.next_ms END"
+        if at_once
+        else ""
+    )
     # Callers pass partners sorted, so concurrent pokers lock the rows in one order.
     for partner in partners:
         yield from run(
             "INSERT INTO notifications (partner, kind, created_ms, next_ms, attempts) "
             "VALUES (?, ?, ?, ?, 0) ON CONFLICT (partner, kind) DO UPDATE SET "
-            "created_ms = excluded.created_ms",
+            f"created_ms = excluded.created_ms{sooner}",
             partner,
             kind,
             _ms(now),

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from gateway.config.urgency import ACKNOWLEDGEMENT
 from gateway.log.entry import LogEntry
 from gateway.store._rows import BREAK_GLASS_COLUMNS as _BREAK_GLASS_COLUMNS
 from gateway.store._rows import MESSAGE_COLUMNS as _MESSAGE_COLUMNS
@@ -17,6 +18,7 @@ from gateway.store._search import parties_condition
 from gateway.store.base import (
     BreakGlassRecord,
     ExchangeEffects,
+    Expectation,
     LogFeedBatch,
     OutboxItem,
     StoredMessage,
@@ -35,6 +37,18 @@ _INBOX_TYPES = typed(
     "in_reply_to text, sent_ms bigint, retain_ms bigint, sealing text, body bytea, "
     "subject_system text"
 )
+
+
+# The inbox rows whose recipient still owes the receipt of an urgent message: what makes a
+# message urgent is its open `ACKNOWLEDGEMENT` expectation, so no inbox column is needed.
+_URGENT = (
+    "AND exchange_id IN (SELECT origin_exchange_id FROM expectations "
+    "WHERE owed_by = ? AND purpose = ? AND closed_ms IS NULL) "
+)
+
+
+def _is_receipt(expectation: Expectation) -> bool:
+    return expectation.purpose == ACKNOWLEDGEMENT
 
 
 class ExchangeSql(SqlRunner):
@@ -65,6 +79,10 @@ class ExchangeSql(SqlRunner):
                     yield from insert("inbox", _INBOX_TYPES, numbered)
                 recipients = sorted({m.recipient for m in messages})
                 yield from poke(recipients, "new_messages", messages[0].sent_at)
+                urgent = sorted(
+                    {e.owed_by for e in (effects.open if effects else ()) if _is_receipt(e)}
+                )
+                yield from poke(urgent, "urgent_message", messages[0].sent_at, at_once=True)
             if effects is not None:
                 yield from _apply_effects(effects, entries[0].time if entries else None)
             indices = yield from self._append(values)
@@ -102,24 +120,52 @@ class ExchangeSql(SqlRunner):
         return await self._query(txn)
 
     async def lease_inbox(
-        self, recipient: str, *, limit: int, now: datetime, until: datetime
+        self,
+        recipient: str,
+        *,
+        limit: int,
+        now: datetime,
+        until: datetime,
+        urgent_first: bool = False,
     ) -> list[StoredMessage]:
-        def txn() -> Txn[list[StoredMessage]]:
+        def take(urgent_only: bool, n: int) -> Txn[list[StoredMessage]]:
             # SKIP LOCKED: a concurrent lease on another instance passes over the rows this one
             # is taking instead of waiting for them, so no message goes to both.
             found = yield from rows(
                 "UPDATE inbox SET leased_until_ms = ? WHERE seq IN ("
                 "SELECT seq FROM inbox WHERE recipient = ? AND "
                 "(leased_until_ms IS NULL OR leased_until_ms <= ?) "
+                f"{_URGENT if urgent_only else ''}"
                 f"ORDER BY seq LIMIT ?{{skip_locked}}) RETURNING {_MESSAGE_COLUMNS}",
                 _ms(until),
                 recipient,
                 _ms(now),
-                limit,
+                *((recipient, ACKNOWLEDGEMENT) if urgent_only else ()),
+                n,
             )
             return sorted(map(_message, found), key=lambda m: m.seq)
 
+        def txn() -> Txn[list[StoredMessage]]:
+            # Urgent messages first, so an acute report never waits behind a backlog.
+            urgent = (yield from take(True, limit)) if urgent_first else []
+            rest = (yield from take(False, limit - len(urgent))) if len(urgent) < limit else []
+            return urgent + rest
+
         return await self._transact(txn)
+
+    async def urgent_inbox(self, recipient: str, *, limit: int) -> list[StoredMessage]:
+        def txn() -> Txn[list[StoredMessage]]:
+            found = yield from rows(
+                f"SELECT {_MESSAGE_COLUMNS} FROM inbox WHERE recipient = ? {_URGENT}"
+                "ORDER BY seq LIMIT ?",
+                recipient,
+                recipient,
+                ACKNOWLEDGEMENT,
+                limit,
+            )
+            return [_message(r) for r in found]
+
+        return await self._query(txn)
 
     async def ack_message(
         self, recipient: str, message_id: str, make_entry: Callable[[StoredMessage], LogEntry]
@@ -135,7 +181,20 @@ class ExchangeSql(SqlRunner):
             )
             if r is None:
                 return None
-            return (yield from self._append_one(make_entry(_message(r))))
+            message = _message(r)
+            entry = make_entry(message)
+            # An urgent message's receipt is owed until it is acknowledged: this closes it.
+            yield from run(
+                "UPDATE expectations SET closed_ms = ?, closed_by = ? "
+                "WHERE origin_exchange_id = ? AND owed_by = ? AND purpose = ? "
+                "AND closed_ms IS NULL",
+                _ms(entry.time),
+                message.message_id,
+                message.exchange_id,
+                recipient,
+                ACKNOWLEDGEMENT,
+            )
+            return (yield from self._append_one(entry))
 
         return await self._transact(txn)
 
@@ -152,6 +211,23 @@ class ExchangeSql(SqlRunner):
                 PURGE_BATCH,
             )
             messages = sorted(map(_message, found), key=lambda m: m.seq)
+            # A purged urgent message can no longer be acknowledged: its receipt ends with it
+            # (its lapse was escalated long before), so it is not announced again forever.
+            yield from run_many(
+                "UPDATE expectations SET closed_ms = ?, closed_by = ? "
+                "WHERE origin_exchange_id = ? AND owed_by = ? AND purpose = ? "
+                "AND closed_ms IS NULL",
+                [
+                    (
+                        _ms(now),
+                        f"purged:{m.message_id}",
+                        m.exchange_id,
+                        m.recipient,
+                        ACKNOWLEDGEMENT,
+                    )
+                    for m in messages
+                ],
+            )
             yield from self._append(log_values([make_entry(m) for m in messages]))
             return len(messages)
 

@@ -67,7 +67,7 @@ class Insert:
     `columns` pairs each column with its PostgreSQL type."""
 
     table: str
-    columns: Sequence[tuple[str, str]]
+    columns: tuple[tuple[str, str], ...]
     rows: Sequence[Sequence[object]]
     suffix: str = ""
 
@@ -103,7 +103,7 @@ def run_many(sql: str, arg_rows: Sequence[Sequence[object]]) -> Txn[None]:
 
 def insert(
     table: str,
-    columns: Sequence[tuple[str, str]],
+    columns: tuple[tuple[str, str], ...],
     values: Sequence[Sequence[object]],
     suffix: str = "",
 ) -> Txn[None]:
