@@ -195,15 +195,24 @@ class Purpose:
         return self.ground.basis
 
     def ground_for(self, sender_kind: str, recipient_kind: str) -> Ground:
-        """The ground of a message from `sender_kind` to `recipient_kind`.
+        """The ground of a message from `sender_kind` to `recipient_kind` when no fact is known.
 
-        A direction with a `[[purpose.ground]]` of its own takes that one (the loader allows no
-        two for one direction); every other direction takes the purpose's default ground.
+        A direction with an unconditional `[[purpose.ground]]` of its own takes that one; every
+        other direction takes the purpose's default ground. A ground with conditions is skipped
+        (no fact shows they hold): gateway.policy.grounds chooses with the facts of an exchange.
         """
+        return self.grounds_for(sender_kind, recipient_kind)[-1]
+
+    def grounds_for(self, sender_kind: str, recipient_kind: str) -> tuple[Ground, ...]:
+        """The grounds that may apply to a direction, in the order they are tried: the
+        direction's grounds with conditions, then its first unconditional one (or the default)."""
+        tried: list[Ground] = []
         for ground in self.direction_grounds:
             if ground.covers(sender_kind, recipient_kind):
-                return ground
-        return self.ground
+                tried.append(ground)
+                if not ground.conditions.any:
+                    return tuple(tried)
+        return (*tried, self.ground)
 
     def gi_join_due(self, reported_via: str, joined_at: datetime) -> datetime:
         """When a certified institution that joined a case at `joined_at` owes this purpose."""
@@ -574,8 +583,14 @@ def _direction_grounds(
                 for a in ground.from_kinds & earlier.from_kinds
                 for b in ground.to_kinds & earlier.to_kinds
             )
-            if both:
+            # Grounds of one direction are tried in order: a later one is reached only when an
+            # earlier one's conditions do not hold, so an unconditional one must come last.
+            if both and not earlier.conditions.any:
                 raise sub.fail(f"direction {both[0]} already has a ground of its own")
+            if both and earlier.conditions == ground.conditions:
+                raise sub.fail(
+                    f"direction {both[0]} already has a ground with the same conditions"
+                )
         grounds.append(ground)
     return tuple(grounds)
 
