@@ -365,10 +365,10 @@ def _on_a_basis(delivery: _Delivery, consents: _Consents, now: datetime) -> Reci
     )
     why = chosen.explanation()
     extra: dict[str, object] = {}
-    if chosen.passed_over:
+    if chosen.statutory_passed_over:
         extra["ground_not_met"] = [
             {"reference": p.ground.reference, "condition": p.condition}
-            for p in chosen.passed_over
+            for p in chosen.statutory_passed_over
         ]
     refusal = Refusal(
         ConsentRequired,

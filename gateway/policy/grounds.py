@@ -60,11 +60,26 @@ class ChosenGround:
     ground: Ground
     passed_over: tuple[PassedOver, ...] = ()
 
+    @property
+    def statutory_passed_over(self) -> tuple[PassedOver, ...]:
+        """The grounds passed over that would have needed no agreement: what a refusal for want
+        of agreement explains (a passed-over agreement row changes nothing for the sender)."""
+        return tuple(p for p in self.passed_over if not p.ground.agreement_required)
+
     def explanation(self) -> str:
-        """Why the earlier grounds did not hold, one sentence each; empty when none was tried."""
-        return " ".join(
-            f"The ground '{p.ground.reference}' does not apply: {p.why}." for p in self.passed_over
-        )
+        """Why the earlier grounds did not hold, one sentence each, and which ground applies
+        when it holds under conditions; empty when the direction has only one ground."""
+        said = [
+            f"The ground '{p.ground.reference}' does not apply: {p.why}."
+            for p in self.statutory_passed_over
+        ]
+        conditions = self.ground.conditions
+        if conditions.subjects is not None:
+            said.append(
+                f"The subject is one of the {conditions.subjects} by the birth date held: the "
+                f"ground is '{self.ground.reference}'."
+            )
+        return " ".join(said)
 
 
 def is_minor(birth_date: date, today: date) -> bool:
