@@ -143,9 +143,9 @@ def test_an_agreement_ground_that_does_not_require_agreement_is_refused(tmp_path
     closure = (
         'agreement_required = true\nretention = "Jeugdwet art. 7.3.8 by analogy: 20 years"\n\n'
     )
-    closure += '[[purpose]]\nid = "referrer-status"'
+    closure += '[[purpose]]\nid = "information-reply"'
     message = _refused(catalogue_with(tmp_path, closure, closure.replace("= true", "= false", 1)))
-    assert "purpose 'closure-notice'.legal_basis" in message
+    assert "purpose 'information-request'.legal_basis" in message
     assert "agreement_required must be true" in message
 
 
@@ -382,9 +382,26 @@ ROWS = [
         False,
         ("gi-noordholland", "swt-denhelder", "sender_not_allowed"),
     ),
-    Row("closure-notice", "zorg-noord", "gi-noordholland", "Jeugdwet art. 7.3.11 lid 1", True),
+    # Towards the institution with the OTS (in the child's case): lid 4; without it, agreement.
+    Row(
+        "closure-notice",
+        "zorg-noord",
+        "gi-noordholland",
+        "Jeugdwet art. 7.3.11 lid 4",
+        False,
+        ("zorg-noord", "gi-noordholland", "consent_required"),
+    ),
+    Row("closure-notice", "zorg-noord", "school-de-es", "Jeugdwet art. 7.3.11 lid 1", True),
     Row("closure-notice", "swt-denhelder", "school-de-es", "BW art. 7:457 lid 1", True),
     Row("referrer-status", "swt-denhelder", "school-de-es", "AVG art. 6 lid 1 sub e", True),
+    Row(
+        "referrer-status",
+        "swt-denhelder",
+        "gi-noordholland",
+        "Jeugdwet art. 7.3.11 lid 4",
+        False,
+        ("swt-denhelder", "gi-noordholland", "consent_required"),
+    ),
     Row(
         "safety-assessment",
         "zorg-noord",
@@ -572,6 +589,15 @@ def row_ground(running: Running, row: Row) -> Ground:
     return choose_ground(purpose, KINDS[row.sender], recipient, facts, today).ground
 
 
+async def measure_held(running: Running, http: Http, row: Row) -> None:
+    """Where the row's ground holds towards the institution with the OTS only, put the
+    recipient institution in a case whose household holds the child (docs/legal-basis.md 4.2)."""
+    purpose = running.gw.catalogue.get(row.purpose)
+    grounds = purpose.grounds_for(KINDS[row.sender], KINDS[row.recipient])
+    if any(g.conditions.requires_measure for g in grounds):
+        await relate(http, row.recipient, BSN_CHILD)
+
+
 async def open_request(http: Http, row: Row) -> str | None:
     """For a reply purpose, the open request it answers: an information request (as the team's,
     on the family's agreement), or the report to Veilig Thuis it gives feedback on; None for
@@ -623,6 +649,7 @@ async def test_each_row_allows_its_exchange_on_its_own_ground(
     assert row.article in ground.reference or row.article in ground.sector_law
     consent_id = await record_agreement(http, row) if row.agreement else None
     await related(running, http, row.purpose, row.sender)
+    await measure_held(running, http, row)
     in_reply_to = await open_request(http, row)
     answer = await check(http, row, row.sender, row.recipient, in_reply_to)
     assert answer["allowed"] is True, answer

@@ -492,6 +492,7 @@ def _purpose(
     assert basis_table is not None
     ground = read_ground(basis_table)
     directions = _direction_grounds(table, sender_kinds, recipient_kinds)
+    _conditions_fail_closed(table, ground, directions)
     consent_required = table.flag("consent_required")
     # A "consent" ground requires agreement (grounds.py), so it needs consent_required too.
     needs_agreement = any(g.agreement_required for g in (ground, *directions))
@@ -564,6 +565,26 @@ def _relation(table: Table) -> tuple[str, ...]:
     if len(set(names)) != len(names):
         raise table.fail("'relation' names a relation twice")
     return tuple(names)
+
+
+def _conditions_fail_closed(table: Table, default: Ground, directions: tuple[Ground, ...]) -> None:
+    """Where a ground's conditions do not hold, the direction falls back to a ground that needs
+    the client's agreement: a failed condition never lands on another statutory ground meant
+    for other directions (the default's, say)."""
+    for n, ground in enumerate(directions):
+        if not ground.conditions.any:
+            continue
+        for sender in sorted(ground.from_kinds):
+            for recipient in sorted(ground.to_kinds):
+                later = [g for g in directions[n + 1 :] if g.covers(sender, recipient)]
+                last = next((g for g in later if not g.conditions.any), default)
+                if not last.agreement_required:
+                    raise table.fail(
+                        f"ground[{n}] holds under conditions, and where they do not hold the "
+                        f"direction {sender} -> {recipient} falls back to '{last.reference}', "
+                        "which needs no agreement: the fallback must have agreement_required "
+                        "= true (fail closed)"
+                    )
 
 
 def _direction_grounds(
