@@ -30,7 +30,7 @@ from gateway.config import ConfigError, load_catalogue, load_partners
 from gateway.policy.grounds import GroundFacts, choose_ground, is_minor
 from gateway.runtime import build_gateway
 from gateway.web import create_app
-from tests.conftest import BSN_CHILD, DEFAULT_CONFIG, REPO, Running, copy_config, example
+from tests.conftest import BSN_CHILD, BSN_OTHER, DEFAULT_CONFIG, REPO, Running, copy_config, example
 from tests.helpers import Http, assert_contract_error, gateway_state, log_entries, relate
 
 ADULT_BORN = "1990-01-01"
@@ -387,7 +387,7 @@ def test_a_condition_on_the_wrong_recipient_kind_is_refused(tmp_path: Path) -> N
     text = (DEFAULT_CONFIG / "purposes.toml").read_text()
     start = text.index('id = "safety-assessment"')
     anchor = text.index('to = ["certified_institution"]\n', start)
-    old = text[anchor : text.index("\n", anchor) + 1]
+    old = text[start : text.index("\n", anchor) + 1]
     message = _catalogue_with(tmp, old, old + "recipient_acts_for_college = true\n")
     assert "'recipient_acts_for_college' is a condition on a social team" in message
 
@@ -398,3 +398,66 @@ def test_conditions_on_the_default_ground_are_refused(tmp_path: Path) -> None:
     message = _catalogue_with(tmp_path, old, old + 'subjects = "minors"\n')
     assert "purpose 'referral'.legal_basis" in message
     assert "unknown key(s) 'subjects'" in message
+
+
+def test_a_condition_that_falls_back_to_another_statute_is_refused(tmp_path: Path) -> None:
+    # safety-assessment's direction to the institution, limited to the OTS, would fall back to
+    # the default ground, the social team's Jeugdwet art. 7.4.0 lid 2: refused (fail closed).
+    text = (DEFAULT_CONFIG / "purposes.toml").read_text()
+    start = text.index('id = "safety-assessment"')
+    anchor = text.index('to = ["certified_institution"]\n', start)
+    old = text[start : text.index("\n", anchor) + 1]
+    message = _catalogue_with(tmp_path, old, old + 'requires_measure = "ots"\n')
+    assert "purpose 'safety-assessment'" in message
+    assert "falls back to 'Jeugdwet art. 7.4.0 lid 2', which needs no agreement" in message
+
+
+# -- 3. informing the certified institution that carries out the OTS ---------------------------
+
+
+def closure() -> dict[str, Any]:
+    return example("closure-notice")
+
+
+@pytest.mark.parametrize(
+    ("sender", "purpose"),
+    [("zorg-noord", "closure-notice"), ("swt-denhelder", "referrer-status")],
+)
+async def test_the_institution_with_the_childs_ots_is_informed_without_agreement(
+    running: Running, http: Http, sender: str, purpose: str
+) -> None:
+    # The institution is in the network of the child's case (it joins citing the ruling).
+    await relate(http, "gi-noordholland", BSN_CHILD)
+    checked = await check(http, sender, purpose, "gi-noordholland")
+    lid4 = {"type": "statute", "reference": "Jeugdwet art. 7.3.11 lid 4"}
+    assert (checked["allowed"], checked["legal_basis"]) == (True, lid4)
+    sent = await send(http, sender, purpose, "gi-noordholland", example(purpose))
+    assert sent.status == 201, sent.text
+    assert (sent.body["legal_basis"], sent.body["consent_id"]) == (lid4, None)
+
+
+@pytest.mark.parametrize(
+    ("sender", "purpose"),
+    [("zorg-noord", "closure-notice"), ("swt-denhelder", "referrer-status")],
+)
+async def test_an_institution_without_an_ots_for_this_child_is_not_informed_without_agreement(
+    running: Running, http: Http, sender: str, purpose: str
+) -> None:
+    # The institution carries out a measure for another child of another case: that is no OTS
+    # for this one.
+    await relate(http, "gi-noordholland", BSN_OTHER)
+    checked = await check(http, sender, purpose, "gi-noordholland")
+    before = await gateway_state(running)
+    sent = await send(http, sender, purpose, "gi-noordholland", example(purpose))
+    error = assert_contract_error(sent, 403, "consent_required")
+    assert error["ground_not_met"] == [
+        {"reference": "Jeugdwet art. 7.3.11 lid 4", "condition": "requires_measure"}
+    ]
+    assert "supervision order (OTS) for this child" in error["message"]
+    assert (checked["allowed"], checked["code"]) == (False, "consent_required")
+    assert checked["explanation"] == error["message"]
+    assert checked["legal_basis"]["type"] == "consent"
+    (entry,) = await log_entries(running, before.log_size)
+    assert entry.details["ground_not_met"] == error["ground_not_met"]
+    after = await gateway_state(running)
+    assert after.inboxes == before.inboxes
