@@ -201,7 +201,8 @@ def test_a_mandate_that_starts_later_does_not_hold_yet() -> None:
     catalogue = load_catalogue(DEFAULT_CONFIG, REPO / "schemas")
     partners = load_partners(DEFAULT_CONFIG)
     team = partners.get("swt-denhelder")
-    assert team is not None and team.acts_for_college is not None
+    assert team is not None
+    assert team.acts_for_college is not None
     since = team.acts_for_college.since
     purpose = catalogue.get("start-stop")
     assert purpose is not None
@@ -272,7 +273,8 @@ async def test_an_adults_evaluation_feedback_needs_agreement_and_cites_no_jeugdw
     assert (checked["allowed"], checked["code"]) == (False, "consent_required")
     assert checked["legal_basis"]["type"] == "consent"
     assert "Wmo 2015" in checked["legal_basis"]["reference"]
-    assert ADULT_BORN not in sent.text and ADULT_BORN not in str(checked)
+    assert ADULT_BORN not in sent.text
+    assert ADULT_BORN not in str(checked)
     # With the adult's own agreement it goes, on that ground.
     consent_id = await record_consent(
         http, "evaluation-feedback", "zorg-noord", "swt-denhelder", ADULT_BORN, case_id=case_id
@@ -331,7 +333,8 @@ def test_a_jeugdwet_row_limited_to_minors_fails_closed_without_a_birth_date() ->
     assert team is not None
     today = date(2026, 12, 7)
     unknown = choose_ground(strict, "care_provider", team, GroundFacts(), today)
-    assert unknown.ground is strict.ground and unknown.ground.agreement_required
+    assert unknown.ground is strict.ground
+    assert unknown.ground.agreement_required
     assert "holds no birth date" in unknown.explanation()
     child = GroundFacts(birth_date=date(2016, 3, 14))
     assert choose_ground(strict, "care_provider", team, child, today).ground is minors

@@ -246,7 +246,8 @@ def test_ground_for_picks_the_direction_and_falls_back_to_the_default():
     assert assessment.ground.reference == "Jeugdwet art. 7.4.0 lid 2"
     start_stop = catalogue.get("start-stop")
     from_gi, default = start_stop.grounds_for("certified_institution", "social_team")
-    assert from_gi.avg_art9 == ("g",) and from_gi.conditions.recipient_acts_for_college
+    assert from_gi.avg_art9 == ("g",)
+    assert from_gi.conditions.recipient_acts_for_college
     from_provider, _ = start_stop.grounds_for("care_provider", "social_team")
     assert from_provider.avg_art9 == ("h",)
     # Without facts a ground with conditions never holds: the default (agreement) row.

@@ -15,7 +15,14 @@ from gateway.config._toml import Table, read_toml
 from gateway.config.errors import ConfigError
 from gateway.config.outbox import VerwerkingenloggingTarget, read_verwerkingenlogging
 
-__all__ = ["PARTNER_KINDS", "SENDING_KINDS", "CollegeMandate", "Partner", "PartnerRegistry", "load_partners"]
+__all__ = [
+    "PARTNER_KINDS",
+    "SENDING_KINDS",
+    "CollegeMandate",
+    "Partner",
+    "PartnerRegistry",
+    "load_partners",
+]
 
 PARTNER_KINDS = frozenset(
     {

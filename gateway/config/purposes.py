@@ -609,9 +609,7 @@ def _direction_grounds(
             if both and not earlier.conditions.any:
                 raise sub.fail(f"direction {both[0]} already has a ground of its own")
             if both and earlier.conditions == ground.conditions:
-                raise sub.fail(
-                    f"direction {both[0]} already has a ground with the same conditions"
-                )
+                raise sub.fail(f"direction {both[0]} already has a ground with the same conditions")
         grounds.append(ground)
     return tuple(grounds)
 

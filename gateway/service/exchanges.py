@@ -303,9 +303,9 @@ async def _ground_facts(
             # A certified institution enters a case network as the holder of a measure; the
             # network does not record the measure's kind, so membership counts as the OTS
             # (docs/legal-basis.md section 4.2).
-            if partner is not None and partner.kind == "certified_institution":
-                if await gw.storage.in_case_of(rid, ex.subject):
-                    holders.add(rid)
+            institution = partner is not None and partner.kind == "certified_institution"
+            if institution and await gw.storage.in_case_of(rid, ex.subject):
+                holders.add(rid)
     return GroundFacts(birth_date, frozenset(holders))
 
 
