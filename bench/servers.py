@@ -141,22 +141,30 @@ def _post(url: str, body: bytes, content_type: str, token: str | None = None) ->
 
 
 def relate(base_url: str, config: Path, partner: str, bsn: str) -> None:
-    """Give `partner` the relation to `bsn` that its reports presume (issue 19): the social team
-    opens a case, registers the partner in its network and the person in its household."""
+    """Give `partner` the relation to `bsn` that its reports presume (issue 19) the way a care
+    provider gets it: the social team records the person's agreement and refers the person.
+
+    A referral, not a case: the relation check reads the person's log entries from the oldest,
+    and the referral is among the first, so every exchange of the run finds it at once.
+    """
     token = fetch_token(base_url, config, "swt-denhelder", "procesregisseur", "bench-team")
-    case_id = post_json(f"{base_url}/v1/cases", {}, token)["case_id"]
-    for path, body in (
-        (f"/v1/cases/{case_id}/network/{partner}", {}),
-        (f"/v1/cases/{case_id}/household", {"children": [{"bsn": bsn, "child_ref": "kind-1"}]}),
-    ):
-        request = urllib.request.Request(  # noqa: S310 - loopback http
-            f"{base_url}{path}",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-            method="PUT",
-        )
-        with urllib.request.urlopen(request, timeout=30):  # noqa: S310
-            pass
+    post_json(
+        f"{base_url}/v1/consents",
+        {
+            "subject": {"bsn": bsn, "birth_date": "1990-01-01"},
+            "given_by": [{"role": "subject"}],
+            "purposes": ["referral"],
+            "to": [partner],
+            "evidence": {"method": "written", "reference": "bench"},
+        },
+        token,
+    )
+    referral = json.loads((REPO / "schemas" / "examples" / "referral.json").read_text())
+    post_json(
+        f"{base_url}/v1/exchanges",
+        {"purpose": "referral", "to": partner, "subject": {"bsn": bsn}, "payload": referral},
+        token,
+    )
 
 
 def post_json(url: str, value: Any, token: str | None = None) -> Any:

@@ -292,21 +292,22 @@ def _load_process(
 
 async def _record_consents(url: str, audience: str) -> None:
     """The consents the consent-based traffic relies on: the first CONSENTED people's; and the
-    provider's relation to every person it reports on (issue 19): a case the team directs with
-    the provider in its network and the people in its household (20 children per case at most)."""
+    provider's relation to every person it reports on (issue 19): the team refers each person to
+    it, on the person's agreement (among each person's first entries, so the relation check
+    finds it at once however long the run)."""
     async with aiohttp.ClientSession() as session:
         team = Traffic(url, audience, session, seed=0).clients["swt-denhelder"]
-        people = [test_bsn(n) for n in range(SUBJECTS)]
-        for start in range(0, SUBJECTS, 20):
-            case_id = (await team.open_case())["case_id"]
-            await team.register_member(case_id, "zorg-noord")
-            children = [
-                {"bsn": bsn, "child_ref": f"kind-{start + n + 1}"}
-                for n, bsn in enumerate(people[start : start + 20])
-            ]
-            await team.request(
-                "PUT", f"/v1/cases/{case_id}/household", json_body={"children": children}
+        for n in range(SUBJECTS):
+            await team.record_consent(
+                {
+                    "subject": {"bsn": test_bsn(n), "birth_date": "1990-01-01"},
+                    "given_by": [{"role": "subject"}],
+                    "purposes": ["referral"],
+                    "to": ["zorg-noord"],
+                    "evidence": {"method": "written", "reference": f"soak-referral-{n}"},
+                }
             )
+            await team.send("referral", "zorg-noord", test_bsn(n), _example("referral"))
         for n in range(CONSENTED):
             await team.record_consent(
                 {

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 __all__ = [
     "AUTHORITY_SOURCES",
@@ -66,18 +66,7 @@ AuthoritySource = Literal["gezagsregister", "court_order", "brp"]
 # the child keeps wanting it, well-considered, after the parents refused (BW 7:450 lid 2).
 MinorDecisionGround = Literal["serious_harm", "persistent_wish"]
 
-GIVER_ROLES: Final[frozenset[str]] = frozenset(
-    {
-        "subject",
-        "custodian",
-        "parent_sole_authority",
-        "parent_joint_authority",
-        "guardian",
-        "guardian_gi",
-        "mentor",
-        "curator",
-    }
-)
+GIVER_ROLES: Final[frozenset[str]] = frozenset(get_args(GiverRole))
 EVIDENCE_METHODS: Final[frozenset[str]] = frozenset({"written", "verbal", "digital"})
 AUTHORITY_SOURCES: Final[frozenset[str]] = frozenset({"gezagsregister", "court_order", "brp"})
 MINOR_DECISION_GROUNDS: Final[frozenset[str]] = frozenset({"serious_harm", "persistent_wish"})
@@ -87,6 +76,11 @@ MAX_EVIDENCE_REFERENCE: Final = 200
 # A keyed pseudonym is a long hex digest; the length floor keeps a 9-digit BSN
 # (which is also "hex") from ever being stored as a subject by mistake.
 _PSEUDONYM: Final = re.compile(r"[0-9a-f]{32,128}")
+
+
+def _check_reference(reference: str, what: str) -> None:
+    if not 1 <= len(reference) <= MAX_EVIDENCE_REFERENCE:
+        raise ValueError(f"{what} must be 1 to {MAX_EVIDENCE_REFERENCE} characters")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +93,7 @@ class Authority:
     def __post_init__(self) -> None:
         if self.established_by not in AUTHORITY_SOURCES:
             raise ValueError(f"authority source must be one of {sorted(AUTHORITY_SOURCES)}")
-        if not 1 <= len(self.reference) <= MAX_EVIDENCE_REFERENCE:
-            raise ValueError(
-                f"authority reference must be 1 to {MAX_EVIDENCE_REFERENCE} characters"
-            )
+        _check_reference(self.reference, "authority reference")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,10 +106,7 @@ class MinorDecision:
     def __post_init__(self) -> None:
         if self.ground not in MINOR_DECISION_GROUNDS:
             raise ValueError(f"ground must be one of {sorted(MINOR_DECISION_GROUNDS)}")
-        if not 1 <= len(self.reference) <= MAX_EVIDENCE_REFERENCE:
-            raise ValueError(
-                f"assessment reference must be 1 to {MAX_EVIDENCE_REFERENCE} characters"
-            )
+        _check_reference(self.reference, "assessment reference")
 
 
 @dataclass(frozen=True, slots=True)

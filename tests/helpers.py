@@ -12,6 +12,7 @@ import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -38,6 +39,7 @@ __all__ = [
     "relate",
     "relate_client",
     "seed_referral",
+    "seed_request",
     "signing_jwk",
     "valid_bsn",
 ]
@@ -316,3 +318,33 @@ async def seed_referral(
             for person in people
         ]
     )
+
+
+async def seed_request(running: Running, asker: str, asked: str, bsn: str) -> str:
+    """An open information request of `asker` to `asked` about the person, as sending one opens
+    it (no topics bound); returns the id a reply names in `in_reply_to`.
+
+    Written through the storage interface, without the request's log entry, message or the
+    consent it needs: for tests of what a reply's check tells a replier that is party to no
+    consent of the person (a check, like a send, first asks for the open request it answers).
+    """
+    now = running.clock.now()
+    origin = f"ex_seeded_{secrets.token_hex(8)}"
+    await running.gw.storage.add_expectations(
+        [
+            Expectation(
+                expectation_id=f"exp_seeded_{secrets.token_hex(8)}",
+                purpose="information-reply",
+                origin_purpose="information-request",
+                origin_exchange_id=origin,
+                case_id=None,
+                owed_by=asked,
+                owed_to=asker,
+                subject=running.gw.pseudonymiser.pseudonym(bsn),
+                child_ref=None,
+                opened_at=now,
+                due_at=now + timedelta(days=10),
+            )
+        ]
+    )
+    return origin

@@ -470,8 +470,7 @@ ROWS = [
         "huisarts-zuid",
         "Wmo 2015 art. 4.1.1",
         False,
-        # A reply: the check runs the send's reply check first (issue 19, F10), and a partner
-        # that is not Veilig Thuis has no report of its own to answer.
+        # A reply: the check, as the send, first asks for an open report it answers.
         ("zorg-noord", "huisarts-zuid", "invalid_request"),
     ),
     Row("medical-referral", "huisarts-zuid", "zorg-noord", "Jeugdwet art. 2.6 lid 1 sub g", True),
@@ -600,22 +599,23 @@ async def measure_held(running: Running, http: Http, row: Row) -> None:
 
 
 async def open_request(http: Http, row: Row) -> str | None:
-    """For a reply purpose, the open request it answers: an information request (as the team's,
-    on the family's agreement), or the report to Veilig Thuis it gives feedback on; None for
-    other purposes."""
-    if row.purpose == "vt-feedback":
-        reporter = await http.token(row.recipient)
+    """For a reply purpose, the open request it answers (the team's information request on the
+    family's agreement, or the reporter's report to Veilig Thuis); None for other purposes."""
+    reply_to = http.running.gw.catalogue.get(row.purpose).reply_to
+    if reply_to is None:
+        return None
+    if reply_to.purpose != "information-request":
+        # The row's recipient asked: e.g. the GP's report that Veilig Thuis's feedback answers.
+        asker = await http.token(row.recipient)
         body = {
-            "purpose": "safety-report-vt",
+            "purpose": reply_to.purpose,
             "to": row.sender,
             "subject": {"bsn": BSN_CHILD},
-            "payload": example("safety-report-vt"),
+            "payload": example(reply_to.purpose),
         }
-        reported = await http.call("POST", "/v1/exchanges", token=reporter, json_body=body)
-        assert reported.status == 201, reported.text
-        return str(reported.body["exchange_id"])
-    if row.purpose != "information-reply":
-        return None
+        asked = await http.call("POST", "/v1/exchanges", token=asker, json_body=body)
+        assert asked.status == 201, asked.text
+        return str(asked.body["exchange_id"])
     asking = Row("information-request", "swt-denhelder", row.sender, "", True)
     await record_agreement(http, asking)
     team = await http.token("swt-denhelder")

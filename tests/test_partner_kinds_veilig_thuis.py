@@ -173,6 +173,8 @@ async def test_a_partner_that_is_not_veilig_thuis_cannot_send_its_feedback(
     # so the team has no open request to answer.
     assert error.code == "invalid_request"
     assert (await made("huisarts-zuid", "huisarts").inbox())["messages"] == []
-    # Nor with a check that names no report: the catalogue lets only Veilig Thuis send it.
-    checked = await team.check("vt-feedback", "huisarts-zuid", BSN_CHILD)
-    assert (checked["allowed"], checked["code"]) == (False, "sender_not_allowed")
+    # The check answers as the send does (issue 19, F10): no open report to answer, named or not.
+    checked = await team.check("vt-feedback", "huisarts-zuid", BSN_CHILD, in_reply_to=report)
+    assert (checked["allowed"], checked["code"]) == (False, "invalid_request")
+    unnamed = await team.check("vt-feedback", "huisarts-zuid", BSN_CHILD)
+    assert (unnamed["allowed"], unnamed["code"]) == (False, "invalid_request")

@@ -445,6 +445,11 @@ def test_a_relation_no_purpose_of_the_catalogue_can_establish_is_refused(tmp_pat
     assert "'help_started', which a 'start-stop' message establishes" in str(raised.value)
 
 
+def test_a_referral_by_a_gp_or_youth_physician_establishes_referral_received_too() -> None:
+    assert RELATION_RULES["referral_received"].tie.purposes == ("referral", "medical-referral")
+    assert RELATION_RULES["help_started"].tie.purposes == ("start-stop",)
+
+
 def test_the_shipped_reports_on_help_presume_a_relation_and_the_others_none() -> None:
     catalogue = load_catalogue(DEFAULT_CONFIG, REPO / "schemas")
     presuming = {p.id for p in catalogue if p.relation}
@@ -490,9 +495,9 @@ def test_the_decision_without_facts_refuses_and_any_one_relation_allows() -> Non
 def test_a_tie_of_the_wrong_purpose_establishes_nothing() -> None:
     wrong = RELATION_RULES["referral_received"].tie
     with pytest.raises(RelationRequired):
-        _decide(SubjectTies(frozenset({type(wrong)("received", "closure-notice")})))
+        _decide(SubjectTies(frozenset({type(wrong)("received", ("closure-notice",))})))
     with pytest.raises(RelationRequired):
-        _decide(SubjectTies(frozenset({type(wrong)("sent", "referral")})))
+        _decide(SubjectTies(frozenset({type(wrong)("sent", ("referral",))})))
 
 
 def test_an_any_of_without_rules_cannot_be_built() -> None:

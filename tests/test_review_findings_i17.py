@@ -31,7 +31,7 @@ from gateway.policy.oversight import oversight_of
 from gateway.policy.visibility import knows_of
 from gateway.store.base import Case, LogFilter, NetworkMember
 from tests.conftest import ROLES, Running, example
-from tests.helpers import Answer, Http, signing_jwk, valid_bsn
+from tests.helpers import Answer, Http, seed_request, signing_jwk, valid_bsn
 from tests.test_properties import world
 
 DAY = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -101,15 +101,16 @@ def alike(text: str, *bsns: str) -> str:
     return text
 
 
+async def reply_to_team(http: Http, bsn: str) -> dict[str, Any]:
+    """A check body: the school's information reply to the team's open request about `bsn` (a
+    check, like a send, first asks for the open request a reply answers; issue 19, F10)."""
+    asked = await seed_request(http.running, TEAM, SCHOOL, bsn)
+    return {**exchange("information-reply", TEAM, bsn, payload=False), "in_reply_to": asked}
+
+
 async def refused_reply(http: Http, bsn: str) -> Answer:
     """The school asks whether it may send the team an information reply about the child: no."""
-    answer = await call(
-        http,
-        SCHOOL,
-        "POST",
-        "/v1/exchanges/check",
-        exchange("information-reply", TEAM, bsn, payload=False),
-    )
+    answer = await call(http, SCHOOL, "POST", "/v1/exchanges/check", await reply_to_team(http, bsn))
     assert (answer.status, answer.body["allowed"]) == (200, False), answer.text
     assert answer.body["code"] == "consent_required"
     assert answer.body["missing_consent"]["given_by"] == EVERY_AGE_BAND
@@ -165,11 +166,11 @@ async def test_a_school_covered_only_by_kind_can_still_tell_by_a_check_whether_i
 ) -> None:
     child, stranger = valid_bsn(303), valid_bsn(304)
     await record(http, PROVIDER, child, ["closure-notice"], ["kind:school"])
-    reply = exchange("information-reply", TEAM, child, payload=False)
+    reply = await reply_to_team(http, child)
 
     before = await call(http, SCHOOL, "POST", "/v1/exchanges/check", reply)
     other = await call(
-        http, SCHOOL, "POST", "/v1/exchanges/check", {**reply, "subject": {"bsn": stranger}}
+        http, SCHOOL, "POST", "/v1/exchanges/check", await reply_to_team(http, stranger)
     )
     assert (before.status, before.body["allowed"]) == (200, False), before.text
     assert alike(before.text, child) == alike(other.text, stranger)

@@ -31,6 +31,7 @@ from gateway.config import load_settings
 from gateway.config.errors import ConfigError
 from gateway.web.read_timeout import ReadTimeoutRunner
 from tests.conftest import BSN_CHILD, copy_config, example, private_jwks
+from tests.helpers import relate_client
 
 pytestmark = pytest.mark.slow
 
@@ -292,7 +293,14 @@ async def test_a_normal_request_and_a_kept_alive_second_one_still_work(served: S
     assert (second.status, json.loads(second.body)["status"]) == (200, "ready")
 
 
+async def related(served: Served) -> None:
+    """The provider's relation to the child its feedback is about (issue 19)."""
+    async with served.client("swt-denhelder", "procesregisseur") as team:
+        await relate_client(team, "zorg-noord", BSN_CHILD)
+
+
 async def test_an_exchange_sent_at_once_is_acknowledged(served: Served) -> None:
+    await related(served)
     async with served.client("zorg-noord", "casusregisseur") as provider:
         answer = await provider.send(
             "evaluation-feedback", "swt-denhelder", BSN_CHILD, example("evaluation-feedback")
@@ -326,6 +334,7 @@ async def test_a_pipelined_head_trickled_after_a_complete_request_is_cut_off(
 
 
 async def test_other_clients_are_served_while_slow_ones_hang(served: Served) -> None:
+    await related(served)
     slow_head = request_head("GET", "/healthz", served, User_Agent="x" * 200)
     body = exchange_body()
     async with served.client("zorg-noord", "casusregisseur") as provider:

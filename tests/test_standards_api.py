@@ -20,7 +20,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from gateway.standards.export import ldv_export
 from tests.conftest import BSN_CHILD, Running, example, private_jwks
-from tests.helpers import Http, log_entries
+from tests.helpers import Http, log_entries, seed_referral
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
@@ -30,6 +30,8 @@ FSC_TRANSACTION_ID = "0189f7e5-c883-7106-8272-ccb7fcba0575"  # a UUID v7, as FSC
 
 @pytest.fixture
 async def http(running: Running) -> AsyncIterator[Http]:
+    # The provider's relation to the child (issue 19), without entries the log would count.
+    await seed_referral(running, "zorg-noord", BSN_CHILD)
     async with aiohttp.ClientSession() as session:
         yield Http(running, session)
 

@@ -14,6 +14,7 @@ from gateway.client.http import GatewayClientError
 from gateway.log.verify import verify_log
 from gateway.store.sqlite import SqliteStorage
 from tests.conftest import BSN_CHILD, Running, example
+from tests.helpers import seed_referral
 
 
 @pytest.fixture
@@ -37,6 +38,8 @@ async def test_a_full_database_answers_503_then_recovers_without_losing_what_was
 ) -> None:
     storage = running.gw.storage
     assert isinstance(storage, SqliteStorage)
+    # The provider's relation to the child (issue 19), without entries the log would count.
+    await seed_referral(running, "zorg-noord", BSN_CHILD)
     provider = clients("zorg-noord")
     await provider.send(
         "evaluation-feedback", "swt-denhelder", BSN_CHILD, example("evaluation-feedback")

@@ -27,6 +27,7 @@ from tests.helpers import (
     Http,
     assert_contract_error,
     log_entries,
+    seed_referral,
     signing_jwk,
 )
 
@@ -328,6 +329,8 @@ async def test_token_with_a_tampered_mac_gets_401(http: Http) -> None:
 async def test_token_stops_working_once_the_clock_passes_its_expiry(
     running: Running, http: Http
 ) -> None:
+    # The provider's relation to the child (issue 19), without entries the log would count.
+    await seed_referral(running, "zorg-noord", BSN_CHILD)
     token = await http.token("zorg-noord")
     accepted = await http.call("POST", "/v1/exchanges", token=token, json_body=exchange_body())
     assert accepted.status == 201, accepted.text

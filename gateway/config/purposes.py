@@ -71,12 +71,14 @@ CONFIDENTIALITY = frozenset({"normaal", "vertrouwelijk"})
 GI_REPORTING = frozenset({"direct", "beschermingstafel"})
 _DEADLINE_KEYS = frozenset({"source", "reference", "count"})
 # The relations to the subject a purpose may presume of its sender (`relation`, any one will do),
-# each with the purpose whose message establishes it (None: the case network does);
+# each with the purposes whose messages establish it (none: the case network does);
 # gateway.policy.relations says how.
-RELATION_PURPOSES: Mapping[str, str | None] = {
-    "referral_received": "referral",  # a referral the sender received about the subject
-    "case_member": None,  # the sender is in a case network whose household holds the subject
-    "help_started": "start-stop",  # the sender's own start (or stop) message about the subject
+RELATION_PURPOSES: Mapping[str, tuple[str, ...]] = {
+    # a referral the sender received about the subject: the social team's, or a GP's or youth
+    # physician's
+    "referral_received": ("referral", "medical-referral"),
+    "case_member": (),  # the sender is in a case network whose household holds the subject
+    "help_started": ("start-stop",),  # the sender's own start (or stop) message about the subject
 }
 RELATIONS = frozenset(RELATION_PURPOSES)
 
@@ -357,10 +359,11 @@ def load_catalogue(config_dir: Path, schemas_dir: Path) -> Catalogue:
                 )
         for relation in purpose.relation:
             establishing = RELATION_PURPOSES[relation]
-            if establishing is not None and establishing not in purposes:
+            if establishing and not any(p in purposes for p in establishing):
                 raise ConfigError(
                     path,
-                    f"'relation' has '{relation}', which a '{establishing}' message establishes, "
+                    f"'relation' has '{relation}', which a "
+                    f"{' or '.join(repr(p) for p in establishing)} message establishes, "
                     "and the catalogue has no such purpose",
                     f"purpose '{purpose.id}'",
                 )

@@ -11,6 +11,7 @@ from typing import Any
 
 from gateway.config._toml import Table, read_toml
 from gateway.config.outbox import Logbook, OutboxSettings, read_logbook, read_outbox
+from gateway.config.partners import PARTNER_KINDS
 
 __all__ = ["Settings", "load_settings"]
 
@@ -39,23 +40,7 @@ _KNOWN = frozenset(
         "outbox",
     }
 )
-_RATE_KEYS = frozenset(
-    {
-        "social_team",
-        "care_provider",
-        "certified_institution",
-        "school",
-        "privacy_officer",
-        "veilig_thuis",
-        "general_practitioner",
-        "youth_health_care",
-        "work_and_income",
-        "compulsory_education",
-        "child_protection_board",
-        "actor",
-        "failed_assertions_per_minute",
-    }
-)
+_RATE_KEYS = PARTNER_KINDS | {"actor", "failed_assertions_per_minute"}
 # Generous defaults: a limit is there to stop a runaway client, not to pace ordinary work.
 DEFAULT_RATES = {
     "social_team": (200.0, 400),

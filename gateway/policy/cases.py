@@ -28,6 +28,7 @@ from typing import Any
 from gateway.config.partners import Partner, PartnerRegistry
 from gateway.config.purposes import CaseNetworkVisibility
 from gateway.errors import Forbidden, InvalidRequest, NotFound
+from gateway.policy.visibility import knows_of
 from gateway.store.base import Case, NetworkMember
 from gateway.subject import looks_like_bsn
 
@@ -242,14 +243,8 @@ def visible_members(
     visibility: CaseNetworkVisibility,
 ) -> list[NetworkMember]:
     """The members `viewer` may know of: those of kinds its kind sees, and itself."""
-    out = []
-    for member in members:
-        partner = partners.get(member.partner_id)
-        if member.partner_id == viewer.id or (
-            partner is not None and visibility.sees(viewer.kind, partner.kind)
-        ):
-            out.append(member)
-    return out
+    known = knows_of(viewer, partners, visibility)
+    return [member for member in members if known(member.partner_id)]
 
 
 def reachable_members(

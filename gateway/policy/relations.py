@@ -9,7 +9,8 @@ store (`SubjectTies`), and `relation_rule` decides on those facts alone.
 
 The relations, with the purpose whose message establishes each (`RELATION_PURPOSES`):
 
-- `referral_received`  a referral disclosed to the sender about this subject, or a referral the
+- `referral_received`  a referral (the social team's `referral`, or a GP's or youth physician's
+                       `medical-referral`) disclosed to the sender about this subject, or one the
                        sender received that asked it about this subject (a safety assessment owed
                        for a brother or sister in the referred household);
 - `case_member`        the sender is a member of the network of a case whose household holds
@@ -42,13 +43,14 @@ TieKind = Literal["received", "sent", "case_household"]
 class Tie:
     """One fact the store can look up about a sender and a subject.
 
-    `received`: a message of `purpose` about the subject reached the sender (or asked it about
-    the subject); `sent`: the sender's own message of `purpose` about the subject was disclosed;
-    `case_household`: the sender is in the network of a case whose household holds the subject.
+    `received`: a message of one of `purposes` about the subject reached the sender (or asked it
+    about the subject); `sent`: the sender's own message of one of `purposes` about the subject
+    was disclosed; `case_household`: the sender is in the network of a case whose household
+    holds the subject.
     """
 
     kind: TieKind
-    purpose: str | None = None
+    purposes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -329,10 +329,9 @@ async def _ties(store: RelationStore, ex: Exchange) -> SubjectTies:
 async def _tie_holds(store: RelationStore, tie: Tie, partner: str, subject: str) -> bool:
     if tie.kind == "case_household":
         return await store.in_case_of(partner, subject)
-    assert tie.purpose is not None  # a message establishes the other ties
     if tie.kind == "received":
-        return await store.received_about(partner, subject, tie.purpose)
-    return await store.sent_about(partner, subject, tie.purpose)
+        return await store.received_about(partner, subject, tie.purposes)
+    return await store.sent_about(partner, subject, tie.purposes)
 
 
 def _answer(

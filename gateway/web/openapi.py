@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
+from consent.model import GiverRole
 from gateway.policy.cases import MEASURE_TYPES
 
 __all__ = ["openapi_document"]
@@ -206,16 +207,7 @@ _GIVERS_SCHEMA: dict[str, Any] = {
         "properties": {
             "role": {
                 "type": "string",
-                "enum": [
-                    "subject",
-                    "custodian",
-                    "parent_sole_authority",
-                    "parent_joint_authority",
-                    "guardian",
-                    "guardian_gi",
-                    "mentor",
-                    "curator",
-                ],
+                "enum": list(get_args(GiverRole)),
             },
             "name": {"type": "string", "minLength": 1, "maxLength": 100},
             "authority": {

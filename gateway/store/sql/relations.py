@@ -8,6 +8,8 @@ disclosures of one purpose, or to one partner, are many. The other columns are c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from gateway.store.sql.runner import SqlRunner
 from gateway.store.sql.txn import Txn, row
 
@@ -17,38 +19,46 @@ __all__ = ["RelationSql"]
 class RelationSql(SqlRunner):
     """Whether a partner received or sent a purpose about a subject, or shares its case."""
 
-    async def received_about(self, partner: str, subject: str, purpose: str) -> bool:
+    async def received_about(self, partner: str, subject: str, purposes: Sequence[str]) -> bool:
+        if not purposes:
+            return False
+        among = ", ".join("?" * len(purposes))
+
         def txn() -> Txn[bool]:
             disclosed = yield from row(
                 "SELECT 1 FROM log_entries WHERE subject = ? AND recipient || '' = ? "
-                "AND purpose || '' = ? AND decision || '' = 'disclosed' LIMIT 1",
+                f"AND purpose || '' IN ({among}) AND decision || '' = 'disclosed' LIMIT 1",
                 subject,
                 partner,
-                purpose,
+                *purposes,
             )
             if disclosed is not None:
                 return True
-            # A message of `purpose` the partner received asked it about this subject: what a
-            # referral opened for each child of the referred household.
+            # A message of one of `purposes` the partner received asked it about this subject:
+            # what a referral opened for each child of the referred household.
             asked = yield from row(
                 "SELECT 1 FROM expectations WHERE owed_by = ? AND subject = ? "
-                "AND origin_purpose = ? LIMIT 1",
+                f"AND origin_purpose IN ({among}) LIMIT 1",
                 partner,
                 subject,
-                purpose,
+                *purposes,
             )
             return asked is not None
 
         return await self._query(txn, quick=True)
 
-    async def sent_about(self, partner: str, subject: str, purpose: str) -> bool:
+    async def sent_about(self, partner: str, subject: str, purposes: Sequence[str]) -> bool:
+        if not purposes:
+            return False
+        among = ", ".join("?" * len(purposes))
+
         def txn() -> Txn[bool]:
             found = yield from row(
                 "SELECT 1 FROM log_entries WHERE subject = ? AND sender || '' = ? "
-                "AND purpose || '' = ? AND decision || '' = 'disclosed' LIMIT 1",
+                f"AND purpose || '' IN ({among}) AND decision || '' = 'disclosed' LIMIT 1",
                 subject,
                 partner,
-                purpose,
+                *purposes,
             )
             return found is not None
 

@@ -1,0 +1,129 @@
+"""The facts a relation rests on (issue 19), as each back end's storage answers them.
+
+`received_about`, `sent_about` and `in_case_of` over real SQLite and PostgreSQL: each answers
+yes only for the partner, the subject (pseudonym) and the purpose the fact is about, and only for
+what was disclosed; a refusal, another partner, another person or another purpose is no fact.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from gateway.log.entry import LogEntry, Sender
+from gateway.store.base import Case, Expectation, HouseholdChild, NetworkMember, Storage
+from tests.storage_fixtures import (  # noqa: F401  (pytest finds the fixtures by name)
+    storage_backend_fixture,
+    storage_fixture,
+)
+
+T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+CHILD, OTHER = "pseudo-child", "pseudo-other"
+
+
+def logged(decision: str, purpose: str, sender: str, recipient: str, subject: str) -> LogEntry:
+    return LogEntry(
+        time=T0,
+        decision=decision,
+        exchange_id=f"ex-{purpose}-{sender}-{recipient}-{subject}",
+        purpose=purpose,
+        sender=Sender(sender, "actor-1", "procesregisseur"),
+        recipient=recipient,
+        subject=subject,
+    )
+
+
+async def test_a_disclosed_referral_ties_only_its_recipient_to_only_its_subject(
+    storage: Storage,
+) -> None:
+    await storage.append_log(
+        [
+            logged("disclosed", "referral", "swt-denhelder", "zorg-noord", CHILD),
+            # A refused referral to the institution is no referral received.
+            logged("refused", "referral", "swt-denhelder", "gi-noordholland", CHILD),
+            logged("disclosed", "closure-notice", "swt-denhelder", "school-de-es", CHILD),
+        ]
+    )
+    assert await storage.received_about("zorg-noord", CHILD, ("referral",)) is True
+    assert await storage.received_about("zorg-noord", OTHER, ("referral",)) is False
+    assert await storage.received_about("gi-noordholland", CHILD, ("referral",)) is False
+    assert await storage.received_about("school-de-es", CHILD, ("referral",)) is False
+    assert await storage.received_about("school-de-es", CHILD, ("closure-notice",)) is True
+    # The sender of the referral did not receive it.
+    assert await storage.received_about("swt-denhelder", CHILD, ("referral",)) is False
+    # Any of several purposes will do; none asked is no fact.
+    assert await storage.received_about("zorg-noord", CHILD, ("medical-referral", "referral"))
+    assert await storage.received_about("zorg-noord", CHILD, ()) is False
+
+
+async def test_a_gps_referral_counts_as_a_referral_received(storage: Storage) -> None:
+    await storage.append_log(
+        [logged("disclosed", "medical-referral", "huisarts-noord", "zorg-noord", CHILD)]
+    )
+    assert await storage.received_about("zorg-noord", CHILD, ("referral", "medical-referral"))
+    assert not await storage.received_about("zorg-noord", CHILD, ("referral",))
+
+
+async def test_a_referral_that_asked_about_a_brother_or_sister_counts_as_received_for_them(
+    storage: Storage,
+) -> None:
+    await storage.add_expectations(
+        [
+            Expectation(
+                expectation_id="exp-1",
+                purpose="safety-assessment",
+                origin_purpose="referral",
+                origin_exchange_id="ex-1",
+                case_id="case-1",
+                owed_by="zorg-noord",
+                owed_to="swt-denhelder",
+                subject=OTHER,
+                child_ref="kind-2",
+                opened_at=T0,
+                due_at=T0 + timedelta(days=10),
+            )
+        ]
+    )
+    assert await storage.received_about("zorg-noord", OTHER, ("referral",)) is True
+    assert await storage.received_about("zorg-noord", CHILD, ("referral",)) is False
+    assert await storage.received_about("gi-noordholland", OTHER, ("referral",)) is False
+    assert await storage.received_about("zorg-noord", OTHER, ("information-request",)) is False
+
+
+async def test_only_the_partners_own_disclosed_message_counts_as_sent(storage: Storage) -> None:
+    await storage.append_log(
+        [
+            logged("disclosed", "start-stop", "zorg-noord", "swt-denhelder", CHILD),
+            logged("refused", "start-stop", "gi-noordholland", "swt-denhelder", OTHER),
+        ]
+    )
+    assert await storage.sent_about("zorg-noord", CHILD, ("start-stop",)) is True
+    assert await storage.sent_about("zorg-noord", OTHER, ("start-stop",)) is False
+    assert await storage.sent_about("gi-noordholland", OTHER, ("start-stop",)) is False
+    assert await storage.sent_about("swt-denhelder", CHILD, ("start-stop",)) is False
+    assert await storage.sent_about("zorg-noord", CHILD, ("evaluation-feedback",)) is False
+
+
+async def test_a_case_ties_its_network_members_to_its_household_children_only(
+    storage: Storage,
+) -> None:
+    def member(partner: str, role: str) -> NetworkMember:
+        return NetworkMember("case-1", partner, role, None, "swt-denhelder", T0)
+
+    def entry(decision: str) -> LogEntry:
+        return LogEntry(time=T0, decision=decision, case_id="case-1")
+
+    director = member("swt-denhelder", "procesregisseur")
+    await storage.open_case(
+        Case("case-1", "swt-denhelder", None, T0), director, entry("case_opened")
+    )
+    await storage.register_involvement(member("zorg-noord", "involved"), entry("case_member_added"))
+    await storage.register_child(
+        HouseholdChild("case-1", "kind-1", CHILD, "swt-denhelder", T0),
+        entry("household_child_registered"),
+    )
+    assert await storage.in_case_of("zorg-noord", CHILD) is True
+    assert await storage.in_case_of("swt-denhelder", CHILD) is True
+    assert await storage.in_case_of("zorg-noord", OTHER) is False
+    assert await storage.in_case_of("gi-noordholland", CHILD) is False
+    await storage.remove_involvement("case-1", "zorg-noord", entry("case_member_removed"))
+    assert await storage.in_case_of("zorg-noord", CHILD) is False
