@@ -43,6 +43,8 @@ from gateway.policy.decision import Caller
 from gateway.runtime import build_gateway
 from gateway.service.exchanges import execute_exchange
 from gateway.store.base import LogFilter
+from gateway.store.links import find_pseudonym
+from gateway.subject import Subject
 from gateway.web import create_app
 
 __all__ = ["main", "measure_consents", "measure_log"]
@@ -121,7 +123,8 @@ async def _exchange_costs(
                 assert partner is not None
                 caller = Caller(partner, "bench-procesregisseur", TEAM_ROLE)
                 started = time.perf_counter()
-                consents = await gw.storage.consents_for_subject(gw.pseudonymiser.pseudonym(bsn))
+                pseudonym = await find_pseudonym(gw.storage, gw.pseudonymiser, Subject("bsn", bsn))
+                consents = await gw.storage.consents_for_subject(pseudonym or "")
                 looked_up = time.perf_counter()
                 parsed = parse_exchange_request({**body, "payload": notice}, payload_required=True)
                 answer = await execute_exchange(gw, caller, parsed)

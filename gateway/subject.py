@@ -232,8 +232,18 @@ class Pseudonymiser:
         return hmac.digest(self._key, b"bsn:" + bsn.encode("ascii"), "sha256").hex()
 
     def pseudonym_of(self, subject: Subject) -> str:
-        """The subject's pseudonym; for a BSN exactly `pseudonym(bsn)`."""
+        """The subject's HMAC pseudonym; for a BSN exactly `pseudonym(bsn)`.
+
+        Since schema 9 only the pseudonym of records written before it (and the key to tell
+        whether a subject has such records): new records carry a random pseudonym reached
+        through `link_key` (`gateway.store.links`), which erasure can remove for good.
+        """
         return hmac.digest(self._key, pseudonym_input(subject), "sha256").hex()
+
+    def link_key(self, subject: Subject) -> str:
+        """The key under which the subject's random pseudonym is linked: an HMAC of the subject
+        under its own domain, so it never equals a pseudonym any record carries."""
+        return hmac.digest(self._key, b"link:" + pseudonym_input(subject), "sha256").hex()
 
 
 def _accepted_hint(systems: Mapping[str, IdentifierSystem]) -> str:

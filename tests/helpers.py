@@ -22,6 +22,7 @@ from gateway.client.http import PartnerClient
 from gateway.container import Gateway
 from gateway.log.entry import LogEntry
 from gateway.store.base import Expectation
+from gateway.store.links import find_pseudonym, pseudonym_for
 from gateway.subject import Subject
 from tests.conftest import ROLES, Running, private_jwks
 
@@ -237,6 +238,13 @@ def assert_contract_error(answer: Answer, status: int, code: str) -> dict[str, A
     return error
 
 
+async def linked_pseudonym(running: Running, subject: str | Subject) -> str | None:
+    """The pseudonym the gateway's records carry for a person (a BSN, or a Subject) through
+    its link; None when nothing is linked."""
+    named = Subject("bsn", subject) if isinstance(subject, str) else subject
+    return await find_pseudonym(running.gw.storage, running.gw.pseudonymiser, named)
+
+
 def _children(people: tuple[str | Mapping[str, Any], ...]) -> list[dict[str, Any]]:
     """Household children: a BSN, or a subject object such as `{"identifier": {...}}`."""
     return [
@@ -296,6 +304,15 @@ async def seed_referral(
     """
     gw = running.gw if isinstance(running, Running) else running
     now = gw.now()
+    subjects = [
+        await pseudonym_for(
+            gw.storage,
+            gw.pseudonymiser,
+            Subject.from_json({"bsn": person} if isinstance(person, str) else person),
+            now,
+        )
+        for person in people
+    ]
     await gw.storage.add_expectations(
         [
             Expectation(
@@ -306,16 +323,14 @@ async def seed_referral(
                 case_id=None,
                 owed_by=partner,
                 owed_to="swt-denhelder",
-                subject=gw.pseudonymiser.pseudonym_of(
-                    Subject.from_json({"bsn": person} if isinstance(person, str) else person)
-                ),
+                subject=subject,
                 child_ref=None,
                 opened_at=now,
                 due_at=now,
                 closed_at=now,
                 closed_by="seeded",
             )
-            for person in people
+            for subject in subjects
         ]
     )
 
@@ -330,6 +345,9 @@ async def seed_request(running: Running, asker: str, asked: str, bsn: str) -> st
     """
     now = running.clock.now()
     origin = f"ex_seeded_{secrets.token_hex(8)}"
+    subject = await pseudonym_for(
+        running.gw.storage, running.gw.pseudonymiser, Subject("bsn", bsn), now
+    )
     await running.gw.storage.add_expectations(
         [
             Expectation(
@@ -340,7 +358,7 @@ async def seed_request(running: Running, asker: str, asked: str, bsn: str) -> st
                 case_id=None,
                 owed_by=asked,
                 owed_to=asker,
-                subject=running.gw.pseudonymiser.pseudonym(bsn),
+                subject=subject,
                 child_ref=None,
                 opened_at=now,
                 due_at=now + timedelta(days=10),

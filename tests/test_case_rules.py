@@ -23,6 +23,7 @@ from gateway.store.postgres_schema import POSTGRES_MIGRATIONS
 from gateway.store.schema import SCHEMA_VERSION, SQLITE_MIGRATIONS
 from gateway.subject import parse_subject
 from tests.conftest import BSN_CHILD, Running, example
+from tests.helpers import linked_pseudonym
 from tests.storage_fixtures import (  # noqa: F401  (pytest finds the fixtures by name)
     PostgresBackend,
     SqliteBackend,
@@ -523,11 +524,11 @@ async def test_registering_a_child_in_a_household_is_a_logged_act_naming_the_chi
         "household_child_registered",
         "swt-denhelder",
         case_id,
-        running.gw.pseudonymiser.pseudonym(BSN_CHILD),
+        await linked_pseudonym(running, BSN_CHILD),
     )
     assert BSN_CHILD not in entry.canonical().decode()
     found = await running.gw.storage.search_log(
-        LogFilter(subject=running.gw.pseudonymiser.pseudonym(BSN_CHILD)), after=None, limit=50
+        LogFilter(subject=await linked_pseudonym(running, BSN_CHILD)), after=None, limit=50
     )
     assert "household_child_registered" in [row.entry.decision for row in found]
 

@@ -18,8 +18,17 @@ import pytest
 
 from gateway.log.entry import LogEntry, Sender
 from gateway.store.base import Case, HouseholdChild, NetworkMember, Storage
+from gateway.store.links import pseudonym_for
+from gateway.subject import Subject
 from tests.conftest import Running, example
-from tests.helpers import Answer, Http, assert_contract_error, log_entries, valid_bsn
+from tests.helpers import (
+    Answer,
+    Http,
+    assert_contract_error,
+    linked_pseudonym,
+    log_entries,
+    valid_bsn,
+)
 from tests.storage_fixtures import (  # noqa: F401  (pytest finds the fixtures by name)
     storage_backend_fixture,
     storage_fixture,
@@ -583,7 +592,8 @@ async def test_a_correction_with_free_text_or_a_bad_date_is_refused_and_changes_
     error = assert_contract_error(answer, 400, "invalid_request")
     assert error["field"] == field
     assert await running.gw.storage.log_size() == before
-    assert await running.gw.storage.held_birth_date(running.gw.pseudonymiser.pseudonym(bsn)) is None
+    pseudonym = await linked_pseudonym(running, bsn)
+    assert pseudonym is None or await running.gw.storage.held_birth_date(pseudonym) is None
 
 
 async def test_two_consents_racing_to_set_a_birth_date_both_see_the_one_that_won(
@@ -664,7 +674,11 @@ async def legacy_case_with_a_second_procesregisseur(running: Running, bsn: str) 
             logged("case_member_added", partner, role),
         )
     child = HouseholdChild(
-        case_id, "kind-1", running.gw.pseudonymiser.pseudonym(bsn), director, now
+        case_id,
+        "kind-1",
+        await pseudonym_for(storage, running.gw.pseudonymiser, Subject("bsn", bsn), now),
+        director,
+        now,
     )
     await storage.register_child(
         child,

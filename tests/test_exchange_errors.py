@@ -28,6 +28,7 @@ from tests.helpers import (
     assert_contract_error,
     break_glass,
     gateway_state,
+    linked_pseudonym,
     log_entries,
     relate,
 )
@@ -154,7 +155,7 @@ async def assert_refused_once(
     entry = entries[0]
     assert entry.sender is not None
     assert entry.sender.partner == sender
-    assert entry.subject == running.gw.pseudonymiser.pseudonym(BSN_CHILD)
+    assert entry.subject == await linked_pseudonym(running, BSN_CHILD)
     assert entry.payload_sha256 is None
     assert entry.fields == ()
     if recipient is not None:
@@ -539,7 +540,7 @@ async def test_disclosure_answer_names_each_recipient_and_its_log_entry(
         assert entry.recipient == disclosure["recipient"]
         assert entry.purpose == "safety-assessment"
         assert entry.case_id == case_id
-        assert entry.subject == running.gw.pseudonymiser.pseudonym(BSN_CHILD)
+        assert entry.subject == await linked_pseudonym(running, BSN_CHILD)
         assert "children[].outcome" in entry.fields
     for recipient in ("swt-denhelder", "gi-noordholland"):
         waiting = await running.gw.storage.inbox_page(recipient, after=0, limit=10)

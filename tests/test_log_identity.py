@@ -30,11 +30,19 @@ from gateway.store.schema import SQLITE_MIGRATIONS
 from tests.conftest import copy_config
 from tests.storage_fixtures import POSTGRES_DSN, require_postgres
 
-# The tables schema 8 made: dropped (with the version set back) to make a log from before it.
+# What schema 9 added to existing tables, undone first to make a log from before schema 8.
+UNDO_SCHEMA_9 = [
+    "DROP INDEX consents_by_retention",
+    "DROP INDEX consents_by_term_known",
+    "ALTER TABLE consents DROP COLUMN retain_ms",
+    "ALTER TABLE consents DROP COLUMN term_known",
+]
+# The tables schemas 8 and later made: dropped (with the version set back) to make a log from
+# before schema 8.
 SCHEMA_8_TABLES = [
     match
     for version, statements in SQLITE_MIGRATIONS
-    if version == 8
+    if version >= 8
     for statement in statements
     for match in re.findall(r"CREATE TABLE (\w+)", statement)
 ]
@@ -200,6 +208,8 @@ async def test_a_log_from_before_schema_8_takes_the_origin_of_its_latest_checkpo
 ) -> None:
     with _sqlite(made_elsewhere) as db:
         db.execute("DELETE FROM meta WHERE key = 'log_origin'")
+        for statement in UNDO_SCHEMA_9:
+            db.execute(statement)
         for table in SCHEMA_8_TABLES:
             db.execute(f"DROP TABLE {table}")
         db.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
@@ -228,6 +238,8 @@ async def test_a_postgres_log_from_before_schema_8_takes_the_origin_of_its_lates
         conn = await asyncpg.connect(POSTGRES_DSN, server_settings={"search_path": schema})
         try:
             await conn.execute("DELETE FROM meta WHERE key = 'log_origin'")
+            for statement in UNDO_SCHEMA_9:
+                await conn.execute(statement)
             for table in SCHEMA_8_TABLES:
                 await conn.execute(f"DROP TABLE {table}")
             await conn.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")

@@ -33,7 +33,14 @@ from tests.conftest import (
     copy_config,
     example,
 )
-from tests.helpers import Http, assert_contract_error, gateway_state, log_entries, relate_client
+from tests.helpers import (
+    Http,
+    assert_contract_error,
+    gateway_state,
+    linked_pseudonym,
+    log_entries,
+    relate_client,
+)
 from tests.test_fhir_consent import fhir_consent
 
 MakeClient = Callable[..., PartnerClient]
@@ -72,8 +79,8 @@ def pupil_consent(subject: dict[str, Any], purposes: list[str], to: list[str]) -
     }
 
 
-def subject_of(running: Running, subject: dict[str, Any]) -> str:
-    return running.gw.pseudonymiser.pseudonym_of(Subject.from_json(subject))
+async def subject_of(running: Running, subject: dict[str, Any]) -> str | None:
+    return await linked_pseudonym(running, Subject.from_json(subject))
 
 
 # -- exchanges ---------------------------------------------------------------------------------
@@ -91,8 +98,8 @@ async def test_an_exchange_about_a_pupil_by_onderwijsnummer_is_disclosed_and_log
     entries = await log_entries(running)
     entry = entries[disclosure["log_index"]]
     assert entry.decision == "disclosed"
-    assert entry.subject == subject_of(running, PUPIL)
-    assert entry.subject != running.gw.pseudonymiser.pseudonym(BSN_CHILD)
+    assert entry.subject == await subject_of(running, PUPIL)
+    assert entry.subject != await linked_pseudonym(running, BSN_CHILD)
     assert entry.subject_system == ONDERWIJSNUMMER_SYSTEM
     leaf = (
         await running.gw.storage.log_rows(disclosure["log_index"], disclosure["log_index"] + 1)
@@ -121,7 +128,7 @@ async def test_a_bsn_exchange_still_logs_the_bsn_pseudonym_and_no_system(
         "evaluation-feedback", "swt-denhelder", BSN_CHILD, example("evaluation-feedback")
     )
     entry = (await log_entries(running))[sent["disclosures"][0]["log_index"]]
-    assert entry.subject == running.gw.pseudonymiser.pseudonym(BSN_CHILD)
+    assert entry.subject == await linked_pseudonym(running, BSN_CHILD)
     assert entry.subject_system is None
     assert "subject_system" not in entry.to_json()
 
@@ -162,7 +169,7 @@ async def test_a_consent_recorded_for_the_pupils_identifier_covers_the_exchange(
     entries = await log_entries(running)
     consent_entry = entries[recorded["log_index"]]
     assert consent_entry.decision == "consent_recorded"
-    assert consent_entry.subject == subject_of(running, LOCAL_PUPIL)
+    assert consent_entry.subject == await subject_of(running, LOCAL_PUPIL)
     assert consent_entry.subject_system == LOCAL_PUPIL_SYSTEM
     # The consent is about this pupil number only: an onderwijsnummer is another subject.
     checked = await team.request(
@@ -316,9 +323,9 @@ async def test_the_same_value_under_two_systems_or_as_a_bsn_is_logged_as_differe
         NUMERIC_SYSTEM,
         None,
     ]
-    assert [e.subject for e in logged] == [subject_of(running, s) for s in subjects]
+    assert [e.subject for e in logged] == [await subject_of(running, s) for s in subjects]
     assert len({e.subject for e in logged}) == 4
-    assert logged[3].subject == running.gw.pseudonymiser.pseudonym(BSN_CHILD)
+    assert logged[3].subject == await linked_pseudonym(running, BSN_CHILD)
 
 
 # -- the privacy officer --------------------------------------------------------------------------
@@ -344,11 +351,11 @@ async def test_the_officer_finds_a_pupil_by_identifier_and_the_look_is_logged(
     assert disclosed[0]["subject_system"] == ONDERWIJSNUMMER_SYSTEM
     look = (await log_entries(running))[-1]
     assert (look.decision, look.reason) == ("audit_access", "search_by_subject")
-    assert look.subject == subject_of(running, PUPIL)
+    assert look.subject == await subject_of(running, PUPIL)
     assert look.subject_system == ONDERWIJSNUMMER_SYSTEM
 
     report = await officer.request("GET", "/v1/audit/subject-report", params=query)
-    assert report["subject"] == subject_of(running, PUPIL)
+    assert report["subject"] == await subject_of(running, PUPIL)
     indices = [item["index"] for item in report["disclosures"]]
     assert about_pupil["disclosures"][0]["log_index"] in indices
     assert ONDERWIJSNUMMER_CHILD not in str(report)
@@ -391,7 +398,7 @@ async def test_a_household_child_and_the_referrer_status_take_an_identifier(
     )
     assert household["children"] == [{"child_ref": "kind-1"}, {"child_ref": "kind-2"}]
     stored = {c.child_ref: c.subject for c in await running.gw.storage.household(case)}
-    assert stored["kind-2"] == subject_of(running, LOCAL_PUPIL)
+    assert stored["kind-2"] == await subject_of(running, LOCAL_PUPIL)
 
     await team.register_member(case, "school-de-es", role="referrer")
     await team.record_consent(pupil_consent(LOCAL_PUPIL, ["referrer-status"], ["school-de-es"]))
@@ -422,7 +429,7 @@ async def test_a_fhir_consent_names_the_pupil_by_a_declared_system_or_is_refused
     ]
     recorded = await team.request("POST", "/v1/consents/fhir", json_body=resource)
     entry = (await log_entries(running))[recorded["log_index"]]
-    assert entry.subject == subject_of(running, PUPIL)
+    assert entry.subject == await subject_of(running, PUPIL)
     assert entry.subject_system == ONDERWIJSNUMMER_SYSTEM
     sent = await team.request(
         "POST",

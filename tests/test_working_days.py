@@ -115,12 +115,14 @@ def test_the_gi_waiting_list_terms_are_a_local_agreement_counted_in_working_days
     assert purpose.gi_join_due("beschermingstafel", joined) == dutch(2026, 12, 29)
     # 22-24, 28-31 December, 4-8, 11-13 January: Christmas and New Year do not count.
     assert purpose.gi_join_due("direct", joined) == dutch(2027, 1, 13)
-    # Every other expected reply names its source too.
+    # Every other expected reply names its source too: a local agreement in calendar days, except
+    # Veilig Thuis's feedback to a reporter, 5 working days by its national working standard.
     for each in catalogue:
         for expected in each.expects_reply:
-            assert expected.deadline.source == "local_agreement"
+            vt = expected.purpose == "vt-feedback"
+            assert expected.deadline.source == ("covenant" if vt else "local_agreement")
             assert expected.deadline.reference.strip()
-            assert expected.deadline.count.unit == "calendar"
+            assert expected.deadline.count.unit == ("working" if vt else "calendar")
 
 
 def test_a_deadline_names_its_source_and_a_valid_count():

@@ -14,9 +14,17 @@ from typing import Protocol
 from gateway.config import Catalogue, PartnerRegistry, Settings
 from gateway.delivery.atrest import AtRestCipher
 from gateway.log.checkpoint import NoteVerifier
-from gateway.store.base import BreakGlassStore, LogStore, TransparencyLog
+from gateway.store.base import BreakGlassStore, LogStore, SubjectLinkStore, TransparencyLog
+from gateway.subject import Pseudonymiser
 
-__all__ = ["AuditContext", "AuditLog", "Directory", "IntegrityContext", "ReviewContext"]
+__all__ = [
+    "AuditContext",
+    "AuditLog",
+    "Directory",
+    "ErasureContext",
+    "IntegrityContext",
+    "ReviewContext",
+]
 
 
 class Directory(Protocol):
@@ -50,6 +58,18 @@ class ReviewContext(Protocol):
 
     @property
     def cipher(self) -> AtRestCipher: ...
+
+    def now(self) -> datetime: ...
+
+
+class ErasureContext(Protocol):
+    """What erasing a subject's link uses: the links, the key that finds one, the clock."""
+
+    @property
+    def storage(self) -> SubjectLinkStore: ...
+
+    @property
+    def pseudonymiser(self) -> Pseudonymiser: ...
 
     def now(self) -> datetime: ...
 

@@ -9,6 +9,7 @@ from gateway.audit.search import log_look, oversees_json
 from gateway.log.entry import LogEntry, Sender, format_time
 from gateway.policy.oversight import Oversight
 from gateway.store.base import LogFilter, LogRow, LogStore
+from gateway.store.links import logged_subject
 
 __all__ = ["subject_report"]
 
@@ -78,7 +79,9 @@ async def subject_report(
     """Everything the log holds about one person that the officer may see (what the
     organisations it oversees did), in plain language; the look is logged."""
     rows = await _subject_rows(gw.storage, subject, oversight)
-    await log_look(gw, officer, subject, "subject_access_report", subject_system=subject_system)
+    # A person nothing is linked to (never seen, or erased) is named by no pseudonym.
+    shown = logged_subject(subject)
+    await log_look(gw, officer, shown, "subject_access_report", subject_system=subject_system)
     now = gw.now()
     items = [
         {
@@ -99,7 +102,7 @@ async def subject_report(
         "generated_at": format_time(now),
         "generated_by": {"partner": officer.partner, "actor": officer.actor},
         "oversees": oversees_json(oversight),
-        "subject": subject,
+        "subject": shown,
         "count": len(items),
         "disclosures": items,
     }

@@ -7,7 +7,18 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from gateway.cli import demo, doctor, keys, log, migrate, officer, partners, register, serve
+from gateway.cli import (
+    demo,
+    doctor,
+    keys,
+    log,
+    migrate,
+    officer,
+    partners,
+    register,
+    serve,
+    subjects,
+)
 from gateway.config import ConfigError
 from gateway.errors import StorageUnavailable
 from gateway.logsetup import configure_logging
@@ -23,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     # In the order `gateway --help` lists them.
-    for group in (serve, log, partners, keys, migrate, doctor, demo, officer, register):
+    for group in (serve, log, partners, keys, migrate, doctor, demo, officer, register, subjects):
         group.add_commands(sub)
     return parser
 

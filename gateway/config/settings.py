@@ -24,6 +24,7 @@ _KNOWN = frozenset(
         "max_body_bytes",
         "log_origin",
         "purge_interval_s",
+        "retention_interval_s",
         "checkpoint_interval_s",
         "keys_dir",
         "max_header_bytes",
@@ -73,6 +74,7 @@ class Settings:
     production: bool  # GATEWAY_ENV=production: demo partners with published keys are refused
     keys_dir: Path | None = None  # shared keys for many instances; default: DATA/keys
     max_header_bytes: int = 8190  # request line and each header line
+    retention_interval_s: int = 3600  # how often records past their retention are removed
     max_in_flight: int = 256  # per worker; beyond it a fast 503
     max_json_depth: int = 32
     max_json_items: int = 1000
@@ -128,6 +130,7 @@ def load_settings(config_dir: Path) -> Settings:
         production=_production(),
         keys_dir=_keys_dir(config_dir, table.opt_text("keys_dir")),
         max_header_bytes=table.integer("max_header_bytes", 8190, minimum=1024),
+        retention_interval_s=table.integer("retention_interval_s", 3600, minimum=1),
         max_in_flight=table.integer("max_in_flight", 256, minimum=1),
         max_json_depth=table.integer("max_json_depth", 32, minimum=4),
         max_json_items=table.integer("max_json_items", 1000, minimum=10),

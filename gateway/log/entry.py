@@ -46,6 +46,10 @@ DECISIONS = frozenset(
         # An urgent message not acknowledged within its purpose's term (sender: who sent it,
         # recipient: who did not acknowledge it; details: the receipt's expectation id and term).
         "urgent_escalated",
+        # Retention and erasure (docs/retention.md): records removed at the end of their term
+        # (a count per kind per run), and an officer's erasure of a subject's link.
+        "records_removed",
+        "subject_link_erased",
     }
 )
 

@@ -518,6 +518,14 @@ TEXTS: dict[str, tuple[str, str]] = {
         "urgent message not acknowledged in time",
         "urgent bericht niet op tijd bevestigd",
     ),
+    "decision.records_removed": (
+        "records removed after their retention",
+        "gegevens verwijderd na bewaartermijn",
+    ),
+    "decision.subject_link_erased": (
+        "a person's link to the records erased",
+        "koppeling van een persoon aan de gegevens gewist",
+    ),
 }
 
 

@@ -15,6 +15,7 @@ from gateway.officer.names import partner_name, purpose_title
 from gateway.officer.render import gateway_of, render
 from gateway.officer.search import FormProblem, form_subject, identifier_systems
 from gateway.officer.signin import checked_form, form_text, frame_for, signed_in
+from gateway.store.links import searchable_pseudonym
 
 __all__ = ["routes"]
 
@@ -50,7 +51,7 @@ async def report(request: web.Request) -> web.Response:
         return render(request, "report_form.html", frame, values, status=400)
     data = await subject_report(
         gw,
-        gw.pseudonymiser.pseudonym_of(person),
+        await searchable_pseudonym(gw.storage, gw.pseudonymiser, person),
         officer.sender,
         oversight=officer.oversight,
         subject_system=person.system,

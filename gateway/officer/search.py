@@ -26,6 +26,7 @@ from gateway.officer.names import partner_name, purpose_title
 from gateway.officer.render import Frame, gateway_of, render
 from gateway.officer.signin import SignedIn, checked_form, form_text, frame_for, signed_in
 from gateway.store.base import LogFilter, LogRow
+from gateway.store.links import UNLINKED, logged_subject, searchable_pseudonym
 from gateway.subject import IdentifierSystem, Subject, parse_subject, validate_bsn
 from gateway.web.common import whole_number
 
@@ -236,7 +237,14 @@ async def search(request: web.Request) -> web.Response:
     names = ("bsn", "system", "subject", "after", *_FIELDS)
     fields = {name: form_text(form, name) for name in names}
     try:
-        query = parse_search(fields, gw.pseudonymiser.pseudonym_of, gw.catalogue.identifier_systems)
+        systems = gw.catalogue.identifier_systems
+        named = form_subject(fields, systems)
+        found = (
+            None
+            if named is None
+            else await searchable_pseudonym(gw.storage, gw.pseudonymiser, named)
+        )
+        query = parse_search(fields, lambda _: found or UNLINKED, systems)
     except FormProblem as problem:
         # The other filters are kept for the officer to correct; the BSN never comes back.
         chosen = {name: fields[name] for name in _FIELDS}
@@ -250,7 +258,7 @@ async def search(request: web.Request) -> web.Response:
     await log_look(
         gw,
         officer.sender,
-        query.subject,
+        logged_subject(query.subject),
         "search_by_subject" if query.subject else "search",
         facts,
         subject_system=query.subject_system,

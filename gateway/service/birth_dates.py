@@ -21,6 +21,7 @@ from gateway.policy.decision import Caller
 from gateway.service.deps import BirthDateContext
 from gateway.standards.tracecontext import current_trace_json
 from gateway.store.base import BirthDateStore, CaseStore
+from gateway.store.links import pseudonym_for
 from gateway.subject import Subject
 
 __all__ = [
@@ -80,8 +81,8 @@ async def correct_birth_date(
     Answers the correction's log index; a caller that may not correct it gets one logged
     `forbidden`, whether the case exists, has another director or lacks this child.
     """
-    subject = gw.pseudonymiser.pseudonym_of(named)
     now = gw.now()
+    subject = await pseudonym_for(gw.storage, gw.pseudonymiser, named, now)
     entry = LogEntry(
         time=now,
         decision="birth_date_corrected",

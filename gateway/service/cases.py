@@ -34,6 +34,7 @@ from gateway.service.exchanges import execute_exchange
 from gateway.service.expectations import expectation_json
 from gateway.standards.tracecontext import current_trace_json
 from gateway.store.base import Case, CaseStore, Expectation, HouseholdChild, NetworkMember
+from gateway.store.links import pseudonym_for
 from gateway.subject import Subject, looks_like_bsn
 
 __all__ = [
@@ -267,7 +268,11 @@ async def register_household(
     parsed = [
         (
             HouseholdChild(
-                case_id, ref, gw.pseudonymiser.pseudonym_of(named), caller.partner.id, now
+                case_id,
+                ref,
+                await pseudonym_for(gw.storage, gw.pseudonymiser, named, now),
+                caller.partner.id,
+                now,
             ),
             named.system,
         )

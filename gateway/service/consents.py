@@ -46,15 +46,18 @@ from gateway.ids import new_id
 from gateway.log.entry import LogEntry, Sender, format_time, parse_time
 from gateway.policy.cases import directs
 from gateway.policy.decision import Caller
+from gateway.policy.retention import consent_retained_until
 from gateway.policy.visibility import knows_of
 from gateway.service.birth_dates import claim_birth_date, held_birth_date
 from gateway.service.deps import ConsentContext, Settled
 from gateway.standards.tracecontext import current_trace_json
 from gateway.store.base import ConsentStore, StoredConsent
+from gateway.store.links import find_pseudonym, pseudonym_for
 from gateway.subject import Subject, parse_subject, require_accepted
 
 __all__ = [
     "avg_consent_purposes",
+    "consent_term",
     "fhir_consent",
     "involved_record",
     "list_consents",
@@ -152,14 +155,32 @@ def _giver_from_json(obj: dict[str, Any]) -> Giver:
     )
 
 
-def _seal(cipher: AtRestCipher, record: ConsentRecord) -> StoredConsent:
+def _seal(cipher: AtRestCipher, record: ConsentRecord, catalogue: Catalogue) -> StoredConsent:
     plaintext = json.dumps(record_to_json(record), separators=(",", ":")).encode()
     return StoredConsent(
         consent_id=record.consent_id,
         subject=record.subject,
         recorded_by=record.recorded_by,
         sealed_record=cipher.seal(plaintext, b"consent:" + record.consent_id.encode()),
+        retain_until=_retained_until(record, catalogue),
     )
+
+
+def _retained_until(record: ConsentRecord, catalogue: Catalogue) -> datetime | None:
+    return consent_retained_until(
+        withdrawn_at=record.withdrawn_at,
+        valid_until=record.valid_until,
+        purposes=record.purposes,
+        catalogue=catalogue,
+    )
+
+
+def consent_term(
+    cipher: AtRestCipher, stored: StoredConsent, catalogue: Catalogue
+) -> datetime | None:
+    """When a stored consent's retention ends, from its sealed record (for consents recorded
+    before the end was stored beside it)."""
+    return _retained_until(_unseal(cipher, stored), catalogue)
 
 
 def _unseal(cipher: AtRestCipher, stored: StoredConsent) -> ConsentRecord:
@@ -306,7 +327,9 @@ async def record_consent(gw: ConsentContext, caller: Caller, body: Any) -> dict[
     named = {k: v for k, v in body["subject"].items() if k != "birth_date"}
     subject = parse_subject(named, systems)
     require_accepted(subject, draft.purposes, systems)
-    record = draft.to_record(gw.pseudonymiser.pseudonym_of(subject), subject.system)
+    record = draft.to_record(
+        await pseudonym_for(gw.storage, gw.pseudonymiser, subject, now), subject.system
+    )
     try:
         case_id = await _verify_scope(gw, caller, draft, record.subject)
         await _settle_birth_date(gw, draft, record, now)
@@ -316,7 +339,8 @@ async def record_consent(gw: ConsentContext, caller: Caller, body: Any) -> dict[
         await gw.storage.append_log([_refused_entry(now, caller, record, refusal)])
         raise
     index = await gw.storage.add_consent(
-        _seal(gw.cipher, record), _entry(now, "consent_recorded", caller, record, case_id=case_id)
+        _seal(gw.cipher, record, gw.catalogue),
+        _entry(now, "consent_recorded", caller, record, case_id=case_id),
     )
     return {"consent_id": record.consent_id, "status": status(record, now), "log_index": index}
 
@@ -402,10 +426,11 @@ def _mismatch() -> BirthDateMismatch:
 
 async def list_consents(gw: ConsentContext, caller: Caller, named: Subject) -> list[dict[str, Any]]:
     """The subject's consents the caller is a party to, oldest first, as the caller may see them."""
-    subject = gw.pseudonymiser.pseudonym_of(named)
+    subject = await find_pseudonym(gw.storage, gw.pseudonymiser, named)
     now = gw.now()
+    held = [] if subject is None else await load_consents(gw.storage, gw.cipher, subject)
     records = sorted(
-        (r for r in await load_consents(gw.storage, gw.cipher, subject) if shown(gw, r, caller)),
+        (r for r in held if shown(gw, r, caller)),
         key=lambda r: (r.recorded_at, r.consent_id),
     )
     return [public(r, now, caller.partner.id, gw.catalogue) for r in records]
@@ -424,7 +449,8 @@ async def withdraw_consent(gw: ConsentContext, caller: Caller, consent_id: str) 
         return public(record, now, caller.partner.id, gw.catalogue)
     withdrawn = withdraw(record, now=now)
     await gw.storage.replace_consent(
-        _seal(gw.cipher, withdrawn), _entry(now, "consent_withdrawn", caller, withdrawn)
+        _seal(gw.cipher, withdrawn, gw.catalogue),
+        _entry(now, "consent_withdrawn", caller, withdrawn),
     )
     return public(withdrawn, now, caller.partner.id, gw.catalogue)
 

@@ -20,6 +20,7 @@ from gateway.store.base import (
     ExpectationStore,
     LogStore,
     RelationStore,
+    SubjectLinkStore,
 )
 from gateway.subject import Pseudonymiser
 
@@ -62,7 +63,7 @@ class Settled(Clocked, Protocol):
     def cipher(self) -> AtRestCipher: ...
 
 
-class BirthDateStorage(BirthDateStore, CaseStore, LogStore, Protocol):
+class BirthDateStorage(BirthDateStore, CaseStore, LogStore, SubjectLinkStore, Protocol):
     """A held birth date, the cases that may correct it and the log that records a refusal."""
 
 
@@ -70,7 +71,7 @@ class ConsentStorage(ConsentStore, BirthDateStorage, Protocol):
     """Consents, with the birth date they settle and the case networks that scope them."""
 
 
-class CaseStorage(CaseStore, ExpectationStore, Protocol):
+class CaseStorage(CaseStore, ExpectationStore, SubjectLinkStore, Protocol):
     """Case networks and the expectations joining one opens."""
 
 

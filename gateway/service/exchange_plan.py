@@ -93,6 +93,7 @@ class Exchange:
         trace: TraceContext | None,
         *,
         exchange_id: str,
+        subject: str,
     ) -> Exchange:
         """The exchange's facts: its purpose looked up once, its trace settled once (the given
         one, else the call's, else a new one outside a call)."""
@@ -101,7 +102,7 @@ class Exchange:
             caller=caller,
             parsed=parsed,
             purpose=gw.catalogue.get(parsed.purpose),
-            subject=gw.pseudonymiser.pseudonym_of(parsed.subject),
+            subject=subject,
             sender=Sender(caller.partner.id, caller.actor_id, caller.actor_role),
             exchange_id=exchange_id,
             now=gw.now(),

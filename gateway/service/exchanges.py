@@ -9,6 +9,7 @@ effect, break-glass record and outbox item is planned (`ExchangePlan`) before th
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -39,6 +40,7 @@ from gateway.service.exchange_plan import (
 )
 from gateway.standards.tracecontext import TraceContext
 from gateway.store.base import CaseStore, Expectation, ExpectationStore, RelationStore
+from gateway.store.links import find_pseudonym, pseudonym_for
 
 __all__ = ["check_exchange", "execute_exchange"]
 
@@ -91,7 +93,8 @@ async def execute_exchange(
     before the log entries, the sealed messages and the expectations are committed together.
     Every entry names the exchange's W3C trace (the call's, or a new one outside a call).
     """
-    ex = Exchange.settle(gw, caller, parsed, trace, exchange_id=new_id("ex"))
+    subject = await pseudonym_for(gw.storage, gw.pseudonymiser, parsed.subject, gw.now())
+    ex = Exchange.settle(gw, caller, parsed, trace, exchange_id=new_id("ex"), subject=subject)
     purpose = ex.purpose
     # A purpose outside the catalogue is the caller's text: log lines say only that it was one.
     known_purpose = parsed.purpose if purpose is not None else "unknown"
@@ -134,7 +137,12 @@ async def check_exchange(
     The same checks as `execute_exchange`, in the same order (the case, a reply's open request,
     the decision); a refusal send would answer is answered here as `allowed: false`.
     """
-    ex = Exchange.settle(gw, caller, parsed, None, exchange_id="")  # nothing is recorded
+    # Nothing is recorded, so no link is made: a person the gateway holds nothing about is
+    # checked under a pseudonym that matches no record.
+    subject = await find_pseudonym(gw.storage, gw.pseudonymiser, parsed.subject)
+    ex = Exchange.settle(
+        gw, caller, parsed, None, exchange_id="", subject=subject or secrets.token_hex(32)
+    )
     purpose = ex.purpose
     fields = list(allowed_fields(purpose.schema)) if purpose is not None else []
     owed = None if purpose is None else _OwedBySender(gw.storage, caller.partner.id, purpose.id)

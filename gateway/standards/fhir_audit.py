@@ -41,6 +41,8 @@ _ACTION = {
     "case_member_changed": "U",
     "case_member_removed": "D",
     "household_child_registered": "C",
+    "records_removed": "D",
+    "subject_link_erased": "D",
 }
 _FAILED = frozenset({"refused", "token_refused", "partners_reload_failed"})
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -43,12 +43,15 @@ __all__ = [
     "RefusalCount",
     "RelationStore",
     "ReplayCache",
+    "RetentionStore",
+    "RetentionTerms",
     "SchemaVersionError",
     "Storage",
     "StorageUnusable",
     "StoredCheckpoint",
     "StoredConsent",
     "StoredMessage",
+    "SubjectLinkStore",
     "TransparencyLog",
     "TreeStore",
     "VerifyRow",
@@ -207,6 +210,9 @@ class StoredConsent:
     subject: str
     recorded_by: str
     sealed_record: bytes
+    # When the record's retention ends (its end or withdrawal plus the catalogue's term); None
+    # while the consent has no end.
+    retain_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +313,20 @@ class RefusalCount:
     purpose: str | None
     recipient: str | None
     count: int
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionTerms:
+    """Which records a retention run removes: the moments before which each kind's term has
+    passed (decided by `gateway.policy.retention`, applied in SQL)."""
+
+    now: datetime  # consents whose retain_until lies at or before it; expired sign-in links
+    # Closed expectations and reviewed break-glass records, per purpose: closed (reviewed) before.
+    closed_before: Mapping[str, datetime]
+    # The same for records of a purpose the catalogue no longer holds: its longest term.
+    closed_before_otherwise: datetime
+    sessions_seen_before: datetime  # officer sessions idle since before this
+    batch: int = 1000  # at most this many records of each kind per run
 
 
 class StorageUnusable(RuntimeError):
@@ -682,6 +702,41 @@ class ExchangeStore(Protocol):
         """Remove messages past retain_until, logging each purge; return how many."""
 
 
+class SubjectLinkStore(Protocol):
+    """The link from a subject (its link key, an HMAC) to the random pseudonym the gateway's
+    records carry; erasing it makes those records unreachable from the person for good."""
+
+    async def linked_pseudonym(self, link_key: str, legacy: str) -> str | None:
+        """The pseudonym linked to `link_key`; else `legacy` when it is a pseudonym in use
+        before links existed and not erased; else None. Changes nothing."""
+
+    async def link_subject(self, link_key: str, legacy: str, fresh: str, now: datetime) -> str:
+        """The pseudonym linked to `link_key`, linking one first when there is none: `legacy`
+        when it is a pseudonym in use before links existed, else `fresh`. Atomic: concurrent
+        first uses, on any instance, all answer the one pseudonym that was linked."""
+
+    async def erase_subject_link(self, link_key: str, legacy: str, entry: LogEntry) -> int | None:
+        """Remove the subject's link (and its pre-link pseudonym from the legacy list) with the
+        erasure's log entry; the entry's index, or None (nothing logged) when neither exists."""
+
+
+class RetentionStore(Protocol):
+    """Removing records whose retention has passed."""
+
+    async def consents_without_term(self, limit: int) -> list[StoredConsent]:
+        """Consents whose retention end is not known yet (recorded before schema 9)."""
+
+    async def set_consent_terms(self, terms: Sequence[tuple[str, datetime | None]]) -> None:
+        """Record (consent id, retain_until) for consents whose term was not known; a consent
+        changed meanwhile (its term then known) keeps the term its change set."""
+
+    async def remove_expired_records(
+        self, terms: RetentionTerms, make_entry: Callable[[str, int], LogEntry]
+    ) -> dict[str, int]:
+        """Remove, in one transaction, what `terms` says has passed, logging one entry per kind
+        with a removal (`make_entry(kind, count)`); return the counts per kind."""
+
+
 class TreeStore(Protocol):
     """The Merkle tree's stored nodes and signed checkpoints (the sequencer's)."""
 
@@ -717,6 +772,8 @@ class Storage(
     OfficerSessionStore,
     ExchangeStore,
     TreeStore,
+    SubjectLinkStore,
+    RetentionStore,
     Protocol,
 ):
     """Everything the gateway keeps: the union of the role protocols above, which consumers ask

@@ -341,6 +341,43 @@ MIGRATIONS.append(
 )
 
 
+# Schema 9 (issue 19, retention and erasure):
+# - A subject's pseudonym is a random value reached through `subject_links`, keyed by an HMAC of
+#   the subject under its own domain ("link:"), so erasing the row unlinks the person from every
+#   entry written under it for good. Pseudonyms in use before this version are HMACs of the
+#   subject itself; `legacy_subjects` lists them once, here, so a subject seen before keeps its
+#   pseudonym (its consents, birth date and log entries) when first looked up, unless erased.
+# - Consents carry when their retention ends (set when recorded or withdrawn; NULL while the
+#   consent has no end) and whether that is known: consents recorded before this version are
+#   not (their end is sealed), until a retention run opens them and sets it.
+MIGRATIONS.append(
+    (
+        9,
+        [
+            """CREATE TABLE subject_links (
+                link_key TEXT PRIMARY KEY,
+                pseudonym TEXT NOT NULL,
+                linked_ms {int64} NOT NULL
+            )""",
+            """CREATE TABLE legacy_subjects (
+                pseudonym TEXT PRIMARY KEY
+            )""",
+            """INSERT INTO legacy_subjects (pseudonym)
+            SELECT subject FROM log_entries WHERE subject IS NOT NULL
+            UNION SELECT subject FROM consents
+            UNION SELECT subject FROM household
+            UNION SELECT subject FROM expectations WHERE subject IS NOT NULL
+            UNION SELECT subject FROM subject_birth_dates
+            UNION SELECT subject FROM inbox""",
+            "ALTER TABLE consents ADD COLUMN retain_ms {int64}",
+            "CREATE INDEX consents_by_retention ON consents (retain_ms)",
+            "ALTER TABLE consents ADD COLUMN term_known {flag}",
+            "CREATE INDEX consents_by_term_known ON consents (term_known)",
+        ],
+    )
+)
+
+
 def rendered(dialect: Dialect) -> list[tuple[int, list[str]]]:
     """The migrations in `dialect`'s words."""
     out: list[tuple[int, list[str]]] = []

@@ -16,6 +16,7 @@ from gateway.delivery.outbox import OutboxDispatcher
 from gateway.identity import claim_identity, instance_keys
 from gateway.metrics import Metrics
 from gateway.service.inbox import purge_entry
+from gateway.service.retention import RETENTION_BATCH, run_retention
 from gateway.web import (
     audit,
     birth_dates,
@@ -76,6 +77,7 @@ def create_app(gw: Gateway, *, background: bool = True) -> web.Application:
     app.cleanup_ctx.append(_storage_lifetime)
     if background:
         app.cleanup_ctx.append(_purger)
+        app.cleanup_ctx.append(_retention)
         app.cleanup_ctx.append(_sequencer)
         app.cleanup_ctx.append(_notifier)
         app.cleanup_ctx.append(_outbox)
@@ -134,6 +136,35 @@ async def _storage_lifetime(app: web.Application) -> AsyncIterator[None]:
         raise
     yield
     await gw.storage.close()
+
+
+async def _retention(app: web.Application) -> AsyncIterator[None]:
+    """Remove records whose retention has passed (docs/retention.md), logging each kind's count."""
+    gw = app[GATEWAY]
+    # Imported here: the workspace's pages build on gateway.web, which imports this module.
+    from gateway.officer.sessions import SESSION_IDLE
+
+    async def loop() -> None:
+        while True:
+            try:
+                removed = await run_retention(
+                    gw.storage, gw.catalogue, gw.cipher, gw.now(), SESSION_IDLE
+                )
+                while any(count >= RETENTION_BATCH for count in removed.values()):
+                    removed = await run_retention(
+                        gw.storage, gw.catalogue, gw.cipher, gw.now(), SESSION_IDLE
+                    )
+                if any(removed.values()):
+                    log.info("records_removed", **{k: v for k, v in removed.items() if v})
+            except Exception:
+                log.exception("retention_failed")
+            await asyncio.sleep(gw.settings.retention_interval_s)
+
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _purger(app: web.Application) -> AsyncIterator[None]:

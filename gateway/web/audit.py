@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.audit.erasure import erase_subject
 from gateway.audit.proofs import consistency_proof, inclusion_proof
 from gateway.audit.reports import subject_report
 from gateway.audit.review import break_glass_view, record_review
@@ -28,7 +29,8 @@ from gateway.policy.decision import Caller
 from gateway.policy.oversight import OVERSEES_ALL, oversight_of
 from gateway.standards.fhir_audit import audit_event
 from gateway.store.base import LogFilter, LogRow
-from gateway.subject import parse_subject_query
+from gateway.store.links import logged_subject, searchable_pseudonym
+from gateway.subject import parse_subject, parse_subject_query
 from gateway.web.common import authenticate, gateway, query_time, read_json, whole_number
 
 __all__ = ["routes"]
@@ -54,7 +56,9 @@ async def entries(request: web.Request) -> web.Response:
     gw = gateway(request)
     caller = authenticate(request, officer=True)
     named = parse_subject_query(request.query, gw.catalogue.identifier_systems)
-    subject = None if named is None else gw.pseudonymiser.pseudonym_of(named)
+    subject = (
+        None if named is None else await searchable_pseudonym(gw.storage, gw.pseudonymiser, named)
+    )
     limit = min(_int(request, "limit", default=100, low=1), MAX_LIMIT)
     after_raw = request.query.get("after")
     after = None if not after_raw else _int(request, "after")
@@ -71,7 +75,11 @@ async def entries(request: web.Request) -> web.Response:
     )
     if named is not None:
         await log_look(
-            gw, officer_sender(caller), subject, "search_by_subject", subject_system=named.system
+            gw,
+            officer_sender(caller),
+            logged_subject(subject),
+            "search_by_subject",
+            subject_system=named.system,
         )
     return web.json_response(
         {
@@ -156,7 +164,7 @@ async def subject_access(request: web.Request) -> web.StreamResponse:
         raise InvalidRequest(
             "query parameter 'bsn' (or 'identifier_system' with 'identifier_value') is required"
         )
-    subject = gw.pseudonymiser.pseudonym_of(named)
+    subject = await searchable_pseudonym(gw.storage, gw.pseudonymiser, named)
     report = await subject_report(
         gw,
         subject,
@@ -243,3 +251,21 @@ async def review_break_glass(request: web.Request) -> web.Response:
         oversight=oversight_of(caller.partner),
     )
     return web.json_response({"exchange_id": exchange_id, "status": status, "log_index": index})
+
+
+@routes.post("/v1/audit/subjects/erase")
+async def erase_subject_link(request: web.Request) -> web.Response:
+    """Erase a person's link to the records (docs/retention.md); the erasure is logged."""
+    gw = gateway(request)
+    caller = authenticate(request, officer=True)
+    body = await read_json(request)
+    if not isinstance(body, dict) or set(body) != {"subject", "reason"}:
+        raise InvalidRequest(
+            "the body must be {subject: {bsn: '...'} or {identifier: {...}}, reason: '...'}",
+            "Name the person as an exchange does and give the reason code (see the OpenAPI).",
+        )
+    named = parse_subject(body["subject"], gw.catalogue.identifier_systems)
+    index = await erase_subject(
+        gw, named, body["reason"], officer_sender(caller), oversight_of(caller.partner)
+    )
+    return web.json_response({"erased": True, "log_index": index})

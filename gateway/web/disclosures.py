@@ -17,6 +17,7 @@ from gateway.audit.proofs import disclosure_proof
 from gateway.audit.search import entry_json, own_page
 from gateway.errors import InvalidRequest, NotFound
 from gateway.store.base import LogFilter
+from gateway.store.links import searchable_pseudonym
 from gateway.subject import parse_subject_query
 from gateway.web.common import authenticate, gateway, query_time, whole_number
 
@@ -43,7 +44,9 @@ async def disclosures(request: web.Request) -> web.Response:
     subject = parse_subject_query(request.query, gw.catalogue.identifier_systems)
     limit = min(_number(request, "limit", 100) or 100, MAX_LIMIT)
     flt = LogFilter(
-        subject=None if subject is None else gw.pseudonymiser.pseudonym_of(subject),
+        subject=None
+        if subject is None
+        else await searchable_pseudonym(gw.storage, gw.pseudonymiser, subject),
         partner=caller.partner.id,
         purpose=request.query.get("purpose") or None,
         decision=request.query.get("decision") or None,

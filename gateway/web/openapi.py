@@ -6,6 +6,7 @@ from typing import Any, get_args
 
 from consent.model import GiverRole
 from gateway.policy.cases import MEASURE_TYPES
+from gateway.policy.retention import ERASURE_REASONS
 
 __all__ = ["openapi_document"]
 
@@ -818,6 +819,51 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                                 "properties": {
                                     "justified": {"type": "boolean"},
                                     "note": {"type": "string", "maxLength": 1000},
+                                },
+                            }
+                        }
+                    },
+                },
+            )
+        },
+        "/v1/audit/subjects/erase": {
+            "post": _op(
+                "Erase a person's link to the records for good (docs/retention.md)",
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["erased", "log_index"],
+                            "properties": {
+                                "erased": {"type": "boolean", "const": True},
+                                "log_index": {"type": "integer", "minimum": 0},
+                            },
+                        }
+                    ),
+                    **_errors(400, 403, 404),
+                },
+                description="Only the privacy officer who oversees every organisation "
+                '(`oversees = "all"`); others get 403. The log entries stay; what goes is the '
+                "link from the person to the pseudonym they carry, so no search or report by this "
+                "BSN finds them again and a later exchange starts a new pseudonym. Logged as "
+                "`subject_link_erased` (officer, reason; no subject). 404 when nothing is linked "
+                "to the person (never seen, or erased before); nothing is logged then.",
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["subject", "reason"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "subject": _SUBJECT,
+                                    "reason": {
+                                        "type": "string",
+                                        "enum": sorted(ERASURE_REASONS),
+                                        "description": "why: the ground of AVG art. 17(1), or "
+                                        "`retention_passed`",
+                                    },
                                 },
                             }
                         }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from gateway.log.entry import LogEntry
+from gateway.store._rows import dt as _time
+from gateway.store._rows import ms as _ms
 from gateway.store.base import (
     StoredConsent,
 )
@@ -11,11 +13,15 @@ from gateway.store.sql.txn import Row, Txn, row, rows, run
 
 __all__ = ["ConsentSql"]
 
-_CONSENT = "SELECT consent_id, subject, recorded_by, record FROM consents"
+_CONSENT = "SELECT consent_id, subject, recorded_by, record, retain_ms FROM consents"
 
 
 def _consent(r: Row) -> StoredConsent:
-    return StoredConsent(r[0], r[1], r[2], bytes(r[3]))
+    return StoredConsent(r[0], r[1], r[2], bytes(r[3]), None if r[4] is None else _time(r[4]))
+
+
+def _retain_ms(consent: StoredConsent) -> int | None:
+    return None if consent.retain_until is None else _ms(consent.retain_until)
 
 
 class ConsentSql(SqlRunner):
@@ -24,11 +30,15 @@ class ConsentSql(SqlRunner):
     async def add_consent(self, consent: StoredConsent, entry: LogEntry) -> int:
         def txn() -> Txn[int]:
             yield from run(
-                "INSERT INTO consents (consent_id, subject, recorded_by, record) VALUES (?, ?, ?, ?)",
+                "INSERT INTO consents "
+                "(consent_id, subject, recorded_by, record, retain_ms, term_known) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 consent.consent_id,
                 consent.subject,
                 consent.recorded_by,
                 consent.sealed_record,
+                _retain_ms(consent),
+                True,
             )
             return (yield from self._append_one(entry))
 
@@ -37,8 +47,10 @@ class ConsentSql(SqlRunner):
     async def replace_consent(self, consent: StoredConsent, entry: LogEntry) -> int:
         def txn() -> Txn[int]:
             yield from run(
-                "UPDATE consents SET record = ? WHERE consent_id = ?",
+                "UPDATE consents SET record = ?, retain_ms = ?, term_known = ? WHERE consent_id = ?",
                 consent.sealed_record,
+                _retain_ms(consent),
+                True,
                 consent.consent_id,
             )
             return (yield from self._append_one(entry))
