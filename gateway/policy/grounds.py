@@ -76,8 +76,7 @@ class ChosenGround:
         conditions = self.ground.conditions
         if conditions.subjects is not None:
             said.append(
-                f"The subject is one of the {conditions.subjects} by the birth date held: the "
-                f"ground is '{self.ground.reference}'."
+                f"By the birth date held, the ground for this subject is '{self.ground.reference}'."
             )
         return " ".join(said)
 
@@ -133,14 +132,9 @@ def _first_unmet(
                 f"it holds for {conditions.subjects} only, and the gateway holds no birth date "
                 "for this subject (record one with the client's consent)",
             )
-        minor = is_minor(facts.birth_date, today)
-        if minor != (conditions.subjects == "minors"):
-            return PassedOver(
-                ground,
-                "subjects",
-                f"it holds for {conditions.subjects} only, and the subject is "
-                f"{'a minor' if minor else 'an adult'} by the birth date held",
-            )
+        if is_minor(facts.birth_date, today) != (conditions.subjects == "minors"):
+            # Which band the subject is in is not said here; the ground that applies names it.
+            return PassedOver(ground, "subjects", f"it holds for {conditions.subjects} only")
     if conditions.requires_measure is not None and recipient.id not in facts.measure_holders:
         return PassedOver(
             ground,
