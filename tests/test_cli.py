@@ -105,10 +105,13 @@ def test_the_demo_tells_its_story_and_exits_cleanly(tmp_path: Path) -> None:
         "payload_not_minimal",
         "/payload/diagnosis",
         "safety-assessment for kind-3",
-        "refused for gi-noordholland: consent_required",
+        # The GI carries out the child's OTS (it joined citing the ruling): Jeugdwet art. 7.3.11
+        # lid 4 lets the closure notice reach it without agreement (issue 19).
+        "delivered to gi-noordholland",
         "inclusion proof of",
     ):
         assert text in out
+    assert "refused for gi-noordholland" not in out
     assert "999992351" not in result.stderr
     verified = run("log", "verify", "--data", str(tmp_path / "demo"))
     assert verified.returncode == 0, verified.stdout

@@ -25,6 +25,7 @@ from gateway.config import ConfigError, load_catalogue
 from gateway.config.grounds import Ground
 from gateway.policy import decide
 from gateway.policy.decision import Caller
+from gateway.policy.grounds import GroundFacts, choose_ground
 from gateway.policy.relations import RELATION_RULES, SubjectTies
 from gateway.policy.request import parse_exchange_request
 from tests.conftest import BSN_CHILD, DEFAULT_CONFIG, REPO, ROLES, Running, copy_config, example
@@ -76,22 +77,19 @@ uavg = "UAVG art. 30"
 """
 
 
-@pytest.mark.parametrize(
-    ("key", "line"),
-    [
-        ("avg_art6", 'avg_art6 = ["c"]\n'),
-        ("special_categories", "special_categories = true\n"),
-        ("avg_art9", 'avg_art9 = ["h"]\n'),
-        ("uavg", 'uavg = "UAVG art. 30"\n'),
-    ],
-)
-def test_a_default_ground_missing_a_field_is_refused_at_start_up(
-    tmp_path: Path, key: str, line: str
-):
-    trimmed = START_STOP_GROUND.replace(line, "")
-    message = _refused(catalogue_with(tmp_path, START_STOP_GROUND, trimmed))
+@pytest.mark.parametrize("key", ["avg_art6", "special_categories", "avg_art9", "uavg"])
+def test_a_default_ground_missing_a_field_is_refused_at_start_up(tmp_path: Path, key: str):
+    # safety-assessment's default ground (start-stop's is an agreement row since issue 19's
+    # acts_for_college: its statutory rows are direction grounds).
+    text = (DEFAULT_CONFIG / "purposes.toml").read_text()
+    start = text.index('id = "safety-assessment"')
+    line = re.compile(rf"^{key} = .*\n", re.MULTILINE).search(text, start)
+    assert line is not None
+    message = _refused(
+        catalogue_with(tmp_path, text[start : line.end()], text[start : line.start()])
+    )
     assert "purposes.toml" in message
-    assert "purpose 'start-stop'.legal_basis" in message
+    assert "purpose 'safety-assessment'.legal_basis" in message
     assert f"incomplete ground: missing '{key}'" in message
 
 
@@ -145,9 +143,9 @@ def test_an_agreement_ground_that_does_not_require_agreement_is_refused(tmp_path
     closure = (
         'agreement_required = true\nretention = "Jeugdwet art. 7.3.8 by analogy: 20 years"\n\n'
     )
-    closure += '[[purpose]]\nid = "referrer-status"'
+    closure += '[[purpose]]\nid = "information-reply"'
     message = _refused(catalogue_with(tmp_path, closure, closure.replace("= true", "= false", 1)))
-    assert "purpose 'closure-notice'.legal_basis" in message
+    assert "purpose 'information-request'.legal_basis" in message
     assert "agreement_required must be true" in message
 
 
@@ -159,9 +157,9 @@ def test_a_reference_claiming_avg_consent_needs_avg_art6_sub_a(tmp_path: Path):
 
 
 def test_consent_required_must_follow_the_grounds(tmp_path: Path):
-    old = 'schema = "start-stop.schema.json"\nconsent_required = false'
+    old = 'schema = "safety-assessment.schema.json"\nconsent_required = false'
     message = _refused(catalogue_with(tmp_path, old, old.replace("false", "true")))
-    assert "purpose 'start-stop'" in message
+    assert "purpose 'safety-assessment'" in message
     assert "contradicts its grounds" in message
 
 
@@ -198,11 +196,25 @@ def test_a_direction_ground_missing_a_field_is_refused(tmp_path: Path):
 def test_two_grounds_for_one_direction_are_refused(tmp_path: Path):
     text = (DEFAULT_CONFIG / "purposes.toml").read_text()
     start = text.index('[[purpose.ground]]\nfrom = ["certified_institution"]')
-    end = text.index("[[purpose]]", start)
+    end = text.index("[[purpose.ground]]", start + 1)
     ground = text[start:end].rstrip("\n") + "\n"
     message = _refused(catalogue_with(tmp_path, ground, ground + ground))
     assert "purpose 'start-stop'.ground[1]" in message
     assert "direction certified_institution -> social_team already has a ground" in message
+
+
+def test_an_unconditional_ground_before_another_of_its_direction_is_refused(tmp_path: Path):
+    # The later ground could never apply: grounds of one direction are tried in order.
+    text = (DEFAULT_CONFIG / "purposes.toml").read_text()
+    start = text.index('[[purpose.ground]]\nfrom = ["certified_institution"]')
+    end = text.index("[[purpose.ground]]", start + 1)
+    ground = text[start:end]
+    bare = ground.replace("recipient_acts_for_college = true\n", "")
+    message = _refused(catalogue_with(tmp_path, ground, bare + ground))
+    assert "purpose 'start-stop'.ground[1]" in message
+    assert "direction certified_institution -> social_team already has a ground of its own" in (
+        message
+    )
 
 
 def test_every_shipped_ground_is_complete_and_none_rests_on_avg_consent():
@@ -233,8 +245,14 @@ def test_ground_for_picks_the_direction_and_falls_back_to_the_default():
     assert assessment.ground_for("care_provider", "social_team") is assessment.ground
     assert assessment.ground.reference == "Jeugdwet art. 7.4.0 lid 2"
     start_stop = catalogue.get("start-stop")
-    assert start_stop.ground_for("certified_institution", "social_team").avg_art9 == ("g",)
-    assert start_stop.ground_for("care_provider", "social_team").avg_art9 == ("h",)
+    from_gi, default = start_stop.grounds_for("certified_institution", "social_team")
+    assert from_gi.avg_art9 == ("g",)
+    assert from_gi.conditions.recipient_acts_for_college
+    from_provider, _ = start_stop.grounds_for("care_provider", "social_team")
+    assert from_provider.avg_art9 == ("h",)
+    # Without facts a ground with conditions never holds: the default (agreement) row.
+    assert start_stop.ground_for("care_provider", "social_team") is default is start_stop.ground
+    assert default.agreement_required
 
 
 def _decide_with(catalogue: Any, purpose: str, sender: str, recipient: str) -> Any:
@@ -365,9 +383,26 @@ ROWS = [
         False,
         ("gi-noordholland", "swt-denhelder", "sender_not_allowed"),
     ),
-    Row("closure-notice", "zorg-noord", "gi-noordholland", "Jeugdwet art. 7.3.11 lid 1", True),
+    # Towards the institution with the OTS (in the child's case): lid 4; without it, agreement.
+    Row(
+        "closure-notice",
+        "zorg-noord",
+        "gi-noordholland",
+        "Jeugdwet art. 7.3.11 lid 4",
+        False,
+        ("zorg-noord", "gi-noordholland", "consent_required"),
+    ),
+    Row("closure-notice", "zorg-noord", "school-de-es", "Jeugdwet art. 7.3.11 lid 1", True),
     Row("closure-notice", "swt-denhelder", "school-de-es", "BW art. 7:457 lid 1", True),
     Row("referrer-status", "swt-denhelder", "school-de-es", "AVG art. 6 lid 1 sub e", True),
+    Row(
+        "referrer-status",
+        "swt-denhelder",
+        "gi-noordholland",
+        "Jeugdwet art. 7.3.11 lid 4",
+        False,
+        ("swt-denhelder", "gi-noordholland", "consent_required"),
+    ),
     Row(
         "safety-assessment",
         "zorg-noord",
@@ -542,6 +577,27 @@ async def related(running: Running, http: Http, purpose: str, sender: str) -> No
         await relate(http, sender, BSN_CHILD)
 
 
+def row_ground(running: Running, row: Row) -> Ground:
+    """The ground the row's direction takes with the facts the row's set-up gives: the demo
+    team acts for the college, no birth date is held, and a certified institution recipient is
+    in the child's case (`related_recipient`)."""
+    recipient = running.gw.partners.get(row.recipient)
+    assert recipient is not None
+    facts = GroundFacts(None, frozenset({row.recipient}))
+    purpose = running.gw.catalogue.get(row.purpose)
+    today = running.clock.now().date()
+    return choose_ground(purpose, KINDS[row.sender], recipient, facts, today).ground
+
+
+async def measure_held(running: Running, http: Http, row: Row) -> None:
+    """Where the row's ground holds towards the institution with the OTS only, put the
+    recipient institution in a case whose household holds the child (docs/legal-basis.md 4.2)."""
+    purpose = running.gw.catalogue.get(row.purpose)
+    grounds = purpose.grounds_for(KINDS[row.sender], KINDS[row.recipient])
+    if any(g.conditions.requires_measure for g in grounds):
+        await relate(http, row.recipient, BSN_CHILD)
+
+
 async def open_request(http: Http, row: Row) -> str | None:
     """For a reply purpose, the open request it answers (the team's information request on the
     family's agreement, or the reporter's report to Veilig Thuis); None for other purposes."""
@@ -589,13 +645,12 @@ async def check(
 async def test_each_row_allows_its_exchange_on_its_own_ground(
     running: Running, http: Http, row: Row
 ) -> None:
-    ground: Ground = running.gw.catalogue.get(row.purpose).ground_for(
-        KINDS[row.sender], KINDS[row.recipient]
-    )
+    ground = row_ground(running, row)
     assert ground.agreement_required is row.agreement
     assert row.article in ground.reference or row.article in ground.sector_law
     consent_id = await record_agreement(http, row) if row.agreement else None
     await related(running, http, row.purpose, row.sender)
+    await measure_held(running, http, row)
     in_reply_to = await open_request(http, row)
     answer = await check(http, row, row.sender, row.recipient, in_reply_to)
     assert answer["allowed"] is True, answer
@@ -670,17 +725,24 @@ async def test_the_catalogue_lists_each_ground_with_its_fields(http: Http) -> No
     assert answer.status == 200, answer.text
     by_id = {p["id"]: p for p in answer.body["purposes"]}
     basis = by_id["start-stop"]["legal_basis"]
-    assert (basis["type"], basis["reference"]) == ("statute", "Jeugdwet art. 7.4.0 lid 2")
-    assert basis["avg_art6"] == ["AVG art. 6 lid 1 sub c"]
-    assert basis["avg_art9"] == ["AVG art. 9 lid 2 sub h"]
+    assert basis["type"] == "consent"
+    assert "the recipient does not act for the college" in basis["reference"]
+    assert basis["avg_art6"] == ["AVG art. 6 lid 1 sub e"]
     assert basis["special_categories"] is True
-    assert basis["uavg"] == "UAVG art. 30"
-    assert basis["agreement_required"] is False
-    assert "Jeugdwet art. 7.4.0 lid 2" in basis["sector_law"]
+    assert basis["agreement_required"] is True
     assert "20 years" in basis["retention"]
-    [gi] = by_id["start-stop"]["grounds"]
+    assert "recipient_acts_for_college" not in basis
+    gi, provider = by_id["start-stop"]["grounds"]
     assert (gi["from"], gi["to"]) == (["certified_institution"], ["social_team"])
     assert gi["avg_art9"] == ["AVG art. 9 lid 2 sub g"]
+    assert (provider["type"], provider["reference"]) == ("statute", "Jeugdwet art. 7.4.0 lid 2")
+    assert provider["avg_art6"] == ["AVG art. 6 lid 1 sub c"]
+    assert provider["avg_art9"] == ["AVG art. 9 lid 2 sub h"]
+    assert provider["uavg"] == "UAVG art. 30"
+    assert provider["agreement_required"] is False
+    assert provider["recipient_acts_for_college"] is True
+    adults, _ = by_id["evaluation-feedback"]["grounds"]
+    assert (adults["subjects"], adults["type"]) == ("adults", "consent")
     assert by_id["referral"]["grounds"] == []
     wait = by_id["waiting-list-status"]
     assert wait["expected_when_gi_joins"] == {"direct": 15, "beschermingstafel": 5}

@@ -76,8 +76,13 @@ def test_every_purpose_is_an_activity_with_its_grounds_dataset_recipients_and_te
         "from": ["certified_institution"],
         "to": ["social_team"],
     }
-    assert start_stop["grounds"][0]["avg_art6"] == ["AVG art. 6 lid 1 sub c"]
-    assert start_stop["grounds"][0]["agreement_required"] is False
+    # Issue 19: the Jeugdwet duty holds towards a team that acts for the college; the default
+    # ground (towards any other team) needs the client's agreement.
+    assert start_stop["grounds"][1]["conditions"] == {"recipient_acts_for_college": True}
+    assert start_stop["grounds"][2]["avg_art6"] == ["AVG art. 6 lid 1 sub c"]
+    assert start_stop["grounds"][2]["agreement_required"] is False
+    assert start_stop["grounds"][0]["agreement_required"] is True
+    assert start_stop["grounds"][0]["conditions"] == {}
     referral = activities["referral"]
     assert referral["grounds"][0]["agreement_required"] is True
     assert referral["recipients"] == [

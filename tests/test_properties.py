@@ -307,7 +307,19 @@ async def test_an_extra_field_in_any_object_of_any_example_is_refused_over_http(
 
 # -- 2. consent never reaches outside its scope ----------------------------------------------
 
-CONSENT_PURPOSES = [p for p in purposes() if p.consent_required]
+
+def _consent_only(purpose: Purpose) -> bool:
+    """Every ground of the purpose needs agreement, as far as `decide_body` can tell: a ground
+    that needs a fact the decision is not given here (the child's OTS, the subject's age) never
+    holds. A statutory ground towards a team with the college's mandate (a partner's property,
+    issue 19) does, so such a purpose is not consent-only."""
+    return all(
+        g.agreement_required or g.conditions.requires_measure or g.conditions.subjects
+        for g in (purpose.ground, *purpose.direction_grounds)
+    )
+
+
+CONSENT_PURPOSES = [p for p in purposes() if _consent_only(p)]
 DAYS = st.dates(date(2026, 1, 1), date(2027, 12, 31))
 
 

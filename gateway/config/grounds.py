@@ -11,16 +11,30 @@ Every disclosure must pass two independent tests (docs/legal-basis.md):
 A purpose has one default ground (`[purpose.legal_basis]`) and may have grounds of their own for
 some directions (`[[purpose.ground]]` with `from` and `to` partner kinds). The loader refuses a
 ground that leaves any of these out, so a purpose cannot start without a complete ground.
+
+A direction ground may hold only under conditions on facts the gateway reads per exchange
+(`Conditions`): the recipient social team acts for the college, the subject is a minor or an
+adult by the birth date held, the recipient certified institution carries out a supervision order
+for this child. Where they do not hold, the next ground of the direction applies, and in the end
+the purpose's default ground, which holds unconditionally (gateway.policy.grounds decides).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gateway.config._toml import Table
 
-__all__ = ["Ground", "LegalBasis", "read_direction_ground", "read_ground"]
+__all__ = [
+    "MEASURES",
+    "SUBJECT_BANDS",
+    "Conditions",
+    "Ground",
+    "LegalBasis",
+    "read_direction_ground",
+    "read_ground",
+]
 
 BASIS_TYPES = frozenset({"statute", "consent"})
 AVG_ART6 = frozenset("abcdef")
@@ -38,6 +52,11 @@ _GROUND_KEYS = frozenset(
         "retention",
     }
 )
+# `subjects`: the subject's age band by the birth date the gateway holds (18 is the boundary).
+SUBJECT_BANDS = frozenset({"minors", "adults"})
+# `requires_measure`: the child-protection measure the recipient institution must carry out.
+MEASURES = frozenset({"ots"})
+_CONDITION_KEYS = frozenset({"recipient_acts_for_college", "subjects", "requires_measure"})
 # A reference that claims AVG consent as the ground: "art. 6 lid 1 sub a" or "6(1)(a)".
 _CLAIMS_CONSENT = re.compile(r"6 lid 1 sub a\b|6\(1\)\(a\)")
 
@@ -51,6 +70,38 @@ class LegalBasis:
 
     def to_json(self) -> dict[str, str]:
         return {"type": self.type, "reference": self.reference}
+
+
+@dataclass(frozen=True, slots=True)
+class Conditions:
+    """When a direction ground holds; none set means always.
+
+    `recipient_acts_for_college`: the recipient is a social team with `acts_for_college`;
+    `subjects`: "minors" or "adults" by the held birth date (none held: neither);
+    `requires_measure`: "ots", the recipient institution carries out a supervision order for the
+    subject.
+    """
+
+    recipient_acts_for_college: bool = False
+    subjects: str | None = None
+    requires_measure: str | None = None
+
+    @property
+    def any(self) -> bool:
+        return self.recipient_acts_for_college or bool(self.subjects or self.requires_measure)
+
+    def to_json(self) -> dict[str, object]:
+        shown: dict[str, object] = {}
+        if self.recipient_acts_for_college:
+            shown["recipient_acts_for_college"] = True
+        if self.subjects is not None:
+            shown["subjects"] = self.subjects
+        if self.requires_measure is not None:
+            shown["requires_measure"] = self.requires_measure
+        return shown
+
+
+NO_CONDITIONS = Conditions()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +124,7 @@ class Ground:
     retention: str
     from_kinds: frozenset[str] = frozenset()
     to_kinds: frozenset[str] = frozenset()
+    conditions: Conditions = NO_CONDITIONS
 
     @property
     def basis(self) -> LegalBasis:
@@ -101,6 +153,7 @@ class Ground:
         }
         if self.from_kinds:
             shown = {"from": sorted(self.from_kinds), "to": sorted(self.to_kinds), **shown}
+        shown.update(self.conditions.to_json())
         return shown
 
 
@@ -114,12 +167,39 @@ def read_direction_ground(
     table: Table, sender_kinds: frozenset[str], recipient_kinds: frozenset[str]
 ) -> Ground:
     """A `[[purpose.ground]]`: the ground of the directions `from` -> `to` of this purpose."""
-    table.reject_unknown(_GROUND_KEYS | {"from", "to"})
+    table.reject_unknown(_GROUND_KEYS | _CONDITION_KEYS | {"from", "to"})
     from_kinds = frozenset(table.texts("from", allowed=sender_kinds))
     to_kinds = frozenset(table.texts("to", allowed=recipient_kinds))
     if not from_kinds or not to_kinds:
         raise table.fail("'from' and 'to' must each name at least one partner kind")
-    return _ground(table, from_kinds, to_kinds)
+    ground = _ground(table, from_kinds, to_kinds)
+    return replace(ground, conditions=_conditions(table, to_kinds))
+
+
+def _conditions(table: Table, to_kinds: frozenset[str]) -> Conditions:
+    """The optional conditions of a direction ground, each checked against its directions."""
+    acts = table.flag("recipient_acts_for_college", False)
+    if acts and to_kinds != {"social_team"}:
+        raise table.fail(
+            "'recipient_acts_for_college' is a condition on a social team: 'to' must be "
+            "['social_team'] only"
+        )
+    subjects = table.opt_text("subjects")
+    if subjects is not None and subjects not in SUBJECT_BANDS:
+        raise table.fail("'subjects' must be 'minors' or 'adults'")
+    measure = table.opt_text("requires_measure")
+    if measure is not None:
+        if measure not in MEASURES:
+            raise table.fail(
+                "'requires_measure' must be 'ots' (Jeugdwet art. 7.3.11 lid 4 speaks of the "
+                "supervision order only)"
+            )
+        if to_kinds != {"certified_institution"}:
+            raise table.fail(
+                "'requires_measure' is a condition on a certified institution: 'to' must be "
+                "['certified_institution'] only"
+            )
+    return Conditions(acts, subjects, measure)
 
 
 def _ground(table: Table, from_kinds: frozenset[str], to_kinds: frozenset[str]) -> Ground:

@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -14,7 +15,14 @@ from gateway.config._toml import Table, read_toml
 from gateway.config.errors import ConfigError
 from gateway.config.outbox import VerwerkingenloggingTarget, read_verwerkingenlogging
 
-__all__ = ["PARTNER_KINDS", "SENDING_KINDS", "Partner", "PartnerRegistry", "load_partners"]
+__all__ = [
+    "PARTNER_KINDS",
+    "SENDING_KINDS",
+    "CollegeMandate",
+    "Partner",
+    "PartnerRegistry",
+    "load_partners",
+]
 
 PARTNER_KINDS = frozenset(
     {
@@ -50,11 +58,27 @@ _KNOWN = frozenset(
         "webhook",
         "verwerkingenlogging",
         "oversees",
+        "acts_for_college",
         *_IDENTIFIERS,
     }
 )
 MAX_OVERSEEN = 100  # partners one officer's `oversees` may list
 _WEBHOOK = re.compile(r"^https?://[^\s/?#]+(/[^\s#]*)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class CollegeMandate:
+    """The evidence that a social team acts for the college (B&W): its mandate or assignment.
+
+    Jeugdwet art. 7.4.0 lid 2 obliges providers towards the college; a social team is the college
+    only where the college mandated or assigned it (docs/legal-basis.md section 4.1).
+    """
+
+    mandate: str  # the mandaatbesluit or assignment, as the municipality names it
+    since: date
+
+    def to_json(self) -> dict[str, str]:
+        return {"mandate": self.mandate, "since": self.since.isoformat()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +98,8 @@ class Partner:
     # A privacy officer's organisations (partner ids), or "all" for the operator's own officer;
     # None for every other kind. gateway.policy.oversight turns it into what the officer sees.
     oversees: frozenset[str] | Literal["all"] | None = None
+    # A social team's mandate or assignment to act for the college; None: it does not.
+    acts_for_college: CollegeMandate | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +172,7 @@ def load_partners(config_dir: Path) -> PartnerRegistry:
             webhook=webhook,
             verwerkingenlogging=read_verwerkingenlogging(table),
             oversees=frozenset(served) if isinstance(served, tuple) else served,
+            acts_for_college=_acts_for_college(table, kind),
         )
     for table, served in oversees.values():
         for served_id in served:
@@ -158,6 +185,40 @@ def load_partners(config_dir: Path) -> PartnerRegistry:
                     "organisations, not other officers"
                 )
     return PartnerRegistry(partners)
+
+
+_MANDATE_HOW = (
+    'acts_for_college = { mandate = "Mandaatbesluit jeugdhulp gemeente X 2025", '
+    "since = 2025-01-01 }"
+)
+
+
+def _acts_for_college(table: Table, kind: str) -> CollegeMandate | None:
+    """A social team's `acts_for_college`: the mandate (or assignment) and the date it runs from.
+
+    Absent means the team does not act for the college. Refused on other kinds, and as a bare
+    `true`: the mandate is the evidence, so it must be named.
+    """
+    if "acts_for_college" not in table.data:
+        return None
+    if kind != "social_team":
+        raise table.fail("'acts_for_college' is only for partners of kind social_team")
+    raw = table.data["acts_for_college"]
+    if not isinstance(raw, Mapping):
+        raise table.fail(
+            f"'acts_for_college' must name the mandate as evidence, e.g. {_MANDATE_HOW}"
+        )
+    sub = Table(table.path, f"{table.entry}.acts_for_college", raw)
+    sub.reject_unknown(frozenset({"mandate", "since"}))
+    if "mandate" not in sub.data or "since" not in sub.data:
+        raise sub.fail(f"needs 'mandate' and 'since', e.g. {_MANDATE_HOW}")
+    mandate = sub.text("mandate")
+    if not mandate.strip():
+        raise sub.fail("'mandate' is empty: name the mandaatbesluit or assignment")
+    since = sub.data["since"]
+    if not isinstance(since, date) or isinstance(since, datetime):
+        raise sub.fail("'since' must be a date (YYYY-MM-DD, unquoted)")
+    return CollegeMandate(mandate, since)
 
 
 _OVERSEES_HOW = (

@@ -197,15 +197,24 @@ class Purpose:
         return self.ground.basis
 
     def ground_for(self, sender_kind: str, recipient_kind: str) -> Ground:
-        """The ground of a message from `sender_kind` to `recipient_kind`.
+        """The ground of a message from `sender_kind` to `recipient_kind` when no fact is known.
 
-        A direction with a `[[purpose.ground]]` of its own takes that one (the loader allows no
-        two for one direction); every other direction takes the purpose's default ground.
+        A direction with an unconditional `[[purpose.ground]]` of its own takes that one; every
+        other direction takes the purpose's default ground. A ground with conditions is skipped
+        (no fact shows they hold): gateway.policy.grounds chooses with the facts of an exchange.
         """
+        return self.grounds_for(sender_kind, recipient_kind)[-1]
+
+    def grounds_for(self, sender_kind: str, recipient_kind: str) -> tuple[Ground, ...]:
+        """The grounds that may apply to a direction, in the order they are tried: the
+        direction's grounds with conditions, then its first unconditional one (or the default)."""
+        tried: list[Ground] = []
         for ground in self.direction_grounds:
             if ground.covers(sender_kind, recipient_kind):
-                return ground
-        return self.ground
+                tried.append(ground)
+                if not ground.conditions.any:
+                    return tuple(tried)
+        return (*tried, self.ground)
 
     def gi_join_due(self, reported_via: str, joined_at: datetime) -> datetime:
         """When a certified institution that joined a case at `joined_at` owes this purpose."""
@@ -486,6 +495,7 @@ def _purpose(
     assert basis_table is not None
     ground = read_ground(basis_table)
     directions = _direction_grounds(table, sender_kinds, recipient_kinds)
+    _conditions_fail_closed(table, ground, directions)
     consent_required = table.flag("consent_required")
     # A "consent" ground requires agreement (grounds.py), so it needs consent_required too.
     needs_agreement = any(g.agreement_required for g in (ground, *directions))
@@ -560,6 +570,26 @@ def _relation(table: Table) -> tuple[str, ...]:
     return tuple(names)
 
 
+def _conditions_fail_closed(table: Table, default: Ground, directions: tuple[Ground, ...]) -> None:
+    """Where a ground's conditions do not hold, the direction falls back to a ground that needs
+    the client's agreement: a failed condition never lands on another statutory ground meant
+    for other directions (the default's, say)."""
+    for n, ground in enumerate(directions):
+        if not ground.conditions.any:
+            continue
+        for sender in sorted(ground.from_kinds):
+            for recipient in sorted(ground.to_kinds):
+                later = [g for g in directions[n + 1 :] if g.covers(sender, recipient)]
+                last = next((g for g in later if not g.conditions.any), default)
+                if not last.agreement_required:
+                    raise table.fail(
+                        f"ground[{n}] holds under conditions, and where they do not hold the "
+                        f"direction {sender} -> {recipient} falls back to '{last.reference}', "
+                        "which needs no agreement: the fallback must have agreement_required "
+                        "= true (fail closed)"
+                    )
+
+
 def _direction_grounds(
     table: Table, sender_kinds: frozenset[str], recipient_kinds: frozenset[str]
 ) -> tuple[Ground, ...]:
@@ -577,8 +607,12 @@ def _direction_grounds(
                 for a in ground.from_kinds & earlier.from_kinds
                 for b in ground.to_kinds & earlier.to_kinds
             )
-            if both:
+            # Grounds of one direction are tried in order: a later one is reached only when an
+            # earlier one's conditions do not hold, so an unconditional one must come last.
+            if both and not earlier.conditions.any:
                 raise sub.fail(f"direction {both[0]} already has a ground of its own")
+            if both and earlier.conditions == ground.conditions:
+                raise sub.fail(f"direction {both[0]} already has a ground with the same conditions")
         grounds.append(ground)
     return tuple(grounds)
 

@@ -11,7 +11,10 @@
 5. every recipient's kind may receive it, and none is the     recipient_not_allowed
    sender itself
 6. a legal basis covers each recipient (statute, consent,     consent_required
-   or break-glass); a refusal tells the sender about consents
+   or break-glass): the direction's grounds are tried in order
+   and the first whose conditions hold on the facts applies
+   (gateway.policy.grounds; a refusal says why a statutory
+   ground passed over did not hold); a refusal tells the sender about consents
    it may see only (`consent.shown_to`: recorded, or named by
    id with every other party one its kind may see), and the
    subject's age band only when it may see one of them
@@ -49,6 +52,7 @@ from gateway.errors import (
     UnknownPurpose,
     UnknownRecipient,
 )
+from gateway.policy.grounds import NO_FACTS, GroundFacts, choose_ground
 from gateway.policy.minimal import check_payload, disclosed_fields
 from gateway.policy.relations import NO_TIES, SubjectTies, relation_rule
 from gateway.policy.request import ExchangeRequest
@@ -111,13 +115,15 @@ def decide(
     now: datetime,
     held_birth_date: date | None = None,
     ties: SubjectTies = NO_TIES,
+    facts: GroundFacts = NO_FACTS,
 ) -> Decision:
     """Decide a request; raise the first whole-message refusal, or return per-recipient outcomes.
 
     `recipients` are the partner ids the request names, or the case network's members when
     `fan_out` is true. Consents are the subject's records and `held_birth_date` the birth date
     the gateway holds for the subject (the age rules follow it); `ties` the facts that tie the
-    sender to the subject (none given: none holds); the clock is `now`.
+    sender to the subject (none given: none holds); `facts` what the conditions of grounds look
+    at (none given: no condition holds); the clock is `now`.
     """
     purpose = _purpose(catalogue, request.purpose)
     message = _Message(purpose, request, caller, recipients, ties)
@@ -129,7 +135,7 @@ def decide(
         caller.partner.kind,
         knows_of(caller.partner, partners, catalogue.case_network_visibility),
     )
-    held = _Consents(consents, held_birth_date, viewer)
+    held = _Consents(consents, held_birth_date, viewer, facts)
     outcomes = tuple(_decide_recipient(message, rid, partners, held, now) for rid in recipients)
     refused = [o.refusal for o in outcomes if o.refusal is not None]
     if refused and (not fan_out or len(refused) == len(outcomes)):
@@ -242,6 +248,8 @@ class _Consents:
     held_birth_date: date | None
     # The sender, to whom a refusal speaks only of records it may know of (consent.shown_to).
     viewer: Viewer
+    # What the conditions of the purpose's grounds look at (gateway.policy.grounds).
+    facts: GroundFacts = NO_FACTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,10 +328,13 @@ def _decide_recipient(
 def _on_a_basis(delivery: _Delivery, consents: _Consents, now: datetime) -> RecipientDecision:
     """Rule 6: break-glass, else the direction's statute, else a covering consent; none refuses.
 
-    The ground is the one the catalogue gives this direction (sender kind -> recipient kind).
+    The ground is the first of this direction's (sender kind -> recipient kind) whose conditions
+    hold on the exchange's facts; a refusal names the grounds passed over and why.
     """
     purpose, recipient, sender = delivery.purpose, delivery.recipient, delivery.sender
-    ground = purpose.ground_for(sender.kind, recipient.kind)
+    today = now.astimezone(DUTCH_TIME).date()
+    chosen = choose_ground(purpose, sender.kind, recipient, consents.facts, today)
+    ground = chosen.ground
     if delivery.message.request.break_glass is not None:
         basis = LegalBasis("break_glass", f"{ground.reference} (break-glass)")
         return RecipientDecision(recipient.id, basis, None, None)
@@ -352,9 +363,17 @@ def _on_a_basis(delivery: _Delivery, consents: _Consents, now: datetime) -> Reci
         viewer=consents.viewer,
         held_birth_date=consents.held_birth_date,
     )
+    why = chosen.explanation()
+    extra: dict[str, object] = {}
+    if chosen.statutory_passed_over:
+        extra["ground_not_met"] = [
+            {"reference": p.ground.reference, "condition": p.condition}
+            for p in chosen.statutory_passed_over
+        ]
     refusal = Refusal(
         ConsentRequired,
-        f"purpose '{purpose.id}' needs consent, and no active consent covers sending it from "
+        (f"{why} " if why else "")
+        + f"purpose '{purpose.id}' needs consent, and no active consent covers sending it from "
         f"'{sender.id}' to '{recipient.id}' about this subject",
         f"Record the consent of {_givers(missing.given_by)} with POST /v1/consents "
         f"(purposes ['{purpose.id}'], from ['{sender.id}'], to ['{recipient.id}'] or "
@@ -369,6 +388,7 @@ def _on_a_basis(delivery: _Delivery, consents: _Consents, now: datetime) -> Reci
                 "given_by": list(missing.given_by),
             },
             "reasons": list(missing.reasons),
+            **extra,
         },
     )
     return RecipientDecision(recipient.id, None, None, refusal)

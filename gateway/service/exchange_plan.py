@@ -330,6 +330,10 @@ def refusal_entry(ex: Exchange, refusal: GatewayError) -> LogEntry:
     if relations:
         # Relation names from the catalogue's fixed vocabulary: what the sender lacked.
         details["missing_relation"] = list(relations)
+    passed_over = refusal.extra.get("ground_not_met")
+    if passed_over:
+        # Catalogue references and condition names: which statutory ground did not hold, and why.
+        details["ground_not_met"] = list(passed_over)
     # A case id that is not the caller's case is the caller's text: kept out like the rest.
     case_known = not isinstance(refusal, UnknownCase | UnknownCaseNetwork)
     if isinstance(parsed.to, CaseNetworkTarget) and case_known:

@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import structlog
 
+from gateway.clock import DUTCH_TIME
 from gateway.config import LegalBasis
 from gateway.errors import GatewayError, UnknownCase, UnknownCaseNetwork
 from gateway.ids import new_id, random_bytes
@@ -22,6 +24,7 @@ from gateway.log.entry import format_time
 from gateway.policy import CaseNetworkTarget, ExchangeRequest, allowed_fields, decide
 from gateway.policy.cases import is_member, reachable_members
 from gateway.policy.decision import Caller, Decision, RecipientDecision
+from gateway.policy.grounds import NO_FACTS, GroundFacts, choose_ground
 from gateway.policy.relations import NO_TIES, RELATION_RULES, SubjectTies, Tie
 from gateway.policy.workflow import check_reply
 from gateway.service.birth_dates import held_birth_date
@@ -149,7 +152,7 @@ async def check_exchange(
         await _check_reply(ex, owed)
         decision = await _decide(ex)
     except GatewayError as refusal:
-        basis = _ground_shown(ex, refusal)
+        basis = await _ground_shown(ex, refusal)
         return {
             "allowed": False,
             "code": refusal.code,
@@ -178,12 +181,13 @@ async def check_exchange(
     }
 
 
-def _ground_shown(ex: Exchange, refusal: GatewayError) -> LegalBasis | None:
+async def _ground_shown(ex: Exchange, refusal: GatewayError) -> LegalBasis | None:
     """The basis a refused check names: the ground of the direction the request asked about.
 
     The direction runs from the sender's kind to the kind of the refused recipient (else of the
-    first recipient the request names); a recipient that is not registered has no kind, and then
-    the purpose's default ground is shown. None for a purpose outside the catalogue.
+    first recipient the request names), its ground chosen on the exchange's facts as the
+    decision chooses it; a recipient that is not registered has no kind, and then the purpose's
+    default ground is shown. None for a purpose outside the catalogue.
     """
     purpose, parsed = ex.purpose, ex.parsed
     if purpose is None:
@@ -194,7 +198,9 @@ def _ground_shown(ex: Exchange, refusal: GatewayError) -> LegalBasis | None:
     recipient = ex.gw.partners.get(named) if isinstance(named, str) else None
     if recipient is None:
         return purpose.legal_basis
-    return purpose.ground_for(ex.caller.partner.kind, recipient.kind).basis
+    facts = await _ground_facts(ex, [recipient.id])
+    today = ex.now.astimezone(DUTCH_TIME).date()
+    return choose_ground(purpose, ex.caller.partner.kind, recipient, facts, today).ground.basis
 
 
 async def _verify_case(store: CaseStore, caller: Caller, request: ExchangeRequest) -> None:
@@ -269,6 +275,7 @@ async def _decide(ex: Exchange) -> Decision:
     consents = await load_consents(gw.storage, gw.cipher, ex.subject) if needs_consent else []
     held = await held_birth_date(gw.storage, gw.cipher, ex.subject) if needs_consent else None
     ties = await _ties(gw.storage, ex)
+    facts = await _ground_facts(ex, recipients, held_read=needs_consent, held=held)
     return decide(
         ex.parsed,
         caller=ex.caller,
@@ -280,7 +287,34 @@ async def _decide(ex: Exchange) -> Decision:
         now=ex.now,
         held_birth_date=held,
         ties=ties,
+        facts=facts,
     )
+
+
+async def _ground_facts(
+    ex: Exchange, recipients: Sequence[str], *, held_read: bool = False, held: date | None = None
+) -> GroundFacts:
+    """The facts the conditions of the purpose's grounds look at, read once per exchange and
+    only those some ground asks for: the subject's held birth date (unless already read), and
+    which recipient certified institutions carry out a measure for the subject."""
+    purpose, gw = ex.purpose, ex.gw
+    if purpose is None or ex.parsed.break_glass is not None:
+        return NO_FACTS
+    conditions = [g.conditions for g in purpose.direction_grounds]
+    birth_date = held
+    if any(c.subjects is not None for c in conditions) and not held_read:
+        birth_date = await held_birth_date(gw.storage, gw.cipher, ex.subject)
+    holders: set[str] = set()
+    if any(c.requires_measure is not None for c in conditions):
+        for rid in dict.fromkeys(recipients):
+            partner = gw.partners.get(rid)
+            # A certified institution enters a case network as the holder of a measure; the
+            # network does not record the measure's kind, so membership counts as the OTS
+            # (docs/legal-basis.md section 4.2).
+            institution = partner is not None and partner.kind == "certified_institution"
+            if institution and await gw.storage.in_case_of(rid, ex.subject):
+                holders.add(rid)
+    return GroundFacts(birth_date, frozenset(holders))
 
 
 async def _ties(store: RelationStore, ex: Exchange) -> SubjectTies:

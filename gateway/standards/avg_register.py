@@ -62,6 +62,8 @@ def _ground(ground: Ground, default: bool) -> dict[str, Any]:
         "sector_law": ground.sector_law,
         "agreement_required": ground.agreement_required,
         "retention_source": ground.retention,
+        # When the ground holds (issue 19): e.g. {"recipient_acts_for_college": true}; {} always.
+        "conditions": ground.conditions.to_json(),
     }
 
 
@@ -175,6 +177,12 @@ def register_markdown(document: Mapping[str, Any]) -> str:
                 if direction == "default"
                 else f"{_lines(direction['from'])} to {_lines(direction['to'])}"
             )
+            conditions = ground.get("conditions") or {}
+            if conditions:
+                where += ", only where " + ", ".join(
+                    f"{key} = {str(value).lower() if isinstance(value, bool) else value}"
+                    for key, value in conditions.items()
+                )
             out += [
                 f"- Ground ({where}): {ground['reference']}; "
                 f"{_lines(ground['avg_art6'] + ground['avg_art9'])}"

@@ -35,6 +35,25 @@ _ERROR = {
                         "properties": {"path": {"type": "string"}, "message": {"type": "string"}},
                     },
                 },
+                "ground_not_met": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["reference", "condition"],
+                        "properties": {
+                            "reference": {"type": "string"},
+                            "condition": {
+                                "enum": [
+                                    "recipient_acts_for_college",
+                                    "subjects",
+                                    "requires_measure",
+                                ]
+                            },
+                        },
+                    },
+                    "description": "consent_required (403): the grounds of the direction that "
+                    "need no agreement but did not hold, and the condition that failed",
+                },
             },
         }
     },
