@@ -308,3 +308,19 @@ def test_a_relation_required_refusal_naming_every_relation_is_wholly_dutch() -> 
     assert how_to_fix is not None
     assert how_to_fix.startswith("Elk van deze legt de relatie vast. Verstuur het zodra de")
     assert "Vraag het sociaal team dat de casus van deze persoon regisseert" in how_to_fix
+
+
+def test_a_refusal_because_a_ground_holds_only_on_a_fact_is_wholly_dutch() -> None:
+    english = (
+        "The ground 'Jeugdwet art. 7.4.0 lid 2' does not apply: it holds for minors only. By the "
+        "birth date held, the ground for this subject is 'BW art. 7:457 lid 1 (agreement)'. "
+        "purpose 'evaluation-feedback' needs consent, and no active consent covers sending it "
+        "from 'zorg-noord' to 'swt-denhelder' about this subject"
+    )
+    assert CATALOGUE.dutch(english) == (
+        "De grondslag 'Jeugdwet art. 7.4.0 lid 2' geldt hier niet: zij geldt alleen voor "
+        "minderjarigen. Naar de geboortedatum die de gateway kent, is de grondslag voor deze "
+        "persoon 'BW art. 7:457 lid 1 (agreement)'. doel 'evaluation-feedback' vraagt "
+        "toestemming, en geen geldige toestemming dekt het versturen van 'zorg-noord' aan "
+        "'swt-denhelder' over deze persoon"
+    )

@@ -362,4 +362,67 @@ POLICY_TEXTS: Final = (
         "Verstuur eerst uw startbericht (doel 'start-stop') voor deze persoon; dat bericht "
         "vraagt zelf een ontvangen verwijzing of deelname aan een casusnetwerk.",
     ),
+    # -- grounds.py: a ground that holds only on facts (mandate, age, OTS) -------------------
+    # The sentences before the refusal say why a statutory ground did not hold (the templates
+    # below); the ones above, with more literal text, are tried first (a reference such as
+    # "art. 7.4.0" would split a run of sentences at its full stop).
+    Text(
+        "{why:sentences} purpose '{purpose}' needs consent, and no active consent covers sending "
+        "it from '{sender}' to '{recipient}' about this subject",
+        "{why:sentences} doel '{purpose}' vraagt toestemming, en geen geldige toestemming dekt "
+        "het versturen van '{sender}' aan '{recipient}' over deze persoon",
+    ),
+    Text(
+        "The ground '{passed}' does not apply: {why:phrase}. purpose '{purpose}' needs consent, and no active consent covers sending it from '{sender}' to '{recipient}' about this subject",
+        "De grondslag '{passed}' geldt hier niet: {why:phrase}. doel '{purpose}' vraagt toestemming, en geen geldige toestemming dekt het versturen van '{sender}' aan '{recipient}' over deze persoon",
+    ),
+    Text(
+        "By the birth date held, the ground for this subject is '{chosen}'. purpose '{purpose}' needs consent, and no active consent covers sending it from '{sender}' to '{recipient}' about this subject",
+        "Naar de geboortedatum die de gateway kent, is de grondslag voor deze persoon '{chosen}'. doel '{purpose}' vraagt toestemming, en geen geldige toestemming dekt het versturen van '{sender}' aan '{recipient}' over deze persoon",
+    ),
+    Text(
+        "The ground '{passed}' does not apply: {why:phrase}. By the birth date held, the ground for this subject is '{chosen}'. purpose '{purpose}' needs consent, and no active consent covers sending it from '{sender}' to '{recipient}' about this subject",
+        "De grondslag '{passed}' geldt hier niet: {why:phrase}. Naar de geboortedatum die de gateway kent, is de grondslag voor deze persoon '{chosen}'. doel '{purpose}' vraagt toestemming, en geen geldige toestemming dekt het versturen van '{sender}' aan '{recipient}' over deze persoon",
+    ),
+    Text(
+        "recipient '{recipient}' does not act for the college (no mandate or assignment is recorded for it), and the duty runs towards the college",
+        "ontvanger '{recipient}' handelt niet namens het college (er is geen mandaat of opdracht voor vastgelegd), en de plicht geldt tegenover het college",
+        joins=True,
+    ),
+    Text(
+        "the mandate of recipient '{recipient}' to act for the college runs only from {since}",
+        "het mandaat van ontvanger '{recipient}' om namens het college te handelen geldt pas vanaf {since}",
+        joins=True,
+    ),
+    Text(
+        "it holds for {subjects} only, and the gateway holds no birth date for this subject (record one with the client's consent)",
+        "zij geldt alleen voor {subjects}, en de gateway kent geen geboortedatum van deze persoon (leg die vast met de toestemming van de cliënt)",
+        joins=True,
+    ),
+    Text(
+        "it holds for {subjects} only",
+        "zij geldt alleen voor {subjects}",
+        joins=True,
+    ),
+    Text(
+        "recipient '{recipient}' is not recorded as carrying out a supervision order (OTS) for this child: it is not in the network of a case whose household holds the child",
+        "van ontvanger '{recipient}' is niet vastgelegd dat zij een ondertoezichtstelling (OTS) van dit kind uitvoert: zij neemt niet deel aan het netwerk van een casus waarvan het huishouden het kind bevat",
+        joins=True,
+    ),
+    Text("it holds for minors only", "zij geldt alleen voor minderjarigen", joins=True),
+    Text(
+        "it holds for minors only, and the gateway holds no birth date for this subject (record "
+        "one with the client's consent)",
+        "zij geldt alleen voor minderjarigen, en de gateway kent geen geboortedatum van deze persoon "
+        "(leg die vast met de toestemming van de cliënt)",
+        joins=True,
+    ),
+    Text("it holds for adults only", "zij geldt alleen voor meerderjarigen", joins=True),
+    Text(
+        "it holds for adults only, and the gateway holds no birth date for this subject (record "
+        "one with the client's consent)",
+        "zij geldt alleen voor meerderjarigen, en de gateway kent geen geboortedatum van deze persoon "
+        "(leg die vast met de toestemming van de cliënt)",
+        joins=True,
+    ),
 )
