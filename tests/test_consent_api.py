@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 
 from gateway.client.http import GatewayClientError
-from tests.conftest import Running, example
+from tests.conftest import BSN_CHILD, Running, example
 from tests.helpers import (
     ClockedClients,
     Http,
@@ -255,3 +255,30 @@ async def test_kind_scope_covers_every_partner_of_that_kind_and_no_other(
     with pytest.raises(GatewayClientError) as refused:
         await team.send("information-request", "zorg-noord", bsn, example("information-request"))
     assert refused.value.code == "consent_required"
+
+
+async def test_a_consent_recorded_after_dutch_midnight_but_before_utc_midnight_is_active_at_once(
+    running: Running,
+) -> None:
+    """At 23:30 UTC it is already the next day in the Netherlands: the consent starts on that
+    Dutch date, and its listing, FHIR form and the answer to recording it all say `active`."""
+    running.clock.moment = datetime(2026, 12, 7, 23, 30, tzinfo=UTC)
+    team = running.client("swt-denhelder")
+    try:
+        recorded = await team.record_consent(
+            {
+                "subject": {"bsn": BSN_CHILD, "birth_date": "2000-01-01"},
+                "given_by": [{"role": "subject"}],
+                "purposes": ["closure-notice"],
+                "to": ["school-de-es"],
+                "evidence": {"method": "written", "reference": "form 1"},
+            }
+        )
+        listed = await team.request("GET", "/v1/consents", params={"bsn": BSN_CHILD})
+        fhir = await team.request("GET", f"/v1/consents/{recorded['consent_id']}/fhir")
+    finally:
+        await team.close()
+    assert recorded["status"] == "active"
+    assert [c["status"] for c in listed["consents"]] == ["active"]
+    assert [c["valid_from"] for c in listed["consents"]] == ["2026-12-08"]
+    assert fhir["status"] == "active"

@@ -135,8 +135,9 @@ async def test_checkpoints_signed_before_a_gateway_key_rotation_still_verify(edi
         before = await gw.storage.latest_checkpoint()
         await team.record_consent(
             {
-                "subject": {"bsn": BSN_CHILD, "birth_date": "2000-01-01"},
-                "given_by": [{"role": "subject"}],
+                # A child: an adult's evaluation feedback would need the adult's agreement.
+                "subject": {"bsn": BSN_CHILD, "birth_date": "2016-03-01"},
+                "given_by": [{"role": "custodian"}],
                 "purposes": ["closure-notice"],
                 "to": ["school-de-es"],
                 "evidence": {"method": "written", "reference": "form 1"},

@@ -231,7 +231,7 @@ def public(
         out["given_by"] = [
             {k: v for k, v in _giver_to_json(g).items() if v is not None} for g in record.given_by
         ]
-    out["status"] = status(record, now)
+    out["status"] = status(record, now.astimezone(DUTCH_TIME))  # validity days are Dutch dates
     if catalogue is not None:
         out["avg_consent_purposes"] = avg_consent_purposes(catalogue, record)
     return out
@@ -342,7 +342,11 @@ async def record_consent(gw: ConsentContext, caller: Caller, body: Any) -> dict[
         _seal(gw.cipher, record, gw.catalogue),
         _entry(now, "consent_recorded", caller, record, case_id=case_id),
     )
-    return {"consent_id": record.consent_id, "status": status(record, now), "log_index": index}
+    return {
+        "consent_id": record.consent_id,
+        "status": status(record, now.astimezone(DUTCH_TIME)),
+        "log_index": index,
+    }
 
 
 async def _verify_scope(
@@ -465,7 +469,7 @@ async def fhir_consent(gw: ConsentContext, caller: Caller, consent_id: str) -> d
 
     return consent_to_fhir(
         record,
-        now=gw.now(),
+        now=gw.now().astimezone(DUTCH_TIME),  # validity days are Dutch dates
         agb_of=agb_of,
         show_giver_names=giver_names_shown_to(record, caller.partner.id),
     )
