@@ -350,11 +350,23 @@ async def test_the_operator_erases_a_link_with_the_command_reading_the_bsn_from_
         "--reason",
         "objection",
     )
+    bsn_as_actor = _erase_cli(
+        tmp_path,
+        storage_url,
+        OFFICER,
+        BSN_CHILD + "\n",
+        "--actor",
+        f"officer-{BSN_OTHER}",
+        "--reason",
+        "objection",
+    )
 
     assert not_an_officer.returncode == 2
     assert done.returncode == 0, done.stdout + done.stderr
     assert again.returncode == 1
-    for run in (not_an_officer, done, again):
+    assert bsn_as_actor.returncode == 2
+    assert "--actor must be 1-64 letters" in bsn_as_actor.stderr
+    for run in (not_an_officer, done, again, bsn_as_actor):
         assert BSN_CHILD not in run.stdout + run.stderr
     [entry] = await log_entries(running, size)
     assert entry.decision == "subject_link_erased"

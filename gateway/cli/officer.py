@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
+from gateway.cli._actor import actor_refused
 from gateway.errors import StorageUnavailable
 from gateway.log.entry import LogEntry, format_time
 from gateway.officer.sessions import LINK_LIFETIME, new_sign_in_link
 from gateway.officer.signin import OFFICER_ROLE
 from gateway.runtime import DEFAULT_CONFIG, build_gateway
 from gateway.store.base import StorageUnusable
-from gateway.subject import looks_like_bsn
 
 __all__ = ["add_commands"]
-
-_ACTOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 
 
 def add_commands(subparsers: Any) -> None:
@@ -51,12 +48,7 @@ def add_commands(subparsers: Any) -> None:
 
 def _sign_in_link(args: argparse.Namespace) -> int:
     actor = args.actor or args.officer_id
-    if not _ACTOR.fullmatch(actor) or looks_like_bsn(actor):
-        print(
-            "gateway: --actor must be 1-64 letters, digits, '.', '_', '@' or '-', and hold no "
-            "number that could be a BSN (8 or more digits)",
-            file=sys.stderr,
-        )
+    if actor_refused(actor):
         return 2
     gw = build_gateway(args.config, args.data, args.storage)
     partner = gw.partners.get(args.officer_id)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
 from gateway.audit.erasure import erase_subject
+from gateway.cli._actor import actor_refused
 from gateway.errors import GatewayError, StorageUnavailable
 from gateway.log.entry import Sender
 from gateway.officer.signin import OFFICER_ROLE
@@ -23,11 +23,9 @@ from gateway.policy.oversight import oversight_of
 from gateway.policy.retention import ERASURE_REASONS
 from gateway.runtime import DEFAULT_CONFIG, build_gateway
 from gateway.store.base import StorageUnusable
-from gateway.subject import looks_like_bsn, parse_subject
+from gateway.subject import parse_subject
 
 __all__ = ["add_commands"]
-
-_ACTOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 
 
 def add_commands(subparsers: Any) -> None:
@@ -56,12 +54,7 @@ def add_commands(subparsers: Any) -> None:
 
 
 def _erase(args: argparse.Namespace) -> int:
-    if not _ACTOR.fullmatch(args.actor) or looks_like_bsn(args.actor):
-        print(
-            "gateway: --actor must be 1-64 letters, digits, '.', '_', '@' or '-', and hold no "
-            "number that could be a BSN (8 or more digits)",
-            file=sys.stderr,
-        )
+    if actor_refused(args.actor):
         return 2
     gw = build_gateway(args.config, args.data, args.storage)
     partner = gw.partners.get(args.officer_id)
