@@ -294,7 +294,7 @@ def test_a_relation_required_refusal_naming_every_relation_is_wholly_dutch() -> 
     assert purpose is not None
     rule = relation_rule(purpose)
     assert rule is not None
-    refusal = rule(SubjectTies(frozenset()))
+    refusal = rule(SubjectTies())
     assert refusal is not None
     message = CATALOGUE.dutch(refusal.message)
     how_to_fix = CATALOGUE.dutch(refusal.how_to_fix)

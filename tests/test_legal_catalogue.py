@@ -272,8 +272,8 @@ def _decide_with(catalogue: Any, purpose: str, sender: str, recipient: str) -> A
         partners=partners,
         consents=[],
         now=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
-        # The sender is in the network of the child's case (issue 19's relation).
-        ties=SubjectTies(frozenset({RELATION_RULES["case_member"].tie})),
+        # The sender is in the network of the child's case, with the recipient (issue 19).
+        ties=SubjectTies({RELATION_RULES["case_member"].tie: frozenset({recipient})}),
     )
 
 
