@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -260,18 +260,25 @@ def _children(people: tuple[str | Mapping[str, Any], ...]) -> list[dict[str, Any
 
 
 async def relate(
-    http: Http, partner: str, *people: str | Mapping[str, Any], team: str = "swt-denhelder"
+    http: Http,
+    partner: str,
+    *people: str | Mapping[str, Any],
+    team: str = "swt-denhelder",
+    towards: Sequence[str] = (),
 ) -> str:
     """Give `partner` the relation to each person that start-stop messages, evaluation feedback
     and safety assessments presume (issue 19): a case the social team directs, with the partner
-    in its network and the persons in its household. Returns the case id."""
+    (and the partners in `towards`, to whom the relation then holds too) in its network and the
+    persons in its household. Returns the case id."""
     token = await http.token(team)
     opened = await http.call("POST", "/v1/cases", token=token, json_body={})
     assert opened.status == 201, opened.text
     case_id = str(opened.body["case_id"])
-    if partner != team:
+    for member in dict.fromkeys((partner, *towards)):
+        if member == team:
+            continue
         joined = await http.call(
-            "PUT", f"/v1/cases/{case_id}/network/{partner}", token=token, json_body={}
+            "PUT", f"/v1/cases/{case_id}/network/{member}", token=token, json_body={}
         )
         assert joined.status == 201, joined.text
     registered = await http.call(
@@ -297,12 +304,16 @@ async def relate_client(team: PartnerClient, partner: str, *people: str | Mappin
 
 
 async def seed_referral(
-    running: Running | Gateway, partner: str, *people: str | Mapping[str, Any]
+    running: Running | Gateway,
+    partner: str,
+    *people: str | Mapping[str, Any],
+    towards: str = "swt-denhelder",
 ) -> None:
     """Give `partner` the relation to each person its reports presume (issue 19) as a referral
     would (a BSN, or a subject object such as `{"identifier": {...}}`): an expectation such a
-    referral opens, owed by the partner about the person (and
-    already answered, so nothing is due or overdue).
+    referral opens, owed by the partner about the person to `towards` (the partner the relation
+    is towards: the reports may go to it only), and already answered, so nothing is due or
+    overdue.
 
     Written through the storage interface, without the referral's own log entry, message or
     consent: for tests about other things (the outbox, the log's columns, tampering, crashes)
@@ -328,7 +339,7 @@ async def seed_referral(
                 origin_exchange_id=None,
                 case_id=None,
                 owed_by=partner,
-                owed_to="swt-denhelder",
+                owed_to=towards,
                 subject=subject,
                 child_ref=None,
                 opened_at=now,

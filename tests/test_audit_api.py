@@ -261,6 +261,9 @@ async def tell_story(running: Running, clients: MakeClient) -> Story:
     # The senders' relations to the children (issue 19), without entries the searches would count.
     await seed_referral(running, "zorg-noord", BSN_CHILD, BSN_OTHER)
     await seed_referral(running, "gi-noordholland", BSN_CHILD)
+    # The provider's relation to the child is towards the institution too (a relation holds
+    # towards the partners it ties the sender to).
+    await seed_referral(running, "zorg-noord", BSN_CHILD, towards="gi-noordholland")
     child_feedback = await provider.send(
         "evaluation-feedback", "swt-denhelder", BSN_CHILD, feedback, case_id=case_id
     )

@@ -628,6 +628,7 @@ def test_the_decision_lists_its_rules_in_the_order_the_module_documents():
     assert [rule.__name__ for rule in _RECIPIENT_RULES.rules] == [  # type: ignore[attr-defined]
         "_recipient_kind_may_receive",
         "_recipient_is_not_the_sender",
+        "_sender_relates_towards_recipient",
     ]
 
 

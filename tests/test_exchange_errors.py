@@ -50,8 +50,9 @@ async def http(running: Running) -> AsyncIterator[Http]:
 async def _provider_helps_the_child(http: Http) -> None:
     """Zorgaanbieder Noord is in the network of the child's case, with the child in its household:
     the relation its evaluation feedback and safety assessments presume (issue 19), so that the
-    refusals below are about what each test sends, not about a missing relation."""
-    await relate(http, "zorg-noord", BSN_CHILD)
+    refusals below are about what each test sends, not about a missing relation. The institution
+    is in that network too: a relation holds towards the case's members."""
+    await relate(http, "zorg-noord", BSN_CHILD, towards=["gi-noordholland"])
 
 
 def request_body(

@@ -294,7 +294,7 @@ def test_a_relation_required_refusal_naming_every_relation_is_wholly_dutch() -> 
     assert purpose is not None
     rule = relation_rule(purpose)
     assert rule is not None
-    refusal = rule(SubjectTies(frozenset()))
+    refusal = rule(SubjectTies())
     assert refusal is not None
     message = CATALOGUE.dutch(refusal.message)
     how_to_fix = CATALOGUE.dutch(refusal.how_to_fix)
@@ -324,3 +324,21 @@ def test_a_refusal_because_a_ground_holds_only_on_a_fact_is_wholly_dutch() -> No
         "toestemming, en geen geldige toestemming dekt het versturen van 'zorg-noord' aan "
         "'swt-denhelder' over deze persoon"
     )
+
+
+def test_a_relation_not_towards_the_recipient_refusal_is_wholly_dutch() -> None:
+    from gateway.config import load_catalogue
+    from gateway.policy.relations import SubjectTies, relation_towards
+    from tests.conftest import DEFAULT_CONFIG, REPO
+
+    purpose = load_catalogue(DEFAULT_CONFIG, REPO / "schemas").get("safety-assessment")
+    assert purpose is not None
+    refusal = relation_towards(purpose, SubjectTies(), "gi-noordholland")
+    assert refusal is not None
+    assert CATALOGUE.dutch(refusal.message) == (
+        "doel 'safety-assessment' veronderstelt dat u deze persoon helpt namens de ontvanger; "
+        "uw relatie met deze persoon is niet met ontvanger 'gi-noordholland'"
+    )
+    how_to_fix = CATALOGUE.dutch(refusal.how_to_fix)
+    assert how_to_fix is not None
+    assert how_to_fix.startswith("Verstuur het aan de partner met wie uw relatie bestaat")

@@ -272,8 +272,8 @@ def _decide_with(catalogue: Any, purpose: str, sender: str, recipient: str) -> A
         partners=partners,
         consents=[],
         now=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
-        # The sender is in the network of the child's case (issue 19's relation).
-        ties=SubjectTies(frozenset({RELATION_RULES["case_member"].tie})),
+        # The sender is in the network of the child's case, with the recipient (issue 19).
+        ties=SubjectTies({RELATION_RULES["case_member"].tie: frozenset({recipient})}),
     )
 
 
@@ -571,10 +571,11 @@ async def record_agreement(http: Http, row: Row) -> str:
     return str(recorded.body["consent_id"])
 
 
-async def related(running: Running, http: Http, purpose: str, sender: str) -> None:
-    """Where the purpose presumes a relation to the child (issue 19), give the sender one."""
+async def related(running: Running, http: Http, purpose: str, sender: str, recipient: str) -> None:
+    """Where the purpose presumes a relation to the child (issue 19), give the sender one
+    towards the recipient (both in the network of the child's case)."""
     if running.gw.catalogue.get(purpose).relation:
-        await relate(http, sender, BSN_CHILD)
+        await relate(http, sender, BSN_CHILD, towards=[recipient])
 
 
 def row_ground(running: Running, row: Row) -> Ground:
@@ -649,7 +650,7 @@ async def test_each_row_allows_its_exchange_on_its_own_ground(
     assert ground.agreement_required is row.agreement
     assert row.article in ground.reference or row.article in ground.sector_law
     consent_id = await record_agreement(http, row) if row.agreement else None
-    await related(running, http, row.purpose, row.sender)
+    await related(running, http, row.purpose, row.sender, row.recipient)
     await measure_held(running, http, row)
     in_reply_to = await open_request(http, row)
     answer = await check(http, row, row.sender, row.recipient, in_reply_to)
@@ -674,7 +675,7 @@ async def test_each_row_refuses_what_it_does_not_allow(
     sender, recipient, code = row.outside
     # The sender outside the row holds the relation the purpose presumes, so that what refuses
     # is the direction itself.
-    await related(running, http, row.purpose, sender)
+    await related(running, http, row.purpose, sender, recipient)
     answer = await check(http, row, sender, recipient)
     assert (answer["allowed"], answer["code"]) == (False, code)
 

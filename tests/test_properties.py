@@ -137,7 +137,10 @@ def decide_body(
     )
 
 
-EVERY_TIE = SubjectTies(frozenset(rule.tie for rule in RELATION_RULES.values()))
+# Every relation, towards every partner: the properties below are about the other rules.
+EVERY_TIE = SubjectTies(
+    {rule.tie: frozenset(p.id for p in world()[1]) for rule in RELATION_RULES.values()}
+)
 
 
 # -- 1. an extra field at any depth ----------------------------------------------------------

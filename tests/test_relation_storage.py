@@ -3,6 +3,8 @@
 `received_about`, `sent_about` and `in_case_of` over real SQLite and PostgreSQL: each answers
 yes only for the partner, the subject (pseudonym) and the purpose the fact is about, and only for
 what was disclosed; a refusal, another partner, another person or another purpose is no fact.
+`received_from`, `sent_to` and `case_fellows` answer the partners the same fact ties the partner
+to (empty: no fact).
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ async def test_a_disclosed_referral_ties_only_its_recipient_to_only_its_subject(
     # Any of several purposes will do; none asked is no fact.
     assert await storage.received_about("zorg-noord", CHILD, ("medical-referral", "referral"))
     assert await storage.received_about("zorg-noord", CHILD, ()) is False
+    # Towards whom: the referral's sender, and no one for a refused or absent referral.
+    assert await storage.received_from("zorg-noord", CHILD, ("referral",)) == {"swt-denhelder"}
+    assert await storage.received_from("gi-noordholland", CHILD, ("referral",)) == frozenset()
+    assert await storage.received_from("zorg-noord", OTHER, ("referral",)) == frozenset()
+    assert await storage.received_from("zorg-noord", CHILD, ()) == frozenset()
 
 
 async def test_a_gps_referral_counts_as_a_referral_received(storage: Storage) -> None:
@@ -87,6 +94,9 @@ async def test_a_referral_that_asked_about_a_brother_or_sister_counts_as_receive
     assert await storage.received_about("zorg-noord", CHILD, ("referral",)) is False
     assert await storage.received_about("gi-noordholland", OTHER, ("referral",)) is False
     assert await storage.received_about("zorg-noord", OTHER, ("information-request",)) is False
+    # Towards the partner the expectation is owed to.
+    assert await storage.received_from("zorg-noord", OTHER, ("referral",)) == {"swt-denhelder"}
+    assert await storage.received_from("zorg-noord", CHILD, ("referral",)) == frozenset()
 
 
 async def test_only_the_partners_own_disclosed_message_counts_as_sent(storage: Storage) -> None:
@@ -101,6 +111,16 @@ async def test_only_the_partners_own_disclosed_message_counts_as_sent(storage: S
     assert await storage.sent_about("gi-noordholland", OTHER, ("start-stop",)) is False
     assert await storage.sent_about("swt-denhelder", CHILD, ("start-stop",)) is False
     assert await storage.sent_about("zorg-noord", CHILD, ("evaluation-feedback",)) is False
+    # Towards the recipients of the partner's own disclosed start-stop messages.
+    await storage.append_log(
+        [logged("disclosed", "start-stop", "zorg-noord", "swt-schagen", CHILD)]
+    )
+    assert await storage.sent_to("zorg-noord", CHILD, ("start-stop",)) == {
+        "swt-denhelder",
+        "swt-schagen",
+    }
+    assert await storage.sent_to("gi-noordholland", OTHER, ("start-stop",)) == frozenset()
+    assert await storage.sent_to("zorg-noord", CHILD, ()) == frozenset()
 
 
 async def test_a_case_ties_its_network_members_to_its_household_children_only(
@@ -125,5 +145,10 @@ async def test_a_case_ties_its_network_members_to_its_household_children_only(
     assert await storage.in_case_of("swt-denhelder", CHILD) is True
     assert await storage.in_case_of("zorg-noord", OTHER) is False
     assert await storage.in_case_of("gi-noordholland", CHILD) is False
+    # Towards every member of the case's network, itself included; no one for a non-member.
+    assert await storage.case_fellows("zorg-noord", CHILD) == {"swt-denhelder", "zorg-noord"}
+    assert await storage.case_fellows("gi-noordholland", CHILD) == frozenset()
+    assert await storage.case_fellows("zorg-noord", OTHER) == frozenset()
     await storage.remove_involvement("case-1", "zorg-noord", entry("case_member_removed"))
     assert await storage.in_case_of("zorg-noord", CHILD) is False
+    assert await storage.case_fellows("zorg-noord", CHILD) == frozenset()

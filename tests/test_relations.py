@@ -9,6 +9,7 @@ same. Over real HTTP on SQLite and PostgreSQL; the loader and the pure rule with
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from gateway.client.http import GatewayClientError, PartnerClient
+from gateway.client.keygen import generate_partner_jwks
 from gateway.clock import FixedClock
 from gateway.config import ConfigError, load_catalogue
 from gateway.errors import RelationRequired
@@ -286,6 +288,167 @@ async def test_a_relation_under_one_identifier_system_does_not_count_for_another
         assert same.status == 201, same.text
 
 
+# -- a relation holds towards the partners it ties the sender to, not towards everyone ---------
+
+OTHER_TEAM = "swt-schagen"
+OTHER_GI = "gi-tweede"
+
+
+@pytest.fixture
+async def wider(tmp_path: Path, clock: FixedClock, storage_url: str | None) -> AsyncIterator[Http]:
+    """A gateway with a second social team (acting for the college too) and a second certified
+    institution, both mere recipients here; and a session to call it."""
+    config = copy_config(tmp_path / "config")
+    with (config / "partners.toml").open("a", encoding="utf-8") as partners:
+        for partner_id, kind, extra in (
+            (
+                OTHER_TEAM,
+                "social_team",
+                'acts_for_college = { mandate = "Mandaatbesluit (test)", since = 2025-01-01 }\n',
+            ),
+            (OTHER_GI, "certified_institution", ""),
+        ):
+            _, public = generate_partner_jwks(partner_id, now=clock.now())
+            (config / "keys" / f"{partner_id}.jwks.json").write_text(json.dumps(public))
+            partners.write(
+                f'\n[[partner]]\nid = "{partner_id}"\nname = "{partner_id}"\nkind = "{kind}"\n'
+                f'{extra}jwks = "keys/{partner_id}.jwks.json"\n'
+            )
+    gw = build_gateway(config, tmp_path / "data", storage_url, clock=clock)
+    server = TestServer(create_app(gw, background=False), host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield Http(Running(gw, server, clock), session)
+    finally:
+        await server.close()
+
+
+async def _report(http: Http, purpose: str, recipient: str, *, check: bool = False) -> Any:
+    provider = await http.token("zorg-noord")
+    payload = start_message() if purpose == "start-stop" else example(purpose)
+    body = {"purpose": purpose, "to": recipient, "subject": {"bsn": BSN_CHILD}, "payload": payload}
+    path = "/v1/exchanges/check" if check else "/v1/exchanges"
+    return await http.call("POST", path, token=provider, json_body=body)
+
+
+def _not_towards(answer: Any, recipient: str) -> None:
+    error = assert_contract_error(answer, 403, "relation_required")
+    assert f"not towards recipient '{recipient}'" in error["message"]
+    assert error["missing_relation"] == ALL_THREE
+    assert BSN_CHILD not in answer.text
+
+
+async def _refer_to_provider(http: Http) -> None:
+    """The first team refers the child to the provider, with the client's agreement to that
+    and to the provider's feedback to any social team."""
+    team = await http.token("swt-denhelder")
+    common = {
+        "subject": {"bsn": BSN_CHILD, "birth_date": "1990-01-01"},
+        "given_by": [{"role": "subject"}],
+        "evidence": {"method": "written", "reference": "dossier-2026-0042"},
+    }
+    provider = await http.token("zorg-noord")
+    for token, scope in (
+        (team, {"purposes": ["referral"], "to": ["zorg-noord"]}),
+        (provider, {"purposes": ["evaluation-feedback"], "to": ["kind:social_team"]}),
+    ):
+        recorded = await http.call(
+            "POST", "/v1/consents", token=token, json_body={**common, **scope}
+        )
+        assert recorded.status == 201, recorded.text
+    referral = {
+        "purpose": "referral",
+        "to": "zorg-noord",
+        "subject": {"bsn": BSN_CHILD},
+        "payload": example("referral"),
+    }
+    referred = await http.call("POST", "/v1/exchanges", token=team, json_body=referral)
+    assert referred.status == 201, referred.text
+
+
+async def test_a_provider_referred_by_one_team_sending_feedback_to_another_team_is_refused(
+    wider: Http,
+) -> None:
+    # Even with the client's agreement to feedback to any social team: the provider helps the
+    # child on the first team's referral, not on the other team's behalf.
+    await _refer_to_provider(wider)
+    before = await gateway_state(wider.running)
+    for purpose in ("evaluation-feedback", "start-stop", "safety-assessment"):
+        _not_towards(await _report(wider, purpose, OTHER_TEAM), OTHER_TEAM)
+    assert (await gateway_state(wider.running)).inboxes == before.inboxes
+    (entry, *_) = await log_entries(wider.running, before.log_size)
+    assert (entry.decision, entry.reason, entry.recipient) == (
+        "refused",
+        "relation_required",
+        OTHER_TEAM,
+    )
+    # The check says the same, and to the team that referred the child the feedback goes.
+    checked = (await _report(wider, "evaluation-feedback", OTHER_TEAM, check=True)).body
+    assert (checked["allowed"], checked["code"]) == (False, "relation_required")
+    sent = await _report(wider, "evaluation-feedback", "swt-denhelder")
+    assert sent.status == 201, sent.text
+
+
+async def test_a_provider_in_a_case_sending_a_safety_assessment_to_a_gi_outside_it_is_refused(
+    wider: Http,
+) -> None:
+    case_id = await relate(wider, "zorg-noord", BSN_CHILD)
+    team = await wider.token("swt-denhelder")
+    joined = await wider.call(
+        "PUT", f"/v1/cases/{case_id}/network/gi-noordholland", token=team, json_body={}
+    )
+    assert joined.status == 201, joined.text
+    _not_towards(await _report(wider, "safety-assessment", OTHER_GI), OTHER_GI)
+    _not_towards(await _report(wider, "safety-assessment", OTHER_TEAM), OTHER_TEAM)
+    checked = (await _report(wider, "safety-assessment", OTHER_GI, check=True)).body
+    assert (checked["allowed"], checked["code"]) == (False, "relation_required")
+    sent = await _report(wider, "safety-assessment", "gi-noordholland")
+    assert sent.status == 201, sent.text
+
+
+async def test_a_fan_out_reaches_only_the_members_the_providers_relation_is_towards(
+    wider: Http,
+) -> None:
+    await _refer_to_provider(wider)  # the provider's relation to the child: towards the team
+    # A case of another family, with the provider and the other team in its network.
+    case_id = await relate(wider, "zorg-noord", BSN_OTHER)
+    team = await wider.token("swt-denhelder")
+    joined = await wider.call(
+        "PUT", f"/v1/cases/{case_id}/network/{OTHER_TEAM}", token=team, json_body={}
+    )
+    assert joined.status == 201, joined.text
+    provider = await wider.token("zorg-noord")
+    body = {
+        "purpose": "start-stop",
+        "to": {"case_network": case_id},
+        "subject": {"bsn": BSN_CHILD},
+        "payload": start_message(),
+    }
+    sent = await wider.call("POST", "/v1/exchanges", token=provider, json_body=body)
+    assert sent.status == 201, sent.text
+    assert [d["recipient"] for d in sent.body["disclosures"]] == ["swt-denhelder"]
+    (other,) = sent.body["refused"]
+    assert other["recipient"] == OTHER_TEAM
+    assert other["code"] == "relation_required", other
+    assert f"not towards recipient '{OTHER_TEAM}'" in other["message"]
+
+
+async def test_help_started_holds_towards_the_partner_the_start_went_to_only(
+    wider: Http,
+) -> None:
+    case_id = await relate(wider, "zorg-noord", BSN_CHILD)
+    started = await _report(wider, "start-stop", "swt-denhelder")
+    assert started.status == 201, started.text
+    team = await wider.token("swt-denhelder")
+    left = await wider.call("DELETE", f"/v1/cases/{case_id}/network/zorg-noord", token=team)
+    assert left.status in (200, 204), left.text
+    # Out of the case, its own start of help ties it to the team the start went to only.
+    _not_towards(await _report(wider, "evaluation-feedback", OTHER_TEAM), OTHER_TEAM)
+    sent = await _report(wider, "evaluation-feedback", "swt-denhelder")
+    assert sent.status == 201, sent.text
+
+
 # -- the "may I share?" check says the same ---------------------------------------------------
 
 
@@ -303,7 +466,12 @@ async def test_the_check_refuses_without_a_relation_and_names_the_directions_gro
     # purpose's default ground towards the social team.
     assert answer["legal_basis"] == {"type": "statute", "reference": "Jeugdwet art. 7.3.11 lid 4"}
     assert await gateway_state(running) == before  # the check writes nothing
-    await relate_client(team, "zorg-noord", BSN_CHILD)
+    case_id = await relate_client(team, "zorg-noord", BSN_CHILD)
+    # In the child's case without the institution: a relation, but not towards it.
+    towards = await provider.check("safety-assessment", "gi-noordholland", BSN_CHILD)
+    assert (towards["allowed"], towards["code"]) == (False, "relation_required")
+    assert "not towards recipient 'gi-noordholland'" in towards["explanation"]
+    await team.register_member(case_id, "gi-noordholland")
     allowed = await provider.check("safety-assessment", "gi-noordholland", BSN_CHILD)
     assert (allowed["allowed"], allowed["code"]) == (True, "allowed")
     assert allowed["legal_basis"] == {"type": "statute", "reference": "Jeugdwet art. 7.3.11 lid 4"}
@@ -488,16 +656,37 @@ def test_the_decision_without_facts_refuses_and_any_one_relation_allows() -> Non
         _decide(SubjectTies())
     assert raised.value.extra["missing_relation"] == ALL_THREE
     for name in ALL_THREE:
-        decision = _decide(SubjectTies(frozenset({RELATION_RULES[name].tie})))
+        tie = RELATION_RULES[name].tie
+        decision = _decide(SubjectTies({tie: frozenset({"swt-denhelder"})}))
         assert [r.recipient for r in decision.allowed] == ["swt-denhelder"]
 
 
 def test_a_tie_of_the_wrong_purpose_establishes_nothing() -> None:
     wrong = RELATION_RULES["referral_received"].tie
     with pytest.raises(RelationRequired):
-        _decide(SubjectTies(frozenset({type(wrong)("received", ("closure-notice",))})))
+        _decide(SubjectTies({type(wrong)("received", ("closure-notice",)): TEAM}))
     with pytest.raises(RelationRequired):
-        _decide(SubjectTies(frozenset({type(wrong)("sent", ("referral",))})))
+        _decide(SubjectTies({type(wrong)("sent", ("referral",)): TEAM}))
+
+
+TEAM = frozenset({"swt-denhelder"})
+
+
+def test_a_relation_towards_another_partner_only_refuses_the_recipient_and_says_so() -> None:
+    for name in ALL_THREE:
+        tie = RELATION_RULES[name].tie
+        with pytest.raises(RelationRequired) as raised:
+            _decide(SubjectTies({tie: frozenset({"swt-other", "gi-noordholland"})}))
+        assert "not towards recipient 'swt-denhelder'" in raised.value.message
+        assert raised.value.extra["missing_relation"] == ALL_THREE
+
+
+def test_a_tie_with_no_partner_is_no_relation_at_all() -> None:
+    tie = RELATION_RULES["case_member"].tie
+    assert SubjectTies({tie: frozenset()}).found == frozenset()
+    with pytest.raises(RelationRequired) as raised:
+        _decide(SubjectTies({tie: frozenset()}))
+    assert "no relation of yours to this subject shows it" in raised.value.message
 
 
 def test_an_any_of_without_rules_cannot_be_built() -> None:

@@ -9,7 +9,10 @@
    break-glass never stands in for it
 4. there is a recipient, and every one is registered          unknown_recipient
 5. every recipient's kind may receive it, and none is the     recipient_not_allowed
-   sender itself
+   sender itself; where rule 3 found a relation, it holds      relation_required
+   towards this recipient (the partner that referred the
+   person, a member of its case network, the partner the
+   sender's start of help went to)
 6. a legal basis covers each recipient (statute, consent,     consent_required
    or break-glass): the direction's grounds are tried in order
    and the first whose conditions hold on the facts applies
@@ -54,7 +57,7 @@ from gateway.errors import (
 )
 from gateway.policy.grounds import NO_FACTS, GroundFacts, choose_ground
 from gateway.policy.minimal import check_payload, disclosed_fields
-from gateway.policy.relations import NO_TIES, SubjectTies, relation_rule
+from gateway.policy.relations import NO_TIES, SubjectTies, relation_rule, relation_towards
 from gateway.policy.request import ExchangeRequest
 from gateway.policy.rules import AllOf
 from gateway.policy.visibility import knows_of
@@ -292,10 +295,18 @@ def _may_not_receive(delivery: _Delivery) -> Refusal:
     )
 
 
+def _sender_relates_towards_recipient(delivery: _Delivery) -> Refusal | None:
+    """The relation the purpose presumes holds towards this recipient, not just towards someone
+    (rule 3 found that one holds at all)."""
+    message = delivery.message
+    return relation_towards(message.purpose, message.ties, delivery.recipient.id)
+
+
 _RECIPIENT_RULES: Final[AllOf[_Delivery]] = AllOf(
     [
         _recipient_kind_may_receive,  # recipient_not_allowed
         _recipient_is_not_the_sender,  # recipient_not_allowed
+        _sender_relates_towards_recipient,  # relation_required
     ]
 )
 """Rule 5 for each registered recipient, in order; the first refusal wins."""

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Final, Literal
 
 from gateway.config import Purpose
@@ -34,7 +35,15 @@ from gateway.config.purposes import RELATION_PURPOSES, RELATIONS
 from gateway.errors import Refusal, RelationRequired
 from gateway.policy.rules import AnyOf, Rule
 
-__all__ = ["NO_TIES", "RELATION_RULES", "Relation", "SubjectTies", "Tie", "relation_rule"]
+__all__ = [
+    "NO_TIES",
+    "RELATION_RULES",
+    "Relation",
+    "SubjectTies",
+    "Tie",
+    "relation_rule",
+    "relation_towards",
+]
 
 TieKind = Literal["received", "sent", "case_household"]
 
@@ -55,9 +64,25 @@ class Tie:
 
 @dataclass(frozen=True, slots=True)
 class SubjectTies:
-    """The facts found that tie the sender to the subject, as read from the store."""
+    """The facts found that tie the sender to the subject, as read from the store: per fact, the
+    partners it ties the sender to (a relation holds towards them, not towards everyone).
 
-    found: frozenset[Tie] = field(default_factory=frozenset)
+    `referral_received` is towards the partners that sent the referral (or are owed what it
+    asked); `case_member` towards the members of the case networks whose household holds the
+    subject; `help_started` towards the partners the sender's own start-stop was disclosed to.
+    A fact with no partner is no fact.
+    """
+
+    towards: Mapping[Tie, frozenset[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        kept = {tie: frozenset(ids) for tie, ids in self.towards.items() if ids}
+        object.__setattr__(self, "towards", MappingProxyType(kept))
+
+    @property
+    def found(self) -> frozenset[Tie]:
+        """The facts that hold towards someone."""
+        return frozenset(self.towards)
 
 
 NO_TIES: Final = SubjectTies()
@@ -146,3 +171,27 @@ def relation_rule(purpose: Purpose) -> Rule[SubjectTies] | None:
         )
 
     return AnyOf([RELATION_RULES[name] for name in purpose.relation], none_holds)
+
+
+def relation_towards(purpose: Purpose, ties: SubjectTies, recipient: str) -> Refusal | None:
+    """Where the purpose presumes a relation, one of its relations holds towards `recipient`.
+
+    Decided per recipient after `relation_rule` found that some relation holds: a provider
+    referred by one social team does not thereby help the person on behalf of every other
+    team or certified institution. The refusal names the relations the purpose accepts but
+    not the partners they are towards.
+    """
+    if not purpose.relation:
+        return None
+    for name in purpose.relation:
+        if recipient in ties.towards.get(RELATION_RULES[name].tie, frozenset()):
+            return None
+    return Refusal(
+        RelationRequired,
+        f"purpose '{purpose.id}' presumes that you help this person on behalf of the "
+        f"recipient; your relation to this subject is not towards recipient '{recipient}'",
+        "Send it to the partner your relation is towards: the partner that referred the "
+        "person to you, a member of the person's case network, or the partner your start "
+        "message went to; or establish a relation towards this recipient first.",
+        {"purpose": purpose.id, "recipient": recipient, "missing_relation": list(purpose.relation)},
+    )

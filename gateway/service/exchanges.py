@@ -318,28 +318,30 @@ async def _ground_facts(
 
 
 async def _ties(store: RelationStore, ex: Exchange) -> SubjectTies:
-    """The facts that tie the sender to the subject, for the relations the purpose presumes.
-
-    Read once per exchange, relation by relation in the catalogue's order, stopping at the first
-    that holds (one is enough); a purpose that presumes none reads nothing.
+    """The facts that tie the sender to the subject, for the relations the purpose presumes,
+    each with the partners it ties the sender to (the decision checks each recipient against
+    them). Read once per exchange, every relation the purpose names; a purpose that presumes
+    none reads nothing.
     """
     purpose = ex.purpose
     if purpose is None or not purpose.relation:
         return NO_TIES
     partner = ex.caller.partner.id
+    towards: dict[Tie, frozenset[str]] = {}
     for name in purpose.relation:
         tie = RELATION_RULES[name].tie
-        if await _tie_holds(store, tie, partner, ex.subject):
-            return SubjectTies(frozenset({tie}))
-    return NO_TIES
+        towards[tie] = await _tie_towards(store, tie, partner, ex.subject)
+    return SubjectTies(towards)
 
 
-async def _tie_holds(store: RelationStore, tie: Tie, partner: str, subject: str) -> bool:
+async def _tie_towards(
+    store: RelationStore, tie: Tie, partner: str, subject: str
+) -> frozenset[str]:
     if tie.kind == "case_household":
-        return await store.in_case_of(partner, subject)
+        return await store.case_fellows(partner, subject)
     if tie.kind == "received":
-        return await store.received_about(partner, subject, tie.purposes)
-    return await store.sent_about(partner, subject, tie.purposes)
+        return await store.received_from(partner, subject, tie.purposes)
+    return await store.sent_to(partner, subject, tie.purposes)
 
 
 def _answer(

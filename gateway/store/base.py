@@ -525,6 +525,21 @@ class RelationStore(Protocol):
     async def in_case_of(self, partner: str, subject: str) -> bool:
         """Whether the partner is in the network of a case whose household holds the subject."""
 
+    async def received_from(
+        self, partner: str, subject: str, purposes: Sequence[str]
+    ) -> frozenset[str]:
+        """The partners whose message of one of `purposes` about the subject was disclosed to
+        the partner, and those an expectation the partner owes about the subject (opened by
+        such a message) is owed to. No purposes, or none found: empty."""
+
+    async def sent_to(self, partner: str, subject: str, purposes: Sequence[str]) -> frozenset[str]:
+        """The recipients of the partner's own disclosed messages of one of `purposes` about
+        the subject. No purposes, or none found: empty."""
+
+    async def case_fellows(self, partner: str, subject: str) -> frozenset[str]:
+        """The members (the partner itself included) of the networks of the cases whose
+        household holds the subject and whose network holds the partner; empty when none."""
+
 
 class ExpectationStore(Protocol):
     """What partners owe each other (feedback, status reports) and by when."""

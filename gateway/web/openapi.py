@@ -26,7 +26,9 @@ _ERROR = {
                     "type": "array",
                     "items": {"enum": ["referral_received", "case_member", "help_started"]},
                     "description": "relation_required (403): the sender's relations to the "
-                    "subject any one of which the purpose presumes, none of which holds",
+                    "subject any one of which the purpose presumes, none of which holds (with "
+                    "`recipient`: none holds towards that recipient; a relation holds towards "
+                    "the partners it ties the sender to)",
                 },
                 "violations": {
                     "type": "array",

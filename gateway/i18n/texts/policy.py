@@ -327,6 +327,20 @@ POLICY_TEXTS: Final = (
     ),
     Text("no {relation:phrase} ({name})", "geen {relation:phrase} ({name})"),
     Text(
+        "purpose '{purpose}' presumes that you help this person on behalf of the recipient; "
+        "your relation to this subject is not towards recipient '{recipient}'",
+        "doel '{purpose}' veronderstelt dat u deze persoon helpt namens de ontvanger; uw "
+        "relatie met deze persoon is niet met ontvanger '{recipient}'",
+    ),
+    Text(
+        "Send it to the partner your relation is towards: the partner that referred the person "
+        "to you, a member of the person's case network, or the partner your start message went "
+        "to; or establish a relation towards this recipient first.",
+        "Verstuur het aan de partner met wie uw relatie bestaat: de partner die de persoon naar "
+        "u verwees, een deelnemer aan het casusnetwerk van de persoon, of de partner aan wie uw "
+        "startbericht ging; of leg eerst een relatie met deze ontvanger vast.",
+    ),
+    Text(
         "referral received by you for this subject",
         "verwijzing voor deze persoon die u hebt ontvangen",
         joins=True,

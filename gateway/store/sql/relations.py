@@ -1,6 +1,8 @@
 """The facts that tie a partner to a subject, in SQL: what a relation the catalogue presumes rests on.
 
-Each lookup answers whether one fact exists and stops at the first row that shows it. The log
+Each `*_about` lookup answers whether one fact exists and stops at the first row that shows it;
+each of `received_from`, `sent_to` and `case_fellows` answers the partners the fact ties the
+partner to (a relation holds towards them, not towards everyone; empty: no relation). The log
 lookups start from the subject (`log_by_subject`): a person's entries are few, where all
 disclosures of one purpose, or to one partner, are many. The other columns are compared as
 `col || ''` so that neither planner walks one of those longer indexes instead.
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gateway.store.sql.runner import SqlRunner
-from gateway.store.sql.txn import Txn, row
+from gateway.store.sql.txn import Txn, row, rows
 
 __all__ = ["RelationSql"]
 
@@ -73,5 +75,65 @@ class RelationSql(SqlRunner):
                 partner,
             )
             return found is not None
+
+        return await self._query(txn, quick=True)
+
+    async def received_from(
+        self, partner: str, subject: str, purposes: Sequence[str]
+    ) -> frozenset[str]:
+        if not purposes:
+            return frozenset()
+        among = ", ".join("?" * len(purposes))
+
+        def txn() -> Txn[frozenset[str]]:
+            senders = yield from rows(
+                "SELECT DISTINCT sender FROM log_entries WHERE subject = ? "
+                f"AND recipient || '' = ? AND purpose || '' IN ({among}) "
+                "AND decision || '' = 'disclosed'",
+                subject,
+                partner,
+                *purposes,
+            )
+            # The partner a message of one of `purposes` asked about this subject is owed to.
+            owed = yield from rows(
+                "SELECT DISTINCT owed_to FROM expectations WHERE owed_by = ? AND subject = ? "
+                f"AND origin_purpose IN ({among})",
+                partner,
+                subject,
+                *purposes,
+            )
+            return frozenset(str(r[0]) for r in (*senders, *owed) if r[0] is not None)
+
+        return await self._query(txn, quick=True)
+
+    async def sent_to(self, partner: str, subject: str, purposes: Sequence[str]) -> frozenset[str]:
+        if not purposes:
+            return frozenset()
+        among = ", ".join("?" * len(purposes))
+
+        def txn() -> Txn[frozenset[str]]:
+            found = yield from rows(
+                "SELECT DISTINCT recipient FROM log_entries WHERE subject = ? "
+                f"AND sender || '' = ? AND purpose || '' IN ({among}) "
+                "AND decision || '' = 'disclosed'",
+                subject,
+                partner,
+                *purposes,
+            )
+            return frozenset(str(r[0]) for r in found if r[0] is not None)
+
+        return await self._query(txn, quick=True)
+
+    async def case_fellows(self, partner: str, subject: str) -> frozenset[str]:
+        def txn() -> Txn[frozenset[str]]:
+            found = yield from rows(
+                "SELECT DISTINCT m.partner_id FROM household h "
+                "JOIN case_network n ON n.case_id = h.case_id "
+                "JOIN case_network m ON m.case_id = h.case_id "
+                "WHERE h.subject = ? AND n.partner_id = ?",
+                subject,
+                partner,
+            )
+            return frozenset(str(r[0]) for r in found if r[0] is not None)
 
         return await self._query(txn, quick=True)
