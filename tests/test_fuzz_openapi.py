@@ -180,8 +180,9 @@ def seed(base_url: str) -> None:
             "/v1/consents",
             team,
             {
-                "subject": {"bsn": BSN_CHILD, "birth_date": "1990-01-01"},
-                "given_by": [{"role": "subject"}],
+                # A child: an adult's evaluation feedback would need the adult's agreement.
+                "subject": {"bsn": BSN_CHILD, "birth_date": "2016-03-01"},
+                "given_by": [{"role": "custodian"}],
                 "purposes": ["closure-notice", "information-request"],
                 "to": ["kind:care_provider", "kind:school"],
                 "evidence": {"method": "written", "reference": "fuzz-seed"},

@@ -14,7 +14,7 @@ import pytest
 from gateway.errors import InvalidRequest
 from gateway.web.middleware import error_response
 from tests.conftest import BSN_CHILD, Running, example
-from tests.helpers import Answer, Http
+from tests.helpers import Answer, Http, relate
 
 NO_LANGUAGE: dict[str, str] = {}
 ENGLISH = {"Accept-Language": "en"}
@@ -142,6 +142,7 @@ async def test_may_i_share_explains_a_refusal_in_dutch_by_default_and_in_english
 async def test_may_i_share_explains_an_allowed_exchange_and_its_ground_in_dutch(
     http: Http,
 ) -> None:
+    await relate(http, "zorg-noord", BSN_CHILD)  # the relation its feedback presumes
     token = await http.token("zorg-noord")
     body = {
         "purpose": "evaluation-feedback",
@@ -161,6 +162,7 @@ async def test_may_i_share_explains_an_allowed_exchange_and_its_ground_in_dutch(
 async def test_a_payload_beyond_the_minimal_dataset_names_each_violation_in_dutch(
     http: Http,
 ) -> None:
+    await relate(http, "zorg-noord", BSN_CHILD)  # the relation its feedback presumes
     token = await http.token("zorg-noord")
     payload = {**example("evaluation-feedback"), "diagnosis": "not allowed here"}
     body = {
