@@ -1,7 +1,7 @@
 """The facts a relation rests on (issue 19), as each back end's storage answers them.
 
-`received_about`, `sent_about` and `in_case_of` over real SQLite and PostgreSQL: each answers
-yes only for the partner, the subject (pseudonym) and the purpose the fact is about, and only for
+`received_from`, `sent_to` (through `received_about` and `sent_about` below) and `in_case_of`
+over real SQLite and PostgreSQL: each answers yes only for the partner, the subject (pseudonym) and the purpose the fact is about, and only for
 what was disclosed; a refusal, another partner, another person or another purpose is no fact.
 `received_from`, `sent_to` and `case_fellows` answer the partners the same fact ties the partner
 to (empty: no fact).
@@ -20,6 +20,20 @@ from tests.storage_fixtures import (  # noqa: F401  (pytest finds the fixtures b
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 CHILD, OTHER = "pseudo-child", "pseudo-other"
+
+
+async def received_about(
+    storage: Storage, partner: str, subject: str, purposes: tuple[str, ...]
+) -> bool:
+    """Whether a referral-like fact ties the partner to the subject at all."""
+    return bool(await storage.received_from(partner, subject, purposes))
+
+
+async def sent_about(
+    storage: Storage, partner: str, subject: str, purposes: tuple[str, ...]
+) -> bool:
+    """Whether the partner's own disclosed message ties it to the subject at all."""
+    return bool(await storage.sent_to(partner, subject, purposes))
 
 
 def logged(decision: str, purpose: str, sender: str, recipient: str, subject: str) -> LogEntry:
@@ -45,16 +59,16 @@ async def test_a_disclosed_referral_ties_only_its_recipient_to_only_its_subject(
             logged("disclosed", "closure-notice", "swt-denhelder", "school-de-es", CHILD),
         ]
     )
-    assert await storage.received_about("zorg-noord", CHILD, ("referral",)) is True
-    assert await storage.received_about("zorg-noord", OTHER, ("referral",)) is False
-    assert await storage.received_about("gi-noordholland", CHILD, ("referral",)) is False
-    assert await storage.received_about("school-de-es", CHILD, ("referral",)) is False
-    assert await storage.received_about("school-de-es", CHILD, ("closure-notice",)) is True
+    assert await received_about(storage, "zorg-noord", CHILD, ("referral",)) is True
+    assert await received_about(storage, "zorg-noord", OTHER, ("referral",)) is False
+    assert await received_about(storage, "gi-noordholland", CHILD, ("referral",)) is False
+    assert await received_about(storage, "school-de-es", CHILD, ("referral",)) is False
+    assert await received_about(storage, "school-de-es", CHILD, ("closure-notice",)) is True
     # The sender of the referral did not receive it.
-    assert await storage.received_about("swt-denhelder", CHILD, ("referral",)) is False
+    assert await received_about(storage, "swt-denhelder", CHILD, ("referral",)) is False
     # Any of several purposes will do; none asked is no fact.
-    assert await storage.received_about("zorg-noord", CHILD, ("medical-referral", "referral"))
-    assert await storage.received_about("zorg-noord", CHILD, ()) is False
+    assert await received_about(storage, "zorg-noord", CHILD, ("medical-referral", "referral"))
+    assert await received_about(storage, "zorg-noord", CHILD, ()) is False
     # Towards whom: the referral's sender, and no one for a refused or absent referral.
     assert await storage.received_from("zorg-noord", CHILD, ("referral",)) == {"swt-denhelder"}
     assert await storage.received_from("gi-noordholland", CHILD, ("referral",)) == frozenset()
@@ -66,8 +80,8 @@ async def test_a_gps_referral_counts_as_a_referral_received(storage: Storage) ->
     await storage.append_log(
         [logged("disclosed", "medical-referral", "huisarts-noord", "zorg-noord", CHILD)]
     )
-    assert await storage.received_about("zorg-noord", CHILD, ("referral", "medical-referral"))
-    assert not await storage.received_about("zorg-noord", CHILD, ("referral",))
+    assert await received_about(storage, "zorg-noord", CHILD, ("referral", "medical-referral"))
+    assert not await received_about(storage, "zorg-noord", CHILD, ("referral",))
 
 
 async def test_a_referral_that_asked_about_a_brother_or_sister_counts_as_received_for_them(
@@ -90,10 +104,10 @@ async def test_a_referral_that_asked_about_a_brother_or_sister_counts_as_receive
             )
         ]
     )
-    assert await storage.received_about("zorg-noord", OTHER, ("referral",)) is True
-    assert await storage.received_about("zorg-noord", CHILD, ("referral",)) is False
-    assert await storage.received_about("gi-noordholland", OTHER, ("referral",)) is False
-    assert await storage.received_about("zorg-noord", OTHER, ("information-request",)) is False
+    assert await received_about(storage, "zorg-noord", OTHER, ("referral",)) is True
+    assert await received_about(storage, "zorg-noord", CHILD, ("referral",)) is False
+    assert await received_about(storage, "gi-noordholland", OTHER, ("referral",)) is False
+    assert await received_about(storage, "zorg-noord", OTHER, ("information-request",)) is False
     # Towards the partner the expectation is owed to.
     assert await storage.received_from("zorg-noord", OTHER, ("referral",)) == {"swt-denhelder"}
     assert await storage.received_from("zorg-noord", CHILD, ("referral",)) == frozenset()
@@ -106,11 +120,11 @@ async def test_only_the_partners_own_disclosed_message_counts_as_sent(storage: S
             logged("refused", "start-stop", "gi-noordholland", "swt-denhelder", OTHER),
         ]
     )
-    assert await storage.sent_about("zorg-noord", CHILD, ("start-stop",)) is True
-    assert await storage.sent_about("zorg-noord", OTHER, ("start-stop",)) is False
-    assert await storage.sent_about("gi-noordholland", OTHER, ("start-stop",)) is False
-    assert await storage.sent_about("swt-denhelder", CHILD, ("start-stop",)) is False
-    assert await storage.sent_about("zorg-noord", CHILD, ("evaluation-feedback",)) is False
+    assert await sent_about(storage, "zorg-noord", CHILD, ("start-stop",)) is True
+    assert await sent_about(storage, "zorg-noord", OTHER, ("start-stop",)) is False
+    assert await sent_about(storage, "gi-noordholland", OTHER, ("start-stop",)) is False
+    assert await sent_about(storage, "swt-denhelder", CHILD, ("start-stop",)) is False
+    assert await sent_about(storage, "zorg-noord", CHILD, ("evaluation-feedback",)) is False
     # Towards the recipients of the partner's own disclosed start-stop messages.
     await storage.append_log(
         [logged("disclosed", "start-stop", "zorg-noord", "swt-schagen", CHILD)]

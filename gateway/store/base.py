@@ -513,15 +513,6 @@ class CaseStore(Protocol):
 class RelationStore(Protocol):
     """The facts that tie a partner to a subject (a pseudonym), for the relations purposes presume."""
 
-    async def received_about(self, partner: str, subject: str, purposes: Sequence[str]) -> bool:
-        """Whether a message of one of `purposes` about the subject was disclosed to the partner,
-        or one the partner received asked it about the subject (an expectation it owes about
-        the subject). No purposes: False."""
-
-    async def sent_about(self, partner: str, subject: str, purposes: Sequence[str]) -> bool:
-        """Whether the partner's own message of one of `purposes` about the subject was
-        disclosed. No purposes: False."""
-
     async def in_case_of(self, partner: str, subject: str) -> bool:
         """Whether the partner is in the network of a case whose household holds the subject."""
 

@@ -1,8 +1,8 @@
 """The facts that tie a partner to a subject, in SQL: what a relation the catalogue presumes rests on.
 
-Each `*_about` lookup answers whether one fact exists and stops at the first row that shows it;
-each of `received_from`, `sent_to` and `case_fellows` answers the partners the fact ties the
-partner to (a relation holds towards them, not towards everyone; empty: no relation). The log
+`in_case_of` answers whether the partner shares a case with the subject (a ground's fact);
+`received_from`, `sent_to` and `case_fellows` answer the partners a fact ties the partner to (a
+relation holds towards them, not towards everyone; empty: no relation). The log
 lookups start from the subject (`log_by_subject`): a person's entries are few, where all
 disclosures of one purpose, or to one partner, are many. The other columns are compared as
 `col || ''` so that neither planner walks one of those longer indexes instead.
@@ -20,51 +20,6 @@ __all__ = ["RelationSql"]
 
 class RelationSql(SqlRunner):
     """Whether a partner received or sent a purpose about a subject, or shares its case."""
-
-    async def received_about(self, partner: str, subject: str, purposes: Sequence[str]) -> bool:
-        if not purposes:
-            return False
-        among = ", ".join("?" * len(purposes))
-
-        def txn() -> Txn[bool]:
-            disclosed = yield from row(
-                "SELECT 1 FROM log_entries WHERE subject = ? AND recipient || '' = ? "
-                f"AND purpose || '' IN ({among}) AND decision || '' = 'disclosed' LIMIT 1",
-                subject,
-                partner,
-                *purposes,
-            )
-            if disclosed is not None:
-                return True
-            # A message of one of `purposes` the partner received asked it about this subject:
-            # what a referral opened for each child of the referred household.
-            asked = yield from row(
-                "SELECT 1 FROM expectations WHERE owed_by = ? AND subject = ? "
-                f"AND origin_purpose IN ({among}) LIMIT 1",
-                partner,
-                subject,
-                *purposes,
-            )
-            return asked is not None
-
-        return await self._query(txn, quick=True)
-
-    async def sent_about(self, partner: str, subject: str, purposes: Sequence[str]) -> bool:
-        if not purposes:
-            return False
-        among = ", ".join("?" * len(purposes))
-
-        def txn() -> Txn[bool]:
-            found = yield from row(
-                "SELECT 1 FROM log_entries WHERE subject = ? AND sender || '' = ? "
-                f"AND purpose || '' IN ({among}) AND decision || '' = 'disclosed' LIMIT 1",
-                subject,
-                partner,
-                *purposes,
-            )
-            return found is not None
-
-        return await self._query(txn, quick=True)
 
     async def in_case_of(self, partner: str, subject: str) -> bool:
         def txn() -> Txn[bool]:
