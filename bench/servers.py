@@ -151,8 +151,9 @@ def relate(base_url: str, config: Path, partner: str, bsn: str) -> None:
     post_json(
         f"{base_url}/v1/consents",
         {
-            "subject": {"bsn": bsn, "birth_date": "1990-01-01"},
-            "given_by": [{"role": "subject"}],
+            # A child: an adult's evaluation feedback needs the adult's own agreement (issue 19).
+            "subject": {"bsn": bsn, "birth_date": "2016-03-01"},
+            "given_by": [{"role": "custodian"}],
             "purposes": ["referral"],
             "to": [partner],
             "evidence": {"method": "written", "reference": "bench"},

@@ -300,8 +300,9 @@ async def _record_consents(url: str, audience: str) -> None:
         for n in range(SUBJECTS):
             await team.record_consent(
                 {
-                    "subject": {"bsn": test_bsn(n), "birth_date": "1990-01-01"},
-                    "given_by": [{"role": "subject"}],
+                    # Children: an adult's feedback would need the adult's agreement.
+                    "subject": {"bsn": test_bsn(n), "birth_date": "2016-03-01"},
+                    "given_by": [{"role": "custodian"}],
                     "purposes": ["referral"],
                     "to": ["zorg-noord"],
                     "evidence": {"method": "written", "reference": f"soak-referral-{n}"},
@@ -311,8 +312,9 @@ async def _record_consents(url: str, audience: str) -> None:
         for n in range(CONSENTED):
             await team.record_consent(
                 {
-                    "subject": {"bsn": test_bsn(n), "birth_date": "1990-01-01"},
-                    "given_by": [{"role": "subject"}],
+                    # Children: an adult's feedback would need the adult's agreement.
+                    "subject": {"bsn": test_bsn(n), "birth_date": "2016-03-01"},
+                    "given_by": [{"role": "custodian"}],
                     "purposes": ["information-request"],
                     "to": ["school-de-es"],
                     "evidence": {"method": "written", "reference": f"soak-{n}"},
