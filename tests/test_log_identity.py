@@ -30,8 +30,9 @@ from gateway.store.schema import SQLITE_MIGRATIONS
 from tests.conftest import copy_config
 from tests.storage_fixtures import POSTGRES_DSN, require_postgres
 
-# What schema 9 added to existing tables, undone first to make a log from before schema 8.
+# What schemas 9 and 10 added to existing tables, undone first to make a log from before schema 8.
 UNDO_SCHEMA_9 = [
+    "DROP INDEX log_by_subject_purpose",  # schema 10's
     "DROP INDEX consents_by_retention",
     "DROP INDEX consents_by_term_known",
     "ALTER TABLE consents DROP COLUMN retain_ms",

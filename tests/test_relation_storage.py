@@ -26,14 +26,14 @@ async def received_about(
     storage: Storage, partner: str, subject: str, purposes: tuple[str, ...]
 ) -> bool:
     """Whether a referral-like fact ties the partner to the subject at all."""
-    return bool(await storage.received_from(partner, subject, purposes))
+    return bool(await storage.received_from(partner, subject, purposes, among=()))
 
 
 async def sent_about(
     storage: Storage, partner: str, subject: str, purposes: tuple[str, ...]
 ) -> bool:
     """Whether the partner's own disclosed message ties it to the subject at all."""
-    return bool(await storage.sent_to(partner, subject, purposes))
+    return bool(await storage.sent_to(partner, subject, purposes, among=()))
 
 
 def logged(decision: str, purpose: str, sender: str, recipient: str, subject: str) -> LogEntry:
@@ -70,10 +70,17 @@ async def test_a_disclosed_referral_ties_only_its_recipient_to_only_its_subject(
     assert await received_about(storage, "zorg-noord", CHILD, ("medical-referral", "referral"))
     assert await received_about(storage, "zorg-noord", CHILD, ()) is False
     # Towards whom: the referral's sender, and no one for a refused or absent referral.
-    assert await storage.received_from("zorg-noord", CHILD, ("referral",)) == {"swt-denhelder"}
-    assert await storage.received_from("gi-noordholland", CHILD, ("referral",)) == frozenset()
-    assert await storage.received_from("zorg-noord", OTHER, ("referral",)) == frozenset()
-    assert await storage.received_from("zorg-noord", CHILD, ()) == frozenset()
+    both = ("swt-denhelder", "gi-noordholland")
+    assert await storage.received_from("zorg-noord", CHILD, ("referral",), both) == {
+        "swt-denhelder"
+    }
+    # Asked about others only, the fact still shows, towards the partner it is towards.
+    assert await storage.received_from("zorg-noord", CHILD, ("referral",), ("x",)) == {
+        "swt-denhelder"
+    }
+    assert await storage.received_from("gi-noordholland", CHILD, ("referral",), both) == set()
+    assert await storage.received_from("zorg-noord", OTHER, ("referral",), both) == set()
+    assert await storage.received_from("zorg-noord", CHILD, (), both) == frozenset()
 
 
 async def test_a_gps_referral_counts_as_a_referral_received(storage: Storage) -> None:
@@ -109,8 +116,12 @@ async def test_a_referral_that_asked_about_a_brother_or_sister_counts_as_receive
     assert await received_about(storage, "gi-noordholland", OTHER, ("referral",)) is False
     assert await received_about(storage, "zorg-noord", OTHER, ("information-request",)) is False
     # Towards the partner the expectation is owed to.
-    assert await storage.received_from("zorg-noord", OTHER, ("referral",)) == {"swt-denhelder"}
-    assert await storage.received_from("zorg-noord", CHILD, ("referral",)) == frozenset()
+    among = ("gi-noordholland", "swt-denhelder")
+    assert await storage.received_from("zorg-noord", OTHER, ("referral",), among) == {
+        "swt-denhelder"
+    }
+    assert await storage.received_from("zorg-noord", OTHER, ("referral",), ()) == {"swt-denhelder"}
+    assert await storage.received_from("zorg-noord", CHILD, ("referral",), among) == set()
 
 
 async def test_only_the_partners_own_disclosed_message_counts_as_sent(storage: Storage) -> None:
@@ -129,12 +140,20 @@ async def test_only_the_partners_own_disclosed_message_counts_as_sent(storage: S
     await storage.append_log(
         [logged("disclosed", "start-stop", "zorg-noord", "swt-schagen", CHILD)]
     )
-    assert await storage.sent_to("zorg-noord", CHILD, ("start-stop",)) == {
+    among = ("swt-denhelder", "swt-schagen", "gi-noordholland")
+    assert await storage.sent_to("zorg-noord", CHILD, ("start-stop",), among) == {
         "swt-denhelder",
         "swt-schagen",
     }
-    assert await storage.sent_to("gi-noordholland", OTHER, ("start-stop",)) == frozenset()
-    assert await storage.sent_to("zorg-noord", CHILD, ()) == frozenset()
+    assert await storage.sent_to("zorg-noord", CHILD, ("start-stop",), ("swt-schagen",)) == {
+        "swt-schagen"
+    }
+    # Asked about no recipient it went to, the fact shows towards one it went to.
+    elsewhere = await storage.sent_to("zorg-noord", CHILD, ("start-stop",), ("gi-noordholland",))
+    assert len(elsewhere) == 1
+    assert elsewhere <= {"swt-denhelder", "swt-schagen"}
+    assert await storage.sent_to("gi-noordholland", OTHER, ("start-stop",), among) == set()
+    assert await storage.sent_to("zorg-noord", CHILD, (), among) == frozenset()
 
 
 async def test_a_case_ties_its_network_members_to_its_household_children_only(

@@ -274,7 +274,7 @@ async def _decide(ex: Exchange) -> Decision:
     )
     consents = await load_consents(gw.storage, gw.cipher, ex.subject) if needs_consent else []
     held = await held_birth_date(gw.storage, gw.cipher, ex.subject) if needs_consent else None
-    ties = await _ties(gw.storage, ex)
+    ties = await _ties(gw.storage, ex, recipients)
     facts = await _ground_facts(ex, recipients, held_read=needs_consent, held=held)
     return decide(
         ex.parsed,
@@ -317,31 +317,36 @@ async def _ground_facts(
     return GroundFacts(birth_date, frozenset(holders))
 
 
-async def _ties(store: RelationStore, ex: Exchange) -> SubjectTies:
+async def _ties(store: RelationStore, ex: Exchange, recipients: Sequence[str]) -> SubjectTies:
     """The facts that tie the sender to the subject, for the relations the purpose presumes,
     each with the partners it ties the sender to (the decision checks each recipient against
-    them). Read once per exchange, every relation the purpose names; a purpose that presumes
-    none reads nothing.
+    them). Read once per exchange, the relations in the catalogue's order until every
+    recipient is covered (any one relation towards a recipient will do, so the rest cannot
+    change the decision); a purpose that presumes none reads nothing.
     """
     purpose = ex.purpose
     if purpose is None or not purpose.relation:
         return NO_TIES
     partner = ex.caller.partner.id
     towards: dict[Tie, frozenset[str]] = {}
+    covered: set[str] = set()
     for name in purpose.relation:
         tie = RELATION_RULES[name].tie
-        towards[tie] = await _tie_towards(store, tie, partner, ex.subject)
+        towards[tie] = await _tie_towards(store, tie, partner, ex.subject, recipients)
+        covered |= towards[tie]
+        if recipients and covered.issuperset(recipients):
+            break
     return SubjectTies(towards)
 
 
 async def _tie_towards(
-    store: RelationStore, tie: Tie, partner: str, subject: str
+    store: RelationStore, tie: Tie, partner: str, subject: str, recipients: Sequence[str]
 ) -> frozenset[str]:
     if tie.kind == "case_household":
         return await store.case_fellows(partner, subject)
     if tie.kind == "received":
-        return await store.received_from(partner, subject, tie.purposes)
-    return await store.sent_to(partner, subject, tie.purposes)
+        return await store.received_from(partner, subject, tie.purposes, recipients)
+    return await store.sent_to(partner, subject, tie.purposes, recipients)
 
 
 def _answer(

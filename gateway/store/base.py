@@ -517,15 +517,19 @@ class RelationStore(Protocol):
         """Whether the partner is in the network of a case whose household holds the subject."""
 
     async def received_from(
-        self, partner: str, subject: str, purposes: Sequence[str]
+        self, partner: str, subject: str, purposes: Sequence[str], among: Sequence[str]
     ) -> frozenset[str]:
-        """The partners whose message of one of `purposes` about the subject was disclosed to
-        the partner, and those an expectation the partner owes about the subject (opened by
-        such a message) is owed to. No purposes, or none found: empty."""
+        """The partners of `among` whose message of one of `purposes` about the subject was
+        disclosed to the partner, or that an expectation the partner owes about the subject
+        (opened by such a message) is owed to; when none of `among` is, one other such partner
+        (the fact holds, towards someone else). No purposes, or none found: empty."""
 
-    async def sent_to(self, partner: str, subject: str, purposes: Sequence[str]) -> frozenset[str]:
-        """The recipients of the partner's own disclosed messages of one of `purposes` about
-        the subject. No purposes, or none found: empty."""
+    async def sent_to(
+        self, partner: str, subject: str, purposes: Sequence[str], among: Sequence[str]
+    ) -> frozenset[str]:
+        """The partners of `among` that the partner's own disclosed message of one of
+        `purposes` about the subject went to; when none of `among`, one other such recipient.
+        No purposes, or none found: empty."""
 
     async def case_fellows(self, partner: str, subject: str) -> frozenset[str]:
         """The members (the partner itself included) of the networks of the cases whose

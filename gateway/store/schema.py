@@ -378,6 +378,17 @@ MIGRATIONS.append(
 )
 
 
+# Schema 10 (issue 18, the speed regression of issue 19's relations): whether a partner
+# received a referral about a person, or sent its start message, is asked on every exchange of
+# a purpose that presumes a relation. Started from `log_by_subject`, a lookup that finds
+# nothing read every entry of the person, so the cost of an exchange grew with the person's
+# history; this index goes straight to the person's entries of the few purposes that
+# establish a relation.
+MIGRATIONS.append(
+    (10, ["CREATE INDEX log_by_subject_purpose ON log_entries (subject, purpose, idx)"])
+)
+
+
 def rendered(dialect: Dialect) -> list[tuple[int, list[str]]]:
     """The migrations in `dialect`'s words."""
     out: list[tuple[int, list[str]]] = []
