@@ -720,10 +720,17 @@ class SubjectLinkStore(Protocol):
         """The pseudonym linked to `link_key`; else `legacy` when it is a pseudonym in use
         before links existed and not erased; else None. Changes nothing."""
 
-    async def link_subject(self, link_key: str, legacy: str, fresh: str, now: datetime) -> str:
-        """The pseudonym linked to `link_key`, linking one first when there is none: `legacy`
-        when it is a pseudonym in use before links existed, else `fresh`. Atomic: concurrent
-        first uses, on any instance, all answer the one pseudonym that was linked."""
+    async def link_subject(
+        self,
+        link_key: str,
+        legacy: Callable[[], str],
+        fresh: Callable[[], str],
+        now: datetime,
+    ) -> str:
+        """The pseudonym linked to `link_key`, linking one first when there is none: `legacy()`
+        when it is a pseudonym in use before links existed, else `fresh()` (each made only when
+        no link exists: every exchange asks, and nearly always the link is there). Atomic:
+        concurrent first uses, on any instance, all answer the one pseudonym that was linked."""
 
     async def erase_subject_link(self, link_key: str, legacy: str, entry: LogEntry) -> int | None:
         """Remove the subject's link (and its pre-link pseudonym from the legacy list) with the

@@ -34,8 +34,8 @@ async def pseudonym_for(
     """The subject's pseudonym, linking a new one on first use (for what will be written)."""
     return await store.link_subject(
         pseudonymiser.link_key(subject),
-        pseudonymiser.pseudonym_of(subject),
-        secrets.token_hex(32),
+        lambda: pseudonymiser.pseudonym_of(subject),
+        lambda: secrets.token_hex(32),
         now,
     )
 

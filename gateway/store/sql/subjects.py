@@ -65,13 +65,20 @@ class SubjectSql(SqlRunner):
 
         return await self._query(txn, quick=True)
 
-    async def link_subject(self, link_key: str, legacy: str, fresh: str, now: datetime) -> str:
+    async def link_subject(
+        self,
+        link_key: str,
+        legacy: Callable[[], str],
+        fresh: Callable[[], str],
+        now: datetime,
+    ) -> str:
         linked = await self._linked_only(link_key)
         if linked is not None:
             return linked
+        old, new = legacy(), fresh()
 
         def txn() -> Txn[str]:
-            chosen = legacy if (yield from _is_legacy(legacy)) else fresh
+            chosen = old if (yield from _is_legacy(old)) else new
             # Of concurrent first uses one inserts; the others' inserts wait for its commit and
             # then do nothing, and the read that follows (a new snapshot on PostgreSQL's read
             # committed) answers the winner's pseudonym.
