@@ -1,7 +1,7 @@
 """The gateway's Prometheus metrics, in a registry of their own.
 
-Labels are route templates, methods, status codes and outbox destinations: never a path with an
-id in it, never a BSN or a payload value. Counters are per worker process. The web layer
+Labels are route templates, methods, status codes, outbox destinations, partner ids and purposes:
+never a path with an id in it, never a BSN or a payload value. Counters are per worker process. The web layer
 measures requests into them and serves them (`gateway.web.metrics`).
 """
 
@@ -35,6 +35,16 @@ class Metrics:
             "gateway_outbox_deliveries",
             "Outbox deliveries to outside logs, by destination and outcome (accepted, failed)",
             ["destination", "outcome"],
+            registry=self.registry,
+        )
+        # Urgent messages flag themselves (a report with acute danger); a sender that flags
+        # everything would wear the recipients' attention down. Partner ids and purposes are
+        # configuration, never personal data (review of issue 19, finding 8).
+        self.urgent_messages = Counter(
+            "gateway_urgent_messages",
+            "Disclosures sent as urgent (acknowledgement owed within the purpose's short term), "
+            "by sender partner and purpose",
+            ["sender", "purpose"],
             registry=self.registry,
         )
         self.outbox_backlog = Gauge(

@@ -31,6 +31,7 @@ from gateway.delivery.notify import RENOTIFY_S, dispatch_once, notification_sign
 from gateway.log.entry import format_time
 from gateway.runtime import build_gateway
 from gateway.web import create_app
+from gateway.web.metrics import METRICS, metrics_app
 from tests.conftest import BSN_CHILD, BSN_OTHER, REPO, Running, copy_config, example
 from tests.helpers import ClockedClients, log_entries
 
@@ -322,3 +323,25 @@ async def test_acute_danger_in_a_safety_report_to_the_social_team_is_no_longer_i
     page = await made("swt-denhelder", "procesregisseur").request("GET", "/v1/inbox")
     assert [m["exchange_id"] for m in page["urgent"]] == [sent["exchange_id"]]
     assert [m["urgent"] for m in page["messages"]] == [False, True]
+
+
+async def test_urgent_messages_are_counted_per_sender_and_purpose_without_personal_data(
+    hooked: Running, made: ClockedClients
+) -> None:
+    """A sender that flags everything urgent shows in the metrics (review finding 8)."""
+    assert hooked.server.app is not None
+    server = TestServer(metrics_app(hooked.server.app[METRICS]), host="127.0.0.1")
+    await server.start_server()
+    try:
+        acute = await send_reports(made)  # two quiet reports, one acute
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(server.make_url("/metrics")) as response,
+        ):
+            text = await response.text()
+    finally:
+        await server.close()
+    counted = f'gateway_urgent_messages_total{{purpose="safety-report-vt",sender="{SCHOOL}"}} 1.0'
+    assert counted in text
+    assert BSN_CHILD not in text
+    assert acute not in text
