@@ -33,6 +33,8 @@ from tests.storage_fixtures import POSTGRES_DSN, require_postgres
 # What schemas 9 and 10 added to existing tables, undone first to make a log from before schema 8.
 UNDO_SCHEMA_9 = [
     "DROP INDEX log_by_subject_purpose",  # schema 10's
+    "DROP INDEX household_by_subject",
+    "DROP INDEX expectations_by_subject",
     "DROP INDEX consents_by_retention",
     "DROP INDEX consents_by_term_known",
     "ALTER TABLE consents DROP COLUMN retain_ms",

@@ -1412,8 +1412,9 @@ async def test_a_fresh_database_gets_exactly_the_schema_of_version_10(
     """Tables, columns, types, constraints and indexes of a fresh database. The dump of version
     8 was taken from a database the code made before the two back ends shared one schema
     definition; version 9's adds exactly subject_links, legacy_subjects and consents.retain_ms
-    and consents.term_known with their indexes to it, version 10's the index
-    log_by_subject_purpose (each reviewed as a diff)."""
+    and consents.term_known with their indexes to it, version 10's the indexes
+    log_by_subject_purpose, household_by_subject and expectations_by_subject (each reviewed as a
+    diff)."""
     await storage_backend.open()
 
     expected = (SCHEMA_DUMPS / f"{storage_backend.name}-v10.txt").read_text().splitlines()

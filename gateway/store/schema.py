@@ -383,9 +383,18 @@ MIGRATIONS.append(
 # a purpose that presumes a relation. Started from `log_by_subject`, a lookup that finds
 # nothing read every entry of the person, so the cost of an exchange grew with the person's
 # history; this index goes straight to the person's entries of the few purposes that
-# establish a relation.
+# establish a relation. The same questions read the household and the expectations by subject
+# (is the person in a case of the partner's; does the partner owe something about the person),
+# and erasure deletes both by subject: without an index each read every row of the table.
 MIGRATIONS.append(
-    (10, ["CREATE INDEX log_by_subject_purpose ON log_entries (subject, purpose, idx)"])
+    (
+        10,
+        [
+            "CREATE INDEX log_by_subject_purpose ON log_entries (subject, purpose, idx)",
+            "CREATE INDEX household_by_subject ON household (subject)",
+            "CREATE INDEX expectations_by_subject ON expectations (subject)",
+        ],
+    )
 )
 
 
