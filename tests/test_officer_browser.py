@@ -21,6 +21,7 @@ import pytest
 
 from gateway.client.http import PartnerClient
 from tests.conftest import BSN_CHILD, BSN_OTHER, Running
+from tests.helpers import linked_pseudonym
 from tests.officer_helpers import ACTOR, JUSTIFICATION, OFFICER_NAME, Story, issue_link, tell_story
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -268,6 +269,45 @@ async def test_the_stylesheet_gives_aa_contrast_for_text_links_and_buttons(
     for name, (foreground, background) in colours.items():
         ratio = contrast(parse_rgb(foreground), parse_rgb(background))
         assert ratio >= 4.5, (name, foreground, background, ratio)
+
+
+async def test_the_operators_officer_erases_a_link_in_chromium_after_confirming(
+    running: Running, story: Story, context: BrowserContext, backend: str
+) -> None:
+    watched = await watched_page(context)
+    page = watched.page
+    await page.goto(f"{running.url}/officer/sign-in?token={await issue_link(running)}&lang=en")
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(f"{running.url}/officer/")
+    await page.get_by_role("link", name="Erase a link").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Erase a person's link to the records (AVG art. 17)"
+    )
+    await expect(page.get_by_role("heading", name="What erasure does not do")).to_be_visible()
+    await check_accessible_basics(page)
+    await shoot(page, backend, "11-erase-form")
+    await page.get_by_label("Number of the person").fill(BSN_CHILD)
+    await page.get_by_label("Reason").select_option("objection")
+    # Without the confirmation the browser does not send the form.
+    await page.get_by_role("button", name="Erase the link for good").click()
+    assert page.url == f"{running.url}/officer/erase"
+    await expect(page.get_by_role("heading", level=1)).not_to_have_text("Link erased")
+    assert await linked_pseudonym(running, BSN_CHILD) is not None
+    await page.get_by_label("I have read what erasure does and does not do").check()
+    await page.get_by_role("button", name="Erase the link for good").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Link erased")
+    assert await linked_pseudonym(running, BSN_CHILD) is None
+    no_bsn(await page.content())
+    await check_accessible_basics(page)
+    await shoot(page, backend, "12-erased")
+    await page.get_by_role("link", name="Open log entry").click()
+    await expect(page.get_by_text("a person's link to the records erased").first).to_be_visible()
+    # The search by that BSN finds nothing now.
+    await page.get_by_role("link", name="Search the log").click()
+    await page.get_by_label("Number of the person").fill(BSN_CHILD)
+    await page.get_by_role("button", name="Search", exact=True).click()
+    await expect(page.get_by_text("No entries match.")).to_be_visible()
+    assert watched.problems == []
 
 
 def parse_rgb(text: str) -> tuple[int, int, int]:

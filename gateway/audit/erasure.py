@@ -16,7 +16,23 @@ from gateway.policy.retention import ERASURE_REASONS
 from gateway.standards.tracecontext import current_trace_json
 from gateway.subject import Subject
 
-__all__ = ["erase_subject"]
+__all__ = ["erase_subject", "may_erase", "verify_may_erase"]
+
+
+def may_erase(oversight: Oversight) -> bool:
+    """Whether this officer may erase a subject's link: only the one who oversees every
+    organisation, since a link leads to the records of all of them."""
+    return oversight.sees_all
+
+
+def verify_may_erase(oversight: Oversight) -> None:
+    """Raise Forbidden unless this officer may erase a subject's link (`may_erase`)."""
+    if not may_erase(oversight):
+        raise Forbidden(
+            "only the privacy officer who oversees every organisation may erase a subject's link",
+            "The link leads to the records of every organisation; ask the gateway operator's "
+            'privacy officer (oversees = "all" in partners.toml).',
+        )
 
 
 async def erase_subject(
@@ -25,12 +41,7 @@ async def erase_subject(
     """Erase the subject's link for good, logged with who, when and why (never the person);
     answer the entry's index. Only the officer who oversees every organisation may: a link
     leads to the records of all of them."""
-    if not oversight.sees_all:
-        raise Forbidden(
-            "only the privacy officer who oversees every organisation may erase a subject's link",
-            "The link leads to the records of every organisation; ask the gateway operator's "
-            'privacy officer (oversees = "all" in partners.toml).',
-        )
+    verify_may_erase(oversight)
     if not isinstance(reason, str) or reason not in ERASURE_REASONS:
         raise InvalidRequest(
             "'reason' must name why the link is erased",

@@ -24,6 +24,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "nav.break_glass": ("Break-glass reviews", "Doorbraakbeoordelingen"),
     "nav.refusals": ("Refusal patterns", "Weigerpatronen"),
     "nav.report": ("Subject access report", "Inzageverslag"),
+    "nav.erase": ("Erase a link", "Koppeling wissen"),
     "language.label": ("Language", "Taal"),
     "signed_in_as": ("Signed in as {actor} ({officer})", "Aangemeld als {actor} ({officer})"),
     "sign_out": ("Sign out", "Afmelden"),
@@ -474,6 +475,102 @@ TEXTS: dict[str, tuple[str, str]] = {
     "basis.statute": ("statute", "wettelijke grondslag"),
     "basis.consent": ("consent", "toestemming"),
     "basis.break_glass": ("break-glass", "doorbraak"),
+    # -- erasure (AVG art. 17) -----------------------------------------------------------------
+    "erase.title": (
+        "Erase a person's link to the records (AVG art. 17)",
+        "Koppeling van een persoon aan de gegevens wissen (AVG art. 17)",
+    ),
+    "erase.intro": (
+        "Erasure removes for good the link from a person's number to everything the gateway recorded about them. The erasure is recorded in the log with you, the time and the reason; the person is not named in it.",
+        "Wissen verwijdert definitief de koppeling van het nummer van een persoon naar alles wat de gateway over hem of haar vastlegde. Het wissen wordt in het log vastgelegd met u, het tijdstip en de reden; de persoon wordt daarin niet genoemd.",
+    ),
+    "erase.does": ("What erasure does", "Wat wissen doet"),
+    "erase.does.link": (
+        "The link from the person to their log entries is removed for good. No search and no subject access report by this number finds those entries again; a later exchange about the person starts under a new, unrelated pseudonym.",
+        "De koppeling van de persoon naar zijn of haar logregels wordt definitief verwijderd. Geen zoekopdracht en geen inzageverslag op dit nummer vindt die regels nog; een latere uitwisseling over de persoon begint onder een nieuw pseudoniem zonder verband met het oude.",
+    ),
+    "erase.does.records": (
+        "The person's consents (with the names of who gave them), the birth date the gateway holds, household registrations in cases and expectations (replies still owed) are deleted. A new exchange that needs consent is refused until consent is recorded again.",
+        "De toestemmingen van de persoon (met de namen van wie ze gaven), de geboortedatum die de gateway kent, registraties in het huishouden van een casus en verwachtingen (nog verschuldigde antwoorden) worden verwijderd. Een nieuwe uitwisseling die toestemming nodig heeft, wordt geweigerd tot er opnieuw toestemming is vastgelegd.",
+    ),
+    "erase.does.final": (
+        "Erasure cannot be undone: the gateway keeps no copy of the link.",
+        "Wissen is niet terug te draaien: de gateway bewaart geen kopie van de koppeling.",
+    ),
+    "erase.keeps": ("What erasure does not do", "Wat wissen niet doet"),
+    "erase.keeps.log": (
+        "The log entries stay as they are: they are the accountability record. Whoever reads the log sees that one pseudonym had these exchanges, not who it was.",
+        "De logregels blijven zoals ze zijn: ze zijn de verantwoording. Wie het log leest, ziet dat één pseudoniem deze uitwisselingen had, niet wie dat was.",
+    ),
+    "erase.keeps.legacy": (
+        "Entries written before schema 9 of the gateway carry a pseudonym computed from the BSN with the gateway's key. The gateway's own searches no longer find them, but anyone holding that key (the operator, a backup of the key) can still find them by BSN.",
+        "Regels van vóór schema 9 van de gateway dragen een pseudoniem dat met de sleutel van de gateway uit het BSN is berekend. De eigen zoekfuncties van de gateway vinden ze niet meer, maar wie die sleutel heeft (de beheerder, een back-up van de sleutel) kan ze nog steeds op BSN vinden.",
+    ),
+    "erase.keeps.elsewhere": (
+        "Break-glass records stay until their own term ends. Messages still waiting in an inbox, what partners and the LDV logbook already received, and backups are not touched: tell the recipients yourself (AVG art. 17(2) and art. 19).",
+        "Doorbraakdossiers blijven tot hun eigen termijn verstrijkt. Berichten die nog in een inbox wachten, wat partners en het LDV-logboek al ontvingen, en back-ups blijven onaangeroerd: informeer de ontvangers zelf (AVG art. 17 lid 2 en art. 19).",
+    ),
+    "erase.report_first": (
+        "Need to know whom to inform? Make the subject access report first: after the erasure it finds nothing about this person.",
+        "Wilt u weten wie u moet informeren? Maak eerst het inzageverslag: na het wissen vindt het niets meer over deze persoon.",
+    ),
+    "erase.form": ("Erase", "Wissen"),
+    "erase.reason": ("Reason", "Reden"),
+    "erase.reason.choose": ("choose a reason", "kies een reden"),
+    "erase.reason.no_longer_necessary": (
+        "No longer necessary for the purposes (AVG art. 17(1)(a))",
+        "Niet langer nodig voor de doeleinden (AVG art. 17 lid 1 sub a)",
+    ),
+    "erase.reason.consent_withdrawn": (
+        "The consent it rested on was withdrawn (AVG art. 17(1)(b))",
+        "De toestemming waarop het berustte is ingetrokken (AVG art. 17 lid 1 sub b)",
+    ),
+    "erase.reason.objection": (
+        "The person objected and no overriding ground applies (AVG art. 17(1)(c), art. 21)",
+        "De persoon maakte bezwaar en er is geen zwaarwegender grond (AVG art. 17 lid 1 sub c, art. 21)",
+    ),
+    "erase.reason.unlawfully_processed": (
+        "The data were processed unlawfully (AVG art. 17(1)(d))",
+        "De gegevens zijn onrechtmatig verwerkt (AVG art. 17 lid 1 sub d)",
+    ),
+    "erase.reason.legal_obligation": (
+        "Erasure is required by a legal obligation (AVG art. 17(1)(e))",
+        "Wissen is verplicht op grond van een wettelijke verplichting (AVG art. 17 lid 1 sub e)",
+    ),
+    "erase.reason.retention_passed": (
+        "The retention term for which the link was kept has passed",
+        "De bewaartermijn waarvoor de koppeling werd bewaard is verstreken",
+    ),
+    "erase.confirm.legend": ("Confirmation", "Bevestiging"),
+    "erase.confirm": (
+        "I have read what erasure does and does not do, and I erase this person's link for good.",
+        "Ik heb gelezen wat wissen wel en niet doet, en ik wis de koppeling van deze persoon definitief.",
+    ),
+    "erase.button": ("Erase the link for good", "Koppeling definitief wissen"),
+    "erase.bad_reason": (
+        "Choose the reason for the erasure.",
+        "Kies de reden voor het wissen.",
+    ),
+    "erase.not_confirmed": (
+        "Nothing was erased: tick the confirmation box to erase the link. Type the number again.",
+        "Er is niets gewist: vink de bevestiging aan om de koppeling te wissen. Typ het nummer opnieuw.",
+    ),
+    "erase.done.title": ("Link erased", "Koppeling gewist"),
+    "erase.done": (
+        "The person's link to the records is erased. The erasure is recorded in the log as entry {index}, with you, the time and the reason ({reason}); the person is not named in it.",
+        "De koppeling van de persoon aan de gegevens is gewist. Het wissen is in het log vastgelegd als regel {index}, met u, het tijdstip en de reden ({reason}); de persoon wordt daarin niet genoemd.",
+    ),
+    "erase.done.tell": (
+        "Inform the recipients of the person's data of the erasure (AVG art. 19), and record the request and your decision in the municipality's own case system: the gateway logs only the reason.",
+        "Informeer de ontvangers van de gegevens van de persoon over het wissen (AVG art. 19), en leg het verzoek en uw besluit vast in het eigen zaaksysteem van de gemeente: de gateway legt alleen de reden vast.",
+    ),
+    "erase.to_entry": ("Open log entry {index}", "Logregel {index} openen"),
+    "erase.none.title": ("Nothing linked to this person", "Niets gekoppeld aan deze persoon"),
+    "erase.none": (
+        "The gateway holds no link for this number: it was never used here, or its link was erased before. Nothing was changed and nothing was logged.",
+        "De gateway heeft geen koppeling voor dit nummer: het is hier nooit gebruikt, of de koppeling is al eerder gewist. Er is niets gewijzigd en niets vastgelegd.",
+    ),
+    "erase.again": ("Erase another link", "Nog een koppeling wissen"),
     # -- decisions -----------------------------------------------------------------------------
     "decision.disclosed": ("disclosed", "verstrekt"),
     "decision.refused": ("refused", "geweigerd"),

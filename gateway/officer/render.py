@@ -83,6 +83,7 @@ class Frame:
     actor: str | None = None
     csrf: str | None = None  # the session's form token; None before signing in
     oversees: str | None = None  # whose entries the officer sees, in words
+    may_erase: bool = False  # whether the menu offers erasure (only to whom may do it)
 
     def language_href(self, language: str) -> str:
         """This page in another language."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import structlog
 from aiohttp import web
 
+from gateway.audit.erasure import may_erase
 from gateway.config import Partner
 from gateway.i18n import negotiate_language
 from gateway.log.entry import LogEntry, Sender
@@ -141,7 +142,7 @@ async def checked_form(request: web.Request, officer: SignedIn) -> Mapping[str, 
 
 
 def frame_for(request: web.Request, officer: SignedIn, current: str | None) -> Frame:
-    """The page frame for a signed-in officer, with whose entries it sees."""
+    """The page frame for a signed-in officer, with whose entries it sees and what it may do."""
     t = Translator(officer.language)
     return frame(
         request,
@@ -151,6 +152,7 @@ def frame_for(request: web.Request, officer: SignedIn, current: str | None) -> F
         actor=officer.session.actor,
         csrf=officer.csrf,
         oversees=oversees_text(request, officer.oversight, t),
+        may_erase=may_erase(officer.oversight),
     )
 
 

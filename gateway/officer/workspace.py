@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.officer import overview, refusals, report, review, search, signin
+from gateway.officer import erasure, overview, refusals, report, review, search, signin
 from gateway.officer.middleware import pages_middleware
 from gateway.officer.render import PAGES, STYLESHEET, page_environment
 
@@ -23,7 +23,7 @@ def setup_officer_web(app: web.Application) -> None:
     pages = web.Application(middlewares=[pages_middleware])
     pages[PAGES] = page_environment()
     pages[_STYLESHEET] = STYLESHEET.read_bytes()
-    for module in (signin, overview, search, review, refusals, report):
+    for module in (signin, overview, search, review, refusals, report, erasure):
         pages.add_routes(module.routes)
     pages.router.add_get("/static/officer.css", _stylesheet)
     app.add_subapp(PREFIX, pages)
