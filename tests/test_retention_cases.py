@@ -278,8 +278,6 @@ _UNDO_SCHEMA_11 = [
     "DROP INDEX cases_by_activity",
     "DROP INDEX birth_dates_by_recorded",
     "DROP INDEX expectations_by_case",
-    "DROP INDEX expectations_by_subject",
-    "DROP INDEX household_by_subject",
     "ALTER TABLE cases DROP COLUMN last_activity_ms",
     "ALTER TABLE subject_birth_dates DROP COLUMN recorded_ms",
     "UPDATE meta SET value = '10' WHERE key = 'schema_version'",
