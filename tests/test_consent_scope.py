@@ -601,11 +601,11 @@ async def test_two_consents_racing_to_set_a_birth_date_both_see_the_one_that_won
 ) -> None:
     subject = "ab" * 32
     claims = await asyncio.gather(
-        *(storage.claim_birth_date(subject, f"sealed-{n}".encode()) for n in range(8))
+        *(storage.claim_birth_date(subject, f"sealed-{n}".encode(), EXCHANGE_DAY) for n in range(8))
     )
     assert len(set(claims)) == 1
     assert await storage.held_birth_date(subject) == claims[0]
-    assert await storage.claim_birth_date(subject, b"later") == claims[0]
+    assert await storage.claim_birth_date(subject, b"later", EXCHANGE_DAY) == claims[0]
     entry = LogEntry(time=EXCHANGE_DAY, decision="birth_date_corrected", reason="recording_error")
     index = await storage.correct_birth_date(subject, b"corrected", entry)
     assert await storage.held_birth_date(subject) == b"corrected"

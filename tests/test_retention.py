@@ -51,6 +51,8 @@ TERMS = RetentionTerms(
     closed_before={"short": SHORT, "long": LONG},
     closed_before_otherwise=LONG,
     sessions_seen_before=NOW - timedelta(hours=8),
+    cases_inactive_before=LONG,
+    birth_dates_recorded_before=SHORT,
 )
 PSEUDONYM = "ab" * 32
 
@@ -150,6 +152,10 @@ async def test_a_retention_run_removes_exactly_the_records_whose_term_has_passed
         "break_glass": 1,
         "officer_sessions": 1,
         "officer_links": 1,
+        "cases": 0,
+        "case_network": 0,
+        "household": 0,
+        "birth_dates": 0,
     }
     assert await _remaining(storage) == {
         "consents": {"con_within", "con_open"},
@@ -170,6 +176,7 @@ async def test_a_retention_run_removes_exactly_the_records_whose_term_has_passed
     assert [(e.decision, e.reason, e.details) for e in logged] == [
         ("records_removed", "retention_expired", {"kind": kind, "count": removed[kind]})
         for kind in RETENTION_KINDS
+        if removed[kind]
     ]
     assert all(e.subject is None and e.time == NOW for e in logged)
 
@@ -190,7 +197,7 @@ async def test_a_second_retention_run_with_nothing_past_its_term_removes_and_log
 async def test_a_retention_run_removes_at_most_one_batch_of_a_kind(storage: Storage) -> None:
     for n in range(5):
         await storage.add_consent(_consent(f"con_{n}", LONG), _entry("consent_recorded", LONG))
-    small = RetentionTerms(NOW, {}, LONG, NOW - timedelta(hours=8), batch=3)
+    small = RetentionTerms(NOW, {}, LONG, NOW - timedelta(hours=8), LONG, SHORT, batch=3)
 
     first = await storage.remove_expired_records(small, removal_entry(NOW))
     second = await storage.remove_expired_records(small, removal_entry(NOW))
@@ -333,8 +340,10 @@ async def test_a_withdrawn_consent_is_listed_until_its_term_has_passed_and_then_
     assert await listed() == []
     assert await running.gw.storage.get_consent(consent_id) is None
     logged = await log_entries(running, size)
+    # The birth date the consent gave goes with it: nothing else of the person needs it.
     assert [(e.decision, e.details) for e in logged] == [
-        ("records_removed", {"kind": "consents", "count": 1})
+        ("records_removed", {"kind": "consents", "count": 1}),
+        ("records_removed", {"kind": "birth_dates", "count": 1}),
     ]
     assert bsn not in logged[0].canonical().decode()
 

@@ -318,6 +318,10 @@ class Catalogue:
     def longest_record_retention_years(self) -> int:
         return max((p.record_retention_years for p in self.purposes.values()), default=0)
 
+    @property
+    def shortest_record_retention_years(self) -> int:
+        return min((p.record_retention_years for p in self.purposes.values()), default=0)
+
 
 def load_catalogue(config_dir: Path, schemas_dir: Path) -> Catalogue:
     """Read and check `purposes.toml` and compile every purpose's schema once."""

@@ -6,6 +6,12 @@ reviewed break-glass record for their purpose's `record_retention_years` after c
 review (a purpose the catalogue no longer holds: the longest term of the catalogue); an officer
 session until it has been idle as long as a session may be; a sign-in link until it expires.
 Open consents, open expectations and unreviewed break-glass records are never removed.
+
+A case, with its network and household, is kept for the catalogue's longest term after its last
+activity (the latest log entry that names it) and while any expectation about it is open: a case
+may carry exchanges of every purpose, and its network is the relation that made some of them
+lawful. A held birth date is kept while a consent, a household row or an open expectation of its
+subject needs it, and at least the catalogue's shortest term after it was recorded or corrected.
 """
 
 from __future__ import annotations
@@ -84,6 +90,8 @@ def retention_terms(
         closed_before={p.id: years_before(now, p.record_retention_years) for p in catalogue},
         closed_before_otherwise=years_before(now, catalogue.longest_record_retention_years),
         sessions_seen_before=now - session_idle,
+        cases_inactive_before=years_before(now, catalogue.longest_record_retention_years),
+        birth_dates_recorded_before=years_before(now, catalogue.shortest_record_retention_years),
         batch=batch,
     )
 

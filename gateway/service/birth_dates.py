@@ -10,7 +10,7 @@ never a date.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Final
 
 from gateway.delivery.atrest import AtRestCipher
@@ -61,10 +61,10 @@ async def held_birth_date(store: BirthDateStore, cipher: AtRestCipher, subject: 
 
 
 async def claim_birth_date(
-    store: BirthDateStore, cipher: AtRestCipher, subject: str, birth_date: date
+    store: BirthDateStore, cipher: AtRestCipher, subject: str, birth_date: date, now: datetime
 ) -> date:
     """Hold ``birth_date`` for the subject unless a date is held already; answer the held date."""
-    held = await store.claim_birth_date(subject, _seal(cipher, subject, birth_date))
+    held = await store.claim_birth_date(subject, _seal(cipher, subject, birth_date), now)
     return _open(cipher, subject, held)
 
 

@@ -398,7 +398,7 @@ async def _settle_birth_date(
             raise _mismatch()
         first = draft.birth_date or (next(iter(known)) if len(known) == 1 else None)
         if first is not None:
-            held = await claim_birth_date(gw.storage, gw.cipher, record.subject, first)
+            held = await claim_birth_date(gw.storage, gw.cipher, record.subject, first, now)
     if held is None:
         return
     if draft.birth_date is not None and draft.birth_date != held:

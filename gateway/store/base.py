@@ -326,6 +326,12 @@ class RetentionTerms:
     # The same for records of a purpose the catalogue no longer holds: its longest term.
     closed_before_otherwise: datetime
     sessions_seen_before: datetime  # officer sessions idle since before this
+    # Cases (with their network and household) last active before this, none of whose
+    # expectations is open.
+    cases_inactive_before: datetime
+    # Held birth dates recorded (or corrected) before this that no consent, household row or
+    # open expectation of their subject needs any more.
+    birth_dates_recorded_before: datetime
     batch: int = 1000  # at most this many records of each kind per run
 
 
@@ -478,14 +484,16 @@ class BirthDateStore(Protocol):
     async def held_birth_date(self, subject: str) -> bytes | None:
         """The sealed birth date held for this subject pseudonym, or None."""
 
-    async def claim_birth_date(self, subject: str, sealed: bytes) -> bytes:
-        """Hold ``sealed`` as the subject's birth date unless one is held; answer the one held.
+    async def claim_birth_date(self, subject: str, sealed: bytes, now: datetime) -> bytes:
+        """Hold ``sealed`` as the subject's birth date, recorded at ``now``, unless one is held;
+        answer the one held.
 
         Atomic: of two concurrent claims, one wins and both answer the winner's.
         """
 
     async def correct_birth_date(self, subject: str, sealed: bytes, entry: LogEntry) -> int:
-        """Replace (or set) the subject's birth date together with its log entry."""
+        """Replace (or set) the subject's birth date, recorded at the entry's time, together
+        with its log entry."""
 
 
 class CaseStore(Protocol):

@@ -398,6 +398,51 @@ MIGRATIONS.append(
 )
 
 
+# Schema 11 (issue 19, retention of cases and held birth dates):
+# - A case's last activity: the time of the latest log entry that names it (its opening, every
+#   change of its network or household, every exchange, receipt, consent or correction made for
+#   it), kept in the same transaction as the entry, so a retention run finds the cases inactive
+#   for their term with an index instead of reading leaves. Cases held before this version get
+#   it from their rows and, once, from the leaves that name them (a full read of the log).
+# - When a held birth date was recorded or last corrected; dates held before this version take
+#   the time of the latest entry about their subject (the claim or correction is no later).
+# - An index for the question a run asks per case: is an expectation about it still open (the
+#   questions per subject use schema 10's indexes by subject).
+MIGRATIONS.append(
+    (
+        11,
+        [
+            "ALTER TABLE cases ADD COLUMN last_activity_ms {int64} NOT NULL DEFAULT 0",
+            """UPDATE cases SET last_activity_ms = {greatest}(opened_ms,
+                COALESCE((SELECT MAX(n.registered_ms) FROM case_network n
+                    WHERE n.case_id = cases.case_id), 0),
+                COALESCE((SELECT MAX(h.registered_ms) FROM household h
+                    WHERE h.case_id = cases.case_id), 0))""",
+            Only(
+                """UPDATE cases SET last_activity_ms = MAX(cases.last_activity_ms, named.latest)
+                FROM (SELECT json_extract(CAST(leaf AS TEXT), '$.case_id') AS case_id,
+                        MAX(time_ms) AS latest
+                    FROM log_entries WHERE json_valid(CAST(leaf AS TEXT))
+                    GROUP BY json_extract(CAST(leaf AS TEXT), '$.case_id')) AS named
+                WHERE named.case_id = cases.case_id""",
+                """UPDATE cases SET last_activity_ms = GREATEST(cases.last_activity_ms, named.latest)
+                FROM (SELECT convert_from(leaf, 'UTF8')::jsonb ->> 'case_id' AS case_id,
+                        MAX(time_ms) AS latest
+                    FROM log_entries GROUP BY 1) AS named
+                WHERE named.case_id = cases.case_id""",
+            ),
+            "CREATE INDEX cases_by_activity ON cases (last_activity_ms)",
+            "ALTER TABLE subject_birth_dates ADD COLUMN recorded_ms {int64} NOT NULL DEFAULT 0",
+            """UPDATE subject_birth_dates SET recorded_ms = COALESCE(
+                (SELECT MAX(l.time_ms) FROM log_entries l
+                 WHERE l.subject = subject_birth_dates.subject), 0)""",
+            "CREATE INDEX birth_dates_by_recorded ON subject_birth_dates (recorded_ms)",
+            "CREATE INDEX expectations_by_case ON expectations (case_id, closed_ms)",
+        ],
+    )
+)
+
+
 def rendered(dialect: Dialect) -> list[tuple[int, list[str]]]:
     """The migrations in `dialect`'s words."""
     out: list[tuple[int, list[str]]] = []

@@ -18,7 +18,7 @@ from gateway.store.base import (
     NetworkMember,
     PendingNotification,
 )
-from gateway.store.sql.runner import SqlRunner, log_values, typed
+from gateway.store.sql.runner import SqlRunner, log_values, touch_cases, typed
 from gateway.store.sql.txn import Txn, count, insert, row, rows, run, run_many
 
 __all__ = ["CaseSql", "open_expectations", "poke"]
@@ -48,11 +48,12 @@ class CaseSql(SqlRunner):
     async def open_case(self, case: Case, director: NetworkMember, entry: LogEntry) -> int:
         def txn() -> Txn[int]:
             yield from run(
-                "INSERT INTO cases (case_id, regisseur, dossier_reference, opened_ms) "
-                "VALUES (?, ?, ?, ?)",
+                "INSERT INTO cases (case_id, regisseur, dossier_reference, opened_ms, "
+                "last_activity_ms) VALUES (?, ?, ?, ?, ?)",
                 case.case_id,
                 case.director,
                 case.dossier_reference,
+                _ms(case.opened_at),
                 _ms(case.opened_at),
             )
             yield from _upsert_member(director)
@@ -72,28 +73,37 @@ class CaseSql(SqlRunner):
         return await self._query(txn, quick=True)
 
     async def register_involvement(self, member: NetworkMember, entry: LogEntry) -> bool:
+        values = log_values([entry])
+
         def txn() -> Txn[bool]:
+            yield from touch_cases(values)
             created = yield from _upsert_member(member)
-            yield from self._append_one(entry)
+            yield from self._append(values, cases_touched=True)
             return created
 
         return await self._transact(txn)
 
     async def remove_involvement(self, case_id: str, partner_id: str, entry: LogEntry) -> bool:
+        values = log_values([entry])
+
         def txn() -> Txn[bool]:
+            yield from touch_cases(values)
             gone = yield from count(
                 "DELETE FROM case_network WHERE case_id = ? AND partner_id = ?",
                 case_id,
                 partner_id,
             )
             if gone:
-                yield from self._append_one(entry)
+                yield from self._append(values, cases_touched=True)
             return bool(gone)
 
         return await self._transact(txn)
 
     async def register_child(self, child: HouseholdChild, entry: LogEntry) -> bool:
+        values = log_values([entry])
+
         def txn() -> Txn[bool]:
+            yield from touch_cases(values)
             created = yield from _insert_else_update(
                 "INSERT INTO household (case_id, child_ref, subject, registered_by, "
                 "registered_ms) VALUES (?, ?, ?, ?, ?)",
@@ -107,7 +117,7 @@ class CaseSql(SqlRunner):
                 "UPDATE household SET subject = ? WHERE case_id = ? AND child_ref = ?",
                 (child.subject, child.case_id, child.child_ref),
             )
-            yield from self._append_one(entry)
+            yield from self._append(values, cases_touched=True)
             return created
 
         return await self._transact(txn)

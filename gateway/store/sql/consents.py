@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from gateway.log.entry import LogEntry
 from gateway.store._rows import dt as _time
 from gateway.store._rows import ms as _ms
@@ -79,15 +81,16 @@ class ConsentSql(SqlRunner):
 
         return await self._query(txn, quick=True)
 
-    async def claim_birth_date(self, subject: str, sealed: bytes) -> bytes:
+    async def claim_birth_date(self, subject: str, sealed: bytes, now: datetime) -> bytes:
         def txn() -> Txn[bytes]:
             # The no-op update makes RETURNING answer the row held when the insert conflicts.
             r = yield from row(
-                "INSERT INTO subject_birth_dates (subject, sealed) VALUES (?, ?) "
+                "INSERT INTO subject_birth_dates (subject, sealed, recorded_ms) VALUES (?, ?, ?) "
                 "ON CONFLICT (subject) DO UPDATE SET sealed = subject_birth_dates.sealed "
                 "RETURNING sealed",
                 subject,
                 sealed,
+                _ms(now),
             )
             assert r is not None  # an upsert always answers its row
             return bytes(r[0])
@@ -97,10 +100,12 @@ class ConsentSql(SqlRunner):
     async def correct_birth_date(self, subject: str, sealed: bytes, entry: LogEntry) -> int:
         def txn() -> Txn[int]:
             yield from run(
-                "INSERT INTO subject_birth_dates (subject, sealed) VALUES (?, ?) "
-                "ON CONFLICT (subject) DO UPDATE SET sealed = excluded.sealed",
+                "INSERT INTO subject_birth_dates (subject, sealed, recorded_ms) VALUES (?, ?, ?) "
+                "ON CONFLICT (subject) DO UPDATE SET sealed = excluded.sealed, "
+                "recorded_ms = excluded.recorded_ms",
                 subject,
                 sealed,
+                _ms(entry.time),
             )
             return (yield from self._append_one(entry))
 

@@ -24,7 +24,7 @@ from gateway.store.base import (
     StoredMessage,
 )
 from gateway.store.sql.cases import open_expectations, poke
-from gateway.store.sql.runner import SqlRunner, log_row, log_values, typed
+from gateway.store.sql.runner import SqlRunner, log_row, log_values, touch_cases, typed
 from gateway.store.sql.txn import Txn, count, insert, row, rows, run, run_many
 
 __all__ = ["PURGE_BATCH", "ExchangeSql"]
@@ -67,7 +67,10 @@ class ExchangeSql(SqlRunner):
         inbox = [message_values(m) for m in messages]
 
         def txn() -> Txn[list[int]]:
-            # PostgreSQL's lock order: the inbox counter first, the log's counter last.
+            # PostgreSQL's lock order: the cases the exchange names, the inbox counter, the log's
+            # counter last. The case first: the expectations it opens for the case must not be
+            # written while a retention run removes the case (the run skips a locked case).
+            yield from touch_cases(values)
             if messages:
                 # Sequence numbers from a counter row held until commit, so inbox order is
                 # commit order: a reader's `after` cursor never skips a message committed late.
@@ -85,7 +88,7 @@ class ExchangeSql(SqlRunner):
                 yield from poke(urgent, "urgent_message", messages[0].sent_at, at_once=True)
             if effects is not None:
                 yield from _apply_effects(effects, entries[0].time if entries else None)
-            indices = yield from self._append(values)
+            indices = yield from self._append(values, cases_touched=True)
             if outbox:
                 now_ms = _ms(entries[0].time)
                 yield from run_many(

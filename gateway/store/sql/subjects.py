@@ -14,7 +14,17 @@ from gateway.store.sql.txn import Txn, count, row, rows
 __all__ = ["RETENTION_KINDS", "SubjectSql"]
 
 # The record kinds a retention run removes, in the order it logs them.
-RETENTION_KINDS = ("consents", "expectations", "break_glass", "officer_sessions", "officer_links")
+RETENTION_KINDS = (
+    "consents",
+    "expectations",
+    "break_glass",
+    "officer_sessions",
+    "officer_links",
+    "cases",
+    "case_network",
+    "household",
+    "birth_dates",
+)
 
 
 # Records about a person that erasing its link removes (docs/retention.md, "What erasure removes").
@@ -51,6 +61,46 @@ def _per_purpose(table: str, key: str, column: str, terms: RetentionTerms) -> Tx
             terms.batch - removed,
         )
     return removed
+
+
+def _remove_inactive_cases(terms: RetentionTerms) -> Txn[dict[str, int]]:
+    """Remove a batch of cases last active before their term, none of whose expectations is
+    open, with their network and household rows; the count of each."""
+    # SKIP LOCKED: a case a writer has touched (it does so first, see `touch_cases`) is busy, so
+    # it is not inactive; the network and household rows of a case locked here are written by
+    # nobody else until the run commits.
+    found = yield from rows(
+        "SELECT case_id FROM cases WHERE last_activity_ms < ? AND NOT EXISTS ("
+        "SELECT 1 FROM expectations e WHERE e.case_id = cases.case_id AND e.closed_ms IS NULL) "
+        "ORDER BY last_activity_ms, case_id LIMIT ?{skip_locked}",
+        _ms(terms.cases_inactive_before),
+        terms.batch,
+    )
+    removed = {"cases": 0, "case_network": 0, "household": 0}
+    for case_id in sorted(str(r[0]) for r in found):
+        removed["case_network"] += yield from count(
+            "DELETE FROM case_network WHERE case_id = ?", case_id
+        )
+        removed["household"] += yield from count("DELETE FROM household WHERE case_id = ?", case_id)
+        removed["cases"] += yield from count("DELETE FROM cases WHERE case_id = ?", case_id)
+    return removed
+
+
+def _remove_unneeded_birth_dates(terms: RetentionTerms) -> Txn[int]:
+    """Remove a batch of held birth dates recorded before their term whose subject has no
+    consent, household row or open expectation left (run after those kinds' own removals)."""
+    return (
+        yield from count(
+            "DELETE FROM subject_birth_dates WHERE subject IN (SELECT b.subject "
+            "FROM subject_birth_dates b WHERE b.recorded_ms < ? "
+            "AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.subject = b.subject) "
+            "AND NOT EXISTS (SELECT 1 FROM household h WHERE h.subject = b.subject) "
+            "AND NOT EXISTS (SELECT 1 FROM expectations e WHERE e.subject = b.subject "
+            "AND e.closed_ms IS NULL) LIMIT ?{skip_locked})",
+            _ms(terms.birth_dates_recorded_before),
+            terms.batch,
+        )
+    )
 
 
 class SubjectSql(SqlRunner):
@@ -155,7 +205,10 @@ class SubjectSql(SqlRunner):
     ) -> dict[str, int]:
         def txn() -> Txn[dict[str, int]]:
             # SKIP LOCKED: a row another instance is removing (or a caller is changing) is left
-            # to that transaction, so no removal is counted twice.
+            # to that transaction, so no removal is counted twice. Cases first: removing their
+            # household rows is the run's only wait on a row lock (an erasure's), so the run
+            # holds nothing else an erasure could wait for at that moment.
+            cases = yield from _remove_inactive_cases(terms)
             removed = {
                 "consents": (
                     yield from count(
@@ -187,6 +240,8 @@ class SubjectSql(SqlRunner):
                         terms.batch,
                     )
                 ),
+                **cases,
+                "birth_dates": (yield from _remove_unneeded_birth_dates(terms)),
             }
             entries = [make_entry(kind, removed[kind]) for kind in RETENTION_KINDS if removed[kind]]
             yield from self._append(log_values(entries))
