@@ -1406,18 +1406,20 @@ async def test_each_back_end_elects_its_sequencer_with_a_lock_of_its_own(
 SCHEMA_DUMPS = Path(__file__).parent / "storage_schema"
 
 
-async def test_a_fresh_database_gets_exactly_the_schema_of_version_10(
+async def test_a_fresh_database_gets_exactly_the_schema_of_version_11(
     storage_backend: Backend,
 ) -> None:
     """Tables, columns, types, constraints and indexes of a fresh database. The dump of version
     8 was taken from a database the code made before the two back ends shared one schema
     definition; version 9's adds exactly subject_links, legacy_subjects and consents.retain_ms
     and consents.term_known with their indexes to it, version 10's the indexes
-    log_by_subject_purpose, household_by_subject and expectations_by_subject (each reviewed as a
+    log_by_subject_purpose, household_by_subject and expectations_by_subject, version 11's the
+    table case_events, the columns cases.state, opened_by, opened_on and opened_on_exchange and
+    expectations.cancelled_reason, and the index expectations_by_case (each reviewed as a
     diff)."""
     await storage_backend.open()
 
-    expected = (SCHEMA_DUMPS / f"{storage_backend.name}-v10.txt").read_text().splitlines()
+    expected = (SCHEMA_DUMPS / f"{storage_backend.name}-v11.txt").read_text().splitlines()
     assert await storage_backend.ddl() == expected
 
 
@@ -1430,7 +1432,7 @@ async def test_a_database_of_any_earlier_version_migrates_to_exactly_that_schema
 
     assert await storage_backend.migrate(storage_backend.make()) == SCHEMA_VERSION
 
-    expected = (SCHEMA_DUMPS / f"{storage_backend.name}-v10.txt").read_text().splitlines()
+    expected = (SCHEMA_DUMPS / f"{storage_backend.name}-v11.txt").read_text().splitlines()
     assert await storage_backend.ddl() == expected
     await storage_backend.open()  # and it opens
 

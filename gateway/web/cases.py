@@ -14,7 +14,8 @@ from aiohttp import web
 
 from gateway.errors import InvalidRequest
 from gateway.policy.cases import ROLES, parse_dossier_reference, parse_measure
-from gateway.service import cases
+from gateway.policy.lifecycle import parse_close_reason, parse_opened_on, parse_reopen_reason
+from gateway.service import cases, lifecycle
 from gateway.subject import Subject, looks_like_bsn, parse_subject
 from gateway.web.common import authenticate, gateway, read_json
 
@@ -52,13 +53,60 @@ async def open_case(request: web.Request) -> web.Response:
     gw = gateway(request)
     caller = authenticate(request)
     body = await read_json(request) if request.body_exists else {}
-    if not isinstance(body, dict) or not set(body) <= {"dossier_reference", "contact"}:
+    if not isinstance(body, dict) or not set(body) <= {
+        "dossier_reference",
+        "contact",
+        "opened_on",
+        "opened_on_exchange",
+    }:
         raise InvalidRequest(
-            "the body must be an object with optional 'dossier_reference' and 'contact'"
+            "the body must be an object with optional 'dossier_reference', 'contact', "
+            "'opened_on' and 'opened_on_exchange'"
         )
     reference = parse_dossier_reference(body.get("dossier_reference"))
     contact = _contact(body.get("contact"))
-    return web.json_response(await cases.open_case(gw, caller, reference, contact), status=201)
+    opened_on = parse_opened_on(body.get("opened_on"), body.get("opened_on_exchange"))
+    answer = await cases.open_case(gw, caller, reference, contact, opened_on)
+    return web.json_response(answer, status=201)
+
+
+async def _reason(request: web.Request) -> object:
+    """The coded `reason` of a closure or reopening; the body holds nothing else (no free text)."""
+    body = await read_json(request)
+    if not isinstance(body, dict) or set(body) != {"reason"}:
+        raise InvalidRequest(
+            'the body must be {"reason": <code>} and nothing else',
+            "Send only a reason code; a note or other free text is not accepted.",
+        )
+    return body["reason"]
+
+
+@routes.get("/v1/cases/{case_id}")
+async def case_state(request: web.Request) -> web.Response:
+    """The case's state (active or closed) and its history, to its members only."""
+    gw = gateway(request)
+    caller = authenticate(request)
+    return web.json_response(await lifecycle.case_state(gw, caller, _case_id(request)))
+
+
+@routes.post("/v1/cases/{case_id}/close")
+async def close_case(request: web.Request) -> web.Response:
+    """The director closes its case; the case's open expectations are cancelled."""
+    gw = gateway(request)
+    caller = authenticate(request)
+    case_id = _case_id(request)
+    reason = parse_close_reason(await _reason(request))
+    return web.json_response(await lifecycle.close_case(gw, caller, case_id, reason))
+
+
+@routes.post("/v1/cases/{case_id}/reopen")
+async def reopen_case(request: web.Request) -> web.Response:
+    """The director reopens its closed case."""
+    gw = gateway(request)
+    caller = authenticate(request)
+    case_id = _case_id(request)
+    reason = parse_reopen_reason(await _reason(request))
+    return web.json_response(await lifecycle.reopen_case(gw, caller, case_id, reason))
 
 
 @routes.put("/v1/cases/{case_id}/network/{partner_id}")

@@ -1,0 +1,158 @@
+"""A case's life: its state and history, closing it (cancelling what is owed) and reopening it.
+
+Who may do what, and what a closed case refuses, is in `gateway.policy.lifecycle`; each
+closure and reopening is one transaction with its log entry (`case_closed`, `case_reopened`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from gateway.errors import CaseClosed, CaseNotClosed
+from gateway.log.entry import LogEntry, Sender, format_time
+from gateway.policy.cases import case_not_found, is_member, reachable_members, visible_members
+from gateway.policy.decision import Caller
+from gateway.policy.lifecycle import verify_may_close, verify_may_reopen
+from gateway.service.deps import CaseContext
+from gateway.service.expectations import expectation_json
+from gateway.standards.tracecontext import current_trace_json
+from gateway.store.base import Case, CaseEvent, Expectation, NetworkMember
+
+__all__ = ["case_state", "close_case", "reopen_case"]
+
+
+async def _case_of_member(
+    gw: CaseContext, caller: Caller, case_id: str
+) -> tuple[Case, list[NetworkMember]]:
+    """The case and its members when the caller is one; else the one 404 every non-member gets."""
+    case = await gw.storage.get_case(case_id)
+    members = [] if case is None else await gw.storage.case_network(case_id)
+    if case is None or not is_member(members, caller.partner.id):
+        raise case_not_found()
+    return case, members
+
+
+def _shown(gw: CaseContext, caller: Caller, members: Sequence[NetworkMember]) -> set[str]:
+    """The partners the caller may know of in this case (the network listing's rule)."""
+    visible = visible_members(
+        members,
+        viewer=caller.partner,
+        partners=gw.partners,
+        visibility=gw.catalogue.case_network_visibility,
+    )
+    return {m.partner_id for m in visible}
+
+
+def _entry(
+    gw: CaseContext, caller: Caller, decision: str, event: CaseEvent, details: dict[str, Any]
+) -> LogEntry:
+    return LogEntry(
+        time=event.at,
+        decision=decision,
+        reason=event.reason,
+        sender=Sender(caller.partner.id, caller.actor_id, caller.actor_role),
+        case_id=event.case_id,
+        trace=current_trace_json(),
+        details=details,
+    )
+
+
+async def case_state(gw: CaseContext, caller: Caller, case_id: str) -> dict[str, Any]:
+    """The case's state and history, to its members; a partner they may not see is not named."""
+    case, members = await _case_of_member(gw, caller, case_id)
+    shown = _shown(gw, caller, members)
+
+    def named(partner: str | None) -> str | None:
+        return partner if partner in shown else None
+
+    opened: dict[str, Any] = {
+        "event": "opened",
+        "at": format_time(case.opened_at),
+        "by": named(case.opened_by),
+        "reason": case.opened_on,
+    }
+    if case.director == caller.partner.id:
+        # Like the dossier reference: the director's own link to the referral, shown to it alone.
+        opened["exchange_id"] = case.opened_on_exchange
+    history = [opened] + [
+        {"event": e.event, "at": format_time(e.at), "by": named(e.by_partner), "reason": e.reason}
+        for e in await gw.storage.case_events(case_id)
+    ]
+    return {
+        "case_id": case_id,
+        "state": case.state,
+        "director": named(case.director),
+        "history": history,
+    }
+
+
+async def close_case(gw: CaseContext, caller: Caller, case_id: str, reason: str) -> dict[str, Any]:
+    """The director closes its case: every open expectation of the case is cancelled with the
+    reason, and the answer names the members that should be told (a closure notice)."""
+    case, members = await _case_of_member(gw, caller, case_id)
+    verify_may_close(case, caller.partner)
+    event = CaseEvent(case_id, "closed", reason, caller.partner.id, gw.now())
+
+    def entry(cancelled: Sequence[Expectation]) -> LogEntry:
+        return _entry(
+            gw,
+            caller,
+            "case_closed",
+            event,
+            {
+                "expectations_cancelled": len(cancelled),
+                "expectation_ids": sorted(e.expectation_id for e in cancelled),
+            },
+        )
+
+    closure = await gw.storage.close_case(event, entry)
+    if closure is None:  # closed meanwhile by a concurrent call
+        raise CaseClosed(
+            "the case is closed already",
+            "Nothing to do; reopen it (POST /v1/cases/{case_id}/reopen) if help starts again.",
+        )
+    shown = _shown(gw, caller, members)
+    return {
+        "case_id": case_id,
+        "state": "closed",
+        "reason": reason,
+        "closed_at": format_time(event.at),
+        "log_index": closure.log_index,
+        # What was cancelled between partners the closer may see; the rest is in the log.
+        "expectations_cancelled": [
+            expectation_json(e, event.at, caller.partner.id)
+            for e in closure.cancelled
+            if e.owed_by in shown and e.owed_to in shown
+        ],
+        # Who should hear of the closure: the members a case-network send of the closer reaches.
+        "closure_notice": {
+            "purpose": "closure-notice",
+            "to": reachable_members(
+                members,
+                sender=caller.partner,
+                partners=gw.partners,
+                visibility=gw.catalogue.case_network_visibility,
+            ),
+        },
+    }
+
+
+async def reopen_case(gw: CaseContext, caller: Caller, case_id: str, reason: str) -> dict[str, Any]:
+    """The director reopens its closed case; cancelled expectations stay cancelled."""
+    case, _ = await _case_of_member(gw, caller, case_id)
+    verify_may_reopen(case, caller.partner)
+    event = CaseEvent(case_id, "reopened", reason, caller.partner.id, gw.now())
+    index = await gw.storage.reopen_case(event, _entry(gw, caller, "case_reopened", event, {}))
+    if index is None:  # reopened meanwhile by a concurrent call
+        raise CaseNotClosed(
+            "the case is not closed",
+            "Only a closed case is reopened; GET /v1/cases/{case_id} shows its state.",
+        )
+    return {
+        "case_id": case_id,
+        "state": "active",
+        "reason": reason,
+        "reopened_at": format_time(event.at),
+        "log_index": index,
+    }
