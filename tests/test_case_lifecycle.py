@@ -386,3 +386,91 @@ async def test_a_removed_member_can_no_longer_read_the_state(
     refused = await refusal(state(clients(PROVIDER), case_id))
 
     assert (refused.status, refused.code) == (404, "not_found")
+
+
+# -- Informing the network ------------------------------------------------------------------------
+
+CUSTODIAN = "Marieke Jansen"
+
+
+async def consent_to_notice(client: PartnerClient, to: list[str]) -> None:
+    """The team records the consent of a 13-year-old and a custodian to tell `to` of the end."""
+    await client.record_consent(
+        {
+            "subject": {"bsn": BSN_CHILD, "birth_date": "2013-05-01"},
+            "given_by": [{"role": "subject"}, {"role": "custodian", "name": CUSTODIAN}],
+            "purposes": ["closure-notice"],
+            "to": to,
+            "evidence": {"method": "written", "reference": "dossier-2026-0042"},
+        }
+    )
+
+
+def notice() -> dict[str, Any]:
+    return {"subject": {"bsn": BSN_CHILD}, "payload": example("closure-notice")}
+
+
+async def test_closing_with_a_notice_sends_it_to_every_member_whose_basis_allows_and_names_the_refused(
+    running: Running, clients: Clients
+) -> None:
+    team, case_id = await open_with_network(clients)
+    await consent_to_notice(team, [PROVIDER])
+
+    closed = await team.request(
+        "POST",
+        f"/v1/cases/{case_id}/close",
+        json_body={"reason": "goals_reached", "notice": notice()},
+    )
+
+    told = closed["closure_notice"]
+    assert (told["sent"], told["disclosed"]) == (True, [PROVIDER])
+    assert sorted((r["recipient"], r["code"]) for r in told["refused"]) == [
+        (GI, "consent_required"),
+        (SCHOOL, "consent_required"),
+    ]
+    [message] = (await clients(PROVIDER).inbox())["messages"]
+    assert (message["purpose"], message["case_id"]) == ("closure-notice", case_id)
+    disclosed = await entries(running, "disclosed")
+    assert [(e.purpose, e.recipient, e.case_id) for e in disclosed] == [
+        ("closure-notice", PROVIDER, case_id)
+    ]
+    assert disclosed[0].exchange_id == told["exchange_id"]
+    assert [e.case_id for e in await entries(running, "case_closed")] == [case_id]
+
+
+async def test_a_notice_no_member_may_receive_leaves_the_case_closed_and_names_each_refusal(
+    running: Running, clients: Clients
+) -> None:
+    team, case_id = await open_with_network(clients)
+
+    closed = await team.request(
+        "POST", f"/v1/cases/{case_id}/close", json_body={"reason": "moved", "notice": notice()}
+    )
+
+    told = closed["closure_notice"]
+    assert (told["sent"], told["code"], told["disclosed"]) == (False, "consent_required", [])
+    assert sorted(r["recipient"] for r in told["refused"]) == sorted([PROVIDER, SCHOOL, GI])
+    assert {r["code"] for r in told["refused"]} == {"consent_required"}
+    assert (await state(team, case_id))["state"] == "closed"
+    assert await entries(running, "disclosed") == []
+
+
+async def test_a_notice_whose_payload_could_never_go_is_refused_before_the_case_closes(
+    running: Running, clients: Clients
+) -> None:
+    team, case_id = await open_with_network(clients)
+    size = await running.gw.storage.log_size()
+    bad = {
+        "subject": {"bsn": BSN_CHILD},
+        "payload": {**example("closure-notice"), "diagnosis": "x"},
+    }
+
+    refused = await refusal(
+        team.request(
+            "POST", f"/v1/cases/{case_id}/close", json_body={"reason": "moved", "notice": bad}
+        )
+    )
+
+    assert refused.status in (400, 422)
+    assert (await state(team, case_id))["state"] == "active"
+    assert await running.gw.storage.log_size() == size

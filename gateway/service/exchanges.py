@@ -24,8 +24,8 @@ from gateway.log.entry import format_time
 from gateway.policy import CaseNetworkTarget, ExchangeRequest, allowed_fields, decide
 from gateway.policy.cases import is_member, reachable_members
 from gateway.policy.decision import Caller, Decision, RecipientDecision
-from gateway.policy.lifecycle import CLOSURE_NOTICE, verify_active
 from gateway.policy.grounds import NO_FACTS, GroundFacts, choose_ground
+from gateway.policy.lifecycle import CLOSURE_NOTICE, verify_active
 from gateway.policy.relations import NO_TIES, RELATION_RULES, SubjectTies, Tie
 from gateway.policy.workflow import check_reply
 from gateway.service.birth_dates import held_birth_date

@@ -6,15 +6,19 @@ closure and reopening is one transaction with its log entry (`case_closed`, `cas
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from gateway.errors import CaseClosed, CaseNotClosed
+from gateway.errors import CaseClosed, CaseNotClosed, GatewayError
 from gateway.log.entry import LogEntry, Sender, format_time
+from gateway.policy import ExchangeRequest
 from gateway.policy.cases import case_not_found, is_member, reachable_members, visible_members
 from gateway.policy.decision import Caller
-from gateway.policy.lifecycle import verify_may_close, verify_may_reopen
-from gateway.service.deps import CaseContext
+from gateway.policy.lifecycle import CLOSURE_NOTICE, verify_may_close, verify_may_reopen
+from gateway.policy.minimal import check_payload
+from gateway.service.deps import CaseContext, ExchangeContext
+from gateway.service.exchanges import check_exchange, execute_exchange
 from gateway.service.expectations import expectation_json
 from gateway.standards.tracecontext import current_trace_json
 from gateway.store.base import Case, CaseEvent, Expectation, NetworkMember
@@ -87,11 +91,23 @@ async def case_state(gw: CaseContext, caller: Caller, case_id: str) -> dict[str,
     }
 
 
-async def close_case(gw: CaseContext, caller: Caller, case_id: str, reason: str) -> dict[str, Any]:
+async def close_case(
+    gw: ExchangeContext,
+    caller: Caller,
+    case_id: str,
+    reason: str,
+    notice: ExchangeRequest | None = None,
+) -> dict[str, Any]:
     """The director closes its case: every open expectation of the case is cancelled with the
-    reason, and the answer names the members that should be told (a closure notice)."""
+    reason. The answer names the members a closure notice should reach; with `notice` (a
+    closure-notice to the case's network) it is sent too, and the answer says per member
+    whether it was disclosed or refused, and why."""
     case, members = await _case_of_member(gw, caller, case_id)
     verify_may_close(case, caller.partner)
+    purpose = gw.catalogue.get(CLOSURE_NOTICE)
+    if notice is not None and notice.payload is not None and purpose is not None:
+        # A notice that could never go is refused before the case closes, not after.
+        check_payload(purpose.id, purpose.payload_schema, notice.payload)
     event = CaseEvent(case_id, "closed", reason, caller.partner.id, gw.now())
 
     def entry(cancelled: Sequence[Expectation]) -> LogEntry:
@@ -113,6 +129,17 @@ async def close_case(gw: CaseContext, caller: Caller, case_id: str, reason: str)
             "Nothing to do; reopen it (POST /v1/cases/{case_id}/reopen) if help starts again.",
         )
     shown = _shown(gw, caller, members)
+    # Who should hear of the closure: the members a case-network send of the closer reaches
+    # (those it may see and that may see it), never one it may not know of.
+    reached = reachable_members(
+        members,
+        sender=caller.partner,
+        partners=gw.partners,
+        visibility=gw.catalogue.case_network_visibility,
+    )
+    told: dict[str, Any] = {"purpose": CLOSURE_NOTICE, "to": reached, "sent": False}
+    if notice is not None:
+        told.update(await _send_notice(gw, caller, notice, reached))
     return {
         "case_id": case_id,
         "state": "closed",
@@ -125,16 +152,36 @@ async def close_case(gw: CaseContext, caller: Caller, case_id: str, reason: str)
             for e in closure.cancelled
             if e.owed_by in shown and e.owed_to in shown
         ],
-        # Who should hear of the closure: the members a case-network send of the closer reaches.
-        "closure_notice": {
-            "purpose": "closure-notice",
-            "to": reachable_members(
-                members,
-                sender=caller.partner,
-                partners=gw.partners,
-                visibility=gw.catalogue.case_network_visibility,
-            ),
-        },
+        "closure_notice": told,
+    }
+
+
+async def _send_notice(
+    gw: ExchangeContext, caller: Caller, notice: ExchangeRequest, reached: Sequence[str]
+) -> dict[str, Any]:
+    """Send the closure notice to the case's network as one exchange, like any other send.
+
+    The closure stands whatever becomes of the notice: a refused notice is reported, not
+    raised, and can be sent again with POST /v1/exchanges (a closed case's network still takes
+    a closure notice). When the whole send is refused (every member refused, or the message
+    itself), each member's own reason is checked, writing nothing.
+    """
+    try:
+        sent = await execute_exchange(gw, caller, notice)
+    except GatewayError as whole:
+        refused = []
+        for member in reached:
+            alone = await check_exchange(gw, caller, dataclasses.replace(notice, to=(member,)))
+            code = whole.code if alone["allowed"] else alone["code"]
+            refused.append({"recipient": member, "code": code})
+        return {"sent": False, "code": whole.code, "disclosed": [], "refused": refused}
+    return {
+        "sent": True,
+        "exchange_id": sent["exchange_id"],
+        "disclosed": [d["recipient"] for d in sent["disclosures"]],
+        "refused": [
+            {"recipient": r["recipient"], "code": r.get("code")} for r in sent.get("refused", [])
+        ],
     }
 
 

@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
 from gateway.errors import InvalidRequest
+from gateway.policy import ExchangeRequest, parse_exchange_request
 from gateway.policy.cases import ROLES, parse_dossier_reference, parse_measure
-from gateway.policy.lifecycle import parse_close_reason, parse_opened_on, parse_reopen_reason
+from gateway.policy.lifecycle import (
+    CLOSURE_NOTICE,
+    parse_close_reason,
+    parse_opened_on,
+    parse_reopen_reason,
+)
 from gateway.service import cases, lifecycle
-from gateway.subject import Subject, looks_like_bsn, parse_subject
+from gateway.subject import IdentifierSystem, Subject, looks_like_bsn, parse_subject
 from gateway.web.common import authenticate, gateway, read_json
 
 __all__ = ["routes"]
@@ -70,15 +77,42 @@ async def open_case(request: web.Request) -> web.Response:
     return web.json_response(answer, status=201)
 
 
-async def _reason(request: web.Request) -> object:
-    """The coded `reason` of a closure or reopening; the body holds nothing else (no free text)."""
+async def _lifecycle_body(request: web.Request, *, notice: bool) -> dict[str, Any]:
+    """`{"reason": <code>}` (and for a closure an optional `notice`); no note, no free text."""
     body = await read_json(request)
-    if not isinstance(body, dict) or set(body) != {"reason"}:
+    allowed = {"reason", "notice"} if notice else {"reason"}
+    if not isinstance(body, dict) or "reason" not in body or not set(body) <= allowed:
         raise InvalidRequest(
-            'the body must be {"reason": <code>} and nothing else',
+            'the body must be {"reason": <code>}, for a closure with an optional "notice", '
+            "and nothing else",
             "Send only a reason code; a note or other free text is not accepted.",
         )
-    return body["reason"]
+    return body
+
+
+def _closure_notice(
+    systems: Mapping[str, IdentifierSystem], case_id: str, notice: Any
+) -> ExchangeRequest | None:
+    """The closure notice to send to the case's network, checked before anything changes."""
+    if notice is None:
+        return None
+    if not isinstance(notice, dict) or set(notice) != {"subject", "payload"}:
+        raise InvalidRequest(
+            "'notice' must be an object with 'subject' and 'payload' (a closure-notice payload)",
+            "Name the person as in an exchange and give the closure-notice payload, or leave "
+            "'notice' out.",
+        )
+    return parse_exchange_request(
+        {
+            "purpose": CLOSURE_NOTICE,
+            "to": {"case_network": case_id},
+            "subject": notice["subject"],
+            "case_id": case_id,
+            "payload": notice["payload"],
+        },
+        payload_required=True,
+        identifier_systems=systems,
+    )
 
 
 @routes.get("/v1/cases/{case_id}")
@@ -95,8 +129,10 @@ async def close_case(request: web.Request) -> web.Response:
     gw = gateway(request)
     caller = authenticate(request)
     case_id = _case_id(request)
-    reason = parse_close_reason(await _reason(request))
-    return web.json_response(await lifecycle.close_case(gw, caller, case_id, reason))
+    body = await _lifecycle_body(request, notice=True)
+    reason = parse_close_reason(body["reason"])
+    notice = _closure_notice(gw.catalogue.identifier_systems, case_id, body.get("notice"))
+    return web.json_response(await lifecycle.close_case(gw, caller, case_id, reason, notice))
 
 
 @routes.post("/v1/cases/{case_id}/reopen")
@@ -105,7 +141,7 @@ async def reopen_case(request: web.Request) -> web.Response:
     gw = gateway(request)
     caller = authenticate(request)
     case_id = _case_id(request)
-    reason = parse_reopen_reason(await _reason(request))
+    reason = parse_reopen_reason((await _lifecycle_body(request, notice=False))["reason"])
     return web.json_response(await lifecycle.reopen_case(gw, caller, case_id, reason))
 
 

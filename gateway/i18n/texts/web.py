@@ -122,8 +122,20 @@ WEB_TEXTS: Final = (
         "'opened_on' en 'opened_on_exchange'",
     ),
     Text(
-        'the body must be {{"reason": <code>}} and nothing else',
-        'de body moet {{"reason": <code>}} zijn en verder niets',
+        'the body must be {{"reason": <code>}}, for a closure with an optional "notice", '
+        "and nothing else",
+        'de body moet {{"reason": <code>}} zijn, bij afsluiten met eventueel "notice", en '
+        "verder niets",
+    ),
+    Text(
+        "'notice' must be an object with 'subject' and 'payload' (a closure-notice payload)",
+        "'notice' moet een object zijn met 'subject' en 'payload' (een payload van closure-notice)",
+    ),
+    Text(
+        "Name the person as in an exchange and give the closure-notice payload, or leave "
+        "'notice' out.",
+        "Noem de persoon zoals in een uitwisseling en geef de payload van closure-notice, of "
+        "laat 'notice' weg.",
     ),
     Text(
         "Send only a reason code; a note or other free text is not accepted.",

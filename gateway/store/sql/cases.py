@@ -73,7 +73,9 @@ class CaseSql(SqlRunner):
                 "opened_on, opened_on_exchange FROM cases WHERE case_id = ?",
                 case_id,
             )
-            return None if r is None else Case(r[0], r[1], r[2], _dt(r[3]), *r[4:8])
+            if r is None:
+                return None
+            return Case(r[0], r[1], r[2], _dt(r[3]), r[4], r[5], r[6], r[7])
 
         return await self._query(txn, quick=True)
 
