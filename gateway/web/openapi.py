@@ -302,8 +302,12 @@ def _query(name: str, description: str, *, required: bool = False) -> dict[str, 
     }
 
 
-def _reason_body(codes: frozenset[str]) -> dict[str, Any]:
-    """`{"reason": <code>}` and nothing else: a closure or reopening holds no free text."""
+def _reason_body(codes: frozenset[str], notice: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`{"reason": <code>}` (a closure: and an optional notice); a closure or reopening holds
+    no free text."""
+    properties: dict[str, Any] = {"reason": {"type": "string", "enum": sorted(codes)}}
+    if notice is not None:
+        properties["notice"] = notice
     return {
         "required": True,
         "content": {
@@ -312,7 +316,7 @@ def _reason_body(codes: frozenset[str]) -> dict[str, Any]:
                     "type": "object",
                     "required": ["reason"],
                     "additionalProperties": False,
-                    "properties": {"reason": {"type": "string", "enum": sorted(codes)}},
+                    "properties": properties,
                 }
             }
         },
@@ -596,11 +600,22 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 "The directing partner closes its case with a coded reason: every open "
                 "expectation of the case is cancelled (status cancelled, never overdue again), "
                 "logged as case_closed; the answer lists what was cancelled and the members a "
-                "closure notice should reach. Not the director: 403 case_close_not_allowed; "
-                "closed already: 409 case_closed",
-                {"200": _json({"type": "object"}), **_errors(400, 403, 404, 409)},
+                "closure notice should reach (and, with notice, sends it). Not the director: "
+                "403 case_close_not_allowed; closed already: 409 case_closed",
+                {"200": _json({"type": "object"}), **_errors(400, 403, 404, 409, 422)},
                 parameters=[_path("case_id")],
-                requestBody=_reason_body(CLOSE_REASONS),
+                requestBody=_reason_body(
+                    CLOSE_REASONS,
+                    {
+                        "type": "object",
+                        "description": "the closure notice to send to the case's network in "
+                        "the same call (purpose closure-notice): the answer's closure_notice "
+                        "says per member disclosed or refused, with the refusal code",
+                        "required": ["subject", "payload"],
+                        "additionalProperties": False,
+                        "properties": {"subject": _SUBJECT, "payload": {"type": "object"}},
+                    },
+                ),
             )
         },
         "/v1/cases/{case_id}/reopen": {
