@@ -8,6 +8,7 @@ learns nothing, not even the state.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -215,6 +216,24 @@ async def test_closing_a_closed_case_is_a_conflict_and_logs_nothing(
     assert "reopen" in again.details["how_to_fix"]
     assert await running.gw.storage.log_size() == size
     assert [e["event"] for e in (await state(team, case_id))["history"]] == ["opened", "closed"]
+
+
+async def test_two_closures_at_once_close_the_case_once_and_log_one_entry(
+    running: Running, clients: Clients
+) -> None:
+    team, case_id = await open_with_network(clients)
+    other = clients(TEAM, actor="actor-2")
+
+    results = await asyncio.gather(
+        close(team, case_id, "moved"), close(other, case_id, "other"), return_exceptions=True
+    )
+
+    [done] = [r for r in results if not isinstance(r, BaseException)]
+    [lost] = [r for r in results if isinstance(r, GatewayClientError)]
+    assert (lost.status, lost.code) == (409, "case_closed")
+    assert len(done["expectations_cancelled"]) == 1
+    assert len(await entries(running, "case_closed")) == 1
+    assert [h["event"] for h in (await state(team, case_id))["history"]] == ["opened", "closed"]
 
 
 @pytest.mark.parametrize(

@@ -48,9 +48,7 @@ def _shown(gw: CaseContext, caller: Caller, members: Sequence[NetworkMember]) ->
     return {m.partner_id for m in visible}
 
 
-def _entry(
-    gw: CaseContext, caller: Caller, decision: str, event: CaseEvent, details: dict[str, Any]
-) -> LogEntry:
+def _entry(caller: Caller, decision: str, event: CaseEvent, details: dict[str, Any]) -> LogEntry:
     return LogEntry(
         time=event.at,
         decision=decision,
@@ -112,7 +110,6 @@ async def close_case(
 
     def entry(cancelled: Sequence[Expectation]) -> LogEntry:
         return _entry(
-            gw,
             caller,
             "case_closed",
             event,
@@ -190,7 +187,7 @@ async def reopen_case(gw: CaseContext, caller: Caller, case_id: str, reason: str
     case, _ = await _case_of_member(gw, caller, case_id)
     verify_may_reopen(case, caller.partner)
     event = CaseEvent(case_id, "reopened", reason, caller.partner.id, gw.now())
-    index = await gw.storage.reopen_case(event, _entry(gw, caller, "case_reopened", event, {}))
+    index = await gw.storage.reopen_case(event, _entry(caller, "case_reopened", event, {}))
     if index is None:  # reopened meanwhile by a concurrent call
         raise CaseNotClosed(
             "the case is not closed",
