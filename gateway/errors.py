@@ -12,11 +12,14 @@ GatewayError (code, status, message, how_to_fix, extra fields)
 ├── BreakGlassNotAllowed    break_glass_not_allowed  403
 ├── RelationRequired        relation_required        403  (+ missing_relation)
 ├── ConsentScopeNotAllowed  consent_scope_not_allowed 403
+├── CaseCloseNotAllowed     case_close_not_allowed   403  (closing or reopening, not the director)
 ├── UnknownRecipient        unknown_recipient        404
 │   └── UnknownCaseNetwork                           404  (a case network the caller is not in)
 ├── NotFound                not_found                404
 │   └── UnknownCase                                  404  (a case the caller is not a member of)
 ├── RequestTimeout          request_timeout          408  (also a TimeoutError)
+├── CaseClosed              case_closed              409  (closed: reopen it first)
+├── CaseNotClosed           case_not_closed          409  (reopening a case that is active)
 ├── PayloadTooLarge         payload_too_large        413
 ├── SchemaViolation         schema_violation         422  (+ violations)
 ├── PayloadNotMinimal       payload_not_minimal      422  (+ violations)
@@ -42,6 +45,9 @@ from typing import Any, ClassVar
 __all__ = [
     "BirthDateMismatch",
     "BreakGlassNotAllowed",
+    "CaseCloseNotAllowed",
+    "CaseClosed",
+    "CaseNotClosed",
     "ConsentInvalid",
     "ConsentRequired",
     "ConsentScopeNotAllowed",
@@ -189,6 +195,27 @@ class UnknownCase(NotFound):
             "Send the case id the case's social team gave you when it registered your "
             "organisation in the case (GET /v1/cases/{case_id}/network), or leave case_id out.",
         )
+
+
+class CaseCloseNotAllowed(GatewayError):
+    """A member that does not direct the case tried to close or reopen it."""
+
+    code = "case_close_not_allowed"
+    status = 403
+
+
+class CaseClosed(GatewayError):
+    """The case is closed: nothing is added to it, and it is not closed twice."""
+
+    code = "case_closed"
+    status = 409
+
+
+class CaseNotClosed(GatewayError):
+    """Reopening a case that is not closed."""
+
+    code = "case_not_closed"
+    status = 409
 
 
 class RequestTimeout(GatewayError, TimeoutError):

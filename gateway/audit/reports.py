@@ -27,6 +27,8 @@ _DECISION_TEXT = {
     "case_member_added": "registered a case network membership",
     "case_member_changed": "changed a case network membership",
     "case_member_removed": "ended a case network membership",
+    "case_closed": "closed a case",
+    "case_reopened": "reopened a case",
     "household_child_registered": "registered the person as a child in a case's household",
     "urgent_escalated": "sent an urgent message that was not acknowledged in time",
 }

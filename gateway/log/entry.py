@@ -41,6 +41,10 @@ DECISIONS = frozenset(
         "case_member_added",
         "case_member_changed",
         "case_member_removed",
+        # A case's life (reason: the coded reason): closed by its director, cancelling the case's
+        # open expectations (details: their count and ids), and reopened.
+        "case_closed",
+        "case_reopened",
         # A child registered in a case's household (subject: its pseudonym).
         "household_child_registered",
         # An urgent message not acknowledged within its purpose's term (sender: who sent it,

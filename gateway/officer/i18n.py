@@ -607,6 +607,8 @@ TEXTS: dict[str, tuple[str, str]] = {
         "removed from a case network",
         "verwijderd uit casusnetwerk",
     ),
+    "decision.case_closed": ("case closed", "casus afgesloten"),
+    "decision.case_reopened": ("case reopened", "casus heropend"),
     "decision.household_child_registered": (
         "child registered in a case's household",
         "kind geregistreerd in huishouden van casus",

@@ -29,6 +29,7 @@ from gateway.policy.cases import (
     visible_members,
 )
 from gateway.policy.decision import Caller
+from gateway.policy.lifecycle import verify_active
 from gateway.service.deps import CaseContext, ExchangeContext
 from gateway.service.exchanges import execute_exchange
 from gateway.service.expectations import expectation_json
@@ -100,27 +101,49 @@ def _membership_entry(
 
 
 async def open_case(
-    gw: CaseContext, caller: Caller, reference: str | None, contact: str | None
+    gw: CaseContext,
+    caller: Caller,
+    reference: str | None,
+    contact: str | None,
+    opened_on: tuple[str | None, str | None] = (None, None),
 ) -> dict[str, Any]:
-    """A social team opens a case; the gateway chooses its id, the team directs it."""
+    """A social team opens a case; the gateway chooses its id, the team directs it.
+
+    `opened_on` is what it was opened on (a code of OPENED_ON) and the referral's exchange id.
+    """
     verify_may_open(caller.partner)
     now = gw.now()
-    case = Case(_new_case_id(), caller.partner.id, reference, now)
+    occasion, exchange_id = opened_on
+    case = Case(
+        _new_case_id(),
+        caller.partner.id,
+        reference,
+        now,
+        opened_by=caller.partner.id,
+        opened_on=occasion,
+        opened_on_exchange=exchange_id,
+    )
     director = NetworkMember(
         case.case_id, caller.partner.id, "procesregisseur", contact, caller.partner.id, now
     )
+    details: dict[str, Any] = {"role": "procesregisseur"}
+    if occasion is not None:
+        details["opened_on"] = occasion
+    if exchange_id is not None:
+        details["opened_on_exchange"] = exchange_id
     index = await gw.storage.open_case(
         case,
         director,
-        _membership_entry(
-            gw, caller, "case_opened", case.case_id, caller.partner.id, {"role": "procesregisseur"}
-        ),
+        _membership_entry(gw, caller, "case_opened", case.case_id, caller.partner.id, details),
     )
     return {
         "case_id": case.case_id,
         "dossier_reference": reference,
         "director": caller.partner.id,
         "opened_at": format_time(now),
+        "opened_on": occasion,
+        "opened_on_exchange": exchange_id,
+        "state": case.state,
         "log_index": index,
     }
 
@@ -162,6 +185,7 @@ async def register_member(
         case, members, caller=caller.partner, target=partner, role=role, measure=measure
     )
     assert case is not None
+    verify_active(case)
     before = next((m for m in members if m.partner_id == partner.id), None)
     member = NetworkMember(
         case_id=case_id,
@@ -244,14 +268,16 @@ async def _expect_gi_report(
     return opened
 
 
-async def _require_director(store: CaseStore, caller: Caller, case_id: str) -> None:
-    """Return when the caller directs the case; a non-member gets the case's 404."""
+async def _require_director(store: CaseStore, caller: Caller, case_id: str) -> Case:
+    """The case when the caller directs it; a non-member gets the case's 404."""
     await _member_of(store, caller, case_id)
-    if not directs(await store.get_case(case_id), caller.partner):
+    case = await store.get_case(case_id)
+    if case is None or not directs(case, caller.partner):
         raise Forbidden(
             "only the social team that directs the case registers its household",
             "Ask the procesregisseur of the case to register the children.",
         )
+    return case
 
 
 async def register_household(
@@ -263,7 +289,7 @@ async def register_household(
     child by its pseudonym: it is what makes the director one who may record consent for the
     child's case and correct the child's birth date.
     """
-    await _require_director(gw.storage, caller, case_id)
+    verify_active(await _require_director(gw.storage, caller, case_id))
     now = gw.now()
     parsed = [
         (

@@ -25,6 +25,7 @@ from gateway.policy import CaseNetworkTarget, ExchangeRequest, allowed_fields, d
 from gateway.policy.cases import is_member, reachable_members
 from gateway.policy.decision import Caller, Decision, RecipientDecision
 from gateway.policy.grounds import NO_FACTS, GroundFacts, choose_ground
+from gateway.policy.lifecycle import CLOSURE_NOTICE, verify_active
 from gateway.policy.relations import NO_TIES, RELATION_RULES, SubjectTies, Tie
 from gateway.policy.workflow import check_reply
 from gateway.service.birth_dates import held_birth_date
@@ -253,6 +254,11 @@ async def _recipients(ex: Exchange) -> tuple[list[str], bool]:
         # A non-member learns nothing: the same refusal as for a case that does not exist,
         # naming no member (and logged without a recipient or the id).
         raise UnknownCaseNetwork()
+    if ex.purpose is None or ex.purpose.id != CLOSURE_NOTICE:
+        # A closed case's network is told only that the case closed (docs/workflows.md).
+        case = await gw.storage.get_case(request.to.case_id)
+        if case is not None:
+            verify_active(case)
     # The sender is in its own network but not a recipient of what it sends; the send
     # reaches only the members it may see and that may see it ([case_network_visibility]).
     reached = reachable_members(

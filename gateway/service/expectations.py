@@ -12,10 +12,13 @@ from gateway.store.base import Expectation
 
 __all__ = ["STATUSES", "expectation_json", "list_expectations", "status_of"]
 
-STATUSES = ("open", "overdue", "closed", "all")
+STATUSES = ("open", "overdue", "closed", "cancelled", "all")
 
 
 def status_of(e: Expectation, now: datetime) -> str:
+    """open, overdue, closed (answered) or cancelled (its case closed before an answer)."""
+    if e.cancelled_reason is not None:
+        return "cancelled"
     if e.closed_at is not None:
         return "closed"
     return "overdue" if e.due_at < now else "open"
@@ -37,6 +40,7 @@ def expectation_json(e: Expectation, now: datetime, caller: str) -> dict[str, An
         "status": status_of(e, now),
         "closed_at": None if e.closed_at is None else format_time(e.closed_at),
         "closed_by": e.closed_by,
+        "cancelled_reason": e.cancelled_reason,
     }
 
 

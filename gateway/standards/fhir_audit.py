@@ -40,6 +40,8 @@ _ACTION = {
     "case_member_added": "C",
     "case_member_changed": "U",
     "case_member_removed": "D",
+    "case_closed": "U",
+    "case_reopened": "U",
     "household_child_registered": "C",
     "records_removed": "D",
     "subject_link_erased": "D",

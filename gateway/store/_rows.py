@@ -33,7 +33,7 @@ MESSAGE_COLUMNS = (
 )
 EXPECTATION_COLUMNS = (
     "expectation_id, purpose, origin_purpose, origin_exchange_id, case_id, owed_by, owed_to, "
-    "subject, child_ref, opened_ms, due_ms, closed_ms, closed_by, constraints"
+    "subject, child_ref, opened_ms, due_ms, closed_ms, closed_by, constraints, cancelled_reason"
 )
 BREAK_GLASS_COLUMNS = "exchange_id, sender, purpose, created_ms, sealed, status, reviewed_by, reviewed_ms, sealed_note"
 SESSION_COLUMNS = "session_hash, officer, actor, created_ms, seen_ms, language"
@@ -113,6 +113,7 @@ def expectation_from_row(r: Row) -> Expectation:
         closed_at=None if r[11] is None else dt(r[11]),
         closed_by=r[12],
         constraints=None if r[13] is None else bytes(r[13]),
+        cancelled_reason=r[14],
     )
 
 

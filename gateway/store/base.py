@@ -16,6 +16,8 @@ __all__ = [
     "BreakGlassRecord",
     "BreakGlassStore",
     "Case",
+    "CaseClosure",
+    "CaseEvent",
     "CaseStore",
     "ConsentStore",
     "ExchangeEffects",
@@ -93,6 +95,31 @@ class Case:
     director: str | None
     dossier_reference: str | None  # the director's own reference, shown to it alone
     opened_at: datetime
+    state: str = "active"  # active | closed (docs/workflows.md, "A case's life")
+    # Who opened it (None: migrated from before schema 11 without a director), and on what:
+    # a coded occasion (signal | referral | report | own_request) and the referral's exchange id.
+    opened_by: str | None = None
+    opened_on: str | None = None
+    opened_on_exchange: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseEvent:
+    """A change of a case's state after its opening: closed or reopened, by whom, with a code."""
+
+    case_id: str
+    event: str  # closed | reopened
+    reason: str  # a code from CLOSE_REASONS or REOPEN_REASONS (gateway.policy.lifecycle)
+    by_partner: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CaseClosure:
+    """What closing a case did: the log entry's index and the expectations it cancelled."""
+
+    log_index: int
+    cancelled: tuple[Expectation, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +152,9 @@ class Expectation:
     closed_at: datetime | None = None
     closed_by: str | None = None  # the exchange that closed it
     constraints: bytes | None = None  # sealed JSON: what the reply may answer (codes only)
+    # Set when the case's closure cancelled it (the closure's reason code); closed_at is then
+    # the closure's time and closed_by None.
+    cancelled_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -516,6 +546,22 @@ class CaseStore(Protocol):
         """Insert or update a child of a case's household with its log entry; True when new."""
 
     async def household(self, case_id: str) -> list[HouseholdChild]: ...
+
+    async def case_events(self, case_id: str) -> list[CaseEvent]:
+        """The case's closures and reopenings, oldest first."""
+
+    async def close_case(
+        self,
+        event: CaseEvent,
+        entry: Callable[[Sequence[Expectation]], LogEntry],
+    ) -> CaseClosure | None:
+        """Close an active case: set its state, cancel its open expectations with the event's
+        reason, record the event and append `entry(cancelled)`, in one transaction. None (and
+        nothing changed) when the case is not active."""
+
+    async def reopen_case(self, event: CaseEvent, entry: LogEntry) -> int | None:
+        """Reopen a closed case with its event and log entry; the entry's index, or None (and
+        nothing changed) when the case is not closed."""
 
 
 class RelationStore(Protocol):

@@ -443,6 +443,36 @@ MIGRATIONS.append(
 )
 
 
+# Schema 12 (issue 20, a case has a life): a case is active or closed, and records who opened
+# it and on what (a coded occasion, and the referral's exchange id where there was one). Its
+# closures and reopenings are `case_events`, numbered per case, each with a coded reason and
+# the partner that acted. An expectation the closure cancelled keeps the closure's reason in
+# `cancelled_reason` (its closed_ms is the closure's time), so it is never overdue again;
+# closing reads a case's open expectations by `expectations_by_case` (schema 11).
+MIGRATIONS.append(
+    (
+        12,
+        [
+            "ALTER TABLE cases ADD COLUMN state TEXT NOT NULL DEFAULT 'active'",
+            "ALTER TABLE cases ADD COLUMN opened_by TEXT",
+            "UPDATE cases SET opened_by = regisseur",
+            "ALTER TABLE cases ADD COLUMN opened_on TEXT",
+            "ALTER TABLE cases ADD COLUMN opened_on_exchange TEXT",
+            """CREATE TABLE case_events (
+                case_id TEXT NOT NULL,
+                event_no {int64} NOT NULL,
+                event TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                by_partner TEXT NOT NULL,
+                at_ms {int64} NOT NULL,
+                PRIMARY KEY (case_id, event_no)
+            )""",
+            "ALTER TABLE expectations ADD COLUMN cancelled_reason TEXT",
+        ],
+    )
+)
+
+
 def rendered(dialect: Dialect) -> list[tuple[int, list[str]]]:
     """The migrations in `dialect`'s words."""
     out: list[tuple[int, list[str]]] = []

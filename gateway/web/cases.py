@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
 from gateway.errors import InvalidRequest
+from gateway.policy import ExchangeRequest, parse_exchange_request
 from gateway.policy.cases import ROLES, parse_dossier_reference, parse_measure
-from gateway.service import cases
-from gateway.subject import Subject, looks_like_bsn, parse_subject
+from gateway.policy.lifecycle import (
+    CLOSURE_NOTICE,
+    parse_close_reason,
+    parse_opened_on,
+    parse_reopen_reason,
+)
+from gateway.service import cases, lifecycle
+from gateway.subject import IdentifierSystem, Subject, looks_like_bsn, parse_subject
 from gateway.web.common import authenticate, gateway, read_json
 
 __all__ = ["routes"]
@@ -52,13 +60,89 @@ async def open_case(request: web.Request) -> web.Response:
     gw = gateway(request)
     caller = authenticate(request)
     body = await read_json(request) if request.body_exists else {}
-    if not isinstance(body, dict) or not set(body) <= {"dossier_reference", "contact"}:
+    if not isinstance(body, dict) or not set(body) <= {
+        "dossier_reference",
+        "contact",
+        "opened_on",
+        "opened_on_exchange",
+    }:
         raise InvalidRequest(
-            "the body must be an object with optional 'dossier_reference' and 'contact'"
+            "the body must be an object with optional 'dossier_reference', 'contact', "
+            "'opened_on' and 'opened_on_exchange'"
         )
     reference = parse_dossier_reference(body.get("dossier_reference"))
     contact = _contact(body.get("contact"))
-    return web.json_response(await cases.open_case(gw, caller, reference, contact), status=201)
+    opened_on = parse_opened_on(body.get("opened_on"), body.get("opened_on_exchange"))
+    answer = await cases.open_case(gw, caller, reference, contact, opened_on)
+    return web.json_response(answer, status=201)
+
+
+async def _lifecycle_body(request: web.Request, *, notice: bool) -> dict[str, Any]:
+    """`{"reason": <code>}` (and for a closure an optional `notice`); no note, no free text."""
+    body = await read_json(request)
+    allowed = {"reason", "notice"} if notice else {"reason"}
+    if not isinstance(body, dict) or "reason" not in body or not set(body) <= allowed:
+        raise InvalidRequest(
+            'the body must be {"reason": <code>}, for a closure with an optional "notice", '
+            "and nothing else",
+            "Send only a reason code; a note or other free text is not accepted.",
+        )
+    return body
+
+
+def _closure_notice(
+    systems: Mapping[str, IdentifierSystem], case_id: str, notice: Any
+) -> ExchangeRequest | None:
+    """The closure notice to send to the case's network, checked before anything changes."""
+    if notice is None:
+        return None
+    if not isinstance(notice, dict) or set(notice) != {"subject", "payload"}:
+        raise InvalidRequest(
+            "'notice' must be an object with 'subject' and 'payload' (a closure-notice payload)",
+            "Name the person as in an exchange and give the closure-notice payload, or leave "
+            "'notice' out.",
+        )
+    return parse_exchange_request(
+        {
+            "purpose": CLOSURE_NOTICE,
+            "to": {"case_network": case_id},
+            "subject": notice["subject"],
+            "case_id": case_id,
+            "payload": notice["payload"],
+        },
+        payload_required=True,
+        identifier_systems=systems,
+    )
+
+
+@routes.get("/v1/cases/{case_id}")
+async def case_state(request: web.Request) -> web.Response:
+    """The case's state (active or closed) and its history, to its members only."""
+    gw = gateway(request)
+    caller = authenticate(request)
+    return web.json_response(await lifecycle.case_state(gw, caller, _case_id(request)))
+
+
+@routes.post("/v1/cases/{case_id}/close")
+async def close_case(request: web.Request) -> web.Response:
+    """The director closes its case; the case's open expectations are cancelled."""
+    gw = gateway(request)
+    caller = authenticate(request)
+    case_id = _case_id(request)
+    body = await _lifecycle_body(request, notice=True)
+    reason = parse_close_reason(body["reason"])
+    notice = _closure_notice(gw.catalogue.identifier_systems, case_id, body.get("notice"))
+    return web.json_response(await lifecycle.close_case(gw, caller, case_id, reason, notice))
+
+
+@routes.post("/v1/cases/{case_id}/reopen")
+async def reopen_case(request: web.Request) -> web.Response:
+    """The director reopens its closed case."""
+    gw = gateway(request)
+    caller = authenticate(request)
+    case_id = _case_id(request)
+    reason = parse_reopen_reason((await _lifecycle_body(request, notice=False))["reason"])
+    return web.json_response(await lifecycle.reopen_case(gw, caller, case_id, reason))
 
 
 @routes.put("/v1/cases/{case_id}/network/{partner_id}")

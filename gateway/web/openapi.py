@@ -6,6 +6,7 @@ from typing import Any, get_args
 
 from consent.model import GiverRole
 from gateway.policy.cases import MEASURE_TYPES
+from gateway.policy.lifecycle import CLOSE_REASONS, OPENED_ON, REOPEN_REASONS
 from gateway.policy.retention import ERASURE_REASONS
 
 __all__ = ["openapi_document"]
@@ -301,6 +302,27 @@ def _query(name: str, description: str, *, required: bool = False) -> dict[str, 
     }
 
 
+def _reason_body(codes: frozenset[str], notice: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`{"reason": <code>}` (a closure: and an optional notice); a closure or reopening holds
+    no free text."""
+    properties: dict[str, Any] = {"reason": {"type": "string", "enum": sorted(codes)}}
+    if notice is not None:
+        properties["notice"] = notice
+    return {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["reason"],
+                    "additionalProperties": False,
+                    "properties": properties,
+                }
+            }
+        },
+    }
+
+
 def _path(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
 
@@ -546,11 +568,64 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                                         "pattern": "^[A-Za-z0-9._/-]{1,40}$",
                                     },
                                     "contact": {"type": "object"},
+                                    "opened_on": {
+                                        "type": "string",
+                                        "enum": sorted(OPENED_ON),
+                                        "description": "what the case was opened on",
+                                    },
+                                    "opened_on_exchange": {
+                                        "type": "string",
+                                        "pattern": "^ex_[A-Za-z0-9_-]{8,64}$",
+                                        "description": "the exchange id of the referral or "
+                                        "signal (needs opened_on); shown to the director alone",
+                                    },
                                 },
                             }
                         }
                     },
                 },
+            )
+        },
+        "/v1/cases/{case_id}": {
+            "get": _op(
+                "A case's state (active or closed) and history (opened, closed, reopened, each "
+                "with its code and when), to members only; a partner the caller's kind may not "
+                "see is not named",
+                {"200": _json({"type": "object"}), **_errors(400, 404)},
+                parameters=[_path("case_id")],
+            )
+        },
+        "/v1/cases/{case_id}/close": {
+            "post": _op(
+                "The directing partner closes its case with a coded reason: every open "
+                "expectation of the case is cancelled (status cancelled, never overdue again), "
+                "logged as case_closed; the answer lists what was cancelled and the members a "
+                "closure notice should reach (and, with notice, sends it). Not the director: "
+                "403 case_close_not_allowed; closed already: 409 case_closed",
+                {"200": _json({"type": "object"}), **_errors(400, 403, 404, 409, 422)},
+                parameters=[_path("case_id")],
+                requestBody=_reason_body(
+                    CLOSE_REASONS,
+                    {
+                        "type": "object",
+                        "description": "the closure notice to send to the case's network in "
+                        "the same call (purpose closure-notice): the answer's closure_notice "
+                        "says per member disclosed or refused, with the refusal code",
+                        "required": ["subject", "payload"],
+                        "additionalProperties": False,
+                        "properties": {"subject": _SUBJECT, "payload": {"type": "object"}},
+                    },
+                ),
+            )
+        },
+        "/v1/cases/{case_id}/reopen": {
+            "post": _op(
+                "The directing partner reopens its closed case with a coded reason, logged as "
+                "case_reopened. Not the director: 403 case_close_not_allowed; not closed: 409 "
+                "case_not_closed",
+                {"200": _json({"type": "object"}), **_errors(400, 403, 404, 409)},
+                parameters=[_path("case_id")],
+                requestBody=_reason_body(REOPEN_REASONS),
             )
         },
         "/v1/cases/{case_id}/network": {
@@ -678,10 +753,13 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         },
         "/v1/expectations": {
             "get": _op(
-                "Replies the caller owes or is owed: open, overdue, closed or all",
+                "Replies the caller owes or is owed: open, overdue, closed, cancelled or all",
                 {"200": _json({"type": "object"}), **_errors(400, 403)},
                 parameters=[
-                    _query("status", "open (default), overdue, closed or all"),
+                    _query(
+                        "status",
+                        "open (default), overdue, closed, cancelled (its case closed first) or all",
+                    ),
                     _query("case_id", "only this case"),
                 ],
             )

@@ -219,6 +219,64 @@ POLICY_TEXTS: Final = (
         "Vraag het sociaal team dat de regie over de hulp aan dit gezin voert de casus te "
         "openen en uw organisatie in het casusnetwerk te registreren.",
     ),
+    # -- lifecycle.py: opening, closing and reopening a case --------------------------------------
+    Text("'opened_on' must be one of {codes}", "'opened_on' moet een van {codes} zijn"),
+    Text(
+        "Give what the case was opened on as one of the codes.",
+        "Geef als een van de codes op waarnaar de casus is geopend.",
+    ),
+    Text(
+        "'opened_on_exchange' needs 'opened_on'",
+        "'opened_on_exchange' vraagt ook om 'opened_on'",
+    ),
+    Text(
+        'Say what the case was opened on, e.g. "opened_on": "referral".',
+        'Geef aan waarnaar de casus is geopend, bijvoorbeeld "opened_on": "referral".',
+    ),
+    Text(
+        "'opened_on_exchange' must be an exchange id the gateway gave, such as ex_...",
+        "'opened_on_exchange' moet een uitwisselings-id zijn dat de gateway gaf, zoals ex_...",
+    ),
+    Text(
+        "Send the exchange_id of the referral or signal as the gateway answered it, or "
+        "leave it out.",
+        "Stuur de exchange_id van de verwijzing of het signaal zoals de gateway die gaf, of laat "
+        "het veld weg.",
+    ),
+    Text("the case is closed", "de casus is afgesloten"),
+    Text(
+        "Reopen it first (POST /v1/cases/{{case_id}}/reopen by the case's procesregisseur), "
+        "or open a new case.",
+        "Heropen de casus eerst (POST /v1/cases/{{case_id}}/reopen door de procesregisseur van "
+        "de casus), of open een nieuwe casus.",
+    ),
+    Text(
+        "only the partner that directs the case closes it",
+        "alleen de partner die de regie over de casus voert sluit de casus af",
+    ),
+    Text(
+        "Ask the case's procesregisseur to close the case.",
+        "Vraag de procesregisseur van de casus de casus af te sluiten.",
+    ),
+    Text("the case is closed already", "de casus is al afgesloten"),
+    Text(
+        "Nothing to do; reopen it (POST /v1/cases/{{case_id}}/reopen) if help starts again.",
+        "Er is niets te doen; heropen de casus (POST /v1/cases/{{case_id}}/reopen) als de hulp "
+        "opnieuw begint.",
+    ),
+    Text(
+        "only the partner that directs the case reopens it",
+        "alleen de partner die de regie over de casus voert heropent de casus",
+    ),
+    Text(
+        "Ask the case's procesregisseur to reopen the case.",
+        "Vraag de procesregisseur van de casus de casus te heropenen.",
+    ),
+    Text("the case is not closed", "de casus is niet afgesloten"),
+    Text(
+        "Only a closed case is reopened; GET /v1/cases/{{case_id}} shows its state.",
+        "Alleen een afgesloten casus wordt heropend; GET /v1/cases/{{case_id}} toont de status.",
+    ),
     Text(
         "only the social team that directs the case registers others in its network",
         "alleen het sociaal team dat de regie over de casus voert registreert anderen in het "

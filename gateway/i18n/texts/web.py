@@ -116,8 +116,30 @@ WEB_TEXTS: Final = (
         "de casus-id moet 1-64 letters, cijfers, '.', '_' of '-' zijn",
     ),
     Text(
-        "the body must be an object with optional 'dossier_reference' and 'contact'",
-        "de body moet een object zijn met eventueel 'dossier_reference' en 'contact'",
+        "the body must be an object with optional 'dossier_reference', 'contact', "
+        "'opened_on' and 'opened_on_exchange'",
+        "de body moet een object zijn met eventueel 'dossier_reference', 'contact', "
+        "'opened_on' en 'opened_on_exchange'",
+    ),
+    Text(
+        'the body must be {{"reason": <code>}}, for a closure with an optional "notice", '
+        "and nothing else",
+        'de body moet {{"reason": <code>}} zijn, bij afsluiten met eventueel "notice", en '
+        "verder niets",
+    ),
+    Text(
+        "'notice' must be an object with 'subject' and 'payload' (a closure-notice payload)",
+        "'notice' moet een object zijn met 'subject' en 'payload' (een payload van closure-notice)",
+    ),
+    Text(
+        "Name the person as in an exchange and give the closure-notice payload, or leave "
+        "'notice' out.",
+        "Noem de persoon zoals in een uitwisseling en geef de payload van closure-notice, of "
+        "laat 'notice' weg.",
+    ),
+    Text(
+        "Send only a reason code; a note or other free text is not accepted.",
+        "Stuur alleen een redencode; een notitie of andere vrije tekst wordt niet aangenomen.",
     ),
     Text(
         "the body must be an object with 'role', and optional 'contact', 'reported_via' and "

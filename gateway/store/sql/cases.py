@@ -13,6 +13,8 @@ from gateway.store._rows import expectation_from_row as _expectation
 from gateway.store._rows import ms as _ms
 from gateway.store.base import (
     Case,
+    CaseClosure,
+    CaseEvent,
     Expectation,
     HouseholdChild,
     NetworkMember,
@@ -48,12 +50,17 @@ class CaseSql(SqlRunner):
     async def open_case(self, case: Case, director: NetworkMember, entry: LogEntry) -> int:
         def txn() -> Txn[int]:
             yield from run(
-                "INSERT INTO cases (case_id, regisseur, dossier_reference, opened_ms, "
-                "last_activity_ms) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO cases (case_id, regisseur, dossier_reference, opened_ms, state, "
+                "opened_by, opened_on, opened_on_exchange, last_activity_ms) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 case.case_id,
                 case.director,
                 case.dossier_reference,
                 _ms(case.opened_at),
+                case.state,
+                case.opened_by,
+                case.opened_on,
+                case.opened_on_exchange,
                 _ms(case.opened_at),
             )
             yield from _upsert_member(director)
@@ -64,11 +71,13 @@ class CaseSql(SqlRunner):
     async def get_case(self, case_id: str) -> Case | None:
         def txn() -> Txn[Case | None]:
             r = yield from row(
-                "SELECT case_id, regisseur, dossier_reference, opened_ms FROM cases "
-                "WHERE case_id = ?",
+                "SELECT case_id, regisseur, dossier_reference, opened_ms, state, opened_by, "
+                "opened_on, opened_on_exchange FROM cases WHERE case_id = ?",
                 case_id,
             )
-            return None if r is None else Case(r[0], r[1], r[2], _dt(r[3]))
+            if r is None:
+                return None
+            return Case(r[0], r[1], r[2], _dt(r[3]), r[4], r[5], r[6], r[7])
 
         return await self._query(txn, quick=True)
 
@@ -132,6 +141,52 @@ class CaseSql(SqlRunner):
             return [HouseholdChild(r[0], r[1], r[2], r[3], _dt(r[4])) for r in found]
 
         return await self._query(txn, quick=True)
+
+    # -- a case's life: closed and reopened ---------------------------------------------------------
+    async def case_events(self, case_id: str) -> list[CaseEvent]:
+        def txn() -> Txn[list[CaseEvent]]:
+            found = yield from rows(
+                "SELECT case_id, event, reason, by_partner, at_ms FROM case_events "
+                "WHERE case_id = ? ORDER BY event_no",
+                case_id,
+            )
+            return [CaseEvent(r[0], r[1], r[2], r[3], _dt(r[4])) for r in found]
+
+        return await self._query(txn, quick=True)
+
+    async def close_case(
+        self,
+        event: CaseEvent,
+        entry: Callable[[Sequence[Expectation]], LogEntry],
+    ) -> CaseClosure | None:
+        def txn() -> Txn[CaseClosure | None]:
+            # The state change comes first: it locks the case's row, so two closures of one case
+            # are serialised and the second finds it closed already.
+            if not (yield from _set_state(event.case_id, "active", "closed")):
+                return None
+            found = yield from rows(
+                "UPDATE expectations SET closed_ms = ?, cancelled_reason = ? "
+                "WHERE case_id = ? AND closed_ms IS NULL "
+                f"RETURNING {_EXPECTATION_COLUMNS}",
+                _ms(event.at),
+                event.reason,
+                event.case_id,
+            )
+            cancelled = sorted(map(_expectation, found), key=lambda e: (e.due_at, e.expectation_id))
+            yield from _add_event(event)
+            index = yield from self._append_one(entry(cancelled))
+            return CaseClosure(index, tuple(cancelled))
+
+        return await self._transact(txn)
+
+    async def reopen_case(self, event: CaseEvent, entry: LogEntry) -> int | None:
+        def txn() -> Txn[int | None]:
+            if not (yield from _set_state(event.case_id, "closed", "active")):
+                return None
+            yield from _add_event(event)
+            return (yield from self._append_one(entry))
+
+        return await self._transact(txn)
 
     # -- expectations and notifications ----------------------------------------------------------
     async def add_expectations(self, expectations: Sequence[Expectation]) -> None:
@@ -294,6 +349,30 @@ def poke(partners: Sequence[str], kind: str, now: datetime, *, at_once: bool = F
             _ms(now),
             _ms(now),
         )
+
+
+def _set_state(case_id: str, was: str, becomes: str) -> Txn[bool]:
+    """Move the case from state `was` to `becomes`; False (nothing changed) when not in `was`."""
+    changed = yield from count(
+        "UPDATE cases SET state = ? WHERE case_id = ? AND state = ?", becomes, case_id, was
+    )
+    return changed > 0
+
+
+def _add_event(event: CaseEvent) -> Txn[None]:
+    """Record the event as the case's next one (callers hold the case's row, see _set_state)."""
+    last = yield from row("SELECT MAX(event_no) FROM case_events WHERE case_id = ?", event.case_id)
+    number = 1 if last is None or last[0] is None else int(last[0]) + 1
+    yield from run(
+        "INSERT INTO case_events (case_id, event_no, event, reason, by_partner, at_ms) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        event.case_id,
+        number,
+        event.event,
+        event.reason,
+        event.by_partner,
+        _ms(event.at),
+    )
 
 
 def _upsert_member(member: NetworkMember) -> Txn[bool]:

@@ -82,6 +82,8 @@ def _remove_inactive_cases(terms: RetentionTerms) -> Txn[dict[str, int]]:
             "DELETE FROM case_network WHERE case_id = ?", case_id
         )
         removed["household"] += yield from count("DELETE FROM household WHERE case_id = ?", case_id)
+        # A case's closures and reopenings (schema 12) are part of the case and go with it.
+        yield from count("DELETE FROM case_events WHERE case_id = ?", case_id)
         removed["cases"] += yield from count("DELETE FROM cases WHERE case_id = ?", case_id)
     return removed
 
