@@ -603,8 +603,8 @@ def test_a_relation_no_purpose_of_the_catalogue_can_establish_is_refused(tmp_pat
         'expects_reply = [\n  { purpose = "referral"',
     )
     trimmed = trimmed.replace(
-        'confidentiality = "vertrouwelijk"\nbreak_glass = true\n',
-        'confidentiality = "vertrouwelijk"\nbreak_glass = true\nrelation = ["help_started"]\n',
+        'alternative = "safety-report-vt"\n',
+        'alternative = "safety-report-vt"\nrelation = ["help_started"]\n',
     )
     (config / "purposes.toml").write_text(trimmed)
     with pytest.raises(ConfigError) as raised:
