@@ -157,8 +157,14 @@ def test_a_reference_claiming_avg_consent_needs_avg_art6_sub_a(tmp_path: Path):
 
 
 def test_consent_required_must_follow_the_grounds(tmp_path: Path):
-    old = 'schema = "safety-assessment.schema.json"\nconsent_required = false'
+    old = 'schema = "leerplicht-signal.schema.json"\nconsent_required = false'
     message = _refused(catalogue_with(tmp_path, old, old.replace("false", "true")))
+    assert "purpose 'leerplicht-signal'" in message
+    assert "contradicts its grounds" in message
+    # And the other way: safety-assessment has an agreement row since issue 19's college
+    # condition, so it must say consent_required = true.
+    old = 'consent_required = true\ninbox_retention_days = 30\nrecord_retention_years = 20\nprocessing_activity = "https://register.example.org/verwerkingsactiviteiten/safety-assessment"'
+    message = _refused(catalogue_with(tmp_path / "b", old, old.replace("true", "false", 1)))
     assert "purpose 'safety-assessment'" in message
     assert "contradicts its grounds" in message
 
@@ -242,13 +248,18 @@ def test_ground_for_picks_the_direction_and_falls_back_to_the_default():
     to_gi = assessment.ground_for("care_provider", "certified_institution")
     assert to_gi.reference == "Jeugdwet art. 7.3.11 lid 4"
     assert assessment.ground_for("social_team", "certified_institution") is to_gi
-    assert assessment.ground_for("care_provider", "social_team") is assessment.ground
-    assert assessment.ground.reference == "Jeugdwet art. 7.4.0 lid 2"
+    # Towards the team: the college's duty where the team acts for the college, else agreement.
+    college, default = assessment.grounds_for("care_provider", "social_team")
+    assert college.reference == "Jeugdwet art. 7.4.0 lid 2"
+    assert college.conditions.recipient_acts_for_college
+    assert assessment.ground_for("care_provider", "social_team") is default is assessment.ground
+    assert default.agreement_required
     start_stop = catalogue.get("start-stop")
     from_gi, default = start_stop.grounds_for("certified_institution", "social_team")
     assert from_gi.avg_art9 == ("g",)
     assert from_gi.conditions.recipient_acts_for_college
-    from_provider, _ = start_stop.grounds_for("care_provider", "social_team")
+    adults, from_provider, _ = start_stop.grounds_for("care_provider", "social_team")
+    assert (adults.conditions.subjects, adults.agreement_required) == ("adults", True)
     assert from_provider.avg_art9 == ("h",)
     # Without facts a ground with conditions never holds: the default (agreement) row.
     assert start_stop.ground_for("care_provider", "social_team") is default is start_stop.ground
@@ -825,7 +836,8 @@ async def test_the_catalogue_lists_each_ground_with_its_fields(http: Http) -> No
     assert basis["agreement_required"] is True
     assert "20 years" in basis["retention"]
     assert "recipient_acts_for_college" not in basis
-    gi, provider = by_id["start-stop"]["grounds"]
+    gi, adults_start, provider = by_id["start-stop"]["grounds"]
+    assert (adults_start["subjects"], adults_start["type"]) == ("adults", "consent")
     assert (gi["from"], gi["to"]) == (["certified_institution"], ["social_team"])
     assert gi["avg_art9"] == ["AVG art. 9 lid 2 sub g"]
     assert (provider["type"], provider["reference"]) == ("statute", "Jeugdwet art. 7.4.0 lid 2")

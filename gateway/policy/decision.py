@@ -17,7 +17,10 @@
    or break-glass): the direction's grounds are tried in order
    and the first whose conditions hold on the facts applies
    (gateway.policy.grounds; a refusal says why a statutory
-   ground passed over did not hold); a refusal tells the sender about consents
+   ground passed over did not hold; break-glass takes the
+   direction's break-glass ground, the conflict of duties, and
+   without it a refusal names that way and the purpose's
+   `alternative`); a refusal tells the sender about consents
    it may see only (`consent.shown_to`: recorded, or named by
    id with every other party one its kind may see), and the
    subject's age band only when it may see one of them
