@@ -127,7 +127,7 @@ class ScopeStory:
     """Log indices of the story's entries, by who was involved."""
 
     provider_to_team: tuple[int, ...]  # zorg-noord -> swt-denhelder, nothing of the school
-    school_disclosed: int  # school-de-es -> swt-denhelder, about the child
+    school_disclosed: int  # school-de-es -> veiligthuis-nhn, about the child
     school_refused_as_sender: int
     school_refused_as_recipient: int  # swt-denhelder -> school-de-es, refused
     school_glass: str  # exchange id of the school's break-glass use
@@ -155,8 +155,13 @@ async def tell_scope_story(town: ScopedTown, clients: MakeClient) -> ScopeStory:
         "evaluation-feedback", "swt-denhelder", BSN_CHILD, example("evaluation-feedback")
     )
     started = await provider.send("start-stop", "swt-denhelder", BSN_CHILD, example("start-stop"))
+    # The school's report to Veilig Thuis: statutory, no agreement (a safety report to the team
+    # needs the family's agreement since issue 19); not acute, so nothing waits on a receipt.
     reported = await school.send(
-        "safety-report", "swt-denhelder", BSN_CHILD, example("safety-report")
+        "safety-report-vt",
+        "veiligthuis-nhn",
+        BSN_CHILD,
+        {**example("safety-report-vt"), "acute_danger": False},
     )
     await _refused(
         school.send(

@@ -217,8 +217,12 @@ async def test_a_disclosure_page_skipping_hidden_entries_still_pages_through_eve
     for _ in range(3):
         with pytest.raises(GatewayClientError):
             await team.send("closure-notice", "school-de-es", BSN_CHILD, example("closure-notice"))
+        # The school's report to Veilig Thuis: statutory, no agreement needed (issue 19).
         reported = await school.send(
-            "safety-report", "swt-denhelder", BSN_CHILD, example("safety-report")
+            "safety-report-vt",
+            "veiligthuis-nhn",
+            BSN_CHILD,
+            {**example("safety-report-vt"), "acute_danger": False},
         )
         shown.append(reported["disclosures"][0]["log_index"])
 

@@ -497,10 +497,16 @@ def test_break_glass_on_a_safety_report_discloses_on_the_break_glass_basis():
 
 
 def test_a_statutory_purpose_discloses_on_its_statute_without_a_consent():
-    decision = _decide("safety-report", SCHOOL, [SWT])
+    # The certified institution's waiting-list status: statute, no agreement (the safety report
+    # to the team needs the family's agreement since issue 19).
+    decision = _decide("waiting-list-status", GI, [SWT])
     assert decision.break_glass is False
     (outcome,) = decision.allowed
-    assert outcome.legal_basis == world()[0].get("safety-report").legal_basis  # type: ignore[union-attr]
+    purpose = world()[0].get("waiting-list-status")
+    assert purpose is not None
+    # The demo team acts for the college: the statutory row, not the agreement default.
+    college, _ = purpose.grounds_for("certified_institution", "social_team")
+    assert outcome.legal_basis == college.basis
     assert outcome.consent_id is None
     assert decision.refused == ()
     assert decision.fields

@@ -101,19 +101,22 @@ def test_a_case_a_partner_is_no_member_of_is_answered_as_not_found_saying_who_ca
     }
 
 
-SAFETY_BASIS = (
-    "Wet verplichte meldcode (weighing under the reporting code); AVG art. 6 lid 1 sub d and e"
+WAITING_BASIS = "Jeugdwet art. 2.4 lid 2; art. 3.5; art. 7.4.0"
+# The safety report's break-glass ground: the conflict of duties (issue 19).
+BREAK_GLASS_BASIS = (
+    "AVG art. 6 lid 1 sub d; art. 9 lid 2 sub c; UAVG art. 22 lid 2 sub b; conflict of duties "
+    "weighed under the Wet verplichte meldcode"
 )
 
 
 def test_each_allowed_recipient_is_named_with_the_basis_it_receives_on():
-    assert _decide("safety-report", SCHOOL, [SWT]).recipients == (
-        RecipientDecision(SWT, LegalBasis("statute", SAFETY_BASIS), None, None),
+    assert _decide("waiting-list-status", GI, [SWT]).recipients == (
+        RecipientDecision(SWT, LegalBasis("statute", WAITING_BASIS), None, None),
     )
     glass = {"justification": JUSTIFICATION, "meldcode": MELDCODE}
     assert _decide("safety-report", SCHOOL, [SWT], break_glass=glass).recipients == (
         RecipientDecision(
-            SWT, LegalBasis("break_glass", f"{SAFETY_BASIS} (break-glass)"), None, None
+            SWT, LegalBasis("break_glass", f"{BREAK_GLASS_BASIS} (break-glass)"), None, None
         ),
     )
 
@@ -264,16 +267,18 @@ def test_a_malformed_break_glass_is_answered_with_the_five_meldcode_questions(br
 
 
 def test_a_decision_without_a_payload_discloses_no_fields_and_a_refused_payload_names_its_purpose():
-    assert _decide("safety-report", SCHOOL, [SWT], payload=False).fields == ()
+    assert _decide("waiting-list-status", GI, [SWT], payload=False).fields == ()
     catalogue, partners = world()
-    body = _request(purpose="safety-report", to=[SWT], payload={**example("safety-report")})
+    body = _request(
+        purpose="waiting-list-status", to=[SWT], payload={**example("waiting-list-status")}
+    )
     body["payload"]["diagnosis"] = "x"
-    partner = partners.get(SCHOOL)
+    partner = partners.get(GI)
     assert partner is not None
     with pytest.raises(PayloadNotMinimal) as refused:
         decide(
             parse_exchange_request(body, payload_required=False),
-            caller=Caller(partner, "actor-1", ROLES[SCHOOL]),
+            caller=Caller(partner, "actor-1", ROLES[GI]),
             recipients=[SWT],
             fan_out=False,
             catalogue=catalogue,
@@ -281,7 +286,7 @@ def test_a_decision_without_a_payload_discloses_no_fields_and_a_refused_payload_
             consents=[],
             now=SETTLED,
         )
-    assert refused.value.extra["purpose"] == "safety-report"
+    assert refused.value.extra["purpose"] == "waiting-list-status"
 
 
 def test_a_declared_identifier_is_refused_for_a_purpose_its_system_is_not_declared_for():

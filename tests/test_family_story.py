@@ -650,6 +650,8 @@ async def test_school_breaking_the_glass_for_a_safety_report_is_logged_and_revie
     )
     assert entry.legal_basis is not None
     assert entry.legal_basis["type"] == "break_glass"
+    # The conflict of duties, not the agreement the report otherwise needs (issue 19).
+    assert entry.legal_basis["reference"].startswith("AVG art. 6 lid 1 sub d;")
     [message] = (await town("swt-denhelder").inbox())["messages"]
     assert (message["exchange_id"], message["subject"]) == (
         sent["exchange_id"],

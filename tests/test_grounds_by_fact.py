@@ -142,16 +142,22 @@ async def test_a_start_message_to_a_team_that_acts_for_the_college_goes_on_the_s
     assert sent.body["legal_basis"] == statute
 
 
+WAITING_LIST_DUTY = "Jeugdwet art. 2.4 lid 2; art. 3.5; art. 7.4.0"
+
+
 @pytest.mark.parametrize(
-    ("sender", "purpose"),
+    ("sender", "purpose", "duty"),
     [
-        ("zorg-noord", "start-stop"),
-        ("gi-noordholland", "start-stop"),
-        ("zorg-noord", "evaluation-feedback"),
+        ("zorg-noord", "start-stop", "Jeugdwet art. 7.4.0 lid 2"),
+        ("gi-noordholland", "start-stop", "Jeugdwet art. 7.4.0 lid 2"),
+        ("zorg-noord", "evaluation-feedback", "Jeugdwet art. 7.4.0 lid 2"),
+        # Issue 19's follow-up (docs/legal-basis.md 4.1): the same condition on these two.
+        ("zorg-noord", "safety-assessment", "Jeugdwet art. 7.4.0 lid 2"),
+        ("gi-noordholland", "waiting-list-status", WAITING_LIST_DUTY),
     ],
 )
 async def test_a_report_to_a_team_without_the_colleges_mandate_is_refused_without_agreement(
-    no_mandate: Http, sender: str, purpose: str
+    no_mandate: Http, sender: str, purpose: str, duty: str
 ) -> None:
     http, running = no_mandate, no_mandate.running
     await relate(http, sender, BSN_CHILD)
@@ -162,7 +168,7 @@ async def test_a_report_to_a_team_without_the_colleges_mandate_is_refused_withou
     error = assert_contract_error(sent, 403, "consent_required")
     assert "does not act for the college" in error["message"]
     assert error["ground_not_met"] == [
-        {"reference": "Jeugdwet art. 7.4.0 lid 2", "condition": "recipient_acts_for_college"}
+        {"reference": duty, "condition": "recipient_acts_for_college"}
     ]
     assert error["missing_consent"]["purpose"] == purpose
     assert BSN_CHILD not in sent.text
@@ -180,17 +186,27 @@ async def test_a_report_to_a_team_without_the_colleges_mandate_is_refused_withou
     assert BSN_CHILD not in entry.canonical().decode()
 
 
-async def test_with_the_clients_agreement_a_team_without_the_mandate_gets_the_start_message(
-    no_mandate: Http,
+@pytest.mark.parametrize(
+    ("sender", "purpose"),
+    [
+        ("zorg-noord", "start-stop"),
+        ("zorg-noord", "safety-assessment"),
+        ("gi-noordholland", "waiting-list-status"),
+    ],
+)
+async def test_with_the_clients_agreement_a_team_without_the_mandate_gets_the_message(
+    no_mandate: Http, sender: str, purpose: str
 ) -> None:
     http = no_mandate
-    case_id = await relate(http, "zorg-noord", BSN_CHILD)
+    case_id = await relate(http, sender, BSN_CHILD)
+    # A child's message (an adult's start falls under the Wmo 2015 row, tested below).
     consent_id = await record_consent(
-        http, "start-stop", "zorg-noord", "swt-denhelder", ADULT_BORN, case_id=case_id
+        http, purpose, sender, "swt-denhelder", CHILD_BORN, case_id=case_id
     )
-    checked = await check(http, "zorg-noord", "start-stop", "swt-denhelder")
+    checked = await check(http, sender, purpose, "swt-denhelder")
     assert (checked["allowed"], checked["consent_id"]) == (True, consent_id)
-    sent = await send(http, "zorg-noord", "start-stop", "swt-denhelder", start_message())
+    payload = start_message() if purpose == "start-stop" else example(purpose)
+    sent = await send(http, sender, purpose, "swt-denhelder", payload)
     assert sent.status == 201, sent.text
     assert sent.body["consent_id"] == consent_id
     assert sent.body["legal_basis"]["type"] == "consent"
@@ -287,6 +303,46 @@ async def test_an_adults_evaluation_feedback_needs_agreement_and_cites_no_jeugdw
     assert sent.body["legal_basis"] == checked["legal_basis"]
 
 
+async def test_an_adults_start_message_needs_agreement_and_cites_no_jeugdwet_duty(
+    running: Running, http: Http
+) -> None:
+    # docs/legal-basis.md 4.4: as evaluation feedback, an adult's start or stop falls under the
+    # Wmo 2015, where no article lets the provider inform the college without agreement.
+    case_id = await relate(http, "zorg-noord", BSN_CHILD)
+    await record_consent(
+        http, "referral", "swt-denhelder", "zorg-noord", ADULT_BORN, case_id=case_id
+    )
+    checked = await check(http, "zorg-noord", "start-stop", "swt-denhelder")
+    sent = await send(http, "zorg-noord", "start-stop", "swt-denhelder", start_message())
+    error = assert_contract_error(sent, 403, "consent_required")
+    assert "By the birth date held, the ground for this subject is" in error["message"]
+    assert "Wmo 2015" in error["message"]
+    assert (checked["allowed"], checked["code"]) == (False, "consent_required")
+    assert ADULT_BORN not in sent.text
+    consent_id = await record_consent(
+        http, "start-stop", "zorg-noord", "swt-denhelder", ADULT_BORN, case_id=case_id
+    )
+    sent = await send(http, "zorg-noord", "start-stop", "swt-denhelder", start_message())
+    assert sent.status == 201, sent.text
+    assert sent.body["consent_id"] == consent_id
+    assert "Wmo 2015" in sent.body["legal_basis"]["reference"]
+    # With no birth date held (another person) the Jeugdwet row applies, as documented (4.4).
+    await relate(http, "zorg-noord", BSN_OTHER)
+    token = await http.token("zorg-noord")
+    body = {
+        "purpose": "start-stop",
+        "to": "swt-denhelder",
+        "subject": {"bsn": BSN_OTHER},
+        "payload": start_message(),
+    }
+    minor = await http.call("POST", "/v1/exchanges", token=token, json_body=body)
+    assert minor.status == 201, minor.text
+    assert minor.body["legal_basis"] == {
+        "type": "statute",
+        "reference": "Jeugdwet art. 7.4.0 lid 2",
+    }
+
+
 async def test_a_minors_evaluation_feedback_goes_on_the_jeugdwet_without_agreement(
     running: Running, http: Http
 ) -> None:
@@ -374,8 +430,9 @@ def _catalogue_with(tmp_path: Path, old: str, new: str) -> str:
 def test_the_catalogue_loader_refuses_a_malformed_condition(
     tmp_path: Path, new: str, words: str
 ) -> None:
+    # The first adults row of the file: start-stop's (issue 19), its ground[1].
     message = _catalogue_with(tmp_path, 'subjects = "adults"\n', new)
-    assert "purpose 'evaluation-feedback'.ground[0]" in message
+    assert "purpose 'start-stop'.ground[1]" in message
     assert words in message
 
 
@@ -403,15 +460,25 @@ def test_conditions_on_the_default_ground_are_refused(tmp_path: Path) -> None:
 
 
 def test_a_condition_that_falls_back_to_another_statute_is_refused(tmp_path: Path) -> None:
-    # safety-assessment's direction to the institution, limited to the OTS, would fall back to
-    # the default ground, the social team's Jeugdwet art. 7.4.0 lid 2: refused (fail closed).
+    # A leerplicht signal limited to a team that acts for the college would fall back to the
+    # purpose's statutory default ground, meant for every team: refused (fail closed).
     text = (DEFAULT_CONFIG / "purposes.toml").read_text()
-    start = text.index('id = "safety-assessment"')
-    anchor = text.index('to = ["certified_institution"]\n', start)
-    old = text[start : text.index("\n", anchor) + 1]
-    message = _catalogue_with(tmp_path, old, old + 'requires_measure = "ots"\n')
-    assert "purpose 'safety-assessment'" in message
-    assert "falls back to 'Jeugdwet art. 7.4.0 lid 2', which needs no agreement" in message
+    start = text.index('id = "leerplicht-signal"')
+    basis = text.index("[purpose.legal_basis]\n", start)
+    end = text.index("\n\n", basis)
+    default = text[basis:end] + "\n"
+    row = default.replace(
+        "[purpose.legal_basis]\n",
+        '[[purpose.ground]]\nfrom = ["compulsory_education"]\nto = ["social_team"]\n',
+    )
+    message = _catalogue_with(
+        tmp_path, default, default + row + "recipient_acts_for_college = true\n"
+    )
+    assert "purpose 'leerplicht-signal'" in message
+    assert "falls back to 'Leerplichtwet 1969 art. 16 lid 4; AVG art. 6 lid 1 sub e', which " in (
+        message
+    )
+    assert "needs no agreement" in message
 
 
 # -- 3. informing the certified institution that carries out the OTS ---------------------------

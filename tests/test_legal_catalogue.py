@@ -29,7 +29,7 @@ from gateway.policy.grounds import GroundFacts, choose_ground
 from gateway.policy.relations import RELATION_RULES, SubjectTies
 from gateway.policy.request import parse_exchange_request
 from tests.conftest import BSN_CHILD, DEFAULT_CONFIG, REPO, ROLES, Running, copy_config, example
-from tests.helpers import Http, break_glass, relate
+from tests.helpers import Http, assert_contract_error, break_glass, relate
 
 KINDS = {
     "swt-denhelder": "social_team",
@@ -157,8 +157,14 @@ def test_a_reference_claiming_avg_consent_needs_avg_art6_sub_a(tmp_path: Path):
 
 
 def test_consent_required_must_follow_the_grounds(tmp_path: Path):
-    old = 'schema = "safety-assessment.schema.json"\nconsent_required = false'
+    old = 'schema = "leerplicht-signal.schema.json"\nconsent_required = false'
     message = _refused(catalogue_with(tmp_path, old, old.replace("false", "true")))
+    assert "purpose 'leerplicht-signal'" in message
+    assert "contradicts its grounds" in message
+    # And the other way: safety-assessment has an agreement row since issue 19's college
+    # condition, so it must say consent_required = true.
+    old = 'consent_required = true\ninbox_retention_days = 30\nrecord_retention_years = 20\nprocessing_activity = "https://register.example.org/verwerkingsactiviteiten/safety-assessment"'
+    message = _refused(catalogue_with(tmp_path / "b", old, old.replace("true", "false", 1)))
     assert "purpose 'safety-assessment'" in message
     assert "contradicts its grounds" in message
 
@@ -242,13 +248,18 @@ def test_ground_for_picks_the_direction_and_falls_back_to_the_default():
     to_gi = assessment.ground_for("care_provider", "certified_institution")
     assert to_gi.reference == "Jeugdwet art. 7.3.11 lid 4"
     assert assessment.ground_for("social_team", "certified_institution") is to_gi
-    assert assessment.ground_for("care_provider", "social_team") is assessment.ground
-    assert assessment.ground.reference == "Jeugdwet art. 7.4.0 lid 2"
+    # Towards the team: the college's duty where the team acts for the college, else agreement.
+    college, default = assessment.grounds_for("care_provider", "social_team")
+    assert college.reference == "Jeugdwet art. 7.4.0 lid 2"
+    assert college.conditions.recipient_acts_for_college
+    assert assessment.ground_for("care_provider", "social_team") is default is assessment.ground
+    assert default.agreement_required
     start_stop = catalogue.get("start-stop")
     from_gi, default = start_stop.grounds_for("certified_institution", "social_team")
     assert from_gi.avg_art9 == ("g",)
     assert from_gi.conditions.recipient_acts_for_college
-    from_provider, _ = start_stop.grounds_for("care_provider", "social_team")
+    adults, from_provider, _ = start_stop.grounds_for("care_provider", "social_team")
+    assert (adults.conditions.subjects, adults.agreement_required) == ("adults", True)
     assert from_provider.avg_art9 == ("h",)
     # Without facts a ground with conditions never holds: the default (agreement) row.
     assert start_stop.ground_for("care_provider", "social_team") is default is start_stop.ground
@@ -306,7 +317,7 @@ def test_a_direction_that_needs_agreement_is_refused_without_it_while_others_pas
     }
 
 
-def test_break_glass_names_the_directions_ground():
+def test_break_glass_names_the_directions_break_glass_ground():
     from tests.test_properties import world
 
     catalogue, partners = world()
@@ -334,11 +345,72 @@ def test_break_glass_names_the_directions_ground():
         now=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
     )
     (allowed,) = decision.allowed
-    ground = catalogue.get("safety-report").ground_for("school", "social_team")
+    # The conflict of duties (issue 19): vital interests, not the agreement ground's articles.
+    ground, default = catalogue.get("safety-report").grounds_for("school", "social_team")
+    assert ground.conditions.break_glass
+    assert not ground.agreement_required
+    assert (ground.avg_art6, ground.avg_art9) == (("d",), ("c",))
+    assert default.agreement_required
     assert allowed.legal_basis.to_json() == {
         "type": "break_glass",
         "reference": f"{ground.reference} (break-glass)",
     }
+
+
+def _safety_report_glass_row() -> str:
+    """The safety report's break-glass ground, as the shipped purposes.toml writes it."""
+    text = (DEFAULT_CONFIG / "purposes.toml").read_text()
+    start = text.index("[[purpose.ground]]", text.index('id = "safety-report"'))
+    end = text.index("break_glass = true\n", start) + len("break_glass = true\n")
+    return text[start:end]
+
+
+def test_a_break_glass_ground_that_needs_agreement_is_refused(tmp_path: Path):
+    row = _safety_report_glass_row()
+    wrong = row.replace("agreement_required = false", "agreement_required = true").replace(
+        'type = "statute"', 'type = "consent"'
+    )
+    message = _refused(catalogue_with(tmp_path, row, wrong))
+    assert "purpose 'safety-report'.ground[0]" in message
+    assert "agreement_required must be false" in message
+
+
+def test_a_break_glass_ground_on_a_purpose_without_break_glass_is_refused(tmp_path: Path):
+    # The purpose's own flag (the line before its `alternative`), not the ground's condition.
+    config = catalogue_with(
+        tmp_path,
+        "break_glass = true\n# The lawful route",
+        "break_glass = false\n# The lawful route",
+    )
+    message = _refused(config)
+    assert "purpose 'safety-report'" in message
+    assert "ground[0] holds only under break-glass, and the purpose does not allow" in message
+
+
+def test_break_glass_on_a_direction_that_needs_agreement_needs_its_own_ground(tmp_path: Path):
+    # Without it the disclosure would name the agreement's articles, which it does not rest on.
+    message = _refused(catalogue_with(tmp_path, _safety_report_glass_row(), ""))
+    assert "purpose 'safety-report'" in message
+    assert "direction care_provider -> social_team needs the client's agreement" in message
+    assert "break_glass = true" in message
+
+
+@pytest.mark.parametrize(
+    ("new", "words"),
+    [
+        ('alternative = "no-such-purpose"\n', "names no other purpose: 'no-such-purpose'"),
+        ('alternative = "safety-report"\n', "names no other purpose: 'safety-report'"),
+        (
+            'alternative = "closure-notice"\n',
+            "'closure-notice', which needs the client's agreement",
+        ),
+        ('alternative = "vt-feedback"\n', "'vt-feedback', which 'care_provider' may not send"),
+    ],
+)
+def test_a_wrong_alternative_is_refused(tmp_path: Path, new: str, words: str):
+    message = _refused(catalogue_with(tmp_path, 'alternative = "safety-report-vt"\n', new))
+    assert "purpose 'safety-report'" in message
+    assert words in message
 
 
 # -- every row of docs/legal-basis.md, over real HTTP -------------------------------------------
@@ -355,6 +427,8 @@ class Row:
     agreement: bool
     # For a statutory row: an exchange of the same purpose outside the row, and its code.
     outside: tuple[str, str, str] | None = None
+    # A break-glass row (the conflict of duties): allowed with break-glass, refused without it.
+    break_glass: bool = False
 
 
 ROWS = [
@@ -439,13 +513,17 @@ ROWS = [
     Row("information-request", "swt-denhelder", "zorg-noord", "AVG art. 6 lid 1 sub e", True),
     Row("information-reply", "school-de-es", "swt-denhelder", "parents' agreement", True),
     Row("information-reply", "zorg-noord", "swt-denhelder", "BW art. 7:457 lid 1", True),
+    # The safety report to the team needs the family's agreement (issue 19, §4.3); without it
+    # only break-glass, the conflict of duties.
+    Row("safety-report", "school-de-es", "swt-denhelder", "BW art. 7:457 lid 1", True),
+    Row("safety-report", "zorg-noord", "swt-denhelder", "Jeugdwet art. 7.3.11 lid 1", True),
     Row(
         "safety-report",
         "school-de-es",
         "swt-denhelder",
-        "Wet verplichte meldcode",
+        "AVG art. 6 lid 1 sub d",
         False,
-        ("school-de-es", "zorg-noord", "recipient_not_allowed"),
+        break_glass=True,
     ),
     # issue 19: the partner kinds the seeds name
     Row(
@@ -509,7 +587,8 @@ ROWS = [
 
 
 def row_id(row: Row) -> str:
-    return f"{row.purpose}:{KINDS[row.sender]}->{KINDS[row.recipient]}"
+    glass = ":break-glass" if row.break_glass else ""
+    return f"{row.purpose}:{KINDS[row.sender]}->{KINDS[row.recipient]}{glass}"
 
 
 def test_the_rows_cover_every_direction_ground_of_the_catalogue():
@@ -530,8 +609,18 @@ async def http(running: Running) -> AsyncIterator[Http]:
         yield Http(running, session)
 
 
+GLASS = break_glass(
+    "Kind vertelt op school over geweld thuis, vandaag.",
+    "De veiligheid van het kind gaat voor.",
+    "Ouders zijn vandaag niet bereikbaar en vragen brengt het kind in gevaar.",
+)
+
+
 def check_body(row: Row, sender: str, recipient: str) -> dict[str, Any]:
-    return {"purpose": row.purpose, "to": recipient, "subject": {"bsn": BSN_CHILD}}
+    body: dict[str, Any] = {"purpose": row.purpose, "to": recipient, "subject": {"bsn": BSN_CHILD}}
+    if row.break_glass:
+        body["break_glass"] = GLASS
+    return body
 
 
 async def record_agreement(http: Http, row: Row) -> str:
@@ -587,7 +676,9 @@ def row_ground(running: Running, row: Row) -> Ground:
     facts = GroundFacts(None, frozenset({row.recipient}))
     purpose = running.gw.catalogue.get(row.purpose)
     today = running.clock.now().date()
-    return choose_ground(purpose, KINDS[row.sender], recipient, facts, today).ground
+    return choose_ground(
+        purpose, KINDS[row.sender], recipient, facts, today, break_glass=row.break_glass
+    ).ground
 
 
 async def measure_held(running: Running, http: Http, row: Row) -> None:
@@ -655,6 +746,12 @@ async def test_each_row_allows_its_exchange_on_its_own_ground(
     in_reply_to = await open_request(http, row)
     answer = await check(http, row, row.sender, row.recipient, in_reply_to)
     assert answer["allowed"] is True, answer
+    if row.break_glass:
+        assert ground.conditions.break_glass
+        reference = f"{ground.reference} (break-glass)"
+        assert answer["legal_basis"] == {"type": "break_glass", "reference": reference}
+        assert answer["consent_id"] is None
+        return
     expected_type = "consent" if row.agreement else "statute"
     assert answer["legal_basis"] == {"type": expected_type, "reference": ground.reference}
     assert answer["consent_id"] == consent_id
@@ -670,6 +767,12 @@ async def test_each_row_refuses_what_it_does_not_allow(
         answer = await check(http, row, row.sender, row.recipient, in_reply_to)
         assert (answer["allowed"], answer["code"]) == (False, "consent_required")
         assert answer["missing_consent"]["purpose"] == row.purpose
+        return
+    if row.break_glass:
+        # Without break-glass (and without the agreement) the break-glass ground does not hold.
+        plain = Row(row.purpose, row.sender, row.recipient, row.article, row.agreement)
+        answer = await check(http, plain, row.sender, row.recipient)
+        assert (answer["allowed"], answer["code"]) == (False, "consent_required")
         return
     assert row.outside is not None
     sender, recipient, code = row.outside
@@ -733,7 +836,8 @@ async def test_the_catalogue_lists_each_ground_with_its_fields(http: Http) -> No
     assert basis["agreement_required"] is True
     assert "20 years" in basis["retention"]
     assert "recipient_acts_for_college" not in basis
-    gi, provider = by_id["start-stop"]["grounds"]
+    gi, adults_start, provider = by_id["start-stop"]["grounds"]
+    assert (adults_start["subjects"], adults_start["type"]) == ("adults", "consent")
     assert (gi["from"], gi["to"]) == (["certified_institution"], ["social_team"])
     assert gi["avg_art9"] == ["AVG art. 9 lid 2 sub g"]
     assert (provider["type"], provider["reference"]) == ("statute", "Jeugdwet art. 7.4.0 lid 2")
@@ -751,3 +855,70 @@ async def test_the_catalogue_lists_each_ground_with_its_fields(http: Http) -> No
     assert wait["expected_when_gi_joins_deadline"]["count"] == "working"
     [reply] = by_id["information-request"]["expects_reply"]
     assert (reply["source"], reply["count"]) == ("local_agreement", "calendar")
+
+
+# -- the safety report to the team without agreement (issue 19, §4.3) ---------------------------
+
+
+async def test_a_safety_report_to_the_team_without_agreement_or_break_glass_names_both_ways(
+    running: Running, http: Http
+) -> None:
+    school = await http.token("school-de-es")
+    body = {
+        "purpose": "safety-report",
+        "to": "swt-denhelder",
+        "subject": {"bsn": BSN_CHILD},
+        "payload": example("safety-report"),
+    }
+    before = await running.gw.storage.log_size()
+    sent = await http.call("POST", "/v1/exchanges", token=school, json_body=body)
+    error = assert_contract_error(sent, 403, "consent_required")
+    assert error["missing_consent"]["purpose"] == "safety-report"
+    assert [g["condition"] for g in error["ground_not_met"]] == ["break_glass"]
+    assert "it holds only with break-glass" in error["message"]
+    fix = error["how_to_fix"]
+    # The family's agreement, or in acute danger break-glass, or the report to Veilig Thuis.
+    assert "POST /v1/consents (purposes ['safety-report']" in fix
+    assert "in acute danger" in fix
+    assert "send again with break_glass" in fix
+    assert "send purpose 'safety-report-vt' to veilig_thuis instead" in fix
+    rows = await running.gw.storage.log_rows(before, await running.gw.storage.log_size())
+    assert [(r.entry.decision, r.entry.reason) for r in rows] == [("refused", "consent_required")]
+    # The same refusal in Dutch, for a request that names no language.
+    dutch = await http.call(
+        "POST", "/v1/exchanges", token=school, json_body=body, headers={"Accept-Language": "nl"}
+    )
+    error = assert_contract_error(dutch, 403, "consent_required")
+    assert dutch.headers["Content-Language"] == "nl"
+    assert "Zonder die toestemming: bij acuut gevaar" in error["how_to_fix"]
+    assert (
+        "verstuur in plaats daarvan doel 'safety-report-vt' aan veilig_thuis"
+        in (error["how_to_fix"])
+    )
+    # Each way then works: break-glass, the report to Veilig Thuis, the family's agreement.
+    glass = await http.call(
+        "POST", "/v1/exchanges", token=school, json_body={**body, "break_glass": GLASS}
+    )
+    assert glass.status == 201, glass.text
+    assert glass.body["legal_basis"]["type"] == "break_glass"
+    report = {**example("safety-report-vt"), "acute_danger": False}
+    to_vt = await http.call(
+        "POST",
+        "/v1/exchanges",
+        token=school,
+        json_body={
+            **body,
+            "purpose": "safety-report-vt",
+            "to": "veiligthuis-nhn",
+            "payload": report,
+        },
+    )
+    assert to_vt.status == 201, to_vt.text
+    row = Row("safety-report", "school-de-es", "swt-denhelder", "", True)
+    consent_id = await record_agreement(http, row)
+    agreed = await http.call("POST", "/v1/exchanges", token=school, json_body=body)
+    assert agreed.status == 201, agreed.text
+    assert (agreed.body["legal_basis"]["type"], agreed.body["consent_id"]) == (
+        "consent",
+        consent_id,
+    )

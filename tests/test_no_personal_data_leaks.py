@@ -62,7 +62,8 @@ STORY: list[tuple[str, str, Any, str]] = [
     ("gi-noordholland", "waiting-list-status", "swt-denhelder", BSN_CHILD),
     ("swt-denhelder", "information-request", "school-de-es", BSN_CHILD),
     ("school-de-es", "information-reply", "swt-denhelder", BSN_CHILD),
-    ("zorg-noord", "safety-report", "swt-denhelder", BSN_OTHER),
+    # On the family's agreement since issue 19 (the school's report below breaks the glass).
+    ("zorg-noord", "safety-report", "swt-denhelder", BSN_CHILD),
 ]
 PARTNERS = ("swt-denhelder", "zorg-noord", "gi-noordholland", "school-de-es")
 
@@ -150,6 +151,7 @@ async def run_story(running: Running, clocked: ClockedClients) -> None:
                 "referrer-status",
                 "information-request",
                 "information-reply",
+                "safety-report",
             ],
             # The team directs the case: it records the family's agreement between its members
             # (the GI sends nothing that needs consent, so it is no sender here).

@@ -79,8 +79,11 @@ def test_every_purpose_is_an_activity_with_its_grounds_dataset_recipients_and_te
     # Issue 19: the Jeugdwet duty holds towards a team that acts for the college; the default
     # ground (towards any other team) needs the client's agreement.
     assert start_stop["grounds"][1]["conditions"] == {"recipient_acts_for_college": True}
-    assert start_stop["grounds"][2]["avg_art6"] == ["AVG art. 6 lid 1 sub c"]
-    assert start_stop["grounds"][2]["agreement_required"] is False
+    # An adult's start or stop (Wmo 2015) needs agreement, before the provider's Jeugdwet row.
+    assert start_stop["grounds"][2]["conditions"] == {"subjects": "adults"}
+    assert start_stop["grounds"][2]["agreement_required"] is True
+    assert start_stop["grounds"][3]["avg_art6"] == ["AVG art. 6 lid 1 sub c"]
+    assert start_stop["grounds"][3]["agreement_required"] is False
     assert start_stop["grounds"][0]["agreement_required"] is True
     assert start_stop["grounds"][0]["conditions"] == {}
     referral = activities["referral"]

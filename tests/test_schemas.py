@@ -472,6 +472,7 @@ def test_catalogue_entry_names_parties_basis_and_retention_consistently(
             "ground",
             "relation",  # issue 19: the sender's relation to the subject the ground presumes
             "urgent",
+            "alternative",  # issue 19: the way without agreement a refusal names
         }
     )
     assert set(purpose["title"]) == {"nl", "en"}
@@ -492,6 +493,8 @@ def test_catalogue_entry_names_parties_basis_and_retention_consistently(
             assert ground["agreement_required"] is True
             assert purpose["consent_required"] is True
     assert purpose["break_glass"] is (purpose["id"] == "safety-report")
+    if "alternative" in purpose:
+        assert purpose["alternative"] in {p["id"] for p in catalogue()}
     assert purpose["inbox_retention_days"] >= 1
     assert purpose["record_retention_years"] >= 1
     assert purpose["processing_activity"].startswith("https://")

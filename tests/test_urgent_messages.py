@@ -33,7 +33,7 @@ from gateway.runtime import build_gateway
 from gateway.web import create_app
 from gateway.web.metrics import METRICS, metrics_app
 from tests.conftest import BSN_CHILD, BSN_OTHER, REPO, Running, copy_config, example
-from tests.helpers import ClockedClients, log_entries
+from tests.helpers import ClockedClients, break_glass, log_entries
 
 VT = "veiligthuis-nhn"
 SCHOOL = "school-de-es"
@@ -311,13 +311,37 @@ def test_a_catalogue_with_a_wrong_urgent_rule_does_not_start(
     assert named in str(raised.value)
 
 
+# The family's agreement that the school reports its concerns to the social team (issue 19).
+AGREEMENT = {
+    "subject": {"bsn": BSN_OTHER, "birth_date": "2016-03-01"},
+    "given_by": [{"role": "custodian", "name": "M. de Vries"}],
+    "purposes": ["safety-report"],
+    "from": [SCHOOL],
+    "to": ["swt-denhelder"],
+    "evidence": {"method": "written", "reference": "gesprek-school-2026"},
+}
+
+
 async def test_acute_danger_in_a_safety_report_to_the_social_team_is_no_longer_ignored(
     hooked: Running, made: ClockedClients
 ) -> None:
     school = made(SCHOOL, "intern_begeleider")
     acute = {**example("safety-report"), "acute_danger": True}
+    # Issue 19: a safety report to the team needs the family's agreement (here, for the first
+    # child), or break-glass where there is acute danger and the family cannot be asked.
+    await school.request("POST", "/v1/consents", json_body=AGREEMENT)
     await school.send("safety-report", "swt-denhelder", BSN_OTHER, example("safety-report"))
-    sent = await school.send("safety-report", "swt-denhelder", BSN_CHILD, acute)
+    sent = await school.send(
+        "safety-report",
+        "swt-denhelder",
+        BSN_CHILD,
+        acute,
+        break_glass=break_glass(
+            "Kind vertelt op school dat vader vannacht heeft geslagen.",
+            "De veiligheid van het kind vandaag.",
+            "Vragen aan de ouders brengt het kind nu in gevaar.",
+        ),
+    )
     receipts = [e for e in sent["expectations_opened"] if e["purpose"] == "acknowledgement"]
     assert [e["owed_by"] for e in receipts] == ["swt-denhelder"]
     page = await made("swt-denhelder", "procesregisseur").request("GET", "/v1/inbox")

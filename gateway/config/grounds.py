@@ -15,7 +15,8 @@ ground that leaves any of these out, so a purpose cannot start without a complet
 A direction ground may hold only under conditions on facts the gateway reads per exchange
 (`Conditions`): the recipient social team acts for the college, the subject is a minor or an
 adult by the birth date held, the recipient certified institution carries out a supervision order
-for this child. Where they do not hold, the next ground of the direction applies, and in the end
+for this child, the sender invokes break-glass (the ground a disclosure without the client's
+agreement then rests on). Where they do not hold, the next ground of the direction applies, and in the end
 the purpose's default ground, which holds unconditionally (gateway.policy.grounds decides).
 """
 
@@ -56,7 +57,9 @@ _GROUND_KEYS = frozenset(
 SUBJECT_BANDS = frozenset({"minors", "adults"})
 # `requires_measure`: the child-protection measure the recipient institution must carry out.
 MEASURES = frozenset({"ots"})
-_CONDITION_KEYS = frozenset({"recipient_acts_for_college", "subjects", "requires_measure"})
+_CONDITION_KEYS = frozenset(
+    {"recipient_acts_for_college", "subjects", "requires_measure", "break_glass"}
+)
 # A reference that claims AVG consent as the ground: "art. 6 lid 1 sub a" or "6(1)(a)".
 _CLAIMS_CONSENT = re.compile(r"6 lid 1 sub a\b|6\(1\)\(a\)")
 
@@ -79,16 +82,22 @@ class Conditions:
     `recipient_acts_for_college`: the recipient is a social team with `acts_for_college`;
     `subjects`: "minors" or "adults" by the held birth date (none held: neither);
     `requires_measure`: "ots", the recipient institution carries out a supervision order for the
-    subject.
+    subject; `break_glass`: the sender invokes break-glass (the conflict of duties: acute danger,
+    the client cannot be asked), so the ground is the one a disclosure without agreement rests on.
     """
 
     recipient_acts_for_college: bool = False
     subjects: str | None = None
     requires_measure: str | None = None
+    break_glass: bool = False
 
     @property
     def any(self) -> bool:
-        return self.recipient_acts_for_college or bool(self.subjects or self.requires_measure)
+        return (
+            self.recipient_acts_for_college
+            or self.break_glass
+            or bool(self.subjects or self.requires_measure)
+        )
 
     def to_json(self) -> dict[str, object]:
         shown: dict[str, object] = {}
@@ -98,6 +107,8 @@ class Conditions:
             shown["subjects"] = self.subjects
         if self.requires_measure is not None:
             shown["requires_measure"] = self.requires_measure
+        if self.break_glass:
+            shown["break_glass"] = True
         return shown
 
 
@@ -173,7 +184,13 @@ def read_direction_ground(
     if not from_kinds or not to_kinds:
         raise table.fail("'from' and 'to' must each name at least one partner kind")
     ground = _ground(table, from_kinds, to_kinds)
-    return replace(ground, conditions=_conditions(table, to_kinds))
+    conditions = _conditions(table, to_kinds)
+    if conditions.break_glass and ground.agreement_required:
+        raise table.fail(
+            "a ground with break_glass = true is what a disclosure without the client's "
+            "agreement rests on (the conflict of duties): agreement_required must be false"
+        )
+    return replace(ground, conditions=conditions)
 
 
 def _conditions(table: Table, to_kinds: frozenset[str]) -> Conditions:
@@ -199,7 +216,7 @@ def _conditions(table: Table, to_kinds: frozenset[str]) -> Conditions:
                 "'requires_measure' is a condition on a certified institution: 'to' must be "
                 "['certified_institution'] only"
             )
-    return Conditions(acts, subjects, measure)
+    return Conditions(acts, subjects, measure, table.flag("break_glass", False))
 
 
 def _ground(table: Table, from_kinds: frozenset[str], to_kinds: frozenset[str]) -> Ground:

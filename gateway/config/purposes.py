@@ -63,6 +63,7 @@ _KNOWN = frozenset(
         "ground",
         "relation",
         "urgent",
+        "alternative",
     }
 )
 _SYSTEM_KEYS = frozenset({"system", "title", "pattern", "check", "purposes"})
@@ -185,6 +186,9 @@ class Purpose:
     relation: tuple[str, ...] = ()
     # `urgent`: when a message of this purpose cannot wait, and how soon it must be acknowledged.
     urgent: UrgentRule | None = None
+    # `alternative`: a purpose that needs no agreement (the report to Veilig Thuis), which a
+    # refusal for want of the client's agreement names as the other way.
+    alternative: str | None = None
 
     @property
     def schema(self) -> Mapping[str, Any]:
@@ -250,6 +254,7 @@ class Purpose:
             "confidentiality": self.confidentiality,
             "relation": list(self.relation),
             "urgent": None if self.urgent is None else self.urgent.to_json(),
+            "alternative": self.alternative,
         }
 
 
@@ -361,6 +366,8 @@ def load_catalogue(config_dir: Path, schemas_dir: Path) -> Catalogue:
                 raise ConfigError(
                     path, f"names unknown purpose '{other}' as a reply", f"purpose '{purpose.id}'"
                 )
+        if purpose.alternative is not None:
+            _alternative_needs_no_agreement(path, purpose, purposes)
         for relation in purpose.relation:
             establishing = RELATION_PURPOSES[relation]
             if establishing and not any(p in purposes for p in establishing):
@@ -384,6 +391,28 @@ def load_catalogue(config_dir: Path, schemas_dir: Path) -> Catalogue:
         actor_roles=roles,
         case_network_visibility=_case_network_visibility(path, data),
     )
+
+
+def _alternative_needs_no_agreement(
+    path: Path, purpose: Purpose, purposes: Mapping[str, Purpose]
+) -> None:
+    """`alternative` names another purpose that every sender of this one may send without the
+    client's agreement: a refusal offers it as the other way."""
+    where = f"purpose '{purpose.id}'"
+    other = purposes.get(purpose.alternative or "")
+    if other is None or other.id == purpose.id:
+        raise ConfigError(
+            path, f"'alternative' names no other purpose: '{purpose.alternative}'", where
+        )
+    if other.consent_required:
+        raise ConfigError(
+            path, f"'alternative' names '{other.id}', which needs the client's agreement", where
+        )
+    missing = sorted(purpose.sender_kinds - other.sender_kinds)
+    if missing:
+        raise ConfigError(
+            path, f"'alternative' names '{other.id}', which '{missing[0]}' may not send", where
+        )
 
 
 def _actor_roles(path: Path, data: Mapping[str, Any]) -> dict[str, frozenset[str]]:
@@ -534,7 +563,7 @@ def _purpose(
     schema = _schema(table, schemas_dir / schema_file)
     urgent_table = table.table("urgent", required=False)
     urgent = None if urgent_table is None else read_urgent_rule(urgent_table, schema)
-    return Purpose(
+    purpose = Purpose(
         id=purpose_id,
         title=titles,
         description=table.text("description"),
@@ -557,7 +586,35 @@ def _purpose(
         gi_join_deadline=gi_deadline,
         relation=_relation(table),
         urgent=urgent,
+        alternative=table.opt_text("alternative"),
     )
+    _break_glass_has_its_ground(table, purpose)
+    return purpose
+
+
+def _break_glass_has_its_ground(table: Table, purpose: Purpose) -> None:
+    """A break-glass ground only where break-glass is allowed; and where it is allowed on a
+    direction whose grounds need agreement, a break-glass ground names what a disclosure without
+    agreement then rests on (the agreement ground's articles would be the wrong ones)."""
+    if not purpose.break_glass:
+        for n, ground in enumerate(purpose.direction_grounds):
+            if ground.conditions.break_glass:
+                raise table.fail(
+                    f"ground[{n}] holds only under break-glass, and the purpose does not allow "
+                    "break-glass (break_glass = false)"
+                )
+        return
+    for sender in sorted(purpose.sender_kinds):
+        for recipient in sorted(purpose.recipient_kinds):
+            grounds = purpose.grounds_for(sender, recipient)
+            if any(g.agreement_required for g in grounds) and not any(
+                g.conditions.break_glass for g in grounds
+            ):
+                raise table.fail(
+                    f"break_glass = true, and direction {sender} -> {recipient} needs the "
+                    "client's agreement: add a [[purpose.ground]] with break_glass = true for it, "
+                    "the ground a disclosure without agreement rests on (e.g. AVG art. 6(1)(d))"
+                )
 
 
 def _relation(table: Table) -> tuple[str, ...]:

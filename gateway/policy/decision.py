@@ -17,7 +17,10 @@
    or break-glass): the direction's grounds are tried in order
    and the first whose conditions hold on the facts applies
    (gateway.policy.grounds; a refusal says why a statutory
-   ground passed over did not hold); a refusal tells the sender about consents
+   ground passed over did not hold; break-glass takes the
+   direction's break-glass ground, the conflict of duties, and
+   without it a refusal names that way and the purpose's
+   `alternative`); a refusal tells the sender about consents
    it may see only (`consent.shown_to`: recorded, or named by
    id with every other party one its kind may see), and the
    subject's age band only when it may see one of them
@@ -55,7 +58,7 @@ from gateway.errors import (
     UnknownPurpose,
     UnknownRecipient,
 )
-from gateway.policy.grounds import NO_FACTS, GroundFacts, choose_ground
+from gateway.policy.grounds import NO_FACTS, ChosenGround, GroundFacts, choose_ground
 from gateway.policy.minimal import check_payload, disclosed_fields
 from gateway.policy.relations import NO_TIES, SubjectTies, relation_rule, relation_towards
 from gateway.policy.request import ExchangeRequest
@@ -129,7 +132,8 @@ def decide(
     at (none given: no condition holds); the clock is `now`.
     """
     purpose = _purpose(catalogue, request.purpose)
-    message = _Message(purpose, request, caller, recipients, ties)
+    alternative = None if purpose.alternative is None else catalogue.get(purpose.alternative)
+    message = _Message(purpose, request, caller, recipients, ties, alternative)
     refusal = _MESSAGE_RULES(message)
     if refusal is not None:
         raise refusal.to_error()
@@ -170,6 +174,8 @@ class _Message:
     caller: Caller
     recipients: Sequence[str]
     ties: SubjectTies
+    # The purpose's `alternative`, which a refusal for want of agreement names.
+    alternative: Purpose | None = None
 
 
 def _sender_kind_may_send(message: _Message) -> Refusal | None:
@@ -344,9 +350,14 @@ def _on_a_basis(delivery: _Delivery, consents: _Consents, now: datetime) -> Reci
     """
     purpose, recipient, sender = delivery.purpose, delivery.recipient, delivery.sender
     today = now.astimezone(DUTCH_TIME).date()
-    chosen = choose_ground(purpose, sender.kind, recipient, consents.facts, today)
+    glass = delivery.message.request.break_glass is not None
+    chosen = choose_ground(
+        purpose, sender.kind, recipient, consents.facts, today, break_glass=glass
+    )
     ground = chosen.ground
-    if delivery.message.request.break_glass is not None:
+    if glass:
+        # The direction's break-glass ground where it has one (the conflict of duties), else
+        # the ground it would have had.
         basis = LegalBasis("break_glass", f"{ground.reference} (break-glass)")
         return RecipientDecision(recipient.id, basis, None, None)
     if not ground.agreement_required:
@@ -381,14 +392,20 @@ def _on_a_basis(delivery: _Delivery, consents: _Consents, now: datetime) -> Reci
             {"reference": p.ground.reference, "condition": p.condition}
             for p in chosen.statutory_passed_over
         ]
+    record = (
+        f"Record the consent of {_givers(missing.given_by)} with POST /v1/consents "
+        f"(purposes ['{purpose.id}'], from ['{sender.id}'], to ['{recipient.id}'] or "
+        f"['kind:{recipient.kind}']), then send again."
+    )
+    # The ways without the agreement, where the purpose has them (issue 19).
+    ways = _other_ways(delivery.message.alternative, chosen)
+    how_to_fix = record if not ways else record + f" Without the agreement: {'; '.join(ways)}."
     refusal = Refusal(
         ConsentRequired,
         (f"{why} " if why else "")
         + f"purpose '{purpose.id}' needs consent, and no active consent covers sending it from "
         f"'{sender.id}' to '{recipient.id}' about this subject",
-        f"Record the consent of {_givers(missing.given_by)} with POST /v1/consents "
-        f"(purposes ['{purpose.id}'], from ['{sender.id}'], to ['{recipient.id}'] or "
-        f"['kind:{recipient.kind}']), then send again.",
+        how_to_fix,
         {
             "purpose": purpose.id,
             "recipient": recipient.id,
@@ -403,6 +420,24 @@ def _on_a_basis(delivery: _Delivery, consents: _Consents, now: datetime) -> Reci
         },
     )
     return RecipientDecision(recipient.id, None, None, refusal)
+
+
+def _other_ways(alternative: Purpose | None, chosen: ChosenGround) -> list[str]:
+    """The ways without the client's agreement that a refusal for want of it names: the
+    direction's break-glass ground, and the purpose's alternative (the report to Veilig Thuis)."""
+    ways: list[str] = []
+    if any(p.condition == "break_glass" for p in chosen.passed_over):
+        ways.append(
+            "in acute danger, where the client cannot be asked or asking would endanger the "
+            "person, send again with break_glass (a justification and the meldcode's five "
+            "answers, reviewed afterwards by the privacy officer)"
+        )
+    if alternative is not None:
+        ways.append(
+            f"send purpose '{alternative.id}' to {', '.join(sorted(alternative.recipient_kinds))} "
+            "instead, which needs no agreement"
+        )
+    return ways
 
 
 def _givers(roles: Sequence[str]) -> str:

@@ -4,7 +4,8 @@ A purpose's direction (sender kind -> recipient kind) may have grounds that hold
 conditions (`Conditions` in gateway.config.grounds): the recipient social team acts for the
 college (Jeugdwet art. 7.4.0 lid 2 is a duty towards the college), the subject is a minor or an
 adult (Jeugdwet or Wmo 2015), the recipient institution carries out a supervision order for the
-child (Jeugdwet art. 7.3.11 lid 4). The grounds of the direction are tried in the catalogue's
+child (Jeugdwet art. 7.3.11 lid 4), the sender invokes break-glass (the conflict of duties: a
+ground such as AVG art. 6(1)(d) that a disclosure without agreement rests on). The grounds of the direction are tried in the catalogue's
 order; the first whose conditions hold applies, and the purpose's default ground (or the
 direction's unconditional ground) applies when none does. Every ground passed over is named with
 the condition that failed, so a refusal can say why the statutory ground did not hold.
@@ -49,7 +50,8 @@ class PassedOver:
     """A ground of the direction that did not hold, and the condition that failed."""
 
     ground: Ground
-    condition: str  # "recipient_acts_for_college" | "subjects" | "requires_measure"
+    # "recipient_acts_for_college" | "subjects" | "requires_measure" | "break_glass"
+    condition: str
     why: str
 
 
@@ -91,13 +93,19 @@ def is_minor(birth_date: date, today: date) -> bool:
 
 
 def choose_ground(
-    purpose: Purpose, sender_kind: str, recipient: Partner, facts: GroundFacts, today: date
+    purpose: Purpose,
+    sender_kind: str,
+    recipient: Partner,
+    facts: GroundFacts,
+    today: date,
+    *,
+    break_glass: bool = False,
 ) -> ChosenGround:
     """The first ground of the direction whose conditions hold on `facts` (`today`: the Dutch
-    date the ages and the mandate are judged on)."""
+    date the ages and the mandate are judged on; `break_glass`: the request invokes it)."""
     passed: list[PassedOver] = []
     for ground in purpose.grounds_for(sender_kind, recipient.kind):
-        failed = _first_unmet(ground, recipient, facts, today)
+        failed = _first_unmet(ground, recipient, facts, today, break_glass=break_glass)
         if failed is None:
             return ChosenGround(ground, tuple(passed))
         passed.append(failed)
@@ -105,9 +113,16 @@ def choose_ground(
 
 
 def _first_unmet(
-    ground: Ground, recipient: Partner, facts: GroundFacts, today: date
+    ground: Ground, recipient: Partner, facts: GroundFacts, today: date, *, break_glass: bool
 ) -> PassedOver | None:
     conditions = ground.conditions
+    if conditions.break_glass and not break_glass:
+        return PassedOver(
+            ground,
+            "break_glass",
+            "it holds only with break-glass, in acute danger where the client cannot be asked "
+            "or asking would endanger the person",
+        )
     if conditions.recipient_acts_for_college:
         mandate = recipient.acts_for_college
         if mandate is None:

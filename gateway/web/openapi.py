@@ -50,12 +50,14 @@ _ERROR = {
                                     "recipient_acts_for_college",
                                     "subjects",
                                     "requires_measure",
+                                    "break_glass",
                                 ]
                             },
                         },
                     },
                     "description": "consent_required (403): the grounds of the direction that "
-                    "need no agreement but did not hold, and the condition that failed",
+                    "need no agreement but did not hold, and the condition that failed "
+                    "(`break_glass`: the ground holds only with break-glass)",
                 },
             },
         }

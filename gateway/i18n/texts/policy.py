@@ -83,6 +83,32 @@ POLICY_TEXTS: Final = (
         "['{purpose}'], from ['{sender}'], to ['{recipient}'] of ['kind:{kind}']) en verstuur "
         "het bericht daarna opnieuw.",
     ),
+    # Where the client's agreement is missing, the ways without it (issue 19): the direction's
+    # break-glass ground, and the purpose's alternative (the report to Veilig Thuis).
+    Text(
+        "Record the consent of {givers:phrase} with POST /v1/consents (purposes ['{purpose}'], "
+        "from ['{sender}'], to ['{recipient}'] or ['kind:{kind}']), then send again. Without "
+        "the agreement: {ways:list}.",
+        "Leg de toestemming van {givers:phrase} vast met POST /v1/consents (purposes "
+        "['{purpose}'], from ['{sender}'], to ['{recipient}'] of ['kind:{kind}']) en verstuur "
+        "het bericht daarna opnieuw. Zonder die toestemming: {ways:list}.",
+    ),
+    Text(
+        "in acute danger, where the client cannot be asked or asking would endanger the person, "
+        "send again with break_glass (a justification and the meldcode's five answers, reviewed "
+        "afterwards by the privacy officer)",
+        "bij acuut gevaar, als de cliënt niet gevraagd kan worden of vragen de persoon in gevaar "
+        "brengt, verstuur het opnieuw met break_glass (een onderbouwing en de antwoorden op de "
+        "vijf vragen van de meldcode, achteraf beoordeeld door de functionaris "
+        "gegevensbescherming)",
+        joins=True,
+    ),
+    Text(
+        "send purpose '{purpose}' to {kinds} instead, which needs no agreement",
+        "verstuur in plaats daarvan doel '{purpose}' aan {kinds}, waarvoor geen toestemming "
+        "nodig is",
+        joins=True,
+    ),
     Text(
         "the person (16 or older), or for a child the custodians (and from 12 the child too)",
         "de persoon zelf (16 jaar of ouder), of voor een kind de gezagsdragers (en vanaf 12 "
@@ -479,6 +505,13 @@ POLICY_TEXTS: Final = (
     Text(
         "recipient '{recipient}' is not recorded as carrying out a supervision order (OTS) for this child: it is not in the network of a case whose household holds the child",
         "van ontvanger '{recipient}' is niet vastgelegd dat zij een ondertoezichtstelling (OTS) van dit kind uitvoert: zij neemt niet deel aan het netwerk van een casus waarvan het huishouden het kind bevat",
+        joins=True,
+    ),
+    Text(
+        "it holds only with break-glass, in acute danger where the client cannot be asked or "
+        "asking would endanger the person",
+        "zij geldt alleen bij doorbreken zonder toestemming (break-glass), bij acuut gevaar als "
+        "de cliënt niet gevraagd kan worden of vragen de persoon in gevaar brengt",
         joins=True,
     ),
     Text("it holds for minors only", "zij geldt alleen voor minderjarigen", joins=True),
