@@ -521,7 +521,7 @@ def test_an_expected_reply_can_be_sent_back_by_the_recipients_to_the_senders() -
         "safety-assessment": ["safety-plan"],
         "waiting-list-status": ["waiting-list-status"],
     }
-    for purpose_id, expected in replies.items():
+    for purpose_id in replies:
         for rule in _as_list(by_id[purpose_id]["expects_reply"]):
             asked, answer = by_id[purpose_id], by_id[rule["purpose"]]
             # The one who owes it sends it to the one it is owed to.

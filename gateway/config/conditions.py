@@ -87,8 +87,7 @@ def read_condition(table: Table, schema: Mapping[str, Any]) -> PayloadCondition:
             )
     elif not isinstance(field, Mapping) or equals not in field.get("enum", ()):
         raise table.fail(
-            f"'equals' has '{equals}', which is no code of a field '{when}' of the purpose's "
-            "schema"
+            f"'equals' has '{equals}', which is no code of a field '{when}' of the purpose's schema"
         )
     return PayloadCondition(when, equals)
 

@@ -685,7 +685,7 @@ def _expected_reply(
                 f"'within_hours' is at most {MAX_WITHIN_HOURS}; a longer term is 'within_days'"
             )
         if deadline.count.unit != "calendar":
-            raise sub.fail("a term in hours counts clock hours: give count = \"calendar\"")
+            raise sub.fail('a term in hours counts clock hours: give count = "calendar"')
     owed_by = sub.text("owed_by", "recipient")
     if owed_by not in OWED_BY:
         raise sub.fail(f"'owed_by' has '{owed_by}', expected 'recipient' or 'sender'")
