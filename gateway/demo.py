@@ -371,7 +371,11 @@ async def _family_story(
     )
     print(f"   closed: {reported.get('expectations_closed')}")
 
-    _say(12, "The provider assesses the safety of two of the three children, one message each.")
+    _say(
+        12,
+        "The provider assesses the safety of two of the three children, one message each; the "
+        "third it did not see, and reports it not assessed with a coded reason.",
+    )
     closed = 0
     siblings = dict(SIBLINGS)
     for entry in _example(config, "safety-assessment")["children"]:
@@ -384,7 +388,9 @@ async def _family_story(
             case_id=case,
         )
         closed += len(assessed.get("expectations_closed", []))
-    print(f"   closed: {closed} of 3; kind-3 is still owed")
+        if entry["outcome"] == "not_assessed":
+            print(f"   {entry['child_ref']}: not assessed ({entry['not_assessed_reason']})")
+    print(f"   closed: {closed} of 3")
 
     _say(
         13,

@@ -154,6 +154,8 @@ WAITING_LIST_DUTY = "Jeugdwet art. 2.4 lid 2; art. 3.5; art. 7.4.0"
         # Issue 19's follow-up (docs/legal-basis.md 4.1): the same condition on these two.
         ("zorg-noord", "safety-assessment", "Jeugdwet art. 7.4.0 lid 2"),
         ("gi-noordholland", "waiting-list-status", WAITING_LIST_DUTY),
+        # Issue 20's safety plan follows the assessment's grounds.
+        ("zorg-noord", "safety-plan", "Jeugdwet art. 7.4.0 lid 2"),
     ],
 )
 async def test_a_report_to_a_team_without_the_colleges_mandate_is_refused_without_agreement(
@@ -192,6 +194,7 @@ async def test_a_report_to_a_team_without_the_colleges_mandate_is_refused_withou
         ("zorg-noord", "start-stop"),
         ("zorg-noord", "safety-assessment"),
         ("gi-noordholland", "waiting-list-status"),
+        ("zorg-noord", "safety-plan"),
     ],
 )
 async def test_with_the_clients_agreement_a_team_without_the_mandate_gets_the_message(

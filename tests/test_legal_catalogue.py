@@ -501,6 +501,23 @@ ROWS = [
         False,
         ("zorg-noord", "school-de-es", "recipient_not_allowed"),
     ),
+    # issue 20: the safety plan an unsafe outcome makes its assessor owe, as the assessment's rows
+    Row(
+        "safety-plan",
+        "zorg-noord",
+        "swt-denhelder",
+        "Jeugdwet art. 7.4.0 lid 2",
+        False,
+        ("zorg-noord", "school-de-es", "recipient_not_allowed"),
+    ),
+    Row(
+        "safety-plan",
+        "swt-denhelder",
+        "gi-noordholland",
+        "Jeugdwet art. 7.3.11 lid 4",
+        False,
+        ("school-de-es", "gi-noordholland", "sender_not_allowed"),
+    ),
     Row(
         "waiting-list-status",
         "gi-noordholland",

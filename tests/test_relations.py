@@ -627,7 +627,8 @@ def test_a_referral_by_a_gp_or_youth_physician_establishes_referral_received_too
 def test_the_shipped_reports_on_help_presume_a_relation_and_the_others_none() -> None:
     catalogue = load_catalogue(DEFAULT_CONFIG, REPO / "schemas")
     presuming = {p.id for p in catalogue if p.relation}
-    assert presuming == {"start-stop", "evaluation-feedback", "safety-assessment"}
+    # issue 20: the safety plan an unsafe outcome owes presumes what the assessment presumes
+    assert presuming == {"start-stop", "evaluation-feedback", "safety-assessment", "safety-plan"}
     for purpose_id in presuming:
         assert list(catalogue.get(purpose_id).relation) == ALL_THREE
 

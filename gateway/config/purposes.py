@@ -15,6 +15,7 @@ from jsonschema.exceptions import SchemaError
 
 from gateway.config._toml import Table, read_toml
 from gateway.config.compiled_schema import SchemaCheck, Undecided, compile_schema
+from gateway.config.conditions import PayloadCondition, read_condition
 from gateway.config.deadlines import Deadline, HolidayCalendar, load_holidays, read_deadline
 from gateway.config.errors import ConfigError
 from gateway.config.grounds import Ground, LegalBasis, read_direction_ground, read_ground
@@ -82,6 +83,11 @@ RELATION_PURPOSES: Mapping[str, tuple[str, ...]] = {
     "help_started": ("start-stop",),  # the sender's own start (or stop) message about the subject
 }
 RELATIONS = frozenset(RELATION_PURPOSES)
+# Who owes an expected reply: the message's recipient (an answer), or its sender (what it owes
+# next: the safety assessment after an evaluation, the safety plan after an unsafe outcome).
+OWED_BY = frozenset({"recipient", "sender"})
+# A term in hours is a matter of the same or the next day; longer terms are counted in days.
+MAX_WITHIN_HOURS = 72
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,21 +99,32 @@ class ExpectedReply:
     expectation per child of the case's household. `carry` names a payload field (codes only) the
     reply is bound to, e.g. the topics an information request asks about. `deadline` names where
     the term comes from and whether `within_days` counts calendar or working days.
+
+    `owed_by` says who owes it: the recipient (an answer, the default) or the sender (what the
+    sender owes next). `within_hours`, when set, replaces `within_days` with a term of clock
+    hours. `condition`, when set, opens it only for a payload it holds for; with `per_child` and
+    a condition on a list of children (`children[].outcome`), only for the children it concerns.
     """
 
     purpose: str
-    within_days: int
+    within_days: int  # 0 when the term is `within_hours`
     deadline: Deadline
     due_from_payload: str | None = None
     per_child: bool = False
     carry: str | None = None
+    owed_by: str = "recipient"
+    within_hours: int | None = None
+    condition: PayloadCondition | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
             "purpose": self.purpose,
-            "within_days": self.within_days,
+            "within_days": None if self.within_hours is not None else self.within_days,
+            "within_hours": self.within_hours,
             "due_from_payload": self.due_from_payload,
             "per_child": self.per_child,
+            "owed_by": self.owed_by,
+            "condition": None if self.condition is None else self.condition.to_json(),
             **self.deadline.to_json(),
         }
 
@@ -537,7 +554,9 @@ def _purpose(
             f"consent_required = {str(consent_required).lower()} contradicts its grounds: "
             "it must be true exactly when a ground of the purpose has agreement_required = true"
         )
-    replies = _expected_replies(table, holidays)
+    schema_file = table.text("schema")
+    schema = _schema(table, schemas_dir / schema_file)
+    replies = _expected_replies(table, holidays, schema)
     reply_to = None
     rule = table.table("reply_to", required=False)
     if rule is not None:
@@ -559,8 +578,6 @@ def _purpose(
     confidentiality = table.text("confidentiality")
     if confidentiality not in CONFIDENTIALITY:
         raise table.fail("'confidentiality' must be 'normaal' or 'vertrouwelijk'")
-    schema_file = table.text("schema")
-    schema = _schema(table, schemas_dir / schema_file)
     urgent_table = table.table("urgent", required=False)
     urgent = None if urgent_table is None else read_urgent_rule(urgent_table, schema)
     purpose = Purpose(
@@ -678,7 +695,9 @@ def _direction_grounds(
     return tuple(grounds)
 
 
-def _expected_replies(table: Table, holidays: HolidayCalendar | None) -> tuple[ExpectedReply, ...]:
+def _expected_replies(
+    table: Table, holidays: HolidayCalendar | None, schema: Mapping[str, Any]
+) -> tuple[ExpectedReply, ...]:
     raw = table.data.get("expects_reply")
     if raw is None:
         return ()
@@ -688,21 +707,59 @@ def _expected_replies(table: Table, holidays: HolidayCalendar | None) -> tuple[E
     out = []
     for n, item in enumerate(items):
         sub = Table(table.path, f"{table.entry}.expects_reply[{n}]", item)
-        sub.reject_unknown(
-            frozenset({"purpose", "within_days", "due_from_payload", "per_child", "carry"})
-            | _DEADLINE_KEYS
-        )
-        out.append(
-            ExpectedReply(
-                purpose=sub.text("purpose"),
-                within_days=sub.integer("within_days", minimum=1),
-                deadline=read_deadline(sub, holidays),
-                due_from_payload=sub.opt_text("due_from_payload"),
-                per_child=sub.flag("per_child", False),
-                carry=sub.opt_text("carry"),
-            )
-        )
+        sub.reject_unknown(_REPLY_KEYS | _DEADLINE_KEYS)
+        out.append(_expected_reply(sub, holidays, schema))
     return tuple(out)
+
+
+_REPLY_KEYS = frozenset(
+    {
+        "purpose",
+        "within_days",
+        "within_hours",
+        "due_from_payload",
+        "per_child",
+        "carry",
+        "owed_by",
+        "when",
+        "equals",
+    }
+)
+
+
+def _expected_reply(
+    sub: Table, holidays: HolidayCalendar | None, schema: Mapping[str, Any]
+) -> ExpectedReply:
+    """One `expects_reply` table: a term of days or of hours, and whom it binds."""
+    deadline = read_deadline(sub, holidays)
+    hours = None
+    if "within_hours" in sub.data:
+        if "within_days" in sub.data:
+            raise sub.fail("give 'within_days' or 'within_hours', not both")
+        hours = sub.integer("within_hours", minimum=1)
+        if hours > MAX_WITHIN_HOURS:
+            raise sub.fail(
+                f"'within_hours' is at most {MAX_WITHIN_HOURS}; a longer term is 'within_days'"
+            )
+        if deadline.count.unit != "calendar":
+            raise sub.fail('a term in hours counts clock hours: give count = "calendar"')
+    owed_by = sub.text("owed_by", "recipient")
+    if owed_by not in OWED_BY:
+        raise sub.fail(f"'owed_by' has '{owed_by}', expected 'recipient' or 'sender'")
+    if "equals" in sub.data and "when" not in sub.data:
+        raise sub.fail("'equals' needs 'when': the payload field it is compared with")
+    condition = read_condition(sub, schema) if "when" in sub.data else None
+    return ExpectedReply(
+        purpose=sub.text("purpose"),
+        within_days=0 if hours is not None else sub.integer("within_days", minimum=1),
+        deadline=deadline,
+        due_from_payload=sub.opt_text("due_from_payload"),
+        per_child=sub.flag("per_child", False),
+        carry=sub.opt_text("carry"),
+        owed_by=owed_by,
+        within_hours=hours,
+        condition=condition,
+    )
 
 
 def _schema(table: Table, path: Path) -> dict[str, Any]:

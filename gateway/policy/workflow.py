@@ -6,6 +6,11 @@ catalogue); sending it opens an expectation per recipient (or per child of the h
 a matching reply closes it. An open expectation past its deadline is overdue, for both sides to
 see at `GET /v1/expectations`.
 
+Some replies are owed by the sender itself, and only sometimes (`owed_by = "sender"`, `when`):
+evaluation feedback makes the provider owe a new safety assessment of every child, an `unsafe`
+outcome makes the assessor owe a safety plan for that child within hours, and a waiting-list
+status saying the child still waits makes the certified institution owe the next one.
+
 An expectation is bound to its subject as well as to its case: a reply closes only what is owed
 about the same person (the same pseudonym), so a message about one child never closes what is
 owed about a brother or sister in the same case. Only an expectation about no one in particular
@@ -16,11 +21,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from gateway.clock import DUTCH_TIME
-from gateway.config import Purpose
+from gateway.config import ExpectedReply, Purpose
 from gateway.config.deadlines import CALENDAR_DAYS, DayCount
 from gateway.config.urgency import ACKNOWLEDGEMENT
 from gateway.errors import InvalidRequest, PayloadNotMinimal
@@ -102,24 +107,17 @@ def plan_effects(
     )
     opens: list[Expectation] = []
     for expected in purpose.expects_reply:
-        due = due_date(
-            payload,
-            expected.due_from_payload,
-            expected.within_days,
-            now,
-            expected.deadline.count,
-        )
+        if expected.condition is not None and not expected.condition.holds(payload):
+            continue
+        due = _due(expected, payload, now)
         carried = None
         if expected.carry is not None:
             carried = json.dumps({expected.carry: codes_at(payload, expected.carry)}).encode()
         for recipient in recipients:
-            # Without a registered household, at least the referred child is expected.
-            targets: list[tuple[str, str | None]] = (
-                [(c.subject, c.child_ref) for c in household]
-                if expected.per_child and household
-                else [(subject, None)]
+            owed_by, owed_to = (
+                (sender, recipient) if expected.owed_by == "sender" else (recipient, sender)
             )
-            for person, child_ref in targets:
+            for person, child_ref in _targets(expected, subject, payload, household):
                 expectation_id = new_id()
                 opens.append(
                     Expectation(
@@ -128,8 +126,8 @@ def plan_effects(
                         origin_purpose=purpose.id,
                         origin_exchange_id=exchange_id,
                         case_id=case_id,
-                        owed_by=recipient,
-                        owed_to=sender,
+                        owed_by=owed_by,
+                        owed_to=owed_to,
                         subject=person,
                         child_ref=child_ref,
                         opened_at=now,
@@ -143,6 +141,37 @@ def plan_effects(
         )
     )
     return ExchangeEffects(open=tuple(opens), close=closes, closed_by=exchange_id, closed_at=now)
+
+
+def _due(expected: ExpectedReply, payload: Mapping[str, Any], now: datetime) -> datetime:
+    """The deadline of one expected reply: so many clock hours, else as `due_date` says."""
+    if expected.within_hours is not None:
+        return now + timedelta(hours=expected.within_hours)
+    return due_date(
+        payload, expected.due_from_payload, expected.within_days, now, expected.deadline.count
+    )
+
+
+def _targets(
+    expected: ExpectedReply,
+    subject: str,
+    payload: Mapping[str, Any],
+    household: Sequence[HouseholdChild],
+) -> list[tuple[str, str | None]]:
+    """The persons (pseudonym, child_ref) one expected reply is owed about.
+
+    Per child: every child of the household, or, when a condition on the payload's per-child
+    items opened it, the children it holds for (by their household pseudonym; a child the
+    household does not hold is owed about the message's subject under its child_ref). Without
+    a registered household, at least the message's subject is expected.
+    """
+    if not expected.per_child:
+        return [(subject, None)]
+    if expected.condition is not None and expected.condition.per_item:
+        known = {c.child_ref: c.subject for c in household}
+        refs = dict.fromkeys(expected.condition.child_refs(payload))
+        return [(known.get(ref, subject), ref) for ref in refs]
+    return [(c.subject, c.child_ref) for c in household] or [(subject, None)]
 
 
 def _acknowledgements(

@@ -229,7 +229,7 @@ def _effects(
         new_id=lambda: new_id("exp"),
     )
     warnings = []
-    if wants_household(purpose) and not household:
+    if _owes_every_child(purpose) and not household:
         warnings.append(
             "no household is registered for this case: only the referred child is expected to "
             "get a safety assessment; register every child with PUT /v1/cases/{case_id}/household "
@@ -358,3 +358,9 @@ def refusal_entry(ex: Exchange, refusal: GatewayError) -> LogEntry:
 def wants_household(purpose: Purpose) -> bool:
     """Whether the purpose expects a reply per child, so its plan needs the case's household."""
     return any(e.per_child for e in purpose.expects_reply)
+
+
+def _owes_every_child(purpose: Purpose) -> bool:
+    """Whether the purpose always expects a reply per child (not only for children a condition
+    names), so a case without a registered household is worth a warning."""
+    return any(e.per_child and e.condition is None for e in purpose.expects_reply)
