@@ -15,7 +15,12 @@ from gateway.log.entry import LogEntry, Sender, format_time
 from gateway.policy import ExchangeRequest
 from gateway.policy.cases import case_not_found, is_member, reachable_members, visible_members
 from gateway.policy.decision import Caller
-from gateway.policy.lifecycle import CLOSURE_NOTICE, verify_may_close, verify_may_reopen
+from gateway.policy.lifecycle import (
+    CLOSURE_NOTICE,
+    REFERRER_STATUS,
+    verify_may_close,
+    verify_may_reopen,
+)
 from gateway.policy.minimal import check_payload
 from gateway.service.deps import CaseContext, ExchangeContext
 from gateway.service.exchanges import check_exchange, execute_exchange
@@ -137,6 +142,7 @@ async def close_case(
     told: dict[str, Any] = {"purpose": CLOSURE_NOTICE, "to": reached, "sent": False}
     if notice is not None:
         told.update(await _send_notice(gw, caller, notice, reached))
+    referrer = await _original_referrer(gw, case, caller)
     return {
         "case_id": case_id,
         "state": "closed",
@@ -150,7 +156,32 @@ async def close_case(
             if e.owed_by in shown and e.owed_to in shown
         ],
         "closure_notice": told,
+        "referrer": None
+        if referrer is None
+        else {
+            "partner": referrer,
+            "purpose": REFERRER_STATUS,
+            "status": "transferred" if reason == "transferred" else "closed",
+            "sent": False,
+        },
     }
+
+
+async def _original_referrer(gw: ExchangeContext, case: Case, caller: Caller) -> str | None:
+    """The partner whose referral the case was opened on, to be told the case closed.
+
+    The sender of the exchange `opened_on_exchange` as the log shows it disclosed to the team
+    that opened the case; None when the case was opened on no exchange, the log holds no such
+    disclosure to the opener, or the sender is no partner to tell (the closer itself, or no
+    longer registered). The closer tells it with a referrer-status naming the closed case.
+    """
+    if case.opened_on_exchange is None or case.opened_by is None:
+        return None
+    sender = await gw.storage.referral_sender(case.opened_on_exchange, case.opened_by)
+    partner = None if sender is None else gw.partners.get(sender)
+    if partner is None or partner.kind == "privacy_officer" or partner.id == caller.partner.id:
+        return None
+    return partner.id
 
 
 async def _send_notice(

@@ -550,6 +550,10 @@ class CaseStore(Protocol):
     async def case_events(self, case_id: str) -> list[CaseEvent]:
         """The case's closures and reopenings, oldest first."""
 
+    async def referral_sender(self, exchange_id: str, recipient: str) -> str | None:
+        """The partner that sent `recipient` the exchange `exchange_id` (a disclosure in the
+        log), or None when the log holds no such disclosure to `recipient`."""
+
     async def close_case(
         self,
         event: CaseEvent,

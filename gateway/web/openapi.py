@@ -397,13 +397,15 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "post": _op(
                 "Send a message for a purpose; start-stop, evaluation-feedback and "
                 "safety-assessment need a relation of the sender to the subject "
-                "(403 relation_required with missing_relation)",
+                "(403 relation_required with missing_relation); an exchange naming a closed "
+                "case (case_id or case_network) other than a closure-notice, or a "
+                "referrer-status saying closed or transferred: 409 case_closed",
                 {
                     "201": {
                         **_json("ExchangeResult", "disclosed"),
                         "headers": _CONTENT_LANGUAGE,
                     },
-                    **_errors(400, 403, 404, 408, 413, 422),
+                    **_errors(400, 403, 404, 408, 409, 413, 422),
                 },
                 requestBody=body,
             )
@@ -600,8 +602,9 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 "The directing partner closes its case with a coded reason: every open "
                 "expectation of the case is cancelled (status cancelled, never overdue again), "
                 "logged as case_closed; the answer lists what was cancelled and the members a "
-                "closure notice should reach (and, with notice, sends it). Not the director: "
-                "403 case_close_not_allowed; closed already: 409 case_closed",
+                "closure notice should reach (and, with notice, sends it), and in referrer the "
+                "partner whose referral the case was opened on, to tell with referrer-status. "
+                "Not the director: 403 case_close_not_allowed; closed already: 409 case_closed",
                 {"200": _json({"type": "object"}), **_errors(400, 403, 404, 409, 422)},
                 parameters=[_path("case_id")],
                 requestBody=_reason_body(

@@ -142,6 +142,19 @@ class CaseSql(SqlRunner):
 
         return await self._query(txn, quick=True)
 
+    async def referral_sender(self, exchange_id: str, recipient: str) -> str | None:
+        def txn() -> Txn[str | None]:
+            # By the recipient's index: the exchanges disclosed to one partner, not the whole log.
+            r = yield from row(
+                "SELECT sender FROM log_entries WHERE recipient = ? AND exchange_id = ? "
+                "AND decision || '' = 'disclosed' LIMIT 1",
+                recipient,
+                exchange_id,
+            )
+            return None if r is None else str(r[0])
+
+        return await self._query(txn, quick=True)
+
     # -- a case's life: closed and reopened ---------------------------------------------------------
     async def case_events(self, case_id: str) -> list[CaseEvent]:
         def txn() -> Txn[list[CaseEvent]]:
