@@ -30,6 +30,7 @@ from gateway.policy.cases import (
 )
 from gateway.policy.decision import Caller
 from gateway.policy.lifecycle import verify_active
+from gateway.policy.roles import verify_casusregie
 from gateway.service.deps import CaseContext, ExchangeContext
 from gateway.service.exchanges import execute_exchange
 from gateway.service.expectations import expectation_json
@@ -66,6 +67,7 @@ def _member_json(member: NetworkMember, shown: set[str]) -> dict[str, Any]:
     return {
         "partner": member.partner_id,
         "role": member.role,
+        "column": member.care_column,
         "contact": None if member.contact is None else json.loads(member.contact),
         # Who registered a member is shown only where that partner is itself visible.
         "registered_by": member.registered_by if member.registered_by in shown else None,
@@ -122,6 +124,7 @@ async def open_case(
         opened_by=caller.partner.id,
         opened_on=occasion,
         opened_on_exchange=exchange_id,
+        director_actor=caller.actor_id,
     )
     director = NetworkMember(
         case.case_id, caller.partner.id, "procesregisseur", contact, caller.partner.id, now
@@ -177,6 +180,7 @@ async def register_member(
     measure: Measure | None,
     contact: str | None,
     reported_via: str | None,
+    column: str | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Register (or change) a partner's involvement in a case: (the member as shown, created)."""
     case = await gw.storage.get_case(case_id)
@@ -184,6 +188,7 @@ async def register_member(
     verify_may_register(
         case, members, caller=caller.partner, target=partner, role=role, measure=measure
     )
+    verify_casusregie(members, target_id=partner.id, role=role, column=column)
     assert case is not None
     verify_active(case)
     before = next((m for m in members if m.partner_id == partner.id), None)
@@ -194,8 +199,12 @@ async def register_member(
         contact=contact,
         registered_by=caller.partner.id,
         registered_at=gw.now(),
+        care_column=column,
+        measure=None if measure is None else measure.type,
     )
     details: dict[str, Any] = {"role": role}
+    if column is not None:
+        details["column"] = column
     if before is not None:
         details["previous_role"] = before.role
     if measure is not None:
@@ -380,6 +389,12 @@ async def network(gw: CaseContext, caller: Caller, case_id: str) -> dict[str, An
         "members": [_member_json(m, shown) for m in members],
     }
     case = await gw.storage.get_case(case_id)
+    if case is not None:
+        holder = case.director if case.director in shown else None
+        answer["procesregie"] = {
+            "partner": holder,
+            "actor": case.director_actor if holder is not None else None,
+        }
     if case is not None and case.director == caller.partner.id:
         # The team's own dossier reference is shown to the team alone.
         answer["dossier_reference"] = case.dossier_reference

@@ -25,6 +25,7 @@ from gateway.policy.minimal import check_payload
 from gateway.service.deps import CaseContext, ExchangeContext
 from gateway.service.exchanges import check_exchange, execute_exchange
 from gateway.service.expectations import expectation_json
+from gateway.service.roles import roles_json
 from gateway.standards.tracecontext import current_trace_json
 from gateway.store.base import Case, CaseEvent, Expectation, NetworkMember
 
@@ -91,6 +92,7 @@ async def case_state(gw: CaseContext, caller: Caller, case_id: str) -> dict[str,
         "state": case.state,
         "director": named(case.director),
         "history": history,
+        **roles_json(case, members, await gw.storage.household(case_id), shown),
     }
 
 
