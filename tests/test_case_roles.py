@@ -244,6 +244,10 @@ async def test_procesregie_handed_to_the_gi_under_its_measure_moves_the_role_and
     assert entry.sender is not None
     assert entry.sender.actor == f"{TEAM}-regisseur-1"
     assert handed["log_index"] == (await running.gw.storage.log_size()) - 1
+    # The team's own dossier link stays the team's: the new holder does not see it.
+    assert "exchange_id" not in (await state(gi, case_id))["history"][0]
+    assert "dossier_reference" not in await gi.case_network(case_id)
+    assert "dossier_reference" in await team.case_network(case_id)
     # The GI's professional takes the role by handing it to its own organisation.
     taken = await hand_over(gi, case_id, GI)
     assert taken["procesregie"] == {"partner": GI, "actor": f"{GI}-jeugdbeschermer-7"}

@@ -395,7 +395,8 @@ async def network(gw: CaseContext, caller: Caller, case_id: str) -> dict[str, An
             "partner": holder,
             "actor": case.director_actor if holder is not None else None,
         }
-    if case is not None and case.director == caller.partner.id:
-        # The team's own dossier reference is shown to the team alone.
+    if case is not None and (case.opened_by or case.director) == caller.partner.id:
+        # The opening team's own dossier reference is shown to it alone, also after it handed
+        # procesregie over.
         answer["dossier_reference"] = case.dossier_reference
     return answer

@@ -80,8 +80,9 @@ async def case_state(gw: CaseContext, caller: Caller, case_id: str) -> dict[str,
         "by": named(case.opened_by),
         "reason": case.opened_on,
     }
-    if case.director == caller.partner.id:
-        # Like the dossier reference: the director's own link to the referral, shown to it alone.
+    if (case.opened_by or case.director) == caller.partner.id:
+        # Like the dossier reference: the opening team's own link to the referral, shown to it
+        # alone (also after it handed procesregie over).
         opened["exchange_id"] = case.opened_on_exchange
     history = [opened] + [
         {"event": e.event, "at": format_time(e.at), "by": named(e.by_partner), "reason": e.reason}
