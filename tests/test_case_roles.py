@@ -7,6 +7,7 @@ whose referral it was opened on, to be told with a referrer status.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -520,3 +521,29 @@ async def test_a_member_that_is_neither_holder_nor_the_gi_cannot_set_a_childs_di
 
     assert (refused.status, refused.code) == (403, "forbidden")
     assert (unknown.status, unknown.code) == (404, "not_found")
+
+
+async def test_hand_overs_and_a_removal_at_once_leave_exactly_one_procesregisseur(
+    running: Running, clients: Clients
+) -> None:
+    team, _, case_id = await open_with_gi(clients)
+    other = clients(TEAM, actor="regisseur-2")
+
+    await asyncio.gather(
+        hand_over(team, case_id, GI),
+        hand_over(other, case_id, TEAM),
+        team.remove_member(case_id, GI),
+        return_exceptions=True,
+    )
+
+    case = await running.gw.storage.get_case(case_id)
+    members = await running.gw.storage.case_network(case_id)
+    holders = [m.partner_id for m in members if m.role == "procesregisseur"]
+    assert case is not None
+    assert holders == [case.director]
+    handed = await entries(running, "procesregie_handed_over")
+    removed = [e for e in await entries(running, "case_member_removed") if e.case_id == case_id]
+    # Whatever won, the holder is a member and the log tells how it got there.
+    assert case.director in {TEAM, GI}
+    assert (case.director == GI) == any(e.recipient == GI for e in handed)
+    assert not (case.director == GI and removed)

@@ -23,6 +23,7 @@ from gateway.policy.cases import (
     case_not_found,
     directs,
     is_member,
+    no_procesregisseur,
     verify_may_open,
     verify_may_register,
     verify_may_remove,
@@ -244,6 +245,9 @@ async def remove_member(
         gw, caller, "case_member_removed", case_id, partner_id, {"role": before.role}
     )
     if not await gw.storage.remove_involvement(case_id, partner_id, entry):
+        after = await gw.storage.get_case(case_id)
+        if after is not None and after.director == partner_id:
+            raise no_procesregisseur()  # handed procesregie meanwhile by a concurrent call
         raise case_not_found()  # removed meanwhile by a concurrent call
     return {"case_id": case_id, "partner": partner_id, "removed": True}
 

@@ -101,12 +101,15 @@ class CaseSql(SqlRunner):
 
         def txn() -> Txn[bool]:
             yield from touch_cases(values)
-            # Never the partner holding procesregie, even one a concurrent hand-over just made so.
+            # Never the partner holding procesregie, even one a concurrent hand-over just made
+            # so: the case's row, locked, says who holds it (hand_over takes the same lock).
+            held = yield from row(
+                "SELECT regisseur FROM cases WHERE case_id = ?{for_update}", case_id
+            )
+            if held is not None and held[0] == partner_id:
+                return False
             gone = yield from count(
-                "DELETE FROM case_network WHERE case_id = ? AND partner_id = ? AND NOT EXISTS "
-                "(SELECT 1 FROM cases WHERE case_id = ? AND regisseur = ?)",
-                case_id,
-                partner_id,
+                "DELETE FROM case_network WHERE case_id = ? AND partner_id = ?",
                 case_id,
                 partner_id,
             )
@@ -163,22 +166,27 @@ class CaseSql(SqlRunner):
         values = log_values([entry])
 
         def txn() -> Txn[int | None]:
-            # One statement moves the role, and only from the holder of an active case to one of
-            # its members: the case's row lock serialises it with a concurrent hand-over,
-            # closure or removal of the new holder.
-            moved = yield from count(
-                "UPDATE cases SET regisseur = ?, regisseur_actor = ? WHERE case_id = ? "
-                "AND regisseur = ? AND state = 'active' AND EXISTS (SELECT 1 FROM case_network "
-                "WHERE case_id = ? AND partner_id = ?)",
-                to.partner_id,
-                actor,
-                case_id,
-                holder,
+            # The case's row, locked first, serialises this with a concurrent hand-over, closure
+            # or removal of a member (remove_involvement takes the same lock); the membership is
+            # read after the lock, so a removal committed meanwhile is seen.
+            held = yield from row(
+                "SELECT regisseur, state FROM cases WHERE case_id = ?{for_update}", case_id
+            )
+            if held is None or held[0] != holder or held[1] != "active":
+                return None
+            member = yield from row(
+                "SELECT 1 FROM case_network WHERE case_id = ? AND partner_id = ?",
                 case_id,
                 to.partner_id,
             )
-            if not moved:
+            if member is None:
                 return None
+            yield from run(
+                "UPDATE cases SET regisseur = ?, regisseur_actor = ? WHERE case_id = ?",
+                to.partner_id,
+                actor,
+                case_id,
+            )
             if to.partner_id != holder:
                 yield from run(
                     "UPDATE case_network SET role = 'involved', care_column = NULL "
