@@ -547,3 +547,21 @@ async def test_hand_overs_and_a_removal_at_once_leave_exactly_one_procesregisseu
     assert case.director in {TEAM, GI}
     assert (case.director == GI) == any(e.recipient == GI for e in handed)
     assert not (case.director == GI and removed)
+
+
+async def test_two_casusregisseurs_for_one_column_at_once_leave_one(
+    running: Running, clients: Clients
+) -> None:
+    team, _, case_id = await open_with_gi(clients)
+    other = clients(TEAM, actor="regisseur-2")
+
+    results = await asyncio.gather(
+        team.register_member(case_id, PROVIDER, role="casusregisseur", column="youth"),
+        other.register_member(case_id, GI, role="casusregisseur", column="youth"),
+        return_exceptions=True,
+    )
+
+    [lost] = [r for r in results if isinstance(r, GatewayClientError)]
+    assert (lost.status, lost.code) == (409, "casusregie_conflict")
+    members = await running.gw.storage.case_network(case_id)
+    assert len([m for m in members if m.care_column == "youth"]) == 1

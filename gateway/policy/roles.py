@@ -31,6 +31,7 @@ from gateway.store.base import Case, HouseholdChild, NetworkMember
 
 __all__ = [
     "COLUMNS",
+    "column_taken",
     "may_hold_procesregie",
     "parse_column",
     "verify_casusregie",
@@ -116,11 +117,15 @@ def verify_casusregie(
         None,
     )
     if other is not None:
-        raise CasusregieConflict(
-            "this column has a casusregisseur already",
-            "Register the partner as 'involved', or first register the present casusregisseur "
-            "as 'involved'.",
-        )
+        raise column_taken()
+
+
+def column_taken() -> CasusregieConflict:
+    return CasusregieConflict(
+        "this column has a casusregisseur already",
+        "Register the partner as 'involved', or first register the present casusregisseur "
+        "as 'involved'.",
+    )
 
 
 def verify_may_direct_child(

@@ -31,7 +31,7 @@ from gateway.policy.cases import (
 )
 from gateway.policy.decision import Caller
 from gateway.policy.lifecycle import verify_active
-from gateway.policy.roles import verify_casusregie
+from gateway.policy.roles import column_taken, verify_casusregie
 from gateway.service.deps import CaseContext, ExchangeContext
 from gateway.service.exchanges import execute_exchange
 from gateway.service.expectations import expectation_json
@@ -210,7 +210,7 @@ async def register_member(
         details["previous_role"] = before.role
     if measure is not None:
         details["measure"] = measure.to_json()
-    created = await gw.storage.register_involvement(
+    stored = await gw.storage.register_involvement(
         member,
         _membership_entry(
             gw,
@@ -221,6 +221,9 @@ async def register_member(
             details,
         ),
     )
+    if stored is None:  # the column was given to another member meanwhile
+        raise column_taken()
+    created = stored
     shown = {m.partner_id for m in members} | {partner.id, caller.partner.id}
     answer = _member_json(member, shown)
     if measure is not None:

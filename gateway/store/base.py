@@ -545,8 +545,9 @@ class CaseStore(Protocol):
 
     async def case_network(self, case_id: str) -> list[NetworkMember]: ...
 
-    async def register_involvement(self, member: NetworkMember, entry: LogEntry) -> bool:
-        """Insert or update a member together with its log entry; True when it was new."""
+    async def register_involvement(self, member: NetworkMember, entry: LogEntry) -> bool | None:
+        """Insert or update a member together with its log entry; True when it was new. None
+        (nothing changed) when the member's `care_column` has another casusregisseur."""
 
     async def remove_involvement(self, case_id: str, partner_id: str, entry: LogEntry) -> bool:
         """Remove a member together with its log entry; False (and nothing logged) if absent."""

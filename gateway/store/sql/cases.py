@@ -85,11 +85,24 @@ class CaseSql(SqlRunner):
 
         return await self._query(txn, quick=True)
 
-    async def register_involvement(self, member: NetworkMember, entry: LogEntry) -> bool:
+    async def register_involvement(self, member: NetworkMember, entry: LogEntry) -> bool | None:
         values = log_values([entry])
 
-        def txn() -> Txn[bool]:
+        def txn() -> Txn[bool | None]:
             yield from touch_cases(values)
+            if member.care_column is not None:
+                # One casusregisseur per column, also for two registrations at once: the case's
+                # row, locked, serialises them; the column is read after the lock.
+                yield from row("SELECT 1 FROM cases WHERE case_id = ?{for_update}", member.case_id)
+                taken = yield from row(
+                    "SELECT 1 FROM case_network WHERE case_id = ? AND care_column = ? "
+                    "AND partner_id <> ?",
+                    member.case_id,
+                    member.care_column,
+                    member.partner_id,
+                )
+                if taken is not None:
+                    return None
             created = yield from _upsert_member(member)
             yield from self._append(values, cases_touched=True)
             return created
