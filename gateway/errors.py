@@ -20,6 +20,8 @@ GatewayError (code, status, message, how_to_fix, extra fields)
 ├── RequestTimeout          request_timeout          408  (also a TimeoutError)
 ├── CaseClosed              case_closed              409  (closed: reopen it first)
 ├── CaseNotClosed           case_not_closed          409  (reopening a case that is active)
+├── ProcesregieConflict     procesregie_conflict     409  (would leave two procesregisseurs or none)
+├── CasusregieConflict      casusregie_conflict      409  (a second casusregisseur in one column)
 ├── PayloadTooLarge         payload_too_large        413
 ├── SchemaViolation         schema_violation         422  (+ violations)
 ├── PayloadNotMinimal       payload_not_minimal      422  (+ violations)
@@ -48,6 +50,7 @@ __all__ = [
     "CaseCloseNotAllowed",
     "CaseClosed",
     "CaseNotClosed",
+    "CasusregieConflict",
     "ConsentInvalid",
     "ConsentRequired",
     "ConsentScopeNotAllowed",
@@ -59,6 +62,7 @@ __all__ = [
     "NotFound",
     "PayloadNotMinimal",
     "PayloadTooLarge",
+    "ProcesregieConflict",
     "RateLimited",
     "RecipientNotAllowed",
     "Refusal",
@@ -215,6 +219,20 @@ class CaseNotClosed(GatewayError):
     """Reopening a case that is not closed."""
 
     code = "case_not_closed"
+    status = 409
+
+
+class ProcesregieConflict(GatewayError):
+    """A change that would leave a case with two procesregisseurs, or with none."""
+
+    code = "procesregie_conflict"
+    status = 409
+
+
+class CasusregieConflict(GatewayError):
+    """A second casusregisseur for a column (youth, wmo, income) that has one."""
+
+    code = "casusregie_conflict"
     status = 409
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from gateway.config.partners import Partner, PartnerRegistry
 from gateway.config.purposes import CaseNetworkVisibility
-from gateway.errors import Forbidden, GatewayError, InvalidRequest, NotFound
+from gateway.errors import Forbidden, GatewayError, InvalidRequest, NotFound, ProcesregieConflict
 from gateway.log.entry import LogEntry, Sender
 from gateway.policy.cases import (
     Measure,
@@ -129,13 +129,13 @@ def test_a_director_that_is_not_a_social_team_may_not_register_others() -> None:
 
 def test_nobody_but_the_director_gets_the_procesregisseur_role() -> None:
     error = refused(register, caller=TEAM, target=CARE, role="procesregisseur")
-    assert type(error) is Forbidden
+    assert type(error) is ProcesregieConflict
 
 
 def test_the_director_re_registering_itself_keeps_the_procesregisseur_role_only() -> None:
     register(TEAM, TEAM, role="procesregisseur")
     error = refused(register, caller=TEAM, target=TEAM, role="involved")
-    assert type(error) is Forbidden
+    assert type(error) is ProcesregieConflict
 
 
 def test_a_measure_for_a_partner_that_is_not_a_certified_institution_is_invalid() -> None:
@@ -242,7 +242,7 @@ def test_a_non_team_director_may_not_remove() -> None:
 
 
 def test_the_director_is_never_removed() -> None:
-    assert type(refused(remove, caller=TEAM, target_id="swt")) is Forbidden
+    assert type(refused(remove, caller=TEAM, target_id="swt")) is ProcesregieConflict
 
 
 def test_removing_a_partner_that_is_not_a_member_is_not_found() -> None:

@@ -30,8 +30,11 @@ from gateway.store.schema import SQLITE_MIGRATIONS
 from tests.conftest import copy_config
 from tests.storage_fixtures import POSTGRES_DSN, require_postgres
 
-# What schemas 9 to 12 added to existing tables, undone first to make a log from before schema 8.
+# What schemas 9 to 13 added to existing tables, undone first to make a log from before schema 8.
 UNDO_SCHEMA_9 = [
+    "ALTER TABLE case_network DROP COLUMN care_column",  # schema 13's
+    "ALTER TABLE case_network DROP COLUMN measure",
+    "ALTER TABLE household DROP COLUMN directed_by",
     "DROP INDEX expectations_by_case",  # schema 11's
     "ALTER TABLE expectations DROP COLUMN cancelled_reason",  # schema 12's
     "DROP INDEX log_by_subject_purpose",  # schema 10's

@@ -275,7 +275,11 @@ async def test_a_retention_run_removes_at_most_one_batch_of_cases(storage: Stora
 # -- databases from before schema 11 --------------------------------------------------------------
 
 _UNDO_SCHEMA_11 = [
-    # Schema 12's first (a case's life), then 11's.
+    # Schema 13's first (roles in a case), then 12's (a case's life), then 11's.
+    "ALTER TABLE cases DROP COLUMN regisseur_actor",
+    "ALTER TABLE case_network DROP COLUMN care_column",
+    "ALTER TABLE case_network DROP COLUMN measure",
+    "ALTER TABLE household DROP COLUMN directed_by",
     "DROP TABLE case_events",
     "ALTER TABLE cases DROP COLUMN state",
     "ALTER TABLE cases DROP COLUMN opened_by",

@@ -1406,7 +1406,7 @@ async def test_each_back_end_elects_its_sequencer_with_a_lock_of_its_own(
 SCHEMA_DUMPS = Path(__file__).parent / "storage_schema"
 
 
-async def test_a_fresh_database_gets_exactly_the_schema_of_version_12(
+async def test_a_fresh_database_gets_exactly_the_schema_of_version_13(
     storage_backend: Backend,
 ) -> None:
     """Tables, columns, types, constraints and indexes of a fresh database. The dump of version
@@ -1416,11 +1416,12 @@ async def test_a_fresh_database_gets_exactly_the_schema_of_version_12(
     log_by_subject_purpose, household_by_subject and expectations_by_subject, version 11's
     cases.last_activity_ms and subject_birth_dates.recorded_ms with their indexes and the index
     expectations_by_case, version 12's the table case_events, the columns cases.state,
-    opened_by, opened_on and opened_on_exchange and expectations.cancelled_reason (each
-    reviewed as a diff)."""
+    opened_by, opened_on and opened_on_exchange and expectations.cancelled_reason, version 13's
+    the columns cases.regisseur_actor, case_network.care_column and measure and
+    household.directed_by (each reviewed as a diff)."""
     await storage_backend.open()
 
-    expected = (SCHEMA_DUMPS / f"{storage_backend.name}-v12.txt").read_text().splitlines()
+    expected = (SCHEMA_DUMPS / f"{storage_backend.name}-v13.txt").read_text().splitlines()
     assert await storage_backend.ddl() == expected
 
 
@@ -1433,7 +1434,7 @@ async def test_a_database_of_any_earlier_version_migrates_to_exactly_that_schema
 
     assert await storage_backend.migrate(storage_backend.make()) == SCHEMA_VERSION
 
-    expected = (SCHEMA_DUMPS / f"{storage_backend.name}-v12.txt").read_text().splitlines()
+    expected = (SCHEMA_DUMPS / f"{storage_backend.name}-v13.txt").read_text().splitlines()
     assert await storage_backend.ddl() == expected
     await storage_backend.open()  # and it opens
 

@@ -29,6 +29,8 @@ _DECISION_TEXT = {
     "case_member_removed": "ended a case network membership",
     "case_closed": "closed a case",
     "case_reopened": "reopened a case",
+    "procesregie_handed_over": "handed over procesregie of a case",
+    "child_direction_set": "set who directs the help for the person as a child in a case",
     "household_child_registered": "registered the person as a child in a case's household",
     "urgent_escalated": "sent an urgent message that was not acknowledged in time",
 }

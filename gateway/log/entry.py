@@ -45,6 +45,12 @@ DECISIONS = frozenset(
         # open expectations (details: their count and ids), and reopened.
         "case_closed",
         "case_reopened",
+        # Roles in a case: procesregie handed over by its holder (recipient: the new holder, or
+        # the holder itself when only its acting professional changes), and who directs the help
+        # for a household child under a measure (subject: the child's pseudonym; recipient: the
+        # certified institution, none when the direction returns to the procesregisseur).
+        "procesregie_handed_over",
+        "child_direction_set",
         # A child registered in a case's household (subject: its pseudonym).
         "household_child_registered",
         # An urgent message not acknowledged within its purpose's term (sender: who sent it,

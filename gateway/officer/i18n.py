@@ -609,6 +609,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "decision.case_closed": ("case closed", "casus afgesloten"),
     "decision.case_reopened": ("case reopened", "casus heropend"),
+    "decision.procesregie_handed_over": (
+        "procesregie handed over",
+        "procesregie overgedragen",
+    ),
+    "decision.child_direction_set": (
+        "direction of a child's help set",
+        "regie over hulp aan kind vastgelegd",
+    ),
     "decision.household_child_registered": (
         "child registered in a case's household",
         "kind geregistreerd in huishouden van casus",

@@ -7,7 +7,9 @@ The rules, in the order they are checked (docs/contract-extensions.md, "Case net
    the case exists or not. The one exception is rule 4's self-registration of a certified
    institution, which needs the case id, a measure and a ruling.
 3. The director registers and removes the other members; the role `procesregisseur` is the
-   director's alone, and the director is never removed.
+   director's alone (the partner holding procesregie), and the director is never removed: a
+   change that would leave two procesregisseurs or none is `409 procesregie_conflict`
+   (gateway.policy.roles, rule 2).
 4. A certified institution may register itself, and only as the holder of a child-protection
    measure, citing the court ruling, and only in a case opened under an id the gateway chose
    (`issued_case_id`). Nobody else registers itself. A case migrated from before schema 8 kept
@@ -27,22 +29,25 @@ from typing import Any
 
 from gateway.config.partners import Partner, PartnerRegistry
 from gateway.config.purposes import CaseNetworkVisibility
-from gateway.errors import Forbidden, InvalidRequest, NotFound
+from gateway.errors import Forbidden, InvalidRequest, NotFound, ProcesregieConflict
 from gateway.policy.visibility import knows_of
 from gateway.store.base import Case, NetworkMember
 from gateway.subject import looks_like_bsn
 
 __all__ = [
     "MEASURE_TYPES",
+    "REGIE_KINDS",
     "ROLES",
     "Measure",
     "case_not_found",
     "directs",
     "is_member",
     "issued_case_id",
+    "no_procesregisseur",
     "parse_dossier_reference",
     "parse_measure",
     "reachable_members",
+    "two_procesregisseurs",
     "verify_may_open",
     "verify_may_register",
     "verify_may_remove",
@@ -58,7 +63,10 @@ _RULING = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._/ -]{0,79}")
 MEASURE_TYPES = frozenset(
     {"ots", "voorlopige_ots", "voogdij", "voorlopige_voogdij", "jeugdreclassering"}
 )
-ROLES = frozenset({"procesregisseur", "referrer", "involved"})
+ROLES = frozenset({"procesregisseur", "casusregisseur", "referrer", "involved"})
+# The kinds that may hold procesregie: a social team, and a certified institution holding a
+# child-protection measure in the case (gateway.policy.roles, rule 1).
+REGIE_KINDS = frozenset({"social_team", "certified_institution"})
 # The form of a case id the gateway chose (`POST /v1/cases`): `case_` and 128 random bits in
 # lower-case base32. Before schema 8 callers chose case ids; those cases kept them.
 _ISSUED_CASE_ID = re.compile(r"case_[a-z2-7]{26}")
@@ -81,6 +89,23 @@ def case_not_found() -> NotFound:
         "no case you are a member of has this id",
         "Check the case id; the social team that directs the case can register your "
         "organisation in its network.",
+    )
+
+
+def two_procesregisseurs() -> ProcesregieConflict:
+    return ProcesregieConflict(
+        "a case has exactly one procesregisseur, and this one has it already",
+        "Register the partner as 'involved' or 'casusregisseur'; the holder hands procesregie "
+        "over with POST /v1/cases/{case_id}/hand-over.",
+    )
+
+
+def no_procesregisseur() -> ProcesregieConflict:
+    return ProcesregieConflict(
+        "the partner holding procesregie keeps its role and its place in the network while it "
+        "holds it; this would leave the case without a procesregisseur",
+        "Hand procesregie over first (POST /v1/cases/{case_id}/hand-over by the partner that "
+        "holds it), then change or remove the partner.",
     )
 
 
@@ -134,13 +159,14 @@ def verify_may_open(caller: Partner) -> None:
 
 
 def directs(case: Case | None, partner: Partner) -> bool:
-    """Whether `partner` directs the case: the social team the case records as its director.
+    """Whether `partner` directs the case: the partner the case records as its director, the one
+    holding procesregie (a social team, or a certified institution it was handed to).
 
     The one test of "directs this case" for every rule (network, household, consents, birth
     dates). A member's role is not it: a database from before schema 8 may hold a second member
     in the role `procesregisseur`, registered when any social team could name itself so.
     """
-    return case is not None and partner.kind == "social_team" and case.director == partner.id
+    return case is not None and partner.kind in REGIE_KINDS and case.director == partner.id
 
 
 def issued_case_id(case_id: str) -> bool:
@@ -206,11 +232,10 @@ def verify_may_register(
             "only the social team that directs the case registers others in its network",
             "Ask the case's procesregisseur to register the partner.",
         )
-    if (role == "procesregisseur") != (target.id == case.director):
-        raise Forbidden(
-            "the procesregisseur of a case is the social team that opened it, and stays so",
-            "Register other partners as 'involved' or 'referrer'.",
-        )
+    if role == "procesregisseur" and target.id != case.director:
+        raise two_procesregisseurs()
+    if target.id == case.director and role != "procesregisseur":
+        raise no_procesregisseur()
     if measure is not None and target.kind != "certified_institution":
         raise InvalidRequest("'measure' applies to a certified institution only")
 
@@ -227,7 +252,7 @@ def verify_may_remove(
             "Ask the case's procesregisseur to end the registration.",
         )
     if target_id == case.director:
-        raise Forbidden("the director of a case stays in its network")
+        raise no_procesregisseur()
     if not is_member(members, target_id):
         raise NotFound(
             f"partner '{target_id}' is not a member of this case network",

@@ -8,8 +8,10 @@ The states and their transitions (docs/workflows.md, "A case's life"):
    CLOSE_REASONS; closing a closed case is `409 case_closed`.
 3. Only the director reopens a closed case, with a code from REOPEN_REASONS; reopening an
    active case is `409 case_not_closed`.
-4. While a case is closed nothing is added to it: no network member, no household child, no
-   send to its network but a closure notice (`409 case_closed`, reopen it first).
+4. While a case is closed nothing is added to it: no network member, no household child, and
+   no exchange names it (as its `case_id` or by a send to its network) but a closure notice, or
+   a `referrer-status` telling the original referrer that the case closed or was transferred
+   (`409 case_closed`, reopen it first).
 
 A non-member learns nothing of any of this: its every call on a case is the case's `404`,
 checked before these rules.
@@ -18,6 +20,7 @@ checked before these rules.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from gateway.config.partners import Partner
@@ -30,12 +33,14 @@ __all__ = [
     "CLOSE_REASONS",
     "CLOSURE_NOTICE",
     "OPENED_ON",
+    "REFERRER_STATUS",
     "REOPEN_REASONS",
     "parse_close_reason",
     "parse_opened_on",
     "parse_reopen_reason",
     "verify_active",
     "verify_may_close",
+    "verify_may_name",
     "verify_may_reopen",
 ]
 
@@ -64,6 +69,9 @@ REOPEN_REASONS = frozenset(
 )
 # The one purpose a closed case's network may still be sent: that the case closed.
 CLOSURE_NOTICE = "closure-notice"
+# The original referrer is told, by status code only, that the case closed (or moved on).
+REFERRER_STATUS = "referrer-status"
+_CLOSED_STATUSES = frozenset({"closed", "transferred"})
 # An exchange id as the gateway issues them (`gateway.ids.new_id`): a prefix and random text.
 _EXCHANGE_ID = re.compile(r"ex_[A-Za-z0-9_-]{8,64}")
 
@@ -124,6 +132,23 @@ def verify_active(case: Case) -> None:
     """Return when the case is active; a closed case takes nothing new (rule 4)."""
     if case.state != "active":
         raise _reopen_first()
+
+
+def verify_may_name(case: Case, purpose: str, payload: Mapping[str, Any] | None) -> None:
+    """Return when an exchange of `purpose` may name the case now (rule 4); raise otherwise.
+
+    A closed case is named only by what tells of its end: a closure notice, or a referrer
+    status saying the case closed or was transferred.
+    """
+    if case.state == "active" or purpose == CLOSURE_NOTICE:
+        return
+    if (
+        purpose == REFERRER_STATUS
+        and payload is not None
+        and payload.get("status") in _CLOSED_STATUSES
+    ):
+        return
+    raise _reopen_first()
 
 
 def verify_may_close(case: Case, caller: Partner) -> None:

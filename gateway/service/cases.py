@@ -23,6 +23,7 @@ from gateway.policy.cases import (
     case_not_found,
     directs,
     is_member,
+    no_procesregisseur,
     verify_may_open,
     verify_may_register,
     verify_may_remove,
@@ -30,6 +31,7 @@ from gateway.policy.cases import (
 )
 from gateway.policy.decision import Caller
 from gateway.policy.lifecycle import verify_active
+from gateway.policy.roles import column_taken, verify_casusregie
 from gateway.service.deps import CaseContext, ExchangeContext
 from gateway.service.exchanges import execute_exchange
 from gateway.service.expectations import expectation_json
@@ -66,6 +68,7 @@ def _member_json(member: NetworkMember, shown: set[str]) -> dict[str, Any]:
     return {
         "partner": member.partner_id,
         "role": member.role,
+        "column": member.care_column,
         "contact": None if member.contact is None else json.loads(member.contact),
         # Who registered a member is shown only where that partner is itself visible.
         "registered_by": member.registered_by if member.registered_by in shown else None,
@@ -122,6 +125,7 @@ async def open_case(
         opened_by=caller.partner.id,
         opened_on=occasion,
         opened_on_exchange=exchange_id,
+        director_actor=caller.actor_id,
     )
     director = NetworkMember(
         case.case_id, caller.partner.id, "procesregisseur", contact, caller.partner.id, now
@@ -177,6 +181,7 @@ async def register_member(
     measure: Measure | None,
     contact: str | None,
     reported_via: str | None,
+    column: str | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Register (or change) a partner's involvement in a case: (the member as shown, created)."""
     case = await gw.storage.get_case(case_id)
@@ -184,6 +189,7 @@ async def register_member(
     verify_may_register(
         case, members, caller=caller.partner, target=partner, role=role, measure=measure
     )
+    verify_casusregie(members, target_id=partner.id, role=role, column=column)
     assert case is not None
     verify_active(case)
     before = next((m for m in members if m.partner_id == partner.id), None)
@@ -194,13 +200,17 @@ async def register_member(
         contact=contact,
         registered_by=caller.partner.id,
         registered_at=gw.now(),
+        care_column=column,
+        measure=None if measure is None else measure.type,
     )
     details: dict[str, Any] = {"role": role}
+    if column is not None:
+        details["column"] = column
     if before is not None:
         details["previous_role"] = before.role
     if measure is not None:
         details["measure"] = measure.to_json()
-    created = await gw.storage.register_involvement(
+    stored = await gw.storage.register_involvement(
         member,
         _membership_entry(
             gw,
@@ -211,6 +221,9 @@ async def register_member(
             details,
         ),
     )
+    if stored is None:  # the column was given to another member meanwhile
+        raise column_taken()
+    created = stored
     shown = {m.partner_id for m in members} | {partner.id, caller.partner.id}
     answer = _member_json(member, shown)
     if measure is not None:
@@ -235,6 +248,9 @@ async def remove_member(
         gw, caller, "case_member_removed", case_id, partner_id, {"role": before.role}
     )
     if not await gw.storage.remove_involvement(case_id, partner_id, entry):
+        after = await gw.storage.get_case(case_id)
+        if after is not None and after.director == partner_id:
+            raise no_procesregisseur()  # handed procesregie meanwhile by a concurrent call
         raise case_not_found()  # removed meanwhile by a concurrent call
     return {"case_id": case_id, "partner": partner_id, "removed": True}
 
@@ -380,7 +396,14 @@ async def network(gw: CaseContext, caller: Caller, case_id: str) -> dict[str, An
         "members": [_member_json(m, shown) for m in members],
     }
     case = await gw.storage.get_case(case_id)
-    if case is not None and case.director == caller.partner.id:
-        # The team's own dossier reference is shown to the team alone.
+    if case is not None:
+        holder = case.director if case.director in shown else None
+        answer["procesregie"] = {
+            "partner": holder,
+            "actor": case.director_actor if holder is not None else None,
+        }
+    if case is not None and (case.opened_by or case.director) == caller.partner.id:
+        # The opening team's own dossier reference is shown to it alone, also after it handed
+        # procesregie over.
         answer["dossier_reference"] = case.dossier_reference
     return answer

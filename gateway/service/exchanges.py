@@ -25,7 +25,7 @@ from gateway.policy import CaseNetworkTarget, ExchangeRequest, allowed_fields, d
 from gateway.policy.cases import is_member, reachable_members
 from gateway.policy.decision import Caller, Decision, RecipientDecision
 from gateway.policy.grounds import NO_FACTS, GroundFacts, choose_ground
-from gateway.policy.lifecycle import CLOSURE_NOTICE, verify_active
+from gateway.policy.lifecycle import verify_may_name
 from gateway.policy.relations import NO_TIES, RELATION_RULES, SubjectTies, Tie
 from gateway.policy.workflow import check_reply
 from gateway.service.birth_dates import held_birth_date
@@ -205,17 +205,22 @@ async def _ground_shown(ex: Exchange, refusal: GatewayError) -> LegalBasis | Non
 
 
 async def _verify_case(store: CaseStore, caller: Caller, request: ExchangeRequest) -> None:
-    """Return when the exchange names no case, or a case its sender is a member of.
+    """Return when the exchange names no case, or an active case its sender is a member of.
 
     Checked before anything else, so no refusal is logged with a case id: an id that is not the
     sender's case is the caller's own text, and naming someone else's case would tie this
-    exchange to a family the sender was never let into.
+    exchange to a family the sender was never let into. A closed case is named only by what
+    tells of its end (`verify_may_name`); that refusal, like a closed case's network send, is
+    answered and not logged.
     """
     if request.case_id is None:
         return
     members = await store.case_network(request.case_id)
     if not is_member(members, caller.partner.id):
         raise UnknownCase()
+    case = await store.get_case(request.case_id)
+    if case is not None:
+        verify_may_name(case, request.purpose, request.payload)
 
 
 async def _check_reply(ex: Exchange, owed: _OwedBySender | None) -> None:
@@ -254,11 +259,10 @@ async def _recipients(ex: Exchange) -> tuple[list[str], bool]:
         # A non-member learns nothing: the same refusal as for a case that does not exist,
         # naming no member (and logged without a recipient or the id).
         raise UnknownCaseNetwork()
-    if ex.purpose is None or ex.purpose.id != CLOSURE_NOTICE:
-        # A closed case's network is told only that the case closed (docs/workflows.md).
-        case = await gw.storage.get_case(request.to.case_id)
-        if case is not None:
-            verify_active(case)
+    # A closed case's network is told only that the case closed (docs/workflows.md).
+    case = await gw.storage.get_case(request.to.case_id)
+    if case is not None:
+        verify_may_name(case, request.purpose, request.payload)
     # The sender is in its own network but not a recipient of what it sends; the send
     # reaches only the members it may see and that may see it ([case_network_visibility]).
     reached = reachable_members(

@@ -15,11 +15,17 @@ from gateway.log.entry import LogEntry, Sender, format_time
 from gateway.policy import ExchangeRequest
 from gateway.policy.cases import case_not_found, is_member, reachable_members, visible_members
 from gateway.policy.decision import Caller
-from gateway.policy.lifecycle import CLOSURE_NOTICE, verify_may_close, verify_may_reopen
+from gateway.policy.lifecycle import (
+    CLOSURE_NOTICE,
+    REFERRER_STATUS,
+    verify_may_close,
+    verify_may_reopen,
+)
 from gateway.policy.minimal import check_payload
 from gateway.service.deps import CaseContext, ExchangeContext
 from gateway.service.exchanges import check_exchange, execute_exchange
 from gateway.service.expectations import expectation_json
+from gateway.service.roles import roles_json
 from gateway.standards.tracecontext import current_trace_json
 from gateway.store.base import Case, CaseEvent, Expectation, NetworkMember
 
@@ -74,8 +80,9 @@ async def case_state(gw: CaseContext, caller: Caller, case_id: str) -> dict[str,
         "by": named(case.opened_by),
         "reason": case.opened_on,
     }
-    if case.director == caller.partner.id:
-        # Like the dossier reference: the director's own link to the referral, shown to it alone.
+    if (case.opened_by or case.director) == caller.partner.id:
+        # Like the dossier reference: the opening team's own link to the referral, shown to it
+        # alone (also after it handed procesregie over).
         opened["exchange_id"] = case.opened_on_exchange
     history = [opened] + [
         {"event": e.event, "at": format_time(e.at), "by": named(e.by_partner), "reason": e.reason}
@@ -86,6 +93,7 @@ async def case_state(gw: CaseContext, caller: Caller, case_id: str) -> dict[str,
         "state": case.state,
         "director": named(case.director),
         "history": history,
+        **roles_json(case, members, await gw.storage.household(case_id), shown),
     }
 
 
@@ -137,6 +145,7 @@ async def close_case(
     told: dict[str, Any] = {"purpose": CLOSURE_NOTICE, "to": reached, "sent": False}
     if notice is not None:
         told.update(await _send_notice(gw, caller, notice, reached))
+    referrer = await _original_referrer(gw, case, caller)
     return {
         "case_id": case_id,
         "state": "closed",
@@ -150,7 +159,32 @@ async def close_case(
             if e.owed_by in shown and e.owed_to in shown
         ],
         "closure_notice": told,
+        "referrer": None
+        if referrer is None
+        else {
+            "partner": referrer,
+            "purpose": REFERRER_STATUS,
+            "status": "transferred" if reason == "transferred" else "closed",
+            "sent": False,
+        },
     }
+
+
+async def _original_referrer(gw: ExchangeContext, case: Case, caller: Caller) -> str | None:
+    """The partner whose referral the case was opened on, to be told the case closed.
+
+    The sender of the exchange `opened_on_exchange` as the log shows it disclosed to the team
+    that opened the case; None when the case was opened on no exchange, the log holds no such
+    disclosure to the opener, or the sender is no partner to tell (the closer itself, or no
+    longer registered). The closer tells it with a referrer-status naming the closed case.
+    """
+    if case.opened_on_exchange is None or case.opened_by is None:
+        return None
+    sender = await gw.storage.referral_sender(case.opened_on_exchange, case.opened_by)
+    partner = None if sender is None else gw.partners.get(sender)
+    if partner is None or partner.kind == "privacy_officer" or partner.id == caller.partner.id:
+        return None
+    return partner.id
 
 
 async def _send_notice(

@@ -42,6 +42,8 @@ _ACTION = {
     "case_member_removed": "D",
     "case_closed": "U",
     "case_reopened": "U",
+    "procesregie_handed_over": "U",
+    "child_direction_set": "U",
     "household_child_registered": "C",
     "records_removed": "D",
     "subject_link_erased": "D",

@@ -101,6 +101,10 @@ class Case:
     opened_by: str | None = None
     opened_on: str | None = None
     opened_on_exchange: str | None = None
+    # The professional acting for the director (who holds procesregie), from the token's actor;
+    # None for a case from before schema 13, and after a hand-over to another partner until one
+    # of its professionals takes the role (docs/workflows.md, "Roles in a case").
+    director_actor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,10 +132,12 @@ class NetworkMember:
 
     case_id: str
     partner_id: str
-    role: str  # procesregisseur | referrer | involved
+    role: str  # procesregisseur | casusregisseur | referrer | involved
     contact: str | None  # JSON of {name, phone, email}, professional contact only
     registered_by: str
     registered_at: datetime
+    care_column: str | None = None  # a casusregisseur's column: youth | wmo | income
+    measure: str | None = None  # the type of a certified institution's measure in this case
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +172,9 @@ class HouseholdChild:
     subject: str
     registered_by: str
     registered_at: datetime
+    # The certified institution that directs the help for this child under its measure; None:
+    # the case's procesregisseur directs it with the rest of the household.
+    directed_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -536,8 +545,9 @@ class CaseStore(Protocol):
 
     async def case_network(self, case_id: str) -> list[NetworkMember]: ...
 
-    async def register_involvement(self, member: NetworkMember, entry: LogEntry) -> bool:
-        """Insert or update a member together with its log entry; True when it was new."""
+    async def register_involvement(self, member: NetworkMember, entry: LogEntry) -> bool | None:
+        """Insert or update a member together with its log entry; True when it was new. None
+        (nothing changed) when the member's `care_column` has another casusregisseur."""
 
     async def remove_involvement(self, case_id: str, partner_id: str, entry: LogEntry) -> bool:
         """Remove a member together with its log entry; False (and nothing logged) if absent."""
@@ -549,6 +559,24 @@ class CaseStore(Protocol):
 
     async def case_events(self, case_id: str) -> list[CaseEvent]:
         """The case's closures and reopenings, oldest first."""
+
+    async def hand_over(
+        self, case_id: str, holder: str, to: NetworkMember, actor: str | None, entry: LogEntry
+    ) -> int | None:
+        """Move procesregie of an active case from `holder` to the member `to` (the same partner:
+        only its acting professional changes), with the entry; the entry's index, or None (and
+        nothing changed) when `holder` no longer holds it, the case is closed or `to` is no
+        member."""
+
+    async def direct_child(
+        self, case_id: str, child_ref: str, directed_by: str | None, entry: LogEntry
+    ) -> int | None:
+        """Set who directs the help for a household child, with the entry; its index, or None
+        (nothing changed) when the case holds no such child."""
+
+    async def referral_sender(self, exchange_id: str, recipient: str) -> str | None:
+        """The partner that sent `recipient` the exchange `exchange_id` (a disclosure in the
+        log), or None when the log holds no such disclosure to `recipient`."""
 
     async def close_case(
         self,

@@ -473,6 +473,24 @@ MIGRATIONS.append(
 )
 
 
+# Schema 13 (issue 20, roles in a case): the professional acting for the partner that holds
+# procesregie (`cases.regisseur`), from the token's actor; the column (youth, wmo, income) a
+# casusregisseur directs, and the type of the child-protection measure a certified institution
+# holds in the case (its ruling stays in the log); and per household child the certified
+# institution that directs the help for that child under its measure (NULL: the procesregisseur).
+MIGRATIONS.append(
+    (
+        13,
+        [
+            "ALTER TABLE cases ADD COLUMN regisseur_actor TEXT",
+            "ALTER TABLE case_network ADD COLUMN care_column TEXT",
+            "ALTER TABLE case_network ADD COLUMN measure TEXT",
+            "ALTER TABLE household ADD COLUMN directed_by TEXT",
+        ],
+    )
+)
+
+
 def rendered(dialect: Dialect) -> list[tuple[int, list[str]]]:
     """The migrations in `dialect`'s words."""
     out: list[tuple[int, list[str]]] = []

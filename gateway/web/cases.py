@@ -22,7 +22,8 @@ from gateway.policy.lifecycle import (
     parse_opened_on,
     parse_reopen_reason,
 )
-from gateway.service import cases, lifecycle
+from gateway.policy.roles import parse_column
+from gateway.service import cases, lifecycle, roles
 from gateway.subject import IdentifierSystem, Subject, looks_like_bsn, parse_subject
 from gateway.web.common import authenticate, gateway, read_json
 
@@ -158,14 +159,16 @@ async def register(request: web.Request) -> web.Response:
         "contact",
         "reported_via",
         "measure",
+        "column",
     }:
         raise InvalidRequest(
-            "the body must be an object with 'role', and optional 'contact', 'reported_via' "
-            "and 'measure'"
+            "the body must be an object with 'role', and optional 'contact', 'reported_via', "
+            "'measure' and 'column'"
         )
     role = body.get("role", "involved")
     if not isinstance(role, str) or role not in ROLES:
         raise InvalidRequest(f"'role' must be one of {', '.join(sorted(ROLES))}")
+    column = parse_column(role, body.get("column"))
     measure = parse_measure(body.get("measure"))
     contact = _contact(body.get("contact"))
     reported_via = body.get("reported_via")
@@ -179,8 +182,49 @@ async def register(request: web.Request) -> web.Response:
         measure=measure,
         contact=contact,
         reported_via=reported_via,
+        column=column,
     )
     return web.json_response(answer, status=201 if created else 200)
+
+
+@routes.post("/v1/cases/{case_id}/hand-over")
+async def hand_over(request: web.Request) -> web.Response:
+    """The holder of procesregie hands it to a member that may hold it (logged)."""
+    gw = gateway(request)
+    caller = authenticate(request)
+    case_id = _case_id(request)
+    body = await read_json(request)
+    if not isinstance(body, dict) or set(body) != {"to"} or not isinstance(body["to"], str):
+        raise InvalidRequest(
+            'the body must be {"to": <partner id>} and nothing else',
+            "Name the partner that takes procesregie over; it must be a member of the case.",
+        )
+    return web.json_response(await roles.hand_over(gw, caller, case_id, body["to"]))
+
+
+@routes.put("/v1/cases/{case_id}/household/{child_ref}/direction")
+async def direct_child(request: web.Request) -> web.Response:
+    """Set the certified institution that directs the help for a child under its measure."""
+    gw = gateway(request)
+    caller = authenticate(request)
+    case_id = _case_id(request)
+    child_ref = request.match_info["child_ref"]
+    if not _CHILD_REF.fullmatch(child_ref) or looks_like_bsn(child_ref):
+        raise InvalidRequest("the child_ref must be a short opaque reference")
+    body = await read_json(request)
+    directed_by = body.get("directed_by", ...) if isinstance(body, dict) else ...
+    if (
+        not isinstance(body, dict)
+        or set(body) != {"directed_by"}
+        or not (directed_by is None or isinstance(directed_by, str))
+    ):
+        raise InvalidRequest(
+            'the body must be {"directed_by": <partner id> | null} and nothing else',
+            "Name the certified institution that directs the child's help, or null to give "
+            "it back to the procesregisseur.",
+        )
+    answer = await roles.direct_child(gw, caller, case_id, child_ref, directed_by)
+    return web.json_response(answer)
 
 
 @routes.delete("/v1/cases/{case_id}/network/{partner_id}")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any, get_args
 
 from consent.model import GiverRole
-from gateway.policy.cases import MEASURE_TYPES
+from gateway.policy.cases import MEASURE_TYPES, ROLES
 from gateway.policy.lifecycle import CLOSE_REASONS, OPENED_ON, REOPEN_REASONS
 from gateway.policy.retention import ERASURE_REASONS
+from gateway.policy.roles import COLUMNS
 
 __all__ = ["openapi_document"]
 
@@ -304,6 +305,23 @@ def _query(name: str, description: str, *, required: bool = False) -> dict[str, 
     }
 
 
+def _object_body(required: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """A body of exactly one required field."""
+    return {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": [required],
+                    "additionalProperties": False,
+                    "properties": {required: schema},
+                }
+            }
+        },
+    }
+
+
 def _reason_body(codes: frozenset[str], notice: dict[str, Any] | None = None) -> dict[str, Any]:
     """`{"reason": <code>}` (a closure: and an optional notice); a closure or reopening holds
     no free text."""
@@ -399,13 +417,15 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "post": _op(
                 "Send a message for a purpose; start-stop, evaluation-feedback and "
                 "safety-assessment need a relation of the sender to the subject "
-                "(403 relation_required with missing_relation)",
+                "(403 relation_required with missing_relation); an exchange naming a closed "
+                "case (case_id or case_network) other than a closure-notice, or a "
+                "referrer-status saying closed or transferred: 409 case_closed",
                 {
                     "201": {
                         **_json("ExchangeResult", "disclosed"),
                         "headers": _CONTENT_LANGUAGE,
                     },
-                    **_errors(400, 403, 404, 408, 413, 422),
+                    **_errors(400, 403, 404, 408, 409, 413, 422),
                 },
                 requestBody=body,
             )
@@ -602,8 +622,9 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 "The directing partner closes its case with a coded reason: every open "
                 "expectation of the case is cancelled (status cancelled, never overdue again), "
                 "logged as case_closed; the answer lists what was cancelled and the members a "
-                "closure notice should reach (and, with notice, sends it). Not the director: "
-                "403 case_close_not_allowed; closed already: 409 case_closed",
+                "closure notice should reach (and, with notice, sends it), and in referrer the "
+                "partner whose referral the case was opened on, to tell with referrer-status. "
+                "Not the director: 403 case_close_not_allowed; closed already: 409 case_closed",
                 {"200": _json({"type": "object"}), **_errors(400, 403, 404, 409, 422)},
                 parameters=[_path("case_id")],
                 requestBody=_reason_body(
@@ -658,7 +679,15 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                                 "properties": {
                                     "role": {
                                         "type": "string",
-                                        "enum": ["procesregisseur", "referrer", "involved"],
+                                        "enum": sorted(ROLES),
+                                        "description": "one procesregisseur per case (a "
+                                        "second: 409 procesregie_conflict); a casusregisseur "
+                                        "needs column, one per column (409 casusregie_conflict)",
+                                    },
+                                    "column": {
+                                        "type": "string",
+                                        "enum": sorted(COLUMNS),
+                                        "description": "a casusregisseur's column of help",
                                     },
                                     "contact": {"type": "object"},
                                     "reported_via": {
@@ -692,6 +721,35 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 {"200": _json({"type": "object"}), **_errors(400, 403, 404)},
                 parameters=[_path("case_id"), _path("partner_id")],
             ),
+        },
+        "/v1/cases/{case_id}/hand-over": {
+            "post": _op(
+                "The partner holding procesregie hands it to a member that may hold it (a social "
+                "team, or a certified institution registered with its measure); to itself: its "
+                "calling professional becomes the acting one. Logged as procesregie_handed_over; "
+                "the former holder becomes 'involved'. Not the holder, or a member that may not "
+                "hold it: 403 forbidden; not a member: 404; closed: 409 case_closed; changed "
+                "meanwhile: 409 procesregie_conflict",
+                {"200": _json({"type": "object"}), **_errors(400, 403, 404, 409)},
+                parameters=[_path("case_id")],
+                requestBody=_object_body(
+                    "to", {"type": "string", "description": "the new holder's partner id"}
+                ),
+            )
+        },
+        "/v1/cases/{case_id}/household/{child_ref}/direction": {
+            "put": _op(
+                "Set the certified institution that directs the help for a household child under "
+                "its child-protection measure (by the holder of procesregie or the institution "
+                "itself), or null to give it back to the procesregisseur. Logged as "
+                "child_direction_set. A partner without a measure in the case: 403 forbidden",
+                {"200": _json({"type": "object"}), **_errors(400, 403, 404, 409)},
+                parameters=[_path("case_id"), _path("child_ref")],
+                requestBody=_object_body(
+                    "directed_by",
+                    {"type": ["string", "null"], "description": "a certified institution's id"},
+                ),
+            )
         },
         "/v1/cases/{case_id}/household": {
             "put": _op(

@@ -312,13 +312,118 @@ POLICY_TEXTS: Final = (
         "Ask the case's procesregisseur to register the partner.",
         "Vraag de procesregisseur van de casus de partner te registreren.",
     ),
+    # -- roles.py and cases.py: procesregie, casusregie, a child's direction ----------------------
     Text(
-        "the procesregisseur of a case is the social team that opened it, and stays so",
-        "de procesregisseur van een casus is het sociaal team dat de casus opende, en blijft dat",
+        "a case has exactly one procesregisseur, and this one has it already",
+        "een casus heeft precies één procesregisseur, en deze heeft die al",
     ),
     Text(
-        "Register other partners as 'involved' or 'referrer'.",
-        "Registreer andere partners als 'involved' (betrokken) of 'referrer' (verwijzer).",
+        "Register the partner as 'involved' or 'casusregisseur'; the holder hands procesregie "
+        "over with POST /v1/cases/{{case_id}}/hand-over.",
+        "Registreer de partner als 'involved' of 'casusregisseur'; wie de procesregie heeft draagt "
+        "die over met POST /v1/cases/{{case_id}}/hand-over.",
+    ),
+    Text(
+        "the partner holding procesregie keeps its role and its place in the network while it "
+        "holds it; this would leave the case without a procesregisseur",
+        "de partner met de procesregie houdt zijn rol en zijn plaats in het netwerk zolang hij "
+        "die heeft; dit zou de casus zonder procesregisseur laten",
+    ),
+    Text(
+        "Hand procesregie over first (POST /v1/cases/{{case_id}}/hand-over by the partner that "
+        "holds it), then change or remove the partner.",
+        "Draag de procesregie eerst over (POST /v1/cases/{{case_id}}/hand-over door de partner die "
+        "haar heeft) en wijzig of verwijder de partner daarna.",
+    ),
+    Text(
+        "'column' applies to the role 'casusregisseur' only",
+        "'column' geldt alleen voor de rol 'casusregisseur'",
+    ),
+    Text(
+        "a casusregisseur needs 'column', one of {codes}",
+        "een casusregisseur vraagt om 'column', een van {codes}",
+    ),
+    Text(
+        'Name the column of help the partner directs, e.g. "column": "youth".',
+        'Noem de kolom van hulp waarover de partner de regie voert, bijvoorbeeld "column": '
+        '"youth".',
+    ),
+    Text(
+        "only the partner that holds procesregie hands it over",
+        "alleen de partner die de procesregie heeft draagt die over",
+    ),
+    Text(
+        "Ask the case's procesregisseur to hand procesregie over.",
+        "Vraag de procesregisseur van de casus de procesregie over te dragen.",
+    ),
+    Text(
+        "Register the partner in the case's network first; GET "
+        "/v1/cases/{{case_id}}/network lists the members.",
+        "Registreer de partner eerst in het casusnetwerk; GET /v1/cases/{{case_id}}/network "
+        "toont de leden.",
+    ),
+    Text(
+        "procesregie is held by a social team, or by a certified institution holding a "
+        "child-protection measure in the case",
+        "de procesregie ligt bij een sociaal team, of bij een gecertificeerde instelling met een "
+        "kinderbeschermingsmaatregel in de casus",
+    ),
+    Text(
+        "Hand procesregie to a social team, or to the certified institution registered with "
+        "its measure.",
+        "Draag de procesregie over aan een sociaal team, of aan de gecertificeerde instelling die "
+        "met haar maatregel is geregistreerd.",
+    ),
+    Text(
+        "this column has a casusregisseur already",
+        "deze kolom heeft al een casusregisseur",
+    ),
+    Text(
+        "Register the partner as 'involved', or first register the present casusregisseur "
+        "as 'involved'.",
+        "Registreer de partner als 'involved', of registreer eerst de huidige casusregisseur als "
+        "'involved'.",
+    ),
+    Text(
+        "only the procesregisseur, or the certified institution directing the child, gives "
+        "the direction of a child's help back",
+        "alleen de procesregisseur, of de gecertificeerde instelling die de regie over het kind "
+        "voert, geeft de regie over de hulp aan een kind terug",
+    ),
+    Text("Ask the case's procesregisseur.", "Vraag het de procesregisseur van de casus."),
+    Text(
+        "only a certified institution holding a child-protection measure in the case directs "
+        "the help for a child",
+        "alleen een gecertificeerde instelling met een kinderbeschermingsmaatregel in de casus "
+        "voert de regie over de hulp aan een kind",
+    ),
+    Text(
+        "Register the certified institution with its measure (PUT "
+        "/v1/cases/{{case_id}}/network/{{partner_id}} with 'measure') first.",
+        "Registreer eerst de gecertificeerde instelling met haar maatregel (PUT "
+        "/v1/cases/{{case_id}}/network/{{partner_id}} met 'measure').",
+    ),
+    Text(
+        "only the procesregisseur, or the certified institution itself, sets who directs the "
+        "help for a child",
+        "alleen de procesregisseur, of de gecertificeerde instelling zelf, legt vast wie de regie "
+        "over de hulp aan een kind voert",
+    ),
+    Text(
+        "the case's household holds no child with this child_ref",
+        "het huishouden van de casus heeft geen kind met deze child_ref",
+    ),
+    Text(
+        "GET /v1/cases/{{case_id}}/household lists the children.",
+        "GET /v1/cases/{{case_id}}/household toont de kinderen.",
+    ),
+    Text(
+        "procesregie of this case changed while it was being handed over",
+        "de procesregie van deze casus veranderde terwijl die werd overgedragen",
+    ),
+    Text(
+        "GET /v1/cases/{{case_id}} shows who holds procesregie now.",
+        "GET /v1/cases/{{case_id}} toont wie nu de procesregie heeft.",
     ),
     Text(
         "only the social team that directs the case removes members from its network",
@@ -328,10 +433,6 @@ POLICY_TEXTS: Final = (
     Text(
         "Ask the case's procesregisseur to end the registration.",
         "Vraag de procesregisseur van de casus de registratie te beëindigen.",
-    ),
-    Text(
-        "the director of a case stays in its network",
-        "de regievoerder van een casus blijft in het casusnetwerk",
     ),
     Text(
         "partner '{partner}' is not a member of this case network",

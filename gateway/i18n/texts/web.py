@@ -142,10 +142,32 @@ WEB_TEXTS: Final = (
         "Stuur alleen een redencode; een notitie of andere vrije tekst wordt niet aangenomen.",
     ),
     Text(
-        "the body must be an object with 'role', and optional 'contact', 'reported_via' and "
-        "'measure'",
-        "de body moet een object zijn met 'role', en eventueel 'contact', 'reported_via' en "
-        "'measure'",
+        "the body must be an object with 'role', and optional 'contact', 'reported_via', "
+        "'measure' and 'column'",
+        "de body moet een object zijn met 'role', en eventueel 'contact', 'reported_via', "
+        "'measure' en 'column'",
+    ),
+    Text(
+        'the body must be {{"to": <partner id>}} and nothing else',
+        'de body moet {{"to": <partner-id>}} zijn, en verder niets',
+    ),
+    Text(
+        "Name the partner that takes procesregie over; it must be a member of the case.",
+        "Noem de partner die de procesregie overneemt; die moet lid van de casus zijn.",
+    ),
+    Text(
+        "the child_ref must be a short opaque reference",
+        "de child_ref moet een korte, betekenisloze verwijzing zijn",
+    ),
+    Text(
+        'the body must be {{"directed_by": <partner id> | null}} and nothing else',
+        'de body moet {{"directed_by": <partner-id> | null}} zijn, en verder niets',
+    ),
+    Text(
+        "Name the certified institution that directs the child's help, or null to give it back "
+        "to the procesregisseur.",
+        "Noem de gecertificeerde instelling die de regie over de hulp aan het kind voert, of "
+        "null om die terug te geven aan de procesregisseur.",
     ),
     Text("'role' must be one of {roles}", "'role' moet een van {roles} zijn"),
     Text(

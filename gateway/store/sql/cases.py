@@ -39,11 +39,14 @@ class CaseSql(SqlRunner):
     async def case_network(self, case_id: str) -> list[NetworkMember]:
         def txn() -> Txn[list[NetworkMember]]:
             found = yield from rows(
-                "SELECT case_id, partner_id, role, contact, registered_by, registered_ms "
+                "SELECT case_id, partner_id, role, contact, registered_by, registered_ms, "
+                "care_column, measure "
                 "FROM case_network WHERE case_id = ? ORDER BY registered_ms, partner_id",
                 case_id,
             )
-            return [NetworkMember(r[0], r[1], r[2], r[3], r[4], _dt(r[5])) for r in found]
+            return [
+                NetworkMember(r[0], r[1], r[2], r[3], r[4], _dt(r[5]), r[6], r[7]) for r in found
+            ]
 
         return await self._query(txn, quick=True)
 
@@ -51,8 +54,8 @@ class CaseSql(SqlRunner):
         def txn() -> Txn[int]:
             yield from run(
                 "INSERT INTO cases (case_id, regisseur, dossier_reference, opened_ms, state, "
-                "opened_by, opened_on, opened_on_exchange, last_activity_ms) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "opened_by, opened_on, opened_on_exchange, last_activity_ms, regisseur_actor) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 case.case_id,
                 case.director,
                 case.dossier_reference,
@@ -62,6 +65,7 @@ class CaseSql(SqlRunner):
                 case.opened_on,
                 case.opened_on_exchange,
                 _ms(case.opened_at),
+                case.director_actor,
             )
             yield from _upsert_member(director)
             return (yield from self._append_one(entry))
@@ -72,20 +76,33 @@ class CaseSql(SqlRunner):
         def txn() -> Txn[Case | None]:
             r = yield from row(
                 "SELECT case_id, regisseur, dossier_reference, opened_ms, state, opened_by, "
-                "opened_on, opened_on_exchange FROM cases WHERE case_id = ?",
+                "opened_on, opened_on_exchange, regisseur_actor FROM cases WHERE case_id = ?",
                 case_id,
             )
             if r is None:
                 return None
-            return Case(r[0], r[1], r[2], _dt(r[3]), r[4], r[5], r[6], r[7])
+            return Case(r[0], r[1], r[2], _dt(r[3]), r[4], r[5], r[6], r[7], r[8])
 
         return await self._query(txn, quick=True)
 
-    async def register_involvement(self, member: NetworkMember, entry: LogEntry) -> bool:
+    async def register_involvement(self, member: NetworkMember, entry: LogEntry) -> bool | None:
         values = log_values([entry])
 
-        def txn() -> Txn[bool]:
+        def txn() -> Txn[bool | None]:
             yield from touch_cases(values)
+            if member.care_column is not None:
+                # One casusregisseur per column, also for two registrations at once: the case's
+                # row, locked, serialises them; the column is read after the lock.
+                yield from row("SELECT 1 FROM cases WHERE case_id = ?{for_update}", member.case_id)
+                taken = yield from row(
+                    "SELECT 1 FROM case_network WHERE case_id = ? AND care_column = ? "
+                    "AND partner_id <> ?",
+                    member.case_id,
+                    member.care_column,
+                    member.partner_id,
+                )
+                if taken is not None:
+                    return None
             created = yield from _upsert_member(member)
             yield from self._append(values, cases_touched=True)
             return created
@@ -97,12 +114,25 @@ class CaseSql(SqlRunner):
 
         def txn() -> Txn[bool]:
             yield from touch_cases(values)
+            # Never the partner holding procesregie, even one a concurrent hand-over just made
+            # so: the case's row, locked, says who holds it (hand_over takes the same lock).
+            held = yield from row(
+                "SELECT regisseur FROM cases WHERE case_id = ?{for_update}", case_id
+            )
+            if held is not None and held[0] == partner_id:
+                return False
             gone = yield from count(
                 "DELETE FROM case_network WHERE case_id = ? AND partner_id = ?",
                 case_id,
                 partner_id,
             )
             if gone:
+                # The children it directed are directed by the procesregisseur again.
+                yield from run(
+                    "UPDATE household SET directed_by = NULL WHERE case_id = ? AND directed_by = ?",
+                    case_id,
+                    partner_id,
+                )
                 yield from self._append(values, cases_touched=True)
             return bool(gone)
 
@@ -134,11 +164,89 @@ class CaseSql(SqlRunner):
     async def household(self, case_id: str) -> list[HouseholdChild]:
         def txn() -> Txn[list[HouseholdChild]]:
             found = yield from rows(
-                "SELECT case_id, child_ref, subject, registered_by, registered_ms FROM household "
-                "WHERE case_id = ? ORDER BY registered_ms, child_ref",
+                "SELECT case_id, child_ref, subject, registered_by, registered_ms, directed_by "
+                "FROM household WHERE case_id = ? ORDER BY registered_ms, child_ref",
                 case_id,
             )
-            return [HouseholdChild(r[0], r[1], r[2], r[3], _dt(r[4])) for r in found]
+            return [HouseholdChild(r[0], r[1], r[2], r[3], _dt(r[4]), r[5]) for r in found]
+
+        return await self._query(txn, quick=True)
+
+    # -- roles: procesregie, and who directs the help for a child ---------------------------------
+    async def hand_over(
+        self, case_id: str, holder: str, to: NetworkMember, actor: str | None, entry: LogEntry
+    ) -> int | None:
+        values = log_values([entry])
+
+        def txn() -> Txn[int | None]:
+            # The case's row, locked first, serialises this with a concurrent hand-over, closure
+            # or removal of a member (remove_involvement takes the same lock); the membership is
+            # read after the lock, so a removal committed meanwhile is seen.
+            held = yield from row(
+                "SELECT regisseur, state FROM cases WHERE case_id = ?{for_update}", case_id
+            )
+            if held is None or held[0] != holder or held[1] != "active":
+                return None
+            member = yield from row(
+                "SELECT 1 FROM case_network WHERE case_id = ? AND partner_id = ?",
+                case_id,
+                to.partner_id,
+            )
+            if member is None:
+                return None
+            yield from run(
+                "UPDATE cases SET regisseur = ?, regisseur_actor = ? WHERE case_id = ?",
+                to.partner_id,
+                actor,
+                case_id,
+            )
+            if to.partner_id != holder:
+                yield from run(
+                    "UPDATE case_network SET role = 'involved', care_column = NULL "
+                    "WHERE case_id = ? AND partner_id = ?",
+                    case_id,
+                    holder,
+                )
+                yield from run(
+                    "UPDATE case_network SET role = 'procesregisseur', care_column = NULL "
+                    "WHERE case_id = ? AND partner_id = ?",
+                    case_id,
+                    to.partner_id,
+                )
+            [index] = yield from self._append(values)
+            return index
+
+        return await self._transact(txn)
+
+    async def direct_child(
+        self, case_id: str, child_ref: str, directed_by: str | None, entry: LogEntry
+    ) -> int | None:
+        values = log_values([entry])
+
+        def txn() -> Txn[int | None]:
+            changed = yield from count(
+                "UPDATE household SET directed_by = ? WHERE case_id = ? AND child_ref = ?",
+                directed_by,
+                case_id,
+                child_ref,
+            )
+            if not changed:
+                return None
+            [index] = yield from self._append(values)
+            return index
+
+        return await self._transact(txn)
+
+    async def referral_sender(self, exchange_id: str, recipient: str) -> str | None:
+        def txn() -> Txn[str | None]:
+            # By the recipient's index: the exchanges disclosed to one partner, not the whole log.
+            r = yield from row(
+                "SELECT sender FROM log_entries WHERE recipient = ? AND exchange_id = ? "
+                "AND decision || '' = 'disclosed' LIMIT 1",
+                recipient,
+                exchange_id,
+            )
+            return None if r is None else str(r[0])
 
         return await self._query(txn, quick=True)
 
@@ -380,7 +488,7 @@ def _upsert_member(member: NetworkMember) -> Txn[bool]:
     return (
         yield from _insert_else_update(
             "INSERT INTO case_network (case_id, partner_id, role, contact, registered_by, "
-            "registered_ms) VALUES (?, ?, ?, ?, ?, ?)",
+            "registered_ms, care_column, measure) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 member.case_id,
                 member.partner_id,
@@ -388,9 +496,20 @@ def _upsert_member(member: NetworkMember) -> Txn[bool]:
                 member.contact,
                 member.registered_by,
                 _ms(member.registered_at),
+                member.care_column,
+                member.measure,
             ),
-            "UPDATE case_network SET role = ?, contact = ? WHERE case_id = ? AND partner_id = ?",
-            (member.role, member.contact, member.case_id, member.partner_id),
+            # A re-registration without a measure keeps the one the member holds.
+            "UPDATE case_network SET role = ?, contact = ?, care_column = ?, "
+            "measure = COALESCE(?, measure) WHERE case_id = ? AND partner_id = ?",
+            (
+                member.role,
+                member.contact,
+                member.care_column,
+                member.measure,
+                member.case_id,
+                member.partner_id,
+            ),
         )
     )
 
