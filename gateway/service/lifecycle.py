@@ -13,7 +13,7 @@ from typing import Any
 from gateway.errors import CaseClosed, CaseNotClosed, GatewayError
 from gateway.log.entry import LogEntry, Sender, format_time
 from gateway.policy import ExchangeRequest
-from gateway.policy.cases import case_not_found, is_member, reachable_members, visible_members
+from gateway.policy.cases import reachable_members, visible_members
 from gateway.policy.decision import Caller
 from gateway.policy.lifecycle import (
     CLOSURE_NOTICE,
@@ -25,22 +25,11 @@ from gateway.policy.minimal import check_payload
 from gateway.service.deps import CaseContext, ExchangeContext
 from gateway.service.exchanges import check_exchange, execute_exchange
 from gateway.service.expectations import expectation_json
-from gateway.service.roles import roles_json
+from gateway.service.roles import case_of_member, roles_json
 from gateway.standards.tracecontext import current_trace_json
 from gateway.store.base import Case, CaseEvent, Expectation, NetworkMember
 
 __all__ = ["case_state", "close_case", "reopen_case"]
-
-
-async def _case_of_member(
-    gw: CaseContext, caller: Caller, case_id: str
-) -> tuple[Case, list[NetworkMember]]:
-    """The case and its members when the caller is one; else the one 404 every non-member gets."""
-    case = await gw.storage.get_case(case_id)
-    members = [] if case is None else await gw.storage.case_network(case_id)
-    if case is None or not is_member(members, caller.partner.id):
-        raise case_not_found()
-    return case, members
 
 
 def _shown(gw: CaseContext, caller: Caller, members: Sequence[NetworkMember]) -> set[str]:
@@ -68,7 +57,7 @@ def _entry(caller: Caller, decision: str, event: CaseEvent, details: dict[str, A
 
 async def case_state(gw: CaseContext, caller: Caller, case_id: str) -> dict[str, Any]:
     """The case's state and history, to its members; a partner they may not see is not named."""
-    case, members = await _case_of_member(gw, caller, case_id)
+    case, members = await case_of_member(gw, caller, case_id)
     shown = _shown(gw, caller, members)
 
     def named(partner: str | None) -> str | None:
@@ -108,7 +97,7 @@ async def close_case(
     reason. The answer names the members a closure notice should reach; with `notice` (a
     closure-notice to the case's network) it is sent too, and the answer says per member
     whether it was disclosed or refused, and why."""
-    case, members = await _case_of_member(gw, caller, case_id)
+    case, members = await case_of_member(gw, caller, case_id)
     verify_may_close(case, caller.partner)
     purpose = gw.catalogue.get(CLOSURE_NOTICE)
     if notice is not None and notice.payload is not None and purpose is not None:
@@ -218,7 +207,7 @@ async def _send_notice(
 
 async def reopen_case(gw: CaseContext, caller: Caller, case_id: str, reason: str) -> dict[str, Any]:
     """The director reopens its closed case; cancelled expectations stay cancelled."""
-    case, _ = await _case_of_member(gw, caller, case_id)
+    case, _ = await case_of_member(gw, caller, case_id)
     verify_may_reopen(case, caller.partner)
     event = CaseEvent(case_id, "reopened", reason, caller.partner.id, gw.now())
     index = await gw.storage.reopen_case(event, _entry(caller, "case_reopened", event, {}))

@@ -20,10 +20,10 @@ from gateway.service.deps import CaseContext
 from gateway.standards.tracecontext import current_trace_json
 from gateway.store.base import Case, HouseholdChild, NetworkMember
 
-__all__ = ["direct_child", "hand_over", "roles_json"]
+__all__ = ["case_of_member", "direct_child", "hand_over", "roles_json"]
 
 
-async def _case_of_member(
+async def case_of_member(
     gw: CaseContext, caller: Caller, case_id: str
 ) -> tuple[Case, list[NetworkMember]]:
     """The case and its members when the caller is one; else the one 404 every non-member gets."""
@@ -67,7 +67,7 @@ def roles_json(
 async def hand_over(gw: CaseContext, caller: Caller, case_id: str, to: str) -> dict[str, Any]:
     """The holder hands procesregie to a member that may hold it (to itself: a new acting
     professional of the same partner); the new holder's acceptance is implicit."""
-    case, members = await _case_of_member(gw, caller, case_id)
+    case, members = await case_of_member(gw, caller, case_id)
     verify_may_hand_over(case, members, caller=caller.partner, target_id=to, partners=gw.partners)
     verify_active(case)
     target = next(m for m in members if m.partner_id == to)
@@ -104,7 +104,7 @@ async def direct_child(
 ) -> dict[str, Any]:
     """Set the certified institution that directs the help for a child under its measure, or
     (None) give the direction back to the procesregisseur."""
-    case, members = await _case_of_member(gw, caller, case_id)
+    case, members = await case_of_member(gw, caller, case_id)
     child = next((c for c in await gw.storage.household(case_id) if c.child_ref == child_ref), None)
     verify_may_direct_child(
         case, members, child, caller=caller.partner, directed_by=directed_by, partners=gw.partners
