@@ -368,8 +368,12 @@ def with_systems(tmp_path: Path, tables: str) -> Callable[[], Any]:
     config = copy_config(tmp_path / "config")
     shipped = (config / "purposes.toml").read_text()
     start = shipped.index("\n# The onderwijsnummer")
-    # The shipped systems are replaced by the ones under test.
-    (config / "purposes.toml").write_text(shipped[:start] + tables)
+    # The shipped systems (up to the next table that is not one) are replaced by the ones
+    # under test; the purposes after them stay (a purpose may name another as `alternative`).
+    end = re.search(r"\n\[(?!\[identifier_system\]\])", shipped[start + 1 :])
+    assert end is not None
+    rest = shipped[start + 1 + end.start() :]
+    (config / "purposes.toml").write_text(shipped[:start] + tables + rest)
     return lambda: load_catalogue(config, REPO / "schemas")
 
 
