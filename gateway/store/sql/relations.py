@@ -11,6 +11,8 @@ compared as `col || ''` so that neither planner walks one of those longer indexe
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from gateway.store.sql.runner import SqlRunner
 from gateway.store.sql.txn import Txn, row, rows
@@ -39,37 +41,22 @@ class RelationSql(SqlRunner):
         if not purposes:
             return frozenset()
         within = ", ".join("?" * len(purposes))
-        logged = (
-            "SELECT sender FROM log_entries WHERE subject = ? AND recipient || '' = ? "
-            f"AND purpose IN ({within}) AND decision || '' = 'disclosed'"
-        )
-        # The partner a message of one of `purposes` asked about this subject is owed to.
-        owed = (
-            "SELECT owed_to FROM expectations WHERE owed_by = ? AND subject = ? "
-            f"AND origin_purpose IN ({within})"
-        )
-
-        def txn() -> Txn[frozenset[str]]:
-            found: set[str] = set()
-            for other in dict.fromkeys(among):
-                hit = yield from row(
-                    f"{logged} AND sender || '' = ? LIMIT 1", subject, partner, *purposes, other
-                )
-                if hit is None:
-                    hit = yield from row(
-                        f"{owed} AND owed_to = ? LIMIT 1", partner, subject, *purposes, other
-                    )
-                if hit is not None:
-                    found.add(other)
-            if not found:
-                anyone = yield from row(f"{logged} LIMIT 1", subject, partner, *purposes)
-                if anyone is None:
-                    anyone = yield from row(f"{owed} LIMIT 1", partner, subject, *purposes)
-                if anyone is not None and anyone[0] is not None:
-                    found.add(str(anyone[0]))
-            return frozenset(found)
-
-        return await self._query(txn, quick=True)
+        sources = [
+            _Source(
+                "SELECT sender FROM log_entries WHERE subject = ? AND recipient || '' = ? "
+                f"AND purpose IN ({within}) AND decision || '' = 'disclosed'",
+                (subject, partner, *purposes),
+                "sender || ''",
+            ),
+            # The partner a message of one of `purposes` asked about this subject is owed to.
+            _Source(
+                "SELECT owed_to FROM expectations WHERE owed_by = ? AND subject = ? "
+                f"AND origin_purpose IN ({within})",
+                (partner, subject, *purposes),
+                "owed_to",
+            ),
+        ]
+        return await self._query(lambda: _towards(sources, among), quick=True)
 
     async def sent_to(
         self, partner: str, subject: str, purposes: Sequence[str], among: Sequence[str]
@@ -77,26 +64,15 @@ class RelationSql(SqlRunner):
         if not purposes:
             return frozenset()
         within = ", ".join("?" * len(purposes))
-        logged = (
-            "SELECT recipient FROM log_entries WHERE subject = ? AND sender || '' = ? "
-            f"AND purpose IN ({within}) AND decision || '' = 'disclosed'"
-        )
-
-        def txn() -> Txn[frozenset[str]]:
-            found: set[str] = set()
-            for other in dict.fromkeys(among):
-                hit = yield from row(
-                    f"{logged} AND recipient || '' = ? LIMIT 1", subject, partner, *purposes, other
-                )
-                if hit is not None:
-                    found.add(other)
-            if not found:
-                anyone = yield from row(f"{logged} LIMIT 1", subject, partner, *purposes)
-                if anyone is not None and anyone[0] is not None:
-                    found.add(str(anyone[0]))
-            return frozenset(found)
-
-        return await self._query(txn, quick=True)
+        sources = [
+            _Source(
+                "SELECT recipient FROM log_entries WHERE subject = ? AND sender || '' = ? "
+                f"AND purpose IN ({within}) AND decision || '' = 'disclosed'",
+                (subject, partner, *purposes),
+                "recipient || ''",
+            )
+        ]
+        return await self._query(lambda: _towards(sources, among), quick=True)
 
     async def case_fellows(self, partner: str, subject: str) -> frozenset[str]:
         def txn() -> Txn[frozenset[str]]:
@@ -111,3 +87,32 @@ class RelationSql(SqlRunner):
             return frozenset(str(r[0]) for r in found if r[0] is not None)
 
         return await self._query(txn, quick=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """Where a fact is read: a SELECT of the counterpart, its arguments, and the column that
+    holds the counterpart (to ask about one of them)."""
+
+    select: str
+    args: tuple[Any, ...]
+    counterpart: str
+
+
+def _towards(sources: Sequence[_Source], among: Sequence[str]) -> Txn[frozenset[str]]:
+    """The partners of `among` that some source names, each asked with `LIMIT 1`; when none
+    is, one other partner a source names (the fact holds, towards someone else), or none."""
+    found: set[str] = set()
+    for other in dict.fromkeys(among):
+        for source in sources:
+            asked = f"{source.select} AND {source.counterpart} = ? LIMIT 1"
+            if (yield from row(asked, *source.args, other)) is not None:
+                found.add(other)
+                break
+    if found:
+        return frozenset(found)
+    for source in sources:
+        anyone = yield from row(f"{source.select} LIMIT 1", *source.args)
+        if anyone is not None and anyone[0] is not None:
+            return frozenset({str(anyone[0])})
+    return frozenset()
