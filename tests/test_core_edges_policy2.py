@@ -1,0 +1,212 @@
+"""Edges of gateway/policy that mutation testing showed no test pinned (docs/mutation-testing.md).
+
+The relation rules' own refusals, the acknowledgement an urgent message makes owed (whole), the
+explanation of a ground chosen after several were passed over (whole), and the retention terms
+for a consent without purposes and for a run's batch.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from gateway.config import Catalogue, load_catalogue
+from gateway.config.grounds import Conditions, Ground
+from gateway.config.purposes import RELATION_PURPOSES
+from gateway.config.urgency import ACKNOWLEDGEMENT
+from gateway.errors import RelationRequired
+from gateway.officer.sessions import SESSION_IDLE
+from gateway.policy.grounds import ChosenGround, PassedOver
+from gateway.policy.relations import (
+    NO_TIES,
+    RELATION_RULES,
+    Relation,
+    SubjectTies,
+    Tie,
+    TieKind,
+    _relation,
+)
+from gateway.policy.retention import consent_retained_until, retention_terms, years_before
+from gateway.policy.workflow import plan_effects
+from gateway.runtime import DEFAULT_CONFIG
+from gateway.store.base import Expectation
+from tests.conftest import REPO
+from tests.test_properties import world
+
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+TEAM, SCHOOL = "swt-denhelder", "school-de-es"
+PERSON = "ab" * 32
+
+
+@pytest.fixture
+def catalogue() -> Catalogue:
+    return load_catalogue(DEFAULT_CONFIG, REPO / "schemas")
+
+
+# -- relations ------------------------------------------------------------------------------------
+
+
+def test_each_relation_rule_is_the_fact_its_purposes_establish_towards_a_partner() -> None:
+    kinds: dict[str, TieKind] = {
+        "referral_received": "received",
+        "case_member": "case_household",
+        "help_started": "sent",
+    }
+    assert set(RELATION_RULES) == set(kinds)
+    for name, rule in RELATION_RULES.items():
+        assert rule.name == name
+        assert rule.tie == Tie(kinds[name], RELATION_PURPOSES[name])
+        assert rule.description
+        assert rule.how_to_establish
+        # The rules are built by one helper; built again it gives the very same rule.
+        assert _relation(name, kinds[name], rule.description, rule.how_to_establish) == rule
+
+
+def test_a_relation_that_does_not_hold_refuses_naming_itself_and_how_to_establish_it() -> None:
+    rule = RELATION_RULES["case_member"]
+
+    refusal = rule(NO_TIES)
+
+    assert refusal is not None
+    assert refusal.error is RelationRequired
+    assert refusal.code == "relation_required"
+    assert refusal.message == (
+        "no membership of a case network whose household holds this subject (case_member)"
+    )
+    assert refusal.how_to_fix == rule.how_to_establish
+    assert refusal.how_to_fix.startswith("Ask the social team that directs the person's case")
+    assert dict(refusal.extra) == {"missing_relation": ["case_member"]}
+
+
+def test_a_relation_holds_on_its_own_fact_and_not_on_another_or_on_one_towards_no_one() -> None:
+    rule = RELATION_RULES["help_started"]
+    other = RELATION_RULES["referral_received"]
+
+    assert rule(SubjectTies({rule.tie: frozenset({TEAM})})) is None
+    assert rule(SubjectTies({other.tie: frozenset({TEAM})})) is not None
+    assert rule(SubjectTies({rule.tie: frozenset()})) is not None
+
+
+def test_a_relation_value_built_by_hand_refuses_with_its_own_words() -> None:
+    rule = Relation("own", Tie("sent", ("start-stop",)), "own words", "Do the thing.")
+
+    refusal = rule(NO_TIES)
+
+    assert refusal is not None
+    assert (refusal.message, refusal.how_to_fix) == ("no own words (own)", "Do the thing.")
+
+
+# -- the acknowledgement an urgent message makes owed --------------------------------------------
+
+
+def test_an_urgent_message_makes_each_recipient_owe_an_acknowledgement_about_the_person_in_the_case() -> (
+    None
+):
+    purpose = world()[0].get("safety-report")
+    assert purpose is not None
+    assert purpose.urgent is not None
+    ids = (f"exp-{n}" for n in itertools.count(1))
+
+    effects = plan_effects(
+        purpose=purpose,
+        exchange_id="ex_urgent",
+        sender=SCHOOL,
+        recipients=[TEAM],
+        case_id="case_7",
+        subject=PERSON,
+        payload={"acute_danger": True},
+        in_reply_to=None,
+        owed_by_sender=(),
+        household=(),
+        now=NOW,
+        seal=lambda data, expectation_id: data,
+        new_id=lambda: next(ids),
+    )
+
+    acknowledgements = [e for e in effects.open if e.purpose == ACKNOWLEDGEMENT]
+    assert acknowledgements == [
+        Expectation(
+            expectation_id=acknowledgements[0].expectation_id,
+            purpose=ACKNOWLEDGEMENT,
+            origin_purpose="safety-report",
+            origin_exchange_id="ex_urgent",
+            case_id="case_7",
+            owed_by=TEAM,
+            owed_to=SCHOOL,
+            subject=PERSON,
+            child_ref=None,
+            opened_at=NOW,
+            due_at=NOW + timedelta(minutes=purpose.urgent.acknowledge_within_minutes),
+        )
+    ]
+
+
+# -- the explanation of the ground chosen ---------------------------------------------------------
+
+
+def _ground(reference: str, conditions: Conditions, agreement_required: bool = False) -> Ground:
+    return Ground(
+        type="consent" if agreement_required else "statute",
+        reference=reference,
+        avg_art6=("c",),
+        avg_art9=(),
+        uavg=None,
+        sector_law=reference,
+        agreement_required=agreement_required,
+        retention="purpose",
+        conditions=conditions,
+    )
+
+
+def test_the_explanation_of_a_ground_after_several_passed_over_is_one_sentence_each_spaced_once() -> (
+    None
+):
+    college = _ground("Jeugdwet art. 7.4.0 lid 2", Conditions(recipient_acts_for_college=True))
+    measure = _ground("Jeugdwet art. 7.3.11 lid 4", Conditions(requires_measure="ots"))
+    agreement = _ground("AVG art. 6(1)(a)", Conditions(), agreement_required=True)
+    adults = _ground("Wmo 2015 art. 5.2.6", Conditions(subjects="adults"))
+    chosen = ChosenGround(
+        adults,
+        (
+            PassedOver(college, "recipient_acts_for_college", "no mandate"),
+            PassedOver(agreement, "subjects", "not said"),
+            PassedOver(measure, "requires_measure", "no order"),
+        ),
+    )
+
+    assert chosen.explanation() == (
+        "The ground 'Jeugdwet art. 7.4.0 lid 2' does not apply: no mandate. "
+        "The ground 'Jeugdwet art. 7.3.11 lid 4' does not apply: no order. "
+        "By the birth date held, the ground for this subject is 'Wmo 2015 art. 5.2.6'."
+    )
+
+
+# -- retention ------------------------------------------------------------------------------------
+
+
+def test_a_consent_without_purposes_is_kept_for_the_catalogues_longest_term(
+    catalogue: Catalogue,
+) -> None:
+    ended = datetime(2027, 3, 4, 9, 30, tzinfo=UTC)
+    longest = catalogue.longest_record_retention_years
+
+    assert consent_retained_until(
+        withdrawn_at=ended, valid_until=None, purposes=frozenset(), catalogue=catalogue
+    ) == ended.replace(year=2027 + longest)
+    assert consent_retained_until(
+        withdrawn_at=None, valid_until=date(2028, 5, 6), purposes=frozenset(), catalogue=catalogue
+    ) == datetime(2028 + longest, 5, 6, tzinfo=UTC)
+
+
+def test_a_retention_run_removes_a_thousand_records_of_a_kind_unless_told_otherwise(
+    catalogue: Catalogue,
+) -> None:
+    assert retention_terms(catalogue, NOW, SESSION_IDLE).batch == 1000
+    told = retention_terms(catalogue, NOW, SESSION_IDLE, batch=7)
+    assert told.batch == 7
+    assert told.now == NOW
+    assert told.closed_before_otherwise == years_before(
+        NOW, catalogue.longest_record_retention_years
+    )
