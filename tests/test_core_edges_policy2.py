@@ -8,17 +8,20 @@ for a consent without purposes and for a run's batch.
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from gateway.config import Catalogue, load_catalogue
 from gateway.config.grounds import Conditions, Ground
-from gateway.config.purposes import RELATION_PURPOSES
+from gateway.config.purposes import RELATION_PURPOSES, PayloadSchema
 from gateway.config.urgency import ACKNOWLEDGEMENT
-from gateway.errors import RelationRequired
+from gateway.errors import PayloadNotMinimal, RelationRequired
 from gateway.officer.sessions import SESSION_IDLE
 from gateway.policy.grounds import ChosenGround, PassedOver
+from gateway.policy.minimal import check_payload
 from gateway.policy.relations import (
     NO_TIES,
     RELATION_RULES,
@@ -29,7 +32,7 @@ from gateway.policy.relations import (
     _relation,
 )
 from gateway.policy.retention import consent_retained_until, retention_terms, years_before
-from gateway.policy.workflow import plan_effects
+from gateway.policy.workflow import check_reply, plan_effects
 from gateway.runtime import DEFAULT_CONFIG
 from gateway.store.base import Expectation
 from tests.conftest import REPO
@@ -210,3 +213,99 @@ def test_a_retention_run_removes_a_thousand_records_of_a_kind_unless_told_otherw
     assert told.closed_before_otherwise == years_before(
         NOW, catalogue.longest_record_retention_years
     )
+
+
+# -- the payload check and the replies, later survivors -------------------------------------------
+
+
+def test_a_report_to_veilig_thuis_makes_its_feedback_owed_within_five_working_days() -> None:
+    purpose = world()[0].get("safety-report-vt")
+    assert purpose is not None
+    friday = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+
+    effects = plan_effects(
+        purpose=purpose,
+        exchange_id="ex_vt",
+        sender=SCHOOL,
+        recipients=["veiligthuis-nhn"],
+        case_id=None,
+        subject=PERSON,
+        payload={},
+        in_reply_to=None,
+        owed_by_sender=(),
+        household=(),
+        now=friday,
+        seal=lambda data, expectation_id: data,
+        new_id=lambda: "exp-1",
+    )
+
+    feedback = [e for e in effects.open if e.purpose == "vt-feedback"]
+    # Five working days from a Friday: the next Friday, not Wednesday (five calendar days).
+    assert [e.due_at for e in feedback] == [datetime(2026, 12, 4, 10, 0, tzinfo=UTC)]
+
+
+def test_a_reply_rule_naming_no_field_of_the_request_lets_the_reply_answer_any_topic() -> None:
+    purpose = world()[0].get("information-reply")
+    assert purpose is not None
+    assert purpose.reply_to is not None
+    assert purpose.reply_to.items is not None
+    open_ended = replace(purpose, reply_to=replace(purpose.reply_to, allowed_from=None))
+    request = Expectation(
+        expectation_id="exp-1",
+        purpose="information-reply",
+        origin_purpose=purpose.reply_to.purpose,
+        origin_exchange_id="ex_request",
+        case_id=None,
+        owed_by=SCHOOL,
+        owed_to=TEAM,
+        subject=PERSON,
+        child_ref=None,
+        opened_at=NOW,
+        due_at=NOW + timedelta(days=10),
+    )
+    items = purpose.reply_to.items.split("[]")[0]
+    field = purpose.reply_to.items.split("[].")[1]
+    payload = {items: [{field: "never-asked"}]}
+
+    check_reply(
+        open_ended,
+        subject=PERSON,
+        in_reply_to="ex_request",
+        recipients=[TEAM],
+        request=request,
+        asked={"topics": ["something-else"]},
+        payload=payload,
+    )
+    with pytest.raises(PayloadNotMinimal):
+        check_reply(
+            purpose,
+            subject=PERSON,
+            in_reply_to="ex_request",
+            recipients=[TEAM],
+            request=request,
+            asked={"topics": ["something-else"]},
+            payload=payload,
+        )
+
+
+def _violations(schema: dict[str, Any], payload: dict[str, Any]) -> list[str]:
+    with pytest.raises(PayloadNotMinimal) as refused:
+        check_payload("p", PayloadSchema.compile(schema), payload)
+    return [v["path"] for v in refused.value.extra["violations"]]
+
+
+def test_a_schema_that_is_false_refuses_every_payload_naming_the_whole_payload() -> None:
+    assert _violations(False, {"a": 1}) == ["/payload"]  # type: ignore[arg-type]
+
+
+def test_a_field_ruled_out_behind_a_reference_is_refused_naming_the_object_that_holds_it() -> None:
+    ruled_out = {"type": "object", "properties": {"end_date": False}}
+    at_root = {"$ref": "#/$defs/x", "$defs": {"x": ruled_out}}
+    inside = {
+        "type": "object",
+        "properties": {"inner": {"$ref": "#/$defs/x"}},
+        "$defs": {"x": ruled_out},
+    }
+
+    assert _violations(at_root, {"end_date": "2026-01-01"}) == ["/payload"]
+    assert _violations(inside, {"inner": {"end_date": "2026-01-01"}}) == ["/payload/inner"]
