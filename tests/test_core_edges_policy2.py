@@ -14,13 +14,15 @@ from typing import Any
 
 import pytest
 
-from gateway.config import Catalogue, load_catalogue
+from gateway.config import Catalogue, LegalBasis, load_catalogue
 from gateway.config.grounds import Conditions, Ground
 from gateway.config.purposes import RELATION_PURPOSES, PayloadSchema
 from gateway.config.urgency import ACKNOWLEDGEMENT
-from gateway.errors import PayloadNotMinimal, RelationRequired
+from gateway.errors import ConsentRequired, PayloadNotMinimal, RelationRequired
 from gateway.officer.sessions import SESSION_IDLE
-from gateway.policy.grounds import ChosenGround, PassedOver
+from gateway.policy import decide, parse_exchange_request
+from gateway.policy.decision import Caller, Decision
+from gateway.policy.grounds import ChosenGround, GroundFacts, PassedOver
 from gateway.policy.minimal import check_payload
 from gateway.policy.relations import (
     NO_TIES,
@@ -35,7 +37,7 @@ from gateway.policy.retention import consent_retained_until, retention_terms, ye
 from gateway.policy.workflow import check_reply, plan_effects
 from gateway.runtime import DEFAULT_CONFIG
 from gateway.store.base import Expectation
-from tests.conftest import REPO
+from tests.conftest import BSN_CHILD, REPO, ROLES, example
 from tests.test_properties import world
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -309,3 +311,59 @@ def test_a_field_ruled_out_behind_a_reference_is_refused_naming_the_object_that_
 
     assert _violations(at_root, {"end_date": "2026-01-01"}) == ["/payload"]
     assert _violations(inside, {"inner": {"end_date": "2026-01-01"}}) == ["/payload/inner"]
+
+
+def _evaluation_feedback_at(
+    now: datetime, recipients: tuple[str, ...] = (TEAM,), fan_out: bool = False
+) -> Decision:
+    catalogue, partners = world()
+    provider = partners.get("zorg-noord")
+    assert provider is not None
+    body = {
+        "purpose": "evaluation-feedback",
+        "to": list(recipients),
+        "subject": {"bsn": BSN_CHILD},
+        "payload": example("evaluation-feedback"),
+    }
+    born = date(2008, 1, 6)
+    return decide(
+        parse_exchange_request(body, payload_required=True),
+        caller=Caller(provider, "actor-1", ROLES["zorg-noord"]),
+        recipients=list(recipients),
+        fan_out=fan_out,
+        catalogue=catalogue,
+        partners=partners,
+        consents=[],
+        now=now,
+        held_birth_date=born,
+        ties=SubjectTies({RELATION_RULES["help_started"].tie: frozenset({TEAM})}),
+        facts=GroundFacts(birth_date=born),
+    )
+
+
+def test_the_ground_follows_the_age_on_the_dutch_date_not_the_utc_date() -> None:
+    # Born 6 January 2008: 18 from 00:00 Dutch time on 6 January 2026, 23:00 UTC the day before.
+    minor = _evaluation_feedback_at(datetime(2026, 1, 5, 22, 59, tzinfo=UTC))
+    assert [(r.recipient, r.legal_basis) for r in minor.recipients] == [
+        (TEAM, LegalBasis("statute", "Jeugdwet art. 7.4.0 lid 2"))
+    ]
+    with pytest.raises(ConsentRequired) as refused:
+        _evaluation_feedback_at(datetime(2026, 1, 5, 23, 30, tzinfo=UTC))
+    assert str(refused.value).startswith(
+        "By the birth date held, the ground for this subject is 'AVG art. 6 lid 1 sub e;"
+    )
+
+
+def test_a_fanned_out_recipient_that_is_no_partner_is_refused_under_its_own_id() -> None:
+    decision = _evaluation_feedback_at(
+        datetime(2026, 1, 5, 9, 0, tzinfo=UTC), (TEAM, "nobody"), fan_out=True
+    )
+
+    assert [(r.recipient, r.allowed) for r in decision.recipients] == [
+        (TEAM, True),
+        ("nobody", False),
+    ]
+    refused = decision.recipients[1]
+    assert refused.refusal is not None
+    assert refused.refusal.code == "unknown_recipient"
+    assert dict(refused.refusal.extra) == {"purpose": "evaluation-feedback", "recipient": "nobody"}
