@@ -18,7 +18,7 @@ from gateway.config import Catalogue, LegalBasis, load_catalogue
 from gateway.config.grounds import Conditions, Ground
 from gateway.config.purposes import RELATION_PURPOSES, PayloadSchema
 from gateway.config.urgency import ACKNOWLEDGEMENT
-from gateway.errors import ConsentRequired, PayloadNotMinimal, RelationRequired
+from gateway.errors import ConsentRequired, PayloadNotMinimal, RelationRequired, UnknownRecipient
 from gateway.officer.sessions import SESSION_IDLE
 from gateway.policy import decide, parse_exchange_request
 from gateway.policy.decision import Caller, Decision
@@ -321,7 +321,8 @@ def _evaluation_feedback_at(
     assert provider is not None
     body = {
         "purpose": "evaluation-feedback",
-        "to": list(recipients),
+        # A fan-out names the case network; the service passes its members as `recipients`.
+        "to": {"case_network": "case_1"} if fan_out else list(recipients),
         "subject": {"bsn": BSN_CHILD},
         "payload": example("evaluation-feedback"),
     }
@@ -367,3 +368,32 @@ def test_a_fanned_out_recipient_that_is_no_partner_is_refused_under_its_own_id()
     assert refused.refusal is not None
     assert refused.refusal.code == "unknown_recipient"
     assert dict(refused.refusal.extra) == {"purpose": "evaluation-feedback", "recipient": "nobody"}
+
+
+def test_a_fanned_out_recipient_of_a_kind_the_purpose_does_not_reach_is_refused_under_its_id() -> (
+    None
+):
+    decision = _evaluation_feedback_at(
+        datetime(2026, 1, 5, 9, 0, tzinfo=UTC), (TEAM, SCHOOL), fan_out=True
+    )
+
+    assert [(r.recipient, r.allowed) for r in decision.recipients] == [
+        (TEAM, True),
+        (SCHOOL, False),
+    ]
+
+
+def test_a_fan_out_to_an_empty_case_network_is_refused_saying_how_to_fill_it() -> None:
+    with pytest.raises(UnknownRecipient) as refused:
+        _evaluation_feedback_at(datetime(2026, 1, 5, 9, 0, tzinfo=UTC), (), fan_out=True)
+
+    assert refused.value.to_body() == {
+        "error": {
+            "code": "unknown_recipient",
+            "message": "there is no recipient to send to (the case network is empty)",
+            "how_to_fix": (
+                "Register the partners involved with PUT /v1/cases/{case_id}/network/{partner_id}."
+            ),
+            "purpose": "evaluation-feedback",
+        }
+    }
