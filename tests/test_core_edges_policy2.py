@@ -18,7 +18,13 @@ from gateway.config import Catalogue, LegalBasis, load_catalogue
 from gateway.config.grounds import Conditions, Ground
 from gateway.config.purposes import RELATION_PURPOSES, PayloadSchema
 from gateway.config.urgency import ACKNOWLEDGEMENT
-from gateway.errors import ConsentRequired, PayloadNotMinimal, RelationRequired, UnknownRecipient
+from gateway.errors import (
+    ConsentRequired,
+    PayloadNotMinimal,
+    RelationRequired,
+    SchemaViolation,
+    UnknownRecipient,
+)
 from gateway.officer.sessions import SESSION_IDLE
 from gateway.policy import decide, parse_exchange_request
 from gateway.policy.decision import Caller, Decision
@@ -397,3 +403,15 @@ def test_a_fan_out_to_an_empty_case_network_is_refused_saying_how_to_fill_it() -
             "purpose": "evaluation-feedback",
         }
     }
+
+
+def test_a_schema_that_does_not_say_object_still_checks_the_fields_of_the_payload() -> None:
+    # Without a root "type", a non-object would pass the schema; the payload itself must not.
+    schema = PayloadSchema.compile({"properties": {"a": {"type": "string"}}})
+
+    check_payload("p", schema, {"a": "text"})
+    with pytest.raises(SchemaViolation) as refused:
+        check_payload("p", schema, {"a": 1})
+    assert refused.value.extra["violations"] == [
+        {"path": "/payload/a", "message": "must be of type string"}
+    ]
