@@ -28,7 +28,7 @@ from gateway.errors import (
 from gateway.officer.sessions import SESSION_IDLE
 from gateway.policy import decide, parse_exchange_request
 from gateway.policy.decision import Caller, Decision
-from gateway.policy.grounds import ChosenGround, GroundFacts, PassedOver
+from gateway.policy.grounds import ChosenGround, GroundFacts, PassedOver, choose_ground
 from gateway.policy.minimal import check_payload
 from gateway.policy.relations import (
     NO_TIES,
@@ -38,6 +38,7 @@ from gateway.policy.relations import (
     Tie,
     TieKind,
     _relation,
+    relation_towards,
 )
 from gateway.policy.retention import consent_retained_until, retention_terms, years_before
 from gateway.policy.workflow import check_reply, plan_effects
@@ -415,3 +416,55 @@ def test_a_schema_that_does_not_say_object_still_checks_the_fields_of_the_payloa
     assert refused.value.extra["violations"] == [
         {"path": "/payload/a", "message": "must be of type string"}
     ]
+
+
+def test_a_relation_towards_another_partner_is_refused_naming_purpose_recipient_and_relations() -> (
+    None
+):
+    purpose = world()[0].get("evaluation-feedback")
+    assert purpose is not None
+    ties = SubjectTies({RELATION_RULES["help_started"].tie: frozenset({"gi-noordholland"})})
+
+    assert relation_towards(purpose, ties, "gi-noordholland") is None
+    refusal = relation_towards(purpose, ties, TEAM)
+    assert refusal is not None
+    assert refusal.code == "relation_required"
+    assert refusal.message == (
+        "purpose 'evaluation-feedback' presumes that you help this person on behalf of the "
+        "recipient; your relation to this subject is not towards recipient 'swt-denhelder'"
+    )
+    assert dict(refusal.extra) == {
+        "purpose": "evaluation-feedback",
+        "recipient": TEAM,
+        "missing_relation": ["referral_received", "case_member", "help_started"],
+    }
+
+
+def test_a_team_without_a_mandate_passes_over_the_college_ground_saying_why() -> None:
+    catalogue, partners = world()
+    purpose = catalogue.get("evaluation-feedback")
+    team = partners.get(TEAM)
+    assert purpose is not None
+    assert team is not None
+
+    chosen = choose_ground(
+        purpose,
+        "care_provider",
+        replace(team, acts_for_college=None),
+        GroundFacts(),
+        date(2026, 1, 5),
+    )
+
+    assert [(p.condition, p.why) for p in chosen.passed_over] == [
+        (
+            "subjects",
+            "it holds for adults only, and the gateway holds no birth date for this subject "
+            "(record one with the client's consent)",
+        ),
+        (
+            "recipient_acts_for_college",
+            "recipient 'swt-denhelder' does not act for the college (no mandate or assignment is "
+            "recorded for it), and the duty runs towards the college",
+        ),
+    ]
+    assert chosen.ground.agreement_required
