@@ -468,3 +468,26 @@ def test_a_team_without_a_mandate_passes_over_the_college_ground_saying_why() ->
         ),
     ]
     assert chosen.ground.agreement_required
+
+
+def test_a_child_before_the_teams_mandate_passes_over_the_adult_and_college_grounds_saying_why() -> (
+    None
+):
+    catalogue, partners = world()
+    purpose = catalogue.get("evaluation-feedback")
+    team = partners.get(TEAM)
+    assert purpose is not None
+    assert team is not None
+
+    chosen = choose_ground(
+        purpose, "care_provider", team, GroundFacts(birth_date=date(2016, 3, 14)), date(2024, 6, 1)
+    )
+
+    assert [(p.condition, p.why) for p in chosen.passed_over] == [
+        ("subjects", "it holds for adults only"),
+        (
+            "recipient_acts_for_college",
+            "the mandate of recipient 'swt-denhelder' to act for the college runs only from "
+            "2025-01-01",
+        ),
+    ]
