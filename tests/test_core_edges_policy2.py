@@ -50,6 +50,10 @@ from tests.test_properties import world
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 TEAM, SCHOOL = "swt-denhelder", "school-de-es"
 PERSON = "ab" * 32
+ADULTS_GROUND = (
+    "AVG art. 6 lid 1 sub e; client's agreement (Wmo 2015: no article lets a provider inform the "
+    "college without it)"
+)
 
 
 @pytest.fixture
@@ -455,13 +459,15 @@ def test_a_team_without_a_mandate_passes_over_the_college_ground_saying_why() ->
         date(2026, 1, 5),
     )
 
-    assert [(p.condition, p.why) for p in chosen.passed_over] == [
+    assert [(p.ground.reference, p.condition, p.why) for p in chosen.passed_over] == [
         (
+            ADULTS_GROUND,
             "subjects",
             "it holds for adults only, and the gateway holds no birth date for this subject "
             "(record one with the client's consent)",
         ),
         (
+            "Jeugdwet art. 7.4.0 lid 2",
             "recipient_acts_for_college",
             "recipient 'swt-denhelder' does not act for the college (no mandate or assignment is "
             "recorded for it), and the duty runs towards the college",
@@ -483,9 +489,10 @@ def test_a_child_before_the_teams_mandate_passes_over_the_adult_and_college_grou
         purpose, "care_provider", team, GroundFacts(birth_date=date(2016, 3, 14)), date(2024, 6, 1)
     )
 
-    assert [(p.condition, p.why) for p in chosen.passed_over] == [
-        ("subjects", "it holds for adults only"),
+    assert [(p.ground.reference, p.condition, p.why) for p in chosen.passed_over] == [
+        (ADULTS_GROUND, "subjects", "it holds for adults only"),
         (
+            "Jeugdwet art. 7.4.0 lid 2",
             "recipient_acts_for_college",
             "the mandate of recipient 'swt-denhelder' to act for the college runs only from "
             "2025-01-01",
