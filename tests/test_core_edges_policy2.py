@@ -498,3 +498,27 @@ def test_a_child_before_the_teams_mandate_passes_over_the_adult_and_college_grou
             "2025-01-01",
         ),
     ]
+
+
+def test_an_institution_carrying_out_no_order_for_the_child_is_passed_over_saying_why() -> None:
+    catalogue, partners = world()
+    purpose = catalogue.get("closure-notice")
+    institution = partners.get("gi-noordholland")
+    assert purpose is not None
+    assert institution is not None
+    today = date(2026, 1, 5)
+
+    chosen = choose_ground(purpose, "care_provider", institution, GroundFacts(), today)
+
+    assert [(p.ground.reference, p.condition, p.why) for p in chosen.passed_over] == [
+        (
+            "Jeugdwet art. 7.3.11 lid 4",
+            "requires_measure",
+            "recipient 'gi-noordholland' is not recorded as carrying out a supervision order "
+            "(OTS) for this child: it is not in the network of a case whose household holds "
+            "the child",
+        )
+    ]
+    holder = GroundFacts(measure_holders=frozenset({"gi-noordholland"}))
+    held = choose_ground(purpose, "care_provider", institution, holder, today)
+    assert (held.ground.reference, held.passed_over) == ("Jeugdwet art. 7.3.11 lid 4", ())
