@@ -41,6 +41,7 @@ from gateway.policy.relations import (
     relation_towards,
 )
 from gateway.policy.retention import consent_retained_until, retention_terms, years_before
+from gateway.policy.visibility import knows_of
 from gateway.policy.workflow import check_reply, plan_effects
 from gateway.runtime import DEFAULT_CONFIG
 from gateway.store.base import Expectation
@@ -522,3 +523,14 @@ def test_an_institution_carrying_out_no_order_for_the_child_is_passed_over_sayin
     holder = GroundFacts(measure_holders=frozenset({"gi-noordholland"}))
     held = choose_ground(purpose, "care_provider", institution, holder, today)
     assert (held.ground.reference, held.passed_over) == ("Jeugdwet art. 7.3.11 lid 4", ())
+
+
+def test_a_school_may_know_of_a_kind_it_sees_named_as_a_kind_but_not_of_a_hidden_one() -> None:
+    catalogue, partners = world()
+    school = partners.get(SCHOOL)
+    assert school is not None
+    known = knows_of(school, partners, catalogue.case_network_visibility)
+
+    assert [known(p) for p in ("kind:social_team", "kind:school", SCHOOL, TEAM)] == [True] * 4
+    hidden = ("kind:care_provider", "kind:certified_institution", "zorg-noord", "nobody", "kind:x")
+    assert [known(p) for p in hidden] == [False] * 5
