@@ -19,10 +19,12 @@ from gateway.config.grounds import Conditions, Ground
 from gateway.config.purposes import RELATION_PURPOSES, PayloadSchema
 from gateway.config.urgency import ACKNOWLEDGEMENT
 from gateway.errors import (
+    BreakGlassNotAllowed,
     ConsentRequired,
     PayloadNotMinimal,
     RelationRequired,
     SchemaViolation,
+    SenderNotAllowed,
     UnknownRecipient,
 )
 from gateway.officer.sessions import SESSION_IDLE
@@ -46,6 +48,7 @@ from gateway.policy.workflow import check_reply, plan_effects
 from gateway.runtime import DEFAULT_CONFIG
 from gateway.store.base import Expectation
 from tests.conftest import BSN_CHILD, REPO, ROLES, example
+from tests.helpers import break_glass
 from tests.test_properties import world
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -326,7 +329,11 @@ def test_a_field_ruled_out_behind_a_reference_is_refused_naming_the_object_that_
 
 
 def _evaluation_feedback_at(
-    now: datetime, recipients: tuple[str, ...] = (TEAM,), fan_out: bool = False
+    now: datetime,
+    recipients: tuple[str, ...] = (TEAM,),
+    fan_out: bool = False,
+    role: str | None = None,
+    **extra: Any,
 ) -> Decision:
     catalogue, partners = world()
     provider = partners.get("zorg-noord")
@@ -337,11 +344,12 @@ def _evaluation_feedback_at(
         "to": {"case_network": "case_1"} if fan_out else list(recipients),
         "subject": {"bsn": BSN_CHILD},
         "payload": example("evaluation-feedback"),
+        **extra,
     }
     born = date(2008, 1, 6)
     return decide(
         parse_exchange_request(body, payload_required=True),
-        caller=Caller(provider, "actor-1", ROLES["zorg-noord"]),
+        caller=Caller(provider, "actor-1", role or ROLES["zorg-noord"]),
         recipients=list(recipients),
         fan_out=fan_out,
         catalogue=catalogue,
@@ -534,3 +542,43 @@ def test_a_school_may_know_of_a_kind_it_sees_named_as_a_kind_but_not_of_a_hidden
     assert [known(p) for p in ("kind:social_team", "kind:school", SCHOOL, TEAM)] == [True] * 4
     hidden = ("kind:care_provider", "kind:certified_institution", "zorg-noord", "nobody", "kind:x")
     assert [known(p) for p in hidden] == [False] * 5
+
+
+def test_break_glass_on_a_purpose_without_it_is_refused_saying_to_share_on_its_own_basis() -> None:
+    glass = break_glass(
+        "A child is in acute danger tonight.", "the child's safety", "there is no time to ask"
+    )
+
+    with pytest.raises(BreakGlassNotAllowed) as refused:
+        _evaluation_feedback_at(datetime(2026, 1, 5, 9, 0, tzinfo=UTC), break_glass=glass)
+
+    assert refused.value.to_body() == {
+        "error": {
+            "code": "break_glass_not_allowed",
+            "message": "purpose 'evaluation-feedback' does not allow break-glass",
+            "how_to_fix": (
+                "Share on the purpose's own basis (record consent first where it needs "
+                "consent); break-glass exists only for safety reports."
+            ),
+            "purpose": "evaluation-feedback",
+        }
+    }
+
+
+def test_an_actor_role_the_purpose_does_not_name_is_refused_listing_the_roles_that_may() -> None:
+    purpose = world()[0].get("evaluation-feedback")
+    assert purpose is not None
+
+    with pytest.raises(SenderNotAllowed) as refused:
+        _evaluation_feedback_at(datetime(2026, 1, 5, 9, 0, tzinfo=UTC), role="conciërge")
+
+    assert refused.value.to_body() == {
+        "error": {
+            "code": "sender_not_allowed",
+            "message": "actor role 'conciërge' may not send purpose 'evaluation-feedback'",
+            "how_to_fix": "Let a professional with one of these roles send it: "
+            + ", ".join(sorted(purpose.sender_roles))
+            + ".",
+            "purpose": "evaluation-feedback",
+        }
+    }
