@@ -333,10 +333,11 @@ def _evaluation_feedback_at(
     recipients: tuple[str, ...] = (TEAM,),
     fan_out: bool = False,
     role: str | None = None,
+    sender: str = "zorg-noord",
     **extra: Any,
 ) -> Decision:
     catalogue, partners = world()
-    provider = partners.get("zorg-noord")
+    provider = partners.get(sender)
     assert provider is not None
     body = {
         "purpose": "evaluation-feedback",
@@ -349,7 +350,7 @@ def _evaluation_feedback_at(
     born = date(2008, 1, 6)
     return decide(
         parse_exchange_request(body, payload_required=True),
-        caller=Caller(provider, "actor-1", role or ROLES["zorg-noord"]),
+        caller=Caller(provider, "actor-1", role or ROLES[sender]),
         recipients=list(recipients),
         fan_out=fan_out,
         catalogue=catalogue,
@@ -579,6 +580,27 @@ def test_an_actor_role_the_purpose_does_not_name_is_refused_listing_the_roles_th
             "how_to_fix": "Let a professional with one of these roles send it: "
             + ", ".join(sorted(purpose.sender_roles))
             + ".",
+            "purpose": "evaluation-feedback",
+        }
+    }
+
+
+def test_a_partner_of_a_kind_the_purpose_does_not_name_is_refused_listing_the_kinds_that_may() -> (
+    None
+):
+    purpose = world()[0].get("evaluation-feedback")
+    assert purpose is not None
+
+    with pytest.raises(SenderNotAllowed) as refused:
+        _evaluation_feedback_at(datetime(2026, 1, 5, 9, 0, tzinfo=UTC), sender=SCHOOL)
+
+    assert refused.value.to_body() == {
+        "error": {
+            "code": "sender_not_allowed",
+            "message": "a partner of kind 'school' may not send purpose 'evaluation-feedback'",
+            "how_to_fix": "Only "
+            + ", ".join(sorted(purpose.sender_kinds))
+            + " may send it; choose the purpose that fits your role.",
             "purpose": "evaluation-feedback",
         }
     }
