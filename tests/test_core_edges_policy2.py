@@ -604,3 +604,31 @@ def test_a_partner_of_a_kind_the_purpose_does_not_name_is_refused_listing_the_ki
             "purpose": "evaluation-feedback",
         }
     }
+
+
+def test_the_kinds_that_may_send_are_listed_comma_separated() -> None:
+    catalogue, partners = world()
+    school = partners.get(SCHOOL)
+    assert school is not None
+    body = {
+        "purpose": "closure-notice",
+        "to": [TEAM],
+        "subject": {"bsn": BSN_CHILD},
+        "payload": example("closure-notice"),
+    }
+
+    with pytest.raises(SenderNotAllowed) as refused:
+        decide(
+            parse_exchange_request(body, payload_required=True),
+            caller=Caller(school, "actor-1", ROLES[SCHOOL]),
+            recipients=[TEAM],
+            fan_out=False,
+            catalogue=catalogue,
+            partners=partners,
+            consents=[],
+            now=NOW,
+        )
+
+    assert refused.value.how_to_fix == (
+        "Only care_provider, social_team may send it; choose the purpose that fits your role."
+    )
