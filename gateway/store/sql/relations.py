@@ -42,12 +42,7 @@ class RelationSql(SqlRunner):
             return frozenset()
         within = ", ".join("?" * len(purposes))
         sources = [
-            _Source(
-                "SELECT sender FROM log_entries WHERE subject = ? AND recipient || '' = ? "
-                f"AND purpose IN ({within}) AND decision || '' = 'disclosed'",
-                (subject, partner, *purposes),
-                "sender || ''",
-            ),
+            _disclosed("sender", "recipient", subject, partner, purposes),
             # The partner a message of one of `purposes` asked about this subject is owed to.
             _Source(
                 "SELECT owed_to FROM expectations WHERE owed_by = ? AND subject = ? "
@@ -63,15 +58,7 @@ class RelationSql(SqlRunner):
     ) -> frozenset[str]:
         if not purposes:
             return frozenset()
-        within = ", ".join("?" * len(purposes))
-        sources = [
-            _Source(
-                "SELECT recipient FROM log_entries WHERE subject = ? AND sender || '' = ? "
-                f"AND purpose IN ({within}) AND decision || '' = 'disclosed'",
-                (subject, partner, *purposes),
-                "recipient || ''",
-            )
-        ]
+        sources = [_disclosed("recipient", "sender", subject, partner, purposes)]
         return await self._query(lambda: _towards(sources, among), quick=True)
 
     async def case_fellows(self, partner: str, subject: str) -> frozenset[str]:
@@ -97,6 +84,20 @@ class _Source:
     select: str
     args: tuple[Any, ...]
     counterpart: str
+
+
+def _disclosed(
+    counterpart: str, own: str, subject: str, partner: str, purposes: Sequence[str]
+) -> _Source:
+    """The disclosures of `purposes` about the subject whose `own` column is the partner, read
+    for the partner in their `counterpart` column (`sender` or `recipient`)."""
+    within = ", ".join("?" * len(purposes))
+    return _Source(
+        f"SELECT {counterpart} FROM log_entries WHERE subject = ? AND {own} || '' = ? "
+        f"AND purpose IN ({within}) AND decision || '' = 'disclosed'",
+        (subject, partner, *purposes),
+        f"{counterpart} || ''",
+    )
 
 
 def _towards(sources: Sequence[_Source], among: Sequence[str]) -> Txn[frozenset[str]]:
